@@ -1,0 +1,1 @@
+"""People and permissions: plants, workshops, users, roles, scopes and API tokens."""

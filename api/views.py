@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, jsonify, request
+from flask_login import current_user
+
+from accounts.models import Workshop
+from accounts.service import get_visible_workshop_or_404, visible_workshops
+from database import db
+from inspections.models import Inspection
+from inspections.service import (
+    InspectionError,
+    answer_value,
+    current_score,
+    get_visible_inspection,
+    parse_score,
+    save_answer,
+    start_inspection,
+    submit_inspection,
+)
+from inspections.trends import workshop_trend
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+@bp.before_request
+def _authenticate():
+    if not current_user.is_authenticated:
+        return jsonify(error="authentication required: a session cookie or 'Authorization: Bearer <token>'"), 401
+    bearer = request.headers.get("Authorization", "").startswith("Bearer ")
+    if not bearer and request.method not in ("GET", "HEAD", "OPTIONS"):
+        # A browser session (cookie) must prove the request came from our pages.
+        current_app.extensions["csrf_protect"].protect()
+    return None
+
+def _error(exc: InspectionError):
+    body = {"error": str(exc), "code": exc.code}
+    if exc.items:
+        body["items"] = exc.items
+    return jsonify(body), exc.status
+
+def _inspection_or_404(inspection_id: int) -> Inspection:
+    inspection = get_visible_inspection(session=db(), user=current_user, inspection_id=inspection_id)
+    if inspection is None:
+        abort(404, "no such inspection")
+    return inspection
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+@bp.get("/workshops")
+def workshops():
+    rows: list[Workshop] = db().exec(visible_workshops(current_user)).all()
+    return jsonify(workshops=[{"code": w.code, "name": w.name, "plant": w.plant.code} for w in rows])
+
+@bp.post("/workshops/<code>/inspections")
+def start(code: str):
+    session = db()
+    workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code)
+    try:
+        inspection = start_inspection(session=session, user=current_user, workshop=workshop)
+    except InspectionError as exc:
+        return _error(exc)
+    session.commit()
+    return jsonify(id=inspection.id, checklist=inspection.version.checklist.key,
+                   version=inspection.version.number), 201
+
+@bp.put("/inspections/<int:inspection_id>/answers/<item_key>")
+def put_answer(inspection_id: int, item_key: str):
+    session = db()
+    inspection = _inspection_or_404(inspection_id)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or "score" not in body:
+        return jsonify(error='expected JSON {"score": 0..4 or "na", "note": "…"}'), 422
+    note = body.get("note")
+    if note is not None and not isinstance(note, str):
+        return jsonify(error="note must be text"), 422
+    try:
+        value = parse_score(body["score"])
+        answer = save_answer(session=session, user=current_user, inspection=inspection, item_key=item_key,
+                             value=value, note=note)
+    except InspectionError as exc:
+        return _error(exc)
+    except ValueError as exc:
+        return jsonify(error=str(exc), items=[item_key]), 422
+    session.commit()
+    return jsonify(item=item_key, score=answer_value(answer), note=answer.note)
+
+@bp.post("/inspections/<int:inspection_id>/submit")
+def submit(inspection_id: int):
+    session = db()
+    inspection = _inspection_or_404(inspection_id)
+    try:
+        submit_inspection(session=session, user=current_user, inspection=inspection)
+    except InspectionError as exc:
+        return _error(exc)
+    session.commit()
+    return jsonify(inspection_json(inspection))
+
+@bp.get("/inspections/<int:inspection_id>")
+def get_inspection(inspection_id: int):
+    return jsonify(inspection_json(_inspection_or_404(inspection_id)))
+
+def inspection_json(inspection: Inspection) -> dict:
+    version = inspection.version
+    by_item = {answer.item_id: answer for answer in inspection.answers}
+    if inspection.status == "submitted":
+        categories = [{"key": r.category_key, "name": r.category_name, "percent": _round(r.percent)}
+                      for r in inspection.category_results]
+        overall, grade, passed = inspection.overall_percent, inspection.grade, inspection.passed
+    else:
+        score = current_score(inspection)
+        categories = [{"key": c.key, "name": c.name,
+                       "percent": _round(next((s.percent for s in score.categories if s.key == c.key), None))
+                       if score else None} for c in version.categories]
+        overall, grade, passed = (score.overall_percent, score.grade, score.passed) if score else (None, None, None)
+    answers = []
+    for category in version.categories:
+        for item in category.items:
+            answer = by_item.get(item.id)
+            if answer is not None:
+                answers.append({"item": item.key, "category": category.key, "score": answer_value(answer),
+                                "note": answer.note, "photo_count": 0})
+    return {
+        "id": inspection.id,
+        "workshop": inspection.workshop.code,
+        "checklist": {"key": version.checklist.key, "version": version.number},
+        "status": inspection.status.value if hasattr(inspection.status, "value") else inspection.status,
+        "inspector": inspection.inspector.username,
+        "started_at": _iso(inspection.started_at),
+        "submitted_at": _iso(inspection.submitted_at),
+        "answers": answers,
+        "categories": categories,
+        "overall_percent": _round(overall),
+        "grade": grade,
+        "passed": passed,
+    }
+
+@bp.get("/workshops/<code>/trend")
+def trend(code: str):
+    session = db()
+    workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code)
+    points = workshop_trend(session=session, workshop_id=workshop.id)
+    return jsonify(workshop=workshop.code, inspections=[
+        {"id": p.inspection_id, "date": p.submitted_at.date().isoformat(), "submitted_at": _iso(p.submitted_at),
+         "overall_percent": _round(p.overall_percent), "grade": p.grade,
+         "categories": {k: _round(v) for k, v in p.category_percents.items()},
+         "checklist": {"key": p.checklist_key, "version": p.version_number}}
+        for p in points
+    ])

@@ -1,0 +1,154 @@
+"""6S Inspect: create_app() builds everything; nothing happens at import time.
+
+Run with ``flask --app app run`` (development) or ``gunicorn 'app:create_app()'``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask, jsonify, render_template, request
+from sqlalchemy import text
+
+DEFAULT_LOCALE = "zh_CN"
+SUPPORTED_LOCALES = ("zh_CN", "en")
+DEV_SECRET = "dev-only-not-secret"  # noqa: S105 - refused outside debug/testing, see _check_secret
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    instance = Path(app.instance_path)
+    app.config.from_mapping(
+        SECRET_KEY=os.environ.get("SECRET_KEY", DEV_SECRET),
+        DATABASE_URL=os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'sixs.db'}"),
+        DATA_DIR=os.environ.get("DATA_DIR", str(instance / "data")),
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        BABEL_DEFAULT_LOCALE=DEFAULT_LOCALE,
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        WTF_CSRF_TIME_LIMIT=None,  # a shift is long; the token lives as long as the session
+    )
+    if test_config:
+        app.config.update(test_config)
+    _check_secret(app)
+    instance.mkdir(parents=True, exist_ok=True)
+    Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+
+    from database import close_db, make_engine
+
+    app.extensions["engine"] = make_engine(app.config["DATABASE_URL"])
+    app.teardown_appcontext(close_db)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    _register_error_pages(app)
+
+    @app.after_request
+    def _headers(response):
+        # One URL serves a page or a fragment depending on HX-Request: caches must keep them apart.
+        response.vary.add("HX-Request")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            from database import db
+
+            db().execute(text("SELECT 1"))
+        except Exception:  # any database failure means "not healthy"
+            app.logger.exception("health check failed")
+            return jsonify(status="unavailable"), 503
+        return jsonify(status="ok")
+
+    return app
+
+
+def _check_secret(app: Flask) -> None:
+    if app.config["SECRET_KEY"] == DEV_SECRET and not (app.debug or app.testing):
+        if os.environ.get("FLASK_DEBUG") != "1":
+            raise RuntimeError("SECRET_KEY must be set in the environment outside debug and testing")
+
+
+def _init_extensions(app: Flask) -> None:
+    from flask_babel import Babel
+    from flask_login import LoginManager
+    from flask_wtf.csrf import CSRFProtect
+
+    from accounts.views import load_user, load_user_from_request
+
+    csrf = CSRFProtect(app)
+    app.extensions["csrf_protect"] = csrf
+
+    login_manager = LoginManager(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+    login_manager.user_loader(load_user)
+    login_manager.request_loader(load_user_from_request)
+
+    def select_locale():
+        lang = request.args.get("lang") or request.cookies.get("lang")
+        return lang if lang in SUPPORTED_LOCALES else DEFAULT_LOCALE
+
+    Babel(app, locale_selector=select_locale)
+
+    @app.context_processor
+    def _template_globals():
+        from flask_babel import get_locale
+
+        return {"current_locale": str(get_locale())}
+
+
+def _register_blueprints(app: Flask) -> None:
+    from accounts.views import bp as accounts_bp
+    from api.views import bp as api_bp
+    from checklists.views import bp as checklists_bp
+    from inspections.views import bp as inspections_bp
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(checklists_bp)
+    app.register_blueprint(inspections_bp)
+    app.register_blueprint(api_bp)
+    app.extensions["csrf_protect"].exempt(api_bp)  # the API checks CSRF itself for cookie sessions
+
+
+def _register_cli(app: Flask) -> None:
+    from accounts.cli import token_cli, user_cli
+    from checklists.cli import checklist_cli
+    from database import db_cli
+    from inspections.demo import demo_command
+
+    for command in (db_cli, user_cli, token_cli, checklist_cli, demo_command):
+        app.cli.add_command(command)
+
+
+def _register_error_pages(app: Flask) -> None:
+    def handler(status: int):
+        def handle(error):
+            if status >= 500:
+                app.logger.error("server error on %s %s", request.method, request.path, exc_info=error)
+            if request.path.startswith("/api/"):
+                description = getattr(error, "description", None) if status < 500 else None
+                return jsonify(error=description or _error_title(status)), status
+            return render_template("errors/error.html", status=status, title=_error_title(status),
+                                   description=getattr(error, "description", "") if status < 500 else ""), status
+        return handle
+
+    for status in (400, 403, 404, 405, 409, 413, 422, 500):
+        app.register_error_handler(status, handler(status))
+
+
+def _error_title(status: int) -> str:
+    from flask_babel import gettext as _
+
+    return {
+        400: _("请求无效"), 403: _("没有权限"), 404: _("找不到该页面"), 405: _("不支持此操作"),
+        409: _("操作冲突"), 413: _("上传内容过大"), 422: _("提交的内容有误"), 500: _("服务器出错，请稍后再试"),
+    }.get(status, _("出错了"))
+

@@ -1,0 +1,1 @@
+"""What to check: versioned checklists, their scoring schemes, import and export."""

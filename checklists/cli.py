@@ -1,0 +1,63 @@
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from checklists.files import ChecklistFileError, dump_checklist, parse_checklist
+from checklists.service import ChecklistError, get_version, import_checklist, publish_version, version_to_data
+from database import write_session
+
+checklist_cli = AppGroup("checklist", help="Import, export and publish checklists.")
+
+
+def _engine():
+    return current_app.extensions["engine"]
+
+
+@checklist_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_command(file: Path):
+    """Import FILE.yaml as a new draft version (content equal to an existing version changes nothing)."""
+    try:
+        data = parse_checklist(file.read_text(encoding="utf-8"))
+    except ChecklistFileError as exc:
+        raise click.ClickException(f"{file}:\n" + "\n".join(f"  {p}" for p in exc.problems)) from exc
+    with write_session(_engine()) as session:
+        version, created = import_checklist(session=session, data=data)
+        message = (f"imported {data.key} as draft version {version.number}" if created
+                   else f"{data.key} version {version.number} already has this content; nothing imported")
+    click.echo(message)
+
+
+@checklist_cli.command("export")
+@click.argument("key")
+@click.option("--version", "number", type=int, help="Version number (default: the latest).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
+def export_command(key: str, number: int | None, output: Path | None):
+    """Export a checklist version as YAML."""
+    with write_session(_engine()) as session:
+        version = get_version(session=session, key=key, number=number)
+        if version is None:
+            raise click.ClickException(f"no checklist {key!r}" + (f" version {number}" if number else ""))
+        text = dump_checklist(version_to_data(version))
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+@checklist_cli.command("publish")
+@click.argument("key")
+@click.option("--note", help="Change note (default: the note in the imported file).")
+def publish_command(key: str, note: str | None):
+    """Publish the latest draft of KEY; the version published before it is retired."""
+    with write_session(_engine()) as session:
+        version = get_version(session=session, key=key)
+        if version is None:
+            raise click.ClickException(f"no checklist {key!r}")
+        try:
+            publish_version(session=session, version=version, user=None, note=note)
+        except ChecklistError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"published {key} version {version.number} ({version.content_sha256[:12]})")

@@ -1,0 +1,87 @@
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, Relationship, SQLModel
+
+from accounts.models import utcnow
+
+
+class VersionStatus(StrEnum):
+    draft = "draft"
+    published = "published"
+    retired = "retired"
+
+
+class Checklist(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=200)
+    description: str = ""
+    versions: list["ChecklistVersion"] = Relationship(
+        back_populates="checklist", sa_relationship_kwargs={"order_by": "ChecklistVersion.number"}
+    )
+
+
+class ChecklistVersion(SQLModel, table=True):
+    __tablename__ = "checklist_version"
+    __table_args__ = (UniqueConstraint("checklist_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    checklist_id: int = Field(foreign_key="checklist.id", index=True)
+    number: int
+    status: VersionStatus = Field(default=VersionStatus.draft, max_length=16)
+    # The scoring scheme (levels and their meanings, grade bands, pass mark) belongs to the version:
+    # a later scheme change must never rescore an old inspection.
+    scheme: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    content_sha256: str | None = Field(default=None, max_length=64)
+    change_note: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+    published_at: datetime | None = None
+    published_by_id: int | None = Field(default=None, foreign_key="user.id")
+
+    checklist: "Checklist" = Relationship(back_populates="versions")
+    categories: list["ChecklistCategory"] = Relationship(
+        back_populates="version",
+        sa_relationship_kwargs={"order_by": "ChecklistCategory.position", "cascade": "all, delete-orphan"},
+    )
+
+
+class ChecklistCategory(SQLModel, table=True):
+    __tablename__ = "checklist_category"
+    __table_args__ = (UniqueConstraint("version_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    version_id: int = Field(foreign_key="checklist_version.id", index=True, ondelete="CASCADE")
+    key: str = Field(max_length=64)
+    position: int
+    name: str = Field(max_length=100)
+    name_en: str = Field(default="", max_length=100)
+    weight: float = 1.0
+
+    version: "ChecklistVersion" = Relationship(back_populates="categories")
+    items: list["ChecklistItem"] = Relationship(
+        back_populates="category",
+        sa_relationship_kwargs={"order_by": "ChecklistItem.position", "cascade": "all, delete-orphan"},
+    )
+
+
+class ChecklistItem(SQLModel, table=True):
+    __tablename__ = "checklist_item"
+    # Item keys are stable across versions; within a version each key appears once.
+    __table_args__ = (UniqueConstraint("version_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    version_id: int = Field(foreign_key="checklist_version.id", index=True, ondelete="CASCADE")
+    category_id: int = Field(foreign_key="checklist_category.id", index=True, ondelete="CASCADE")
+    key: str = Field(max_length=64)
+    position: int
+    text: str
+    text_en: str = ""
+    guidance: str = ""
+    weight: float = 1.0
+    critical: bool = False
+
+    category: "ChecklistCategory" = Relationship(back_populates="items")

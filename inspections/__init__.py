@@ -1,0 +1,1 @@
+"""Doing the check and what follows from it: answers, scoring, reports and trends."""

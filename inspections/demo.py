@@ -1,0 +1,149 @@
+"""Demo data: two plants, six workshops, a user per role and 12 weeks of believable history.
+
+The history straddles a checklist change (v1 for the first six weeks, v2 after) so that the trend
+charts show why versioning matters: v1's 安全 section repeats 素养 word for word, v2 fixes it.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import click
+from flask import current_app
+from sqlmodel import Session, func, select
+
+from accounts.models import Plant, Role, Workshop
+from accounts.service import create_user
+from checklists.files import parse_checklist
+from checklists.models import ChecklistVersion
+from checklists.schemes import LevelScheme
+from checklists.service import import_checklist, publish_version
+from database import write_session
+from inspections.models import Answer, Inspection, InspectionStatus
+from inspections.scoring import NA, score_inspection
+from inspections.service import category_specs, store_result
+
+STANDARD_DIR = Path(__file__).resolve().parents[1] / "checklists" / "standard"
+DEMO_PASSWORD = "6s-demo-2026"  # noqa: S105 - printed on purpose: demo data only
+WEEKS = 12
+
+PLANTS = [
+    ("SZ", "苏州工厂", [("SZ-CNC", "机加工车间"), ("SZ-ASM", "总装车间"), ("SZ-PNT", "喷涂车间")]),
+    ("DG", "东莞工厂", [("DG-INJ", "注塑车间"), ("DG-SMT", "SMT 贴片车间"), ("DG-WH", "成品仓库")]),
+]
+USERS = [
+    ("admin", "系统管理员", Role.admin, []),
+    ("manager", "王质量经理", Role.manager, []),
+    ("zhang", "张班长", Role.supervisor, ["SZ-CNC", "SZ-ASM", "SZ-PNT"]),
+    ("li", "李班长", Role.supervisor, ["DG-INJ", "DG-SMT", "DG-WH"]),
+    ("auditor", "陈审核员", Role.auditor, ["SZ-CNC", "SZ-ASM", "SZ-PNT", "DG-INJ", "DG-SMT", "DG-WH"]),
+]
+LOW_SCORE_NOTES = [
+    "现场有杂物未清理，已当场提醒班组长",
+    "标识脱落，需重新张贴",
+    "物品未按定置图摆放",
+    "地面有油污，需安排清洗",
+    "通道被周转箱占用",
+    "工具未归位",
+    "点检记录未按时填写",
+]
+
+
+def load_standard_checklist(*, session: Session, publish_at: dict[int, datetime] | None = None):
+    """Import and publish the shipped standard checklist, v1 then v2. Returns {number: version}."""
+    versions = {}
+    for number in (1, 2):
+        text = (STANDARD_DIR / f"standard-6s.v{number}.yaml").read_text(encoding="utf-8")
+        version, _created = import_checklist(session=session, data=parse_checklist(text))
+        if version.status == "draft":
+            publish_version(session=session, version=version, user=None)
+            if publish_at:
+                version.published_at = publish_at[number]
+        versions[number] = version
+    return versions
+
+
+def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 6) -> dict:
+    rng = random.Random(seed)  # noqa: S311 - repeatable demo data, not security
+    now = now or datetime.now(UTC)
+    first_week = now - timedelta(weeks=WEEKS)
+    versions = load_standard_checklist(
+        session=session, publish_at={1: first_week - timedelta(days=7), 2: first_week + timedelta(weeks=6)}
+    )
+    workshops = []
+    for plant_code, plant_name, shops in PLANTS:
+        plant = Plant(code=plant_code, name=plant_name)
+        session.add(plant)
+        session.flush()
+        for code, name in shops:
+            workshop = Workshop(code=code, name=name, plant_id=plant.id)
+            session.add(workshop)
+            workshops.append(workshop)
+    session.flush()
+    users = {
+        username: create_user(session=session, username=username, password=DEMO_PASSWORD, role=role,
+                              display_name=display, workshop_codes=codes)
+        for username, display, role, codes in USERS
+    }
+    inspectors = {w.code: users["zhang" if w.code.startswith("SZ") else "li"] for w in workshops}
+
+    count = 0
+    for workshop in workshops:
+        base = rng.uniform(0.55, 0.85)         # how good this workshop is
+        drift = rng.uniform(-0.012, 0.025)     # getting better (mostly) or slipping, per week
+        category_bias = {}
+        for week in range(WEEKS):
+            version = versions[1] if week < 6 else versions[2]
+            submitted_at = first_week + timedelta(weeks=week, days=rng.randint(0, 3), hours=rng.randint(1, 8))
+            inspection = Inspection(
+                workshop_id=workshop.id, version_id=version.id, inspector_id=inspectors[workshop.code].id,
+                status=InspectionStatus.submitted, started_at=submitted_at - timedelta(minutes=rng.randint(25, 70)),
+                submitted_at=submitted_at,
+            )
+            session.add(inspection)
+            session.flush()
+            quality = min(0.97, max(0.2, base + drift * week + rng.gauss(0, 0.04)))
+            values = {}
+            for category in version.categories:
+                bias = category_bias.setdefault(category.key, rng.gauss(0, 0.08))
+                office_na = category.key == "office" and workshop.code.endswith("WH")
+                for item in category.items:
+                    if office_na or rng.random() < 0.03:
+                        values[item.key] = NA
+                        session.add(Answer(inspection_id=inspection.id, item_id=item.id, score=None,
+                                           not_applicable=True, updated_by_id=inspection.inspector_id,
+                                           updated_at=submitted_at))
+                        continue
+                    p = min(0.99, max(0.05, quality + bias + rng.gauss(0, 0.12)))
+                    score = sum(rng.random() < p for _ in range(4))
+                    values[item.key] = score
+                    note = rng.choice(LOW_SCORE_NOTES) if score <= 1 and rng.random() < 0.6 else ""
+                    session.add(Answer(inspection_id=inspection.id, item_id=item.id, score=score, note=note,
+                                       updated_by_id=inspection.inspector_id, updated_at=submitted_at))
+            result = score_inspection(category_specs(version), values, LevelScheme.from_dict(version.scheme))
+            store_result(session=session, inspection=inspection, result=result)
+            count += 1
+    session.flush()
+    return {"inspections": count, "workshops": len(workshops), "users": sorted(users)}
+
+
+def database_is_empty(session: Session) -> bool:
+    return session.exec(select(func.count()).select_from(Plant)).one() == 0 and \
+        session.exec(select(func.count()).select_from(ChecklistVersion)).one() == 0
+
+
+@click.command("demo")
+def demo_command():
+    """Load the standard checklist and demo data into an empty database (otherwise do nothing)."""
+    with write_session(current_app.extensions["engine"]) as session:
+        if not database_is_empty(session):
+            click.echo("the database already holds data: demo data not loaded")
+            return
+        summary = generate_demo(session=session)
+    click.echo(f"demo data loaded: {summary['workshops']} workshops, {summary['inspections']} inspections")
+    click.echo(f"demo logins (password {DEMO_PASSWORD}):")
+    for username, display, role, codes in USERS:
+        scope = ", ".join(codes) if codes and role != Role.auditor else ("all workshops" if not codes else "6 workshops")
+        click.echo(f"  {username:<9} {role.value:<11} {display}  ({scope})")

@@ -1,0 +1,1 @@
+"""Print side of inspections: SVG charts, PDF rendering, restricted resource fetching."""

@@ -1,0 +1,210 @@
+"""Inspection use cases: start, answer, submit. Views and the API both call these; none commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from accounts.models import User, Workshop, utcnow
+from accounts.service import can_inspect, can_see_workshop
+from checklists.models import ChecklistItem, ChecklistVersion
+from checklists.schemes import LevelScheme
+from checklists.service import latest_published_version
+from inspections.models import Answer, CategoryResult, Inspection, InspectionStatus
+from inspections.scoring import (
+    NA,
+    AnswerValue,
+    CategorySpec,
+    InspectionScore,
+    ItemSpec,
+    score_inspection,
+    unanswered_keys,
+    validate_answer,
+)
+
+MAX_NOTE_LENGTH = 2000
+
+
+class InspectionError(ValueError):
+    """A request the domain refuses.
+
+    code names the reason (views translate it for people), status is the HTTP status to answer with,
+    items the item keys concerned.
+    """
+
+    def __init__(self, code: str, message: str, status: int = 422, items: list[str] | None = None):
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.items = items or []
+
+
+def category_specs(version: ChecklistVersion) -> list[CategorySpec]:
+    return [
+        CategorySpec(
+            key=c.key, name=c.name, weight=c.weight,
+            items=tuple(ItemSpec(key=i.key, weight=i.weight, critical=i.critical) for i in c.items),
+        )
+        for c in version.categories
+    ]
+
+
+def answer_value(answer: Answer) -> AnswerValue:
+    return NA if answer.not_applicable else answer.score
+
+
+def answers_by_key(inspection: Inspection) -> dict[str, Answer]:
+    return {answer.item.key: answer for answer in inspection.answers}
+
+
+def current_score(inspection: Inspection) -> InspectionScore | None:
+    """Score of a complete set of answers (None while items are missing)."""
+    specs = category_specs(inspection.version)
+    values = {key: answer_value(a) for key, a in answers_by_key(inspection).items()}
+    if unanswered_keys(specs, values):
+        return None
+    return score_inspection(specs, values, LevelScheme.from_dict(inspection.version.scheme))
+
+
+def get_visible_inspection(*, session: Session, user: User, inspection_id: int) -> Inspection | None:
+    inspection = session.get(Inspection, inspection_id)
+    if inspection is None or not can_see_workshop(session=session, user=user, workshop_id=inspection.workshop_id):
+        return None
+    return inspection
+
+
+def start_inspection(*, session: Session, user: User, workshop: Workshop) -> Inspection:
+    if not can_inspect(session=session, user=user, workshop_id=workshop.id):
+        raise InspectionError("not_allowed", "you may not inspect this workshop", status=403)
+    version = latest_published_version(session=session)
+    if version is None:
+        raise InspectionError(
+            "no_version", "no published checklist version: a manager must publish one first", status=409
+        )
+    inspection = Inspection(workshop_id=workshop.id, version_id=version.id, inspector_id=user.id)
+    session.add(inspection)
+    session.flush()
+    return inspection
+
+
+def can_edit(user: User, inspection: Inspection) -> bool:
+    return inspection.status == InspectionStatus.draft and (
+        inspection.inspector_id == user.id or user.role in ("admin", "manager")
+    )
+
+
+def parse_score(raw: object) -> AnswerValue:
+    """'na' / 'NA' → NA, '0'…'4' or 0…4 → int; anything else → ValueError."""
+    if isinstance(raw, str):
+        raw = raw.strip().lower()
+        if raw == NA:
+            return NA
+        if raw.isdigit():
+            return int(raw)
+        raise ValueError(f"not a score: {raw!r}")
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    raise ValueError(f"not a score: {raw!r}")
+
+
+def find_item(inspection: Inspection, item_key: str) -> ChecklistItem | None:
+    return next(
+        (item for category in inspection.version.categories for item in category.items if item.key == item_key),
+        None,
+    )
+
+
+def save_answer(
+    *, session: Session, user: User, inspection: Inspection, item_key: str, value: AnswerValue | None,
+    note: str | None,
+) -> Answer:
+    """Save one answer; value None keeps the current score (a note-only change)."""
+    if not can_edit(user, inspection):
+        if inspection.status != InspectionStatus.draft:
+            raise InspectionError("locked", "this inspection is submitted and locked", status=409)
+        raise InspectionError("not_allowed", "only the inspector can change this inspection", status=403)
+    item = find_item(inspection, item_key)
+    if item is None:
+        raise InspectionError("unknown_item", f"no item {item_key!r} in this checklist version", status=404)
+    scheme = LevelScheme.from_dict(inspection.version.scheme)
+    if value is not None:
+        try:
+            validate_answer(value, scheme)
+        except ValueError as exc:
+            raise InspectionError("invalid_score", str(exc), items=[item_key]) from exc
+    if note is not None and len(note) > MAX_NOTE_LENGTH:
+        raise InspectionError(
+            "note_too_long", f"the note is longer than {MAX_NOTE_LENGTH} characters", items=[item_key]
+        )
+    answer = session.exec(
+        select(Answer).where(Answer.inspection_id == inspection.id, Answer.item_id == item.id)
+    ).first()
+    if answer is None:
+        if value is None:
+            raise InspectionError("note_needs_score", "choose a score or N/A before adding a note", items=[item_key])
+        answer = Answer(inspection_id=inspection.id, item_id=item.id, updated_by_id=user.id)
+        session.add(answer)
+    elif (value is None or answer_value(answer) == value) and (note is None or note.strip() == answer.note):
+        return answer  # a replayed or unchanged save writes nothing
+    if value is not None:
+        answer.not_applicable = value == NA
+        answer.score = None if value == NA else value
+    if note is not None:
+        answer.note = note.strip()
+    answer.updated_at = utcnow()
+    answer.updated_by_id = user.id
+    session.flush()
+    return answer
+
+
+@dataclass(frozen=True)
+class Progress:
+    answered: int
+    total: int
+    by_category: dict[str, tuple[int, int]]
+
+
+def progress(inspection: Inspection) -> Progress:
+    answered_keys = set(answers_by_key(inspection))
+    by_category = {
+        c.key: (sum(1 for i in c.items if i.key in answered_keys), len(c.items))
+        for c in inspection.version.categories
+    }
+    return Progress(
+        answered=sum(a for a, _ in by_category.values()),
+        total=sum(t for _, t in by_category.values()),
+        by_category=by_category,
+    )
+
+
+def submit_inspection(*, session: Session, user: User, inspection: Inspection) -> Inspection:
+    """Validate, score, store the rollups and lock. Submitting twice is harmless (idempotent)."""
+    # Lock the row so that two taps on two workers cannot both score it (SQLite: BEGIN IMMEDIATE does this).
+    session.refresh(inspection, with_for_update=session.get_bind().dialect.name != "sqlite")
+    if inspection.status == InspectionStatus.submitted:
+        return inspection
+    if not can_edit(user, inspection):
+        raise InspectionError("not_allowed", "only the inspector can submit this inspection", status=403)
+    specs = category_specs(inspection.version)
+    values = {key: answer_value(a) for key, a in answers_by_key(inspection).items()}
+    missing = unanswered_keys(specs, values)
+    if missing:
+        raise InspectionError("unanswered", f"{len(missing)} items are not answered", items=missing)
+    result = score_inspection(specs, values, LevelScheme.from_dict(inspection.version.scheme))
+    store_result(session=session, inspection=inspection, result=result)
+    inspection.status = InspectionStatus.submitted
+    inspection.submitted_at = utcnow()
+    session.flush()
+    return inspection
+
+
+def store_result(*, session: Session, inspection: Inspection, result: InspectionScore) -> None:
+    for position, category in enumerate(result.categories, 1):
+        session.add(CategoryResult(
+            inspection_id=inspection.id, category_key=category.key, category_name=category.name,
+            position=position, points=category.points, max_points=category.max_points, percent=category.percent,
+        ))
+    inspection.overall_percent = result.overall_percent
+    inspection.grade = result.grade
+    inspection.passed = result.passed

@@ -1,0 +1,277 @@
+"""Screens for doing inspections and reading their history. Views parse, call the domain, render."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from jinja2_fragments.flask import render_block
+from sqlmodel import select
+
+from accounts.service import can_inspect, get_visible_workshop_or_404, visible_workshops
+from checklists.schemes import LevelScheme
+from database import db
+from inspections.models import Inspection, InspectionStatus
+from inspections.reports.charts import line_chart, radar_chart
+from inspections.reports.context import inspection_report_context
+from inspections.reports.pdf import ReportUnavailable, render_pdf
+from inspections.service import (
+    InspectionError,
+    answers_by_key,
+    can_edit,
+    find_item,
+    get_visible_inspection,
+    parse_score,
+    progress,
+    save_answer,
+    start_inspection,
+    submit_inspection,
+)
+from inspections.trends import category_names_in_order, series_from_points, version_changes, workshop_trend
+from web import is_fragment_request, render_page
+
+bp = Blueprint("inspections", __name__)
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    """Every screen here needs a signed-in user."""
+
+
+def get_inspection_or_404(inspection_id: int) -> Inspection:
+    inspection = get_visible_inspection(session=db(), user=current_user, inspection_id=inspection_id)
+    if inspection is None:
+        abort(404)
+    return inspection
+
+
+@bp.get("/")
+def home():
+    session = db()
+    workshops = session.exec(visible_workshops(current_user)).all()
+    latest = {}
+    for workshop in workshops:
+        latest[workshop.id] = session.exec(
+            select(Inspection)
+            .where(Inspection.workshop_id == workshop.id, Inspection.status == InspectionStatus.submitted)
+            .order_by(Inspection.submitted_at.desc())
+        ).first()
+    drafts = session.exec(
+        select(Inspection)
+        .where(Inspection.inspector_id == current_user.id, Inspection.status == InspectionStatus.draft)
+        .order_by(Inspection.started_at.desc())
+    ).all()
+    return render_page("inspections/home.html", workshops=workshops, latest=latest, drafts=drafts)
+
+
+@bp.get("/workshops/<code>")
+def workshop(code: str):
+    session = db()
+    workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code)
+    points = workshop_trend(session=session, workshop_id=workshop.id)
+    names = category_names_in_order(session=session, inspection_ids=[p.inspection_id for p in points[-12:]])
+    chart = None
+    if points:
+        chart = line_chart(
+            [p.submitted_at.strftime("%m-%d") for p in points],
+            [(s.name, s.values) for s in series_from_points(points, names)],
+            markers=version_changes(points), marker_label=_("检查表换版"),
+            title=_("%(name)s 6S 得分趋势", name=workshop.name),
+        )
+    drafts = session.exec(
+        select(Inspection)
+        .where(Inspection.workshop_id == workshop.id, Inspection.status == InspectionStatus.draft)
+        .order_by(Inspection.started_at.desc())
+    ).all()
+    return render_page(
+        "inspections/workshop.html", workshop=workshop, points=list(reversed(points)), category_names=names,
+        chart=chart, drafts=drafts,
+        may_inspect=can_inspect(session=session, user=current_user, workshop_id=workshop.id),
+    )
+
+
+@bp.post("/workshops/<code>/inspections")
+def start(code: str):
+    session = db()
+    workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code)
+    try:
+        inspection = start_inspection(session=session, user=current_user, workshop=workshop)
+    except InspectionError as exc:
+        abort(exc.status, _error_text(exc))
+    session.commit()
+    return redirect(url_for(".inspection", inspection_id=inspection.id), code=303)
+
+
+def _error_text(exc: InspectionError) -> str:
+    """The domain speaks English to logs and the API; screens speak the user's language."""
+    texts = {
+        "locked": _("这次检查已提交并锁定，不能再修改"),
+        "no_version": _("还没有已发布的检查表版本，请质量经理先发布"),
+        "not_allowed": _("只有本次检查的检查员可以修改"),
+        "unknown_item": _("本检查表版本中没有这个检查项"),
+        "note_too_long": _("备注太长（最多 2000 字）"),
+        "note_needs_score": _("请先选择评分或“不适用”，再填写备注"),
+        "unanswered": _("还有 %(count)d 项未评分，请完成后再提交", count=len(exc.items)),
+    }
+    return texts.get(exc.code, _("评分无效，请选择 0–4 或“不适用”"))
+
+
+def _form_context(inspection: Inspection, category_key: str | None, **extra) -> dict:
+    categories = list(inspection.version.categories)
+    current = next((c for c in categories if c.key == category_key), categories[0])
+    index = categories.index(current)
+    return {
+        "inspection": inspection,
+        "version": inspection.version,
+        "scheme": LevelScheme.from_dict(inspection.version.scheme),
+        "categories": categories,
+        "category": current,
+        "previous_category": categories[index - 1] if index > 0 else None,
+        "next_category": categories[index + 1] if index + 1 < len(categories) else None,
+        "answers": answers_by_key(inspection),
+        "progress": progress(inspection),
+        "editable": can_edit(current_user, inspection),
+        "errors": {},
+        "missing": [],
+        **extra,
+    }
+
+
+@bp.get("/inspections/<int:inspection_id>")
+def inspection(inspection_id: int):
+    inspection = get_inspection_or_404(inspection_id)
+    if inspection.status == InspectionStatus.submitted:
+        context = inspection_report_context(session=db(), inspection=inspection)
+        return render_page("inspections/result.html", **context)
+    context = _form_context(inspection, request.args.get("category"))
+    if is_fragment_request():
+        return _fragments(context, "category_panel")
+    return render_page("inspections/inspection.html", **context)
+
+
+def _fragments(context: dict, block: str, status: int = 200):
+    """One block of the form page plus the progress bar and tabs, swapped out of band."""
+    template = "inspections/inspection.html"
+    html = render_block(template, block, **context) + render_block(template, "progress", oob=True, **context)
+    return html, status
+
+
+@bp.post("/inspections/<int:inspection_id>/answers/<item_key>")
+def answer(inspection_id: int, item_key: str):
+    """Save one item (htmx, as it is given). Answers with the item's fragment and the new progress."""
+    session = db()
+    inspection = get_inspection_or_404(inspection_id)
+    item = find_item(inspection, item_key)
+    if item is None:
+        abort(404)
+    raw_score = request.form.get(f"score-{item_key}", request.form.get("score"))
+    note = request.form.get(f"note-{item_key}", request.form.get("note"))
+    errors = {}
+    try:
+        value = parse_score(raw_score) if raw_score not in (None, "") else None
+        save_answer(session=session, user=current_user, inspection=inspection, item_key=item_key,
+                    value=value, note=note)
+        session.commit()
+        status = 200
+    except ValueError as exc:
+        session.rollback()
+        status = exc.status if isinstance(exc, InspectionError) else 422
+        if not isinstance(exc, InspectionError):
+            exc = InspectionError("invalid_score", str(exc))
+        errors[item_key] = _error_text(exc)
+        if status in (403, 409) and not is_fragment_request():
+            abort(status, errors[item_key])
+    context = _form_context(inspection, item.category.key, errors=errors)
+    if is_fragment_request():
+        return _fragments({**context, "item": item}, "item_state", status)
+    if errors:
+        return render_page("inspections/inspection.html", status=status, **context)
+    return redirect(url_for(".inspection", inspection_id=inspection.id, category=item.category.key)
+                    + f"#item-{item_key}", code=303)
+
+
+@bp.post("/inspections/<int:inspection_id>/categories/<category_key>")
+def save_category(inspection_id: int, category_key: str):
+    """The no-JavaScript path: one form saves a whole category, then moves on to the next."""
+    session = db()
+    inspection = get_inspection_or_404(inspection_id)
+    category = next((c for c in inspection.version.categories if c.key == category_key), None)
+    if category is None:
+        abort(404)
+    errors = {}
+    for item in category.items:
+        raw_score = request.form.get(f"score-{item.key}", "")
+        note = request.form.get(f"note-{item.key}")
+        if raw_score == "" and not (note or "").strip():
+            continue
+        try:
+            with session.begin_nested():
+                save_answer(session=session, user=current_user, inspection=inspection, item_key=item.key,
+                            value=parse_score(raw_score) if raw_score else None, note=note)
+        except InspectionError as exc:
+            if exc.status in (403, 409):
+                abort(exc.status, _error_text(exc))
+            errors[item.key] = _error_text(exc)
+        except ValueError as exc:
+            errors[item.key] = _error_text(InspectionError("invalid_score", str(exc)))
+    session.commit()  # what was valid is kept even when other items need fixing
+    session.refresh(inspection)
+    if errors:
+        context = _form_context(inspection, category_key, errors=errors)
+        return render_page("inspections/inspection.html", status=422, **context)
+    context = _form_context(inspection, category_key)
+    target = context["next_category"] or category
+    return redirect(url_for(".inspection", inspection_id=inspection.id, category=target.key), code=303)
+
+
+@bp.post("/inspections/<int:inspection_id>/submit")
+def submit(inspection_id: int):
+    session = db()
+    inspection = get_inspection_or_404(inspection_id)
+    try:
+        submit_inspection(session=session, user=current_user, inspection=inspection)
+    except InspectionError as exc:
+        session.rollback()
+        if exc.status != 422:
+            abort(exc.status, _error_text(exc))
+        missing = [find_item(inspection, key) for key in exc.items]
+        context = _form_context(inspection, missing[0].category.key, missing=missing,
+                                submit_error=_error_text(exc))
+        return render_page("inspections/inspection.html", status=422, **context)
+    session.commit()
+    return redirect(url_for(".inspection", inspection_id=inspection.id), code=303)
+
+
+@bp.get("/inspections/<int:inspection_id>/report.pdf")
+def report_pdf(inspection_id: int):
+    inspection = get_inspection_or_404(inspection_id)
+    if inspection.status != InspectionStatus.submitted:
+        abort(409, _("检查提交后才能生成报告"))
+    html = render_template("print/inspection.html",
+                           **inspection_report_context(session=db(), inspection=inspection))
+    try:
+        pdf = render_pdf(html)
+    except ReportUnavailable as exc:
+        current_app.logger.error("report rendering unavailable: %s", exc)
+        abort(500)
+    filename = f"6S-{inspection.workshop.code}-{inspection.submitted_at:%Y%m%d}-{inspection.id}.pdf"
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{filename}"'})
+
+
+@bp.app_template_filter("percent")
+def percent_filter(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}%"
+
+
+@bp.app_template_filter("localtime")
+def localtime_filter(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    from flask_babel import to_user_timezone
+
+    return "" if value is None else to_user_timezone(value).strftime(fmt)
+
+
+@bp.app_template_global()
+def radar_for(results) -> str:
+    return radar_chart([r.category_name for r in results], [r.percent for r in results], size=320)

@@ -1,0 +1,30 @@
+"""Alembic environment: the URL comes from the app config (via config.attributes), never from a file."""
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import accounts.models  # noqa: F401  (register tables)
+import checklists.models  # noqa: F401
+import inspections.models  # noqa: F401
+from database import make_engine
+
+config = context.config
+target_metadata = SQLModel.metadata
+
+
+def run_migrations() -> None:
+    url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+run_migrations()
