@@ -1,0 +1,81 @@
+# 6S Inspect. On a fresh Debian machine, as root:  make run   (or)   make test
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FLASK_APP := app
+
+# Debian packages: what the app needs to run (PDF rendering), and what the tests add.
+APT_RUN := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fontconfig python3-venv
+APT_TEST := chromium poppler-utils postgresql
+
+.PHONY: help run serve setup test bench lint system-run system-test clean
+
+help:
+	@echo "make run    install everything, migrate, load demo data into an empty database, serve on http://$(HOST):$(PORT)"
+	@echo "make test   install what the tests need and run the whole suite"
+	@echo "make bench  benchmarks with their baselines"
+
+# --- system packages: installed only when missing; without root we say what to install instead ---
+define apt_ensure
+	@missing=""; for p in $(1); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "system packages present: $(1)"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "installing system packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "NOTE: not root, so not installing:$$missing — ask an administrator to 'apt-get install$$missing'"; fi
+endef
+
+system-run:
+	$(call apt_ensure,$(APT_RUN))
+
+system-test: system-run
+	$(call apt_ensure,$(APT_TEST))
+
+# --- Python environment ---
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+instance/secret_key:
+	mkdir -p instance
+	$(PYTHON) -c 'import secrets; print(secrets.token_hex(32))' > $@
+	chmod 600 $@
+
+setup: system-run $(VENV)/.installed instance/secret_key
+	SECRET_KEY=$$(cat instance/secret_key) $(BIN)/flask db upgrade
+	SECRET_KEY=$$(cat instance/secret_key) $(BIN)/flask demo
+
+run: setup serve
+
+serve:
+	@echo "6S Inspect on http://$(HOST):$(PORT)  (demo logins above; Ctrl-C stops)"
+	SECRET_KEY=$${SECRET_KEY:-$$(cat instance/secret_key)} $(BIN)/gunicorn --workers 2 --threads 4 \
+	  --bind $(HOST):$(PORT) --access-logfile - 'app:create_app()'
+
+test: system-test $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+bench: system-test $(VENV)/.installed-dev
+	$(BIN)/python -m bench
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

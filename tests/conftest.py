@@ -1,0 +1,203 @@
+"""Fixtures: the app on a real SQLite file and on a real PostgreSQL, a client, and AuthActions.
+
+PostgreSQL: Debian's binaries, started once per session as the unprivileged `postgres` user (PostgreSQL
+refuses to run as root); pytest-postgresql then makes a fresh database per test from a migrated, seeded
+template, so each test starts from the same state.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from pytest_postgresql import factories
+from pytest_postgresql.janitor import DatabaseJanitor
+from pytest_postgresql.executors.noop import NoopExecutor
+
+from app import create_app
+from database import make_engine, upgrade_database, write_session
+from tests.seed import PASSWORD, seed
+
+# ------------------------------------------------------------------ PostgreSQL
+
+PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
+
+
+def _pg_bin() -> Path | None:
+    candidates = sorted(glob.glob(PG_BIN_GLOB), key=lambda p: int(Path(p).parent.name))
+    for directory in reversed(candidates):
+        if (Path(directory) / "pg_ctl").exists():
+            return Path(directory)
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    # PostgreSQL refuses to run as root: drop to the `postgres` user the Debian package creates.
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    bin_dir = _pg_bin()
+    if bin_dir is None:
+        pytest.skip(f"PostgreSQL binaries not found ({PG_BIN_GLOB}/pg_ctl): apt-get install postgresql")
+    data_dir = Path(tempfile.mkdtemp(prefix="sixs-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(data_dir, "postgres", "postgres")
+    port = _free_port()
+    subprocess.run(_as_postgres([str(bin_dir / "initdb"), "-D", str(data_dir / "data"), "-U", "postgres",
+                                 "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
+                   check=True, capture_output=True)
+    subprocess.run(_as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data_dir / "data"), "-w", "-l",
+                                 str(data_dir / "log"), "-o",
+                                 f"-p {port} -k {data_dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                                 "-c synchronous_commit=off -c full_page_writes=off",
+                                 "start"]), check=True, capture_output=True)
+    try:
+        yield NoopExecutor(host="127.0.0.1", port=port, user="postgres", password=None, dbname="sixs",
+                           options="")
+    finally:
+        subprocess.run(_as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data_dir / "data"), "-m", "fast",
+                                     "stop"]), check=False, capture_output=True)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _pg_url(host, port, user, dbname, password=None) -> str:
+    auth = f"{user}:{password}" if password else user
+    return f"postgresql+psycopg://{auth}@{host}:{port}/{dbname}"
+
+
+def _load_pg_template(host, port, user, dbname, password=None, **_):
+    url = _pg_url(host, port, user, dbname, password)
+    upgrade_database(url)
+    engine = make_engine(url)
+    with write_session(engine) as session:
+        seed(session)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_cluster):
+    """A migrated, seeded template database; pg_connection clones it for every test."""
+    executor = NoopExecutor(host=pg_cluster.host, port=pg_cluster.port, user=pg_cluster.user, password=None,
+                            dbname="sixs", options="")
+    janitor = DatabaseJanitor(user=executor.user, host=executor.host, port=executor.port,
+                              dbname=executor.template_dbname, as_template=True)
+    with janitor:
+        janitor.load(_load_pg_template)
+        yield executor
+
+
+pg_connection = factories.postgresql("pg_template")
+
+# ------------------------------------------------------------------ SQLite
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """Migrated and seeded once; each test gets a copy of the file."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    url = f"sqlite:///{path}"
+    upgrade_database(url)
+    engine = make_engine(url)
+    with write_session(engine) as session:
+        seed(session)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template, tmp_path) -> str:
+    path = tmp_path / "sixs.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+# ------------------------------------------------------------------ app
+
+def _make_app(url: str, tmp_path: Path, **extra):
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": url,
+                      "DATA_DIR": str(tmp_path / "data"), "WTF_CSRF_ENABLED": False, **extra})
+    return app
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app(request, tmp_path):
+    """The app on a real SQLite file, then on a real PostgreSQL (each test runs on both)."""
+    if request.param == "sqlite":
+        url = request.getfixturevalue("sqlite_url")
+    else:
+        conn = request.getfixturevalue("pg_connection")
+        info = conn.info
+        url = _pg_url(info.host, info.port, info.user, info.dbname)
+    app = _make_app(url, tmp_path)
+    yield app
+    app.extensions["engine"].dispose()
+
+
+@pytest.fixture
+def sqlite_app(sqlite_url, tmp_path):
+    """SQLite only, for tests about the default store or too slow to double."""
+    app = _make_app(sqlite_url, tmp_path)
+    yield app
+    app.extensions["engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, username: str = "sup1", password: str = PASSWORD):
+        response = self._client.post("/login", data={"username": username, "password": password})
+        assert response.status_code == 303, f"login as {username} failed"
+        return response
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def db_session(app):
+    from sqlmodel import Session
+
+    with Session(app.extensions["engine"]) as session:
+        yield session
+
+
+def wait_for(predicate, timeout: float = 5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False

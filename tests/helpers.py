@@ -1,0 +1,26 @@
+"""Test helpers that drive the app the way its users do."""
+
+from sqlmodel import Session, select
+
+from checklists.models import ChecklistItem, ChecklistVersion, VersionStatus
+
+
+def published_items(app) -> list[ChecklistItem]:
+    with Session(app.extensions["engine"]) as session:
+        version = session.exec(select(ChecklistVersion).where(ChecklistVersion.status == VersionStatus.published)
+                               ).one()
+        return [item for category in version.categories for item in category.items]
+
+
+def start(client, workshop="W1") -> int:
+    response = client.post(f"/workshops/{workshop}/inspections")
+    assert response.status_code == 303, response.data
+    return int(response.location.rsplit("/", 1)[1])
+
+
+def answer_all(client, inspection_id, items, score_for=lambda i, item: 3, htmx=True):
+    headers = {"HX-Request": "true"} if htmx else {}
+    for i, item in enumerate(items):
+        response = client.post(f"/inspections/{inspection_id}/answers/{item.key}",
+                               data={f"score-{item.key}": str(score_for(i, item))}, headers=headers)
+        assert response.status_code in (200, 303), response.data

@@ -1,0 +1,50 @@
+import re
+
+import pytest
+
+from inspections.reports.charts import FONT, line_chart, radar_chart
+
+
+def polygon(svg, cls):
+    match = re.search(rf'<polygon class="{cls}" points="([^"]+)"', svg)
+    return [tuple(map(float, p.split(","))) for p in match.group(1).split()]
+
+
+def test_radar_puts_100_percent_on_the_outer_ring_and_0_at_the_centre():
+    svg = str(radar_chart(["a", "b", "c", "d"], [100, 0, 100, 50], size=200))
+    points = polygon(svg, "current")
+    centre = 100
+    radius = 200 / 2 - 58
+    assert points[0] == pytest.approx((centre, centre - radius))  # first axis points up
+    assert points[1] == pytest.approx((centre, centre))
+    assert points[3] == pytest.approx((centre - radius / 2, centre))
+
+
+def test_radar_escapes_labels_sets_a_cjk_font_and_draws_the_previous_outline():
+    svg = str(radar_chart(["<script>", "整顿", "清扫"], [50, None, 70], [40, 40, 40]))
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert f'font-family="{FONT}"' in svg
+    assert 'class="previous"' in svg
+    assert "N/A" in svg  # an all-N/A category is labelled, not shown as 0 %
+
+
+def test_radar_needs_three_axes():
+    with pytest.raises(ValueError):
+        radar_chart(["a", "b"], [1, 2])
+
+
+def test_line_chart_breaks_lines_at_gaps_and_marks_version_changes():
+    svg = str(line_chart(["1", "2", "3", "4"], [("总分", [50, None, 70, 80]), ("整理", [10, 20, 30, 40])],
+                         markers=[2], marker_label="换版"))
+    overall = re.findall(r'<polyline data-series="总分" points="([^"]+)"', svg)
+    assert len(overall) == 1 and len(overall[0].split()) == 2  # only the 70 → 80 run can be a line
+    assert len(re.findall(r'data-series="整理"', svg)) == 1
+    assert svg.count('class="marker"') == 1 and "换版" in svg
+
+
+def test_line_chart_y_axis_maps_percent_linearly():
+    svg = str(line_chart(["a", "b"], [("s", [0, 100])], width=200, height=158))
+    (points,) = re.findall(r'points="([^"]+)"', svg)
+    (x0, y0), (x1, y1) = (tuple(map(float, p.split(","))) for p in points.split())
+    assert y0 > y1 and x0 < x1
+    assert y0 - y1 == pytest.approx(158 - 16 - 58)
