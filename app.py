@@ -143,6 +143,15 @@ def _register_error_pages(app: Flask) -> None:
     for status in (400, 403, 404, 405, 409, 413, 422, 500):
         app.register_error_handler(status, handler(status))
 
+    from flask_babel import gettext as _
+    from flask_wtf.csrf import CSRFError
+
+    def csrf_failed(error):
+        error.description = _("页面已过期或来源无法确认，请刷新页面后再试一次。已保存的内容不受影响。")
+        return handler(400)(error)
+
+    app.register_error_handler(CSRFError, csrf_failed)
+
 
 def _error_title(status: int) -> str:
     from flask_babel import gettext as _

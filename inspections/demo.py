@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from sqlmodel import Session, func, select
 
 from accounts.models import Plant, Role, Workshop
@@ -135,6 +136,7 @@ def database_is_empty(session: Session) -> bool:
 
 
 @click.command("demo")
+@with_appcontext
 def demo_command():
     """Load the standard checklist and demo data into an empty database (otherwise do nothing)."""
     with write_session(current_app.extensions["engine"]) as session:

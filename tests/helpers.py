@@ -1,15 +1,25 @@
 """Test helpers that drive the app the way its users do."""
 
+from typing import NamedTuple
+
 from sqlmodel import Session, select
 
-from checklists.models import ChecklistItem, ChecklistVersion, VersionStatus
+from checklists.models import ChecklistVersion, VersionStatus
 
 
-def published_items(app) -> list[ChecklistItem]:
+class ItemRef(NamedTuple):
+    key: str
+    category_key: str
+    text: str
+
+
+def published_items(app) -> list[ItemRef]:
+    """The items of the version on offer, in form order (plain values, usable after the session closes)."""
     with Session(app.extensions["engine"]) as session:
         version = session.exec(select(ChecklistVersion).where(ChecklistVersion.status == VersionStatus.published)
                                ).one()
-        return [item for category in version.categories for item in category.items]
+        return [ItemRef(item.key, category.key, item.text) for category in version.categories
+                for item in category.items]
 
 
 def start(client, workshop="W1") -> int:

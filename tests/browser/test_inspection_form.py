@@ -1,0 +1,104 @@
+"""A supervisor completes an inspection on a tablet, only by tapping, and downloads the PDF."""
+
+import re
+
+import pytest
+from sqlmodel import Session, select
+
+from inspections.models import Answer, Inspection
+from tests.helpers import published_items
+from tests.seed import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def login(page, base, username="sup1"):
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1024, "height": 768}, {"width": 768, "height": 1024}],
+                         ids=["landscape", "portrait"])
+def test_complete_an_inspection_by_tapping_and_get_the_pdf(live_server, browser, artifacts, viewport):
+    base, app = live_server
+    items = published_items(app)
+    categories: dict[str, list] = {}
+    for item in items:
+        categories.setdefault(item.category_key, []).append(item)
+    context = browser.new_context(viewport=viewport, locale="zh-CN", has_touch=True)
+    page = context.new_page()
+    name = f"{viewport['width']}x{viewport['height']}"
+    try:
+        login(page, base)
+        page.click('a[data-workshop-code="W1"]')
+        page.click("text=开始新检查")
+        page.wait_for_url(re.compile(r"/inspections/\d+$"))
+        inspection_id = int(page.url.rsplit("/", 1)[1])
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]  # no sideways scrolling
+
+        # score buttons are big enough for a gloved thumb
+        box = page.locator(f'[data-item-code="{items[0].key}"] .score-btn').first.bounding_box()
+        assert box["width"] >= 48 and box["height"] >= 48
+
+        answered = 0
+        for index, (category_key, category_items) in enumerate(categories.items()):
+            if index:
+                page.click(f'.tabs [data-category-key="{category_key}"]')
+                page.wait_for_selector(f'[data-item-code="{category_items[0].key}"]')
+            for n, item in enumerate(category_items):
+                value = "na" if category_key == "office" else str((n + index) % 5)
+                page.locator(f'[data-item-code="{item.key}"] input[name="score-{item.key}"][value="{value}"]').check()
+                answered += 1
+            if index == 0:
+                page.locator(f'[data-item-code="{category_items[0].key}"] textarea').fill("地面有碎屑")
+                page.locator(f'[data-item-code="{category_items[1].key}"] input[value="1"]').focus()
+            page.wait_for_selector(f'.progress-count[data-answered="{answered}"]')
+            if index == 0:
+                page.screenshot(path=str(artifacts / f"form-{name}.png"))
+
+        # a reload loses nothing
+        page.reload()
+        assert page.locator(".progress-count").get_attribute("data-answered") == str(len(items))
+        with Session(app.extensions["engine"]) as session:
+            saved = session.exec(select(Answer).where(Answer.inspection_id == inspection_id)).all()
+            assert len(saved) == len(items)
+            assert {a.note for a in saved} == {"", "地面有碎屑"}
+
+        page.click('[data-action="submit-inspection"]')
+        page.wait_for_selector(".big-score")
+        page.screenshot(path=str(artifacts / f"result-{name}.png"), full_page=False)
+        with Session(app.extensions["engine"]) as session:
+            inspection = session.get(Inspection, inspection_id)
+            assert inspection.status == "submitted"
+            shown = page.locator(".big-score").get_attribute("data-overall")
+            assert shown == f"{inspection.overall_percent:.1f}"
+
+        href = page.get_attribute('[data-action="report-pdf"]', "href")
+        pdf = context.request.get(base + href)
+        assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
+        assert pdf.body().startswith(b"%PDF-")
+        (artifacts / f"report-{name}.pdf").write_bytes(pdf.body())
+    finally:
+        context.close()
+
+
+def test_missing_items_are_named_and_linked_on_submit(live_server, browser):
+    base, app = live_server
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        login(page, base)
+        page.goto(f"{base}/workshops/W1")
+        page.click("text=开始新检查")
+        page.locator('[data-item-code="sort-01"] input[value="4"]').check()
+        page.wait_for_selector('.progress-count[data-answered="1"]')
+        page.click('[data-action="submit-inspection"]')
+        page.wait_for_selector(".error-box")
+        assert "还有 104 项未评分" in page.inner_text(".error-box")
+        page.click('.missing a[href$="#item-sort-02"]')
+        assert page.url.endswith("#item-sort-02")
+    finally:
+        context.close()

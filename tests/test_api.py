@@ -1,0 +1,110 @@
+"""The JSON API (/api/v1), with tokens and with the browser session, on SQLite and PostgreSQL."""
+
+import pytest
+from sqlmodel import Session, select
+
+from accounts.models import User
+from accounts.service import create_api_token
+from tests.helpers import published_items
+
+
+@pytest.fixture
+def token_for(app):
+    def make(username):
+        with Session(app.extensions["engine"]) as session:
+            user = session.exec(select(User).where(User.username == username)).one()
+            token = create_api_token(session=session, user=user)
+            session.commit()
+        return {"Authorization": f"Bearer {token}"}
+    return make
+
+
+def test_api_needs_credentials(client):
+    response = client.get("/api/v1/workshops")
+    assert response.status_code == 401 and "Bearer" in response.json["error"]
+    assert client.get("/api/v1/workshops", headers={"Authorization": "Bearer 6s_wrong"}).status_code == 401
+
+
+def test_workshops_are_filtered_by_scope(client, token_for):
+    assert client.get("/api/v1/workshops", headers=token_for("sup1")).json == {
+        "workshops": [{"code": "W1", "name": "一号车间", "plant": "P1"}]}
+    codes = [w["code"] for w in client.get("/api/v1/workshops", headers=token_for("admin")).json["workshops"]]
+    assert codes == ["W1", "W2", "W3"]
+
+
+def test_paper_audit_entered_through_the_api(app, client, token_for):
+    headers = token_for("sup1")
+    response = client.post("/api/v1/workshops/W1/inspections", headers=headers)
+    assert response.status_code == 201
+    inspection_id = response.json["id"]
+    assert response.json["version"] == 2
+    items = published_items(app)
+    for item in items[:-1]:
+        score = "na" if item.key.startswith("office-") else 4
+        response = client.put(f"/api/v1/inspections/{inspection_id}/answers/{item.key}", headers=headers,
+                              json={"score": score, "note": "纸质记录补录" if item.key == "sort-01" else ""})
+        assert response.status_code == 200, response.json
+    response = client.post(f"/api/v1/inspections/{inspection_id}/submit", headers=headers)
+    assert response.status_code == 422
+    assert response.json["items"] == [items[-1].key]
+    draft = client.get(f"/api/v1/inspections/{inspection_id}", headers=headers).json
+    assert draft["status"] == "draft" and draft["overall_percent"] is None
+
+    client.put(f"/api/v1/inspections/{inspection_id}/answers/{items[-1].key}", headers=headers,
+               json={"score": "na"})
+    response = client.post(f"/api/v1/inspections/{inspection_id}/submit", headers=headers)
+    assert response.status_code == 200
+    body = client.get(f"/api/v1/inspections/{inspection_id}", headers=headers).json
+    assert body["status"] == "submitted"
+    assert body["workshop"] == "W1" and body["checklist"] == {"key": "standard-6s", "version": 2}
+    assert body["inspector"] == "sup1" and body["submitted_at"]
+    assert len(body["answers"]) == len(items)
+    assert body["answers"][0] == {"item": "sort-01", "category": "sort", "score": 4, "note": "纸质记录补录",
+                                  "photo_count": 0}
+    percents = {c["key"]: c["percent"] for c in body["categories"]}
+    assert percents["sort"] == 100.0 and percents["office"] is None
+    assert body["overall_percent"] == 100.0 and body["grade"] == "优" and body["passed"] is True
+
+    trend = client.get("/api/v1/workshops/W1/trend", headers=headers).json
+    assert [p["id"] for p in trend["inspections"]] == [inspection_id]
+    point = trend["inspections"][0]
+    assert point["overall_percent"] == 100.0 and point["checklist"] == {"key": "standard-6s", "version": 2}
+    assert point["categories"]["office"] is None and point["date"] == body["submitted_at"][:10]
+
+
+@pytest.mark.parametrize("body", [{"score": 7}, {"score": "x"}, {"score": True}, {"note": "no score"},
+                                  {"score": 2, "note": 5}, "not json"])
+def test_bad_answers_get_422_with_a_reason(client, token_for, body):
+    headers = token_for("sup1")
+    inspection_id = client.post("/api/v1/workshops/W1/inspections", headers=headers).json["id"]
+    kwargs = {"json": body} if isinstance(body, dict) else {"data": body}
+    response = client.put(f"/api/v1/inspections/{inspection_id}/answers/sort-01", headers=headers, **kwargs)
+    assert response.status_code == 422 and response.json["error"]
+
+
+def test_unknown_item_is_404(client, token_for):
+    headers = token_for("sup1")
+    inspection_id = client.post("/api/v1/workshops/W1/inspections", headers=headers).json["id"]
+    response = client.put(f"/api/v1/inspections/{inspection_id}/answers/nope-99", headers=headers,
+                          json={"score": 1})
+    assert response.status_code == 404
+
+
+def test_other_scopes_are_404_for_every_api_route(client, token_for):
+    inspection_id = client.post("/api/v1/workshops/W2/inspections", headers=token_for("sup2")).json["id"]
+    headers = token_for("sup1")
+    assert client.post("/api/v1/workshops/W2/inspections", headers=headers).status_code == 404
+    assert client.get("/api/v1/workshops/W2/trend", headers=headers).status_code == 404
+    assert client.get(f"/api/v1/inspections/{inspection_id}", headers=headers).status_code == 404
+    assert client.put(f"/api/v1/inspections/{inspection_id}/answers/sort-01", headers=headers,
+                      json={"score": 1}).status_code == 404
+    assert client.post(f"/api/v1/inspections/{inspection_id}/submit", headers=headers).status_code == 404
+
+
+def test_disabled_users_token_stops_working(app, client, token_for):
+    headers = token_for("sup1")
+    with Session(app.extensions["engine"]) as session:
+        user = session.exec(select(User).where(User.username == "sup1")).one()
+        user.active = False
+        session.commit()
+    assert client.get("/api/v1/workshops", headers=headers).status_code == 401

@@ -1,0 +1,71 @@
+"""App-wide behaviour: health, configuration, CSRF, headers, error pages."""
+
+import pytest
+from sqlalchemy import text
+
+from app import create_app
+from tests.seed import PASSWORD
+
+
+def test_healthz_answers_ok_when_the_database_answers(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json == {"status": "ok"}
+
+
+def test_healthz_fails_when_the_database_does_not(tmp_path):
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/missing/dir/x.db",
+                      "DATA_DIR": str(tmp_path / "d")})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503 and response.json["status"] != "ok"
+
+
+def test_production_refuses_the_default_secret_key(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "DATA_DIR": str(tmp_path)})
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sqlite_app):
+    with sqlite_app.extensions["engine"].connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_posts_without_a_csrf_token_are_refused(sqlite_url, tmp_path):
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": sqlite_url,
+                      "DATA_DIR": str(tmp_path / "d"), "WTF_CSRF_ENABLED": True})
+    client = app.test_client()
+    refused = client.post("/login", data={"username": "sup1", "password": PASSWORD})
+    assert refused.status_code == 400 and "请刷新页面后再试一次" in refused.text
+    page = client.get("/login").text
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    assert client.post("/login", data={"username": "sup1", "password": PASSWORD,
+                                       "csrf_token": token}).status_code == 303
+    # the session cookie alone is not enough to change anything, in the screens or the API
+    assert client.post("/workshops/W1/inspections").status_code == 400
+    assert client.post("/api/v1/workshops/W1/inspections").status_code == 400
+    home = client.get("/").text
+    header_token = home.split('"X-CSRFToken": "')[1].split('"')[0]
+    assert client.post("/workshops/W1/inspections", headers={"X-CSRFToken": header_token}).status_code == 303
+
+
+def test_security_headers_and_vary(client, auth):
+    auth.login("sup1")
+    response = client.get("/")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "HX-Request" in response.headers["Vary"]
+    cookie = client.get_cookie("session")
+    assert cookie.http_only and cookie.same_site == "Lax"
+
+
+def test_error_pages_are_friendly_and_in_chinese(client, auth):
+    auth.login("sup1")
+    response = client.get("/inspections/999999")
+    assert response.status_code == 404 and "找不到该页面" in response.text and "返回首页" in response.text
+
+
+def test_english_is_available(client):
+    page = client.get("/login?lang=en").text
+    assert '<html lang="en">' in page

@@ -1,0 +1,90 @@
+"""The flask CLI: users, tokens, checklists, migrations and demo data."""
+
+from sqlmodel import Session, func, select
+
+from accounts.models import User
+from checklists.models import ChecklistVersion
+from inspections.models import Inspection
+
+
+def test_user_create_reads_the_password_from_stdin_and_can_log_in(app, runner, client):
+    result = runner.invoke(args=["user", "create", "wang", "--role", "supervisor", "--workshop", "W2",
+                                 "--password-stdin"], input="a-long-password\n")
+    assert result.exit_code == 0, result.output
+    response = client.post("/login", data={"username": "wang", "password": "a-long-password"})
+    assert response.status_code == 303
+    assert client.get("/workshops/W2").status_code == 200
+    assert client.get("/workshops/W1").status_code == 404
+
+
+def test_user_create_refuses_bad_input_with_a_reason(runner):
+    result = runner.invoke(args=["user", "create", "x", "--role", "supervisor", "--password-stdin"], input="short\n")
+    assert result.exit_code != 0 and "at least 8" in result.output
+    result = runner.invoke(args=["user", "create", "x", "--role", "supervisor", "--workshop", "NOPE",
+                                 "--password-stdin"], input="long-enough-pw\n")
+    assert result.exit_code != 0 and "NOPE" in result.output
+    result = runner.invoke(args=["user", "create", "sup1", "--role", "admin", "--password-stdin"],
+                           input="long-enough-pw\n")
+    assert result.exit_code != 0 and "already exists" in result.output
+
+
+def test_token_create_prints_a_working_token(runner, client):
+    result = runner.invoke(args=["token", "create", "sup1"])
+    assert result.exit_code == 0
+    token = result.output.strip()
+    response = client.get("/api/v1/workshops", headers={"Authorization": f"Bearer {token}"})
+    assert [w["code"] for w in response.json["workshops"]] == ["W1"]
+
+
+def test_checklist_export_import_round_trip(app, runner, tmp_path):
+    out = tmp_path / "v1.yaml"
+    assert runner.invoke(args=["checklist", "export", "standard-6s", "--version", "1", "-o", str(out)]).exit_code == 0
+    text = out.read_text(encoding="utf-8")
+    assert "整理" in text and "sort-01" in text
+    # same content again: nothing new
+    result = runner.invoke(args=["checklist", "import", str(out)])
+    assert result.exit_code == 0 and "nothing imported" in result.output
+    # changed content: a new draft, which publishes and then is what new inspections use
+    out.write_text(text.replace("通道上不能放置物品", "通道上不能放置任何物品"), encoding="utf-8")
+    result = runner.invoke(args=["checklist", "import", str(out)])
+    assert "draft version 3" in result.output
+    result = runner.invoke(args=["checklist", "publish", "standard-6s", "--note", "通道措辞"])
+    assert result.exit_code == 0, result.output
+    with Session(app.extensions["engine"]) as session:
+        statuses = session.exec(select(ChecklistVersion.number, ChecklistVersion.status)
+                                .order_by(ChecklistVersion.number)).all()
+        assert [(n, str(s)) for n, s in statuses] == [(1, "retired"), (2, "retired"), (3, "published")]
+    exported = runner.invoke(args=["checklist", "export", "standard-6s"]).output
+    assert "通道上不能放置任何物品" in exported
+
+
+def test_checklist_import_names_the_errors(runner, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("schema: 1\nkey: k\nname: n\ncategories:\n- key: a\n  items: 3\n", encoding="utf-8")
+    result = runner.invoke(args=["checklist", "import", str(bad)])
+    assert result.exit_code != 0
+    assert "categories[0].name: required" in result.output and "categories[0].items: must be a list" in result.output
+
+
+def test_demo_fills_an_empty_database_only(tmp_path):
+    from app import create_app
+    from database import upgrade_database
+
+    url = f"sqlite:///{tmp_path}/demo.db"
+    upgrade_database(url)
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "DATA_DIR": str(tmp_path / "d")})
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0 and "zhang" in result.output and "6s-demo-2026" in result.output
+    with Session(app.extensions["engine"]) as session:
+        per_workshop = session.exec(select(Inspection.workshop_id, func.count()).group_by(Inspection.workshop_id)).all()
+        assert len(per_workshop) == 6 and {count for _, count in per_workshop} == {12}
+        overall = session.exec(select(Inspection.overall_percent)).all()
+        assert 40 < min(overall) < max(overall) < 100 and max(overall) - min(overall) > 15
+        versions = session.exec(select(ChecklistVersion.number, func.count()).join(
+            Inspection, Inspection.version_id == ChecklistVersion.id).group_by(ChecklistVersion.number)).all()
+        assert dict(versions) == {1: 36, 2: 36}
+        assert session.exec(select(func.count()).select_from(User)).one() == 5
+    again = runner.invoke(args=["demo"])
+    assert again.exit_code == 0 and "not loaded" in again.output
+    app.extensions["engine"].dispose()

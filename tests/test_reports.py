@@ -1,0 +1,126 @@
+"""Real PDFs, checked with poppler's pdftotext and pdffonts."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from inspections.reports.fetcher import REPORT_BASE_URL, RefusedResource, StaticOnlyFetcher
+from inspections.reports.pdf import STATIC_DIR, check_pdf_prerequisites, render_pdf
+from tests.helpers import answer_all, published_items, start
+
+needs_poppler = pytest.mark.skipif(not shutil.which("pdftotext"), reason="apt-get install poppler-utils")
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def test_pdf_prerequisites_are_installed():
+    """Fails loudly (not a skip) when libharfbuzz-subset0 or the CJK font is missing: reports would be
+    20× slower or show empty boxes."""
+    check_pdf_prerequisites()
+
+
+def submitted_report(app, client, auth, tmp_path, note="地面有油污，已通知班组长"):
+    auth.login("sup1")
+    inspection_id = start(client)
+    items = published_items(app)
+    answer_all(client, inspection_id, items, score_for=lambda i, item: "na" if item.key.startswith("office") else i % 5)
+    client.post(f"/inspections/{inspection_id}/answers/sort-03", data={"note-sort-03": note},
+                headers={"HX-Request": "true"})
+    assert client.post(f"/inspections/{inspection_id}/submit").status_code == 303
+    response = client.get(f"/inspections/{inspection_id}/report.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF-")
+    path = tmp_path / "report.pdf"
+    path.write_bytes(response.data)
+    return path, items, inspection_id
+
+
+@needs_poppler
+def test_report_text_fonts_and_pages(sqlite_app, tmp_path):
+    app = sqlite_app
+    from tests.conftest import AuthActions
+
+    client = app.test_client()
+    path, items, inspection_id = submitted_report(app, client, AuthActions(client), tmp_path)
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    flat = squash(text)
+    # header: plant, workshop, inspector, checklist and version; the overall score and grade
+    for expected in ("6S现场检查报告", "一厂（P1）", "一号车间（W1）", "sup1", "6S现场管理检查表·第2版"):
+        assert expected in flat, expected
+    assert re.search(r"总分\d+\.\d%", flat)
+    # every item text comes back exactly, in checklist order, and the note too
+    position = 0
+    for item in items:
+        found = flat.find(squash(item.text), position)
+        assert found >= 0, f"{item.key} missing or out of order"
+        position = found
+    assert "备注：地面有油污，已通知班组长" in flat
+    pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(path)], capture_output=True,
+                                                               text=True, check=True).stdout).group(1))
+    assert pages >= 3
+    assert f"第1/{pages}页" in flat and f"第{pages}/{pages}页" in flat
+    assert f"standard-6sv2·6S-{inspection_id}" in flat  # running footer
+
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    rows = [line.split() for line in fonts.splitlines()[2:] if line.strip()]
+    assert rows, fonts
+    for row in rows:
+        name = row[0]
+        assert "NotoSansCJK" in name.replace("-", ""), fonts  # one CJK family, no Japanese or serif fallbacks
+        assert re.match(r"^[A-Z]{6}\+", name), f"not subset: {name}"
+        emb, sub = row[-5], row[-4]
+        assert (emb, sub) == ("yes", "yes"), fonts
+    assert len(rows) <= 2  # regular and bold
+
+
+def test_report_is_refused_for_a_draft(client, auth):
+    auth.login("sup1")
+    inspection_id = start(client)
+    response = client.get(f"/inspections/{inspection_id}/report.pdf")
+    assert response.status_code == 409 and "提交后才能生成报告" in response.text
+
+
+@needs_poppler
+def test_user_text_in_a_report_stays_text(sqlite_app, tmp_path):
+    from tests.conftest import AuthActions
+
+    client = sqlite_app.test_client()
+    hostile = '<img src="http://127.0.0.1:9/x"><link rel="attachment" href="file:///etc/passwd">@import "x";'
+    path, _items, _id = submitted_report(sqlite_app, client, AuthActions(client), tmp_path, note=hostile)
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert 'rel="attachment"' in text  # shown as the words the inspector typed, not obeyed
+    detached = subprocess.run(["pdfdetach", "-list", str(path)], capture_output=True, text=True, check=True).stdout
+    assert detached.strip().startswith("0 embedded files")
+
+
+def test_fetcher_serves_only_our_static_files():
+    fetcher = StaticOnlyFetcher(STATIC_DIR)
+    response = fetcher.fetch(REPORT_BASE_URL + "static/css/print.css")
+    assert b"@page" in response.read()
+    for url in ("http://127.0.0.1:9/", "file:///etc/passwd", REPORT_BASE_URL + "static/../../../etc/passwd",
+                REPORT_BASE_URL + "static/%2e%2e/app.py", "https://example.com/static/css/print.css"):
+        with pytest.raises((RefusedResource, ValueError)):
+            fetcher.fetch(url)
+
+
+def test_render_sends_no_request_anywhere():
+    """A listener on loopback proves that a link in a document is never fetched."""
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(0.5)
+        port = listener.getsockname()[1]
+        html = (f'<html lang="zh-CN"><head><link rel="stylesheet" href="http://127.0.0.1:{port}/x.css"></head>'
+                f'<body><img src="http://127.0.0.1:{port}/pixel.png"><img src="file:///etc/hostname">'
+                f'<a rel="attachment" href="http://127.0.0.1:{port}/a.txt">a</a><p>测试</p></body></html>')
+        assert render_pdf(html).startswith(b"%PDF-")
+        with pytest.raises(TimeoutError):
+            listener.accept()
