@@ -147,5 +147,5 @@ def demo_command():
     click.echo(f"demo data loaded: {summary['workshops']} workshops, {summary['inspections']} inspections")
     click.echo(f"demo logins (password {DEMO_PASSWORD}):")
     for username, display, role, codes in USERS:
-        scope = ", ".join(codes) if codes and role != Role.auditor else ("all workshops" if not codes else "6 workshops")
+        scope = "all workshops" if not codes else ", ".join(codes)
         click.echo(f"  {username:<9} {role.value:<11} {display}  ({scope})")

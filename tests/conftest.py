@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 from pytest_postgresql import factories
-from pytest_postgresql.janitor import DatabaseJanitor
 from pytest_postgresql.executors.noop import NoopExecutor
+from pytest_postgresql.janitor import DatabaseJanitor
 
 from app import create_app
 from database import make_engine, upgrade_database, write_session
