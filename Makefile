@@ -51,20 +51,16 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(VENV)/.installed $@
 
-instance/secret_key:
-	mkdir -p instance
-	$(PYTHON) -c 'import secrets; print(secrets.token_hex(32))' > $@
-	chmod 600 $@
-
-setup: system-run $(VENV)/.installed instance/secret_key
-	SECRET_KEY=$$(cat instance/secret_key) $(BIN)/flask db upgrade
-	SECRET_KEY=$$(cat instance/secret_key) $(BIN)/flask demo
+# SECRET_KEY: from the environment, else generated once into instance/secret_key by the app itself.
+setup: system-run $(VENV)/.installed
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo
 
 run: setup serve
 
 serve:
 	@echo "6S Inspect on http://$(HOST):$(PORT)  (demo logins above; Ctrl-C stops)"
-	SECRET_KEY=$${SECRET_KEY:-$$(cat instance/secret_key)} $(BIN)/gunicorn --workers 2 --threads 4 \
+	$(BIN)/gunicorn --workers 2 --threads 4 \
 	  --bind $(HOST):$(PORT) --access-logfile - 'app:create_app()'
 
 test: system-test $(VENV)/.installed-dev

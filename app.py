@@ -6,6 +6,7 @@ Run with ``flask --app app run`` (development) or ``gunicorn 'app:create_app()'`
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
@@ -13,14 +14,14 @@ from sqlalchemy import text
 
 DEFAULT_LOCALE = "zh_CN"
 SUPPORTED_LOCALES = ("zh_CN", "en")
-DEV_SECRET = "dev-only-not-secret"  # noqa: S105 - refused outside debug/testing, see _check_secret
+MIN_SECRET_LENGTH = 16
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     instance = Path(app.instance_path)
     app.config.from_mapping(
-        SECRET_KEY=os.environ.get("SECRET_KEY", DEV_SECRET),
+        SECRET_KEY=os.environ.get("SECRET_KEY"),
         DATABASE_URL=os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'sixs.db'}"),
         DATA_DIR=os.environ.get("DATA_DIR", str(instance / "data")),
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
@@ -33,8 +34,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
-    _check_secret(app)
     instance.mkdir(parents=True, exist_ok=True)
+    _ensure_secret(app, Path(app.config.get("SECRET_KEY_FILE") or instance / "secret_key"))
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
 
     from database import close_db, make_engine
@@ -70,10 +71,21 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
-def _check_secret(app: Flask) -> None:
-    if app.config["SECRET_KEY"] == DEV_SECRET and not (app.debug or app.testing):
-        if os.environ.get("FLASK_DEBUG") != "1":
-            raise RuntimeError("SECRET_KEY must be set in the environment outside debug and testing")
+def _ensure_secret(app: Flask, key_file: Path) -> None:
+    """SECRET_KEY from the environment, else one generated once per instance and kept in instance/secret_key.
+
+    There is no built-in default key: sessions can never be signed with a value an attacker could know.
+    """
+    if not app.config.get("SECRET_KEY"):
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:  # first worker to start writes it; the others read it
+                out.write(secrets.token_hex(32))
+        except FileExistsError:
+            pass
+        app.config["SECRET_KEY"] = key_file.read_text().strip()
+    if len(app.config["SECRET_KEY"]) < MIN_SECRET_LENGTH and not (app.debug or app.testing):
+        raise RuntimeError(f"SECRET_KEY is too short: use at least {MIN_SECRET_LENGTH} random characters")
 
 
 def _init_extensions(app: Flask) -> None:

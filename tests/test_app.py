@@ -19,9 +19,18 @@ def test_healthz_fails_when_the_database_does_not(tmp_path):
     assert response.status_code == 503 and response.json["status"] != "ok"
 
 
-def test_production_refuses_the_default_secret_key(tmp_path, monkeypatch):
+def test_without_a_secret_key_one_is_generated_once_and_kept(tmp_path, monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
-    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    key_file = tmp_path / "secret_key"
+    config = {"DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "DATA_DIR": str(tmp_path), "SECRET_KEY_FILE": key_file}
+    first = create_app(config).config["SECRET_KEY"]
+    second = create_app(config).config["SECRET_KEY"]
+    assert len(first) == 64 and first == second
+    assert key_file.read_text() == first and (key_file.stat().st_mode & 0o777) == 0o600
+
+
+def test_production_refuses_a_weak_secret_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "changeme")
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "DATA_DIR": str(tmp_path)})
 
