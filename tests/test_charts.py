@@ -43,8 +43,15 @@ def test_line_chart_breaks_lines_at_gaps_and_marks_version_changes():
 
 
 def test_line_chart_y_axis_maps_percent_linearly():
-    svg = str(line_chart(["a", "b"], [("s", [0, 100])], width=200, height=158))
+    svg = str(line_chart(["a", "b"], [("s", [0, 100])], width=200, height=200))
     (points,) = re.findall(r'points="([^"]+)"', svg)
     (x0, y0), (x1, y1) = (tuple(map(float, p.split(","))) for p in points.split())
     assert y0 > y1 and x0 < x1
-    assert y0 - y1 == pytest.approx(158 - 16 - 58)
+    assert y0 - y1 == pytest.approx(200 - 16 - 26 - 22 - 6)
+
+
+def test_line_chart_legend_sits_below_the_axis_labels():
+    svg = str(line_chart(["09-01", "09-08"], [(f"s{i}", [50, 60]) for i in range(8)], height=300))
+    axis_label_y = max(float(y) for y in re.findall(r'<text x="[\d.]+" y="([\d.]+)" text-anchor="middle"', svg))
+    legend_ys = [float(y) for y in re.findall(r'<rect x="[\d.]+" y="([\d.]+)"', svg)]
+    assert len(legend_ys) == 8 and min(legend_ys) > axis_label_y and max(legend_ys) < 300

@@ -84,10 +84,12 @@ def line_chart(
     markers: indexes where a vertical dashed line marks an event (a checklist version change).
     Gaps (None) break a line instead of dropping to zero.
     """
-    left, right, top, bottom = 44, 16, 16, 58
     legend_rows = math.ceil(len(series) / 4)
-    height += 20 * max(0, legend_rows - 1)
-    plot_w, plot_h = width - left - right, height - top - bottom - 20 * max(0, legend_rows - 1)
+    left, right, top = 44, 16, 16
+    axis_labels, legend_row = 26, 22
+    plot_w = width - left - right
+    plot_h = height - top - axis_labels - legend_row * legend_rows - 6
+    legend_top = top + plot_h + axis_labels + 14
     count = len(x_labels)
 
     def x_at(i: int) -> float:
@@ -130,11 +132,12 @@ def line_chart(
             if len(run) > 1:
                 path = " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in run)
                 parts.append(f'<polyline data-series="{escape(name)}" points="{path}" fill="none" '
-                             f'stroke="{colour}" stroke-width="{stroke}" stroke-linejoin="round"/>')
+                             f'stroke="{colour}" stroke-width="{stroke}" stroke-opacity="{1 if s == 0 else 0.75}" '
+                             'stroke-linejoin="round"/>')
             for x, y in run:
                 parts.append(f'<circle cx="{_fmt(x)}" cy="{_fmt(y)}" r="{3 if s == 0 else 2}" fill="{colour}"/>')
         lx = left + (s % 4) * (plot_w / 4)
-        ly = height - 30 + 20 * (s // 4) - 20 * max(0, legend_rows - 1)
+        ly = legend_top + legend_row * (s // 4)
         parts.append(f'<rect x="{_fmt(lx)}" y="{_fmt(ly - 9)}" width="14" height="{4 if s else 6}" '
                      f'fill="{colour}"/><text x="{_fmt(lx + 20)}" y="{_fmt(ly)}" fill="#0f172a">'
                      f"{escape(name)}</text>")
