@@ -52,6 +52,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     def _headers(response):
         # One URL serves a page or a fragment depending on HX-Request: caches must keep them apart.
         response.vary.add("HX-Request")
+        chosen = request.args.get("lang")
+        if chosen in SUPPORTED_LOCALES and request.cookies.get("lang") != chosen:
+            response.set_cookie("lang", chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
@@ -114,7 +117,7 @@ def _init_extensions(app: Flask) -> None:
     def _template_globals():
         from flask_babel import get_locale
 
-        return {"current_locale": str(get_locale())}
+        return {"current_locale": "zh_CN" if get_locale().language == "zh" else "en"}
 
 
 def _register_blueprints(app: Flask) -> None:

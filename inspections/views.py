@@ -62,7 +62,9 @@ def home():
         .where(Inspection.inspector_id == current_user.id, Inspection.status == InspectionStatus.draft)
         .order_by(Inspection.started_at.desc())
     ).all()
-    return render_page("inspections/home.html", workshops=workshops, latest=latest, drafts=drafts)
+    may_inspect = {w.id for w in workshops if can_inspect(session=session, user=current_user, workshop_id=w.id)}
+    return render_page("inspections/home.html", workshops=workshops, latest=latest, drafts=drafts,
+                       may_inspect=may_inspect)
 
 
 @bp.get("/workshops/<code>")

@@ -78,3 +78,10 @@ def test_error_pages_are_friendly_and_in_chinese(client, auth):
 def test_english_is_available(client):
     page = client.get("/login?lang=en").text
     assert '<html lang="en">' in page
+
+
+def test_language_choice_is_remembered(client):
+    client.get("/login?lang=en")
+    assert '<html lang="en">' in client.get("/login").text
+    client.get("/login?lang=zh_CN")
+    assert '<html lang="zh-CN">' in client.get("/login").text
