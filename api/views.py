@@ -13,6 +13,7 @@ from inspections.service import (
     current_score,
     get_visible_inspection,
     parse_score,
+    photos_by_item,
     save_answer,
     start_inspection,
     submit_inspection,
@@ -105,6 +106,8 @@ def get_inspection(inspection_id: int):
 def inspection_json(inspection: Inspection) -> dict:
     version = inspection.version
     by_item = {answer.item_id: answer for answer in inspection.answers}
+    photo_counts = {item_id: len(photos) for item_id, photos in
+                    photos_by_item(session=db(), inspection=inspection).items()}
     if inspection.status == "submitted":
         categories = [{"key": r.category_key, "name": r.category_name, "percent": _round(r.percent)}
                       for r in inspection.category_results]
@@ -121,7 +124,7 @@ def inspection_json(inspection: Inspection) -> dict:
             answer = by_item.get(item.id)
             if answer is not None:
                 answers.append({"item": item.key, "category": category.key, "score": answer_value(answer),
-                                "note": answer.note, "photo_count": 0})
+                                "note": answer.note, "photo_count": photo_counts.get(item.id, 0)})
     return {
         "id": inspection.id,
         "workshop": inspection.workshop.code,

@@ -69,3 +69,17 @@ class CategoryResult(SQLModel, table=True):
     percent: float | None = None
 
     inspection: "Inspection" = Relationship(back_populates="category_results")
+
+
+class Photo(SQLModel, table=True):
+    """A photo taken for an answer. The file is re-encoded (EXIF gone) and stored under its content hash."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(foreign_key="inspection.id", index=True, ondelete="CASCADE")
+    item_id: int = Field(foreign_key="checklist_item.id")
+    sha256: str = Field(max_length=64, index=True)
+    width: int
+    height: int
+    byte_size: int
+    uploaded_at: datetime = Field(default_factory=utcnow)
+    uploaded_by_id: int = Field(foreign_key="user.id")

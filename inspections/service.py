@@ -11,7 +11,8 @@ from accounts.service import can_inspect, can_see_workshop
 from checklists.models import ChecklistItem, ChecklistVersion
 from checklists.schemes import LevelScheme
 from checklists.service import latest_published_version
-from inspections.models import Answer, CategoryResult, Inspection, InspectionStatus
+from inspections.models import Answer, CategoryResult, Inspection, InspectionStatus, Photo
+from inspections.photos import PhotoError, store_image
 from inspections.scoring import (
     NA,
     AnswerValue,
@@ -208,3 +209,38 @@ def store_result(*, session: Session, inspection: Inspection, result: Inspection
     inspection.overall_percent = result.overall_percent
     inspection.grade = result.grade
     inspection.passed = result.passed
+
+
+MAX_PHOTOS_PER_ITEM = 10
+
+
+def add_photo(
+    *, session: Session, user: User, inspection: Inspection, item_key: str, data: bytes, data_dir: str
+) -> Photo:
+    """Validate, re-encode and store a photo for one item of a draft inspection."""
+    if not can_edit(user, inspection):
+        if inspection.status != InspectionStatus.draft:
+            raise InspectionError("locked", "this inspection is submitted and locked", status=409)
+        raise InspectionError("not_allowed", "only the inspector can change this inspection", status=403)
+    item = find_item(inspection, item_key)
+    if item is None:
+        raise InspectionError("unknown_item", f"no item {item_key!r} in this checklist version", status=404)
+    existing = photos_by_item(session=session, inspection=inspection).get(item.id, [])
+    if len(existing) >= MAX_PHOTOS_PER_ITEM:
+        raise InspectionError("too_many_photos", f"at most {MAX_PHOTOS_PER_ITEM} photos per item", items=[item_key])
+    try:
+        stored = store_image(data, data_dir)
+    except PhotoError as exc:
+        raise InspectionError(f"photo_{exc.code}", str(exc), items=[item_key]) from exc
+    photo = Photo(inspection_id=inspection.id, item_id=item.id, sha256=stored.sha256, width=stored.width,
+                  height=stored.height, byte_size=stored.byte_size, uploaded_by_id=user.id)
+    session.add(photo)
+    session.flush()
+    return photo
+
+
+def photos_by_item(*, session: Session, inspection: Inspection) -> dict[int, list[Photo]]:
+    grouped: dict[int, list[Photo]] = {}
+    for photo in session.exec(select(Photo).where(Photo.inspection_id == inspection.id).order_by(Photo.id)):
+        grouped.setdefault(photo.item_id, []).append(photo)
+    return grouped

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
@@ -12,16 +12,19 @@ from accounts.service import can_inspect, get_visible_workshop_or_404, visible_w
 from checklists.schemes import LevelScheme
 from database import db
 from inspections.models import Inspection, InspectionStatus
+from inspections.photos import photo_path
 from inspections.reports.charts import line_chart, radar_chart
 from inspections.reports.context import inspection_report_context
 from inspections.reports.pdf import ReportUnavailable, render_pdf
 from inspections.service import (
     InspectionError,
+    add_photo,
     answers_by_key,
     can_edit,
     find_item,
     get_visible_inspection,
     parse_score,
+    photos_by_item,
     progress,
     save_answer,
     start_inspection,
@@ -115,6 +118,11 @@ def _error_text(exc: InspectionError) -> str:
         "note_too_long": _("备注太长（最多 2000 字）"),
         "note_needs_score": _("请先选择评分或“不适用”，再填写备注"),
         "unanswered": _("还有 %(count)d 项未评分，请完成后再提交", count=len(exc.items)),
+        "too_many_photos": _("每项最多 10 张照片"),
+        "photo_too_large": _("照片太大（最大 12 MB）"),
+        "photo_bad_type": _("只接受 JPEG、PNG 或 WebP 照片"),
+        "photo_too_many_pixels": _("照片像素过多"),
+        "photo_unreadable": _("无法读取这张照片，请重新拍摄"),
     }
     return texts.get(exc.code, _("评分无效，请选择 0–4 或“不适用”"))
 
@@ -133,8 +141,10 @@ def _form_context(inspection: Inspection, category_key: str | None, **extra) -> 
         "next_category": categories[index + 1] if index + 1 < len(categories) else None,
         "answers": answers_by_key(inspection),
         "progress": progress(inspection),
+        "photos": photos_by_item(session=db(), inspection=inspection),
         "editable": can_edit(current_user, inspection),
         "errors": {},
+        "photo_errors": {},
         "missing": [],
         **extra,
     }
@@ -201,8 +211,16 @@ def save_category(inspection_id: int, category_key: str):
     category = next((c for c in inspection.version.categories if c.key == category_key), None)
     if category is None:
         abort(404)
-    errors = {}
+    errors, photo_errors = {}, {}
     for item in category.items:
+        upload = request.files.get(f"photo-{item.key}")
+        if upload and upload.filename:
+            try:
+                with session.begin_nested():
+                    add_photo(session=session, user=current_user, inspection=inspection, item_key=item.key,
+                              data=upload.read(), data_dir=current_app.config["DATA_DIR"])
+            except InspectionError as exc:
+                photo_errors[item.key] = _error_text(exc)
         raw_score = request.form.get(f"score-{item.key}", "")
         note = request.form.get(f"note-{item.key}")
         if raw_score == "" and not (note or "").strip():
@@ -219,12 +237,60 @@ def save_category(inspection_id: int, category_key: str):
             errors[item.key] = _error_text(InspectionError("invalid_score", str(exc)))
     session.commit()  # what was valid is kept even when other items need fixing
     session.refresh(inspection)
-    if errors:
-        context = _form_context(inspection, category_key, errors=errors)
+    if errors or photo_errors:
+        context = _form_context(inspection, category_key, errors=errors, photo_errors=photo_errors)
         return render_page("inspections/inspection.html", status=422, **context)
     context = _form_context(inspection, category_key)
     target = context["next_category"] or category
     return redirect(url_for(".inspection", inspection_id=inspection.id, category=target.key), code=303)
+
+
+@bp.post("/inspections/<int:inspection_id>/photos/<item_key>")
+def upload_photo(inspection_id: int, item_key: str):
+    """One photo for one item (htmx: answers with the item's photo strip)."""
+    session = db()
+    inspection = get_inspection_or_404(inspection_id)
+    item = find_item(inspection, item_key)
+    if item is None:
+        abort(404)
+    upload = request.files.get(f"photo-{item_key}") or request.files.get("photo")
+    photo_errors, status = {}, 200
+    try:
+        if upload is None or not upload.filename:
+            raise InspectionError("photo_unreadable", "no photo in the request", items=[item_key])
+        add_photo(session=session, user=current_user, inspection=inspection, item_key=item_key,
+                  data=upload.read(), data_dir=current_app.config["DATA_DIR"])
+        session.commit()
+    except InspectionError as exc:
+        session.rollback()
+        if exc.status in (403, 409):
+            abort(exc.status, _error_text(exc))
+        photo_errors[item_key] = _error_text(exc)
+        status = 422
+    context = _form_context(inspection, item.category.key, photo_errors=photo_errors)
+    if is_fragment_request():
+        return render_block("inspections/inspection.html", "item_photos", item=item, **context), status
+    if photo_errors:
+        return render_page("inspections/inspection.html", status=status, **context)
+    return redirect(url_for(".inspection", inspection_id=inspection.id, category=item.category.key)
+                    + f"#item-{item_key}", code=303)
+
+
+@bp.get("/photos/<int:photo_id>")
+def photo(photo_id: int):
+    from inspections.models import Photo
+
+    record = db().get(Photo, photo_id)
+    if record is None or get_visible_inspection(session=db(), user=current_user,
+                                                inspection_id=record.inspection_id) is None:
+        abort(404)
+    path = photo_path(current_app.config["DATA_DIR"], record.sha256, thumbnail=request.args.get("size") == "thumb")
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg", max_age=86400, conditional=True,
+                         download_name=f"photo-{photo_id}.jpg")
+    response.cache_control.private = True  # a record of someone's workshop: browsers only, no shared caches
+    return response
 
 
 @bp.post("/inspections/<int:inspection_id>/submit")
@@ -253,7 +319,7 @@ def report_pdf(inspection_id: int):
     html = render_template("print/inspection.html",
                            **inspection_report_context(session=db(), inspection=inspection))
     try:
-        pdf = render_pdf(html)
+        pdf = render_pdf(html, current_app.config["DATA_DIR"])
     except ReportUnavailable as exc:
         current_app.logger.error("report rendering unavailable: %s", exc)
         abort(500)

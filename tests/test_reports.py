@@ -124,3 +124,27 @@ def test_render_sends_no_request_anywhere():
         assert render_pdf(html).startswith(b"%PDF-")
         with pytest.raises(TimeoutError):
             listener.accept()
+
+
+@needs_poppler
+def test_photos_appear_in_the_report_as_print_thumbnails(sqlite_app, tmp_path):
+    from tests.conftest import AuthActions
+    from tests.test_photos import jpeg_bytes
+
+    app = sqlite_app
+    client = app.test_client()
+    AuthActions(client).login("sup1")
+    inspection_id = start(client)
+    import io
+
+    for colour in ((200, 30, 30), (30, 200, 30)):
+        client.post(f"/inspections/{inspection_id}/photos/sort-01", content_type="multipart/form-data",
+                    data={"photo-sort-01": (io.BytesIO(jpeg_bytes(colour=colour)), "p.jpg")})
+    answer_all(client, inspection_id, published_items(app))
+    client.post(f"/inspections/{inspection_id}/submit")
+    path = tmp_path / "with-photos.pdf"
+    path.write_bytes(client.get(f"/inspections/{inspection_id}/report.pdf").data)
+    listing = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True).stdout
+    images = [line.split() for line in listing.splitlines()[2:] if line.strip()]
+    assert len(images) == 2
+    assert all(int(row[3]) <= 480 and int(row[4]) <= 480 for row in images)  # thumbnails, never the originals

@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 from checklists.schemes import LevelScheme
 from inspections.models import Inspection, InspectionStatus
 from inspections.reports.charts import line_chart, radar_chart
-from inspections.service import answers_by_key
+from inspections.service import answers_by_key, photos_by_item
 from inspections.trends import workshop_trend
 
 
@@ -26,6 +26,7 @@ def inspection_report_context(*, session: Session, inspection: Inspection) -> di
     version = inspection.version
     scheme = LevelScheme.from_dict(version.scheme)
     answers = answers_by_key(inspection)
+    photos = photos_by_item(session=session, inspection=inspection)
     results = list(inspection.category_results)
     previous = previous_inspection(session=session, inspection=inspection)
     previous_by_key = {r.category_key: r.percent for r in previous.category_results} if previous else {}
@@ -47,7 +48,8 @@ def inspection_report_context(*, session: Session, inspection: Inspection) -> di
             "name": category.name,
             "result": next((r for r in results if r.category_key == category.key), None),
             "previous_percent": previous_by_key.get(category.key),
-            "items": [{"item": item, "answer": answers.get(item.key)} for item in category.items],
+            "items": [{"item": item, "answer": answers.get(item.key), "photos": photos.get(item.id, [])}
+                      for item in category.items],
         }
         for category in version.categories
     ]

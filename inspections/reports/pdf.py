@@ -38,13 +38,13 @@ def check_pdf_prerequisites() -> None:
         )
 
 
-def render_pdf(html: str) -> bytes:
+def render_pdf(html: str, data_dir: str | Path | None = None) -> bytes:
     check_pdf_prerequisites()
     from weasyprint import CSS, HTML
 
     from inspections.reports.fetcher import REPORT_BASE_URL, StaticOnlyFetcher
 
     logging.getLogger("fontTools").setLevel(logging.WARNING)
-    fetcher = StaticOnlyFetcher(STATIC_DIR)
+    fetcher = StaticOnlyFetcher(STATIC_DIR, data_dir)
     document = HTML(string=html, base_url=REPORT_BASE_URL, url_fetcher=fetcher)
     return document.write_pdf(stylesheets=[CSS(filename=str(PRINT_CSS), url_fetcher=fetcher)])

@@ -5,9 +5,10 @@ import re
 import pytest
 from sqlmodel import Session, select
 
-from inspections.models import Answer, Inspection
+from inspections.models import Answer, Inspection, Photo
 from tests.helpers import published_items
 from tests.seed import PASSWORD
+from tests.test_photos import jpeg_bytes
 
 pytestmark = pytest.mark.browser
 
@@ -53,8 +54,12 @@ def test_complete_an_inspection_by_tapping_and_get_the_pdf(live_server, browser,
                 page.locator(f'[data-item-code="{item.key}"] input[name="score-{item.key}"][value="{value}"]').check()
                 answered += 1
             if index == 0:
-                page.locator(f'[data-item-code="{category_items[0].key}"] textarea').fill("地面有碎屑")
+                first = category_items[0].key
+                page.locator(f'[data-item-code="{first}"] textarea').fill("地面有碎屑")
                 page.locator(f'[data-item-code="{category_items[1].key}"] input[value="1"]').focus()
+                page.locator(f'[data-item-code="{first}"] input[type=file]').set_input_files(
+                    files=[{"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()}])
+                page.wait_for_selector(f"#photos-{first} img")
             page.wait_for_selector(f'.progress-count[data-answered="{answered}"]')
             if index == 0:
                 page.screenshot(path=str(artifacts / f"form-{name}.png"))
@@ -66,6 +71,7 @@ def test_complete_an_inspection_by_tapping_and_get_the_pdf(live_server, browser,
             saved = session.exec(select(Answer).where(Answer.inspection_id == inspection_id)).all()
             assert len(saved) == len(items)
             assert {a.note for a in saved} == {"", "地面有碎屑"}
+            assert len(session.exec(select(Photo).where(Photo.inspection_id == inspection_id)).all()) == 1
 
         page.click('[data-action="submit-inspection"]')
         page.wait_for_selector(".big-score")
