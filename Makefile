@@ -13,7 +13,7 @@ export FLASK_APP := app
 APT_RUN := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fontconfig python3-venv
 APT_TEST := chromium poppler-utils postgresql
 
-.PHONY: help run serve setup test bench lint system-run system-test clean
+.PHONY: help run serve setup test bench lint messages system-run system-test clean
 
 help:
 	@echo "make run    install everything, migrate, load demo data into an empty database, serve on http://$(HOST):$(PORT)"
@@ -69,6 +69,13 @@ test: system-test $(VENV)/.installed-dev
 
 bench: system-test $(VENV)/.installed-dev
 	$(BIN)/python -m bench
+
+# Translations: extract the message ids (the Chinese texts), merge into the English catalogue, compile.
+messages: $(VENV)/.installed-dev
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location --omit-header \
+	  --ignore-dirs=".venv tests bench migrations" .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-location --omit-header
+	$(BIN)/pybabel compile -d translations
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

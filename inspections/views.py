@@ -13,7 +13,7 @@ from checklists.schemes import LevelScheme
 from database import db
 from inspections.models import Inspection, InspectionStatus
 from inspections.photos import photo_path
-from inspections.reports.charts import line_chart, radar_chart
+from inspections.reports.charts import line_chart
 from inspections.reports.context import inspection_report_context
 from inspections.reports.pdf import ReportUnavailable, render_pdf
 from inspections.service import (
@@ -340,6 +340,12 @@ def localtime_filter(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return "" if value is None else to_user_timezone(value).strftime(fmt)
 
 
-@bp.app_template_global()
-def radar_for(results) -> str:
-    return radar_chart([r.category_name for r in results], [r.percent for r in results], size=320)
+@bp.app_template_filter("local_name")
+def local_name_filter(thing) -> str:
+    """A category's (or item's) English name on an English screen, when the checklist has one."""
+    from flask_babel import get_locale
+
+    english = getattr(thing, "name_en", None) or getattr(thing, "text_en", None)
+    if english and get_locale().language == "en":
+        return english
+    return getattr(thing, "name", None) or thing.text
