@@ -116,11 +116,8 @@ def find_item(inspection: Inspection, item_key: str) -> ChecklistItem | None:
     )
 
 
-def save_answer(
-    *, session: Session, user: User, inspection: Inspection, item_key: str, value: AnswerValue | None,
-    note: str | None,
-) -> Answer:
-    """Save one answer; value None keeps the current score (a note-only change)."""
+def editable_item(user: User, inspection: Inspection, item_key: str) -> ChecklistItem:
+    """The item to change, once we know this user may change this inspection at all."""
     if not can_edit(user, inspection):
         if inspection.status != InspectionStatus.draft:
             raise InspectionError("locked", "this inspection is submitted and locked", status=409)
@@ -128,6 +125,15 @@ def save_answer(
     item = find_item(inspection, item_key)
     if item is None:
         raise InspectionError("unknown_item", f"no item {item_key!r} in this checklist version", status=404)
+    return item
+
+
+def save_answer(
+    *, session: Session, user: User, inspection: Inspection, item_key: str, value: AnswerValue | None,
+    note: str | None,
+) -> Answer:
+    """Save one answer; value None keeps the current score (a note-only change)."""
+    item = editable_item(user, inspection, item_key)
     scheme = LevelScheme.from_dict(inspection.version.scheme)
     if value is not None:
         try:
@@ -218,13 +224,7 @@ def add_photo(
     *, session: Session, user: User, inspection: Inspection, item_key: str, data: bytes, data_dir: str
 ) -> Photo:
     """Validate, re-encode and store a photo for one item of a draft inspection."""
-    if not can_edit(user, inspection):
-        if inspection.status != InspectionStatus.draft:
-            raise InspectionError("locked", "this inspection is submitted and locked", status=409)
-        raise InspectionError("not_allowed", "only the inspector can change this inspection", status=403)
-    item = find_item(inspection, item_key)
-    if item is None:
-        raise InspectionError("unknown_item", f"no item {item_key!r} in this checklist version", status=404)
+    item = editable_item(user, inspection, item_key)
     existing = photos_by_item(session=session, inspection=inspection).get(item.id, [])
     if len(existing) >= MAX_PHOTOS_PER_ITEM:
         raise InspectionError("too_many_photos", f"at most {MAX_PHOTOS_PER_ITEM} photos per item", items=[item_key])

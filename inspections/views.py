@@ -49,6 +49,13 @@ def get_inspection_or_404(inspection_id: int) -> Inspection:
     return inspection
 
 
+def get_item_or_404(inspection: Inspection, item_key: str):
+    item = find_item(inspection, item_key)
+    if item is None:
+        abort(404)
+    return item
+
+
 @bp.get("/")
 def home():
     session = db()
@@ -174,9 +181,7 @@ def answer(inspection_id: int, item_key: str):
     """Save one item (htmx, as it is given). Answers with the item's fragment and the new progress."""
     session = db()
     inspection = get_inspection_or_404(inspection_id)
-    item = find_item(inspection, item_key)
-    if item is None:
-        abort(404)
+    item = get_item_or_404(inspection, item_key)
     raw_score = request.form.get(f"score-{item_key}", request.form.get("score"))
     note = request.form.get(f"note-{item_key}", request.form.get("note"))
     errors = {}
@@ -250,9 +255,7 @@ def upload_photo(inspection_id: int, item_key: str):
     """One photo for one item (htmx: answers with the item's photo strip)."""
     session = db()
     inspection = get_inspection_or_404(inspection_id)
-    item = find_item(inspection, item_key)
-    if item is None:
-        abort(404)
+    item = get_item_or_404(inspection, item_key)
     upload = request.files.get(f"photo-{item_key}") or request.files.get("photo")
     photo_errors, status = {}, 200
     try:
