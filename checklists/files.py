@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from checklists.schemes import LevelScheme, SchemeError
+from checklists.schemes import LevelScheme, Scheme, SchemeError, scheme_from_dict
 
 SCHEMA_VERSION = 1
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -50,7 +50,7 @@ class ChecklistData:
     key: str
     name: str
     categories: list[CategoryData]
-    scheme: LevelScheme = field(default_factory=LevelScheme)
+    scheme: Scheme = field(default_factory=LevelScheme)
     description: str = ""
     change_note: str = ""
 
@@ -111,7 +111,7 @@ def parse_checklist(text: str) -> ChecklistData:
     scheme = LevelScheme()
     if "scoring" in data:
         try:
-            scheme = LevelScheme.from_dict(data["scoring"] or {})
+            scheme = scheme_from_dict(data["scoring"])
         except SchemeError as exc:
             problems.append(f"{_line_of(nodes.get('scoring'))}scoring: {exc}")
 
@@ -196,9 +196,9 @@ def checklist_to_dict(checklist: ChecklistData) -> dict[str, Any]:
         out["items"] = [item_dict(item) for item in category.items]
         return out
 
-    scheme = checklist.scheme.to_dict()
+    scheme = {key: _compact_number(value) if isinstance(value, float) else value
+              for key, value in checklist.scheme.to_dict().items()}
     scheme["grades"] = [{"min": _compact_number(g["min"]), "label": g["label"]} for g in scheme["grades"]]
-    scheme["pass_mark"] = _compact_number(scheme["pass_mark"])
     out: dict[str, Any] = {"schema": SCHEMA_VERSION, "key": checklist.key, "name": checklist.name}
     if checklist.description:
         out["description"] = checklist.description

@@ -15,7 +15,7 @@ from checklists.models import (
     ChecklistVersion,
     VersionStatus,
 )
-from checklists.schemes import LevelScheme
+from checklists.schemes import scheme_from_dict
 
 
 class ChecklistError(ValueError):
@@ -37,7 +37,7 @@ def version_to_data(version: ChecklistVersion) -> ChecklistData:
         name=version.checklist.name,
         description=version.checklist.description,
         change_note=version.change_note,
-        scheme=LevelScheme.from_dict(version.scheme),
+        scheme=scheme_from_dict(version.scheme),
         categories=[
             CategoryData(
                 key=c.key, name=c.name, name_en=c.name_en, weight=c.weight,

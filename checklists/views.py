@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from sqlmodel import select
 
 from checklists.models import Checklist
-from checklists.schemes import LevelScheme
+from checklists.schemes import scheme_from_dict
 from checklists.service import get_version
 from database import db
 from web import render_page
@@ -34,4 +34,4 @@ def version(key: str, number: int):
     version = get_version(session=db(), key=key, number=number)
     if version is None:
         abort(404)
-    return render_page("checklists/version.html", version=version, scheme=LevelScheme.from_dict(version.scheme))
+    return render_page("checklists/version.html", version=version, scheme=scheme_from_dict(version.scheme))

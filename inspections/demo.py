@@ -19,7 +19,7 @@ from accounts.models import Plant, Role, Workshop
 from accounts.service import create_user
 from checklists.files import parse_checklist
 from checklists.models import ChecklistVersion
-from checklists.schemes import LevelScheme
+from checklists.schemes import scheme_from_dict
 from checklists.service import import_checklist, publish_version
 from database import write_session
 from inspections.models import Answer, Inspection, InspectionStatus
@@ -123,7 +123,7 @@ def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 
                     note = rng.choice(LOW_SCORE_NOTES) if score <= 1 and rng.random() < 0.6 else ""
                     session.add(Answer(inspection_id=inspection.id, item_id=item.id, score=score, note=note,
                                        updated_by_id=inspection.inspector_id, updated_at=submitted_at))
-            result = score_inspection(category_specs(version), values, LevelScheme.from_dict(version.scheme))
+            result = score_inspection(category_specs(version), values, scheme_from_dict(version.scheme))
             store_result(session=session, inspection=inspection, result=result)
             count += 1
     session.flush()

@@ -1,11 +1,14 @@
 """Pure scoring: answers + checklist structure + scheme -> category and overall scores.
 
-Rules (default 0–4 level scheme):
-- an item contributes score × weight points out of max_level × weight; N/A leaves the denominator;
-- a category's percent = points / applicable maximum; a category whose items are all N/A has no percent
-  and takes no part in the overall score;
+Rules:
+- levels / pass-fail: an item contributes value × weight points out of top value × weight; N/A leaves the
+  denominator; a category's percent = points / applicable maximum;
+- deduction (扣分制): a category starts at the scheme's category_points; each finding takes
+  points_per_finding × item weight off, capped at the category's points (floor 0); N/A items take nothing off;
+- a category whose items are all N/A has no percent and takes no part in the overall score;
 - overall percent = weighted mean of the category percents (weights are equal by default);
-- a critical item scored 0 fails the inspection whatever the total.
+- a critical item at its worst (0 on levels or pass-fail, any finding on deduction) fails the inspection
+  whatever the total.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from checklists.schemes import LevelScheme
+from checklists.schemes import DeductionScheme, Scheme
 
 NA: Literal["na"] = "na"
 AnswerValue = int | Literal["na"]
@@ -57,35 +60,48 @@ def unanswered_keys(categories: Iterable[CategorySpec], answers: Mapping[str, An
     return [item.key for category in categories for item in category.items if item.key not in answers]
 
 
-def validate_answer(value: AnswerValue, scheme: LevelScheme) -> None:
+def validate_answer(value: AnswerValue, scheme: Scheme) -> None:
     if value == NA:
         return
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= scheme.max_level:
-        raise ValueError(f"score must be 0…{scheme.max_level} or 'na', got {value!r}")
+    scheme.validate(value)
+
+
+def _critical_failure(value: int, scheme: Scheme) -> bool:
+    return value > 0 if isinstance(scheme, DeductionScheme) else value == 0
+
+
+def _category_score(category: CategorySpec, answers: Mapping[str, AnswerValue], scheme: Scheme) -> CategoryScore:
+    applicable = [(item, answers[item.key]) for item in category.items if answers[item.key] != NA]
+    if not applicable:
+        return CategoryScore(category.key, category.name, 0.0, 0.0, None)
+    if isinstance(scheme, DeductionScheme):
+        full = scheme.category_points
+        deducted = sum(value * item.weight * scheme.points_per_finding for item, value in applicable)
+        points = full - min(full, deducted)
+        return CategoryScore(category.key, category.name, points, full, 100.0 * points / full)
+    points = maximum = 0.0
+    for item, value in applicable:
+        item_points, item_max = scheme.points(value)
+        points += item_points * item.weight
+        maximum += item_max * item.weight
+    percent = 100.0 * points / maximum if maximum > 0 else None
+    return CategoryScore(category.key, category.name, points, maximum, percent)
 
 
 def score_inspection(
-    categories: Sequence[CategorySpec], answers: Mapping[str, AnswerValue], scheme: LevelScheme
+    categories: Sequence[CategorySpec], answers: Mapping[str, AnswerValue], scheme: Scheme
 ) -> InspectionScore:
     missing = unanswered_keys(categories, answers)
     if missing:
         raise ValueError(f"unanswered items: {', '.join(missing)}")
-    max_level = scheme.max_level
-    category_scores = []
     failed_critical = []
     for category in categories:
-        points = maximum = 0.0
         for item in category.items:
             value = answers[item.key]
             validate_answer(value, scheme)
-            if value == NA:
-                continue
-            points += value * item.weight
-            maximum += max_level * item.weight
-            if item.critical and value == 0:
+            if value != NA and item.critical and _critical_failure(value, scheme):
                 failed_critical.append(item.key)
-        percent = 100.0 * points / maximum if maximum > 0 else None
-        category_scores.append(CategoryScore(category.key, category.name, points, maximum, percent))
+    category_scores = [_category_score(category, answers, scheme) for category in categories]
 
     weighted = [
         (score.percent, category.weight)

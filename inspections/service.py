@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from accounts.models import User, Workshop, utcnow
 from accounts.service import can_inspect, can_see_workshop
 from checklists.models import ChecklistItem, ChecklistVersion
-from checklists.schemes import LevelScheme
+from checklists.schemes import scheme_from_dict
 from checklists.service import latest_published_version
 from inspections.models import Answer, CategoryResult, Inspection, InspectionStatus, Photo
 from inspections.photos import PhotoError, store_image
@@ -65,7 +65,7 @@ def current_score(inspection: Inspection) -> InspectionScore | None:
     values = {key: answer_value(a) for key, a in answers_by_key(inspection).items()}
     if unanswered_keys(specs, values):
         return None
-    return score_inspection(specs, values, LevelScheme.from_dict(inspection.version.scheme))
+    return score_inspection(specs, values, scheme_from_dict(inspection.version.scheme))
 
 
 def get_visible_inspection(*, session: Session, user: User, inspection_id: int) -> Inspection | None:
@@ -134,7 +134,7 @@ def save_answer(
 ) -> Answer:
     """Save one answer; value None keeps the current score (a note-only change)."""
     item = editable_item(user, inspection, item_key)
-    scheme = LevelScheme.from_dict(inspection.version.scheme)
+    scheme = scheme_from_dict(inspection.version.scheme)
     if value is not None:
         try:
             validate_answer(value, scheme)
@@ -198,7 +198,7 @@ def submit_inspection(*, session: Session, user: User, inspection: Inspection) -
     missing = unanswered_keys(specs, values)
     if missing:
         raise InspectionError("unanswered", f"{len(missing)} items are not answered", items=missing)
-    result = score_inspection(specs, values, LevelScheme.from_dict(inspection.version.scheme))
+    result = score_inspection(specs, values, scheme_from_dict(inspection.version.scheme))
     store_result(session=session, inspection=inspection, result=result)
     inspection.status = InspectionStatus.submitted
     inspection.submitted_at = utcnow()

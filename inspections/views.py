@@ -9,7 +9,7 @@ from jinja2_fragments.flask import render_block
 from sqlmodel import select
 
 from accounts.service import can_inspect, get_visible_workshop_or_404, visible_workshops
-from checklists.schemes import LevelScheme
+from checklists.schemes import scheme_from_dict
 from database import db
 from inspections.models import Inspection, InspectionStatus
 from inspections.photos import photo_path
@@ -141,7 +141,7 @@ def _form_context(inspection: Inspection, category_key: str | None, **extra) -> 
     return {
         "inspection": inspection,
         "version": inspection.version,
-        "scheme": LevelScheme.from_dict(inspection.version.scheme),
+        "scheme": scheme_from_dict(inspection.version.scheme),
         "categories": categories,
         "category": current,
         "previous_category": categories[index - 1] if index > 0 else None,
@@ -341,6 +341,11 @@ def localtime_filter(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
     from flask_babel import to_user_timezone
 
     return "" if value is None else to_user_timezone(value).strftime(fmt)
+
+
+@bp.app_template_test("finding_in")
+def finding_in_test(value, scheme) -> bool:
+    return scheme.is_finding(value)
 
 
 @bp.app_template_filter("local_name")

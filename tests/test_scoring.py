@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from checklists.schemes import LevelScheme, SchemeError
+from checklists.schemes import DeductionScheme, LevelScheme, PassFailScheme, SchemeError, scheme_from_dict
 from inspections.scoring import NA, CategorySpec, ItemSpec, score_inspection, unanswered_keys
 
 SCHEME = LevelScheme()
@@ -83,31 +83,110 @@ def test_missing_and_invalid_answers_are_refused():
     assert unanswered_keys(two_categories(), {"a1": 1}) == ["a2", "b1", "b2", "b3"]
 
 
-def test_scheme_round_trips_and_rejects_gaps():
-    assert LevelScheme.from_dict(SCHEME.to_dict()) == SCHEME
+@pytest.mark.parametrize("scheme", [LevelScheme(), PassFailScheme(), DeductionScheme(max_findings=3),
+                                    LevelScheme(levels={0: "差", 1: "中", 2: "好"}, pass_mark=70)])
+def test_schemes_round_trip_through_their_stored_form(scheme):
+    assert scheme_from_dict(scheme.to_dict()) == scheme
+
+
+@pytest.mark.parametrize("data", [
+    {"type": "levels", "levels": {"0": "a", "2": "b"}},
+    {"type": "levels", "levels": {"0": "only one"}},
+    {"type": "stars"},
+    {"type": "deduction", "category_points": 0},
+    {"type": "deduction", "max_findings": 2.5},
+    {"grades": []},
+    {"grades": [{"label": "no min"}]},
+    {"pass_mark": -1},
+])
+def test_malformed_schemes_are_refused(data):
     with pytest.raises(SchemeError):
-        LevelScheme.from_dict({"levels": {"0": "a", "2": "b"}, "grades": [{"min": 0, "label": "x"}]})
+        scheme_from_dict(data)
 
 
-answers_strategy = st.lists(st.one_of(st.integers(0, 4), st.just(NA)), min_size=5, max_size=5)
+def test_pass_fail_scores_the_share_of_passed_items():
+    result = score_inspection(two_categories(), {"a1": 1, "a2": 0, "b1": 1, "b2": 1, "b3": NA}, PassFailScheme())
+    assert [c.percent for c in result.categories] == [50.0, 100.0]
+    with pytest.raises(ValueError):
+        score_inspection(two_categories(), {"a1": 2, "a2": 0, "b1": 1, "b2": 1, "b3": 1}, PassFailScheme())
 
 
-@given(answers_strategy)
-def test_scores_stay_within_0_and_100(values):
-    answers = dict(zip(("a1", "a2", "b1", "b2", "b3"), values, strict=True))
-    result = score_inspection(two_categories(), answers, SCHEME)
+def test_deduction_takes_points_off_per_finding_capped_at_the_floor():
+    scheme = DeductionScheme(category_points=10, points_per_finding=2, max_findings=5)
+    categories = [
+        CategorySpec("a", "A", (ItemSpec("a1"), ItemSpec("a2", weight=2))),
+        CategorySpec("b", "B", (ItemSpec("b1"), ItemSpec("b2"))),
+    ]
+    result = score_inspection(categories, {"a1": 1, "a2": 1, "b1": 5, "b2": 5}, scheme)
+    a, b = result.categories
+    assert (a.points, a.max_points, a.percent) == (4.0, 10.0, 40.0)  # 10 − 2 − 2×2
+    assert (b.points, b.percent) == (0.0, 0.0)  # 20 off is capped at the category's 10
+    assert result.overall_percent == 20.0
+
+
+def test_deduction_critical_item_with_any_finding_fails():
+    scheme = DeductionScheme(category_points=100, points_per_finding=1)
+    categories = [CategorySpec("s", "安全", (ItemSpec("exit", critical=True), ItemSpec("other")))]
+    assert score_inspection(categories, {"exit": 1, "other": 0}, scheme).passed is False
+    assert score_inspection(categories, {"exit": 0, "other": 1}, scheme).passed is True
+
+
+def test_findings_per_scheme():
+    assert [LevelScheme().is_finding(v) for v in (0, 1, 2, None)] == [True, True, False, False]
+    assert [PassFailScheme().is_finding(v) for v in (0, 1)] == [True, False]
+    assert [DeductionScheme().is_finding(v) for v in (0, 1, 3)] == [False, True, True]
+
+
+KEYS = ("a1", "a2", "b1", "b2", "b3")
+SCHEMES = {
+    "levels": (LevelScheme(), st.integers(0, 4), 1),
+    "pass_fail": (PassFailScheme(), st.integers(0, 1), 1),
+    # on deduction a better answer is one finding fewer
+    "deduction": (DeductionScheme(category_points=6, points_per_finding=2, max_findings=5), st.integers(0, 5), -1),
+}
+
+
+def scheme_and_answers():
+    return st.sampled_from(sorted(SCHEMES)).flatmap(lambda name: st.tuples(
+        st.just(name), st.lists(st.one_of(SCHEMES[name][1], st.just(NA)), min_size=5, max_size=5)))
+
+
+@given(scheme_and_answers())
+def test_every_scheme_keeps_scores_within_0_and_100(case):
+    name, values = case
+    result = score_inspection(two_categories(), dict(zip(KEYS, values, strict=True)), SCHEMES[name][0])
     for category in result.categories:
         assert category.percent is None or 0 <= category.percent <= 100
+        assert category.points >= 0  # deductions never go below the floor
     assert result.overall_percent is None or 0 <= result.overall_percent <= 100
 
 
-@given(answers_strategy, st.integers(0, 4))
-def test_raising_one_score_never_lowers_a_percent(values, index):
-    keys = ("a1", "a2", "b1", "b2", "b3")
-    answers = dict(zip(keys, values, strict=True))
-    key = keys[index]
-    if answers[key] == NA or answers[key] == 4:
+@given(scheme_and_answers(), st.integers(0, 4))
+def test_na_never_lowers_a_score(case, index):
+    name, values = case
+    scheme = SCHEMES[name][0]
+    answers = dict(zip(KEYS, values, strict=True))
+    worst = min(o.value for o in scheme.options) if SCHEMES[name][2] > 0 else max(o.value for o in scheme.options)
+    answers[KEYS[index]] = worst
+    with_worst = score_inspection(two_categories(), answers, scheme)
+    answers[KEYS[index]] = NA
+    with_na = score_inspection(two_categories(), answers, scheme)
+    if with_na.overall_percent is not None and with_worst.overall_percent is not None:
+        assert with_na.overall_percent >= with_worst.overall_percent - 1e-9
+
+
+@given(scheme_and_answers(), st.integers(0, 4))
+def test_a_better_answer_never_lowers_a_percent(case, index):
+    name, values = case
+    scheme, _values, direction = SCHEMES[name]
+    answers = dict(zip(KEYS, values, strict=True))
+    key = KEYS[index]
+    allowed = {o.value for o in scheme.options}
+    if answers[key] == NA or answers[key] + direction not in allowed:
         return
-    before = score_inspection(two_categories(), answers, SCHEME)
-    after = score_inspection(two_categories(), answers | {key: answers[key] + 1}, SCHEME)
-    assert after.overall_percent >= before.overall_percent
+    before = score_inspection(two_categories(), answers, scheme)
+    after = score_inspection(two_categories(), answers | {key: answers[key] + direction}, scheme)
+    for b, a in zip(before.categories, after.categories, strict=True):
+        assert (a.percent is None) == (b.percent is None)
+        assert a.percent is None or a.percent >= b.percent - 1e-9
+    assert after.overall_percent >= before.overall_percent - 1e-9

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from checklists.schemes import LevelScheme
+from checklists.schemes import scheme_from_dict
 from inspections.models import Inspection, InspectionStatus
 from inspections.reports.charts import line_chart, radar_chart
 from inspections.service import answers_by_key, photos_by_item
@@ -24,7 +24,7 @@ def previous_inspection(*, session: Session, inspection: Inspection) -> Inspecti
 def inspection_report_context(*, session: Session, inspection: Inspection) -> dict:
     """Rendered from the version the inspection used, never the current one."""
     version = inspection.version
-    scheme = LevelScheme.from_dict(version.scheme)
+    scheme = scheme_from_dict(version.scheme)
     answers = answers_by_key(inspection)
     photos = photos_by_item(session=session, inspection=inspection)
     results = list(inspection.category_results)
