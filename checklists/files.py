@@ -34,6 +34,7 @@ class ItemData:
     guidance: str = ""
     weight: float = 1.0
     critical: bool = False
+    photo_required: bool = False
 
 
 @dataclass
@@ -143,16 +144,19 @@ def parse_checklist(text: str) -> ChecklistData:
                 problems.append(f"{_line_of(inode)}{iwhere[:-1]}: must be a mapping")
                 continue
             inodes = {**_mapping_nodes(inode), "__self__": inode} if inode is not None else {}
-            critical = raw_item.get("critical", False)
-            if not isinstance(critical, bool):
-                problems.append(f"{_line_of(inodes.get('critical'))}{iwhere}critical: must be true or false")
+            flags = {}
+            for flag in ("critical", "photo_required"):
+                flags[flag] = raw_item.get(flag, False)
+                if not isinstance(flags[flag], bool):
+                    problems.append(f"{_line_of(inodes.get(flag))}{iwhere}{flag}: must be true or false")
             items.append(ItemData(
                 key=need_key(raw_item, inodes, iwhere, item_keys),
                 text=need_text(raw_item, inodes, "text", iwhere),
                 text_en=need_text(raw_item, inodes, "text_en", iwhere, required=False),
                 guidance=need_text(raw_item, inodes, "guidance", iwhere, required=False),
                 weight=number(raw_item, inodes, "weight", iwhere, 1.0),
-                critical=critical is True,
+                critical=flags["critical"] is True,
+                photo_required=flags["photo_required"] is True,
             ))
         categories.append(CategoryData(
             key=need_key(raw_category, cnodes, where, category_keys),
@@ -185,6 +189,8 @@ def checklist_to_dict(checklist: ChecklistData) -> dict[str, Any]:
             out["weight"] = _compact_number(item.weight)
         if item.critical:
             out["critical"] = True
+        if item.photo_required:
+            out["photo_required"] = True
         return out
 
     def category_dict(category: CategoryData) -> dict[str, Any]:

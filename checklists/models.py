@@ -18,11 +18,25 @@ class VersionStatus(StrEnum):
 class Checklist(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=64, unique=True, index=True)
+    # Name and description of the newest version, for lists; each version keeps its own.
     name: str = Field(max_length=200)
     description: str = ""
     versions: list["ChecklistVersion"] = Relationship(
         back_populates="checklist", sa_relationship_kwargs={"order_by": "ChecklistVersion.number"}
     )
+    scopes: list["ChecklistScope"] = Relationship(sa_relationship_kwargs={"cascade": "all, delete-orphan"})
+
+
+class ChecklistScope(SQLModel, table=True):
+    """Where a checklist is used: a plant, or one workshop. A checklist without scopes is used everywhere."""
+
+    __tablename__ = "checklist_scope"
+    __table_args__ = (UniqueConstraint("checklist_id", "plant_id", "workshop_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    checklist_id: int = Field(foreign_key="checklist.id", index=True, ondelete="CASCADE")
+    plant_id: int | None = Field(default=None, foreign_key="plant.id", ondelete="CASCADE")
+    workshop_id: int | None = Field(default=None, foreign_key="workshop.id", ondelete="CASCADE")
 
 
 class ChecklistVersion(SQLModel, table=True):
@@ -33,6 +47,8 @@ class ChecklistVersion(SQLModel, table=True):
     checklist_id: int = Field(foreign_key="checklist.id", index=True)
     number: int
     status: VersionStatus = Field(default=VersionStatus.draft, max_length=16)
+    name: str = Field(default="", max_length=200)
+    description: str = ""
     # The scoring scheme (levels and their meanings, grade bands, pass mark) belongs to the version:
     # a later scheme change must never rescore an old inspection.
     scheme: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
@@ -41,6 +57,8 @@ class ChecklistVersion(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     published_at: datetime | None = None
     published_by_id: int | None = Field(default=None, foreign_key="user.id")
+    retired_at: datetime | None = None
+    retired_by_id: int | None = Field(default=None, foreign_key="user.id")
 
     checklist: "Checklist" = Relationship(back_populates="versions")
     categories: list["ChecklistCategory"] = Relationship(
@@ -83,5 +101,7 @@ class ChecklistItem(SQLModel, table=True):
     guidance: str = ""
     weight: float = 1.0
     critical: bool = False
+    # A finding on this item needs a photo before the inspection can be submitted.
+    photo_required: bool = False
 
     category: "ChecklistCategory" = Relationship(back_populates="items")

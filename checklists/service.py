@@ -1,26 +1,50 @@
-"""Checklist use cases: import a file as a version, publish, export. Every function takes the session."""
+"""Checklist use cases. Every function takes the session and flushes; the caller commits once.
+
+Lifecycle: a version is a draft (editable), then published (frozen: content hash, who, when, change note;
+offered for new inspections), then retired (no new inspections; old ones unaffected). At most one version
+of a checklist is published at a time. The database refuses changes to non-draft content (migration 0003),
+so these rules hold even against code that forgets to ask.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Iterable
+from datetime import datetime
 
 from sqlmodel import Session, select
 
-from accounts.models import User, utcnow
+from accounts.models import Plant, User, Workshop, utcnow
 from checklists.files import CategoryData, ChecklistData, ItemData, dump_checklist
+from checklists.lint import LintWarning, lint_checklist
 from checklists.models import (
     Checklist,
     ChecklistCategory,
     ChecklistItem,
+    ChecklistScope,
     ChecklistVersion,
     VersionStatus,
 )
-from checklists.schemes import scheme_from_dict
+from checklists.schemes import SchemeError, scheme_from_dict
+
+MAX_TEXT = 500
+MAX_NAME = 100
 
 
 class ChecklistError(ValueError):
-    pass
+    """A refused change. code names the reason, field the input at fault, status the HTTP status."""
 
+    def __init__(self, code: str, message: str, status: int = 422, field: str | None = None,
+                 warnings: list[LintWarning] | None = None):
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.field = field
+        self.warnings = warnings or []
+
+
+# ------------------------------------------------------------------ content
 
 def content_sha256(data: ChecklistData) -> str:
     """Hash of what is checked and how it is scored (the change note is not content)."""
@@ -34,25 +58,92 @@ def content_sha256(data: ChecklistData) -> str:
 def version_to_data(version: ChecklistVersion) -> ChecklistData:
     return ChecklistData(
         key=version.checklist.key,
-        name=version.checklist.name,
-        description=version.checklist.description,
+        name=version.name or version.checklist.name,
+        description=version.description,
         change_note=version.change_note,
         scheme=scheme_from_dict(version.scheme),
         categories=[
             CategoryData(
                 key=c.key, name=c.name, name_en=c.name_en, weight=c.weight,
-                items=[ItemData(key=i.key, text=i.text, text_en=i.text_en, guidance=i.guidance,
-                                weight=i.weight, critical=i.critical) for i in c.items],
+                items=[ItemData(key=i.key, text=i.text, text_en=i.text_en, guidance=i.guidance, weight=i.weight,
+                                critical=i.critical, photo_required=i.photo_required) for i in c.items],
             )
             for c in version.categories
         ],
     )
 
 
+def lint_version(version: ChecklistVersion) -> list[LintWarning]:
+    return lint_checklist(version_to_data(version))
+
+
+# ------------------------------------------------------------------ finding versions
+
+def get_version(*, session: Session, key: str, number: int | None = None) -> ChecklistVersion | None:
+    query = select(ChecklistVersion).join(Checklist).where(Checklist.key == key)
+    if number is not None:
+        return session.exec(query.where(ChecklistVersion.number == number)).first()
+    return session.exec(query.order_by(ChecklistVersion.number.desc())).first()
+
+
+def latest_published_version(*, session: Session, checklist_key: str | None = None) -> ChecklistVersion | None:
+    query = select(ChecklistVersion).where(ChecklistVersion.status == VersionStatus.published)
+    if checklist_key:
+        query = query.join(Checklist).where(Checklist.key == checklist_key)
+    return session.exec(query.order_by(ChecklistVersion.published_at.desc(), ChecklistVersion.id.desc())).first()
+
+
+def version_for_workshop(*, session: Session, workshop: Workshop) -> ChecklistVersion | None:
+    """The published version a new inspection of this workshop uses.
+
+    The most specific scope wins: a checklist assigned to the workshop, then to its plant, then one with no
+    scope (used everywhere); among equals, the most recently published.
+    """
+    published = session.exec(
+        select(ChecklistVersion).where(ChecklistVersion.status == VersionStatus.published)
+        .order_by(ChecklistVersion.published_at.desc(), ChecklistVersion.id.desc())
+    ).all()
+    best, best_rank = None, -1
+    for version in published:
+        scopes = version.checklist.scopes
+        if not scopes:
+            rank = 0
+        elif any(s.workshop_id == workshop.id for s in scopes):
+            rank = 2
+        elif any(s.plant_id == workshop.plant_id for s in scopes):
+            rank = 1
+        else:
+            continue
+        if rank > best_rank:
+            best, best_rank = version, rank
+    return best
+
+
+def draft_of(checklist: Checklist) -> ChecklistVersion | None:
+    return next((v for v in checklist.versions if v.status == VersionStatus.draft), None)
+
+
+# ------------------------------------------------------------------ import, create, copy
+
+def _add_content(session: Session, version: ChecklistVersion, data: ChecklistData) -> None:
+    for c_pos, category in enumerate(data.categories, 1):
+        db_category = ChecklistCategory(version_id=version.id, key=category.key, position=c_pos, name=category.name,
+                                        name_en=category.name_en, weight=category.weight)
+        session.add(db_category)
+        session.flush()
+        session.add_all(
+            ChecklistItem(version_id=version.id, category_id=db_category.id, key=item.key, position=i_pos,
+                          text=item.text, text_en=item.text_en, guidance=item.guidance, weight=item.weight,
+                          critical=item.critical, photo_required=item.photo_required)
+            for i_pos, item in enumerate(category.items, 1)
+        )
+    session.flush()
+
+
 def import_checklist(*, session: Session, data: ChecklistData) -> tuple[ChecklistVersion, bool]:
     """Store the file as a new draft version; content equal to an existing version is a no-op.
 
-    Returns (version, created).
+    Returns (version, created). An existing draft is replaced by the imported content.
     """
     digest = content_sha256(data)
     checklist = session.exec(select(Checklist).where(Checklist.key == data.key)).first()
@@ -64,65 +155,287 @@ def import_checklist(*, session: Session, data: ChecklistData) -> tuple[Checklis
         for version in checklist.versions:
             if (version.content_sha256 or content_sha256(version_to_data(version))) == digest:
                 return version, False
-        checklist.name, checklist.description = data.name, data.description
+        draft = draft_of(checklist)
+        if draft is not None:
+            session.delete(draft)
+            session.flush()
+            session.refresh(checklist)
     number = max((v.number for v in checklist.versions), default=0) + 1
-    version = ChecklistVersion(
-        checklist_id=checklist.id, number=number, scheme=data.scheme.to_dict(), change_note=data.change_note
-    )
+    version = ChecklistVersion(checklist_id=checklist.id, number=number, scheme=data.scheme.to_dict(),
+                               name=data.name, description=data.description, change_note=data.change_note)
     session.add(version)
     session.flush()
-    for c_pos, category in enumerate(data.categories, 1):
-        db_category = ChecklistCategory(
-            version_id=version.id, key=category.key, position=c_pos, name=category.name,
-            name_en=category.name_en, weight=category.weight,
-        )
-        session.add(db_category)
-        session.flush()
-        session.add_all(
-            ChecklistItem(
-                version_id=version.id, category_id=db_category.id, key=item.key, position=i_pos,
-                text=item.text, text_en=item.text_en, guidance=item.guidance, weight=item.weight,
-                critical=item.critical,
-            )
-            for i_pos, item in enumerate(category.items, 1)
-        )
-    session.flush()
+    _add_content(session, version, data)
     session.refresh(checklist)
     return version, True
 
 
-def publish_version(
-    *, session: Session, version: ChecklistVersion, user: User | None, note: str | None = None
-) -> ChecklistVersion:
+def create_checklist(*, session: Session, key: str, name: str, description: str = "") -> ChecklistVersion:
+    """A new checklist with an empty draft version 1."""
+    from checklists.files import KEY_PATTERN
+
+    key, name = key.strip(), name.strip()
+    if not KEY_PATTERN.match(key):
+        raise ChecklistError("bad_key", "the key must be lower-case letters, digits, '-' or '_'", field="key")
+    if not name or len(name) > 200:
+        raise ChecklistError("bad_name", "a name of 1 to 200 characters is required", field="name")
+    if session.exec(select(Checklist).where(Checklist.key == key)).first():
+        raise ChecklistError("key_taken", f"a checklist with key {key!r} exists", status=409, field="key")
+    from checklists.schemes import LevelScheme
+
+    version, _created = import_checklist(session=session, data=ChecklistData(
+        key=key, name=name, description=description.strip(), categories=[], scheme=LevelScheme()))
+    return version
+
+
+def new_draft(*, session: Session, checklist: Checklist) -> ChecklistVersion:
+    """"Edit" on a published version: a draft N+1 copying the newest version. An existing draft is returned."""
+    draft = draft_of(checklist)
+    if draft is not None:
+        return draft
+    latest = max(checklist.versions, key=lambda v: v.number)
+    data = version_to_data(latest)
+    version = ChecklistVersion(checklist_id=checklist.id, number=latest.number + 1, scheme=latest.scheme,
+                               name=latest.name, description=latest.description, change_note="")
+    session.add(version)
+    session.flush()
+    _add_content(session, version, data)
+    session.refresh(checklist)
+    return version
+
+
+# ------------------------------------------------------------------ lifecycle
+
+def publish_version(*, session: Session, version: ChecklistVersion, user: User | None, note: str | None = None,
+                    acknowledge_lint: bool = True, at: datetime | None = None) -> ChecklistVersion:
     """Freeze a draft; the previously published version of the checklist is retired (one on offer)."""
-    if version.status != VersionStatus.draft:
-        raise ChecklistError(f"version {version.number} is {version.status}, only a draft can be published")
+    _require_draft(version)
     if not any(c.items for c in version.categories):
-        raise ChecklistError("a version without items cannot be published")
+        raise ChecklistError("empty", "a version without items cannot be published", field="categories")
     note = (note if note is not None else version.change_note).strip()
     if not note:
-        raise ChecklistError("publishing needs a change note")
+        raise ChecklistError("no_note", "publishing needs a change note", field="change_note")
+    warnings = lint_version(version)
+    if warnings and not acknowledge_lint:
+        raise ChecklistError("lint", f"{len(warnings)} lint warnings must be acknowledged", warnings=warnings)
+    when = at or utcnow()
     for other in version.checklist.versions:
         if other.status == VersionStatus.published and other.id != version.id:
             other.status = VersionStatus.retired
-    version.status = VersionStatus.published
+            other.retired_at = when
+            other.retired_by_id = user.id if user else None
     version.change_note = note
     version.content_sha256 = content_sha256(version_to_data(version))
-    version.published_at = utcnow()
+    version.status = VersionStatus.published
+    version.published_at = when
     version.published_by_id = user.id if user else None
+    version.checklist.name, version.checklist.description = version.name, version.description
     session.flush()
     return version
 
 
-def latest_published_version(*, session: Session, checklist_key: str | None = None) -> ChecklistVersion | None:
-    query = select(ChecklistVersion).where(ChecklistVersion.status == VersionStatus.published)
-    if checklist_key:
-        query = query.join(Checklist).where(Checklist.key == checklist_key)
-    return session.exec(query.order_by(ChecklistVersion.published_at.desc(), ChecklistVersion.id.desc())).first()
+def retire_version(*, session: Session, version: ChecklistVersion, user: User | None) -> ChecklistVersion:
+    if version.status != VersionStatus.published:
+        raise ChecklistError("not_published", f"version {version.number} is {version.status}, not published",
+                             status=409)
+    version.status = VersionStatus.retired
+    version.retired_at = utcnow()
+    version.retired_by_id = user.id if user else None
+    session.flush()
+    return version
 
 
-def get_version(*, session: Session, key: str, number: int | None = None) -> ChecklistVersion | None:
-    query = select(ChecklistVersion).join(Checklist).where(Checklist.key == key)
-    if number is not None:
-        return session.exec(query.where(ChecklistVersion.number == number)).first()
-    return session.exec(query.order_by(ChecklistVersion.number.desc())).first()
+def discard_draft(*, session: Session, version: ChecklistVersion) -> None:
+    _require_draft(version)
+    if version.number == 1:
+        raise ChecklistError("only_version", "the first version of a checklist cannot be discarded", status=409)
+    session.delete(version)
+    session.flush()
+
+
+def _require_draft(version: ChecklistVersion) -> None:
+    if version.status != VersionStatus.draft:
+        raise ChecklistError("not_draft", f"version {version.number} is {version.status.value}: only a draft can "
+                             "change; edit it to start a new draft", status=409)
+
+
+# ------------------------------------------------------------------ editing a draft
+
+def _clean_text(value: str | None, field: str, required: bool, limit: int = MAX_TEXT) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ChecklistError("required", f"{field} is required", field=field)
+    if len(value) > limit:
+        raise ChecklistError("too_long", f"{field} is longer than {limit} characters", field=field)
+    return value
+
+
+def _clean_weight(value, field: str = "weight") -> float:
+    try:
+        weight = float(value)
+    except (TypeError, ValueError):
+        raise ChecklistError("bad_weight", f"{field} must be a number", field=field) from None
+    if not 0 <= weight <= 100:
+        raise ChecklistError("bad_weight", f"{field} must be between 0 and 100", field=field)
+    return weight
+
+
+def update_draft(*, session: Session, version: ChecklistVersion, name: str, description: str,
+                 change_note: str) -> None:
+    _require_draft(version)
+    version.name = _clean_text(name, "name", True, 200)
+    version.description = _clean_text(description, "description", False, 2000)
+    version.change_note = _clean_text(change_note, "change_note", False, 2000)
+    session.flush()
+
+
+def set_scheme(*, session: Session, version: ChecklistVersion, scheme: dict) -> None:
+    _require_draft(version)
+    try:
+        version.scheme = scheme_from_dict(scheme).to_dict()
+    except SchemeError as exc:
+        raise ChecklistError("bad_scheme", str(exc), field="scheme") from exc
+    session.flush()
+
+
+def _used_keys(checklist: Checklist) -> set[str]:
+    return {item.key for version in checklist.versions for category in version.categories
+            for item in category.items} | {c.key for v in checklist.versions for c in v.categories}
+
+
+def _next_key(prefix: str, used: Iterable[str]) -> str:
+    numbers = [int(m.group(1)) for key in used if (m := re.fullmatch(re.escape(prefix) + r"-(\d+)", key))]
+    return f"{prefix}-{max(numbers, default=0) + 1:02d}"
+
+
+def add_category(*, session: Session, version: ChecklistVersion, name: str, name_en: str = "",
+                 weight=1.0) -> ChecklistCategory:
+    _require_draft(version)
+    category = ChecklistCategory(
+        version_id=version.id, key=_next_key("cat", _used_keys(version.checklist)),
+        position=len(version.categories) + 1, name=_clean_text(name, "name", True, MAX_NAME),
+        name_en=_clean_text(name_en, "name_en", False, MAX_NAME), weight=_clean_weight(weight))
+    session.add(category)
+    session.flush()
+    session.refresh(version)
+    return category
+
+
+def update_category(*, session: Session, category: ChecklistCategory, name: str, name_en: str = "",
+                    weight=1.0) -> None:
+    _require_draft(category.version)
+    category.name = _clean_text(name, "name", True, MAX_NAME)
+    category.name_en = _clean_text(name_en, "name_en", False, MAX_NAME)
+    category.weight = _clean_weight(weight)
+    session.flush()
+
+
+def remove_category(*, session: Session, category: ChecklistCategory) -> None:
+    version = category.version
+    _require_draft(version)
+    session.delete(category)
+    session.flush()
+    session.refresh(version)
+    _renumber(version.categories)
+    session.flush()
+
+
+def _renumber(rows) -> None:
+    for position, row in enumerate(sorted(rows, key=lambda r: r.position), 1):
+        row.position = position
+
+
+def _move(rows, row, direction: int) -> None:
+    ordered = sorted(rows, key=lambda r: r.position)
+    index = ordered.index(row)
+    target = index + direction
+    if 0 <= target < len(ordered):
+        ordered[index], ordered[target] = ordered[target], ordered[index]
+    for position, each in enumerate(ordered, 1):
+        each.position = position
+
+
+def move_category(*, session: Session, category: ChecklistCategory, direction: int) -> None:
+    _require_draft(category.version)
+    _move(category.version.categories, category, direction)
+    session.flush()
+
+
+def add_item(*, session: Session, category: ChecklistCategory, text: str, text_en: str = "", guidance: str = "",
+             weight=1.0, critical: bool = False, photo_required: bool = False) -> ChecklistItem:
+    version = category.version
+    _require_draft(version)
+    item = ChecklistItem(
+        version_id=version.id, category_id=category.id, key=_next_key(category.key, _used_keys(version.checklist)),
+        position=len(category.items) + 1, text=_clean_text(text, "text", True),
+        text_en=_clean_text(text_en, "text_en", False), guidance=_clean_text(guidance, "guidance", False),
+        weight=_clean_weight(weight), critical=bool(critical), photo_required=bool(photo_required))
+    session.add(item)
+    session.flush()
+    session.refresh(category)
+    return item
+
+
+def update_item(*, session: Session, item: ChecklistItem, text: str, text_en: str = "", guidance: str = "",
+                weight=1.0, critical: bool = False, photo_required: bool = False,
+                meaning_unchanged: bool = False) -> ChecklistItem:
+    """A reworded item keeps its key only when the manager says its meaning is unchanged.
+
+    Otherwise it gets a new key, so history never joins two different questions under one key.
+    """
+    version = item.category.version
+    _require_draft(version)
+    text = _clean_text(text, "text", True)
+    if text != item.text and not meaning_unchanged and _key_published(version.checklist, item.key):
+        item.key = _next_key(item.category.key, _used_keys(version.checklist))
+    item.text = text
+    item.text_en = _clean_text(text_en, "text_en", False)
+    item.guidance = _clean_text(guidance, "guidance", False)
+    item.weight = _clean_weight(weight)
+    item.critical = bool(critical)
+    item.photo_required = bool(photo_required)
+    session.flush()
+    return item
+
+
+def _key_published(checklist: Checklist, key: str) -> bool:
+    return any(item.key == key for version in checklist.versions if version.status != VersionStatus.draft
+               for category in version.categories for item in category.items)
+
+
+def move_item(*, session: Session, item: ChecklistItem, direction: int) -> None:
+    _require_draft(item.category.version)
+    _move(item.category.items, item, direction)
+    session.flush()
+
+
+def remove_item(*, session: Session, item: ChecklistItem) -> None:
+    category = item.category
+    _require_draft(category.version)
+    session.delete(item)
+    session.flush()
+    session.refresh(category)
+    _renumber(category.items)
+    session.flush()
+
+
+# ------------------------------------------------------------------ scope
+
+def set_scope(*, session: Session, checklist: Checklist, plant_codes: Iterable[str] = (),
+              workshop_codes: Iterable[str] = ()) -> None:
+    """Where the checklist is used; nothing chosen means everywhere. Not versioned: it is about who, not what."""
+    for scope in list(checklist.scopes):
+        session.delete(scope)
+    session.flush()
+    for code in plant_codes:
+        plant = session.exec(select(Plant).where(Plant.code == code)).first()
+        if plant is None:
+            raise ChecklistError("unknown_plant", f"no plant {code!r}", field="plants")
+        session.add(ChecklistScope(checklist_id=checklist.id, plant_id=plant.id))
+    for code in workshop_codes:
+        workshop = session.exec(select(Workshop).where(Workshop.code == code)).first()
+        if workshop is None:
+            raise ChecklistError("unknown_workshop", f"no workshop {code!r}", field="workshops")
+        session.add(ChecklistScope(checklist_id=checklist.id, workshop_id=workshop.id))
+    session.flush()
+    session.refresh(checklist)

@@ -10,7 +10,7 @@ from accounts.models import User, Workshop, utcnow
 from accounts.service import can_inspect, can_see_workshop
 from checklists.models import ChecklistItem, ChecklistVersion
 from checklists.schemes import scheme_from_dict
-from checklists.service import latest_published_version
+from checklists.service import version_for_workshop
 from inspections.models import Answer, CategoryResult, Inspection, InspectionStatus, Photo
 from inspections.photos import PhotoError, store_image
 from inspections.scoring import (
@@ -78,7 +78,7 @@ def get_visible_inspection(*, session: Session, user: User, inspection_id: int) 
 def start_inspection(*, session: Session, user: User, workshop: Workshop) -> Inspection:
     if not can_inspect(session=session, user=user, workshop_id=workshop.id):
         raise InspectionError("not_allowed", "you may not inspect this workshop", status=403)
-    version = latest_published_version(session=session)
+    version = version_for_workshop(session=session, workshop=workshop)
     if version is None:
         raise InspectionError(
             "no_version", "no published checklist version: a manager must publish one first", status=409
