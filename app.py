@@ -60,6 +60,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
+    @app.teardown_request
+    def _close_uploads(_exc=None):
+        # Large uploads are spooled to temporary files; close them now rather than at garbage collection.
+        if "files" in request.__dict__:
+            for upload in request.files.values():
+                upload.close()
+
     @app.get("/healthz")
     def healthz():
         try:

@@ -4,7 +4,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from checklists.diff import diff_as_text, diff_checklists
 from checklists.files import ChecklistFileError, dump_checklist, parse_checklist
+from checklists.lint import lint_checklist
 from checklists.service import ChecklistError, get_version, import_checklist, publish_version, version_to_data
 from database import write_session
 
@@ -50,14 +52,52 @@ def export_command(key: str, number: int | None, output: Path | None):
 @checklist_cli.command("publish")
 @click.argument("key")
 @click.option("--note", help="Change note (default: the note in the imported file).")
-def publish_command(key: str, note: str | None):
+@click.option("--acknowledge-lint", is_flag=True, help="Publish even though the lint has warnings.")
+def publish_command(key: str, note: str | None, acknowledge_lint: bool):
     """Publish the latest draft of KEY; the version published before it is retired."""
     with write_session(_engine()) as session:
         version = get_version(session=session, key=key)
         if version is None:
             raise click.ClickException(f"no checklist {key!r}")
         try:
-            publish_version(session=session, version=version, user=None, note=note)
+            publish_version(session=session, version=version, user=None, note=note,
+                            acknowledge_lint=acknowledge_lint)
         except ChecklistError as exc:
-            raise click.ClickException(str(exc)) from exc
+            detail = "".join(f"\n  {w.message}" for w in exc.warnings)
+            hint = "\n(re-run with --acknowledge-lint to publish anyway)" if exc.warnings else ""
+            raise click.ClickException(f"{exc}{detail}{hint}") from exc
         click.echo(f"published {key} version {version.number} ({version.content_sha256[:12]})")
+
+
+@checklist_cli.command("diff")
+@click.argument("key")
+@click.argument("a", type=int)
+@click.argument("b", type=int)
+def diff_command(key: str, a: int, b: int):
+    """What changed from version A to version B of KEY."""
+    with write_session(_engine()) as session:
+        old, new = get_version(session=session, key=key, number=a), get_version(session=session, key=key, number=b)
+        if old is None or new is None:
+            raise click.ClickException(f"no version {a if old is None else b} of {key!r}")
+        changes = diff_checklists(version_to_data(old), version_to_data(new))
+    click.echo(diff_as_text(f"{key} v{a}", f"v{b}", changes), nl=False)
+
+
+@checklist_cli.command("lint")
+@click.argument("key")
+@click.option("--version", "number", type=int, help="Version number (default: the latest).")
+def lint_command(key: str, number: int | None):
+    """Print the lint warnings of a version; exit status 1 when there are any."""
+    with write_session(_engine()) as session:
+        version = get_version(session=session, key=key, number=number)
+        if version is None:
+            raise click.ClickException(f"no checklist {key!r}" + (f" version {number}" if number else ""))
+        warnings = lint_checklist(version_to_data(version))
+        label = f"{key} v{version.number}"
+    if not warnings:
+        click.echo(f"{label}: no warnings")
+        return
+    click.echo(f"{label}: {len(warnings)} warnings")
+    for warning in warnings:
+        click.echo(f"  [{warning.code}] {warning.message}")
+    raise SystemExit(1)

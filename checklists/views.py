@@ -1,18 +1,51 @@
-"""Checklist screens (read-only for now: list, versions, a version's content)."""
+"""Checklist screens for quality managers: list, draft editor, publish/retire, diff, import/export, scope.
+
+Views parse, call checklists.service, render. Editing is htmx-enhanced (an item or a category swaps itself,
+422 fragments carry the error next to the field) and works as plain forms without JavaScript.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from jinja2_fragments.flask import render_block
 from sqlmodel import select
 
-from checklists.models import Checklist
+from accounts.models import Plant, Workshop
+from checklists.diff import KIND_LABELS, diff_checklists
+from checklists.files import ChecklistFileError, dump_checklist, parse_checklist
+from checklists.models import Checklist, ChecklistCategory, ChecklistItem, ChecklistVersion, VersionStatus
 from checklists.schemes import scheme_from_dict
-from checklists.service import get_version
+from checklists.service import (
+    ChecklistError,
+    add_category,
+    add_item,
+    create_checklist,
+    discard_draft,
+    get_version,
+    import_checklist,
+    lint_version,
+    move_category,
+    move_item,
+    new_draft,
+    publish_version,
+    remove_category,
+    remove_item,
+    retire_version,
+    set_scheme,
+    set_scope,
+    update_category,
+    update_draft,
+    update_item,
+    version_to_data,
+)
 from database import db
-from web import render_page
+from web import is_fragment_request, render_page
 
 bp = Blueprint("checklists", __name__, url_prefix="/checklists")
+MAX_IMPORT_BYTES = 1024 * 1024
+TEMPLATE = "checklists/version.html"
 
 
 @bp.before_request
@@ -20,18 +53,370 @@ bp = Blueprint("checklists", __name__, url_prefix="/checklists")
 def _require_manager():
     """Checklists are the quality managers' (and admins') business."""
     if current_user.role not in ("admin", "manager"):
-        abort(404)
+        abort(403)
 
+
+def error_text(exc: ChecklistError) -> str:
+    texts = {
+        "not_draft": _("已发布或已停用的版本不能修改；请先点“修改（生成新草稿）”"),
+        "empty": _("没有任何检查项的版本不能发布"),
+        "no_note": _("发布前请填写变更说明"),
+        "lint": _("发布前请确认下列提示"),
+        "required": _("此项必填"),
+        "too_long": _("内容太长"),
+        "bad_weight": _("权重必须是 0 到 100 之间的数字"),
+        "bad_scheme": _("评分方案无效：%(detail)s", detail=str(exc)),
+        "bad_key": _("编码只能使用小写字母、数字、- 和 _"),
+        "bad_name": _("请填写名称（最多 200 字）"),
+        "key_taken": _("这个编码已被使用"),
+        "not_published": _("只有已发布的版本可以停用"),
+        "only_version": _("第一个版本不能删除"),
+        "unknown_plant": _("没有这个工厂"),
+        "unknown_workshop": _("没有这个车间"),
+    }
+    return texts.get(exc.code, str(exc))
+
+
+def get_version_or_404(key: str, number: int) -> ChecklistVersion:
+    version = get_version(session=db(), key=key, number=number)
+    if version is None:
+        abort(404)
+    return version
+
+
+def get_checklist_or_404(key: str) -> Checklist:
+    checklist = db().exec(select(Checklist).where(Checklist.key == key)).first()
+    if checklist is None:
+        abort(404)
+    return checklist
+
+
+def _part_of(version: ChecklistVersion, model, row_id: int):
+    row = db().get(model, row_id)
+    if row is None or row.version_id != version.id:
+        abort(404)
+    return row
+
+
+def _context(version: ChecklistVersion, **extra) -> dict:
+    checklist = version.checklist
+    return {
+        "version": version,
+        "checklist": checklist,
+        "scheme": scheme_from_dict(version.scheme),
+        "editable": version.status == VersionStatus.draft,
+        "warnings": lint_version(version) if version.status == VersionStatus.draft else [],
+        "previous": max((v for v in checklist.versions if v.number < version.number), key=lambda v: v.number,
+                        default=None),
+        "plants": db().exec(select(Plant).order_by(Plant.code)).all(),
+        "workshops": db().exec(select(Workshop).order_by(Workshop.code)).all(),
+        "errors": {},
+        "form": {},
+        "error_target": None,
+        "lint_blocked": [],
+        **extra,
+    }
+
+
+def _back(version: ChecklistVersion, anchor: str = ""):
+    return redirect(url_for(".version", key=version.checklist.key, number=version.number) + anchor, code=303)
+
+
+def _refused(version: ChecklistVersion, exc: ChecklistError, target=None, form=None):
+    """A refused change: the error next to the field, in the categories fragment (htmx) or the whole page."""
+    db().rollback()
+    if exc.status == 409:
+        abort(409, error_text(exc))
+    version = get_version_or_404(version.checklist.key, version.number)
+    context = _context(version, errors={exc.field or "_": error_text(exc)}, error_target=target, form=form or {},
+                       lint_blocked=exc.warnings)
+    if is_fragment_request() and target is not None:
+        return render_block(TEMPLATE, "categories", **context), exc.status
+    return render_page(TEMPLATE, status=exc.status, **context)
+
+
+# ------------------------------------------------------------------ list, create, import
 
 @bp.get("/")
 def index():
     checklists = db().exec(select(Checklist).order_by(Checklist.key)).all()
-    return render_page("checklists/index.html", checklists=checklists)
+    return render_page("checklists/index.html", checklists=checklists, errors={}, problems=[])
 
+
+@bp.post("/")
+def create():
+    session = db()
+    try:
+        version = create_checklist(session=session, key=request.form.get("key", ""),
+                                   name=request.form.get("name", ""))
+    except ChecklistError as exc:
+        session.rollback()
+        checklists = session.exec(select(Checklist).order_by(Checklist.key)).all()
+        return render_page("checklists/index.html", status=exc.status, checklists=checklists,
+                           errors={exc.field: error_text(exc)}, problems=[], form=request.form)
+    session.commit()
+    return _back(version)
+
+
+@bp.post("/import")
+def import_file():
+    session = db()
+    upload = request.files.get("file")
+    problems: list[str] = []
+    data = b""
+    if upload:
+        data = upload.read(MAX_IMPORT_BYTES + 1)
+        upload.close()
+    if not data:
+        problems = [_("请选择一个 YAML 文件")]
+    elif len(data) > MAX_IMPORT_BYTES:
+        problems = [_("文件太大（最大 1 MB）")]
+    else:
+        try:
+            parsed = parse_checklist(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            problems = [_("文件不是 UTF-8 编码的文本")]
+        except ChecklistFileError as exc:
+            problems = exc.problems
+    if problems:
+        checklists = session.exec(select(Checklist).order_by(Checklist.key)).all()
+        return render_page("checklists/index.html", status=422, checklists=checklists, errors={},
+                           problems=problems)
+    version, created = import_checklist(session=session, data=parsed)
+    session.commit()
+    flash(_("已导入为第 %(n)d 版草稿", n=version.number) if created
+          else _("内容与第 %(n)d 版相同，没有导入新版本", n=version.number))
+    return _back(version)
+
+
+# ------------------------------------------------------------------ one version
 
 @bp.get("/<key>/v<int:number>")
 def version(key: str, number: int):
-    version = get_version(session=db(), key=key, number=number)
-    if version is None:
-        abort(404)
-    return render_page("checklists/version.html", version=version, scheme=scheme_from_dict(version.scheme))
+    return render_page(TEMPLATE, **_context(get_version_or_404(key, number)))
+
+
+@bp.get("/<key>/v<int:number>/export.yaml")
+def export(key: str, number: int):
+    version = get_version_or_404(key, number)
+    return Response(dump_checklist(version_to_data(version)), mimetype="application/x-yaml",
+                    headers={"Content-Disposition": f'attachment; filename="{key}.v{number}.yaml"'})
+
+
+@bp.post("/<key>/edit")
+def edit(key: str):
+    session = db()
+    version = new_draft(session=session, checklist=get_checklist_or_404(key))
+    session.commit()
+    return _back(version)
+
+
+@bp.post("/<key>/v<int:number>/publish")
+def publish(key: str, number: int):
+    session = db()
+    version = get_version_or_404(key, number)
+    try:
+        publish_version(session=session, version=version, user=current_user, note=request.form.get("change_note"),
+                        acknowledge_lint=request.form.get("acknowledge") == "yes")
+    except ChecklistError as exc:
+        return _refused(version, exc, form=request.form)
+    session.commit()
+    flash(_("第 %(n)d 版已发布", n=version.number))
+    return _back(version)
+
+
+@bp.post("/<key>/v<int:number>/retire")
+def retire(key: str, number: int):
+    session = db()
+    version = get_version_or_404(key, number)
+    try:
+        retire_version(session=session, version=version, user=current_user)
+    except ChecklistError as exc:
+        return _refused(version, exc)
+    session.commit()
+    flash(_("第 %(n)d 版已停用", n=version.number))
+    return _back(version)
+
+
+@bp.post("/<key>/v<int:number>/discard")
+def discard(key: str, number: int):
+    session = db()
+    version = get_version_or_404(key, number)
+    try:
+        discard_draft(session=session, version=version)
+    except ChecklistError as exc:
+        return _refused(version, exc)
+    session.commit()
+    flash(_("草稿已删除"))
+    return redirect(url_for(".index"), code=303)
+
+
+@bp.post("/<key>/v<int:number>/details")
+def details(key: str, number: int):
+    session = db()
+    version = get_version_or_404(key, number)
+    try:
+        update_draft(session=session, version=version, name=request.form.get("name", ""),
+                     description=request.form.get("description", ""),
+                     change_note=request.form.get("change_note", ""))
+    except ChecklistError as exc:
+        return _refused(version, exc, form=request.form)
+    session.commit()
+    return _back(version)
+
+
+@bp.post("/<key>/v<int:number>/scheme")
+def scheme(key: str, number: int):
+    session = db()
+    version = get_version_or_404(key, number)
+    form = request.form
+    kind = form.get("type", "levels")
+    grades = [{"min": m, "label": label} for m, label in zip(form.getlist("grade_min"), form.getlist("grade_label"),
+                                                             strict=False) if label.strip()]
+    data = {"type": kind, "pass_mark": _number(form.get("pass_mark")), "grades": [
+        {"min": _number(g["min"]), "label": g["label"].strip()} for g in grades]}
+    if kind == "levels":
+        meanings = [m.strip() for m in form.getlist("level_meaning") if m.strip()]
+        data["levels"] = {str(i): meaning for i, meaning in enumerate(meanings)}
+        data["finding_at_or_below"] = _number(form.get("finding_at_or_below"))
+    elif kind == "deduction":
+        for name in ("category_points", "points_per_finding", "max_findings"):
+            data[name] = _number(form.get(name))
+    try:
+        set_scheme(session=session, version=version, scheme=data)
+    except ChecklistError as exc:
+        return _refused(version, exc, form=form)
+    session.commit()
+    return _back(version, "#scheme")
+
+
+def _number(raw):
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        return raw  # the scheme validation names it
+    return int(value) if value.is_integer() else value
+
+
+# ------------------------------------------------------------------ categories
+
+def _category_response(version: ChecklistVersion, category: ChecklistCategory):
+    if is_fragment_request():
+        db().refresh(version)
+        return render_block(TEMPLATE, "categories", **_context(version))
+    return _back(version, f"#category-{category.key}")
+
+
+@bp.post("/<key>/v<int:number>/categories")
+def new_category(key: str, number: int):
+    session = db()
+    version = get_version_or_404(key, number)
+    try:
+        category = add_category(session=session, version=version, name=request.form.get("name", ""),
+                                name_en=request.form.get("name_en", ""), weight=request.form.get("weight", 1))
+    except ChecklistError as exc:
+        return _refused(version, exc, form=request.form, target="new-category")
+    session.commit()
+    return _category_response(version, category)
+
+
+@bp.post("/<key>/v<int:number>/categories/<int:category_id>")
+def change_category(key: str, number: int, category_id: int):
+    session = db()
+    version = get_version_or_404(key, number)
+    category = _part_of(version, ChecklistCategory, category_id)
+    action = request.form.get("action", "save")
+    try:
+        if action in ("up", "down"):
+            move_category(session=session, category=category, direction=-1 if action == "up" else 1)
+        elif action == "delete":
+            remove_category(session=session, category=category)
+        else:
+            update_category(session=session, category=category, name=request.form.get("name", ""),
+                            name_en=request.form.get("name_en", ""), weight=request.form.get("weight", 1))
+    except ChecklistError as exc:
+        return _refused(version, exc, form=request.form, target=category.id)
+    session.commit()
+    return _category_response(version, category)
+
+
+# ------------------------------------------------------------------ items
+
+def _item_fields() -> dict:
+    form = request.form
+    return {"text": form.get("text", ""), "text_en": form.get("text_en", ""), "guidance": form.get("guidance", ""),
+            "weight": form.get("weight", 1), "critical": form.get("critical") == "on",
+            "photo_required": form.get("photo_required") == "on"}
+
+
+@bp.post("/<key>/v<int:number>/categories/<int:category_id>/items")
+def new_item(key: str, number: int, category_id: int):
+    session = db()
+    version = get_version_or_404(key, number)
+    category = _part_of(version, ChecklistCategory, category_id)
+    try:
+        add_item(session=session, category=category, **_item_fields())
+    except ChecklistError as exc:
+        return _refused(version, exc, form=request.form, target=f"new-item-{category.id}")
+    session.commit()
+    return _category_response(version, category)
+
+
+@bp.post("/<key>/v<int:number>/items/<int:item_id>")
+def change_item(key: str, number: int, item_id: int):
+    session = db()
+    version = get_version_or_404(key, number)
+    item = _part_of(version, ChecklistItem, item_id)
+    category = item.category
+    action = request.form.get("action", "save")
+    try:
+        if action in ("up", "down"):
+            move_item(session=session, item=item, direction=-1 if action == "up" else 1)
+        elif action == "delete":
+            remove_item(session=session, item=item)
+        else:
+            update_item(session=session, item=item, meaning_unchanged=request.form.get("meaning_unchanged") == "on",
+                        **_item_fields())
+    except ChecklistError as exc:
+        return _refused(version, exc, form=request.form, target=item.id)
+    session.commit()
+    return _category_response(version, category)
+
+
+# ------------------------------------------------------------------ scope and diff
+
+@bp.post("/<key>/scope")
+def scope(key: str):
+    session = db()
+    checklist = get_checklist_or_404(key)
+    try:
+        set_scope(session=session, checklist=checklist, plant_codes=request.form.getlist("plant"),
+                  workshop_codes=request.form.getlist("workshop"))
+    except ChecklistError as exc:
+        session.rollback()
+        abort(422, error_text(exc))
+    session.commit()
+    flash(_("适用范围已保存"))
+    latest = max(checklist.versions, key=lambda v: v.number)
+    return _back(latest, "#scope")
+
+
+@bp.get("/<key>/diff")
+def diff(key: str):
+    checklist = get_checklist_or_404(key)
+    numbers = sorted(v.number for v in checklist.versions)
+    try:
+        a = int(request.args.get("a", numbers[-2] if len(numbers) > 1 else numbers[0]))
+        b = int(request.args.get("b", numbers[-1]))
+    except ValueError:
+        abort(422, _("版本号必须是数字"))
+    old, new = get_version_or_404(key, a), get_version_or_404(key, b)
+    changes = diff_checklists(version_to_data(old), version_to_data(new))
+    return render_page("checklists/diff.html", checklist=checklist, old=old, new=new, changes=changes,
+                       numbers=numbers, labels=KIND_LABELS)
+
+
+@bp.errorhandler(ChecklistError)
+def _unhandled(exc: ChecklistError):  # pragma: no cover - every view catches its own; this is the backstop
+    current_app.logger.warning("checklist change refused: %s", exc)
+    abort(exc.status, error_text(exc))

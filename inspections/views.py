@@ -220,10 +220,12 @@ def save_category(inspection_id: int, category_key: str):
     for item in category.items:
         upload = request.files.get(f"photo-{item.key}")
         if upload and upload.filename:
+            data = upload.read()
+            upload.close()
             try:
                 with session.begin_nested():
                     add_photo(session=session, user=current_user, inspection=inspection, item_key=item.key,
-                              data=upload.read(), data_dir=current_app.config["DATA_DIR"])
+                              data=data, data_dir=current_app.config["DATA_DIR"])
             except InspectionError as exc:
                 photo_errors[item.key] = _error_text(exc)
         raw_score = request.form.get(f"score-{item.key}", "")
@@ -261,8 +263,10 @@ def upload_photo(inspection_id: int, item_key: str):
     try:
         if upload is None or not upload.filename:
             raise InspectionError("photo_unreadable", "no photo in the request", items=[item_key])
+        data = upload.read()
+        upload.close()
         add_photo(session=session, user=current_user, inspection=inspection, item_key=item_key,
-                  data=upload.read(), data_dir=current_app.config["DATA_DIR"])
+                  data=data, data_dir=current_app.config["DATA_DIR"])
         session.commit()
     except InspectionError as exc:
         session.rollback()

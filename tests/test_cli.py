@@ -48,7 +48,7 @@ def test_checklist_export_import_round_trip(app, runner, tmp_path):
     out.write_text(text.replace("通道上不能放置物品", "通道上不能放置任何物品"), encoding="utf-8")
     result = runner.invoke(args=["checklist", "import", str(out)])
     assert "draft version 3" in result.output
-    result = runner.invoke(args=["checklist", "publish", "standard-6s", "--note", "通道措辞"])
+    result = runner.invoke(args=["checklist", "publish", "standard-6s", "--note", "通道措辞", "--acknowledge-lint"])
     assert result.exit_code == 0, result.output
     with Session(app.extensions["engine"]) as session:
         statuses = session.exec(select(ChecklistVersion.number, ChecklistVersion.status)
@@ -88,3 +88,47 @@ def test_demo_fills_an_empty_database_only(tmp_path):
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and "not loaded" in again.output
     app.extensions["engine"].dispose()
+
+
+def test_checklist_lint_catches_the_sources_repeated_safety_section(runner):
+    result = runner.invoke(args=["checklist", "lint", "standard-6s", "--version", "1"])
+    assert result.exit_code == 1
+    duplicates = [line for line in result.output.splitlines() if "[duplicate]" in line]
+    assert len(duplicates) == 8
+    assert all("「素养」sustain-0" in line and "「安全」safety-0" in line for line in duplicates)
+    v2 = runner.invoke(args=["checklist", "lint", "standard-6s", "--version", "2"])
+    assert "[duplicate]" not in v2.output
+
+
+def test_checklist_diff_as_text(runner):
+    result = runner.invoke(args=["checklist", "diff", "standard-6s", "1", "2"])
+    assert result.exit_code == 0
+    assert "删除 safety-01［安全］" in result.output
+    assert "新增 safety-09［安全］" in result.output and "新增 shine-04［清扫］" in result.output
+    assert "措辞修改 sort-01［整理］: 作台上的" in result.output
+    same = runner.invoke(args=["checklist", "diff", "standard-6s", "2", "2"])
+    assert "没有变化" in same.output
+    assert runner.invoke(args=["checklist", "diff", "standard-6s", "1", "7"]).exit_code != 0
+
+
+def test_cli_publish_asks_for_lint_acknowledgement(runner, tmp_path):
+    out = tmp_path / "v1.yaml"
+    runner.invoke(args=["checklist", "export", "standard-6s", "--version", "1", "-o", str(out)])
+    out.write_text(out.read_text(encoding="utf-8").replace("通道上不能放置物品", "通道畅通"), encoding="utf-8")
+    runner.invoke(args=["checklist", "import", str(out)])
+    result = runner.invoke(args=["checklist", "publish", "standard-6s", "--note", "x"])
+    assert result.exit_code != 0 and "--acknowledge-lint" in result.output and "文字相同" in result.output
+    result = runner.invoke(args=["checklist", "publish", "standard-6s", "--note", "x", "--acknowledge-lint"])
+    assert result.exit_code == 0 and "published standard-6s version 3" in result.output
+
+
+def test_export_import_export_is_byte_identical(runner, tmp_path):
+    first = tmp_path / "a.yaml"
+    runner.invoke(args=["checklist", "export", "standard-6s", "--version", "2", "-o", str(first)])
+    changed = first.read_text(encoding="utf-8").replace("key: standard-6s", "key: copy-6s")
+    second = tmp_path / "b.yaml"
+    second.write_text(changed, encoding="utf-8")
+    assert runner.invoke(args=["checklist", "import", str(second)]).exit_code == 0
+    third = tmp_path / "c.yaml"
+    runner.invoke(args=["checklist", "export", "copy-6s", "-o", str(third)])
+    assert third.read_bytes() == second.read_bytes()
