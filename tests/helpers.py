@@ -34,3 +34,15 @@ def answer_all(client, inspection_id, items, score_for=lambda i, item: 3, htmx=T
         response = client.post(f"/inspections/{inspection_id}/answers/{item.key}",
                                data={f"score-{item.key}": str(score_for(i, item))}, headers=headers)
         assert response.status_code in (200, 303), response.data
+
+
+def token_headers(app, username: str) -> dict[str, str]:
+    """An API token for username, as request headers."""
+    from accounts.models import User
+    from accounts.service import create_api_token
+
+    with Session(app.extensions["engine"]) as session:
+        user = session.exec(select(User).where(User.username == username)).one()
+        token = create_api_token(session=session, user=user)
+        session.commit()
+    return {"Authorization": f"Bearer {token}"}
