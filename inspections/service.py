@@ -198,7 +198,16 @@ def submit_inspection(*, session: Session, user: User, inspection: Inspection) -
     missing = unanswered_keys(specs, values)
     if missing:
         raise InspectionError("unanswered", f"{len(missing)} items are not answered", items=missing)
-    result = score_inspection(specs, values, scheme_from_dict(inspection.version.scheme))
+    scheme = scheme_from_dict(inspection.version.scheme)
+    photos = photos_by_item(session=session, inspection=inspection)
+    without_photo = [
+        item.key for category in inspection.version.categories for item in category.items
+        if item.photo_required and values[item.key] != NA and scheme.is_finding(values[item.key])
+        and not photos.get(item.id)
+    ]
+    if without_photo:
+        raise InspectionError("photo_missing", f"{len(without_photo)} findings need a photo", items=without_photo)
+    result = score_inspection(specs, values, scheme)
     store_result(session=session, inspection=inspection, result=result)
     inspection.status = InspectionStatus.submitted
     inspection.submitted_at = utcnow()

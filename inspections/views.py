@@ -125,6 +125,7 @@ def _error_text(exc: InspectionError) -> str:
         "note_too_long": _("备注太长（最多 2000 字）"),
         "note_needs_score": _("请先选择评分或“不适用”，再填写备注"),
         "unanswered": _("还有 %(count)d 项未评分，请完成后再提交", count=len(exc.items)),
+        "photo_missing": _("%(count)d 个问题项要求拍照，请补拍后再提交", count=len(exc.items)),
         "too_many_photos": _("每项最多 10 张照片"),
         "photo_too_large": _("照片太大（最大 12 MB）"),
         "photo_bad_type": _("只接受 JPEG、PNG 或 WebP 照片"),

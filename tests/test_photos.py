@@ -119,3 +119,30 @@ def test_photos_are_refused_after_submit(app, client, auth):
     response = client.post(f"/inspections/{inspection_id}/photos/sort-01", content_type="multipart/form-data",
                            data={"photo-sort-01": (io.BytesIO(jpeg_bytes()), "a.jpg")})
     assert response.status_code == 409
+
+
+def test_a_finding_on_a_photo_required_item_needs_a_photo_before_submit(app, client, auth):
+    from sqlmodel import Session, select
+
+    from checklists.models import ChecklistItem
+    from tests.helpers import answer_all, published_items
+
+    # a v3 whose first item requires a photo for findings, made through the manager's screens
+    auth.login("manager")
+    client.post("/checklists/standard-6s/edit")
+    with Session(app.extensions["engine"]) as session:
+        item = session.exec(select(ChecklistItem).where(ChecklistItem.key == "sort-01")
+                            .order_by(ChecklistItem.id.desc())).first()
+        item_id, text = item.id, item.text
+    client.post(f"/checklists/standard-6s/v3/items/{item_id}",
+                data={"text": text, "weight": "1", "photo_required": "on"})
+    client.post("/checklists/standard-6s/v3/publish", data={"change_note": "照片", "acknowledge": "yes"})
+    auth.logout()
+    auth.login("sup1")
+    inspection_id = start(client)
+    answer_all(client, inspection_id, published_items(app), score_for=lambda i, item: 1 if i == 0 else 3)
+    response = client.post(f"/inspections/{inspection_id}/submit")
+    assert response.status_code == 422 and "1 个问题项要求拍照" in response.text and "#item-sort-01" in response.text
+    client.post(f"/inspections/{inspection_id}/photos/sort-01", content_type="multipart/form-data",
+                data={"photo-sort-01": (io.BytesIO(jpeg_bytes()), "a.jpg")})
+    assert client.post(f"/inspections/{inspection_id}/submit").status_code == 303
