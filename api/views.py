@@ -36,6 +36,10 @@ def _error(exc: InspectionError):
     body = {"error": str(exc), "code": exc.code}
     if exc.items:
         body["items"] = exc.items
+    if exc.current is not None:
+        body["current"] = {"score": answer_value(exc.current), "note": exc.current.note,
+                           "revision": exc.current.revision, "updated_by": exc.current.updated_by_id,
+                           "updated_at": _iso(exc.current.updated_at)}
     return jsonify(body), exc.status
 
 def _inspection_or_404(inspection_id: int) -> Inspection:
@@ -77,16 +81,23 @@ def put_answer(inspection_id: int, item_key: str):
     note = body.get("note")
     if note is not None and not isinstance(note, str):
         return jsonify(error="note must be text"), 422
+    revision, change_key = body.get("revision"), body.get("change_key")
+    if revision is not None and (isinstance(revision, bool) or not isinstance(revision, int)):
+        return jsonify(error="revision must be a whole number"), 422
+    if change_key is not None and not isinstance(change_key, str):
+        return jsonify(error="change_key must be text"), 422
     try:
         value = parse_score(body["score"])
         answer = save_answer(session=session, user=current_user, inspection=inspection, item_key=item_key,
-                             value=value, note=note)
+                             value=value, note=note, change_key=change_key, base_revision=revision)
     except InspectionError as exc:
+        if exc.code == "conflict":
+            session.commit()  # keep the refused value in the history
         return _error(exc)
     except ValueError as exc:
         return jsonify(error=str(exc), items=[item_key]), 422
     session.commit()
-    return jsonify(item=item_key, score=answer_value(answer), note=answer.note)
+    return jsonify(item=item_key, score=answer_value(answer), note=answer.note, revision=answer.revision)
 
 @bp.post("/inspections/<int:inspection_id>/submit")
 def submit(inspection_id: int):

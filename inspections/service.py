@@ -11,7 +11,7 @@ from accounts.service import can_inspect, can_see_workshop
 from checklists.models import ChecklistItem, ChecklistVersion
 from checklists.schemes import scheme_from_dict
 from checklists.service import version_for_workshop
-from inspections.models import Answer, CategoryResult, Inspection, InspectionStatus, Photo
+from inspections.models import Answer, AnswerChange, CategoryResult, Inspection, InspectionStatus, Photo
 from inspections.photos import PhotoError, store_image
 from inspections.scoring import (
     NA,
@@ -34,11 +34,13 @@ class InspectionError(ValueError):
     items the item keys concerned.
     """
 
-    def __init__(self, code: str, message: str, status: int = 422, items: list[str] | None = None):
+    def __init__(self, code: str, message: str, status: int = 422, items: list[str] | None = None,
+                 current: Answer | None = None):
         super().__init__(message)
         self.code = code
         self.status = status
         self.items = items or []
+        self.current = current  # on a conflict: the answer as it stands
 
 
 def category_specs(version: ChecklistVersion) -> list[CategorySpec]:
@@ -128,12 +130,32 @@ def editable_item(user: User, inspection: Inspection, item_key: str) -> Checklis
     return item
 
 
+def _stored(value: AnswerValue | None) -> str | None:
+    return None if value is None else str(value)
+
+
 def save_answer(
     *, session: Session, user: User, inspection: Inspection, item_key: str, value: AnswerValue | None,
-    note: str | None,
+    note: str | None, change_key: str | None = None, base_revision: int | None = None,
 ) -> Answer:
-    """Save one answer; value None keeps the current score (a note-only change)."""
+    """Save one answer; value None keeps the current score (a note-only change).
+
+    change_key (made by the tablet, one per change) makes a replay harmless: a key seen before returns the
+    answer as it is. base_revision is the revision the tablet last saw: if someone else changed the answer
+    since, the save is refused as a conflict (409) and recorded, so both values stay in the history.
+    """
     item = editable_item(user, inspection, item_key)
+    if change_key is not None:
+        change_key = change_key.strip()[:64] or None
+    seen = session.exec(select(AnswerChange).where(AnswerChange.change_key == change_key)).first() \
+        if change_key else None
+    if seen is not None:
+        answer = session.exec(select(Answer).where(Answer.inspection_id == inspection.id,
+                                                   Answer.item_id == item.id)).first()
+        if seen.outcome == "conflict":
+            raise InspectionError("conflict", "the answer was changed on another device", status=409,
+                                  items=[item_key], current=answer)
+        return answer
     scheme = scheme_from_dict(inspection.version.scheme)
     if value is not None:
         try:
@@ -144,23 +166,41 @@ def save_answer(
         raise InspectionError(
             "note_too_long", f"the note is longer than {MAX_NOTE_LENGTH} characters", items=[item_key]
         )
+    note = note.strip() if note is not None else None
     answer = session.exec(
         select(Answer).where(Answer.inspection_id == inspection.id, Answer.item_id == item.id)
     ).first()
+    if answer is None and value is None:
+        raise InspectionError("note_needs_score", "choose a score or N/A before adding a note", items=[item_key])
+    old_value = answer_value(answer) if answer else None
+    old_note = answer.note if answer else None
+    unchanged = answer is not None and (value is None or old_value == value) and (note is None or note == old_note)
+    if unchanged:
+        return answer  # a repeated save writes nothing
+    current_revision = answer.revision if answer else 0
+    if base_revision is not None and base_revision != current_revision:
+        session.add(AnswerChange(
+            inspection_id=inspection.id, item_id=item.id, change_key=change_key, user_id=user.id,
+            outcome="conflict", old_value=_stored(old_value), new_value=_stored(value), old_note=old_note,
+            new_note=note, revision=base_revision))
+        session.flush()
+        raise InspectionError("conflict", "the answer was changed on another device", status=409,
+                              items=[item_key], current=answer)
     if answer is None:
-        if value is None:
-            raise InspectionError("note_needs_score", "choose a score or N/A before adding a note", items=[item_key])
         answer = Answer(inspection_id=inspection.id, item_id=item.id, updated_by_id=user.id)
         session.add(answer)
-    elif (value is None or answer_value(answer) == value) and (note is None or note.strip() == answer.note):
-        return answer  # a replayed or unchanged save writes nothing
     if value is not None:
         answer.not_applicable = value == NA
         answer.score = None if value == NA else value
     if note is not None:
-        answer.note = note.strip()
+        answer.note = note
     answer.updated_at = utcnow()
     answer.updated_by_id = user.id
+    answer.revision = current_revision + 1
+    session.add(AnswerChange(
+        inspection_id=inspection.id, item_id=item.id, change_key=change_key, user_id=user.id, outcome="applied",
+        old_value=_stored(old_value), new_value=_stored(answer_value(answer)), old_note=old_note,
+        new_note=answer.note, revision=answer.revision))
     session.flush()
     return answer
 

@@ -125,6 +125,7 @@ def _error_text(exc: InspectionError) -> str:
         "note_too_long": _("备注太长（最多 2000 字）"),
         "note_needs_score": _("请先选择评分或“不适用”，再填写备注"),
         "unanswered": _("还有 %(count)d 项未评分，请完成后再提交", count=len(exc.items)),
+        "conflict": _("另一台设备刚改过这一项"),
         "photo_missing": _("%(count)d 个问题项要求拍照，请补拍后再提交", count=len(exc.items)),
         "too_many_photos": _("每项最多 10 张照片"),
         "photo_too_large": _("照片太大（最大 12 MB）"),
@@ -153,6 +154,7 @@ def _form_context(inspection: Inspection, category_key: str | None, **extra) -> 
         "editable": can_edit(current_user, inspection),
         "errors": {},
         "photo_errors": {},
+        "conflicts": {},
         "missing": [],
         **extra,
     }
@@ -177,33 +179,45 @@ def _fragments(context: dict, block: str, status: int = 200):
     return html, status
 
 
+def _revision(raw: str | None) -> int | None:
+    return int(raw) if raw is not None and raw.isdigit() else None
+
+
 @bp.post("/inspections/<int:inspection_id>/answers/<item_key>")
 def answer(inspection_id: int, item_key: str):
-    """Save one item (htmx, as it is given). Answers with the item's fragment and the new progress."""
+    """Save one item (as it is given). Answers with the item's state line and the new progress.
+
+    The tablet sends the revision it last saw (rev-<key>) and a key for this change (X-Change-Key): a replay
+    changes nothing, and a save on stale data is a 409 conflict showing both values.
+    """
     session = db()
     inspection = get_inspection_or_404(inspection_id)
     item = get_item_or_404(inspection, item_key)
     raw_score = request.form.get(f"score-{item_key}", request.form.get("score"))
     note = request.form.get(f"note-{item_key}", request.form.get("note"))
-    errors = {}
+    errors, conflicts, status = {}, {}, 200
     try:
         value = parse_score(raw_score) if raw_score not in (None, "") else None
-        save_answer(session=session, user=current_user, inspection=inspection, item_key=item_key,
-                    value=value, note=note)
+        save_answer(session=session, user=current_user, inspection=inspection, item_key=item_key, value=value,
+                    note=note, change_key=request.headers.get("X-Change-Key") or request.form.get("change_key"),
+                    base_revision=_revision(request.form.get(f"rev-{item_key}")))
         session.commit()
-        status = 200
     except ValueError as exc:
-        session.rollback()
-        status = exc.status if isinstance(exc, InspectionError) else 422
         if not isinstance(exc, InspectionError):
             exc = InspectionError("invalid_score", str(exc))
-        errors[item_key] = _error_text(exc)
-        if status in (403, 409) and not is_fragment_request():
+        if exc.code == "conflict":
+            session.commit()  # the refused value stays in the answer history
+            conflicts[item_key] = {"mine": raw_score, "mine_note": note, "theirs": exc.current}
+        else:
+            session.rollback()
+            errors[item_key] = _error_text(exc)
+        status = exc.status
+        if status in (403, 409) and exc.code != "conflict" and not is_fragment_request():
             abort(status, errors[item_key])
-    context = _form_context(inspection, item.category.key, errors=errors)
+    context = _form_context(inspection, item.category.key, errors=errors, conflicts=conflicts)
     if is_fragment_request():
         return _fragments({**context, "item": item}, "item_state", status)
-    if errors:
+    if errors or conflicts:
         return render_page("inspections/inspection.html", status=status, **context)
     return redirect(url_for(".inspection", inspection_id=inspection.id, category=item.category.key)
                     + f"#item-{item_key}", code=303)
@@ -217,7 +231,7 @@ def save_category(inspection_id: int, category_key: str):
     category = next((c for c in inspection.version.categories if c.key == category_key), None)
     if category is None:
         abort(404)
-    errors, photo_errors = {}, {}
+    errors, photo_errors, conflicts = {}, {}, {}
     for item in category.items:
         upload = request.files.get(f"photo-{item.key}")
         if upload and upload.filename:
@@ -236,8 +250,12 @@ def save_category(inspection_id: int, category_key: str):
         try:
             with session.begin_nested():
                 save_answer(session=session, user=current_user, inspection=inspection, item_key=item.key,
-                            value=parse_score(raw_score) if raw_score else None, note=note)
+                            value=parse_score(raw_score) if raw_score else None, note=note,
+                            base_revision=_revision(request.form.get(f"rev-{item.key}")))
         except InspectionError as exc:
+            if exc.code == "conflict":
+                conflicts[item.key] = {"mine": raw_score, "mine_note": note, "theirs": exc.current}
+                continue
             if exc.status in (403, 409):
                 abort(exc.status, _error_text(exc))
             errors[item.key] = _error_text(exc)
@@ -245,9 +263,10 @@ def save_category(inspection_id: int, category_key: str):
             errors[item.key] = _error_text(InspectionError("invalid_score", str(exc)))
     session.commit()  # what was valid is kept even when other items need fixing
     session.refresh(inspection)
-    if errors or photo_errors:
-        context = _form_context(inspection, category_key, errors=errors, photo_errors=photo_errors)
-        return render_page("inspections/inspection.html", status=422, **context)
+    if errors or photo_errors or conflicts:
+        context = _form_context(inspection, category_key, errors=errors, photo_errors=photo_errors,
+                                conflicts=conflicts)
+        return render_page("inspections/inspection.html", status=409 if conflicts else 422, **context)
     context = _form_context(inspection, category_key)
     target = context["next_category"] or category
     return redirect(url_for(".inspection", inspection_id=inspection.id, category=target.key), code=303)
@@ -346,6 +365,14 @@ def localtime_filter(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
     from flask_babel import to_user_timezone
 
     return "" if value is None else to_user_timezone(value).strftime(fmt)
+
+
+@bp.app_template_filter("user_name")
+def user_name_filter(user_id: int) -> str:
+    from accounts.models import User
+
+    user = db().get(User, user_id)
+    return user.display_name if user else "?"
 
 
 @bp.app_template_test("finding_in")

@@ -24,7 +24,7 @@ def test_downgrade_and_upgrade_keep_the_data(app, client, auth):
 
     before = counts()
     assert before[0] == 105
-    command.downgrade(alembic_config(url), "0002")
+    command.downgrade(alembic_config(url), "0002")  # through 0004 and 0003
     assert "checklist_scope" not in inspect(engine).get_table_names()
     command.upgrade(alembic_config(url), "head")
     engine.dispose()
