@@ -67,6 +67,13 @@ def create_app(test_config: dict | None = None) -> Flask:
             for upload in request.files.values():
                 upload.close()
 
+    @app.get("/sw.js")
+    def service_worker():
+        # Served from the root so that it may look after every page of the app (a worker's scope is its path).
+        response = app.send_static_file("js/sw.js")
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
     @app.get("/healthz")
     def healthz():
         try:

@@ -270,10 +270,16 @@ MAX_PHOTOS_PER_ITEM = 10
 
 
 def add_photo(
-    *, session: Session, user: User, inspection: Inspection, item_key: str, data: bytes, data_dir: str
+    *, session: Session, user: User, inspection: Inspection, item_key: str, data: bytes, data_dir: str,
+    change_key: str | None = None,
 ) -> Photo:
-    """Validate, re-encode and store a photo for one item of a draft inspection."""
+    """Validate, re-encode and store a photo for one item of a draft inspection (a replayed upload: once)."""
     item = editable_item(user, inspection, item_key)
+    change_key = (change_key or "").strip()[:64] or None
+    if change_key:
+        seen = session.exec(select(Photo).where(Photo.change_key == change_key)).first()
+        if seen is not None:
+            return seen
     existing = photos_by_item(session=session, inspection=inspection).get(item.id, [])
     if len(existing) >= MAX_PHOTOS_PER_ITEM:
         raise InspectionError("too_many_photos", f"at most {MAX_PHOTOS_PER_ITEM} photos per item", items=[item_key])
@@ -282,7 +288,7 @@ def add_photo(
     except PhotoError as exc:
         raise InspectionError(f"photo_{exc.code}", str(exc), items=[item_key]) from exc
     photo = Photo(inspection_id=inspection.id, item_id=item.id, sha256=stored.sha256, width=stored.width,
-                  height=stored.height, byte_size=stored.byte_size, uploaded_by_id=user.id)
+                  height=stored.height, byte_size=stored.byte_size, uploaded_by_id=user.id, change_key=change_key)
     session.add(photo)
     session.flush()
     return photo

@@ -286,7 +286,7 @@ def upload_photo(inspection_id: int, item_key: str):
         data = upload.read()
         upload.close()
         add_photo(session=session, user=current_user, inspection=inspection, item_key=item_key,
-                  data=data, data_dir=current_app.config["DATA_DIR"])
+                  data=data, data_dir=current_app.config["DATA_DIR"], change_key=request.headers.get("X-Change-Key"))
         session.commit()
     except InspectionError as exc:
         session.rollback()

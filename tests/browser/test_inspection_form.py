@@ -56,7 +56,7 @@ def test_complete_an_inspection_by_tapping_and_get_the_pdf(live_server, browser,
             if index == 0:
                 first = category_items[0].key
                 page.locator(f'[data-item-code="{first}"] textarea').fill("地面有碎屑")
-                page.locator(f'[data-item-code="{category_items[1].key}"] input[value="1"]').focus()
+                page.locator(f'[data-item-code="{category_items[1].key}"] input[type=radio][value="1"]').focus()
                 page.locator(f'[data-item-code="{first}"] input[type=file]').set_input_files(
                     files=[{"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()}])
                 page.wait_for_selector(f"#photos-{first} img")
@@ -99,7 +99,7 @@ def test_missing_items_are_named_and_linked_on_submit(live_server, browser):
         login(page, base)
         page.goto(f"{base}/workshops/W1")
         page.click("text=开始新检查")
-        page.locator('[data-item-code="sort-01"] input[value="4"]').check()
+        page.locator('[data-item-code="sort-01"] input[type=radio][value="4"]').check()
         page.wait_for_selector('.progress-count[data-answered="1"]')
         page.click('[data-action="submit-inspection"]')
         page.wait_for_selector(".error-box")

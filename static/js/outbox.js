@@ -1,0 +1,306 @@
+// The offline outbox of the inspection form: every answer, note and photo is queued in IndexedDB first,
+// then sent in order. A lost network, a reload, or a closed tab loses nothing; the server ignores replays
+// (each change carries its own key) and refuses stale saves as conflicts (each carries the revision seen).
+(function () {
+  "use strict";
+  var zh = document.documentElement.lang !== "en";
+  var T = {
+    saving: zh ? "保存中…" : "Saving…",
+    queued: zh ? "已暂存，联网后自动上传" : "Queued: uploads when online",
+    failed: zh ? "未保存：请点“立即同步”" : "Not saved: tap “Sync now”",
+    expired: zh ? "页面已过期：请联网后刷新页面（暂存的内容不会丢失）" : "Page expired: reload when online (queued changes are kept)",
+    count: zh ? "待同步 %n 项" : "%n to sync",
+    busy: zh ? "还有 %n 项没有上传，请联网并等待同步完成后再操作。" : "%n changes are not uploaded yet; go online and wait for them.",
+    photo: zh ? "照片上传中…" : "Uploading photo…"
+  };
+  var DB_NAME = "sixs-outbox", STORE = "changes";
+  var memory = [], memorySeq = 0, flushing = false, retryTimer = null, retryDelay = 2000;
+
+  // ---- storage: IndexedDB, or memory where it is unavailable ----
+  var dbPromise = new Promise(function (resolve) {
+    if (!window.indexedDB) return resolve(null);
+    var open = indexedDB.open(DB_NAME, 1);
+    open.onupgradeneeded = function () { open.result.createObjectStore(STORE, { keyPath: "seq", autoIncrement: true }); };
+    open.onsuccess = function () { resolve(open.result); };
+    open.onerror = function () { resolve(null); };
+  });
+  function tx(mode, fn) {
+    return dbPromise.then(function (db) {
+      if (!db) return fn(null);
+      return new Promise(function (resolve, reject) {
+        var t = db.transaction(STORE, mode), store = t.objectStore(STORE), out;
+        Promise.resolve(fn(store)).then(function (r) { out = r; });
+        t.oncomplete = function () { resolve(out); };
+        t.onerror = function () { reject(t.error); };
+      });
+    });
+  }
+  function all() {
+    return tx("readonly", function (store) {
+      if (!store) return memory.slice();
+      return new Promise(function (resolve) {
+        var req = store.getAll();
+        req.onsuccess = function () { resolve(req.result); };
+      });
+    });
+  }
+  function add(change) {
+    return tx("readwrite", function (store) {
+      if (!store) { change.seq = ++memorySeq; memory.push(change); return; }
+      store.add(change);
+    });
+  }
+  function remove(seq) {
+    return tx("readwrite", function (store) {
+      if (!store) { memory = memory.filter(function (c) { return c.seq !== seq; }); return; }
+      store.delete(seq);
+    });
+  }
+  function put(change) {
+    return tx("readwrite", function (store) { if (store) store.put(change); });
+  }
+  window.sixsOutbox = { all: all };
+
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+  function csrfToken() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]; } catch (e) { return ""; }
+  }
+
+  // ---- what the person sees ----
+  function itemEl(key) { return document.querySelector('.item[data-item-code="' + key + '"]'); }
+  function showState(key, cls, text) {
+    var item = itemEl(key); if (!item) return;
+    var state = item.querySelector(".save-state"); if (!state) return;
+    var rev = state.querySelector('input[type=hidden]');
+    state.textContent = "";
+    if (rev) state.appendChild(rev);
+    var span = document.createElement("span");
+    span.className = cls; span.textContent = text; span.setAttribute("data-state", cls.replace("state-", ""));
+    state.appendChild(span);
+  }
+  function updateCounter(changes) {
+    var box = document.getElementById("outbox");
+    if (!box) return;
+    var n = changes.length;
+    box.hidden = n === 0;
+    var count = box.querySelector("[data-outbox-count]");
+    count.textContent = T.count.replace("%n", n);
+    count.setAttribute("data-outbox-count", n);
+  }
+  function refreshCounter() { return all().then(updateCounter); }
+
+  // the server's answer: the item's state line, plus the progress bar and tabs out of band
+  function applyAnswer(key, html) {
+    var tpl = document.createElement("template");
+    tpl.innerHTML = html;
+    var progress = tpl.content.getElementById("progress");
+    if (progress) {
+      progress.removeAttribute("hx-swap-oob");
+      var old = document.getElementById("progress");
+      if (old) { old.replaceWith(progress); if (window.htmx) htmx.process(progress); }
+    }
+    var item = itemEl(key);
+    if (item) {
+      var state = item.querySelector(".save-state");
+      state.innerHTML = "";
+      state.appendChild(tpl.content);
+      if (window.htmx) htmx.process(state);
+    }
+    var rev = item && item.querySelector('input[name="rev-' + key + '"]');
+    return rev ? parseInt(rev.value, 10) : null;
+  }
+  function applyPhotos(key, html) {
+    var tpl = document.createElement("template");
+    tpl.innerHTML = html;
+    var strip = tpl.content.firstElementChild, old = document.getElementById("photos-" + key);
+    if (strip && old) old.replaceWith(strip);
+  }
+
+  // ---- queueing ----
+  function currentRevision(key) {
+    var rev = document.querySelector('input[name="rev-' + key + '"]');
+    return rev ? rev.value : "0";
+  }
+  function queueAnswer(fieldset, score, note) {
+    var item = fieldset.closest(".item"), key = item.getAttribute("data-item-code");
+    var change = { kind: "answer", url: fieldset.getAttribute("data-save-url"), item: key,
+                   page: location.pathname, score: score, note: note, rev: currentRevision(key), key: newKey() };
+    showState(key, "state-saving", T.saving);
+    return add(change).then(flush);
+  }
+  function answerOf(fieldset) {
+    var checked = fieldset.querySelector("input[type=radio]:checked");
+    var note = fieldset.querySelector("textarea");
+    return { score: checked ? checked.value : "", note: note ? note.value : null };
+  }
+
+  function downscale(file, longSide) {
+    // Photos from tablet cameras are 4000 px and more: send at most 1600 px, as JPEG.
+    if (!window.createImageBitmap) return Promise.resolve(file);
+    return createImageBitmap(file).then(function (bitmap) {
+      var scale = Math.min(1, longSide / Math.max(bitmap.width, bitmap.height));
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.round(bitmap.width * scale); canvas.height = Math.round(bitmap.height * scale);
+      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      return new Promise(function (resolve) { canvas.toBlob(function (b) { resolve(b || file); }, "image/jpeg", 0.85); });
+    }).catch(function () { return file; });
+  }
+
+  document.addEventListener("change", function (e) {
+    var target = e.target;
+    var fieldset = target.closest && target.closest(".item-answer[data-save-url]");
+    if (fieldset) {
+      var a = answerOf(fieldset);
+      if (target.tagName === "TEXTAREA" && !a.score) return;  // a note waits for its score
+      queueAnswer(fieldset, a.score, a.note);
+      return;
+    }
+    if (target.matches && target.matches("input[type=file][data-upload-url]") && target.files.length) {
+      var key = target.closest(".item").getAttribute("data-item-code"), url = target.getAttribute("data-upload-url");
+      var files = Array.prototype.slice.call(target.files);
+      target.value = "";
+      showState(key, "state-saving", T.photo);
+      files.reduce(function (p, file) {
+        return p.then(function () { return downscale(file, 1600); }).then(function (blob) {
+          return add({ kind: "photo", url: url, item: key, page: location.pathname, blob: blob, key: newKey() });
+        });
+      }, Promise.resolve()).then(flush);
+    }
+  });
+
+  // "use mine" after a conflict: send my value again, now against the revision just shown
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest('[data-action="keep-mine"]');
+    if (!button) return;
+    e.preventDefault();
+    var item = button.closest(".item"), fieldset = item.querySelector(".item-answer[data-save-url]");
+    var radio = fieldset.querySelector('input[type=radio][value="' + button.value + '"]');
+    if (radio) radio.checked = true;
+    var a = answerOf(fieldset);
+    queueAnswer(fieldset, button.value, a.note);
+  });
+
+  // ---- sending, in order ----
+  function send(change) {
+    var body = new FormData(), headers = { "X-CSRFToken": csrfToken(), "HX-Request": "true", "X-Change-Key": change.key };
+    if (change.kind === "answer") {
+      if (change.score !== "") body.append("score-" + change.item, change.score);
+      if (change.note !== null) body.append("note-" + change.item, change.note);
+      // the revision this tablet last saw: from the page when the item is on it (updated by every answer),
+      // else the one stored with the change
+      var onPage = document.querySelector('input[name="rev-' + change.item + '"]');
+      body.append("rev-" + change.item, onPage && change.page === location.pathname ? onPage.value : change.rev);
+    } else {
+      body.append("photo-" + change.item, change.blob, "photo.jpg");
+    }
+    return fetch(change.url, { method: "POST", body: body, headers: headers, credentials: "same-origin" });
+  }
+
+  function flush() {
+    if (flushing) return Promise.resolve();
+    flushing = true;
+    clearTimeout(retryTimer);
+    function next() {
+      return all().then(function (changes) {
+        updateCounter(changes);
+        if (!changes.length) { retryDelay = 2000; return; }
+        var change = changes[0];
+        if (!navigator.onLine) { markQueued(changes); return; }
+        showState(change.item, "state-saving", change.kind === "photo" ? T.photo : T.saving);
+        return send(change).then(function (response) {
+          if (response.status >= 500 || response.status === 0) throw new Error("server " + response.status);
+          retryDelay = 2000;
+          if (response.status === 400 || response.status === 401) {
+            showState(change.item, "state-error", T.expired);
+            return "stop";
+          }
+          return response.text().then(function (html) {
+            if (change.kind === "photo") {
+              applyPhotos(change.item, html);
+              showState(change.item, "state-saved", zh ? "照片已保存" : "Photo saved");
+            } else {
+              var rev = applyAnswer(change.item, html);
+              // later changes to the same item were made on top of this one: they continue from its revision
+              if (response.ok && rev !== null) {
+                // read the queue afresh: changes made while this one was on its way are in it too
+                return all().then(function (queued) {
+                  return queued.filter(function (c) { return c.item === change.item && c.kind === "answer" && c.seq !== change.seq; })
+                    .reduce(function (p, c) { c.rev = String(rev); return p.then(function () { return put(c); }); },
+                            Promise.resolve());
+                });
+              }
+            }
+          }).then(function () { return remove(change.seq); }).then(next);
+        }, function () {
+          return "offline";
+        }).then(function (outcome) {
+          if (outcome === "offline") { markQueued(changes); scheduleRetry(); }
+        });
+      });
+    }
+    return next().catch(function () { scheduleRetry(); }).then(function () { flushing = false; return refreshCounter(); });
+  }
+  function markQueued(changes) {
+    changes.forEach(function (c) { showState(c.item, "state-queued", T.queued); });
+  }
+  function scheduleRetry() {
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(flush, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 30000);
+  }
+
+  // ---- on load: show what is still queued, then send it ----
+  function restore() {
+    return all().then(function (changes) {
+      changes.forEach(function (c) {
+        if (c.page !== location.pathname) return;
+        var item = itemEl(c.item);
+        if (item && c.kind === "answer") {
+          var radio = item.querySelector('input[type=radio][value="' + c.score + '"]');
+          if (radio) radio.checked = true;
+          var note = item.querySelector("textarea");
+          if (note && c.note !== null) note.value = c.note;
+        }
+      });
+      markQueued(changes);
+      updateCounter(changes);
+    });
+  }
+
+  // ---- logging out or submitting waits for the outbox ----
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.matches("[data-needs-empty-outbox]")) return;
+    if (form.getAttribute("data-outbox-checked") === "yes") return;
+    e.preventDefault();
+    all().then(function (changes) {
+      if (changes.length) {
+        var box = document.getElementById("outbox-message");
+        if (box) { box.textContent = T.busy.replace("%n", changes.length); box.hidden = false; box.focus(); }
+        flush();
+        return;
+      }
+      var done = form.matches("[data-clears-device]") ? clearDevice() : Promise.resolve();
+      done.then(function () { form.setAttribute("data-outbox-checked", "yes"); form.requestSubmit ? form.requestSubmit() : form.submit(); });
+    });
+  });
+  function clearDevice() {
+    // a shared tablet keeps nothing of the previous user: cached pages go with the logout
+    var jobs = [];
+    if (window.caches) jobs.push(caches.keys().then(function (keys) { return Promise.all(keys.map(function (k) { return caches.delete(k); })); }));
+    return Promise.all(jobs).catch(function () {});
+  }
+
+  document.addEventListener("click", function (e) {
+    if (e.target.closest && e.target.closest('[data-action="sync-now"]')) { retryDelay = 2000; flush(); }
+  });
+  window.addEventListener("online", function () { retryDelay = 2000; flush(); });
+  window.addEventListener("offline", function () { all().then(markQueued); });
+  document.addEventListener("DOMContentLoaded", function () { restore().then(flush); });
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js").catch(function () {});
+  }
+})();
