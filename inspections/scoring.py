@@ -118,3 +118,15 @@ def score_inspection(
         passed=passed,
         failed_critical=tuple(failed_critical),
     )
+
+
+def running_score(
+    categories: Sequence[CategorySpec], answers: Mapping[str, AnswerValue], scheme: Scheme
+) -> InspectionScore | None:
+    """The score so far, counting only the items answered yet (None before the first answer)."""
+    answered = [
+        CategorySpec(c.key, c.name, tuple(i for i in c.items if i.key in answers), c.weight) for c in categories
+    ]
+    if not any(c.items for c in answered):
+        return None
+    return score_inspection(answered, answers, scheme)

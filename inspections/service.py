@@ -19,6 +19,7 @@ from inspections.scoring import (
     CategorySpec,
     InspectionScore,
     ItemSpec,
+    running_score,
     score_inspection,
     unanswered_keys,
     validate_answer,
@@ -210,19 +211,37 @@ class Progress:
     answered: int
     total: int
     by_category: dict[str, tuple[int, int]]
+    score: InspectionScore | None  # the running score of what is answered so far
+
+    def category_percent(self, key: str) -> float | None:
+        if self.score is None:
+            return None
+        return next((c.percent for c in self.score.categories if c.key == key), None)
 
 
 def progress(inspection: Inspection) -> Progress:
-    answered_keys = set(answers_by_key(inspection))
+    answers = answers_by_key(inspection)
     by_category = {
-        c.key: (sum(1 for i in c.items if i.key in answered_keys), len(c.items))
+        c.key: (sum(1 for i in c.items if i.key in answers), len(c.items))
         for c in inspection.version.categories
     }
+    values = {key: answer_value(a) for key, a in answers.items()}
     return Progress(
         answered=sum(a for a, _ in by_category.values()),
         total=sum(t for _, t in by_category.values()),
         by_category=by_category,
+        score=running_score(category_specs(inspection.version), values, scheme_from_dict(inspection.version.scheme)),
     )
+
+
+def mark_category_not_applicable(*, session: Session, user: User, inspection: Inspection, category_key: str) -> int:
+    """N/A for every item of a category in one action (no office area in this workshop). Returns the count."""
+    category = next((c for c in inspection.version.categories if c.key == category_key), None)
+    if category is None:
+        raise InspectionError("unknown_item", f"no category {category_key!r}", status=404)
+    for item in category.items:
+        save_answer(session=session, user=user, inspection=inspection, item_key=item.key, value=NA, note=None)
+    return len(category.items)
 
 
 def submit_inspection(*, session: Session, user: User, inspection: Inspection) -> Inspection:

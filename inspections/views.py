@@ -23,6 +23,7 @@ from inspections.service import (
     can_edit,
     find_item,
     get_visible_inspection,
+    mark_category_not_applicable,
     parse_score,
     photos_by_item,
     progress,
@@ -318,6 +319,22 @@ def photo(photo_id: int):
                          download_name=f"photo-{photo_id}.jpg")
     response.cache_control.private = True  # a record of someone's workshop: browsers only, no shared caches
     return response
+
+
+@bp.post("/inspections/<int:inspection_id>/categories/<category_key>/not-applicable")
+def category_not_applicable(inspection_id: int, category_key: str):
+    session = db()
+    inspection = get_inspection_or_404(inspection_id)
+    try:
+        mark_category_not_applicable(session=session, user=current_user, inspection=inspection,
+                                     category_key=category_key)
+    except InspectionError as exc:
+        session.rollback()
+        abort(exc.status, _error_text(exc))
+    session.commit()
+    context = _form_context(inspection, category_key)
+    target = context["next_category"] or context["category"]
+    return redirect(url_for(".inspection", inspection_id=inspection.id, category=target.key), code=303)
 
 
 @bp.post("/inspections/<int:inspection_id>/submit")

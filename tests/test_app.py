@@ -85,3 +85,16 @@ def test_language_choice_is_remembered(client):
     assert '<html lang="en">' in client.get("/login").text
     client.get("/login?lang=zh_CN")
     assert '<html lang="zh-CN">' in client.get("/login").text
+
+
+def test_pages_are_gzipped_for_clients_that_accept_it(client, auth):
+    import gzip
+
+    auth.login("sup1")
+    inspection_id = int(client.post("/workshops/W1/inspections").location.rsplit("/", 1)[1])
+    response = client.get(f"/inspections/{inspection_id}?category=set-in-order", headers={"Accept-Encoding": "gzip"})
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert "HX-Request" in response.headers["Vary"] and "Accept-Encoding" in response.headers["Vary"]
+    html = gzip.decompress(response.data).decode()
+    assert 'data-item-code="set-in-order-42"' in html
+    assert len(response.data) < 60 * 1024 < len(html)

@@ -211,3 +211,20 @@ def test_workshop_page_shows_trend_chart_and_table(app, client, auth):
     assert "<svg" in page and 'data-series="总分"' in page
     rows = re.findall(r"<td class=\"num\"><strong>([\d.]+)%</strong></td>", page)
     assert rows == ["75.0", "25.0"]  # newest first
+
+
+def test_running_score_and_whole_category_not_applicable(app, client, auth):
+    auth.login("sup1")
+    inspection_id = start(client)
+    client.post(f"/inspections/{inspection_id}/answers/sort-01", data={"score-sort-01": "2"},
+                headers={"HX-Request": "true"})
+    response = client.post(f"/inspections/{inspection_id}/answers/sort-02", data={"score-sort-02": "4"},
+                           headers={"HX-Request": "true"})
+    assert 'data-running="75.0"' in response.text  # (2 + 4) / 8 so far
+    response = client.post(f"/inspections/{inspection_id}/categories/office/not-applicable")
+    assert response.status_code == 303
+    with Session(app.extensions["engine"]) as session:
+        office = session.exec(select(Answer).where(Answer.inspection_id == inspection_id)).all()
+        assert sorted(a.item.key for a in office if a.not_applicable) == [f"office-0{n}" for n in range(1, 6)]
+    page = client.get(f"/inspections/{inspection_id}?category=office").text
+    assert "已评 7 / 105" in page and 'data-running="75.0"' in page

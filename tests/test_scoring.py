@@ -190,3 +190,12 @@ def test_a_better_answer_never_lowers_a_percent(case, index):
         assert (a.percent is None) == (b.percent is None)
         assert a.percent is None or a.percent >= b.percent - 1e-9
     assert after.overall_percent >= before.overall_percent - 1e-9
+
+
+def test_running_score_counts_only_what_is_answered():
+    from inspections.scoring import running_score
+
+    assert running_score(two_categories(), {}, SCHEME) is None
+    result = running_score(two_categories(), {"a1": 2, "b1": NA}, SCHEME)
+    assert result.categories[0].percent == 50.0 and result.categories[1].percent is None
+    assert result.overall_percent == 50.0
