@@ -116,6 +116,9 @@ def _init_extensions(app: Flask) -> None:
     # Tablets on weak Wi-Fi: the 42-item form page is ~120 KB of HTML and ~7 KB gzipped.
     app.config.setdefault("COMPRESS_ALGORITHM", ["gzip"])
     app.config.setdefault("COMPRESS_MIN_SIZE", 1024)
+    # Streamed responses (static files, photos) pass through: compressing them leaks their file handles,
+    # and the service worker keeps the static files on the tablet anyway.
+    app.config.setdefault("COMPRESS_STREAMS", False)
     Compress(app)
 
     csrf = CSRFProtect(app)
