@@ -104,6 +104,18 @@ def workshop(code: str):
     )
 
 
+@bp.get("/workshops/<code>/label")
+def qr_label(code: str):
+    """A printable label for the workshop: its QR code opens the workshop page with the start button."""
+    import segno
+    from markupsafe import Markup
+
+    workshop = get_visible_workshop_or_404(session=db(), user=current_user, code=code)
+    target = url_for(".workshop", code=workshop.code, _external=True)
+    svg = Markup(segno.make(target, error="m").svg_inline(scale=8, title=workshop.name))  # noqa: S704 - generated
+    return render_page("inspections/label.html", workshop=workshop, qr=svg, target=target)
+
+
 @bp.post("/workshops/<code>/inspections")
 def start(code: str):
     session = db()

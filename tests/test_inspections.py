@@ -228,3 +228,10 @@ def test_running_score_and_whole_category_not_applicable(app, client, auth):
         assert sorted(a.item.key for a in office if a.not_applicable) == [f"office-0{n}" for n in range(1, 6)]
     page = client.get(f"/inspections/{inspection_id}?category=office").text
     assert "已评 7 / 105" in page and 'data-running="75.0"' in page
+
+
+def test_printable_qr_label_points_at_the_workshop(client, auth):
+    auth.login("sup1")
+    page = client.get("/workshops/W1/label").text
+    assert "<svg" in page and "一号车间" in page and "http://localhost/workshops/W1" in page
+    assert client.get("/workshops/W2/label").status_code == 404

@@ -296,6 +296,7 @@
 
   document.addEventListener("click", function (e) {
     if (e.target.closest && e.target.closest('[data-action="sync-now"]')) { retryDelay = 2000; flush(); }
+    if (e.target.closest && e.target.closest('[data-action="print"]')) { window.print(); }
   });
   window.addEventListener("online", function () { retryDelay = 2000; flush(); });
   window.addEventListener("offline", function () { all().then(markQueued); });
