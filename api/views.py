@@ -18,6 +18,7 @@ from inspections.service import (
     start_inspection,
     submit_inspection,
 )
+from inspections.signatures import SignatureError, clean_signature_image, signatures_of
 from inspections.trends import workshop_trend
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -103,8 +104,15 @@ def put_answer(inspection_id: int, item_key: str):
 def submit(inspection_id: int):
     session = db()
     inspection = _inspection_or_404(inspection_id)
+    body = request.get_json(silent=True) or {}
+    image = None
+    if body.get("signature") and inspection.status != "submitted":
+        try:
+            image = clean_signature_image(str(body["signature"]))
+        except SignatureError as exc:
+            return jsonify(error=str(exc), code=f"signature_{exc.code}"), 422
     try:
-        submit_inspection(session=session, user=current_user, inspection=inspection)
+        submit_inspection(session=session, user=current_user, inspection=inspection, signature_image=image)
     except InspectionError as exc:
         return _error(exc)
     session.commit()
@@ -149,6 +157,9 @@ def inspection_json(inspection: Inspection) -> dict:
         "overall_percent": _round(overall),
         "grade": grade,
         "passed": passed,
+        "signatures": [{"role": s.role.value if hasattr(s.role, "value") else s.role, "name": s.signer_name,
+                        "signed_at": _iso(s.signed_at), "drawn": s.image_png is not None}
+                       for s in signatures_of(db(), inspection).values()],
     }
 
 @bp.get("/workshops/<code>/trend")

@@ -6,6 +6,7 @@ charts show why versioning matters: v1's 安全 section repeats 素养 word for 
 
 from __future__ import annotations
 
+import hashlib
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,9 +23,10 @@ from checklists.models import ChecklistVersion
 from checklists.schemes import scheme_from_dict
 from checklists.service import import_checklist, publish_version
 from database import write_session
-from inspections.models import Answer, Inspection, InspectionStatus
+from inspections.models import Answer, Inspection, InspectionStatus, Signature, SignatureRole
 from inspections.scoring import NA, score_inspection
 from inspections.service import category_specs, store_result
+from inspections.signatures import clean_signature_image
 
 STANDARD_DIR = Path(__file__).resolve().parents[1] / "checklists" / "standard"
 DEMO_PASSWORD = "6s-demo-2026"  # noqa: S105 - printed on purpose: demo data only
@@ -67,6 +69,7 @@ def load_standard_checklist(*, session: Session, publish_at: dict[int, datetime]
 
 def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 6) -> dict:
     rng = random.Random(seed)  # noqa: S311 - repeatable demo data, not security
+    signatures: dict[int, bytes] = {}
     now = now or datetime.now(UTC)
     first_week = now - timedelta(weeks=WEEKS)
     versions = load_standard_checklist(
@@ -94,6 +97,9 @@ def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 
         base = rng.uniform(0.55, 0.85)         # how good this workshop is
         drift = rng.uniform(-0.012, 0.025)     # getting better (mostly) or slipping, per week
         category_bias = {}
+        inspector = inspectors[workshop.code]
+        if inspector.id not in signatures:
+            signatures[inspector.id] = demo_signature(rng)
         for week in range(WEEKS):
             version = versions[1] if week < 6 else versions[2]
             submitted_at = first_week + timedelta(weeks=week, days=rng.randint(0, 3), hours=rng.randint(1, 8))
@@ -124,9 +130,30 @@ def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 
                                        updated_by_id=inspection.inspector_id, updated_at=submitted_at))
             result = score_inspection(category_specs(version), values, scheme_from_dict(version.scheme))
             store_result(session=session, inspection=inspection, result=result)
+            inspector = inspectors[workshop.code]
+            session.add(Signature(inspection_id=inspection.id, role=SignatureRole.inspector,
+                                  signer_name=inspector.display_name, signer_user_id=inspector.id,
+                                  recorded_by_id=inspector.id, signed_at=submitted_at,
+                                  image_png=signatures[inspector.id],
+                                  image_sha256=hashlib.sha256(signatures[inspector.id]).hexdigest()))
             count += 1
     session.flush()
     return {"inspections": count, "workshops": len(workshops), "users": sorted(users)}
+
+
+def demo_signature(rng: random.Random) -> bytes:
+    """A scribble that looks signed on paper: a wavy stroke, cleaned like a drawn one."""
+    import base64
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (600, 200), (0, 0, 0, 0))
+    points = [(40 + i * 26, 100 + rng.randint(-55, 55)) for i in range(20)]
+    ImageDraw.Draw(image).line(points, fill=(17, 17, 17, 255), width=4, joint="curve")
+    out = BytesIO()
+    image.save(out, format="PNG")
+    return clean_signature_image("data:image/png;base64," + base64.b64encode(out.getvalue()).decode())
 
 
 def database_is_empty(session: Session) -> bool:

@@ -2,7 +2,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
 from accounts.models import User, Workshop, utcnow
@@ -108,3 +108,29 @@ class AnswerChange(SQLModel, table=True):
     old_note: str | None = None
     new_note: str | None = None
     revision: int = 0  # the answer's revision after an applied change; the one seen by a refused change
+
+
+class SignatureRole(StrEnum):
+    inspector = "inspector"  # signs at submit: "I inspected, these are my findings"
+    workshop_leader = "workshop_leader"  # countersigns, optionally: "I have seen the findings"
+
+
+class Signature(SQLModel, table=True):
+    """A sign-off of a submitted inspection: who, in what role, when, and the signature as drawn.
+
+    Append-only: the database refuses to change or delete one. The workshop leader often has no account, so
+    signer_name is what was written; recorded_by is the signed-in user whose tablet it was.
+    """
+
+    __table_args__ = (UniqueConstraint("inspection_id", "role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(foreign_key="inspection.id", index=True)
+    role: SignatureRole = Field(max_length=32)
+    signer_name: str = Field(max_length=64)
+    signer_user_id: int | None = Field(default=None, foreign_key="user.id")
+    recorded_by_id: int = Field(foreign_key="user.id")
+    signed_at: datetime = Field(default_factory=utcnow)
+    # A clean PNG (re-encoded, cropped to the ink); None when signed on a device without JavaScript.
+    image_png: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    image_sha256: str | None = Field(default=None, max_length=64)

@@ -24,6 +24,7 @@ from inspections.scoring import (
     unanswered_keys,
     validate_answer,
 )
+from inspections.signatures import SignatureRole, record_signature
 
 MAX_NOTE_LENGTH = 2000
 
@@ -234,6 +235,47 @@ def progress(inspection: Inspection) -> Progress:
     )
 
 
+@dataclass(frozen=True)
+class Finding:
+    item: ChecklistItem
+    answer: Answer
+    photos: list[Photo]
+    needs_photo: bool  # the item requires a photo for a finding and has none: submit will refuse
+    lacks_photo: bool
+    lacks_note: bool
+
+
+@dataclass(frozen=True)
+class Review:
+    """What the inspector checks before signing: scores so far, findings, and what is left to answer."""
+
+    progress: Progress
+    findings: list[Finding]
+    unanswered: list[ChecklistItem]
+
+    @property
+    def ready(self) -> bool:
+        return not self.unanswered and not any(f.needs_photo for f in self.findings)
+
+
+def review(*, session: Session, inspection: Inspection) -> Review:
+    answers = answers_by_key(inspection)
+    scheme = scheme_from_dict(inspection.version.scheme)
+    photos = photos_by_item(session=session, inspection=inspection)
+    findings, unanswered = [], []
+    for category in inspection.version.categories:
+        for item in category.items:
+            answer = answers.get(item.key)
+            if answer is None:
+                unanswered.append(item)
+            elif not answer.not_applicable and scheme.is_finding(answer.score):
+                item_photos = photos.get(item.id, [])
+                findings.append(Finding(item=item, answer=answer, photos=item_photos,
+                                        needs_photo=item.photo_required and not item_photos,
+                                        lacks_photo=not item_photos, lacks_note=not answer.note))
+    return Review(progress=progress(inspection), findings=findings, unanswered=unanswered)
+
+
 def mark_category_not_applicable(*, session: Session, user: User, inspection: Inspection, category_key: str) -> int:
     """N/A for every item of a category in one action (no office area in this workshop). Returns the count."""
     category = next((c for c in inspection.version.categories if c.key == category_key), None)
@@ -244,8 +286,13 @@ def mark_category_not_applicable(*, session: Session, user: User, inspection: In
     return len(category.items)
 
 
-def submit_inspection(*, session: Session, user: User, inspection: Inspection) -> Inspection:
-    """Validate, score, store the rollups and lock. Submitting twice is harmless (idempotent)."""
+def submit_inspection(*, session: Session, user: User, inspection: Inspection,
+                      signature_image: bytes | None = None, signed: bool = False) -> Inspection:
+    """Validate, score, store the rollups and lock. Submitting twice is harmless (idempotent).
+
+    signed: the inspector signs with this submit (signature_image is the drawn signature, already cleaned;
+    None on a device without JavaScript, where the signed-in name is the signature).
+    """
     # Lock the row so that two taps on two workers cannot both score it (SQLite: BEGIN IMMEDIATE does this).
     session.refresh(inspection, with_for_update=session.get_bind().dialect.name != "sqlite")
     if inspection.status == InspectionStatus.submitted:
@@ -271,6 +318,9 @@ def submit_inspection(*, session: Session, user: User, inspection: Inspection) -
     inspection.status = InspectionStatus.submitted
     inspection.submitted_at = utcnow()
     session.flush()
+    if signed or signature_image is not None:
+        record_signature(session=session, user=user, inspection=inspection, role=SignatureRole.inspector,
+                         signer_name=user.display_name, signer_user=user, image=signature_image)
     return inspection
 
 

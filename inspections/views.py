@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
@@ -11,7 +22,7 @@ from sqlmodel import select
 from accounts.service import can_inspect, get_visible_workshop_or_404, visible_workshops
 from checklists.schemes import scheme_from_dict
 from database import db
-from inspections.models import Inspection, InspectionStatus
+from inspections.models import Inspection, InspectionStatus, Signature, SignatureRole
 from inspections.photos import photo_path
 from inspections.reports.charts import line_chart
 from inspections.reports.context import inspection_report_context
@@ -27,10 +38,12 @@ from inspections.service import (
     parse_score,
     photos_by_item,
     progress,
+    review,
     save_answer,
     start_inspection,
     submit_inspection,
 )
+from inspections.signatures import SignatureError, clean_signature_image, may_record_signature, record_signature
 from inspections.trends import category_names_in_order, series_from_points, version_changes, workshop_trend
 from web import is_fragment_request, render_page
 
@@ -168,7 +181,6 @@ def _form_context(inspection: Inspection, category_key: str | None, **extra) -> 
         "errors": {},
         "photo_errors": {},
         "conflicts": {},
-        "missing": [],
         **extra,
     }
 
@@ -178,7 +190,7 @@ def inspection(inspection_id: int):
     inspection = get_inspection_or_404(inspection_id)
     if inspection.status == InspectionStatus.submitted:
         context = inspection_report_context(session=db(), inspection=inspection)
-        return render_page("inspections/result.html", **context)
+        return render_page("inspections/result.html", errors={}, form={}, **_result_extras(inspection), **context)
     context = _form_context(inspection, request.args.get("category"))
     if is_fragment_request():
         return _fragments(context, "category_panel")
@@ -349,22 +361,143 @@ def category_not_applicable(inspection_id: int, category_key: str):
     return redirect(url_for(".inspection", inspection_id=inspection.id, category=target.key), code=303)
 
 
+@bp.get("/inspections/<int:inspection_id>/review")
+def review_page(inspection_id: int):
+    """The summary before signing: scores, grade, findings, and links to whatever is still unanswered."""
+    inspection = get_inspection_or_404(inspection_id)
+    if inspection.status == InspectionStatus.submitted:
+        return redirect(url_for(".inspection", inspection_id=inspection.id), code=303)
+    return render_page("inspections/review.html", **_review_context(inspection))
+
+
+def _review_context(inspection: Inspection, **extra) -> dict:
+    return {
+        "inspection": inspection,
+        "version": inspection.version,
+        "scheme": scheme_from_dict(inspection.version.scheme),
+        "review": review(session=db(), inspection=inspection),
+        "editable": can_edit(current_user, inspection),
+        "errors": {},
+        "form": request.form,
+        **extra,
+    }
+
+
+def _signature_texts(exc: SignatureError) -> str:
+    return {
+        "empty": _("请在框内签名"),
+        "bad_image": _("签名图像无法读取，请清除后重签"),
+        "too_large": _("签名图像太大，请清除后重签"),
+        "name_missing": _("请填写签名人姓名"),
+        "name_too_long": _("姓名太长（最多 64 字）"),
+        "already_signed": _("已经签过名了"),
+        "not_allowed": _("只有检查员或质量经理可以代为记录签名"),
+        "not_submitted": _("检查提交后才能会签"),
+    }[exc.code]
+
+
+def _drawn_signature(field: str, errors: dict) -> bytes | None:
+    """A drawn signature from the form; None on a device without JavaScript (it sends <field>_typed)."""
+    if request.form.get(f"{field}_typed") and not request.form.get(field):
+        return None
+    try:
+        return clean_signature_image(request.form.get(field, ""))
+    except SignatureError as exc:
+        errors[field] = _signature_texts(exc)
+        return None
+
+
+def _leader_signature(errors: dict) -> tuple[str, bytes | None] | None:
+    """The optional countersign: (name, image) when the leader signed, None when nobody did."""
+    name = request.form.get("leader_name", "").strip()
+    if not name and not request.form.get("leader_signature"):
+        return None
+    if not name:
+        errors["leader_name"] = _signature_texts(SignatureError("name_missing", ""))
+    image = _drawn_signature("leader_signature", errors)
+    return name, image
+
+
 @bp.post("/inspections/<int:inspection_id>/submit")
 def submit(inspection_id: int):
+    """Sign and submit. What is wrong (unanswered items, a missing signature) is named; answers stay saved."""
     session = db()
     inspection = get_inspection_or_404(inspection_id)
+    if inspection.status == InspectionStatus.submitted:
+        return redirect(url_for(".inspection", inspection_id=inspection.id), code=303)  # a repeated tap
+    errors: dict[str, str] = {}
+    image = _drawn_signature("signature", errors)
+    leader = _leader_signature(errors)
     try:
-        submit_inspection(session=session, user=current_user, inspection=inspection)
+        if errors:
+            # still check the answers, so that every problem is named at once
+            review_now = review(session=session, inspection=inspection)
+            if review_now.unanswered:
+                raise InspectionError("unanswered", "", items=[i.key for i in review_now.unanswered])
+        else:
+            submit_inspection(session=session, user=current_user, inspection=inspection,
+                              signature_image=image, signed=True)
+            if leader:
+                record_signature(session=session, user=current_user, inspection=inspection,
+                                 role=SignatureRole.workshop_leader, signer_name=leader[0], image=leader[1])
     except InspectionError as exc:
         session.rollback()
         if exc.status != 422:
             abort(exc.status, _error_text(exc))
-        missing = [find_item(inspection, key) for key in exc.items]
-        context = _form_context(inspection, missing[0].category.key, missing=missing,
-                                submit_error=_error_text(exc))
-        return render_page("inspections/inspection.html", status=422, **context)
+        errors["submit"] = _error_text(exc)
+    except SignatureError as exc:
+        session.rollback()
+        if exc.status != 422:
+            abort(exc.status, _signature_texts(exc))
+        errors["leader_name"] = _signature_texts(exc)
+    if errors:
+        session.refresh(inspection)
+        return render_page("inspections/review.html", status=422, **_review_context(inspection, errors=errors))
     session.commit()
     return redirect(url_for(".inspection", inspection_id=inspection.id), code=303)
+
+
+@bp.post("/inspections/<int:inspection_id>/countersign")
+def countersign(inspection_id: int):
+    """The workshop leader countersigns a submitted inspection on the inspector's tablet."""
+    session = db()
+    inspection = get_inspection_or_404(inspection_id)
+    errors: dict[str, str] = {}
+    leader = _leader_signature(errors)
+    if leader is None:
+        errors["leader_name"] = _signature_texts(SignatureError("name_missing", ""))
+    if not errors:
+        try:
+            record_signature(session=session, user=current_user, inspection=inspection,
+                             role=SignatureRole.workshop_leader, signer_name=leader[0], image=leader[1])
+        except SignatureError as exc:
+            session.rollback()
+            if exc.status != 422:
+                abort(exc.status, _signature_texts(exc))
+            errors["leader_name"] = _signature_texts(exc)
+    if errors:
+        context = inspection_report_context(session=session, inspection=inspection)
+        return render_page("inspections/result.html", status=422, errors=errors, form=request.form,
+                           **_result_extras(inspection), **context)
+    session.commit()
+    flash(_("会签已保存"))
+    return redirect(url_for(".inspection", inspection_id=inspection.id), code=303)
+
+
+def _result_extras(inspection: Inspection) -> dict:
+    return {"may_countersign": may_record_signature(current_user, inspection)}
+
+
+@bp.get("/signatures/<int:signature_id>.png")
+def signature_image(signature_id: int):
+    record = db().get(Signature, signature_id)
+    if record is None or record.image_png is None or get_visible_inspection(
+            session=db(), user=current_user, inspection_id=record.inspection_id) is None:
+        abort(404)
+    response = Response(record.image_png, mimetype="image/png")
+    response.cache_control.private = True
+    response.cache_control.max_age = 86400
+    return response
 
 
 @bp.get("/inspections/<int:inspection_id>/report.pdf")
@@ -372,10 +505,11 @@ def report_pdf(inspection_id: int):
     inspection = get_inspection_or_404(inspection_id)
     if inspection.status != InspectionStatus.submitted:
         abort(409, _("检查提交后才能生成报告"))
-    html = render_template("print/inspection.html",
-                           **inspection_report_context(session=db(), inspection=inspection))
+    context = inspection_report_context(session=db(), inspection=inspection)
+    html = render_template("print/inspection.html", **context)
+    signature_images = {f"/signatures/{s.image_sha256}.png": s.image_png for s in context["signatures"] if s.image_png}
     try:
-        pdf = render_pdf(html, current_app.config["DATA_DIR"])
+        pdf = render_pdf(html, current_app.config["DATA_DIR"], signature_images)
     except ReportUnavailable as exc:
         current_app.logger.error("report rendering unavailable: %s", exc)
         abort(500)

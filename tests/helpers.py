@@ -46,3 +46,23 @@ def token_headers(app, username: str) -> dict[str, str]:
         token = create_api_token(session=session, user=user)
         session.commit()
     return {"Authorization": f"Bearer {token}"}
+
+
+def drawn_signature(width: int = 600, height: int = 200) -> str:
+    """A canvas-like PNG data URL: a dark stroke on a transparent background, as signature.js sends it."""
+    import base64
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    ImageDraw.Draw(image).line([(40, 150), (120, 40), (200, 160), (300, 60), (420, 140)], fill=(17, 17, 17, 255),
+                               width=5)
+    out = BytesIO()
+    image.save(out, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+def submit(client, inspection_id, **form):
+    """Sign (a drawn signature) and submit, as the review screen does."""
+    return client.post(f"/inspections/{inspection_id}/submit", data={"signature": drawn_signature(), **form})

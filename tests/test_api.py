@@ -108,3 +108,22 @@ def test_disabled_users_token_stops_working(app, client, token_for):
         user.active = False
         session.commit()
     assert client.get("/api/v1/workshops", headers=headers).status_code == 401
+
+
+def test_submit_through_the_api_with_a_drawn_signature(app, client, token_for):
+    from tests.helpers import drawn_signature
+
+    headers = token_for("sup1")
+    inspection_id = client.post("/api/v1/workshops/W1/inspections", headers=headers).get_json()["id"]
+    for item in published_items(app):
+        client.put(f"/api/v1/inspections/{inspection_id}/answers/{item.key}", headers=headers, json={"score": 4})
+    blank = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGBgAAAABQAB"
+             "h6FO1AAAAABJRU5ErkJggg==")  # one transparent pixel
+    response = client.post(f"/api/v1/inspections/{inspection_id}/submit", headers=headers, json={"signature": blank})
+    assert response.status_code == 422 and response.get_json()["code"] == "signature_empty"
+    assert client.get(f"/api/v1/inspections/{inspection_id}", headers=headers).get_json()["status"] == "draft"
+    response = client.post(f"/api/v1/inspections/{inspection_id}/submit", headers=headers,
+                           json={"signature": drawn_signature()})
+    assert response.status_code == 200
+    signatures = response.get_json()["signatures"]
+    assert [(s["role"], s["name"], s["drawn"]) for s in signatures] == [("inspector", "sup1", True)]

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from checklists.models import ChecklistCategory, ChecklistItem, ChecklistVersion
 from checklists.service import get_version
 from inspections.models import Inspection
-from tests.helpers import answer_all, published_items, start
+from tests.helpers import answer_all, published_items, start, submit
 
 V2 = "/checklists/standard-6s/v2"
 
@@ -194,7 +194,7 @@ def test_an_inspection_stays_on_its_version_after_a_new_one_is_published(app, cl
     page = client.get(f"/inspections/{draft_id}").text
     assert "按开始时的第 2 版检查表填写" in page and "全新的第一项" not in page
     answer_all(client, draft_id, items)
-    assert client.post(f"/inspections/{draft_id}/submit").status_code == 303
+    assert submit(client, draft_id).status_code == 303
     newer = start(client)
     assert "全新的第一项" in client.get(f"/inspections/{newer}").text
     with Session(app.extensions["engine"]) as session:

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import Session, select
 
 from inspections.models import Answer, CategoryResult, Inspection
-from tests.helpers import answer_all, published_items, start
+from tests.helpers import answer_all, published_items, start, submit
 
 
 def test_pages_need_login(client):
@@ -137,7 +137,7 @@ def test_submit_refuses_unanswered_items_and_names_them(app, client, auth):
     inspection_id = start(client)
     items = published_items(app)
     answer_all(client, inspection_id, items[:-2])
-    response = client.post(f"/inspections/{inspection_id}/submit")
+    response = submit(client, inspection_id)
     assert response.status_code == 422
     assert "还有 2 项未评分" in response.text
     for item in items[-2:]:
@@ -154,7 +154,7 @@ def test_submit_scores_stores_rollups_and_locks(app, client, auth):
     answer_all(client, inspection_id, items,
                score_for=lambda i, item: 4 if item.key.startswith("sort-") else (
                    "na" if item.key.startswith("office-") else 2))
-    response = client.post(f"/inspections/{inspection_id}/submit")
+    response = submit(client, inspection_id)
     assert response.status_code == 303
     with Session(app.extensions["engine"]) as session:
         inspection = session.get(Inspection, inspection_id)
@@ -173,7 +173,7 @@ def test_submit_scores_stores_rollups_and_locks(app, client, auth):
     response = client.post(f"/inspections/{inspection_id}/answers/sort-01", data={"score-sort-01": "0"},
                            headers={"HX-Request": "true"})
     assert response.status_code == 409 and "已提交并锁定" in response.text
-    assert client.post(f"/inspections/{inspection_id}/submit").status_code == 303
+    assert submit(client, inspection_id).status_code == 303
     with Session(app.extensions["engine"]) as session:
         assert len(session.exec(select(CategoryResult).where(
             CategoryResult.inspection_id == inspection_id)).all()) == 7
@@ -187,7 +187,7 @@ def test_another_supervisor_cannot_see_or_change_an_inspection(client, auth):
     assert client.get(f"/inspections/{inspection_id}").status_code == 404
     assert client.post(f"/inspections/{inspection_id}/answers/sort-01",
                        data={"score-sort-01": "1"}).status_code == 404
-    assert client.post(f"/inspections/{inspection_id}/submit").status_code == 404
+    assert submit(client, inspection_id).status_code == 404
     assert client.get(f"/inspections/{inspection_id}/report.pdf").status_code == 404
 
 
@@ -206,7 +206,7 @@ def test_workshop_page_shows_trend_chart_and_table(app, client, auth):
     for overall_score in (1, 3):
         inspection_id = start(client)
         answer_all(client, inspection_id, published_items(app), score_for=lambda i, item, s=overall_score: s)
-        client.post(f"/inspections/{inspection_id}/submit")
+        submit(client, inspection_id)
     page = client.get("/workshops/W1").text
     assert "<svg" in page and 'data-series="总分"' in page
     rows = re.findall(r"<td class=\"num\"><strong>([\d.]+)%</strong></td>", page)

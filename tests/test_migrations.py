@@ -7,12 +7,12 @@ from database import alembic_config
 
 
 def test_downgrade_and_upgrade_keep_the_data(app, client, auth):
-    from tests.helpers import answer_all, published_items, start
+    from tests.helpers import answer_all, published_items, start, submit
 
     auth.login("sup1")
     inspection_id = start(client)
     answer_all(client, inspection_id, published_items(app))
-    client.post(f"/inspections/{inspection_id}/submit")
+    submit(client, inspection_id)
     url = app.config["DATABASE_URL"]
     engine = app.extensions["engine"]
     engine.dispose()

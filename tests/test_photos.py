@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from inspections.photos import LONG_SIDE, PhotoError, normalise_image
-from tests.helpers import start
+from tests.helpers import start, submit
 
 
 def jpeg_bytes(width=2400, height=1800, exif=True, colour=(200, 30, 30)) -> bytes:
@@ -115,7 +115,7 @@ def test_photos_are_refused_after_submit(app, client, auth):
     auth.login("sup1")
     inspection_id = start(client)
     answer_all(client, inspection_id, published_items(app))
-    client.post(f"/inspections/{inspection_id}/submit")
+    submit(client, inspection_id)
     response = client.post(f"/inspections/{inspection_id}/photos/sort-01", content_type="multipart/form-data",
                            data={"photo-sort-01": (io.BytesIO(jpeg_bytes()), "a.jpg")})
     assert response.status_code == 409
@@ -141,8 +141,8 @@ def test_a_finding_on_a_photo_required_item_needs_a_photo_before_submit(app, cli
     auth.login("sup1")
     inspection_id = start(client)
     answer_all(client, inspection_id, published_items(app), score_for=lambda i, item: 1 if i == 0 else 3)
-    response = client.post(f"/inspections/{inspection_id}/submit")
+    response = submit(client, inspection_id)
     assert response.status_code == 422 and "1 个问题项要求拍照" in response.text and "#item-sort-01" in response.text
     client.post(f"/inspections/{inspection_id}/photos/sort-01", content_type="multipart/form-data",
                 data={"photo-sort-01": (io.BytesIO(jpeg_bytes()), "a.jpg")})
-    assert client.post(f"/inspections/{inspection_id}/submit").status_code == 303
+    assert submit(client, inspection_id).status_code == 303

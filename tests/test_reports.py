@@ -8,7 +8,7 @@ import pytest
 
 from inspections.reports.fetcher import REPORT_BASE_URL, RefusedResource, StaticOnlyFetcher
 from inspections.reports.pdf import STATIC_DIR, check_pdf_prerequisites, render_pdf
-from tests.helpers import answer_all, published_items, start
+from tests.helpers import answer_all, published_items, start, submit
 
 needs_poppler = pytest.mark.skipif(not shutil.which("pdftotext"), reason="apt-get install poppler-utils")
 
@@ -30,7 +30,7 @@ def submitted_report(app, client, auth, tmp_path, note="地面有油污，已通
     answer_all(client, inspection_id, items, score_for=lambda i, item: "na" if item.key.startswith("office") else i % 5)
     client.post(f"/inspections/{inspection_id}/answers/sort-03", data={"note-sort-03": note},
                 headers={"HX-Request": "true"})
-    assert client.post(f"/inspections/{inspection_id}/submit").status_code == 303
+    assert submit(client, inspection_id).status_code == 303
     response = client.get(f"/inspections/{inspection_id}/report.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF-")
@@ -141,10 +141,38 @@ def test_photos_appear_in_the_report_as_print_thumbnails(sqlite_app, tmp_path):
         client.post(f"/inspections/{inspection_id}/photos/sort-01", content_type="multipart/form-data",
                     data={"photo-sort-01": (io.BytesIO(jpeg_bytes(colour=colour)), "p.jpg")})
     answer_all(client, inspection_id, published_items(app))
-    client.post(f"/inspections/{inspection_id}/submit")
+    submit(client, inspection_id)
     path = tmp_path / "with-photos.pdf"
     path.write_bytes(client.get(f"/inspections/{inspection_id}/report.pdf").data)
     listing = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True).stdout
-    images = [line.split() for line in listing.splitlines()[2:] if line.strip()]
-    assert len(images) == 2
+    images = [line.split() for line in listing.splitlines()[2:] if line.strip() and " gray " not in line]
+    assert len(images) == 2  # the photos (the signature is the grey image)
     assert all(int(row[3]) <= 480 and int(row[4]) <= 480 for row in images)  # thumbnails, never the originals
+
+
+@needs_poppler
+def test_signatures_appear_in_the_report_with_names_roles_and_times(sqlite_app, tmp_path):
+    from tests.conftest import AuthActions
+    from tests.helpers import drawn_signature
+
+    client = sqlite_app.test_client()
+    AuthActions(client).login("sup1")
+    inspection_id = start(client)
+    answer_all(client, inspection_id, published_items(sqlite_app))
+    assert submit(client, inspection_id).status_code == 303
+    path = tmp_path / "before.pdf"
+    path.write_bytes(client.get(f"/inspections/{inspection_id}/report.pdf").data)
+    flat = squash(subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True,
+                                 check=True).stdout)
+    assert re.search(r"检查员sup1(签名时间)?\d{4}-\d\d-\d\d\d\d:\d\d车间负责人standard", flat)  # leader: blank
+    images = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True).stdout
+    assert len([line for line in images.splitlines()[2:] if " gray " in line]) == 1  # the inspector's signature
+
+    client.post(f"/inspections/{inspection_id}/countersign",
+                data={"leader_name": "王主任", "leader_signature": drawn_signature()})
+    path.write_bytes(client.get(f"/inspections/{inspection_id}/report.pdf").data)
+    flat = squash(subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True,
+                                 check=True).stdout)
+    assert re.search(r"车间负责人王主任\d{4}-\d\d-\d\d\d\d:\d\d", flat)
+    images = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True).stdout
+    assert len([line for line in images.splitlines()[2:] if " gray " in line]) == 2

@@ -8,6 +8,7 @@ from checklists.schemes import scheme_from_dict
 from inspections.models import Inspection, InspectionStatus
 from inspections.reports.charts import line_chart, radar_chart
 from inspections.service import answers_by_key, photos_by_item
+from inspections.signatures import signatures_of
 from inspections.trends import workshop_trend
 
 
@@ -64,4 +65,6 @@ def inspection_report_context(*, session: Session, inspection: Inspection) -> di
         "radar": radar,
         "sparkline": sparkline,
         "previous": previous,
+        # inspector first, then the countersign
+        "signatures": list(signatures_of(session, inspection).values()),
     }

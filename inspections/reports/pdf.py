@@ -38,13 +38,14 @@ def check_pdf_prerequisites() -> None:
         )
 
 
-def render_pdf(html: str, data_dir: str | Path | None = None) -> bytes:
+def render_pdf(html: str, data_dir: str | Path | None = None, images: dict[str, bytes] | None = None) -> bytes:
+    """images: PNGs the document refers to by path (e.g. "signatures/<sha256>.png" → /signatures/…)."""
     check_pdf_prerequisites()
     from weasyprint import CSS, HTML
 
     from inspections.reports.fetcher import REPORT_BASE_URL, StaticOnlyFetcher
 
     logging.getLogger("fontTools").setLevel(logging.WARNING)
-    fetcher = StaticOnlyFetcher(STATIC_DIR, data_dir)
+    fetcher = StaticOnlyFetcher(STATIC_DIR, data_dir, images)
     document = HTML(string=html, base_url=REPORT_BASE_URL, url_fetcher=fetcher)
     return document.write_pdf(stylesheets=[CSS(filename=str(PRINT_CSS), url_fetcher=fetcher)])

@@ -11,7 +11,9 @@
     expired: zh ? "页面已过期：请联网后刷新页面（暂存的内容不会丢失）" : "Page expired: reload when online (queued changes are kept)",
     count: zh ? "待同步 %n 项" : "%n to sync",
     busy: zh ? "还有 %n 项没有上传，请联网并等待同步完成后再操作。" : "%n changes are not uploaded yet; go online and wait for them.",
-    photo: zh ? "照片上传中…" : "Uploading photo…"
+    photo: zh ? "照片上传中…" : "Uploading photo…",
+    progress: zh ? "已评 %a / %t" : "%a / %t scored",
+    pending: zh ? "（%n 项待同步）" : " (%n to sync)"
   };
   var DB_NAME = "sixs-outbox", STORE = "changes";
   var memory = [], memorySeq = 0, flushing = false, retryTimer = null, retryDelay = 2000;
@@ -89,8 +91,26 @@
     var count = box.querySelector("[data-outbox-count]");
     count.textContent = T.count.replace("%n", n);
     count.setAttribute("data-outbox-count", n);
+    showProgress(changes);
   }
   function refreshCounter() { return all().then(updateCounter); }
+
+  // The progress bar counts answers the server has confirmed (data-answered) plus the ones waiting in the
+  // outbox for items the server has not seen answered yet, so an offline round still shows how far it got.
+  function showProgress(changes) {
+    var count = document.querySelector(".progress-count");
+    if (!count) return;
+    var fresh = {};
+    changes.forEach(function (c) {
+      if (c.kind === "answer" && c.fresh && c.score !== "" && c.page === location.pathname) fresh[c.item] = true;
+    });
+    var pending = Object.keys(fresh).length, total = parseInt(count.getAttribute("data-total"), 10);
+    var answered = Math.min(parseInt(count.getAttribute("data-answered"), 10) + pending, total);
+    count.setAttribute("data-pending", pending);
+    count.textContent = T.progress.replace("%a", answered).replace("%t", total) + (pending ? T.pending.replace("%n", pending) : "");
+    var bar = document.querySelector("#progress progress");
+    if (bar) bar.value = answered;
+  }
 
   // the server's answer: the item's state line, plus the progress bar and tabs out of band
   function applyAnswer(key, html) {
@@ -127,9 +147,10 @@
   function queueAnswer(fieldset, score, note) {
     var item = fieldset.closest(".item"), key = item.getAttribute("data-item-code");
     var change = { kind: "answer", url: fieldset.getAttribute("data-save-url"), item: key,
-                   page: location.pathname, score: score, note: note, rev: currentRevision(key), key: newKey() };
+                   page: location.pathname, score: score, note: note, rev: currentRevision(key), key: newKey(),
+                   fresh: currentRevision(key) === "0" };  // not yet answered on the server
     showState(key, "state-saving", T.saving);
-    return add(change).then(flush);
+    return add(change).then(refreshCounter).then(flush);
   }
   function answerOf(fieldset) {
     var checked = fieldset.querySelector("input[type=radio]:checked");

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.browser.test_inspection_form import login
+from tests.browser.actions import login
 from tests.helpers import published_items, token_headers
 
 pytestmark = pytest.mark.browser
@@ -21,7 +21,7 @@ def serious(page):
 
 @pytest.mark.parametrize("viewport", [{"width": 1024, "height": 768}, {"width": 390, "height": 844}],
                          ids=["tablet", "phone"])
-def test_home_form_and_result_have_no_serious_violations(live_server, browser, viewport):
+def test_home_form_review_and_result_have_no_serious_violations(live_server, browser, viewport):
     base, app = live_server
     context = browser.new_context(viewport=viewport, locale="zh-CN")
     page = context.new_page()
@@ -36,6 +36,10 @@ def test_home_form_and_result_have_no_serious_violations(live_server, browser, v
         headers, client = token_headers(app, "sup1"), app.test_client()
         for item in published_items(app):
             client.put(f"/api/v1/inspections/{inspection_id}/answers/{item.key}", headers=headers, json={"score": 1})
+        page.goto(f"{base}/inspections/{inspection_id}/review")  # the summary, with its signature pads
+        page.wait_for_selector(".sign-form")
+        page.click(".countersign summary")
+        assert serious(page) == []
         client.post(f"/api/v1/inspections/{inspection_id}/submit", headers=headers)
         page.reload()
         page.wait_for_selector(".big-score")

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from tests.browser.test_inspection_form import login
+from tests.browser.actions import login
 from tests.helpers import published_items, token_headers
 
 pytestmark = pytest.mark.browser

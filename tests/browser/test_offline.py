@@ -2,25 +2,16 @@
 
 import os
 import random
-import re
 
 import pytest
 from sqlmodel import Session, func, select
 
-from inspections.models import Answer, AnswerChange, CategoryResult, Inspection, Photo
-from tests.browser.test_inspection_form import login
+from inspections.models import Answer, AnswerChange, CategoryResult, Inspection, Photo, Signature
+from tests.browser.actions import draw_signature, new_inspection
 from tests.helpers import published_items, token_headers
 from tests.test_photos import jpeg_bytes
 
 pytestmark = pytest.mark.browser
-
-
-def new_inspection(page, base):
-    login(page, base)
-    page.goto(f"{base}/workshops/W1")
-    page.click("text=开始新检查")
-    page.wait_for_url(re.compile(r"/inspections/\d+$"))
-    return int(page.url.rsplit("/", 1)[1])
 
 
 def radio(page, key, value):
@@ -50,17 +41,24 @@ def test_offline_answers_and_photos_survive_a_reload_and_arrive_once(live_server
                 files=[{"name": f"{key}.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(3200, 2400)}])
         page.wait_for_selector('[data-outbox-count="17"]')
         assert page.locator('.item [data-state="queued"]').count() >= 15
+        # the progress counts the queued answers, and says they are waiting
+        count = page.locator(".progress-count")
+        assert count.get_attribute("data-pending") == "15" and count.get_attribute("data-answered") == "0"
+        assert count.inner_text() == f"已评 15 / {len(published_items(app))}（15 项待同步）"
         page.screenshot(path=str(artifacts / "offline-queued-1024x768.png"))
 
         page.reload()  # still offline: the service worker serves the page, the outbox re-applies the answers
         page.wait_for_selector('[data-outbox-count="17"]')
         for n, item in enumerate(items):
             assert radio(page, item.key, str(n % 5)).is_checked()
+        assert page.locator(".progress-count").get_attribute("data-pending") == "15"
 
         context.set_offline(False)
         page.wait_for_function("document.querySelector('[data-outbox-count]').dataset.outboxCount === '0'",
                                timeout=30_000)
         assert page.locator(".progress-count").get_attribute("data-answered") == "15"
+        assert page.locator(".progress-count").get_attribute("data-pending") == "0"
+        assert page.locator(".progress-count").inner_text() == f"已评 15 / {len(published_items(app))}"
     finally:
         context.close()
 
@@ -140,11 +138,12 @@ def test_five_taps_and_a_retry_submit_once(live_server, browser):
         client = app.test_client()
         for item in published_items(app):
             client.put(f"/api/v1/inspections/{inspection_id}/answers/{item.key}", headers=headers, json={"score": 3})
-        page.reload()
+        page.goto(f"{base}/inspections/{inspection_id}/review")
+        draw_signature(page, 'canvas[data-signature-for="signature"]')
         # five impatient taps in a row, faster than the page can navigate away
         page.evaluate("() => { const b = document.querySelector('[data-action=submit-inspection]');"
                       " for (let i = 0; i < 5; i++) b.click(); }")
-        page.wait_for_selector(".big-score")
+        page.wait_for_selector("section.signatures")  # the result page
         retry = client.post(f"/api/v1/inspections/{inspection_id}/submit", headers=headers)
         assert retry.status_code == 200
     finally:
@@ -154,3 +153,4 @@ def test_five_taps_and_a_retry_submit_once(live_server, browser):
         assert session.exec(select(func.count()).select_from(CategoryResult).where(
             CategoryResult.inspection_id == inspection_id)).one() == 7
         assert session.exec(select(func.count()).select_from(Inspection)).one() == 1
+        assert session.exec(select(func.count()).select_from(Signature)).one() == 1

@@ -1,0 +1,34 @@
+"""What a person does on the tablet, as Playwright steps shared by the browser tests."""
+
+import re
+
+from tests.seed import PASSWORD
+
+
+def login(page, base, username="sup1"):
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def new_inspection(page, base, username="sup1", workshop="W1") -> int:
+    login(page, base, username)
+    page.goto(f"{base}/workshops/{workshop}")
+    page.click("text=开始新检查")
+    page.wait_for_url(re.compile(r"/inspections/\d+$"))
+    return int(page.url.rsplit("/", 1)[1])
+
+
+def draw_signature(page, canvas_selector):
+    """A finger's zigzag across the pad (pointer events, as a touch screen sends them)."""
+    pad = page.locator(canvas_selector)
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(x + w * 0.1, y + h * 0.7)
+    page.mouse.down()
+    for fx, fy in ((0.25, 0.2), (0.4, 0.8), (0.55, 0.3), (0.75, 0.65)):
+        page.mouse.move(x + w * fx, y + h * fy, steps=6)
+    page.mouse.up()
