@@ -24,6 +24,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         SECRET_KEY=os.environ.get("SECRET_KEY"),
         DATABASE_URL=os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'sixs.db'}"),
         DATA_DIR=os.environ.get("DATA_DIR", str(instance / "data")),
+        # The address printed on paper (PDF verify links, QR labels); the request's own host when unset.
+        PUBLIC_BASE_URL=os.environ.get("PUBLIC_BASE_URL"),
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -148,11 +150,13 @@ def _register_blueprints(app: Flask) -> None:
     from api.views import bp as api_bp
     from checklists.views import bp as checklists_bp
     from inspections.views import bp as inspections_bp
+    from verify.views import bp as verify_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(checklists_bp)
     app.register_blueprint(inspections_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(verify_bp)
     app.extensions["csrf_protect"].exempt(api_bp)  # the API checks CSRF itself for cookie sessions
 
 

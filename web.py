@@ -16,3 +16,21 @@ def render_page(template: str, block: str | None = None, status: int = 200, **co
     if block and is_fragment_request():
         return render_block(template, block, **context), status
     return render_template(template, **context), status
+
+
+def public_url(endpoint: str, **values) -> str:
+    """An absolute address for paper (QR labels, PDFs): PUBLIC_BASE_URL when set, since a proxy may hide ours."""
+    from flask import current_app, url_for
+
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return base.rstrip("/") + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
+
+
+def qr_svg(text: str, title: str | None = None, scale: int = 8):
+    """A QR code as inline SVG markup (generated here from our own URL, never from user markup)."""
+    import segno
+    from markupsafe import Markup
+
+    return Markup(segno.make(text, error="m").svg_inline(scale=scale, title=title))  # noqa: S704 - generated

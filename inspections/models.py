@@ -134,3 +134,28 @@ class Signature(SQLModel, table=True):
     # A clean PNG (re-encoded, cropped to the ink); None when signed on a device without JavaScript.
     image_png: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     image_sha256: str | None = Field(default=None, max_length=64)
+
+
+class ReportDocument(SQLModel, table=True):
+    """A PDF report as issued. Its bytes are stored once, by hash, and every later download serves them unchanged.
+
+    record_json is the canonical statement of the inspection the PDF was made from (answers, scores, photos,
+    signatures); record_sha256 its hash, printed in the PDF. When the record changes (a countersign, a
+    correction) the next download issues a new document that points at the one it replaces. Append-only.
+    """
+
+    __tablename__ = "report_document"
+    __table_args__ = (UniqueConstraint("inspection_id", "kind", "sequence"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(foreign_key="inspection.id", index=True)
+    kind: str = Field(max_length=16)  # full | findings
+    sequence: int  # 1, 2, … per inspection and kind
+    previous_id: int | None = Field(default=None, foreign_key="report_document.id")
+    reason: str = Field(max_length=16)  # issued | signed | corrected
+    record_sha256: str = Field(max_length=64, index=True)
+    record_json: str
+    file_sha256: str = Field(max_length=64, unique=True)
+    byte_size: int
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by_id: int | None = Field(default=None, foreign_key="user.id")

@@ -19,11 +19,13 @@ from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 from sqlmodel import select
 
+from accounts.models import utcnow
 from accounts.service import can_inspect, get_visible_workshop_or_404, visible_workshops
 from checklists.schemes import scheme_from_dict
 from database import db
 from inspections.models import Inspection, InspectionStatus, Signature, SignatureRole
 from inspections.photos import photo_path
+from inspections.reports.archive import ArchiveCorrupt, document_number, issue_report
 from inspections.reports.charts import line_chart
 from inspections.reports.context import inspection_report_context
 from inspections.reports.pdf import ReportUnavailable, render_pdf
@@ -45,7 +47,7 @@ from inspections.service import (
 )
 from inspections.signatures import SignatureError, clean_signature_image, may_record_signature, record_signature
 from inspections.trends import category_names_in_order, series_from_points, version_changes, workshop_trend
-from web import is_fragment_request, render_page
+from web import is_fragment_request, public_url, qr_svg, render_page
 
 bp = Blueprint("inspections", __name__)
 
@@ -120,13 +122,10 @@ def workshop(code: str):
 @bp.get("/workshops/<code>/label")
 def qr_label(code: str):
     """A printable label for the workshop: its QR code opens the workshop page with the start button."""
-    import segno
-    from markupsafe import Markup
-
     workshop = get_visible_workshop_or_404(session=db(), user=current_user, code=code)
-    target = url_for(".workshop", code=workshop.code, _external=True)
-    svg = Markup(segno.make(target, error="m").svg_inline(scale=8, title=workshop.name))  # noqa: S704 - generated
-    return render_page("inspections/label.html", workshop=workshop, qr=svg, target=target)
+    target = public_url(".workshop", code=workshop.code)
+    return render_page("inspections/label.html", workshop=workshop, qr=qr_svg(target, title=workshop.name),
+                       target=target)
 
 
 @bp.post("/workshops/<code>/inspections")
@@ -502,20 +501,48 @@ def signature_image(signature_id: int):
 
 @bp.get("/inspections/<int:inspection_id>/report.pdf")
 def report_pdf(inspection_id: int):
+    """The issued report: rendered once per state of the record, then the same stored bytes every time."""
     inspection = get_inspection_or_404(inspection_id)
     if inspection.status != InspectionStatus.submitted:
         abort(409, _("检查提交后才能生成报告"))
-    context = inspection_report_context(session=db(), inspection=inspection)
-    html = render_template("print/inspection.html", **context)
-    signature_images = {f"/signatures/{s.image_sha256}.png": s.image_png for s in context["signatures"] if s.image_png}
+    kind = "findings" if request.args.get("detail") == "findings" else "full"
     try:
-        pdf = render_pdf(html, current_app.config["DATA_DIR"], signature_images)
+        issued = issued_inspection_report(inspection, kind)
     except ReportUnavailable as exc:
         current_app.logger.error("report rendering unavailable: %s", exc)
         abort(500)
-    filename = f"6S-{inspection.workshop.code}-{inspection.submitted_at:%Y%m%d}-{inspection.id}.pdf"
-    return Response(pdf, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{filename}"'})
+    except ArchiveCorrupt as exc:
+        current_app.logger.error("report archive: %s", exc)
+        abort(500)
+    document = issued.document
+    filename = f"{document_number(inspection.id, kind, document.sequence)}-{inspection.workshop.code}-" \
+               f"{inspection.submitted_at:%Y%m%d}.pdf"
+    response = Response(issued.pdf, mimetype="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{filename}"',
+                                 "X-Report-Document": document_number(inspection.id, kind, document.sequence),
+                                 "X-Report-SHA256": document.file_sha256})
+    response.set_etag(document.file_sha256)
+    response.cache_control.private = True
+    response.cache_control.no_cache = True  # revalidate: a countersign makes a newer document
+    return response.make_conditional(request)
+
+
+def issued_inspection_report(inspection: Inspection, kind: str):
+    session = db()
+    context = inspection_report_context(session=session, inspection=inspection)
+    images = {f"/signatures/{s.image_sha256}.png": s.image_png for s in context["signatures"] if s.image_png}
+
+    def render(issue):
+        verify_url = public_url("verify.document", sha256=issue.record_sha256)
+        html = render_template(
+            "print/inspection.html", **context, issue=issue, kind=kind, now=utcnow(), verify_url=verify_url,
+            verify_qr=qr_svg(verify_url),
+            previous_number=document_number(inspection.id, kind, issue.previous.sequence) if issue.previous else None,
+        )
+        return render_pdf(html, current_app.config["DATA_DIR"], images)
+
+    return issue_report(engine=current_app.extensions["engine"], session=session, inspection=inspection, kind=kind,
+                        data_dir=current_app.config["DATA_DIR"], render=render, user=current_user)
 
 
 @bp.app_template_filter("percent")

@@ -54,6 +54,9 @@ def inspection_report_context(*, session: Session, inspection: Inspection) -> di
         }
         for category in version.categories
     ]
+    for category in categories:
+        category["findings"] = [row for row in category["items"] if row["answer"] is not None
+                                and not row["answer"].not_applicable and scheme.is_finding(row["answer"].score)]
     return {
         "inspection": inspection,
         "workshop": inspection.workshop,
@@ -65,6 +68,7 @@ def inspection_report_context(*, session: Session, inspection: Inspection) -> di
         "radar": radar,
         "sparkline": sparkline,
         "previous": previous,
+        "findings_count": sum(len(c["findings"]) for c in categories),
         # inspector first, then the countersign
         "signatures": list(signatures_of(session, inspection).values()),
     }

@@ -1,0 +1,227 @@
+"""Issued reports: rendered once per state of the record, stored by hash, served unchanged, verifiable.
+
+The record statement is the canonical JSON of what a report states about an inspection. Its SHA-256 (the
+"record fingerprint") is printed in the PDF; the PDF file's own SHA-256 is stored with it. Either hash, given to
+/verify, names the inspection and says whether what is held still matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from accounts.models import User
+from database import write_session
+from inspections.models import Inspection, ReportDocument
+from inspections.service import answers_by_key, photos_by_item
+from inspections.signatures import signatures_of
+
+REPORT_KINDS = ("full", "findings")
+
+
+class ArchiveCorrupt(RuntimeError):
+    """A stored report is missing or its bytes no longer match their hash: never serve it silently."""
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
+
+
+def record_statement(*, session: Session, inspection: Inspection) -> dict:
+    """Everything a report states about a submitted inspection, as plain values in a fixed order."""
+    version = inspection.version
+    answers = answers_by_key(inspection)
+    photos = photos_by_item(session=session, inspection=inspection)
+    items = []
+    for category in version.categories:
+        for item in category.items:
+            answer = answers.get(item.key)
+            items.append({
+                "key": item.key,
+                "value": None if answer is None else ("na" if answer.not_applicable else answer.score),
+                "note": answer.note if answer else "",
+                "photos": [photo.sha256 for photo in photos.get(item.id, [])],
+            })
+    return {
+        "inspection": inspection.id,
+        "plant": inspection.workshop.plant.code,
+        "workshop": inspection.workshop.code,
+        "inspector": inspection.inspector.username,
+        "started_at": _iso(inspection.started_at),
+        "submitted_at": _iso(inspection.submitted_at),
+        "checklist": {"key": version.checklist.key, "version": version.number,
+                      "content_sha256": version.content_sha256},
+        "result": {
+            "overall_percent": inspection.overall_percent, "grade": inspection.grade, "passed": inspection.passed,
+            "categories": [[r.category_key, r.points, r.max_points, r.percent] for r in inspection.category_results],
+        },
+        "answers": items,
+        "signatures": [{"role": str(s.role), "name": s.signer_name, "signed_at": _iso(s.signed_at),
+                        "image_sha256": s.image_sha256} for s in signatures_of(session, inspection).values()],
+    }
+
+
+def canonical_json(statement: dict) -> str:
+    return json.dumps(statement, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def fingerprint(statement: dict) -> str:
+    return hashlib.sha256(canonical_json(statement).encode()).hexdigest()
+
+
+def change_reason(previous: dict | None, current: dict) -> str:
+    """issued (the first), signed (only signatures changed), corrected (anything else changed)."""
+    if previous is None:
+        return "issued"
+    without = lambda s: {k: v for k, v in s.items() if k != "signatures"}  # noqa: E731
+    return "signed" if without(previous) == without(current) else "corrected"
+
+
+def document_number(inspection_id: int, kind: str, sequence: int) -> str:
+    return f"6S-{inspection_id}-{'F' if kind == 'findings' else ''}{sequence}"
+
+
+def report_path(data_dir: str | Path, file_sha256: str) -> Path:
+    return Path(data_dir) / "reports" / file_sha256[:2] / f"{file_sha256}.pdf"
+
+
+def read_stored(data_dir: str | Path, document: ReportDocument) -> bytes:
+    path = report_path(data_dir, document.file_sha256)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ArchiveCorrupt(f"stored report {document.file_sha256} is missing") from exc
+    if hashlib.sha256(data).hexdigest() != document.file_sha256:
+        raise ArchiveCorrupt(f"stored report {document.file_sha256} no longer matches its hash")
+    return data
+
+
+def _store(data_dir: str | Path, data: bytes, file_sha256: str) -> None:
+    path = report_path(data_dir, file_sha256)
+    if path.is_file():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
+        tmp.write(data)
+        tmp.flush()
+        os.fsync(tmp.fileno())
+    os.replace(tmp.name, path)  # readers see the whole file or none
+
+
+def latest_document(session: Session, inspection_id: int, kind: str) -> ReportDocument | None:
+    return session.exec(
+        select(ReportDocument)
+        .where(ReportDocument.inspection_id == inspection_id, ReportDocument.kind == kind)
+        .order_by(ReportDocument.sequence.desc())
+    ).first()
+
+
+@dataclass(frozen=True)
+class Issue:
+    """What a render needs to print about the document it is making."""
+
+    number: str
+    sequence: int
+    record_sha256: str
+    previous: ReportDocument | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class IssuedReport:
+    document: ReportDocument
+    pdf: bytes
+    fresh: bool  # rendered by this call
+
+
+def issue_report(
+    *, engine: Engine, session: Session, inspection: Inspection, kind: str, data_dir: str | Path,
+    render: Callable[[Issue], bytes], user: User | None = None, attempts: int = 3,
+) -> IssuedReport:
+    """The stored report for the record as it stands: the existing one, or a new one that supersedes it.
+
+    Rendering happens outside any write transaction (it takes about half a second); the insert then checks that
+    nobody issued one meanwhile. Two simultaneous first downloads therefore store one document.
+    """
+    statement = record_statement(session=session, inspection=inspection)
+    record_sha256 = fingerprint(statement)
+    for _attempt in range(attempts):
+        latest = latest_document(session, inspection.id, kind)
+        if latest is not None and latest.record_sha256 == record_sha256:
+            return IssuedReport(latest, read_stored(data_dir, latest), fresh=False)
+        sequence = latest.sequence + 1 if latest else 1
+        issue = Issue(number=document_number(inspection.id, kind, sequence), sequence=sequence,
+                      record_sha256=record_sha256, previous=latest,
+                      reason=change_reason(json.loads(latest.record_json) if latest else None, statement))
+        pdf = render(issue)
+        file_sha256 = hashlib.sha256(pdf).hexdigest()
+        _store(data_dir, pdf, file_sha256)
+        try:
+            with write_session(engine) as writer:
+                if (current := latest_document(writer, inspection.id, kind)) is not None and (
+                        latest is None or current.id != latest.id):
+                    raise _ChainMoved
+                document = ReportDocument(
+                    inspection_id=inspection.id, kind=kind, sequence=sequence,
+                    previous_id=latest.id if latest else None, reason=issue.reason, record_sha256=record_sha256,
+                    record_json=canonical_json(statement), file_sha256=file_sha256, byte_size=len(pdf),
+                    created_by_id=user.id if user else None,
+                )
+                writer.add(document)
+        except (_ChainMoved, IntegrityError):
+            session.rollback()  # someone else issued one meanwhile: end our read snapshot and look again
+            continue
+        return IssuedReport(document, pdf, fresh=True)
+    raise RuntimeError(f"could not issue a report for inspection {inspection.id} after {attempts} attempts")
+
+
+class _ChainMoved(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Verification:
+    document: ReportDocument
+    inspection: Inspection
+    matched: str  # "file": the PDF's own hash; "record": the fingerprint printed in it
+    latest: ReportDocument  # the newest document of the same inspection and kind
+    file_intact: bool  # the stored bytes still match the hash
+    record_intact: bool  # the inspection as held now still states what the latest document states
+
+
+def verify(*, session: Session, sha256: str, data_dir: str | Path) -> Verification | None:
+    sha256 = sha256.strip().lower()
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        return None
+    document = session.exec(select(ReportDocument).where(ReportDocument.file_sha256 == sha256)).first()
+    matched = "file"
+    if document is None:
+        matched = "record"
+        document = session.exec(select(ReportDocument).where(ReportDocument.record_sha256 == sha256)
+                                .order_by(ReportDocument.id.desc())).first()
+    if document is None:
+        return None
+    inspection = session.get(Inspection, document.inspection_id)
+    latest = latest_document(session, inspection.id, document.kind)
+    try:
+        read_stored(data_dir, document)
+        file_intact = True
+    except ArchiveCorrupt:
+        file_intact = False
+    record_intact = fingerprint(record_statement(session=session, inspection=inspection)) == latest.record_sha256
+    return Verification(document=document, inspection=inspection, matched=matched, latest=latest,
+                        file_intact=file_intact, record_intact=record_intact)
