@@ -57,8 +57,9 @@ def mean(values) -> float | None:
     return sum(present) / len(present) if present else None
 
 
-def workshop_trend(*, session: Session, workshop_id: int, limit: int | None = None) -> list[TrendPoint]:
-    """Submitted inspections of a workshop, oldest first, from the stored rollups."""
+def workshop_trend(*, session: Session, workshop_id: int, limit: int | None = None,
+                   since: datetime | None = None, until: datetime | None = None) -> list[TrendPoint]:
+    """Submitted inspections of a workshop, oldest first, from the stored rollups (since ≤ submitted < until)."""
     query = (
         select(Inspection.id, Inspection.submitted_at, Inspection.overall_percent, Inspection.grade,
                Checklist.key, ChecklistVersion.number)
@@ -67,6 +68,10 @@ def workshop_trend(*, session: Session, workshop_id: int, limit: int | None = No
         .where(Inspection.workshop_id == workshop_id, Inspection.status == InspectionStatus.submitted)
         .order_by(Inspection.submitted_at.desc(), Inspection.id.desc())
     )
+    if since is not None:
+        query = query.where(Inspection.submitted_at >= since)
+    if until is not None:
+        query = query.where(Inspection.submitted_at < until)
     if limit:
         query = query.limit(limit)
     rows = list(reversed(session.exec(query).all()))

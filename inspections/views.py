@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
+
 from flask import (
     Blueprint,
     Response,
@@ -15,11 +17,12 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import to_user_timezone, to_utc
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 from sqlmodel import select
 
-from accounts.models import utcnow
+from accounts.models import Plant, utcnow
 from accounts.service import can_inspect, get_visible_workshop_or_404, visible_workshops
 from checklists.schemes import scheme_from_dict
 from database import db
@@ -27,8 +30,9 @@ from inspections.models import Inspection, InspectionStatus, Signature, Signatur
 from inspections.photos import photo_path
 from inspections.reports.archive import ArchiveCorrupt, document_number, issue_report
 from inspections.reports.charts import line_chart
-from inspections.reports.context import inspection_report_context
+from inspections.reports.context import inspection_report_context, plant_report_context, workshop_report_context
 from inspections.reports.pdf import ReportUnavailable, render_pdf
+from inspections.reports.periods import DEFAULT_PERIOD_DAYS, PeriodError, parse_month, parse_period, previous_month
 from inspections.service import (
     InspectionError,
     add_photo,
@@ -89,8 +93,9 @@ def home():
         .order_by(Inspection.started_at.desc())
     ).all()
     may_inspect = {w.id for w in workshops if can_inspect(session=session, user=current_user, workshop_id=w.id)}
+    plants = list({w.plant.id: w.plant for w in workshops}.values())
     return render_page("inspections/home.html", workshops=workshops, latest=latest, drafts=drafts,
-                       may_inspect=may_inspect)
+                       may_inspect=may_inspect, plants=plants, this_month=f"{_local_today():%Y-%m}")
 
 
 @bp.get("/workshops/<code>")
@@ -112,9 +117,11 @@ def workshop(code: str):
         .where(Inspection.workshop_id == workshop.id, Inspection.status == InspectionStatus.draft)
         .order_by(Inspection.started_at.desc())
     ).all()
+    today = _local_today()
     return render_page(
         "inspections/workshop.html", workshop=workshop, points=list(reversed(points)), category_names=names,
-        chart=chart, drafts=drafts,
+        chart=chart, drafts=drafts, report_to=today.isoformat(),
+        report_from=(today - timedelta(days=DEFAULT_PERIOD_DAYS - 1)).isoformat(),
         may_inspect=can_inspect(session=session, user=current_user, workshop_id=workshop.id),
     )
 
@@ -543,6 +550,79 @@ def issued_inspection_report(inspection: Inspection, kind: str):
 
     return issue_report(engine=current_app.extensions["engine"], session=session, inspection=inspection, kind=kind,
                         data_dir=current_app.config["DATA_DIR"], render=render, user=current_user)
+
+
+def _period_text(exc: PeriodError) -> str:
+    return {
+        "bad_date": _("日期格式应为 年-月-日，例如 2026-11-01"),
+        "reversed": _("开始日期晚于结束日期"),
+        "too_long": _("一次最多查看五年"),
+        "bad_month": _("月份格式应为 年-月，例如 2026-11"),
+    }[exc.code]
+
+
+def _utc_bounds(period) -> tuple[datetime, datetime]:
+    """A period of local calendar days → [since, until) in UTC, the way times are stored."""
+    since = to_utc(datetime.combine(period.start, time.min)).replace(tzinfo=UTC)
+    until = to_utc(datetime.combine(period.end + timedelta(days=1), time.min)).replace(tzinfo=UTC)
+    return since, until
+
+
+def _local_today():
+    return to_user_timezone(utcnow()).date()
+
+
+def _pdf_response(pdf: bytes, filename: str) -> Response:
+    response = Response(pdf, mimetype="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{filename}"'})
+    response.cache_control.private = True
+    return response
+
+
+@bp.get("/workshops/<code>/report.pdf")
+def workshop_report_pdf(code: str):
+    """The workshop's trend history on paper: ?from=YYYY-MM-DD&to=YYYY-MM-DD (the last twelve weeks by default)."""
+    session = db()
+    workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code)
+    try:
+        period = parse_period(request.args.get("from"), request.args.get("to"), _local_today())
+    except PeriodError as exc:
+        abort(422, _period_text(exc))
+    since, until = _utc_bounds(period)
+    context = workshop_report_context(session=session, workshop=workshop, period=period, since=since, until=until)
+    html = render_template("print/workshop.html", **context, now=utcnow())
+    try:
+        pdf = render_pdf(html, current_app.config["DATA_DIR"])
+    except ReportUnavailable as exc:
+        current_app.logger.error("report rendering unavailable: %s", exc)
+        abort(500)
+    return _pdf_response(pdf, f"6S-{workshop.code}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.pdf")
+
+
+@bp.get("/plants/<code>/report.pdf")
+def plant_report_pdf(code: str):
+    """The monthly 6S 评比 of a plant: ?month=YYYY-MM. Only the workshops the reader may see take part."""
+    session = db()
+    plant = session.exec(select(Plant).where(Plant.code == code)).first()
+    workshops = [w for w in session.exec(visible_workshops(current_user)).all()
+                 if plant is not None and w.plant_id == plant.id]
+    if not workshops:
+        abort(404)
+    try:
+        month = parse_month(request.args.get("month"), _local_today())
+    except PeriodError as exc:
+        abort(422, _period_text(exc))
+    since, until = _utc_bounds(month)
+    last_since, last_until = _utc_bounds(previous_month(month))
+    context = plant_report_context(session=session, plant=plant, workshops=workshops, month=month, since=since,
+                                   until=until, last_since=last_since, last_until=last_until)
+    html = render_template("print/plant.html", **context, now=utcnow())
+    try:
+        pdf = render_pdf(html, current_app.config["DATA_DIR"])
+    except ReportUnavailable as exc:
+        current_app.logger.error("report rendering unavailable: %s", exc)
+        abort(500)
+    return _pdf_response(pdf, f"6S-{plant.code}-{month.start:%Y-%m}.pdf")
 
 
 @bp.app_template_filter("percent")

@@ -72,3 +72,74 @@ def inspection_report_context(*, session: Session, inspection: Inspection) -> di
         # inspector first, then the countersign
         "signatures": list(signatures_of(session, inspection).values()),
     }
+
+
+def workshop_report_context(*, session: Session, workshop, period, since, until) -> dict:
+    """A workshop's history over a period: trend, each inspection, the most frequent and the open findings."""
+    from inspections.reports.periods import finding_rows, top_findings
+    from inspections.trends import category_names_in_order, mean, series_from_points, version_changes
+
+    points = workshop_trend(session=session, workshop_id=workshop.id, since=since, until=until)
+    ids = [p.inspection_id for p in points]
+    names = category_names_in_order(session=session, inspection_ids=ids)
+    inspections = {i.id: i for i in session.exec(select(Inspection).where(Inspection.id.in_(ids)))} if ids else {}
+    chart = line_chart(
+        [p.submitted_at.strftime("%m-%d") for p in points],
+        [(s.name, s.values) for s in series_from_points(points, names)],
+        markers=[i for i in version_changes(points)], marker_label="检查表换版",
+        width=720, height=330, title=f"{workshop.name} 6S 得分趋势",
+    ) if points else None
+    findings = finding_rows(session=session, inspection_ids=ids)
+    latest_id = ids[-1] if ids else None
+    category_means = {key: mean(p.category_percents.get(key) for p in points) for key in names}
+    ranked = sorted(((v, k) for k, v in category_means.items() if v is not None))
+    return {
+        "workshop": workshop,
+        "plant": workshop.plant,
+        "period": period,
+        "points": points,
+        "inspections": inspections,
+        "category_names": names,
+        "chart": chart,
+        "average": mean(p.overall_percent for p in points),
+        "first": points[0] if points else None,
+        "last": points[-1] if points else None,
+        "weakest": ranked[0] if ranked else None,
+        "strongest": ranked[-1] if ranked else None,
+        "category_means": category_means,
+        "top_findings": top_findings(findings, 10),
+        "open_findings": [f for f in findings if f.inspection_id == latest_id],
+        "version_changes": {points[i].inspection_id for i in version_changes(points)},
+    }
+
+
+def plant_report_context(*, session: Session, plant, workshops, month, since, until, last_since, last_until) -> dict:
+    """The monthly 6S 评比 of a plant's workshops (those the reader may see)."""
+    from checklists.schemes import DEFAULT_GRADES
+    from inspections.reports.periods import band_colour, league_table
+    from inspections.trends import category_names_in_order, mean
+
+    this_month = {w.code: workshop_trend(session=session, workshop_id=w.id, since=since, until=until)
+                  for w in workshops}
+    last_month = {w.code: workshop_trend(session=session, workshop_id=w.id, since=last_since, until=last_until)
+                  for w in workshops}
+    ids = [p.inspection_id for points in this_month.values() for p in points]
+    names = category_names_in_order(session=session, inspection_ids=ids)
+    league = league_table([(w.code, w.name) for w in workshops], this_month, last_month, list(names))
+    grades = DEFAULT_GRADES
+    if ids:
+        newest = session.get(Inspection, max(ids, key=lambda i: i))
+        grades = tuple((m, label) for m, label in scheme_from_dict(newest.version.scheme).grades)
+    ranked = [row for row in league if row.rank is not None]
+    return {
+        "plant": plant,
+        "month": month,
+        "league": league,
+        "category_names": names,
+        "colour": lambda percent: band_colour(percent, grades),
+        "grades": grades,
+        "top": ranked[:3],
+        "bottom": list(reversed(ranked[-3:])) if len(ranked) > 3 else [],
+        "plant_average": mean(row.average for row in ranked),
+        "inspection_count": len(ids),
+    }

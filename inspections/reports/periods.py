@@ -1,0 +1,193 @@
+"""Reports over a period: a workshop's history and a plant's monthly 6S 评比 (ranking).
+
+The maths (periods, finding counts, league tables, heat-map colours) are pure functions; the two query
+helpers at the bottom read rollups and, for finding counts, the answers of the inspections in the period.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from checklists.models import ChecklistItem, ChecklistVersion
+from checklists.schemes import scheme_from_dict
+from inspections.models import Answer, Inspection
+from inspections.trends import TrendPoint, change, mean
+
+DEFAULT_PERIOD_DAYS = 84  # twelve weekly audits
+MAX_PERIOD_DAYS = 5 * 366
+
+
+class PeriodError(ValueError):
+    """code: bad_date | reversed | too_long | bad_month"""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date  # inclusive
+    end: date  # inclusive
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+def parse_period(raw_from: str | None, raw_to: str | None, today: date) -> Period:
+    """?from=YYYY-MM-DD&to=YYYY-MM-DD, both optional: the last twelve weeks up to today by default."""
+    try:
+        end = date.fromisoformat(raw_to) if raw_to else today
+        start = date.fromisoformat(raw_from) if raw_from else end - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+    except ValueError as exc:
+        raise PeriodError("bad_date", "dates are written YYYY-MM-DD") from exc
+    if start > end:
+        raise PeriodError("reversed", "the period starts after it ends")
+    if (end - start).days + 1 > MAX_PERIOD_DAYS:
+        raise PeriodError("too_long", "a period is at most five years")
+    return Period(start, end)
+
+
+def parse_month(raw: str | None, today: date) -> Period:
+    """?month=YYYY-MM: that calendar month; the current month by default."""
+    if raw:
+        try:
+            year, month = (int(part) for part in raw.split("-"))
+            first = date(year, month, 1)
+        except ValueError as exc:
+            raise PeriodError("bad_month", "a month is written YYYY-MM") from exc
+    else:
+        first = today.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return Period(first, following - timedelta(days=1))
+
+
+def previous_month(period: Period) -> Period:
+    last = period.start - timedelta(days=1)
+    return Period(last.replace(day=1), last)
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    """One answer that was a finding, as plain values."""
+
+    item_key: str
+    item_text: str
+    category_name: str
+    inspection_id: int
+    submitted_at: datetime
+    score: int
+    note: str
+
+
+@dataclass(frozen=True)
+class FindingCount:
+    item_key: str
+    item_text: str  # as worded the last time it was found
+    category_name: str
+    count: int
+    last_seen: datetime
+    inspection_ids: tuple[int, ...]
+
+
+def top_findings(rows: Iterable[FindingRow], limit: int = 10) -> list[FindingCount]:
+    """The items found most often (by stable item key, so a reworded item keeps its history)."""
+    grouped: dict[str, list[FindingRow]] = {}
+    for row in rows:
+        grouped.setdefault(row.item_key, []).append(row)
+    counts = []
+    for key, found in grouped.items():
+        latest = max(found, key=lambda r: (r.submitted_at, r.inspection_id))
+        counts.append(FindingCount(
+            item_key=key, item_text=latest.item_text, category_name=latest.category_name, count=len(found),
+            last_seen=latest.submitted_at, inspection_ids=tuple(sorted({r.inspection_id for r in found})),
+        ))
+    counts.sort(key=lambda c: (-c.count, -c.last_seen.timestamp(), c.item_key))
+    return counts[:limit]
+
+
+@dataclass(frozen=True)
+class LeagueRow:
+    workshop_code: str
+    workshop_name: str
+    rank: int | None  # None: no inspection this month
+    inspections: int
+    average: float | None
+    latest: float | None
+    previous_average: float | None
+    change: float | None
+    category_averages: dict[str, float | None]
+
+
+def league_table(
+    workshops: Sequence[tuple[str, str]], this_month: dict[str, list[TrendPoint]],
+    last_month: dict[str, list[TrendPoint]], category_keys: Sequence[str],
+) -> list[LeagueRow]:
+    """Workshops ranked by their average overall percent for the month; ties share a rank; no data last."""
+    rows = []
+    for code, name in workshops:
+        points = this_month.get(code, [])
+        average = mean(p.overall_percent for p in points)
+        previous = mean(p.overall_percent for p in last_month.get(code, []))
+        rows.append(LeagueRow(
+            workshop_code=code, workshop_name=name, rank=None, inspections=len(points), average=average,
+            latest=points[-1].overall_percent if points else None, previous_average=previous,
+            change=change(average, previous),
+            category_averages={key: mean(p.category_percents.get(key) for p in points) for key in category_keys},
+        ))
+    rows.sort(key=lambda r: (r.average is None, -(r.average or 0), r.workshop_code))
+    ranked, rank, last = [], 0, None
+    for position, row in enumerate(rows, 1):
+        if row.average is None:
+            ranked.append(row)
+            continue
+        if row.average != last:
+            rank, last = position, row.average
+        ranked.append(LeagueRow(**{**row.__dict__, "rank": rank}))
+    return ranked
+
+
+HEAT_COLOURS = ("#15803d", "#65a30d", "#ca8a04", "#ea580c", "#b91c1c")  # best band … worst band
+
+
+def band_colour(percent: float | None, grades: Sequence[tuple[float, str]]) -> str:
+    """The heat-map colour of a percent: one colour per grade band, best green to worst red."""
+    if percent is None:
+        return "#e2e8f0"
+    index = next((i for i, (minimum, _label) in enumerate(grades) if percent >= minimum), len(grades) - 1)
+    if len(grades) <= 1:
+        return HEAT_COLOURS[0]
+    return HEAT_COLOURS[round(index * (len(HEAT_COLOURS) - 1) / (len(grades) - 1))]
+
+
+# ---- queries ----
+
+def finding_rows(*, session: Session, inspection_ids: Sequence[int]) -> list[FindingRow]:
+    """The findings among the answers of these inspections, each judged by its own version's scheme."""
+    if not inspection_ids:
+        return []
+    from checklists.models import ChecklistCategory
+
+    query = (
+        select(Answer.score, Answer.note, ChecklistItem.key, ChecklistItem.text, ChecklistCategory.name,
+               Inspection.id, Inspection.submitted_at, ChecklistVersion.id, ChecklistVersion.scheme)
+        .join(ChecklistItem, Answer.item_id == ChecklistItem.id)
+        .join(ChecklistCategory, ChecklistItem.category_id == ChecklistCategory.id)
+        .join(Inspection, Answer.inspection_id == Inspection.id)
+        .join(ChecklistVersion, Inspection.version_id == ChecklistVersion.id)
+        .where(Answer.inspection_id.in_(inspection_ids), Answer.not_applicable.is_(False))
+    )
+    schemes: dict[int, object] = {}
+    rows = []
+    for score, note, key, text, category, inspection_id, submitted_at, version_id, scheme in session.exec(query):
+        judged = schemes.setdefault(version_id, scheme_from_dict(scheme))
+        if judged.is_finding(score):
+            rows.append(FindingRow(item_key=key, item_text=text, category_name=category,
+                                   inspection_id=inspection_id, submitted_at=submitted_at, score=score,
+                                   note=note or ""))
+    return rows

@@ -1,0 +1,151 @@
+"""Trend history on paper: the workshop report over a period and the plant's monthly 评比."""
+
+import re
+import subprocess
+from datetime import UTC, date, datetime
+
+import pytest
+
+from checklists.schemes import DEFAULT_GRADES
+from inspections.reports.periods import (
+    FindingRow,
+    Period,
+    PeriodError,
+    band_colour,
+    league_table,
+    parse_month,
+    parse_period,
+    previous_month,
+    top_findings,
+)
+from inspections.trends import TrendPoint
+from tests.conftest import AuthActions
+from tests.helpers import answer_all, published_items, start, submit
+
+TODAY = date(2026, 11, 24)
+
+
+# ---- pure ----
+
+def test_periods_default_to_twelve_weeks_and_refuse_nonsense():
+    assert parse_period(None, None, TODAY) == Period(date(2026, 9, 2), TODAY)
+    assert parse_period("2026-01-01", "2026-03-31", TODAY).days == 90
+    for raw_from, raw_to, code in (("2026-13-01", None, "bad_date"), ("2026-05-01", "2026-04-01", "reversed"),
+                                   ("2020-01-01", "2026-01-01", "too_long"), ("yesterday", None, "bad_date")):
+        with pytest.raises(PeriodError) as refused:
+            parse_period(raw_from, raw_to, TODAY)
+        assert refused.value.code == code
+
+
+def test_months():
+    assert parse_month("2026-02", TODAY) == Period(date(2026, 2, 1), date(2026, 2, 28))
+    assert parse_month(None, TODAY) == Period(date(2026, 11, 1), date(2026, 11, 30))
+    assert previous_month(parse_month("2026-01", TODAY)) == Period(date(2025, 12, 1), date(2025, 12, 31))
+    for raw in ("2026-13", "11/2026", "2026"):
+        with pytest.raises(PeriodError):
+            parse_month(raw, TODAY)
+
+
+def finding(key, day, inspection_id, text="text"):
+    return FindingRow(item_key=key, item_text=text, category_name="整理", inspection_id=inspection_id,
+                      submitted_at=datetime(2026, 11, day, tzinfo=UTC), score=1, note="")
+
+
+def test_top_findings_count_by_stable_key_and_keep_the_latest_wording():
+    rows = [finding("a", 1, 1, "作台"), finding("a", 8, 2, "工作台"), finding("b", 9, 3), finding("c", 2, 1),
+            finding("c", 9, 3), finding("d", 3, 1)]
+    counts = top_findings(rows, limit=3)
+    assert [(c.item_key, c.count) for c in counts] == [("c", 2), ("a", 2), ("b", 1)]  # ties: most recent first
+    assert counts[1].item_text == "工作台" and counts[1].inspection_ids == (1, 2)
+
+
+def point(overall, day, **categories):
+    return TrendPoint(inspection_id=day, submitted_at=datetime(2026, 11, day, tzinfo=UTC), overall_percent=overall,
+                      grade=None, checklist_key="s", version_number=1, category_percents=categories)
+
+
+def test_league_ranks_by_monthly_average_with_ties_and_empty_workshops_last():
+    workshops = [("A", "甲"), ("B", "乙"), ("C", "丙"), ("D", "丁")]
+    this = {"A": [point(80, 1, sort=70), point(90, 8, sort=90)], "B": [point(85, 2)], "C": [point(85, 3)]}
+    last = {"A": [point(70, 1)], "C": [point(90, 2)]}
+    rows = league_table(workshops, this, last, ["sort"])
+    assert [(r.workshop_code, r.rank) for r in rows] == [("A", 1), ("B", 1), ("C", 1), ("D", None)]
+    a = rows[0]
+    assert (a.average, a.latest, a.previous_average, a.change, a.inspections) == (85, 90, 70, 15, 2)
+    assert a.category_averages == {"sort": 80}
+    assert rows[2].change == -5 and rows[1].change is None
+
+
+def test_heat_colours_follow_the_grade_bands():
+    assert band_colour(95, DEFAULT_GRADES) == "#15803d"
+    assert band_colour(59.9, DEFAULT_GRADES) == "#b91c1c"
+    assert band_colour(None, DEFAULT_GRADES) == "#e2e8f0"
+    assert band_colour(75, ((50.0, "合格"), (0.0, "不合格"))) == "#15803d"
+
+
+# ---- the PDFs ----
+
+def pdf_text(data: bytes, tmp_path) -> str:
+    path = tmp_path / "report.pdf"
+    path.write_bytes(data)
+    return re.sub(r"\s+", "", subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True,
+                                             text=True, check=True).stdout)
+
+
+def inspect(app, client, workshop, score_for):
+    inspection_id = start(client, workshop)
+    answer_all(client, inspection_id, published_items(app), score_for=score_for)
+    assert submit(client, inspection_id).status_code == 303
+    return inspection_id
+
+
+def test_workshop_report_shows_each_inspection_the_repeat_and_the_open_findings(app, client, tmp_path):
+    AuthActions(client).login("sup1")
+    items = published_items(app)
+    always_low, once_low = items[4], items[50]
+    inspect(app, client, "W1", lambda i, item: 1 if item.key in (always_low.key, once_low.key) else 4)
+    inspect(app, client, "W1", lambda i, item: 0 if item.key == always_low.key else 3)
+    response = client.get("/workshops/W1/report.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = pdf_text(response.data, tmp_path)
+    assert "6S车间检查趋势报告" in text and "一号车间（W1）" in text and "检查次数2" in text
+    assert text.count("sup1") == 2  # one row per inspection
+    repeat = text.split("重复出现的问题（前10项）")[1].split("未关闭的问题")[0]
+    assert "1整理·" + re.sub(r"\s+", "", always_low.text) + "2/2" in repeat  # first, found both times
+    assert re.sub(r"\s+", "", once_low.text) + "1/2" in repeat
+    still_open = text.split("未关闭的问题")[1]
+    assert re.sub(r"\s+", "", always_low.text) in still_open
+    assert re.sub(r"\s+", "", once_low.text) not in still_open
+    # a period with nothing in it says so
+    empty = client.get("/workshops/W1/report.pdf?from=2020-01-01&to=2020-02-01")
+    assert "本期间没有已提交的检查" in pdf_text(empty.data, tmp_path)
+
+
+def test_bad_periods_are_explained(client):
+    AuthActions(client).login("sup1")
+    response = client.get("/workshops/W1/report.pdf?from=2026-05-01&to=2026-04-01")
+    assert response.status_code == 422 and "开始日期晚于结束日期" in response.text
+    response = client.get("/workshops/W1/report.pdf?from=1.5.2026")
+    assert response.status_code == 422 and "2026-11-01" in response.text
+    assert client.get("/plants/P1/report.pdf?month=2026-13").status_code == 422
+
+
+def test_plant_league_ranks_workshops_and_shows_only_what_the_reader_may_see(app, client, tmp_path):
+    auth = AuthActions(client)
+    auth.login("manager")
+    inspect(app, client, "W1", lambda i, item: 4 if i % 4 else 2)  # ~ 87.5 %
+    inspect(app, client, "W2", lambda i, item: 2)  # 50 %
+    inspect(app, client, "W3", lambda i, item: 4)  # another plant
+    month = datetime.now(UTC).strftime("%Y-%m")
+    text = pdf_text(client.get(f"/plants/P1/report.pdf?month={month}").data, tmp_path)
+    assert "一厂" in text and "6S评比" in text and "三号车间" not in text
+    league = text.split("排名")[1]
+    assert league.index("一号车间（W1）") < league.index("二号车间（W2）")
+    assert re.search(r"1一号车间（W1）1\d\d\.\d%", league) and re.search(r"2二号车间（W2）150\.0%", league)
+    assert "车间×类别热力图" in text and "前三名" in text
+    auth.logout()
+    auth.login("sup1")
+    text = pdf_text(client.get(f"/plants/P1/report.pdf?month={month}").data, tmp_path)
+    assert "一号车间" in text and "二号车间" not in text
+    assert client.get("/plants/P2/report.pdf").status_code == 404  # no workshop of P2 in sup1's scope
+    assert client.get("/plants/NOPE/report.pdf").status_code == 404
