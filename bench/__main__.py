@@ -3,7 +3,9 @@
 Every row has a baseline measured in the same run on the same machine:
 - HTTP rows: a bare Flask endpoint (`/bench/bare`) returning a fixed string through the same app, so the
   difference is our own work (queries, templates), not Flask's;
-- the PDF row: the same report HTML printed by headless Chromium (`--print-to-pdf`).
+- the PDF rows: the standard full report with 6 camera photos, beside the same HTML through WeasyPrint with
+  default options and full-size photos, and printed by headless Chromium (`--print-to-pdf`); serving a stored
+  report beside rendering it; peak memory of a render in a fresh process beside the default render's.
 Figures are medians over many runs (p95 beside them) in this process, through the WSGI test client.
 """
 
@@ -25,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from app import create_app  # noqa: E402
 from database import upgrade_database, write_session  # noqa: E402
 from inspections.demo import DEMO_PASSWORD, generate_demo  # noqa: E402
+from inspections.photos import photo_path  # noqa: E402
 
 CHROMIUM = shutil.which("chromium")
 
@@ -87,42 +90,11 @@ def main() -> None:
     rows.append(("workshop trend page, 12 weeks", f"{trend_ms:.1f} ms (p95 {trend_p95:.1f})",
                  f"{base_ms:.2f} ms", f"{trend_ms / base_ms:.0f}×"))
 
-    # PDF: our WeasyPrint render (warm worker: first render excluded) vs Chromium printing the same HTML.
-    submitted = 1
-    client.get(f"/inspections/{submitted}/report.pdf")
-    pdf = client.get(f"/inspections/{submitted}/report.pdf").data
-    pdf_ms, pdf_p95 = timed(lambda: client.get(f"/inspections/{submitted}/report.pdf"), 8)
-    chromium_cell = "not installed"
-    ratio = "—"
-    if CHROMIUM:
-        from flask import render_template
-
-        from database import db
-        from inspections.models import Inspection
-        from inspections.reports.context import inspection_report_context
-
-        with app.test_request_context():
-            html = render_template("print/inspection.html", **inspection_report_context(
-                session=db(), inspection=db().get(Inspection, submitted)))
-        css = (ROOT / "static" / "css" / "print.css").read_text(encoding="utf-8")
-        html_path = workdir / "report.html"
-        html_path.write_text(html.replace("</head>", f"<style>{css}</style></head>"), encoding="utf-8")
-
-        def chromium_print():
-            subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                            f"--user-data-dir={workdir / 'chromium'}", "--no-pdf-header-footer",
-                            f"--print-to-pdf={workdir / 'chromium.pdf'}", html_path.as_uri()],
-                           check=True, capture_output=True, timeout=120)
-
-        chromium_print()
-        chrome_ms, _ = timed(chromium_print, 3)
-        chromium_cell = f"{chrome_ms:.0f} ms, {(workdir / 'chromium.pdf').stat().st_size / 1024:.0f} KB (new process)"
-        ratio = f"{pdf_ms / chrome_ms:.2f}×"
-    rows.append(("PDF render, full report 105 items (WeasyPrint)",
-                 f"{pdf_ms:.0f} ms (p95 {pdf_p95:.0f}), {len(pdf) / 1024:.0f} KB", chromium_cell, ratio))
-    peak = _peak_rss_of_render(url, workdir, submitted)
-    rows.append(("PDF render peak RSS (process incl. app)", f"{peak:.0f} MiB", "—", "target ≤ 250 MiB"))
+    # PDF: the standard full report with 6 photos of 1600×1200, rendered in a warm worker, beside
+    # (a) the same HTML through WeasyPrint with default options and the full-size photos, and
+    # (b) headless Chromium printing that same full-size HTML.
+    submitted = _inspection_with_photos(client, 6)
+    rows.extend(_pdf_rows(app, client, submitted, workdir, url))
 
     widths = [max(len(str(r[i])) for r in rows + [HEADER]) for i in range(4)]
     print()
@@ -136,21 +108,152 @@ def main() -> None:
 HEADER = ("measure", "ours", "baseline", "ratio / target")
 
 
-def _peak_rss_of_render(url: str, workdir: Path, inspection_id: int) -> float:
-    code = f"""
-import resource, sys
-sys.path.insert(0, {str(ROOT)!r})
+def _inspection_with_photos(client, count: int) -> int:
+    """A submitted inspection of the standard checklist with `count` camera-size photos on its findings."""
+    import io
+    import re
+
+    from PIL import Image
+
+    inspection_id = int(client.post("/workshops/SZ-ASM/inspections").location.rsplit("/", 1)[1])
+    keys = []
+    for category in ("sort", "set-in-order", "shine", "standardize", "sustain", "safety", "office"):
+        page = client.get(f"/inspections/{inspection_id}?category={category}").text
+        keys += re.findall(r'data-item-code="([^"]+)"', page)
+    for i, key in enumerate(keys):
+        client.post(f"/inspections/{inspection_id}/answers/{key}", data={f"score-{key}": "1" if i % 15 == 0 else "3"})
+    for n, key in enumerate(keys[0:15 * count:15]):
+        image = Image.effect_mandelbrot((1600, 1200), (-2.0 + n * 0.1, -1.2, 1.0, 1.2), 60).convert("RGB")
+        data = io.BytesIO()
+        image.save(data, format="JPEG", quality=90)
+        client.post(f"/inspections/{inspection_id}/photos/{key}", content_type="multipart/form-data",
+                    data={f"photo-{key}": (io.BytesIO(data.getvalue()), "photo.jpg")})
+    response = client.post(f"/inspections/{inspection_id}/submit", data={"signature_typed": "1"})
+    assert response.status_code == 303, response.data[:400]
+    return inspection_id
+
+
+# Peak RSS from /proc (VmHWM, in kB), reset at start: ru_maxrss would carry over the parent's peak
+# through fork, and the bench process is large by then.
+PEAK_RSS_SCRIPT = """
+import sys
+sys.path.insert(0, {root!r})
+open("/proc/self/clear_refs", "w").write("5")
+def peak():
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
 from app import create_app
-app = create_app({{"TESTING": True, "SECRET_KEY": "b", "DATABASE_URL": {url!r}, "DATA_DIR": {str(workdir)!r},
+from bench.__main__ import render_ours, render_default
+app = create_app({{"TESTING": True, "SECRET_KEY": "b", "DATABASE_URL": {url!r}, "DATA_DIR": {data!r},
                   "WTF_CSRF_ENABLED": False}})
-c = app.test_client()
-c.post("/login", data={{"username": "manager", "password": {DEMO_PASSWORD!r}}})
-assert c.get("/inspections/{inspection_id}/report.pdf").status_code == 200
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+before = peak()
+with app.test_request_context():
+    pdf = {render}(app, {inspection_id})
+print(before, peak(), len(pdf))
 """
+
+
+def _report_html(app, inspection_id: int, full_size: bool) -> tuple[str, dict]:
+    """Our report HTML; full_size: photos as file:// links to the originals and signatures inline (baselines)."""
+    import base64
+
+    from flask import render_template
+
+    from database import db
+    from inspections.models import Inspection
+    from inspections.reports.archive import Issue
+    from inspections.reports.context import inspection_report_context
+    from web import qr_svg
+
+    inspection = db().get(Inspection, inspection_id)
+    context = inspection_report_context(session=db(), inspection=inspection)
+    issue = Issue(number=f"6S-{inspection_id}-1", sequence=1, record_sha256="0" * 64, previous=None, reason="issued")
+    html = render_template("print/inspection.html", **context, issue=issue, kind="full", now=inspection.submitted_at,
+                           verify_url="https://example.invalid/verify", verify_qr=qr_svg("https://example.invalid/v"),
+                           previous_number=None)
+    if full_size:
+        import re
+
+        data_dir = Path(app.config["DATA_DIR"])
+        html = re.sub(r'src="photos/([0-9a-f]{64})\.thumb\.jpg"',
+                      lambda m: f'src="{photo_path(data_dir, m.group(1), thumbnail=False).as_uri()}"', html)
+        for s in context["signatures"]:
+            if s.image_png:
+                html = html.replace(f"signatures/{s.image_sha256}.png",
+                                    "data:image/png;base64," + base64.b64encode(s.image_png).decode())
+    return html, context
+
+
+def render_ours(app, inspection_id: int) -> bytes:
+    from database import db
+    from inspections.models import Inspection
+    from inspections.reports.archive import Issue
+    from inspections.views import render_inspection_pdf
+
+    issue = Issue(number=f"6S-{inspection_id}-1", sequence=1, record_sha256="0" * 64, previous=None, reason="issued")
+    return render_inspection_pdf(db().get(Inspection, inspection_id), "full", issue)
+
+
+def render_default(app, inspection_id: int) -> bytes:
+    """The naive way: WeasyPrint's default fetcher and options, full-size photos."""
+    from weasyprint import CSS, HTML
+
+    html, _context = _report_html(app, inspection_id, full_size=True)
+    css = CSS(filename=str(ROOT / "static" / "css" / "print.css"))
+    return HTML(string=html, base_url=str(ROOT / "static") + "/").write_pdf(stylesheets=[css])
+
+
+def _peak_rss(url: str, data_dir: str, inspection_id: int, render: str) -> tuple[float, float]:
+    code = PEAK_RSS_SCRIPT.format(root=str(ROOT), url=url, data=data_dir, render=render, inspection_id=inspection_id)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
-    return int(out.stdout.strip().splitlines()[-1]) / 1024
+    before, after, _size = (int(v) for v in out.stdout.strip().splitlines()[-1].split())
+    return before / 1024, after / 1024
+
+
+def _pdf_rows(app, client, inspection_id: int, workdir: Path, url: str) -> list[tuple]:
+    rows = []
+    with app.test_request_context():
+        render_ours(app, inspection_id)  # warm: fonts loaded, templates compiled
+        ours = render_ours(app, inspection_id)
+        ours_ms, ours_p95 = timed(lambda: render_ours(app, inspection_id), 8)
+        render_default(app, inspection_id)
+        default_pdf = render_default(app, inspection_id)
+        default_ms, _ = timed(lambda: render_default(app, inspection_id), 3)
+        html, _context = _report_html(app, inspection_id, full_size=True)
+    rows.append(("PDF render, 105 items + 6 photos (warm worker)", f"{ours_ms:.0f} ms (p95 {ours_p95:.0f})",
+                 f"{default_ms:.0f} ms (WeasyPrint defaults, full-size photos)",
+                 f"{ours_ms / default_ms:.2f}× · target ≤ 500 ms"))
+    chrome_cell, chrome_ratio = "chromium not installed", "—"
+    if CHROMIUM:
+        css = (ROOT / "static" / "css" / "print.css").read_text(encoding="utf-8")
+        html_path = workdir / "report.html"
+        html_path.write_text(html.replace("</head>", f"<style>{css}</style></head>"), encoding="utf-8")
+
+        def chromium_print():
+            subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                            f"--user-data-dir={workdir / 'chromium'}", "--no-pdf-header-footer",
+                            f"--print-to-pdf={workdir / 'chromium.pdf'}", html_path.as_uri()],
+                           check=True, capture_output=True, timeout=120)
+
+        chromium_print()
+        chrome_ms, _ = timed(chromium_print, 3)
+        chrome_size = (workdir / "chromium.pdf").stat().st_size
+        chrome_cell = f"{chrome_ms:.0f} ms, {chrome_size / 1024:.0f} KB (Chromium --print-to-pdf, new process)"
+        chrome_ratio = f"{ours_ms / chrome_ms:.2f}×"
+    rows.append(("PDF render vs Chromium", f"{ours_ms:.0f} ms", chrome_cell, chrome_ratio))
+    rows.append(("PDF file size", f"{len(ours) / 1024:.0f} KB", f"{len(default_pdf) / 1024:.0f} KB (defaults)",
+                 f"{len(ours) / len(default_pdf):.2f}× · target ≤ 1 MB"))
+    client.get(f"/inspections/{inspection_id}/report.pdf")  # issue and store it once
+    served_ms, served_p95 = timed(lambda: client.get(f"/inspections/{inspection_id}/report.pdf"), 50)
+    rows.append(("stored report served (GET report.pdf again)", f"{served_ms:.1f} ms (p95 {served_p95:.1f})",
+                 f"{ours_ms:.0f} ms (render each time)", f"{served_ms / ours_ms:.3f}× · target ≤ 20 ms"))
+    data_dir = app.config["DATA_DIR"]
+    base, peak = _peak_rss(url, data_dir, inspection_id, "render_ours")
+    _base, default_peak = _peak_rss(url, data_dir, inspection_id, "render_default")
+    rows.append(("PDF render peak RSS (process incl. app)", f"{peak:.0f} MiB (app alone {base:.0f})",
+                 f"{default_peak:.0f} MiB (defaults)", "target ≤ 250 MiB"))
+    return rows
 
 
 if __name__ == "__main__":

@@ -534,22 +534,24 @@ def report_pdf(inspection_id: int):
     return response.make_conditional(request)
 
 
-def issued_inspection_report(inspection: Inspection, kind: str):
-    session = db()
-    context = inspection_report_context(session=session, inspection=inspection)
+def render_inspection_pdf(inspection: Inspection, kind: str, issue, context: dict | None = None) -> bytes:
+    """The report HTML for this issue, printed by WeasyPrint (a request context is needed for its URLs)."""
+    context = context or inspection_report_context(session=db(), inspection=inspection)
     images = {f"/signatures/{s.image_sha256}.png": s.image_png for s in context["signatures"] if s.image_png}
+    verify_url = public_url("verify.document", sha256=issue.record_sha256)
+    html = render_template(
+        "print/inspection.html", **context, issue=issue, kind=kind, now=utcnow(), verify_url=verify_url,
+        verify_qr=qr_svg(verify_url),
+        previous_number=document_number(inspection.id, kind, issue.previous.sequence) if issue.previous else None,
+    )
+    return render_pdf(html, current_app.config["DATA_DIR"], images)
 
-    def render(issue):
-        verify_url = public_url("verify.document", sha256=issue.record_sha256)
-        html = render_template(
-            "print/inspection.html", **context, issue=issue, kind=kind, now=utcnow(), verify_url=verify_url,
-            verify_qr=qr_svg(verify_url),
-            previous_number=document_number(inspection.id, kind, issue.previous.sequence) if issue.previous else None,
-        )
-        return render_pdf(html, current_app.config["DATA_DIR"], images)
 
-    return issue_report(engine=current_app.extensions["engine"], session=session, inspection=inspection, kind=kind,
-                        data_dir=current_app.config["DATA_DIR"], render=render, user=current_user)
+def issued_inspection_report(inspection: Inspection, kind: str):
+    """The stored report; the report context (charts, history) is gathered only when a render is needed."""
+    return issue_report(engine=current_app.extensions["engine"], session=db(), inspection=inspection, kind=kind,
+                        data_dir=current_app.config["DATA_DIR"], user=current_user,
+                        render=lambda issue: render_inspection_pdf(inspection, kind, issue))
 
 
 def _period_text(exc: PeriodError) -> str:

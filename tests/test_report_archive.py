@@ -172,7 +172,8 @@ def test_pages_grow_with_photos_and_each_photo_is_a_thumbnail(sqlite_app, tmp_pa
     path.write_bytes(with_photos)
     listing = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True).stdout
     photos = [line.split() for line in listing.splitlines()[2:] if " rgb " in line]
-    assert len(photos) == 32  # 16 photos, in the findings and again in the full list
+    assert len(photos) == 16  # in the findings; the full list refers to them
+    assert "照片2张，见“问题项”" in pdf_text(with_photos, tmp_path)
     assert all(int(row[3]) <= 480 and int(row[4]) <= 480 for row in photos)
     assert len(with_photos) < 1_500_000
 

@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 from accounts.models import User
 from database import write_session
 from inspections.models import Inspection, ReportDocument
-from inspections.service import answers_by_key, photos_by_item
+from inspections.service import photos_by_item
 from inspections.signatures import signatures_of
 
 REPORT_KINDS = ("full", "findings")
@@ -44,12 +44,12 @@ def _iso(value: datetime | None) -> str | None:
 def record_statement(*, session: Session, inspection: Inspection) -> dict:
     """Everything a report states about a submitted inspection, as plain values in a fixed order."""
     version = inspection.version
-    answers = answers_by_key(inspection)
+    answers = {answer.item_id: answer for answer in inspection.answers}  # by id: no lazy load per answer
     photos = photos_by_item(session=session, inspection=inspection)
     items = []
     for category in version.categories:
         for item in category.items:
-            answer = answers.get(item.key)
+            answer = answers.get(item.id)
             items.append({
                 "key": item.key,
                 "value": None if answer is None else ("na" if answer.not_applicable else answer.score),
