@@ -46,3 +46,36 @@ def test_home_form_review_and_result_have_no_serious_violations(live_server, bro
         assert serious(page) == []
     finally:
         context.close()
+
+
+def test_public_verify_page_and_workshop_report_form(live_server, browser, artifacts):
+    """An auditor without an account checks a report; a manager picks a period for the workshop report."""
+    from tests.conftest import AuthActions
+    from tests.helpers import answer_all, start, submit
+
+    base, app = live_server
+    app.config["WTF_CSRF_ENABLED"] = False  # set up through the test client; the browser below keeps CSRF on
+    client = app.test_client()
+    AuthActions(client).login("sup1")
+    inspection_id = start(client)
+    answer_all(client, inspection_id, published_items(app))
+    submit(client, inspection_id)
+    file_sha = client.get(f"/inspections/{inspection_id}/report.pdf").headers["X-Report-SHA256"]
+    app.config["WTF_CSRF_ENABLED"] = True
+    context = browser.new_context(viewport={"width": 768, "height": 1024}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/verify/{file_sha}")
+        assert page.locator('[data-verdict="authentic"]').is_visible()
+        assert serious(page) == []
+        page.screenshot(path=str(artifacts / "verify-768x1024.png"), full_page=True)
+        login(page, base)
+        page.goto(f"{base}/workshops/W1")
+        assert serious(page) == []
+        with page.expect_response(lambda r: "/workshops/W1/report.pdf?from=" in r.url) as response_info:
+            page.click('[data-action="workshop-report"]')
+        response = response_info.value
+        assert response.status == 200 and response.headers["content-type"] == "application/pdf"
+        assert 'filename="6S-W1-' in response.headers["content-disposition"]
+    finally:
+        context.close()
