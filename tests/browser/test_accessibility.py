@@ -72,6 +72,7 @@ def test_public_verify_page_and_workshop_report_form(live_server, browser, artif
         login(page, base)
         page.goto(f"{base}/workshops/W1")
         assert serious(page) == []
+        page.screenshot(path=str(artifacts / "workshop-768x1024.png"), full_page=True)
         with page.expect_response(lambda r: "/workshops/W1/report.pdf?from=" in r.url) as response_info:
             page.click('[data-action="workshop-report"]')
         response = response_info.value
