@@ -574,6 +574,16 @@ def _local_today():
     return to_user_timezone(utcnow()).date()
 
 
+def _printed(template: str, context: dict) -> bytes:
+    """A print template rendered to PDF on the spot (period reports are not issued documents)."""
+    html = render_template(template, **context, now=utcnow())
+    try:
+        return render_pdf(html, current_app.config["DATA_DIR"])
+    except ReportUnavailable as exc:
+        current_app.logger.error("report rendering unavailable: %s", exc)
+        abort(500)
+
+
 def _pdf_response(pdf: bytes, filename: str) -> Response:
     response = Response(pdf, mimetype="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{filename}"'})
@@ -592,13 +602,8 @@ def workshop_report_pdf(code: str):
         abort(422, _period_text(exc))
     since, until = _utc_bounds(period)
     context = workshop_report_context(session=session, workshop=workshop, period=period, since=since, until=until)
-    html = render_template("print/workshop.html", **context, now=utcnow())
-    try:
-        pdf = render_pdf(html, current_app.config["DATA_DIR"])
-    except ReportUnavailable as exc:
-        current_app.logger.error("report rendering unavailable: %s", exc)
-        abort(500)
-    return _pdf_response(pdf, f"6S-{workshop.code}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.pdf")
+    return _pdf_response(_printed("print/workshop.html", context),
+                         f"6S-{workshop.code}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.pdf")
 
 
 @bp.get("/plants/<code>/report.pdf")
@@ -618,13 +623,7 @@ def plant_report_pdf(code: str):
     last_since, last_until = _utc_bounds(previous_month(month))
     context = plant_report_context(session=session, plant=plant, workshops=workshops, month=month, since=since,
                                    until=until, last_since=last_since, last_until=last_until)
-    html = render_template("print/plant.html", **context, now=utcnow())
-    try:
-        pdf = render_pdf(html, current_app.config["DATA_DIR"])
-    except ReportUnavailable as exc:
-        current_app.logger.error("report rendering unavailable: %s", exc)
-        abort(500)
-    return _pdf_response(pdf, f"6S-{plant.code}-{month.start:%Y-%m}.pdf")
+    return _pdf_response(_printed("print/plant.html", context), f"6S-{plant.code}-{month.start:%Y-%m}.pdf")
 
 
 @bp.app_template_filter("percent")
