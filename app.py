@@ -149,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
     from accounts.views import bp as accounts_bp
     from api.views import bp as api_bp
     from checklists.views import bp as checklists_bp
+    from exports.views import bp as exports_bp
     from inspections.views import bp as inspections_bp
     from verify.views import bp as verify_bp
 
@@ -157,6 +158,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(inspections_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(verify_bp)
+    app.register_blueprint(exports_bp)
     app.extensions["csrf_protect"].exempt(api_bp)  # the API checks CSRF itself for cookie sessions
 
 

@@ -1,0 +1,183 @@
+"""Exports of submitted inspections and of their answers, as rows for CSV or Excel.
+
+Rows are produced lazily from one streaming query (plus one small query per chunk for category percents), so an
+export of millions of answers runs in bounded memory. Every query is limited to the workshops the user may see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from accounts.models import Plant, User, Workshop
+from accounts.service import visible_workshops
+from checklists.models import Checklist, ChecklistCategory, ChecklistItem, ChecklistVersion
+from inspections.models import Answer, CategoryResult, Inspection, InspectionStatus
+
+CHUNK = 2000
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ExportError(ValueError):
+    """code: bad_date | bad_version | not_found (a plant or workshop outside the user's scope)"""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class ExportFilter:
+    plant: str | None = None
+    workshop: str | None = None
+    start: date | None = None  # local calendar days, inclusive
+    end: date | None = None
+    checklist: str | None = None
+    version: int | None = None
+
+
+def parse_filter(args: Mapping[str, str]) -> ExportFilter:
+    def day(name: str) -> date | None:
+        raw = (args.get(name) or "").strip()
+        if not raw:
+            return None
+        try:
+            return date.fromisoformat(raw)
+        except ValueError as exc:
+            raise ExportError("bad_date", f"{name} must be YYYY-MM-DD") from exc
+
+    raw_version = (args.get("version") or "").strip()
+    if raw_version and not raw_version.isdigit():
+        raise ExportError("bad_version", "version must be a whole number")
+    return ExportFilter(
+        plant=(args.get("plant") or "").strip() or None, workshop=(args.get("workshop") or "").strip() or None,
+        start=day("from"), end=day("to"), checklist=(args.get("checklist") or "").strip() or None,
+        version=int(raw_version) if raw_version else None,
+    )
+
+
+def safe_cell(value: object) -> object:
+    """Text that a spreadsheet would run as a formula (=, +, -, @) is kept as text with a leading quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _scoped_inspections(session: Session, user: User, flt: ExportFilter, since: datetime | None,
+                        until: datetime | None):
+    """The WHERE of every export: submitted, in the user's scope, matching the filter."""
+    scope = visible_workshops(user).subquery()
+    conditions = [Inspection.status == InspectionStatus.submitted, Inspection.workshop_id.in_(select(scope.c.id))]
+    if flt.plant:
+        plant = session.exec(select(Plant).where(Plant.code == flt.plant)).first()
+        if plant is None or not session.exec(select(scope.c.id).where(scope.c.plant_id == plant.id)).first():
+            raise ExportError("not_found", "no such plant in your scope")
+        conditions.append(Workshop.plant_id == plant.id)
+    if flt.workshop:
+        found = session.exec(select(scope.c.id).where(scope.c.code == flt.workshop)).first()
+        if found is None:
+            raise ExportError("not_found", "no such workshop in your scope")
+        conditions.append(Inspection.workshop_id == found)
+    if since is not None:
+        conditions.append(Inspection.submitted_at >= since)
+    if until is not None:
+        conditions.append(Inspection.submitted_at < until)
+    if flt.checklist:
+        conditions.append(Checklist.key == flt.checklist)
+    if flt.version is not None:
+        conditions.append(ChecklistVersion.number == flt.version)
+    return conditions
+
+
+def _joined(query):
+    return (query.join(Workshop, Inspection.workshop_id == Workshop.id)
+            .join(Plant, Workshop.plant_id == Plant.id)
+            .join(ChecklistVersion, Inspection.version_id == ChecklistVersion.id)
+            .join(Checklist, ChecklistVersion.checklist_id == Checklist.id)
+            .join(User, Inspection.inspector_id == User.id))
+
+
+def _stream(session: Session, query):
+    """Rows as they come: a server-side cursor on PostgreSQL, SQLite's own cursor otherwise."""
+    return session.exec(query.execution_options(stream_results=True, yield_per=CHUNK))
+
+
+def inspection_export(*, session: Session, user: User, flt: ExportFilter, since: datetime | None = None,
+                      until: datetime | None = None, local=lambda t: t) -> tuple[list[str], Iterator[list]]:
+    """One row per submitted inspection with its category percents (from the stored rollups)."""
+    conditions = _scoped_inspections(session, user, flt, since, until)
+    matched = _joined(select(Inspection.id)).where(*conditions).subquery()
+    categories = session.exec(
+        select(CategoryResult.category_key, func.min(CategoryResult.category_name), func.min(CategoryResult.position))
+        .where(CategoryResult.inspection_id.in_(select(matched.c.id)))
+        .group_by(CategoryResult.category_key)
+        .order_by(func.min(CategoryResult.position), CategoryResult.category_key)
+    ).all()
+    keys = [key for key, _name, _position in categories]
+    header = ["检查编号", "工厂", "车间代码", "车间", "检查表", "版本", "检查员", "开始时间", "提交时间",
+              "总分%", "等级", "是否合格"] + [f"{name}%" for _key, name, _position in categories]
+    query = _joined(select(
+        Inspection.id, Plant.name, Workshop.code, Workshop.name, Checklist.key, ChecklistVersion.number,
+        User.display_name, Inspection.started_at, Inspection.submitted_at, Inspection.overall_percent,
+        Inspection.grade, Inspection.passed,
+    )).where(*conditions).order_by(Inspection.submitted_at, Inspection.id)
+
+    def rows() -> Iterator[list]:
+        chunk: list = []
+        for row in _stream(session, query):
+            chunk.append(row)
+            if len(chunk) == CHUNK:
+                yield from _with_percents(session, chunk, keys, local)
+                chunk = []
+        if chunk:
+            yield from _with_percents(session, chunk, keys, local)
+
+    return header, rows()
+
+
+def _with_percents(session: Session, chunk: list, keys: list[str], local) -> Iterator[list]:
+    percents: dict[int, dict[str, float | None]] = {}
+    for inspection_id, key, percent in session.exec(
+        select(CategoryResult.inspection_id, CategoryResult.category_key, CategoryResult.percent)
+        .where(CategoryResult.inspection_id.in_([row[0] for row in chunk]))
+    ):
+        percents.setdefault(inspection_id, {})[key] = percent
+    for (inspection_id, plant, code, name, checklist, version, inspector, started, submitted, overall, grade,
+         passed) in chunk:
+        mine = percents.get(inspection_id, {})
+        yield [inspection_id, plant, code, name, checklist, version, inspector, local(started), local(submitted),
+               _round(overall), grade, "是" if passed else "否"] + [_round(mine.get(key)) for key in keys]
+
+
+def answer_export(*, session: Session, user: User, flt: ExportFilter, since: datetime | None = None,
+                  until: datetime | None = None, local=lambda t: t) -> tuple[list[str], Iterator[list]]:
+    """One row per answer of the submitted inspections, in checklist order."""
+    conditions = _scoped_inspections(session, user, flt, since, until)
+    header = ["检查编号", "提交时间", "工厂", "车间代码", "检查表", "版本", "类别", "检查项代码", "检查项",
+              "评分", "不适用", "备注"]
+    query = (
+        _joined(select(Inspection.id, Inspection.submitted_at, Plant.name, Workshop.code, Checklist.key,
+                       ChecklistVersion.number, ChecklistCategory.name, ChecklistItem.key, ChecklistItem.text,
+                       Answer.score, Answer.not_applicable, Answer.note))
+        .join(Answer, Answer.inspection_id == Inspection.id)
+        .join(ChecklistItem, Answer.item_id == ChecklistItem.id)
+        .join(ChecklistCategory, ChecklistItem.category_id == ChecklistCategory.id)
+        .where(*conditions)
+        .order_by(Inspection.submitted_at, Inspection.id, ChecklistCategory.position, ChecklistItem.position)
+    )
+
+    def rows() -> Iterator[list]:
+        for (inspection_id, submitted, plant, code, checklist, version, category, item_key, text, score, na,
+             note) in _stream(session, query):
+            yield [inspection_id, local(submitted), plant, code, checklist, version, category, item_key,
+                   safe_cell(text), "" if na else score, "是" if na else "", safe_cell(note or "")]
+
+    return header, rows()
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)

@@ -1,0 +1,136 @@
+"""CSV and Excel exports agree with the stored rollups and with a recomputation from the answers, respect the
+user's scope and filters, and keep spreadsheet formulas out (SQLite and PostgreSQL)."""
+
+import csv
+import io
+
+import pytest
+from sqlmodel import Session, select
+
+from checklists.schemes import scheme_from_dict
+from exports.service import safe_cell
+from inspections.models import CategoryResult, Inspection
+from inspections.scoring import score_inspection
+from inspections.service import answer_value, category_specs
+from tests.conftest import AuthActions
+from tests.helpers import answer_all, published_items, start, submit
+
+
+def read_csv(response) -> list[list[str]]:
+    assert response.status_code == 200, response.text[:300]
+    assert response.data.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads the Chinese correctly
+    return list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+
+
+def inspect(app, client, workshop, score_for, note=None):
+    inspection_id = start(client, workshop)
+    items = published_items(app)
+    answer_all(client, inspection_id, items, score_for=score_for)
+    if note:
+        client.post(f"/inspections/{inspection_id}/answers/{items[0].key}", data={f"note-{items[0].key}": note},
+                    headers={"HX-Request": "true"})
+    assert submit(client, inspection_id).status_code == 303
+    return inspection_id
+
+
+@pytest.fixture
+def three_inspections(app, client):
+    auth = AuthActions(client)
+    auth.login("manager")
+    ids = [inspect(app, client, "W1", lambda i, item: i % 5, note='=HYPERLINK("http://x","点我"),含逗号\n换行'),
+           inspect(app, client, "W1", lambda i, item: "na" if item.key.startswith("office") else 3),
+           inspect(app, client, "W2", lambda i, item: 4)]
+    return ids
+
+
+def test_inspection_export_agrees_with_rollups_and_a_recomputation(app, client, three_inspections):
+    rows = read_csv(client.get("/exports/inspections.csv"))
+    header, body = rows[0], rows[1:]
+    assert header[:12] == ["检查编号", "工厂", "车间代码", "车间", "检查表", "版本", "检查员", "开始时间", "提交时间",
+                           "总分%", "等级", "是否合格"]
+    assert header[12:] == ["整理%", "整顿%", "清扫%", "清洁%", "素养%", "安全%", "办公区%"]
+    assert [int(r[0]) for r in body] == three_inspections
+    with Session(app.extensions["engine"]) as session:
+        for row in body:
+            inspection = session.get(Inspection, int(row[0]))
+            stored = {r.category_key: r.percent for r in session.exec(
+                select(CategoryResult).where(CategoryResult.inspection_id == inspection.id))}
+            values = {a.item.key: answer_value(a) for a in inspection.answers}
+            again = score_inspection(category_specs(inspection.version), values,
+                                     scheme_from_dict(inspection.version.scheme))
+            assert float(row[9]) == pytest.approx(inspection.overall_percent, abs=0.006)
+            assert float(row[9]) == pytest.approx(again.overall_percent, abs=0.006)
+            for key, cell in zip(["sort", "set-in-order", "shine", "standardize", "sustain", "safety", "office"],
+                                 row[12:], strict=True):
+                recomputed = next(c.percent for c in again.categories if c.key == key)
+                if stored[key] is None:
+                    assert cell == "" and recomputed is None
+                else:
+                    assert float(cell) == pytest.approx(stored[key], abs=0.006)
+                    assert float(cell) == pytest.approx(recomputed, abs=0.006)
+
+
+def test_answer_export_has_every_answer_safely(app, client, three_inspections):
+    rows = read_csv(client.get("/exports/answers.csv"))
+    body = rows[1:]
+    items = published_items(app)
+    assert len(body) == 3 * len(items)
+    first = body[0]
+    assert first[0] == str(three_inspections[0]) and first[7] == items[0].key and first[8] == items[0].text
+    # a note that a spreadsheet would run as a formula stays text; commas and newlines survive quoting
+    assert first[11] == '\'=HYPERLINK("http://x","点我"),含逗号\n换行'
+    office = [r for r in body if r[0] == str(three_inspections[1]) and r[7].startswith("office")]
+    assert office and all(r[9] == "" and r[10] == "是" for r in office)
+
+
+def test_xlsx_holds_the_same_rows(app, client, three_inspections):
+    from openpyxl import load_workbook
+
+    csv_rows = read_csv(client.get("/exports/answers.csv"))
+    response = client.get("/exports/answers.xlsx")
+    data = response.data
+    response.close()  # the server's temporary file goes with the response
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(data), read_only=True).active
+    xlsx_rows = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    assert xlsx_rows == csv_rows
+
+
+def test_filters(app, client, three_inspections):
+    def ids(query):
+        return [int(r[0]) for r in read_csv(client.get(f"/exports/inspections.csv?{query}"))[1:]]
+
+    w1a, w1b, w2 = three_inspections
+    assert ids("workshop=W1") == [w1a, w1b]
+    assert ids("plant=P1") == [w1a, w1b, w2]
+    assert ids("plant=P2") == []
+    assert ids("checklist=standard-6s&version=2") == [w1a, w1b, w2]
+    assert ids("version=1") == []
+    assert ids("from=2000-01-01&to=2000-12-31") == []
+    assert len(ids("from=2000-01-01")) == 3
+    assert client.get("/exports/inspections.csv?from=31.12.2026").status_code == 422
+    assert client.get("/exports/inspections.csv?version=two").status_code == 422
+    assert client.get("/exports/nothing.csv").status_code == 404
+    assert client.get("/exports/inspections.pdf").status_code == 404
+    # a streamed export reads after the request's session is gone: its own session must be given back
+    assert app.extensions["engine"].pool.checkedout() == 0
+
+
+def test_a_supervisor_exports_only_their_workshops(app, client, three_inspections):
+    auth = AuthActions(client)
+    auth.logout()
+    auth.login("sup1")
+    rows = read_csv(client.get("/exports/inspections.csv"))[1:]
+    assert {r[2] for r in rows} == {"W1"} and len(rows) == 2
+    answers = read_csv(client.get("/exports/answers.csv"))[1:]
+    assert {r[3] for r in answers} == {"W1"}
+    assert client.get("/exports/answers.csv?workshop=W2").status_code == 404
+    refused = client.get("/exports/answers.xlsx?plant=P2")
+    assert refused.status_code == 404
+    auth.logout()
+    assert client.get("/exports/answers.csv").status_code == 302  # to the login
+
+
+def test_formula_cells_are_neutralised():
+    assert safe_cell("=1+1") == "'=1+1" and safe_cell("+86 138") == "'+86 138" and safe_cell("@SUM") == "'@SUM"
+    assert safe_cell("-") == "'-" and safe_cell("正常") == "正常" and safe_cell(3) == 3
