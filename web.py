@@ -34,3 +34,23 @@ def qr_svg(text: str, title: str | None = None, scale: int = 8):
     from markupsafe import Markup
 
     return Markup(segno.make(text, error="m").svg_inline(scale=scale, title=title))  # noqa: S704 - generated
+
+
+def utc_bounds(period) -> tuple:
+    """A period of the user's local calendar days → [since, until) in UTC, the way times are stored."""
+    from datetime import UTC, datetime, time, timedelta
+
+    from flask_babel import to_utc
+
+    since = to_utc(datetime.combine(period.start, time.min)).replace(tzinfo=UTC)
+    until = to_utc(datetime.combine(period.end + timedelta(days=1), time.min)).replace(tzinfo=UTC)
+    return since, until
+
+
+def local_today():
+    """Today in the user's time zone (Asia/Shanghai by default), not the server's UTC."""
+    from flask_babel import to_user_timezone
+
+    from accounts.models import utcnow
+
+    return to_user_timezone(utcnow()).date()

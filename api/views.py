@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, jsonify, request
 from flask_login import current_user
+from sqlmodel import select
 
 from accounts.models import Workshop
 from accounts.service import get_visible_workshop_or_404, visible_workshops
@@ -25,6 +26,17 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 @bp.before_request
 def _authenticate():
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        # An explicit token speaks for its own user, even when a browser session cookie comes along.
+        from flask import g
+
+        from accounts.service import user_for_token
+
+        user = user_for_token(session=db(), token=header.removeprefix("Bearer ").strip())
+        if user is None:
+            return jsonify(error="invalid or revoked token"), 401
+        g._login_user = user  # Flask-Login's per-request user
     if not current_user.is_authenticated:
         return jsonify(error="authentication required: a session cookie or 'Authorization: Bearer <token>'"), 401
     bearer = request.headers.get("Authorization", "").startswith("Bearer ")
@@ -174,3 +186,35 @@ def trend(code: str):
          "checklist": {"key": p.checklist_key, "version": p.version_number}}
         for p in points
     ])
+
+@bp.get("/plants/<code>/league")
+def league(code: str):
+    """The month's ranking of the plant's workshops that the caller may see (?month=YYYY-MM, default this month)."""
+    from accounts.models import Plant
+    from inspections.reports.context import monthly_league
+    from inspections.reports.periods import PeriodError, parse_month, previous_month
+    from web import local_today, utc_bounds
+
+    session = db()
+    plant = session.exec(select(Plant).where(Plant.code == code)).first()
+    workshops = [w for w in session.exec(visible_workshops(current_user)).all()
+                 if plant is not None and w.plant_id == plant.id]
+    if not workshops:
+        return jsonify(error="no such plant in your scope", code="not_found"), 404
+    try:
+        month = parse_month(request.args.get("month"), local_today())
+    except PeriodError as exc:
+        return jsonify(error=str(exc), code=exc.code), 422
+    since, until = utc_bounds(month)
+    last_since, last_until = utc_bounds(previous_month(month))
+    rows, names, _grades, count = monthly_league(session=session, workshops=workshops, since=since, until=until,
+                                                 last_since=last_since, last_until=last_until)
+    return jsonify(
+        plant=plant.code, month=f"{month.start:%Y-%m}", inspections=count,
+        categories=[{"key": key, "name": name} for key, name in names.items()],
+        workshops=[{
+            "code": r.workshop_code, "name": r.workshop_name, "rank": r.rank, "inspections": r.inspections,
+            "average": _round(r.average), "latest": _round(r.latest), "previous_average": _round(r.previous_average),
+            "change": _round(r.change), "categories": {k: _round(v) for k, v in r.category_averages.items()},
+        } for r in rows],
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -17,7 +17,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import to_user_timezone, to_utc
+from flask_babel import to_user_timezone
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 from sqlmodel import select
@@ -51,7 +51,7 @@ from inspections.service import (
 )
 from inspections.signatures import SignatureError, clean_signature_image, may_record_signature, record_signature
 from inspections.trends import category_names_in_order, series_from_points, version_changes, workshop_trend
-from web import is_fragment_request, public_url, qr_svg, render_page
+from web import is_fragment_request, local_today, public_url, qr_svg, render_page, utc_bounds
 
 bp = Blueprint("inspections", __name__)
 
@@ -95,7 +95,7 @@ def home():
     may_inspect = {w.id for w in workshops if can_inspect(session=session, user=current_user, workshop_id=w.id)}
     plants = list({w.plant.id: w.plant for w in workshops}.values())
     return render_page("inspections/home.html", workshops=workshops, latest=latest, drafts=drafts,
-                       may_inspect=may_inspect, plants=plants, this_month=f"{_local_today():%Y-%m}")
+                       may_inspect=may_inspect, plants=plants, this_month=f"{local_today():%Y-%m}")
 
 
 @bp.get("/workshops/<code>")
@@ -117,7 +117,7 @@ def workshop(code: str):
         .where(Inspection.workshop_id == workshop.id, Inspection.status == InspectionStatus.draft)
         .order_by(Inspection.started_at.desc())
     ).all()
-    today = _local_today()
+    today = local_today()
     return render_page(
         "inspections/workshop.html", workshop=workshop, points=list(reversed(points)), category_names=names,
         chart=chart, drafts=drafts, report_to=today.isoformat(),
@@ -563,17 +563,6 @@ def _period_text(exc: PeriodError) -> str:
     }[exc.code]
 
 
-def _utc_bounds(period) -> tuple[datetime, datetime]:
-    """A period of local calendar days → [since, until) in UTC, the way times are stored."""
-    since = to_utc(datetime.combine(period.start, time.min)).replace(tzinfo=UTC)
-    until = to_utc(datetime.combine(period.end + timedelta(days=1), time.min)).replace(tzinfo=UTC)
-    return since, until
-
-
-def _local_today():
-    return to_user_timezone(utcnow()).date()
-
-
 def _printed(template: str, context: dict) -> bytes:
     """A print template rendered to PDF on the spot (period reports are not issued documents)."""
     html = render_template(template, **context, now=utcnow())
@@ -597,18 +586,17 @@ def workshop_report_pdf(code: str):
     session = db()
     workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code)
     try:
-        period = parse_period(request.args.get("from"), request.args.get("to"), _local_today())
+        period = parse_period(request.args.get("from"), request.args.get("to"), local_today())
     except PeriodError as exc:
         abort(422, _period_text(exc))
-    since, until = _utc_bounds(period)
+    since, until = utc_bounds(period)
     context = workshop_report_context(session=session, workshop=workshop, period=period, since=since, until=until)
     return _pdf_response(_printed("print/workshop.html", context),
                          f"6S-{workshop.code}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.pdf")
 
 
-@bp.get("/plants/<code>/report.pdf")
-def plant_report_pdf(code: str):
-    """The monthly 6S 评比 of a plant: ?month=YYYY-MM. Only the workshops the reader may see take part."""
+def plant_month_context(code: str) -> dict:
+    """The plant (only the workshops the reader may see) and its month, for the dashboard and its PDF."""
     session = db()
     plant = session.exec(select(Plant).where(Plant.code == code)).first()
     workshops = [w for w in session.exec(visible_workshops(current_user)).all()
@@ -616,14 +604,31 @@ def plant_report_pdf(code: str):
     if not workshops:
         abort(404)
     try:
-        month = parse_month(request.args.get("month"), _local_today())
+        month = parse_month(request.args.get("month"), local_today())
     except PeriodError as exc:
         abort(422, _period_text(exc))
-    since, until = _utc_bounds(month)
-    last_since, last_until = _utc_bounds(previous_month(month))
-    context = plant_report_context(session=session, plant=plant, workshops=workshops, month=month, since=since,
-                                   until=until, last_since=last_since, last_until=last_until)
-    return _pdf_response(_printed("print/plant.html", context), f"6S-{plant.code}-{month.start:%Y-%m}.pdf")
+    since, until = utc_bounds(month)
+    last_since, last_until = utc_bounds(previous_month(month))
+    return plant_report_context(session=session, plant=plant, workshops=workshops, month=month, since=since,
+                                until=until, last_since=last_since, last_until=last_until)
+
+
+@bp.get("/plants/<code>")
+def plant_dashboard(code: str):
+    """The plant's month at a glance: league table and heat map, each number linking to what is behind it."""
+    context = plant_month_context(code)
+    month = context["month"]
+    return render_page("inspections/plant.html", **context, month_value=f"{month.start:%Y-%m}",
+                       previous_value=f"{previous_month(month).start:%Y-%m}",
+                       next_value=f"{(month.end + timedelta(days=1)):%Y-%m}")
+
+
+@bp.get("/plants/<code>/report.pdf")
+def plant_report_pdf(code: str):
+    """The monthly 6S 评比 of a plant: ?month=YYYY-MM. Only the workshops the reader may see take part."""
+    context = plant_month_context(code)
+    return _pdf_response(_printed("print/plant.html", context),
+                         f"6S-{context['plant'].code}-{context['month'].start:%Y-%m}.pdf")
 
 
 @bp.app_template_filter("percent")
@@ -633,7 +638,6 @@ def percent_filter(value: float | None) -> str:
 
 @bp.app_template_filter("localtime")
 def localtime_filter(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    from flask_babel import to_user_timezone
 
     return "" if value is None else to_user_timezone(value).strftime(fmt)
 

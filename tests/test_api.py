@@ -127,3 +127,11 @@ def test_submit_through_the_api_with_a_drawn_signature(app, client, token_for):
     assert response.status_code == 200
     signatures = response.get_json()["signatures"]
     assert [(s["role"], s["name"], s["drawn"]) for s in signatures] == [("inspector", "sup1", True)]
+
+
+def test_a_token_speaks_for_its_user_even_beside_a_session_cookie(client, auth, token_for):
+    auth.login("manager")
+    assert len(client.get("/api/v1/workshops").get_json()["workshops"]) == 3
+    body = client.get("/api/v1/workshops", headers=token_for("sup1")).get_json()
+    assert [w["code"] for w in body["workshops"]] == ["W1"]
+    assert client.get("/api/v1/workshops", headers={"Authorization": "Bearer nonsense"}).status_code == 401

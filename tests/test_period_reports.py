@@ -149,3 +149,37 @@ def test_plant_league_ranks_workshops_and_shows_only_what_the_reader_may_see(app
     assert "一号车间" in text and "二号车间" not in text
     assert client.get("/plants/P2/report.pdf").status_code == 404  # no workshop of P2 in sup1's scope
     assert client.get("/plants/NOPE/report.pdf").status_code == 404
+
+
+def test_plant_dashboard_and_league_api_agree_and_keep_to_scope(app, client):
+    from tests.helpers import token_headers
+
+    auth = AuthActions(client)
+    auth.login("manager")
+    inspect(app, client, "W1", lambda i, item: 4 if i % 4 else 2)
+    inspect(app, client, "W2", lambda i, item: 2)
+    month = datetime.now(UTC).strftime("%Y-%m")
+    page = client.get(f"/plants/P1?month={month}")
+    assert page.status_code == 200
+    ranks = re.findall(r'<tr data-workshop-code="(W\d)" data-rank="(\d*)">', page.text)
+    assert ranks == [("W1", "1"), ("W2", "2")]
+    assert 'class="num heat-cell heat-4"' in page.text  # W2's 50 % is the worst band
+    headers = token_headers(app, "manager")
+    body = client.get(f"/api/v1/plants/P1/league?month={month}", headers=headers).get_json()
+    assert body["plant"] == "P1" and body["month"] == month and body["inspections"] == 2
+    assert [(w["code"], w["rank"]) for w in body["workshops"]] == [("W1", 1), ("W2", 2)]
+    assert body["workshops"][1]["average"] == 50.0 and body["workshops"][1]["categories"]["sort"] == 50.0
+    assert [c["key"] for c in body["categories"]][:2] == ["sort", "set-in-order"]
+    assert client.get("/api/v1/plants/P1/league?month=2026-13", headers=headers).status_code == 422
+    # a supervisor sees their own workshop only, on the screen and through the API
+    sup = token_headers(app, "sup1")
+    body = client.get(f"/api/v1/plants/P1/league?month={month}", headers=sup).get_json()
+    assert [w["code"] for w in body["workshops"]] == ["W1"]
+    assert client.get("/api/v1/plants/P2/league", headers=sup).status_code == 404
+    auth.logout()
+    auth.login("sup1")
+    assert re.findall(r'<tr data-workshop-code="(W\d)"', client.get(f"/plants/P1?month={month}").text) == ["W1"]
+    assert client.get("/plants/P2").status_code == 404
+    # last month is empty: everyone unranked, no error
+    empty = client.get("/plants/P1?month=2000-01")
+    assert empty.status_code == 200 and 'data-rank=""' in empty.text

@@ -113,11 +113,11 @@ def workshop_report_context(*, session: Session, workshop, period, since, until)
     }
 
 
-def plant_report_context(*, session: Session, plant, workshops, month, since, until, last_since, last_until) -> dict:
-    """The monthly 6S 评比 of a plant's workshops (those the reader may see)."""
+def monthly_league(*, session: Session, workshops, since, until, last_since, last_until):
+    """The month's league of these workshops from the rollups: (rows, category names, grade bands, count)."""
     from checklists.schemes import DEFAULT_GRADES
-    from inspections.reports.periods import band_colour, league_table
-    from inspections.trends import category_names_in_order, mean
+    from inspections.reports.periods import league_table
+    from inspections.trends import category_names_in_order
 
     this_month = {w.code: workshop_trend(session=session, workshop_id=w.id, since=since, until=until)
                   for w in workshops}
@@ -128,8 +128,18 @@ def plant_report_context(*, session: Session, plant, workshops, month, since, un
     league = league_table([(w.code, w.name) for w in workshops], this_month, last_month, list(names))
     grades = DEFAULT_GRADES
     if ids:
-        newest = session.get(Inspection, max(ids, key=lambda i: i))
-        grades = tuple((m, label) for m, label in scheme_from_dict(newest.version.scheme).grades)
+        newest = session.get(Inspection, max(ids))
+        grades = tuple(scheme_from_dict(newest.version.scheme).grades)
+    return league, names, grades, len(ids)
+
+
+def plant_report_context(*, session: Session, plant, workshops, month, since, until, last_since, last_until) -> dict:
+    """The monthly 6S 评比 of a plant's workshops (those the reader may see)."""
+    from inspections.reports.periods import band_colour, heat_level
+    from inspections.trends import mean
+
+    league, names, grades, count = monthly_league(session=session, workshops=workshops, since=since, until=until,
+                                                  last_since=last_since, last_until=last_until)
     ranked = [row for row in league if row.rank is not None]
     return {
         "plant": plant,
@@ -137,9 +147,12 @@ def plant_report_context(*, session: Session, plant, workshops, month, since, un
         "league": league,
         "category_names": names,
         "colour": lambda percent: band_colour(percent, grades),
+        "heat": lambda percent: heat_level(percent, grades),  # screens use classes (no inline styles: CSP)
+        "grade_for": lambda percent: next((label for m, label in grades if percent is not None and percent >= m),
+                                          None),
         "grades": grades,
         "top": ranked[:3],
         "bottom": list(reversed(ranked[-3:])) if len(ranked) > 3 else [],
         "plant_average": mean(row.average for row in ranked),
-        "inspection_count": len(ids),
+        "inspection_count": count,
     }

@@ -155,14 +155,20 @@ def league_table(
 HEAT_COLOURS = ("#15803d", "#65a30d", "#ca8a04", "#ea580c", "#b91c1c")  # best band … worst band
 
 
-def band_colour(percent: float | None, grades: Sequence[tuple[float, str]]) -> str:
-    """The heat-map colour of a percent: one colour per grade band, best green to worst red."""
+def heat_level(percent: float | None, grades: Sequence[tuple[float, str]]) -> int | None:
+    """0 (best band) … 4 (worst band) whatever the number of bands; None without a percent."""
     if percent is None:
-        return "#e2e8f0"
+        return None
     index = next((i for i, (minimum, _label) in enumerate(grades) if percent >= minimum), len(grades) - 1)
     if len(grades) <= 1:
-        return HEAT_COLOURS[0]
-    return HEAT_COLOURS[round(index * (len(HEAT_COLOURS) - 1) / (len(grades) - 1))]
+        return 0
+    return round(index * (len(HEAT_COLOURS) - 1) / (len(grades) - 1))
+
+
+def band_colour(percent: float | None, grades: Sequence[tuple[float, str]]) -> str:
+    """The heat-map colour of a percent: one colour per grade band, best green to worst red."""
+    level = heat_level(percent, grades)
+    return "#e2e8f0" if level is None else HEAT_COLOURS[level]
 
 
 # ---- queries ----
