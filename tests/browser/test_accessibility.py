@@ -78,5 +78,10 @@ def test_public_verify_page_and_workshop_report_form(live_server, browser, artif
         response = response_info.value
         assert response.status == 200 and response.headers["content-type"] == "application/pdf"
         assert 'filename="6S-W1-' in response.headers["content-disposition"]
+        page.goto(f"{base}/")
+        page.click('[data-action="plant-dashboard"]')
+        page.wait_for_selector("table.league")
+        assert serious(page) == []
+        page.screenshot(path=str(artifacts / "plant-768x1024.png"), full_page=True)
     finally:
         context.close()
