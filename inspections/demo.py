@@ -162,12 +162,23 @@ def database_is_empty(session: Session) -> bool:
 
 
 @click.command("demo")
+@click.option("--scale", type=click.Choice(["small", "large"]), default="small", show_default=True,
+              help="small: 6 workshops, 12 weeks, for trying the app; large: 20 plants × 30 workshops × 5 years "
+                   "(156 000 inspections, ~15.6 million answers), for benchmarks.")
 @with_appcontext
-def demo_command():
+def demo_command(scale: str):
     """Load the standard checklist and demo data into an empty database (otherwise do nothing)."""
     with write_session(current_app.extensions["engine"]) as session:
         if not database_is_empty(session):
             click.echo("the database already holds data: demo data not loaded")
+            return
+        if scale == "large":
+            from inspections.demo_large import generate_large
+
+            summary = generate_large(session=session, progress=click.echo)
+            click.echo(f"large data loaded: {summary['plants']} plants, {summary['workshops']} workshops, "
+                       f"{summary['inspections']} inspections, {summary['answers']} answers "
+                       f"(logins: manager, sup01…sup20, password {DEMO_PASSWORD})")
             return
         summary = generate_demo(session=session)
     click.echo(f"demo data loaded: {summary['workshops']} workshops, {summary['inspections']} inspections")

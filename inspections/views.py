@@ -32,7 +32,15 @@ from inspections.reports.archive import ArchiveCorrupt, document_number, issue_r
 from inspections.reports.charts import line_chart
 from inspections.reports.context import inspection_report_context, plant_report_context, workshop_report_context
 from inspections.reports.pdf import ReportUnavailable, render_pdf
-from inspections.reports.periods import DEFAULT_PERIOD_DAYS, PeriodError, parse_month, parse_period, previous_month
+from inspections.reports.periods import (
+    DEFAULT_PERIOD_DAYS,
+    PeriodError,
+    finding_rows,
+    parse_month,
+    parse_period,
+    previous_month,
+    top_findings,
+)
 from inspections.service import (
     InspectionError,
     add_photo,
@@ -118,8 +126,11 @@ def workshop(code: str):
         .order_by(Inspection.started_at.desc())
     ).all()
     today = local_today()
+    recent = [p.inspection_id for p in points[-12:]]
     return render_page(
         "inspections/workshop.html", workshop=workshop, points=list(reversed(points)), category_names=names,
+        top_findings=top_findings(finding_rows(session=session, inspection_ids=recent), 5),
+        recent_count=len(recent), latest_id=recent[-1] if recent else None,
         chart=chart, drafts=drafts, report_to=today.isoformat(),
         report_from=(today - timedelta(days=DEFAULT_PERIOD_DAYS - 1)).isoformat(),
         may_inspect=can_inspect(session=session, user=current_user, workshop_id=workshop.id),

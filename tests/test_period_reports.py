@@ -183,3 +183,16 @@ def test_plant_dashboard_and_league_api_agree_and_keep_to_scope(app, client):
     # last month is empty: everyone unranked, no error
     empty = client.get("/plants/P1?month=2000-01")
     assert empty.status_code == 200 and 'data-rank=""' in empty.text
+
+
+def test_workshop_page_lists_repeat_findings_and_marks_those_still_open(app, client):
+    AuthActions(client).login("sup1")
+    items = published_items(app)
+    always, once = items[4], items[60]
+    inspect(app, client, "W1", lambda i, item: 1 if item.key in (always.key, once.key) else 4)
+    inspect(app, client, "W1", lambda i, item: 0 if item.key == always.key else 3)
+    page = client.get("/workshops/W1").text
+    listed = re.findall(r'<li data-item-code="([^"]+)"><span class="answer-score">(\d+)×', page)
+    assert listed == [(always.key, "2"), (once.key, "1")]
+    first, second = page.split(f'data-item-code="{always.key}"')[1].split(f'data-item-code="{once.key}"')
+    assert "上次检查仍存在" in first and "上次检查仍存在" not in second.split("</li>")[0]

@@ -181,18 +181,19 @@ def finding_rows(*, session: Session, inspection_ids: Sequence[int]) -> list[Fin
 
     query = (
         select(Answer.score, Answer.note, ChecklistItem.key, ChecklistItem.text, ChecklistCategory.name,
-               Inspection.id, Inspection.submitted_at, ChecklistVersion.id, ChecklistVersion.scheme)
+               Inspection.id, Inspection.submitted_at, Inspection.version_id)
         .join(ChecklistItem, Answer.item_id == ChecklistItem.id)
         .join(ChecklistCategory, ChecklistItem.category_id == ChecklistCategory.id)
         .join(Inspection, Answer.inspection_id == Inspection.id)
-        .join(ChecklistVersion, Inspection.version_id == ChecklistVersion.id)
         .where(Answer.inspection_id.in_(inspection_ids), Answer.not_applicable.is_(False))
     )
-    schemes: dict[int, object] = {}
+    # each version's scheme once (not per answer row: parsing it per row cost more than the query)
+    schemes = {version_id: scheme_from_dict(scheme) for version_id, scheme in session.exec(
+        select(ChecklistVersion.id, ChecklistVersion.scheme)
+        .where(ChecklistVersion.id.in_(select(Inspection.version_id).where(Inspection.id.in_(inspection_ids)))))}
     rows = []
-    for score, note, key, text, category, inspection_id, submitted_at, version_id, scheme in session.exec(query):
-        judged = schemes.setdefault(version_id, scheme_from_dict(scheme))
-        if judged.is_finding(score):
+    for score, note, key, text, category, inspection_id, submitted_at, version_id in session.exec(query):
+        if schemes[version_id].is_finding(score):
             rows.append(FindingRow(item_key=key, item_text=text, category_name=category,
                                    inspection_id=inspection_id, submitted_at=submitted_at, score=score,
                                    note=note or ""))
