@@ -69,6 +69,7 @@ test: system-test $(VENV)/.installed-dev
 
 bench: system-test $(VENV)/.installed-dev
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.large
 
 # Translations: extract the message ids (the Chinese texts), merge into the English catalogue, compile.
 messages: $(VENV)/.installed-dev

@@ -2,7 +2,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, LargeBinary, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
 from accounts.models import User, Workshop, utcnow
@@ -15,6 +15,9 @@ class InspectionStatus(StrEnum):
 
 
 class Inspection(SQLModel, table=True):
+    # a workshop's inspections by time: trends and a plant's month (migration 0007)
+    __table_args__ = (Index("ix_inspection_workshop_submitted", "workshop_id", "submitted_at"),)
+
     id: int | None = Field(default=None, primary_key=True)
     workshop_id: int = Field(foreign_key="workshop.id", index=True)
     # The exact version filled against, forever: never re-pointed at a newer one.

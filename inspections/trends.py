@@ -60,34 +60,42 @@ def mean(values) -> float | None:
 def workshop_trend(*, session: Session, workshop_id: int, limit: int | None = None,
                    since: datetime | None = None, until: datetime | None = None) -> list[TrendPoint]:
     """Submitted inspections of a workshop, oldest first, from the stored rollups (since ≤ submitted < until)."""
+    return trends_by_workshop(session=session, workshop_ids=[workshop_id], limit=limit, since=since,
+                              until=until).get(workshop_id, [])
+
+
+def trends_by_workshop(*, session: Session, workshop_ids: list[int], limit: int | None = None,
+                       since: datetime | None = None, until: datetime | None = None) -> dict[int, list[TrendPoint]]:
+    """The trend points of several workshops in two queries (a plant's month: 30 workshops at once)."""
     query = (
-        select(Inspection.id, Inspection.submitted_at, Inspection.overall_percent, Inspection.grade,
-               Checklist.key, ChecklistVersion.number)
+        select(Inspection.id, Inspection.workshop_id, Inspection.submitted_at, Inspection.overall_percent,
+               Inspection.grade, Checklist.key, ChecklistVersion.number)
         .join(ChecklistVersion, Inspection.version_id == ChecklistVersion.id)
         .join(Checklist, ChecklistVersion.checklist_id == Checklist.id)
-        .where(Inspection.workshop_id == workshop_id, Inspection.status == InspectionStatus.submitted)
+        .where(Inspection.workshop_id.in_(workshop_ids), Inspection.status == InspectionStatus.submitted)
         .order_by(Inspection.submitted_at.desc(), Inspection.id.desc())
     )
     if since is not None:
         query = query.where(Inspection.submitted_at >= since)
     if until is not None:
         query = query.where(Inspection.submitted_at < until)
-    if limit:
+    if limit:  # the newest `limit` of one workshop (used with a single workshop)
         query = query.limit(limit)
     rows = list(reversed(session.exec(query).all()))
     ids = [row[0] for row in rows]
     percents: dict[int, dict[str, float | None]] = {i: {} for i in ids}
-    if ids:
+    for start in range(0, len(ids), 5000):  # bounded IN lists
         for inspection_id, key, percent in session.exec(
             select(CategoryResult.inspection_id, CategoryResult.category_key, CategoryResult.percent)
-            .where(CategoryResult.inspection_id.in_(ids))
+            .where(CategoryResult.inspection_id.in_(ids[start:start + 5000]))
         ):
             percents[inspection_id][key] = percent
-    return [
-        TrendPoint(inspection_id=i, submitted_at=at, overall_percent=overall, grade=grade,
-                   checklist_key=key, version_number=number, category_percents=percents[i])
-        for i, at, overall, grade, key, number in rows
-    ]
+    trends: dict[int, list[TrendPoint]] = {}
+    for i, workshop_id, at, overall, grade, key, number in rows:
+        trends.setdefault(workshop_id, []).append(TrendPoint(
+            inspection_id=i, submitted_at=at, overall_percent=overall, grade=grade, checklist_key=key,
+            version_number=number, category_percents=percents[i]))
+    return trends
 
 
 def category_names_in_order(*, session: Session, inspection_ids: list[int]) -> dict[str, str]:

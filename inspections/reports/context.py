@@ -117,12 +117,13 @@ def monthly_league(*, session: Session, workshops, since, until, last_since, las
     """The month's league of these workshops from the rollups: (rows, category names, grade bands, count)."""
     from checklists.schemes import DEFAULT_GRADES
     from inspections.reports.periods import league_table
-    from inspections.trends import category_names_in_order
+    from inspections.trends import category_names_in_order, trends_by_workshop
 
-    this_month = {w.code: workshop_trend(session=session, workshop_id=w.id, since=since, until=until)
-                  for w in workshops}
-    last_month = {w.code: workshop_trend(session=session, workshop_id=w.id, since=last_since, until=last_until)
-                  for w in workshops}
+    ids_of = [w.id for w in workshops]
+    this = trends_by_workshop(session=session, workshop_ids=ids_of, since=since, until=until)
+    last = trends_by_workshop(session=session, workshop_ids=ids_of, since=last_since, until=last_until)
+    this_month = {w.code: this.get(w.id, []) for w in workshops}
+    last_month = {w.code: last.get(w.id, []) for w in workshops}
     ids = [p.inspection_id for points in this_month.values() for p in points]
     names = category_names_in_order(session=session, inspection_ids=ids)
     league = league_table([(w.code, w.name) for w in workshops], this_month, last_month, list(names))

@@ -1,0 +1,122 @@
+"""The history side at a group's scale: `python -m bench.large` (part of `make bench`).
+
+Builds (once, then cached in .bench-cache/) the synthetic group of issue 6 on SQLite: 20 plants × 30 workshops ×
+260 weekly inspections = 156 000 inspections, ~15.6 million answers. Then measures the server time of the
+workshop trend (5 years), the plant dashboard for a month and the plant's monthly league (API), each beside the
+naive way: aggregating the answers in SQL at request time.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+
+from app import create_app  # noqa: E402
+from bench.__main__ import HEADER, timed  # noqa: E402
+from database import upgrade_database, write_session  # noqa: E402
+from inspections.demo import DEMO_PASSWORD  # noqa: E402
+
+CACHE = ROOT / ".bench-cache"
+GENERATOR_VERSION = 1  # bump when demo_large changes what it writes
+# The same output as the trend (a percent per inspection and category), computed from the answers.
+NAIVE_TREND = """
+SELECT i.id, i.submitted_at, it.category_id, 100.0 * SUM(a.score * it.weight) / SUM(4 * it.weight)
+FROM answer a JOIN inspection i ON i.id = a.inspection_id JOIN checklist_item it ON it.id = a.item_id
+JOIN workshop w ON w.id = i.workshop_id
+WHERE w.code = :code AND i.status = 'submitted' AND a.not_applicable = 0
+GROUP BY i.id, i.submitted_at, it.category_id ORDER BY i.submitted_at
+"""
+# The month's percent per workshop and category (the league's and heat map's numbers) from the answers.
+NAIVE_LEAGUE = """
+SELECT w.code, it.category_id, COUNT(DISTINCT i.id), 100.0 * SUM(a.score * it.weight) / SUM(4 * it.weight)
+FROM answer a JOIN inspection i ON i.id = a.inspection_id JOIN checklist_item it ON it.id = a.item_id
+JOIN workshop w ON w.id = i.workshop_id JOIN plant p ON p.id = w.plant_id
+WHERE p.code = :plant AND i.status = 'submitted' AND a.not_applicable = 0
+  AND i.submitted_at >= :since AND i.submitted_at < :until
+GROUP BY w.code, it.category_id
+"""
+
+
+def large_database() -> str:
+    from alembic.script import ScriptDirectory
+
+    from database import alembic_config, make_engine
+
+    CACHE.mkdir(exist_ok=True)
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    path = CACHE / f"large-{head}-g{GENERATOR_VERSION}.db"
+    url = f"sqlite:///{path}"
+    if not path.exists():
+        partial = path.with_suffix(".partial")
+        partial.unlink(missing_ok=True)
+        partial_url = f"sqlite:///{partial}"
+        print(f"building the large data set once (a few minutes): {path.name}", flush=True)
+        upgrade_database(partial_url)
+        from inspections.demo_large import generate_large
+
+        engine = make_engine(partial_url)
+        with write_session(engine) as session:
+            generate_large(session=session, progress=lambda m: print("  " + m, flush=True))
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        engine.dispose()
+        partial.rename(path)
+    return url
+
+
+def main() -> None:
+    url = large_database()
+    app = create_app({"TESTING": True, "SECRET_KEY": "bench-large", "DATABASE_URL": url,
+                      "DATA_DIR": str(CACHE / "data"), "WTF_CSRF_ENABLED": False})
+    engine = app.extensions["engine"]
+    client = app.test_client()
+    client.post("/login", data={"username": "manager", "password": DEMO_PASSWORD})
+    with engine.connect() as connection:
+        counts = connection.execute(text("SELECT (SELECT COUNT(*) FROM inspection), (SELECT COUNT(*) FROM answer)"
+                                         )).one()
+        last = connection.execute(text("SELECT MAX(submitted_at) FROM inspection")).scalar()
+    last = datetime.fromisoformat(str(last)).replace(tzinfo=UTC)
+    month = (last.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")  # the last complete month
+    since = datetime.strptime(month + "-01", "%Y-%m-%d").replace(tzinfo=UTC)
+    until = (since + timedelta(days=32)).replace(day=1)
+
+    def naive(sql: str, **params):
+        with engine.connect() as connection:
+            return connection.execute(text(sql), params).all()
+
+    rows = []
+    trend = client.get("/api/v1/workshops/P07-W13/trend").get_json()
+    assert len(trend["inspections"]) == 260
+    trend_ms, trend_p95 = timed(lambda: client.get("/api/v1/workshops/P07-W13/trend"), 30)
+    naive_trend_ms, _ = timed(lambda: naive(NAIVE_TREND, code="P07-W13"), 3)
+    rows.append(("workshop trend, 5 years = 260 inspections (API)", f"{trend_ms:.1f} ms (p95 {trend_p95:.1f})",
+                 f"{naive_trend_ms:.0f} ms (raw SQL over its answers)",
+                 f"{trend_ms / naive_trend_ms:.3f}× · target < 20 ms"))
+    page_ms, page_p95 = timed(lambda: client.get(f"/plants/P07?month={month}"), 20)
+    league_ms, league_p95 = timed(lambda: client.get(f"/api/v1/plants/P07/league?month={month}"), 20)
+    naive_ms, _ = timed(lambda: naive(NAIVE_LEAGUE, plant="P07", since=_sqlite(since), until=_sqlite(until)), 3)
+    rows.append(("plant dashboard, a month, 30 workshops (page)", f"{page_ms:.1f} ms (p95 {page_p95:.1f})",
+                 f"{naive_ms:.0f} ms (raw SQL over the month's answers)",
+                 f"{page_ms / naive_ms:.3f}× · target < 50 ms"))
+    rows.append(("plant monthly league (API)", f"{league_ms:.1f} ms (p95 {league_p95:.1f})",
+                 f"{naive_ms:.0f} ms (same raw SQL)", f"{league_ms / naive_ms:.3f}× · target < 50 ms"))
+    print(f"\nlarge data set (SQLite): {counts[0]} inspections, {counts[1]} answers; month {month}")
+    widths = [max(len(str(r[i])) for r in rows + [HEADER]) for i in range(4)]
+    for row in [HEADER, tuple("-" * w for w in widths), *rows]:
+        print(" | ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)))
+    print()
+    engine.dispose()
+
+
+def _sqlite(value: datetime) -> str:
+    return value.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+if __name__ == "__main__":
+    main()
