@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import to_user_timezone
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
-from sqlmodel import select
+from sqlmodel import func, select
 
 from accounts.models import Plant, utcnow
 from accounts.service import can_inspect, get_visible_workshop_or_404, visible_workshops
@@ -33,7 +33,6 @@ from inspections.reports.charts import line_chart
 from inspections.reports.context import inspection_report_context, plant_report_context, workshop_report_context
 from inspections.reports.pdf import ReportUnavailable, render_pdf
 from inspections.reports.periods import (
-    DEFAULT_PERIOD_DAYS,
     PeriodError,
     finding_rows,
     parse_month,
@@ -108,31 +107,49 @@ def home():
 
 @bp.get("/workshops/<code>")
 def workshop(code: str):
+    """A workshop's history: trend of the overall and the chosen categories over a chosen period (12 weeks by
+    default), small multiples per category, repeat findings, the inspections of the period."""
     session = db()
     workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code)
-    points = workshop_trend(session=session, workshop_id=workshop.id)
-    names = category_names_in_order(session=session, inspection_ids=[p.inspection_id for p in points[-12:]])
-    chart = None
+    today = local_today()
+    period_error, status = None, 200
+    try:
+        period = parse_period(request.args.get("from"), request.args.get("to"), today)
+    except PeriodError as exc:
+        period_error, status = _period_text(exc), 422
+        period = parse_period(None, None, today)
+    since, until = utc_bounds(period)
+    points = workshop_trend(session=session, workshop_id=workshop.id, since=since, until=until)
+    names = category_names_in_order(session=session, inspection_ids=[p.inspection_id for p in points])
+    chosen = [key for key in request.args.getlist("category") if key in names]
+    chart, multiples = None, []
     if points:
-        chart = line_chart(
-            [p.submitted_at.strftime("%m-%d") for p in points],
-            [(s.name, s.values) for s in series_from_points(points, names)],
-            markers=version_changes(points), marker_label=_("检查表换版"),
-            title=_("%(name)s 6S 得分趋势", name=workshop.name),
-        )
+        label_format = "%Y-%m" if period.days > 366 else "%m-%d"
+        labels = [to_user_timezone(p.submitted_at).strftime(label_format) for p in points]
+        series = series_from_points(points, names)
+        shown = [series[0]] + [s for s in series[1:] if s.key in chosen]
+        chart = line_chart(labels, [(s.name, s.values) for s in shown], markers=version_changes(points),
+                           marker_label=_("检查表换版"), title=_("%(name)s 6S 得分趋势", name=workshop.name))
+        multiples = [(s, line_chart(labels, [(s.name, s.values)], markers=version_changes(points), width=360,
+                                    height=190, title=s.name)) for s in series[1:]]
     drafts = session.exec(
         select(Inspection)
         .where(Inspection.workshop_id == workshop.id, Inspection.status == InspectionStatus.draft)
         .order_by(Inspection.started_at.desc())
     ).all()
-    today = local_today()
     recent = [p.inspection_id for p in points[-12:]]
+    first_ever = session.exec(select(func.min(Inspection.submitted_at)).where(
+        Inspection.workshop_id == workshop.id, Inspection.status == InspectionStatus.submitted)).one()
+    presets = [(_("12 周"), today - timedelta(days=83)), (_("半年"), today - timedelta(days=182)),
+               (_("1 年"), today - timedelta(days=364))]
+    if first_ever is not None:
+        presets.append((_("全部"), to_user_timezone(first_ever).date()))
     return render_page(
-        "inspections/workshop.html", workshop=workshop, points=list(reversed(points)), category_names=names,
+        "inspections/workshop.html", status=status, workshop=workshop, points=list(reversed(points)),
+        category_names=names, chosen=chosen, chart=chart, multiples=multiples, period=period,
+        period_error=period_error, presets=presets, today=today,
         top_findings=top_findings(finding_rows(session=session, inspection_ids=recent), 5),
-        recent_count=len(recent), latest_id=recent[-1] if recent else None,
-        chart=chart, drafts=drafts, report_to=today.isoformat(),
-        report_from=(today - timedelta(days=DEFAULT_PERIOD_DAYS - 1)).isoformat(),
+        recent_count=len(recent), latest_id=recent[-1] if recent else None, drafts=drafts,
         may_inspect=can_inspect(session=session, user=current_user, workshop_id=workshop.id),
     )
 

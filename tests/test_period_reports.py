@@ -196,3 +196,23 @@ def test_workshop_page_lists_repeat_findings_and_marks_those_still_open(app, cli
     assert listed == [(always.key, "2"), (once.key, "1")]
     first, second = page.split(f'data-item-code="{always.key}"')[1].split(f'data-item-code="{once.key}"')
     assert "上次检查仍存在" in first and "上次检查仍存在" not in second.split("</li>")[0]
+
+
+def test_workshop_page_period_and_chosen_categories(app, client):
+    AuthActions(client).login("sup1")
+    inspect(app, client, "W1", lambda i, item: 3)
+    inspect(app, client, "W1", lambda i, item: 4)
+    page = client.get("/workshops/W1").text
+    assert 'data-points="2"' in page
+    main = page.split('class="chart"')[1].split("</figure>")[0]
+    assert set(re.findall(r'data-series="([^"]+)"', main)) == {"总分"}  # the overall only, by default
+    assert page.count('class="mini-chart"') == 7  # one small chart per category
+    chosen = client.get("/workshops/W1?category=sort&category=safety&category=nonsense").text
+    main = chosen.split('class="chart"')[1].split("</figure>")[0]
+    assert set(re.findall(r'data-series="([^"]+)"', main)) == {"总分", "整理", "安全"}
+    assert 'value="sort" checked' in chosen and 'value="shine" checked' not in chosen
+    empty = client.get("/workshops/W1?from=2020-01-01&to=2020-12-31")
+    assert empty.status_code == 200 and "这段时间没有已提交的检查" in empty.text
+    assert 'class="mini-chart"' not in empty.text
+    bad = client.get("/workshops/W1?from=2026-02-30")
+    assert bad.status_code == 422 and "日期格式应为" in bad.text and 'data-points="2"' in bad.text  # default period
