@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import Session, select
 
 from checklists.models import Checklist, ChecklistVersion
+from checklists.schemes import Scheme
 from inspections.models import CategoryResult, Inspection, InspectionStatus
+from inspections.scoring import AnswerValue, CategorySpec, score_inspection
 
 
 @dataclass(frozen=True)
@@ -111,3 +114,69 @@ def category_names_in_order(*, session: Session, inspection_ids: list[int]) -> d
     for key, name, _position in rows:
         names.setdefault(key, name)
     return names
+
+
+# ---- like-for-like: only the items every compared version has (by stable key) ----
+
+def common_item_keys(specs_by_version: Mapping[int, Sequence[CategorySpec]]) -> set[str]:
+    """The item keys present in every one of these versions."""
+    key_sets = [{item.key for category in specs for item in category.items} for specs in specs_by_version.values()]
+    return set.intersection(*key_sets) if key_sets else set()
+
+
+def restrict(specs: Sequence[CategorySpec], keys: set[str]) -> list[CategorySpec]:
+    """The same categories with only the given items (a category left empty drops out)."""
+    kept = [CategorySpec(c.key, c.name, tuple(i for i in c.items if i.key in keys), c.weight) for c in specs]
+    return [c for c in kept if c.items]
+
+
+def like_for_like(
+    points: Sequence[TrendPoint], version_of: Mapping[int, int], specs_by_version: Mapping[int, Sequence[CategorySpec]],
+    schemes: Mapping[int, Scheme], answers: Mapping[int, Mapping[str, AnswerValue]],
+) -> tuple[list[TrendPoint], set[str]]:
+    """The points rescored on the common items only, so that versions compare item for item.
+
+    version_of: inspection id → version id; answers: inspection id → {item key: value}. Returns the new points and
+    the common keys (say how many in the chart).
+    """
+    used = {version_of[p.inspection_id] for p in points}
+    keys = common_item_keys({v: specs_by_version[v] for v in used})
+    rescored = []
+    for p in points:
+        version = version_of[p.inspection_id]
+        specs = restrict(specs_by_version[version], keys)
+        result = score_inspection(specs, {k: v for k, v in answers[p.inspection_id].items() if k in keys},
+                                  schemes[version]) if specs else None
+        rescored.append(TrendPoint(
+            inspection_id=p.inspection_id, submitted_at=p.submitted_at,
+            overall_percent=result.overall_percent if result else None, grade=result.grade if result else None,
+            checklist_key=p.checklist_key, version_number=p.version_number,
+            category_percents={c.key: c.percent for c in result.categories} if result else {},
+        ))
+    return rescored, keys
+
+
+def like_for_like_points(*, session: Session, points: Sequence[TrendPoint]) -> tuple[list[TrendPoint], set[str]]:
+    """Reads what like_for_like needs (the versions and the answers of these inspections) and applies it."""
+    from checklists.models import ChecklistItem
+    from checklists.schemes import scheme_from_dict
+    from inspections.models import Answer
+    from inspections.scoring import NA
+    from inspections.service import category_specs
+
+    ids = [p.inspection_id for p in points]
+    if not ids:
+        return [], set()
+    version_of = dict(session.exec(select(Inspection.id, Inspection.version_id).where(Inspection.id.in_(ids))).all())
+    versions = session.exec(select(ChecklistVersion).where(ChecklistVersion.id.in_(set(version_of.values())))).all()
+    specs = {v.id: category_specs(v) for v in versions}
+    schemes = {v.id: scheme_from_dict(v.scheme) for v in versions}
+    answers: dict[int, dict[str, AnswerValue]] = {i: {} for i in ids}
+    for start in range(0, len(ids), 2000):
+        for inspection_id, key, score, not_applicable in session.exec(
+            select(Answer.inspection_id, ChecklistItem.key, Answer.score, Answer.not_applicable)
+            .join(ChecklistItem, Answer.item_id == ChecklistItem.id)
+            .where(Answer.inspection_id.in_(ids[start:start + 2000]))
+        ):
+            answers[inspection_id][key] = NA if not_applicable else score
+    return like_for_like(points, version_of, specs, schemes, answers)

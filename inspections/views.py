@@ -57,7 +57,13 @@ from inspections.service import (
     submit_inspection,
 )
 from inspections.signatures import SignatureError, clean_signature_image, may_record_signature, record_signature
-from inspections.trends import category_names_in_order, series_from_points, version_changes, workshop_trend
+from inspections.trends import (
+    category_names_in_order,
+    like_for_like_points,
+    series_from_points,
+    version_changes,
+    workshop_trend,
+)
 from web import is_fragment_request, local_today, public_url, qr_svg, render_page, utc_bounds
 
 bp = Blueprint("inspections", __name__)
@@ -122,6 +128,12 @@ def workshop(code: str):
     points = workshop_trend(session=session, workshop_id=workshop.id, since=since, until=until)
     names = category_names_in_order(session=session, inspection_ids=[p.inspection_id for p in points])
     chosen = [key for key in request.args.getlist("category") if key in names]
+    like = request.args.get("view") == "like"
+    common_keys: set[str] = set()
+    if like and points:
+        points, common_keys = like_for_like_points(session=session, points=points)
+    view_note = (_("同口径：只按各版共有的 %(n)d 个检查项计分，版本之间逐项可比", n=len(common_keys)) if like
+                 else _("各版完整评分：每次检查按其所用版本的全部检查项计分（得分率可直接比较）"))
     chart, multiples = None, []
     if points:
         label_format = "%Y-%m" if period.days > 366 else "%m-%d"
@@ -129,7 +141,8 @@ def workshop(code: str):
         series = series_from_points(points, names)
         shown = [series[0]] + [s for s in series[1:] if s.key in chosen]
         chart = line_chart(labels, [(s.name, s.values) for s in shown], markers=version_changes(points),
-                           marker_label=_("检查表换版"), title=_("%(name)s 6S 得分趋势", name=workshop.name))
+                           marker_label=_("检查表换版"),
+                           title=_("%(name)s 6S 得分趋势", name=workshop.name) + " · " + view_note)
         multiples = [(s, line_chart(labels, [(s.name, s.values)], markers=version_changes(points), width=360,
                                     height=190, title=s.name)) for s in series[1:]]
     drafts = session.exec(
@@ -147,7 +160,7 @@ def workshop(code: str):
     return render_page(
         "inspections/workshop.html", status=status, workshop=workshop, points=list(reversed(points)),
         category_names=names, chosen=chosen, chart=chart, multiples=multiples, period=period,
-        period_error=period_error, presets=presets, today=today,
+        period_error=period_error, presets=presets, today=today, like=like, view_note=view_note,
         top_findings=top_findings(finding_rows(session=session, inspection_ids=recent), 5),
         recent_count=len(recent), latest_id=recent[-1] if recent else None, drafts=drafts,
         may_inspect=can_inspect(session=session, user=current_user, workshop_id=workshop.id),

@@ -64,3 +64,25 @@ def test_the_app_works_on_top_of_generated_data(empty_engine):
         workshop = session.exec(select(Workshop).where(Workshop.code == "P01-W01")).one()
         inspection = start_inspection(session=session, user=manager, workshop=workshop)
         assert inspection.id == 7
+
+
+def test_like_for_like_across_the_standard_checklists_v1_to_v2(empty_engine):
+    from inspections.trends import like_for_like_points, restrict, workshop_trend
+
+    with write_session(empty_engine) as session:
+        generate_large(session=session, plants=1, workshops_per_plant=1, weeks=4, seed=5)
+    with Session(empty_engine) as session:
+        points = workshop_trend(session=session, workshop_id=1)
+        assert [p.version_number for p in points] == [1, 1, 2, 2]
+        rescored, keys = like_for_like_points(session=session, points=points)
+        inspections = [session.get(Inspection, p.inspection_id) for p in points]
+        v1_keys = {i.key for c in inspections[0].version.categories for i in c.items}
+        v2_keys = {i.key for c in inspections[2].version.categories for i in c.items}
+        assert keys == v1_keys & v2_keys and 0 < len(keys) < min(len(v1_keys), len(v2_keys))
+        for point, inspection in zip(rescored, inspections, strict=True):
+            items = {item.id: item.key for c in inspection.version.categories for item in c.items}
+            values = {items[a.item_id]: NA if a.not_applicable else a.score for a in inspection.answers}
+            specs = restrict(category_specs(inspection.version), keys)
+            again = score_inspection(specs, {k: v for k, v in values.items() if k in keys},
+                                     scheme_from_dict(inspection.version.scheme))
+            assert point.overall_percent == pytest.approx(again.overall_percent)

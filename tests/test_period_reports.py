@@ -216,3 +216,14 @@ def test_workshop_page_period_and_chosen_categories(app, client):
     assert 'class="mini-chart"' not in empty.text
     bad = client.get("/workshops/W1?from=2026-02-30")
     assert bad.status_code == 422 and "日期格式应为" in bad.text and 'data-points="2"' in bad.text  # default period
+
+
+def test_workshop_page_says_which_view_it_shows(app, client):
+    AuthActions(client).login("sup1")
+    inspect(app, client, "W1", lambda i, item: 3)
+    full = client.get("/workshops/W1").text
+    assert 'data-view="full"' in full and "各版完整评分：" in full
+    like = client.get("/workshops/W1?view=like").text
+    n = len(published_items(app))  # one version in the period: every item is common
+    assert 'data-view="like"' in like and f"同口径：只按各版共有的 {n} 个检查项计分" in like
+    assert re.search(r'<polyline data-series="总分"|<circle', like.split('data-view="like"')[1])

@@ -28,3 +28,41 @@ def test_change_and_mean_ignore_missing_values():
     assert change(None, 70.0) is None
     assert mean([None, 60.0, 80.0]) == 70.0
     assert mean([None]) is None
+
+
+# ---- like-for-like ----
+
+def _spec(*categories):
+    from inspections.scoring import CategorySpec, ItemSpec
+
+    return [CategorySpec(key, key, tuple(ItemSpec(k) for k in keys)) for key, keys in categories]
+
+
+def test_common_keys_and_restrict():
+    from inspections.trends import common_item_keys, restrict
+
+    v1 = _spec(("sort", ["a", "b"]), ("safety", ["s1", "s2"]))
+    v2 = _spec(("sort", ["a", "b", "c"]), ("safety", ["x1"]))
+    keys = common_item_keys({1: v1, 2: v2})
+    assert keys == {"a", "b"}
+    assert [(c.key, [i.key for i in c.items]) for c in restrict(v2, keys)] == [("sort", ["a", "b"])]
+
+
+def test_like_for_like_rescores_on_the_common_items_only():
+    from datetime import UTC, datetime
+
+    from checklists.schemes import LevelScheme
+    from inspections.trends import TrendPoint, like_for_like
+
+    v1 = _spec(("sort", ["a", "b"]), ("safety", ["s1"]))
+    v2 = _spec(("sort", ["a", "b", "c"]), ("safety", ["x1"]))
+    points = [TrendPoint(1, datetime(2026, 1, 1, tzinfo=UTC), 50.0, None, "std", 1),
+              TrendPoint(2, datetime(2026, 2, 1, tzinfo=UTC), 90.0, None, "std", 2)]
+    answers = {1: {"a": 4, "b": 2, "s1": 0}, 2: {"a": 4, "b": 2, "c": 0, "x1": 4}}
+    scheme = LevelScheme()
+    rescored, keys = like_for_like(points, {1: 1, 2: 2}, {1: v1, 2: v2}, {1: scheme, 2: scheme}, answers)
+    assert keys == {"a", "b"}
+    # both now score only a and b: (4 + 2) / 8 = 75 %, item for item the same
+    assert [p.overall_percent for p in rescored] == [75.0, 75.0]
+    assert [p.category_percents for p in rescored] == [{"sort": 75.0}, {"sort": 75.0}]
+    assert [p.version_number for p in rescored] == [1, 2]
