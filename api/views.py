@@ -176,10 +176,25 @@ def inspection_json(inspection: Inspection) -> dict:
 
 @bp.get("/workshops/<code>/trend")
 def trend(code: str):
+    """?from=&to= (YYYY-MM-DD, local days; default: all history), ?view=like for the like-for-like scores."""
+    from inspections.reports.periods import PeriodError, parse_period
+    from inspections.trends import like_for_like_points
+    from web import local_today, utc_bounds
+
     session = db()
     workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code)
-    points = workshop_trend(session=session, workshop_id=workshop.id)
-    return jsonify(workshop=workshop.code, inspections=[
+    since = until = None
+    if request.args.get("from") or request.args.get("to"):
+        try:
+            since, until = utc_bounds(parse_period(request.args.get("from"), request.args.get("to"), local_today()))
+        except PeriodError as exc:
+            return jsonify(error=str(exc), code=exc.code), 422
+    points = workshop_trend(session=session, workshop_id=workshop.id, since=since, until=until)
+    view, common = "full", None
+    if request.args.get("view") == "like":
+        points, keys = like_for_like_points(session=session, points=points)
+        view, common = "like", sorted(keys)
+    return jsonify(workshop=workshop.code, view=view, common_items=common, inspections=[
         {"id": p.inspection_id, "date": p.submitted_at.date().isoformat(), "submitted_at": _iso(p.submitted_at),
          "overall_percent": _round(p.overall_percent), "grade": p.grade,
          "categories": {k: _round(v) for k, v in p.category_percents.items()},

@@ -135,3 +135,20 @@ def test_a_token_speaks_for_its_user_even_beside_a_session_cookie(client, auth, 
     body = client.get("/api/v1/workshops", headers=token_for("sup1")).get_json()
     assert [w["code"] for w in body["workshops"]] == ["W1"]
     assert client.get("/api/v1/workshops", headers={"Authorization": "Bearer nonsense"}).status_code == 401
+
+
+def test_trend_api_period_and_like_for_like_view(app, client, token_for):
+    headers = token_for("sup1")
+    inspection_id = client.post("/api/v1/workshops/W1/inspections", headers=headers).get_json()["id"]
+    items = published_items(app)
+    for item in items:
+        client.put(f"/api/v1/inspections/{inspection_id}/answers/{item.key}", headers=headers, json={"score": 3})
+    client.post(f"/api/v1/inspections/{inspection_id}/submit", headers=headers)
+    full = client.get("/api/v1/workshops/W1/trend", headers=headers).get_json()
+    assert full["view"] == "full" and full["common_items"] is None and len(full["inspections"]) == 1
+    like = client.get("/api/v1/workshops/W1/trend?view=like", headers=headers).get_json()
+    assert like["view"] == "like" and len(like["common_items"]) == len(items)
+    assert like["inspections"][0]["overall_percent"] == full["inspections"][0]["overall_percent"] == 75.0
+    old = client.get("/api/v1/workshops/W1/trend?from=2000-01-01&to=2000-12-31", headers=headers).get_json()
+    assert old["inspections"] == []
+    assert client.get("/api/v1/workshops/W1/trend?from=nope", headers=headers).status_code == 422
