@@ -654,6 +654,35 @@ def plant_month_context(code: str) -> dict:
                                 until=until, last_since=last_since, last_until=last_until)
 
 
+@bp.get("/plants")
+def group_dashboard():
+    """Every plant the reader may see, side by side for a month (for managers who have several)."""
+    from inspections.reports.context import monthly_league
+    from inspections.reports.periods import band_colour, group_table, heat_level
+
+    session = db()
+    workshops = session.exec(visible_workshops(current_user)).all()
+    if not workshops:
+        abort(404)
+    try:
+        month = parse_month(request.args.get("month"), local_today())
+    except PeriodError as exc:
+        abort(422, _period_text(exc))
+    since, until = utc_bounds(month)
+    last_since, last_until = utc_bounds(previous_month(month))
+    league, names, grades, count = monthly_league(session=session, workshops=workshops, since=since, until=until,
+                                                  last_since=last_since, last_until=last_until)
+    plants = list({w.plant.code: w.plant for w in workshops}.values())
+    rows = group_table([(p.code, p.name) for p in plants], league, {w.code: w.plant.code for w in workshops},
+                       list(names))
+    return render_page(
+        "inspections/group.html", rows=rows, category_names=names, month=month, inspection_count=count,
+        heat=lambda v: heat_level(v, grades), colour=lambda v: band_colour(v, grades), grades=grades,
+        month_value=f"{month.start:%Y-%m}", previous_value=f"{previous_month(month).start:%Y-%m}",
+        next_value=f"{(month.end + timedelta(days=1)):%Y-%m}",
+    )
+
+
 @bp.get("/plants/<code>")
 def plant_dashboard(code: str):
     """The plant's month at a glance: league table and heat map, each number linking to what is behind it."""

@@ -227,3 +227,36 @@ def test_workshop_page_says_which_view_it_shows(app, client):
     n = len(published_items(app))  # one version in the period: every item is common
     assert 'data-view="like"' in like and f"同口径：只按各版共有的 {n} 个检查项计分" in like
     assert re.search(r'<polyline data-series="总分"|<circle', like.split('data-view="like"')[1])
+
+
+def test_group_dashboard_ranks_plants_within_scope(app, client):
+    auth = AuthActions(client)
+    auth.login("manager")
+    inspect(app, client, "W1", lambda i, item: 4)  # P1: W1 100 %, W2 50 % → 75 %
+    inspect(app, client, "W2", lambda i, item: 2)
+    inspect(app, client, "W3", lambda i, item: 3)  # P2: 75 %... a tie
+    inspect(app, client, "W3", lambda i, item: 4)  # P2: (75 + 100) / 2 = 87.5 %
+    month = datetime.now(UTC).strftime("%Y-%m")
+    page = client.get(f"/plants?month={month}")
+    assert page.status_code == 200
+    assert re.findall(r'<tr data-plant-code="(P\d)" data-rank="(\d*)">', page.text) == [("P2", "1"), ("P1", "2")]
+    p1 = page.text.split('data-plant-code="P1"')[1].split("</tr>")[0]
+    assert "一号车间</a> 100.0%" in p1 and "二号车间</a> 50.0%" in p1  # best and worst workshop
+    assert client.get("/plants?month=2026-13").status_code == 422
+    auth.logout()
+    auth.login("sup1")  # one workshop, one plant
+    assert re.findall(r'data-plant-code="(P\d)"', client.get("/plants").text) == ["P1"]
+
+
+def test_group_table_is_the_mean_of_workshop_averages():
+    from inspections.reports.periods import group_table
+
+    workshops = [("A1", "甲1"), ("A2", "甲2"), ("B1", "乙1"), ("C1", "丙1")]
+    this = {"A1": [point(90, 1, sort=90)], "A2": [point(70, 2, sort=50)], "B1": [point(85, 3, sort=85)]}
+    league = league_table(workshops, this, {"A1": [point(60, 1)]}, ["sort"])
+    rows = group_table([("A", "甲厂"), ("B", "乙厂"), ("C", "丙厂")], league,
+                       {"A1": "A", "A2": "A", "B1": "B", "C1": "C"}, ["sort"])
+    assert [(r.plant_code, r.rank, r.average) for r in rows] == [("B", 1, 85), ("A", 2, 80), ("C", None, None)]
+    a = rows[1]
+    assert (a.best.workshop_code, a.worst.workshop_code, a.inspections, a.workshops) == ("A1", "A2", 2, 2)
+    assert a.category_averages == {"sort": 70} and a.change == 20  # last month only A1 was inspected: 60

@@ -6,7 +6,7 @@ helpers at the bottom read rollups and, for finding counts, the answers of the i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -198,3 +198,44 @@ def finding_rows(*, session: Session, inspection_ids: Sequence[int]) -> list[Fin
                                    inspection_id=inspection_id, submitted_at=submitted_at, score=score,
                                    note=note or ""))
     return rows
+
+
+@dataclass(frozen=True)
+class PlantRow:
+    plant_code: str
+    plant_name: str
+    rank: int | None
+    workshops: int
+    inspections: int
+    average: float | None  # the mean of its workshops' monthly averages
+    previous_average: float | None
+    change: float | None
+    best: LeagueRow | None
+    worst: LeagueRow | None
+    category_averages: dict[str, float | None]
+
+
+def group_table(plants: Sequence[tuple[str, str]], league: Sequence[LeagueRow],
+                plant_of: Mapping[str, str], category_keys: Sequence[str]) -> list[PlantRow]:
+    """Plants ranked by the mean of their workshops' monthly averages; best and worst workshop of each."""
+    rows = []
+    for code, name in plants:
+        mine = [r for r in league if plant_of[r.workshop_code] == code]
+        ranked = [r for r in mine if r.average is not None]
+        average = mean(r.average for r in ranked)
+        previous = mean(r.previous_average for r in mine)
+        rows.append(PlantRow(
+            plant_code=code, plant_name=name, rank=None, workshops=len(mine),
+            inspections=sum(r.inspections for r in mine), average=average, previous_average=previous,
+            change=change(average, previous),
+            best=max(ranked, key=lambda r: r.average) if ranked else None,
+            worst=min(ranked, key=lambda r: r.average) if ranked else None,
+            category_averages={k: mean(r.category_averages.get(k) for r in ranked) for k in category_keys},
+        ))
+    rows.sort(key=lambda r: (r.average is None, -(r.average or 0), r.plant_code))
+    ranked_rows, rank, last = [], 0, None
+    for position, row in enumerate(rows, 1):
+        if row.average is not None and row.average != last:
+            rank, last = position, row.average
+        ranked_rows.append(PlantRow(**{**row.__dict__, "rank": rank if row.average is not None else None}))
+    return ranked_rows
