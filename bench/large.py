@@ -9,6 +9,7 @@ naive way: aggregating the answers in SQL at request time.
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -71,7 +72,13 @@ def large_database() -> str:
 
 
 def main() -> None:
-    url = large_database()
+    measure(large_database(), "SQLite")
+    with throwaway_postgres() as url:
+        if url:
+            measure(url, "PostgreSQL")
+
+
+def measure(url: str, label: str) -> None:
     app = create_app({"TESTING": True, "SECRET_KEY": "bench-large", "DATABASE_URL": url,
                       "DATA_DIR": str(CACHE / "data"), "WTF_CSRF_ENABLED": False})
     engine = app.extensions["engine"]
@@ -81,7 +88,8 @@ def main() -> None:
         counts = connection.execute(text("SELECT (SELECT COUNT(*) FROM inspection), (SELECT COUNT(*) FROM answer)"
                                          )).one()
         last = connection.execute(text("SELECT MAX(submitted_at) FROM inspection")).scalar()
-    last = datetime.fromisoformat(str(last)).replace(tzinfo=UTC)
+    last = last if isinstance(last, datetime) else datetime.fromisoformat(str(last))
+    last = last.replace(tzinfo=UTC) if last.tzinfo is None else last.astimezone(UTC)
     month = (last.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")  # the last complete month
     since = datetime.strptime(month + "-01", "%Y-%m-%d").replace(tzinfo=UTC)
     until = (since + timedelta(days=32)).replace(day=1)
@@ -100,7 +108,9 @@ def main() -> None:
                  f"{trend_ms / naive_trend_ms:.3f}× · target < 20 ms"))
     page_ms, page_p95 = timed(lambda: client.get(f"/plants/P07?month={month}"), 20)
     league_ms, league_p95 = timed(lambda: client.get(f"/api/v1/plants/P07/league?month={month}"), 20)
-    naive_ms, _ = timed(lambda: naive(NAIVE_LEAGUE, plant="P07", since=_sqlite(since), until=_sqlite(until)), 3)
+    bounds = {"since": _sqlite(since), "until": _sqlite(until)} if label == "SQLite" else {"since": since,
+                                                                                          "until": until}
+    naive_ms, _ = timed(lambda: naive(NAIVE_LEAGUE, plant="P07", **bounds), 3)
     rows.append(("plant dashboard, a month, 30 workshops (page)", f"{page_ms:.1f} ms (p95 {page_p95:.1f})",
                  f"{naive_ms:.0f} ms (raw SQL over the month's answers)",
                  f"{page_ms / naive_ms:.3f}× · target < 50 ms"))
@@ -109,12 +119,70 @@ def main() -> None:
     group_ms, group_p95 = timed(lambda: client.get(f"/plants?month={month}"), 5)
     rows.append(("group dashboard, a month, 20 plants × 30 workshops (page)",
                  f"{group_ms:.0f} ms (p95 {group_p95:.0f})", "—", "no target yet"))
-    print(f"\nlarge data set (SQLite): {counts[0]} inspections, {counts[1]} answers; month {month}")
+    print(f"\nlarge data set ({label}): {counts[0]} inspections, {counts[1]} answers; month {month}")
     widths = [max(len(str(r[i])) for r in rows + [HEADER]) for i in range(4)]
     for row in [HEADER, tuple("-" * w for w in widths), *rows]:
         print(" | ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)))
     print()
     engine.dispose()
+
+
+@contextmanager
+def throwaway_postgres():
+    """Debian's PostgreSQL as the `postgres` user, its cluster kept between runs (building the large data set
+    takes minutes). Yields the database URL, or None without the binaries."""
+    import glob
+    import os
+    import shutil
+    import socket
+    import subprocess
+
+    from alembic.script import ScriptDirectory
+
+    from database import alembic_config, make_engine
+
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    if not bins:
+        print("PostgreSQL binaries not found: the PostgreSQL rows are skipped (apt-get install postgresql)")
+        yield None
+        return
+    bin_dir = Path(bins[-1]).parent
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    # As root the cluster must live where the `postgres` user can reach it: its home directory.
+    base = Path("/var/lib/postgresql") if os.geteuid() == 0 else CACHE
+    home = base / f"sixs-bench-{head}-g{GENERATOR_VERSION}"
+    as_postgres = (lambda args: ["runuser", "-u", "postgres", "--", *args]) if os.geteuid() == 0 else (lambda a: a)
+    fresh = not (home / "data" / "PG_VERSION").exists()
+    if fresh:
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(parents=True)
+        if os.geteuid() == 0:
+            shutil.chown(home, "postgres", "postgres")
+        subprocess.run(as_postgres([str(bin_dir / "initdb"), "-D", str(home / "data"), "-U", "postgres",
+                                    "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]), check=True,
+                       capture_output=True)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    subprocess.run(as_postgres([str(bin_dir / "pg_ctl"), "-D", str(home / "data"), "-w", "-l", str(home / "log"),
+                                "-o", f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c fsync=off "
+                                      "-c synchronous_commit=off -c full_page_writes=off -c shared_buffers=256MB",
+                                "start"]), check=True, capture_output=True)
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    try:
+        if fresh:
+            print("building the large data set on PostgreSQL once (a few minutes)", flush=True)
+            upgrade_database(url)
+            from inspections.demo_large import generate_large
+
+            engine = make_engine(url)
+            with write_session(engine) as session:
+                generate_large(session=session, progress=lambda m: print("  " + m, flush=True))
+            engine.dispose()
+        yield url
+    finally:
+        subprocess.run(as_postgres([str(bin_dir / "pg_ctl"), "-D", str(home / "data"), "-m", "fast", "stop"]),
+                       check=False, capture_output=True)
 
 
 def _sqlite(value: datetime) -> str:
