@@ -164,6 +164,9 @@ def test_plant_dashboard_and_league_api_agree_and_keep_to_scope(app, client):
     ranks = re.findall(r'<tr data-workshop-code="(W\d)" data-rank="(\d*)">', page.text)
     assert ranks == [("W1", "1"), ("W2", "2")]
     assert 'class="num heat-cell heat-4"' in page.text  # W2's 50 % is the worst band
+    # every number leads to the inspections behind it: the workshop's page for that month (and category)
+    behind = r'href="/workshops/W2\?category=sort&amp;from=\d{4}-\d\d-01&amp;to=\d{4}-\d\d-\d\d">50</a>'
+    assert re.search(behind, page.text)
     headers = token_headers(app, "manager")
     body = client.get(f"/api/v1/plants/P1/league?month={month}", headers=headers).get_json()
     assert body["plant"] == "P1" and body["month"] == month and body["inspections"] == 2
