@@ -30,7 +30,7 @@ NAIVE_TREND = """
 SELECT i.id, i.submitted_at, it.category_id, 100.0 * SUM(a.score * it.weight) / SUM(4 * it.weight)
 FROM answer a JOIN inspection i ON i.id = a.inspection_id JOIN checklist_item it ON it.id = a.item_id
 JOIN workshop w ON w.id = i.workshop_id
-WHERE w.code = :code AND i.status = 'submitted' AND a.not_applicable = 0
+WHERE w.code = :code AND i.status = 'submitted' AND NOT a.not_applicable
 GROUP BY i.id, i.submitted_at, it.category_id ORDER BY i.submitted_at
 """
 # The month's percent per workshop and category (the league's and heat map's numbers) from the answers.
@@ -38,7 +38,7 @@ NAIVE_LEAGUE = """
 SELECT w.code, it.category_id, COUNT(DISTINCT i.id), 100.0 * SUM(a.score * it.weight) / SUM(4 * it.weight)
 FROM answer a JOIN inspection i ON i.id = a.inspection_id JOIN checklist_item it ON it.id = a.item_id
 JOIN workshop w ON w.id = i.workshop_id JOIN plant p ON p.id = w.plant_id
-WHERE p.code = :plant AND i.status = 'submitted' AND a.not_applicable = 0
+WHERE p.code = :plant AND i.status = 'submitted' AND NOT a.not_applicable
   AND i.submitted_at >= :since AND i.submitted_at < :until
 GROUP BY w.code, it.category_id
 """
