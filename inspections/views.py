@@ -686,9 +686,21 @@ def group_dashboard():
 @bp.get("/plants/<code>")
 def plant_dashboard(code: str):
     """The plant's month at a glance: league table and heat map, each number linking to what is behind it."""
+    from inspections.reports.periods import monthly_average, months_back
+    from inspections.trends import trends_by_workshop
+
     context = plant_month_context(code)
     month = context["month"]
+    months = months_back(month, 12)
+    workshops = [w for w in db().exec(visible_workshops(current_user)).all() if w.plant_id == context["plant"].id]
+    points = trends_by_workshop(session=db(), workshop_ids=[w.id for w in workshops],
+                                since=utc_bounds(months[0])[0], until=utc_bounds(month)[1])
+    averages = monthly_average(points, months, lambda t: to_user_timezone(t).date())
+    labels = [f"{m.start:%Y-%m}" for m in months]
+    trend = line_chart(labels, [(_("全厂平均"), averages)], width=720, height=260,
+                       title=_("%(plant)s 近 12 个月平均分", plant=context["plant"].name))
     return render_page("inspections/plant.html", **context, month_value=f"{month.start:%Y-%m}",
+                       trend=trend, trend_rows=list(zip(labels, averages, strict=True)),
                        previous_value=f"{previous_month(month).start:%Y-%m}",
                        next_value=f"{(month.end + timedelta(days=1)):%Y-%m}")
 

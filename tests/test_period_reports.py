@@ -263,3 +263,29 @@ def test_group_table_is_the_mean_of_workshop_averages():
     a = rows[1]
     assert (a.best.workshop_code, a.worst.workshop_code, a.inspections, a.workshops) == ("A1", "A2", 2, 2)
     assert a.category_averages == {"sort": 70} and a.change == 20  # last month only A1 was inspected: 60
+
+
+def test_plant_average_by_month():
+    from inspections.reports.periods import monthly_average, months_back
+
+    months = months_back(parse_month("2026-02", TODAY), 3)
+    assert [m.start for m in months] == [date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1)]
+
+    def at(overall, month, day):
+        year = 2026 if month < 12 else 2025
+        return TrendPoint(inspection_id=day, submitted_at=datetime(year, month, day, tzinfo=UTC),
+                          overall_percent=overall, grade=None, checklist_key="s", version_number=1)
+
+    by_workshop = {1: [at(80, 1, 5), at(90, 1, 20), at(70, 2, 3)], 2: [at(60, 1, 9)]}
+    assert monthly_average(by_workshop, months, lambda t: t.date()) == [None, (85 + 60) / 2, 70]
+
+
+def test_plant_dashboard_shows_the_plant_average_over_twelve_months(app, client):
+    AuthActions(client).login("manager")
+    inspect(app, client, "W1", lambda i, item: 4)
+    inspect(app, client, "W2", lambda i, item: 2)
+    month = datetime.now(UTC).strftime("%Y-%m")
+    page = client.get(f"/plants/P1?month={month}").text
+    assert 'data-months="12"' in page
+    rows = re.findall(r'month=(\d{4}-\d\d)">\1</a></td><td class="num">([^<]+)</td>', page)
+    assert len(rows) == 12 and rows[-1] == (month, "75.0%") and {v for _m, v in rows[:-1]} == {"—"}

@@ -111,7 +111,9 @@ def line_chart(
     step = max(1, math.ceil(count / 8))
     for i, label in enumerate(x_labels):
         if i % step == 0 or i == count - 1:
-            parts.append(f'<text x="{_fmt(x_at(i))}" y="{top + plot_h + 18}" text-anchor="middle" '
+            # the last label ends at the edge instead of spilling over it
+            anchor = "end" if i == count - 1 and count > 1 else "middle"
+            parts.append(f'<text x="{_fmt(x_at(i))}" y="{top + plot_h + 18}" text-anchor="{anchor}" '
                          f'fill="#475569">{escape(label)}</text>')
     for i in markers:
         if 0 <= i < count:

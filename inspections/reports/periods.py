@@ -239,3 +239,24 @@ def group_table(plants: Sequence[tuple[str, str]], league: Sequence[LeagueRow],
             rank, last = position, row.average
         ranked_rows.append(PlantRow(**{**row.__dict__, "rank": rank if row.average is not None else None}))
     return ranked_rows
+
+
+def months_back(month: Period, count: int) -> list[Period]:
+    """The `count` calendar months ending with `month`, oldest first."""
+    months = [month]
+    while len(months) < count:
+        months.insert(0, previous_month(months[0]))
+    return months
+
+
+def monthly_average(points_by_workshop: Mapping[int, Sequence[TrendPoint]], months: Sequence[Period],
+                    local_day) -> list[float | None]:
+    """Per month: the mean over workshops of each workshop's mean overall percent that month (a plant's trend).
+
+    local_day turns a stored UTC time into the user's calendar day (months are local, like the screens)."""
+    values = []
+    for month in months:
+        per_workshop = [mean(p.overall_percent for p in points if month.start <= local_day(p.submitted_at) <= month.end)
+                        for points in points_by_workshop.values()]
+        values.append(mean(per_workshop))
+    return values
