@@ -9,6 +9,7 @@ naive way: aggregating the answers in SQL at request time.
 from __future__ import annotations
 
 import sys
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
+from sqlmodel import select  # noqa: E402
 
 from app import create_app  # noqa: E402
 from bench.__main__ import HEADER, timed  # noqa: E402
@@ -119,12 +121,65 @@ def measure(url: str, label: str) -> None:
     group_ms, group_p95 = timed(lambda: client.get(f"/plants?month={month}"), 5)
     rows.append(("group dashboard, a month, 20 plants × 30 workshops (page)",
                  f"{group_ms:.0f} ms (p95 {group_p95:.0f})", "—", "no target yet"))
+    rows.extend(_export_rows(client, engine))
     print(f"\nlarge data set ({label}): {counts[0]} inspections, {counts[1]} answers; month {month}")
     widths = [max(len(str(r[i])) for r in rows + [HEADER]) for i in range(4)]
     for row in [HEADER, tuple("-" * w for w in widths), *rows]:
         print(" | ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)))
     print()
     engine.dispose()
+
+
+def _peak_kib() -> int:
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+
+
+def _reset_peak() -> None:
+    with open("/proc/self/clear_refs", "w") as refs:  # Linux: VmHWM starts again from the current RSS
+        refs.write("5")
+
+
+def _export_rows(client, engine) -> list[tuple]:
+    """A plant's whole answer history as CSV (~780 000 rows), streamed, beside building it in memory."""
+    import csv
+    import io
+
+    from sqlmodel import Session
+
+    from accounts.models import User
+    from exports.service import ExportFilter, answer_export
+
+    _reset_peak()
+    before = _peak_kib()
+    started = time.perf_counter()
+    response = client.get("/exports/answers.csv?plant=P03", buffered=False)
+    size = lines = 0
+    for chunk in response.response:
+        size += len(chunk)
+        lines += chunk.count(b"\n")
+    response.close()
+    stream_s = time.perf_counter() - started
+    stream_peak = (_peak_kib() - before) / 1024
+    _reset_peak()
+    before = _peak_kib()
+    started = time.perf_counter()
+    with Session(engine) as session:
+        manager = session.exec(select(User).where(User.username == "manager")).one()
+        header, rows = answer_export(session=session, user=manager, flt=ExportFilter(plant="P03"))
+        everything = list(rows)  # the naive way: all rows in memory, then the file in memory
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows(everything)
+        naive_size = len(out.getvalue().encode())
+    naive_s = time.perf_counter() - started
+    naive_peak = (_peak_kib() - before) / 1024
+    del everything, out
+    return [
+        (f"answers CSV of a plant, 5 years ({lines - 1} rows, {size / 2**20:.0f} MiB), streamed",
+         f"{stream_s:.1f} s, +{stream_peak:.0f} MiB peak", f"{naive_s:.1f} s, +{naive_peak:.0f} MiB peak (all in "
+         f"memory, {naive_size / 2**20:.0f} MiB)", "bounded memory"),
+    ]
 
 
 @contextmanager

@@ -100,7 +100,7 @@ def _csv(header, rows, session):
         writer.writerow(header)
         for n, row in enumerate(rows, 1):
             writer.writerow(row)
-            if n % 500 == 0:
+            if n % 5000 == 0:  # ~600 KB a chunk
                 yield buffer.getvalue().encode()
                 buffer.seek(0)
                 buffer.truncate()
