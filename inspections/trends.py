@@ -180,3 +180,22 @@ def like_for_like_points(*, session: Session, points: Sequence[TrendPoint]) -> t
         ):
             answers[inspection_id][key] = NA if not_applicable else score
     return like_for_like(points, version_of, specs, schemes, answers)
+
+
+@dataclass(frozen=True)
+class OverallPoint:
+    submitted_at: datetime
+    overall_percent: float | None
+
+
+def overall_by_workshop(*, session: Session, workshop_ids: list[int], since: datetime,
+                        until: datetime) -> dict[int, list[OverallPoint]]:
+    """Only the overall percent of each inspection (a plant's 12-month line): one lean query, no joins."""
+    grouped: dict[int, list[OverallPoint]] = {}
+    for workshop_id, at, overall in session.exec(
+        select(Inspection.workshop_id, Inspection.submitted_at, Inspection.overall_percent)
+        .where(Inspection.workshop_id.in_(workshop_ids), Inspection.status == InspectionStatus.submitted,
+               Inspection.submitted_at >= since, Inspection.submitted_at < until)
+    ):
+        grouped.setdefault(workshop_id, []).append(OverallPoint(at, overall))
+    return grouped

@@ -16,8 +16,8 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import get_timezone, to_user_timezone
 from flask_babel import gettext as _
-from flask_babel import to_user_timezone
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 from sqlmodel import func, select
@@ -161,7 +161,8 @@ def workshop(code: str):
         "inspections/workshop.html", status=status, workshop=workshop, points=list(reversed(points)),
         category_names=names, chosen=chosen, chart=chart, multiples=multiples, period=period,
         period_error=period_error, presets=presets, today=today, like=like, view_note=view_note,
-        top_findings=top_findings(finding_rows(session=session, inspection_ids=recent), 5),
+        top_findings=top_findings(recent_findings := finding_rows(session=session, inspection_ids=recent), 5),
+        open_findings=[f for f in recent_findings if recent and f.inspection_id == recent[-1]],
         recent_count=len(recent), latest_id=recent[-1] if recent else None, drafts=drafts,
         may_inspect=can_inspect(session=session, user=current_user, workshop_id=workshop.id),
     )
@@ -687,15 +688,16 @@ def group_dashboard():
 def plant_dashboard(code: str):
     """The plant's month at a glance: league table and heat map, each number linking to what is behind it."""
     from inspections.reports.periods import monthly_average, months_back
-    from inspections.trends import trends_by_workshop
+    from inspections.trends import overall_by_workshop
 
     context = plant_month_context(code)
     month = context["month"]
     months = months_back(month, 12)
     workshops = [w for w in db().exec(visible_workshops(current_user)).all() if w.plant_id == context["plant"].id]
-    points = trends_by_workshop(session=db(), workshop_ids=[w.id for w in workshops],
-                                since=utc_bounds(months[0])[0], until=utc_bounds(month)[1])
-    averages = monthly_average(points, months, lambda t: to_user_timezone(t).date())
+    points = overall_by_workshop(session=db(), workshop_ids=[w.id for w in workshops],
+                                 since=utc_bounds(months[0])[0], until=utc_bounds(month)[1])
+    zone = get_timezone()  # looked up once: to_user_timezone per point cost 20 ms a page
+    averages = monthly_average(points, months, lambda t: t.astimezone(zone).date())
     labels = [f"{m.start:%Y-%m}" for m in months]
     trend = line_chart(labels, [(_("全厂平均"), averages)], width=720, height=260,
                        title=_("%(plant)s 近 12 个月平均分", plant=context["plant"].name))

@@ -152,3 +152,34 @@ def test_trend_api_period_and_like_for_like_view(app, client, token_for):
     old = client.get("/api/v1/workshops/W1/trend?from=2000-01-01&to=2000-12-31", headers=headers).get_json()
     assert old["inspections"] == []
     assert client.get("/api/v1/workshops/W1/trend?from=nope", headers=headers).status_code == 422
+
+
+def test_trend_api_agrees_with_the_rollups_and_a_recomputation(app, client, token_for):
+    from checklists.schemes import scheme_from_dict
+    from inspections.models import CategoryResult, Inspection
+    from inspections.scoring import score_inspection
+    from inspections.service import answer_value, category_specs
+
+    headers = token_for("sup1")
+    for pattern in (lambda i: i % 5, lambda i: "na" if i < 19 else 4 - i % 3):
+        inspection_id = client.post("/api/v1/workshops/W1/inspections", headers=headers).get_json()["id"]
+        for i, item in enumerate(published_items(app)):
+            client.put(f"/api/v1/inspections/{inspection_id}/answers/{item.key}", headers=headers,
+                       json={"score": pattern(i)})
+        assert client.post(f"/api/v1/inspections/{inspection_id}/submit", headers=headers).status_code == 200
+    points = client.get("/api/v1/workshops/W1/trend", headers=headers).get_json()["inspections"]
+    assert len(points) == 2
+    with Session(app.extensions["engine"]) as session:
+        for point in points:
+            inspection = session.get(Inspection, point["id"])
+            stored = {r.category_key: r.percent for r in session.exec(
+                select(CategoryResult).where(CategoryResult.inspection_id == inspection.id))}
+            again = score_inspection(category_specs(inspection.version),
+                                     {a.item.key: answer_value(a) for a in inspection.answers},
+                                     scheme_from_dict(inspection.version.scheme))
+            assert point["overall_percent"] == pytest.approx(inspection.overall_percent, abs=0.006)
+            assert point["overall_percent"] == pytest.approx(again.overall_percent, abs=0.006)
+            for category in again.categories:
+                assert point["categories"][category.key] == (
+                    None if category.percent is None else pytest.approx(category.percent, abs=0.006))
+                assert (stored[category.key] is None) == (category.percent is None)

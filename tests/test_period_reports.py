@@ -289,3 +289,14 @@ def test_plant_dashboard_shows_the_plant_average_over_twelve_months(app, client)
     assert 'data-months="12"' in page
     rows = re.findall(r'month=(\d{4}-\d\d)">\1</a></td><td class="num">([^<]+)</td>', page)
     assert len(rows) == 12 and rows[-1] == (month, "75.0%") and {v for _m, v in rows[:-1]} == {"—"}
+
+
+def test_workshop_page_lists_the_findings_still_open(app, client):
+    AuthActions(client).login("sup1")
+    items = published_items(app)
+    inspect(app, client, "W1", lambda i, item: 1 if item.key in (items[2].key, items[9].key) else 4)
+    inspect(app, client, "W1", lambda i, item: 0 if item.key == items[9].key else 4)
+    page = client.get("/workshops/W1").text
+    section = page.split('class="card open-findings"')[1].split("</section>")[0]
+    assert 'data-open-findings="1"' in section
+    assert re.findall(r'<li data-item-code="([^"]+)">', section) == [items[9].key]

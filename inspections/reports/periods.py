@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from checklists.models import ChecklistItem, ChecklistVersion
 from checklists.schemes import scheme_from_dict
 from inspections.models import Answer, Inspection
-from inspections.trends import TrendPoint, change, mean
+from inspections.trends import OverallPoint, TrendPoint, change, mean
 
 DEFAULT_PERIOD_DAYS = 84  # twelve weekly audits
 MAX_PERIOD_DAYS = 5 * 366
@@ -249,14 +249,20 @@ def months_back(month: Period, count: int) -> list[Period]:
     return months
 
 
-def monthly_average(points_by_workshop: Mapping[int, Sequence[TrendPoint]], months: Sequence[Period],
+def monthly_average(points_by_workshop: Mapping[int, Sequence[TrendPoint | OverallPoint]], months: Sequence[Period],
                     local_day) -> list[float | None]:
     """Per month: the mean over workshops of each workshop's mean overall percent that month (a plant's trend).
 
     local_day turns a stored UTC time into the user's calendar day (months are local, like the screens)."""
-    values = []
-    for month in months:
-        per_workshop = [mean(p.overall_percent for p in points if month.start <= local_day(p.submitted_at) <= month.end)
-                        for points in points_by_workshop.values()]
-        values.append(mean(per_workshop))
+    index = {(m.start.year, m.start.month): n for n, m in enumerate(months)}
+    sums: list[dict[int, list[float]]] = [{} for _ in months]  # month → workshop → its percents
+    for workshop_id, points in points_by_workshop.items():
+        for p in points:
+            if p.overall_percent is None:
+                continue
+            day = local_day(p.submitted_at)  # once per point: time-zone conversion is the costly part
+            n = index.get((day.year, day.month))
+            if n is not None:
+                sums[n].setdefault(workshop_id, []).append(p.overall_percent)
+    values = [mean(mean(percents) for percents in month.values()) for month in sums]
     return values
