@@ -645,14 +645,19 @@ def plant_month_context(code: str) -> dict:
                  if plant is not None and w.plant_id == plant.id]
     if not workshops:
         abort(404)
+    month, bounds = _requested_month()
+    return plant_report_context(session=session, plant=plant, workshops=workshops, month=month, **bounds)
+
+
+def _requested_month():
+    """?month=YYYY-MM (this month by default) and the UTC bounds of it and of the month before; 422 if bad."""
     try:
         month = parse_month(request.args.get("month"), local_today())
     except PeriodError as exc:
         abort(422, _period_text(exc))
     since, until = utc_bounds(month)
     last_since, last_until = utc_bounds(previous_month(month))
-    return plant_report_context(session=session, plant=plant, workshops=workshops, month=month, since=since,
-                                until=until, last_since=last_since, last_until=last_until)
+    return month, {"since": since, "until": until, "last_since": last_since, "last_until": last_until}
 
 
 @bp.get("/plants")
@@ -665,14 +670,8 @@ def group_dashboard():
     workshops = session.exec(visible_workshops(current_user)).all()
     if not workshops:
         abort(404)
-    try:
-        month = parse_month(request.args.get("month"), local_today())
-    except PeriodError as exc:
-        abort(422, _period_text(exc))
-    since, until = utc_bounds(month)
-    last_since, last_until = utc_bounds(previous_month(month))
-    league, names, grades, count = monthly_league(session=session, workshops=workshops, since=since, until=until,
-                                                  last_since=last_since, last_until=last_until)
+    month, bounds = _requested_month()
+    league, names, grades, count = monthly_league(session=session, workshops=workshops, **bounds)
     plants = list({w.plant.code: w.plant for w in workshops}.values())
     rows = group_table([(p.code, p.name) for p in plants], league, {w.code: w.plant.code for w in workshops},
                        list(names))
