@@ -664,7 +664,7 @@ def _requested_month():
 def group_dashboard():
     """Every plant the reader may see, side by side for a month (for managers who have several)."""
     from inspections.reports.context import monthly_league
-    from inspections.reports.periods import band_colour, group_table, heat_level
+    from inspections.reports.periods import group_table, heat_level
 
     session = db()
     workshops = session.exec(visible_workshops(current_user)).all()
@@ -677,7 +677,7 @@ def group_dashboard():
                        list(names))
     return render_page(
         "inspections/group.html", rows=rows, category_names=names, month=month, inspection_count=count,
-        heat=lambda v: heat_level(v, grades), colour=lambda v: band_colour(v, grades), grades=grades,
+        heat=lambda v: heat_level(v, grades), grades=grades,
         month_value=f"{month.start:%Y-%m}", previous_value=f"{previous_month(month).start:%Y-%m}",
         next_value=f"{(month.end + timedelta(days=1)):%Y-%m}",
     )
@@ -692,8 +692,7 @@ def plant_dashboard(code: str):
     context = plant_month_context(code)
     month = context["month"]
     months = months_back(month, 12)
-    workshops = [w for w in db().exec(visible_workshops(current_user)).all() if w.plant_id == context["plant"].id]
-    points = overall_by_workshop(session=db(), workshop_ids=[w.id for w in workshops],
+    points = overall_by_workshop(session=db(), workshop_ids=[w.id for w in context["workshops"]],
                                  since=utc_bounds(months[0])[0], until=utc_bounds(month)[1])
     zone = get_timezone()  # looked up once: to_user_timezone per point cost 20 ms a page
     averages = monthly_average(points, months, lambda t: t.astimezone(zone).date())

@@ -144,6 +144,7 @@ def plant_report_context(*, session: Session, plant, workshops, month, since, un
     ranked = [row for row in league if row.rank is not None]
     return {
         "plant": plant,
+        "workshops": workshops,
         "month": month,
         "league": league,
         "category_names": names,
