@@ -10,6 +10,7 @@ from pathlib import Path
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 PRINT_CSS = STATIC_DIR / "css" / "print.css"
+USER_AGENT_CSS = Path(__file__).with_name("user_agent.css")
 
 
 class ReportUnavailable(RuntimeError):
@@ -48,8 +49,25 @@ def print_stylesheet():
     return CSS(string=PRINT_CSS.read_text(encoding="utf-8"), url_fetcher=StaticOnlyFetcher(STATIC_DIR))
 
 
-def render_pdf(html: str, data_dir: str | Path | None = None, images: dict[str, bytes] | None = None) -> bytes:
-    """images: PNGs the document refers to by path (e.g. "signatures/<sha256>.png" → /signatures/…)."""
+@functools.cache
+def _report_html_class():
+    """HTML whose user-agent stylesheet is ours (see user_agent.css); WeasyPrint's own is the fallback."""
+    from weasyprint import CSS, HTML
+
+    user_agent = CSS(string=USER_AGENT_CSS.read_text(encoding="utf-8"))
+
+    class ReportHTML(HTML):
+        # WeasyPrint asks the document class for its UA sheets; a private hook, covered by the pixel test
+        def _ua_stylesheets(self, forms=False):
+            return [user_agent]
+
+    return ReportHTML
+
+
+def render_pdf(html: str, data_dir: str | Path | None = None, images: dict[str, bytes] | None = None,
+               *, full_user_agent: bool = False) -> bytes:
+    """images: PNGs the document refers to by path (e.g. "signatures/<sha256>.png" → /signatures/…).
+    full_user_agent: WeasyPrint's own UA stylesheet instead of ours (the test compares the two)."""
     check_pdf_prerequisites()
     from weasyprint import HTML
 
@@ -57,5 +75,6 @@ def render_pdf(html: str, data_dir: str | Path | None = None, images: dict[str, 
 
     logging.getLogger("fontTools").setLevel(logging.WARNING)
     fetcher = StaticOnlyFetcher(STATIC_DIR, data_dir, images)
-    document = HTML(string=html, base_url=REPORT_BASE_URL, url_fetcher=fetcher)
+    document_class = HTML if full_user_agent else _report_html_class()
+    document = document_class(string=html, base_url=REPORT_BASE_URL, url_fetcher=fetcher)
     return document.write_pdf(stylesheets=[print_stylesheet()])
