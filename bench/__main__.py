@@ -42,6 +42,20 @@ def timed(fn, runs: int) -> tuple[float, float]:
     return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
 
 
+def machine_reference_row() -> tuple:
+    """The same pure-Python work on every machine, so figures from different sessions can be compared:
+    the hosts we get vary up to 3× in speed from one session to the next."""
+
+    def loop():
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        return total
+
+    loop_ms, _ = timed(loop, 3)
+    return ("machine reference: 10 M additions in pure Python", f"{loop_ms:.0f} ms", "—", "divide to compare hosts")
+
+
 def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="sixs-bench-"))
     url = f"sqlite:///{workdir}/bench.db"
@@ -67,7 +81,7 @@ def main() -> None:
         client.post(f"/inspections/{inspection_id}/answers/{key}", data={f"score-{key}": "3"},
                     headers={"HX-Request": "true"})
 
-    rows = []
+    rows = [machine_reference_row()]
     base_ms, base_p95 = timed(lambda: client.get("/bench/bare"), 300)
     form_url = f"/inspections/{inspection_id}?category=set-in-order"
     body = client.get(form_url).data
