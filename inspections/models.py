@@ -113,6 +113,27 @@ class AnswerChange(SQLModel, table=True):
     revision: int = 0  # the answer's revision after an applied change; the one seen by a refused change
 
 
+class Correction(SQLModel, table=True):
+    """A change to an answer of a submitted inspection: a manager's, always with a reason; append-only.
+
+    The database lets a submitted answer change only to the revision a correction row announces, so a quiet
+    UPDATE of a submitted result fails (migration 0008)."""
+
+    __tablename__ = "correction"
+
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(foreign_key="inspection.id", index=True)
+    item_id: int = Field(foreign_key="checklist_item.id")
+    user_id: int = Field(foreign_key="user.id")
+    at: datetime = Field(default_factory=utcnow)
+    reason: str
+    old_value: str | None = Field(default=None, max_length=8)
+    new_value: str | None = Field(default=None, max_length=8)
+    old_note: str = ""
+    new_note: str = ""
+    answer_revision: int  # the answer's revision this correction makes
+
+
 class SignatureRole(StrEnum):
     inspector = "inspector"  # signs at submit: "I inspected, these are my findings"
     workshop_leader = "workshop_leader"  # countersigns, optionally: "I have seen the findings"

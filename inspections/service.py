@@ -1,4 +1,5 @@
-"""Inspection use cases: start, answer, submit. Views and the API both call these; none commits."""
+"""Inspection use cases: start, answer, submit, correct. Views and the API both call these; none commits.
+Every change to a quality record also goes to the audit trail, in the same transaction."""
 
 from __future__ import annotations
 
@@ -7,11 +8,20 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from accounts.models import User, Workshop, utcnow
-from accounts.service import can_inspect, can_see_workshop
+from accounts.service import can_inspect, can_see_workshop, is_manager
+from audit.service import record as audit
 from checklists.models import ChecklistItem, ChecklistVersion
 from checklists.schemes import scheme_from_dict
 from checklists.service import version_for_workshop
-from inspections.models import Answer, AnswerChange, CategoryResult, Inspection, InspectionStatus, Photo
+from inspections.models import (
+    Answer,
+    AnswerChange,
+    CategoryResult,
+    Correction,
+    Inspection,
+    InspectionStatus,
+    Photo,
+)
 from inspections.photos import PhotoError, store_image
 from inspections.scoring import (
     NA,
@@ -27,6 +37,8 @@ from inspections.scoring import (
 from inspections.signatures import SignatureRole, record_signature
 
 MAX_NOTE_LENGTH = 2000
+MIN_REASON_LENGTH = 4
+MAX_REASON_LENGTH = 1000
 
 
 class InspectionError(ValueError):
@@ -95,7 +107,7 @@ def start_inspection(*, session: Session, user: User, workshop: Workshop) -> Ins
 
 def can_edit(user: User, inspection: Inspection) -> bool:
     return inspection.status == InspectionStatus.draft and (
-        inspection.inspector_id == user.id or user.role in ("admin", "manager")
+        inspection.inspector_id == user.id or is_manager(user)
     )
 
 
@@ -203,6 +215,10 @@ def save_answer(
         inspection_id=inspection.id, item_id=item.id, change_key=change_key, user_id=user.id, outcome="applied",
         old_value=_stored(old_value), new_value=_stored(answer_value(answer)), old_note=old_note,
         new_note=answer.note, revision=answer.revision))
+    audit(session, actor=user, action="answer.save", object_type="inspection", object_id=inspection.id,
+          old={"item": item.key, "value": _stored(old_value), "note": old_note} if old_value is not None else None,
+          new={"item": item.key, "value": _stored(answer_value(answer)), "note": answer.note,
+               "revision": answer.revision})
     session.flush()
     return answer
 
@@ -318,10 +334,88 @@ def submit_inspection(*, session: Session, user: User, inspection: Inspection,
     inspection.status = InspectionStatus.submitted
     inspection.submitted_at = utcnow()
     session.flush()
+    audit(session, actor=user, action="inspection.submit", object_type="inspection", object_id=inspection.id,
+          new={"workshop": inspection.workshop.code, "checklist_version_id": inspection.version_id,
+               "overall_percent": result.overall_percent, "grade": result.grade, "passed": result.passed})
     if signed or signature_image is not None:
         record_signature(session=session, user=user, inspection=inspection, role=SignatureRole.inspector,
                          signer_name=user.display_name, signer_user=user, image=signature_image)
     return inspection
+
+
+def correct_answer(*, session: Session, user: User, inspection: Inspection, item_key: str,
+                   value: AnswerValue | None, note: str | None, reason: str) -> Correction:
+    """Change an answer of a submitted inspection: managers only, with a reason; rescored at once.
+
+    The old value stays in the correction row (append-only), the answer history and the audit trail; the next
+    report download is a new document that references the previous one."""
+    if not is_manager(user):
+        raise InspectionError("not_allowed", "only a quality manager can correct a submitted inspection", status=403)
+    if inspection.status != InspectionStatus.submitted:
+        raise InspectionError("not_submitted", "a draft is changed directly, not corrected", status=409)
+    reason = " ".join((reason or "").split())
+    if len(reason) < MIN_REASON_LENGTH:
+        raise InspectionError("reason_required", "a correction needs a reason", items=[item_key])
+    if len(reason) > MAX_REASON_LENGTH:
+        raise InspectionError("reason_too_long", f"the reason is longer than {MAX_REASON_LENGTH} characters",
+                              items=[item_key])
+    item = find_item(inspection, item_key)
+    if item is None:
+        raise InspectionError("unknown_item", f"no item {item_key!r} in this checklist version", status=404)
+    scheme = scheme_from_dict(inspection.version.scheme)
+    if value is not None:
+        try:
+            validate_answer(value, scheme)
+        except ValueError as exc:
+            raise InspectionError("invalid_score", str(exc), items=[item_key]) from exc
+    if note is not None and len(note) > MAX_NOTE_LENGTH:
+        raise InspectionError("note_too_long", f"the note is longer than {MAX_NOTE_LENGTH} characters",
+                              items=[item_key])
+    session.refresh(inspection, with_for_update=session.get_bind().dialect.name != "sqlite")
+    answer = session.exec(select(Answer).where(Answer.inspection_id == inspection.id,
+                                               Answer.item_id == item.id)).one()
+    old_value, old_note = answer_value(answer), answer.note
+    new_value = old_value if value is None else value
+    new_note = old_note if note is None else note.strip()
+    if new_value == old_value and new_note == old_note:
+        raise InspectionError("unchanged", "the correction changes nothing", items=[item_key])
+    revision = answer.revision + 1
+    correction = Correction(inspection_id=inspection.id, item_id=item.id, user_id=user.id, reason=reason,
+                            old_value=_stored(old_value), new_value=_stored(new_value), old_note=old_note,
+                            new_note=new_note, answer_revision=revision)
+    session.add(correction)
+    session.flush()  # the database lets the answer change only once this row announces the revision
+    answer.not_applicable = new_value == NA
+    answer.score = None if new_value == NA else new_value
+    answer.note = new_note
+    answer.revision = revision
+    answer.updated_at = correction.at
+    answer.updated_by_id = user.id
+    session.add(AnswerChange(
+        inspection_id=inspection.id, item_id=item.id, user_id=user.id, outcome="correction",
+        old_value=_stored(old_value), new_value=_stored(new_value), old_note=old_note, new_note=new_note,
+        revision=revision))
+    session.flush()
+    before = {"overall_percent": inspection.overall_percent, "grade": inspection.grade, "passed": inspection.passed}
+    for row in session.exec(select(CategoryResult).where(CategoryResult.inspection_id == inspection.id)).all():
+        session.delete(row)
+    session.flush()
+    session.expire(inspection, ["answers", "category_results"])
+    values = {key: answer_value(a) for key, a in answers_by_key(inspection).items()}
+    result = score_inspection(category_specs(inspection.version), values, scheme)
+    store_result(session=session, inspection=inspection, result=result)
+    session.flush()
+    audit(session, actor=user, action="inspection.correct", object_type="inspection", object_id=inspection.id,
+          old={"item": item.key, "value": _stored(old_value), "note": old_note, **before},
+          new={"item": item.key, "value": _stored(new_value), "note": new_note,
+               "overall_percent": result.overall_percent, "grade": result.grade, "passed": result.passed},
+          reason=reason)
+    return correction
+
+
+def corrections_of(session: Session, inspection: Inspection) -> list[Correction]:
+    return session.exec(select(Correction).where(Correction.inspection_id == inspection.id)
+                        .order_by(Correction.id)).all()
 
 
 def store_result(*, session: Session, inspection: Inspection, result: InspectionScore) -> None:
