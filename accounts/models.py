@@ -1,5 +1,5 @@
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from sqlmodel import Field, Relationship, SQLModel
@@ -45,11 +45,22 @@ class UserWorkshop(SQLModel, table=True):
     workshop_id: int = Field(foreign_key="workshop.id", primary_key=True, ondelete="CASCADE")
 
 
+class UserPlant(SQLModel, table=True):
+    """A plant a manager or auditor is granted (their scope: every workshop of it)."""
+
+    __tablename__ = "user_plant"
+    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    plant_id: int = Field(foreign_key="plant.id", primary_key=True, ondelete="CASCADE")
+
+
 class UserBase(SQLModel):
     username: str = Field(max_length=64, unique=True, index=True)
     display_name: str = Field(max_length=120)
     role: Role = Field(max_length=16)
     active: bool = True
+    # Auditors: no access after this day (local calendar); may_inspect lets them conduct inspections too.
+    access_expires_on: date | None = None
+    may_inspect: bool = False
 
 
 class User(UserBase, table=True):
@@ -58,6 +69,7 @@ class User(UserBase, table=True):
     password_hash: str = Field(max_length=255)
     created_at: datetime = Field(default_factory=utcnow)
     workshops: list["Workshop"] = Relationship(link_model=UserWorkshop)
+    plants: list["Plant"] = Relationship(link_model=UserPlant)
 
     # Flask-Login protocol
     @property
@@ -82,5 +94,34 @@ class ApiToken(SQLModel, table=True):
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
     # Only the SHA-256 of the token is kept: a leaked database does not leak working tokens.
     token_sha256: str = Field(max_length=64, unique=True, index=True)
+    # The first characters, shown in lists so a user can tell their tokens apart (not enough to use one).
+    prefix: str = Field(default="", max_length=12)
+    label: str = Field(default="", max_length=80)
     created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a random token, the database its hash: logging out, "sign out
+    everywhere" and disabling a user end sessions for good, even for a copied cookie."""
+
+    __tablename__ = "user_session"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    token_sha256: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+    address: str = Field(default="", max_length=64)
+    user_agent: str = Field(default="", max_length=200)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Failed sign-ins, for the rate limit (per user name and per client address). Pruned after a day."""
+
+    __tablename__ = "login_attempt"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    username: str = Field(max_length=64, index=True)
+    address: str = Field(max_length=64, index=True)

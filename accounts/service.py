@@ -1,63 +1,258 @@
-"""Account use cases and the one place where access rules live."""
+"""Account use cases and the one place where access rules live.
+
+Scope: an admin sees everything; everyone else sees the workshops assigned to them plus every workshop of the
+plants granted to them (managers and auditors get plants, supervisors workshops). Auditors read only, until
+their access expiry day, and inspect only when granted. Every screen, fragment, photo, PDF, export and API
+call asks the functions at the bottom of this module and nothing else.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
 
 from flask import abort
-from sqlalchemy import exists
+from sqlalchemy import delete, exists, func, or_
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from accounts.models import ApiToken, Plant, Role, User, UserWorkshop, Workshop
+from accounts.models import (
+    ApiToken,
+    LoginAttempt,
+    Plant,
+    Role,
+    User,
+    UserPlant,
+    UserSession,
+    UserWorkshop,
+    Workshop,
+    utcnow,
+)
 
-MIN_PASSWORD_LENGTH = 8
-# Roles that see every workshop; the others see only the workshops they are assigned to.
-ALL_WORKSHOP_ROLES = {Role.admin, Role.manager}
-INSPECTING_ROLES = {Role.admin, Role.manager, Role.supervisor, Role.auditor}
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
+
+# Sign-in rate limit: failures counted over a sliding window, per user name and per client address.
+LOGIN_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_ADDRESS = 30
+SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
 
 
 class AccountError(ValueError):
-    pass
+    """A refusal with a message for the user (Chinese; the views translate the known ones)."""
 
+    def __init__(self, message: str, code: str = "invalid"):
+        super().__init__(message)
+        self.code = code
+
+
+# ---- passwords ----
 
 def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
 
 
+def _common_passwords() -> frozenset[str]:
+    global _COMMON
+    if _COMMON is None:
+        lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+        _COMMON = frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+    return _COMMON
+
+
+_COMMON: frozenset[str] | None = None
+
+
+def password_problem(password: str, username: str = "") -> str | None:
+    """Why this password is refused (a code), or None. Length counts characters, so 中文 passwords work."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return "too_short"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return "too_long"
+    lowered = password.lower()
+    if lowered in _common_passwords() or len(set(password)) < 4:
+        return "common"
+    if username and username.lower() in lowered:
+        return "contains_username"
+    return None
+
+
+PASSWORD_MESSAGES = {
+    "too_short": f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符",
+    "too_long": f"密码最多 {MAX_PASSWORD_LENGTH} 个字符",
+    "common": "这个密码太常见，很容易被猜到，请换一个",
+    "contains_username": "密码不能包含用户名",
+}
+
+
+def check_new_password(password: str, username: str) -> None:
+    problem = password_problem(password, username)
+    if problem:
+        raise AccountError(PASSWORD_MESSAGES[problem], code=f"password_{problem}")
+
+
+# ---- users (every change is written to the audit trail) ----
+
+def _audit(session: Session, actor, action: str, user: User, old=None, new=None, reason=None) -> None:
+    from audit.service import record
+
+    record(session, actor=actor, action=action, object_type="user", object_id=user.id, old=old, new=new,
+           reason=reason)
+
+
+def user_snapshot(user: User) -> dict:
+    return {
+        "username": user.username, "display_name": user.display_name, "role": str(user.role),
+        "active": user.active, "may_inspect": user.may_inspect,
+        "access_expires_on": user.access_expires_on.isoformat() if user.access_expires_on else None,
+        "workshops": sorted(w.code for w in user.workshops), "plants": sorted(p.code for p in user.plants),
+    }
+
+
+def _workshops_by_code(session: Session, codes) -> list[Workshop]:
+    found = []
+    for code in codes:
+        workshop = session.exec(select(Workshop).where(Workshop.code == code)).first()
+        if workshop is None:
+            raise AccountError(f"没有编号为 {code} 的车间", code="unknown_workshop")
+        found.append(workshop)
+    return found
+
+
+def _plants_by_code(session: Session, codes) -> list[Plant]:
+    found = []
+    for code in codes:
+        plant = session.exec(select(Plant).where(Plant.code == code)).first()
+        if plant is None:
+            raise AccountError(f"没有编号为 {code} 的工厂", code="unknown_plant")
+        found.append(plant)
+    return found
+
+
 def create_user(
     *, session: Session, username: str, password: str, role: Role | str, display_name: str | None = None,
-    workshop_codes: list[str] | tuple[str, ...] = (),
+    workshop_codes=(), plant_codes=(), may_inspect: bool = False, access_expires_on: date | None = None,
+    actor: User | None = None,
 ) -> User:
     username = username.strip()
-    if not username:
-        raise AccountError("username is required")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if not username or len(username) > 64 or any(ch.isspace() for ch in username):
+        raise AccountError("用户名不能为空、不能含空格，最多 64 个字符", code="bad_username")
     try:
         role = Role(role)
     except ValueError as exc:
-        raise AccountError(f"unknown role {role!r}; use one of {', '.join(r.value for r in Role)}") from exc
-    if session.exec(select(User).where(User.username == username)).first():
-        raise AccountError(f"user {username!r} already exists")
-    workshops = []
-    for code in workshop_codes:
-        workshop = session.exec(select(Workshop).where(Workshop.code == code)).first()
-        if workshop is None:
-            raise AccountError(f"no workshop with code {code!r}")
-        workshops.append(workshop)
-    user = User(username=username, display_name=display_name or username, role=role,
-                password_hash=hash_password(password), workshops=workshops)
+        raise AccountError(f"未知角色 {role!r}；可用：{', '.join(r.value for r in Role)}", code="bad_role") from exc
+    check_new_password(password, username)
+    if session.exec(select(User).where(func.lower(User.username) == username.lower())).first():
+        raise AccountError(f"用户名 {username} 已存在", code="duplicate")
+    user = User(username=username, display_name=(display_name or username).strip()[:120], role=role,
+                password_hash=hash_password(password), workshops=_workshops_by_code(session, workshop_codes),
+                plants=_plants_by_code(session, plant_codes), may_inspect=may_inspect,
+                access_expires_on=access_expires_on)
     session.add(user)
     session.flush()
+    _audit(session, actor, "user.create", user, new=user_snapshot(user))
+    return user
+
+
+@dataclass
+class UserChanges:
+    display_name: str
+    role: Role
+    active: bool
+    may_inspect: bool
+    access_expires_on: date | None
+    workshop_codes: list[str]
+    plant_codes: list[str]
+
+
+def update_user(*, session: Session, actor: User, user: User, changes: UserChanges) -> User:
+    if user.id == actor.id and (changes.role != user.role or not changes.active):
+        raise AccountError("不能更改自己的角色或停用自己的账号", code="self_lockout")
+    before = user_snapshot(user)
+    user.display_name = changes.display_name.strip()[:120] or user.username
+    user.role = changes.role
+    user.may_inspect = changes.may_inspect and changes.role == Role.auditor
+    user.access_expires_on = changes.access_expires_on
+    user.workshops = _workshops_by_code(session, changes.workshop_codes)
+    user.plants = _plants_by_code(session, changes.plant_codes)
+    was_active, user.active = user.active, changes.active
+    session.add(user)
+    session.flush()
+    after = user_snapshot(user)
+    if after != before:
+        _audit(session, actor, "user.update", user, old=before, new=after)
+    if was_active and not user.active:
+        end_all_sessions(session=session, user=user, actor=actor, reason="user disabled")
+    return user
+
+
+def set_password(*, session: Session, actor: User | None, user: User, password: str) -> None:
+    check_new_password(password, user.username)
+    user.password_hash = hash_password(password)
+    session.add(user)
+    _audit(session, actor, "user.password", user, reason="set by an administrator" if actor and actor.id != user.id
+           else "changed by the user")
+    end_all_sessions(session=session, user=user, actor=actor, reason="password changed")
+
+
+def verify_password(user: User, password: str) -> bool:
+    return check_password_hash(user.password_hash, password)
+
+
+# ---- signing in, with a rate limit ----
+
+class SignInRefused(Exception):
+    def __init__(self, code: str, minutes: int = 0, day: date | None = None):
+        super().__init__(code)
+        self.code, self.minutes, self.day = code, minutes, day
+
+
+def _failures_since(session: Session, column, value: str, since) -> tuple[int, object]:
+    count, oldest = session.exec(
+        select(func.count(LoginAttempt.id), func.min(LoginAttempt.at)).where(column == value, LoginAttempt.at >= since)
+    ).one()
+    return count, oldest
+
+
+def sign_in(*, session: Session, username: str, password: str, address: str, today: date) -> User:
+    """The user, or SignInRefused("wrong" | "locked" | "expired"). A locked name is not even checked: the
+    lock holds for the right password too, or it would not slow a guesser down."""
+    name = username.strip().lower()[:64]
+    now = utcnow()
+    since = now - LOGIN_WINDOW
+    for column, value, limit in ((LoginAttempt.username, name, MAX_FAILURES_PER_USER),
+                                 (LoginAttempt.address, address, MAX_FAILURES_PER_ADDRESS)):
+        count, oldest = _failures_since(session, column, value, since)
+        if count >= limit:
+            oldest = oldest.replace(tzinfo=now.tzinfo) if oldest.tzinfo is None else oldest
+            minutes = max(1, int((oldest + LOGIN_WINDOW - now).total_seconds() // 60) + 1)
+            raise SignInRefused("locked", minutes=minutes)
+    user = session.exec(select(User).where(func.lower(User.username) == name)).first()
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)  # same time as a real check: names cannot be probed
+        ok = False
+    else:
+        ok = check_password_hash(user.password_hash, password) and user.active
+    if not ok:
+        session.add(LoginAttempt(username=name, address=address[:64]))
+        session.exec(delete(LoginAttempt).where(LoginAttempt.at < now - timedelta(days=1)))
+        session.flush()
+        raise SignInRefused("wrong")
+    if user.access_expires_on is not None and user.access_expires_on < today:
+        raise SignInRefused("expired", day=user.access_expires_on)
+    session.exec(delete(LoginAttempt).where(LoginAttempt.username == name))
     return user
 
 
 def authenticate(*, session: Session, username: str, password: str) -> User | None:
-    user = session.exec(select(User).where(User.username == username.strip())).first()
+    """For scripts and tests: the user or None, without a rate limit."""
+    user = session.exec(select(User).where(func.lower(User.username) == username.strip().lower())).first()
     if user is None:
-        # Spend the same time as a real check so that timing does not tell which usernames exist.
         check_password_hash(_DUMMY_HASH, password)
         return None
     if not check_password_hash(user.password_hash, password) or not user.active:
@@ -68,20 +263,82 @@ def authenticate(*, session: Session, username: str, password: str) -> User | No
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 
 
-def create_api_token(*, session: Session, user: User) -> str:
-    """Returns the token once; only its hash is stored."""
-    token = "6s_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_sha256=hashlib.sha256(token.encode()).hexdigest()))
+def is_usable(user: User | None, today: date) -> bool:
+    return bool(user and user.active and (user.access_expires_on is None or user.access_expires_on >= today))
+
+
+# ---- sessions ----
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(*, session: Session, user: User, address: str, user_agent: str) -> str:
+    """A new session token (for the cookie); only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    session.add(UserSession(user_id=user.id, token_sha256=_digest(token), address=address[:64],
+                            user_agent=user_agent[:200]))
     session.flush()
     return token
 
 
-def user_for_token(*, session: Session, token: str) -> User | None:
-    digest = hashlib.sha256(token.encode()).hexdigest()
-    row = session.exec(
-        select(User).join(ApiToken).where(ApiToken.token_sha256 == digest, ApiToken.revoked_at.is_(None))
+def session_for_token(*, session: Session, token: str) -> UserSession | None:
+    return session.exec(
+        select(UserSession).where(UserSession.token_sha256 == _digest(token), UserSession.revoked_at.is_(None))
     ).first()
-    return row if row is not None and row.active else None
+
+
+def end_session(*, session: Session, user_session: UserSession) -> None:
+    user_session.revoked_at = utcnow()
+    session.add(user_session)
+
+
+def end_all_sessions(*, session: Session, user: User, actor: User | None, reason: str) -> int:
+    rows = session.exec(select(UserSession).where(UserSession.user_id == user.id,
+                                                  UserSession.revoked_at.is_(None))).all()
+    for row in rows:
+        row.revoked_at = utcnow()
+        session.add(row)
+    session.flush()
+    if rows:
+        _audit(session, actor, "user.sessions_ended", user, new={"sessions": len(rows)}, reason=reason)
+    return len(rows)
+
+
+def active_sessions(*, session: Session, user: User) -> list[UserSession]:
+    return session.exec(select(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+                        .order_by(UserSession.last_seen_at.desc())).all()
+
+
+# ---- API tokens ----
+
+def create_api_token(*, session: Session, user: User, label: str = "", actor: User | None = None) -> str:
+    """Returns the token once; only its hash is stored."""
+    token = "6s_" + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, token_sha256=_digest(token), prefix=token[:10], label=label.strip()[:80])
+    session.add(row)
+    session.flush()
+    _audit(session, actor or user, "token.create", user, new={"token": row.id, "prefix": row.prefix,
+                                                               "label": row.label})
+    return token
+
+
+def revoke_api_token(*, session: Session, actor: User, token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.add(token)
+        user = session.get(User, token.user_id)
+        _audit(session, actor, "token.revoke", user, old={"token": token.id, "prefix": token.prefix})
+
+
+def user_for_token(*, session: Session, token: str, today: date | None = None) -> User | None:
+    row = session.exec(
+        select(ApiToken).where(ApiToken.token_sha256 == _digest(token), ApiToken.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    user = session.get(User, row.user_id)
+    return user if is_usable(user, today or date.today()) else None
 
 
 # ---- access rules: every view and API call asks these, nothing else decides ----
@@ -89,21 +346,38 @@ def user_for_token(*, session: Session, token: str) -> User | None:
 def visible_workshops(user: User):
     """A SELECT of the workshops this user may see, ordered for display."""
     query = select(Workshop).join(Plant).order_by(Plant.code, Workshop.code)
-    if user.role in ALL_WORKSHOP_ROLES:
+    if user.role == Role.admin:
         return query
-    return query.where(
-        exists().where(UserWorkshop.workshop_id == Workshop.id, UserWorkshop.user_id == user.id)
-    )
+    return query.where(or_(
+        exists().where(UserWorkshop.workshop_id == Workshop.id, UserWorkshop.user_id == user.id),
+        exists().where(UserPlant.plant_id == Workshop.plant_id, UserPlant.user_id == user.id),
+    ))
 
 
 def can_see_workshop(*, session: Session, user: User, workshop_id: int) -> bool:
-    if user.role in ALL_WORKSHOP_ROLES:
+    if user.role == Role.admin:
         return True
-    return session.get(UserWorkshop, (user.id, workshop_id)) is not None
+    if session.get(UserWorkshop, (user.id, workshop_id)) is not None:
+        return True
+    workshop = session.get(Workshop, workshop_id)
+    return workshop is not None and session.get(UserPlant, (user.id, workshop.plant_id)) is not None
+
+
+def may_inspect(user: User) -> bool:
+    return user.role != Role.auditor or user.may_inspect
 
 
 def can_inspect(*, session: Session, user: User, workshop_id: int) -> bool:
-    return user.role in INSPECTING_ROLES and can_see_workshop(session=session, user=user, workshop_id=workshop_id)
+    return may_inspect(user) and can_see_workshop(session=session, user=user, workshop_id=workshop_id)
+
+
+def is_manager(user: User) -> bool:
+    """Checklists, review and sign-off, corrections: managers (and admins) only."""
+    return user.role in (Role.admin, Role.manager)
+
+
+def is_admin(user: User) -> bool:
+    return user.role == Role.admin
 
 
 def get_visible_workshop_or_404(*, session: Session, user: User, code: str) -> Workshop:
@@ -112,5 +386,3 @@ def get_visible_workshop_or_404(*, session: Session, user: User, code: str) -> W
     if workshop is None or not can_see_workshop(session=session, user=user, workshop_id=workshop.id):
         abort(404)
     return workshop
-
-

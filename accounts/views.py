@@ -1,36 +1,79 @@
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from accounts.models import User
-from accounts.service import authenticate, user_for_token
-from database import db
-from web import render_page
+from accounts.models import ApiToken, User, UserSession, utcnow
+from accounts.service import (
+    MAX_PASSWORD_LENGTH,
+    SESSION_TOUCH_INTERVAL,
+    AccountError,
+    SignInRefused,
+    active_sessions,
+    create_api_token,
+    end_all_sessions,
+    end_session,
+    is_usable,
+    revoke_api_token,
+    session_for_token,
+    set_password,
+    sign_in,
+    start_session,
+    user_for_token,
+    verify_password,
+)
+from database import db, writing
+from web import local_today, render_page
 
 bp = Blueprint("accounts", __name__)
 
 
-def load_user(user_id: str) -> User | None:
-    user = db().get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+def load_user(token: str) -> User | None:
+    """Flask-Login's loader: the cookie carries a session token, valid until it is revoked."""
+    user_session = session_for_token(session=db(), token=token) if token else None
+    if user_session is None:
+        return None
+    user = db().get(User, user_session.user_id)
+    if not is_usable(user, local_today()):
+        return None
+    g.user_session = user_session
+    _touch(user_session)
+    return user
+
+
+def _touch(user_session: UserSession) -> None:
+    """last_seen_at, at most every few minutes, in its own short write (pages are read-only transactions)."""
+    now = utcnow()
+    seen = user_session.last_seen_at
+    seen = seen.replace(tzinfo=now.tzinfo) if seen.tzinfo is None else seen
+    if now - seen < SESSION_TOUCH_INTERVAL:
+        return
+    try:
+        with Session(writing(current_app.extensions["engine"])) as write:
+            row = write.get(UserSession, user_session.id)
+            row.last_seen_at = now
+            write.commit()
+    except OperationalError:  # busy: it is only a "last seen" time
+        current_app.logger.info("session %s: last-seen update skipped (database busy)", user_session.id)
 
 
 def load_user_from_request(req) -> User | None:
     header = req.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        return user_for_token(session=db(), token=header.removeprefix("Bearer ").strip())
+        return user_for_token(session=db(), token=header.removeprefix("Bearer ").strip(), today=local_today())
     return None
 
 
 class LoginForm(FlaskForm):
     username = StringField(_l("用户名"), validators=[DataRequired(), Length(max=64)])
-    password = PasswordField(_l("密码"), validators=[DataRequired(), Length(max=256)])
+    password = PasswordField(_l("密码"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
 
 
 def _safe_next(target: str | None) -> str:
@@ -40,23 +83,165 @@ def _safe_next(target: str | None) -> str:
     return url_for("inspections.home")
 
 
+def _client_address() -> str:
+    return (request.remote_addr or "unknown")[:64]
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(session=db(), username=form.username.data, password=form.password.data)
-        if user is not None:
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")), code=303)
-        form.password.errors.append(_("用户名或密码不正确"))
-        return render_page("accounts/login.html", form=form, status=422)
+        try:
+            user = sign_in(session=db(), username=form.username.data, password=form.password.data,
+                           address=_client_address(), today=local_today())
+        except SignInRefused as refused:
+            db().commit()  # the failed attempt counts even though the sign-in did not happen
+            status, message = 422, _("用户名或密码不正确")
+            if refused.code == "locked":
+                status = 429
+                message = _("登录失败次数过多，请 %(minutes)d 分钟后再试，或请管理员重设密码。",
+                            minutes=refused.minutes)
+            elif refused.code == "expired":
+                message = _("您的访问权限已于 %(day)s 到期，请联系管理员。", day=refused.day.isoformat())
+            form.password.errors.append(message)
+            return render_page("accounts/login.html", form=form, status=status)
+        token = start_session(session=db(), user=user, address=_client_address(),
+                              user_agent=request.headers.get("User-Agent", ""))
+        db().commit()
+        session.clear()  # nothing of a previous user's session survives on a shared tablet
+        login_user(user)
+        session["_user_id"] = token  # the loader receives this token, not the user id
+        return redirect(_safe_next(request.args.get("next")), code=303)
     status = 422 if form.is_submitted() else 200
     return render_page("accounts/login.html", form=form, status=status)
 
 
+def _sign_out(message: str):
+    user_session = g.get("user_session")
+    if user_session is not None:
+        end_session(session=db(), user_session=user_session)
+        db().commit()
+    logout_user()
+    session.clear()
+    flash(message)
+    response = redirect(url_for("accounts.login"), code=303)
+    # Browsers that honour it (HTTPS or localhost) drop this site's caches and storage; outbox.js does the
+    # same itself on plain-HTTP factory networks, after making sure nothing unsent is left.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
+
+
 @bp.post("/logout")
 def logout():
-    if current_user.is_authenticated:
-        logout_user()
-        flash(_("已退出登录"))
+    if not current_user.is_authenticated:
+        return redirect(url_for("accounts.login"), code=303)
+    return _sign_out(_("已退出登录"))
+
+
+@bp.post("/switch-user")
+def switch_user():
+    """Shared tablets: hand over to the next person; the login page shows nothing of this user."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("accounts.login"), code=303)
+    return _sign_out(_("已退出。请下一位同事登录。"))
+
+
+# ---- my account: password, sessions, API tokens ----
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("当前密码"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
+    new = PasswordField(_l("新密码"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
+    confirm = PasswordField(_l("再次输入新密码"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
+
+
+class TokenForm(FlaskForm):
+    label = StringField(_l("用途（例如：MES 接口）"), validators=[Length(max=80)])
+
+
+def _account_page(status: int = 200, new_token: str | None = None, password_form=None, token_form=None):
+    session_ = db()
+    tokens = session_.exec(select(ApiToken).where(ApiToken.user_id == current_user.id)
+                           .order_by(ApiToken.created_at.desc())).all()
+    return render_page("accounts/account.html", status=status, sessions=active_sessions(session=session_,
+                       user=current_user), this_session=g.get("user_session"), tokens=tokens, new_token=new_token,
+                       password_form=password_form or PasswordForm(), token_form=token_form or TokenForm())
+
+
+@bp.get("/account")
+@login_required
+def account():
+    return _account_page()
+
+
+@bp.post("/account/password")
+@login_required
+def change_password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        if not verify_password(current_user, form.current.data):
+            form.current.errors.append(_("当前密码不正确"))
+        elif form.new.data != form.confirm.data:
+            form.confirm.errors.append(_("两次输入的新密码不一致"))
+        else:
+            try:
+                set_password(session=db(), actor=current_user, user=current_user, password=form.new.data)
+            except AccountError as exc:
+                form.new.errors.append(account_message(exc))
+            else:
+                db().commit()
+                logout_user()
+                session.clear()
+                flash(_("密码已更改。所有设备都已退出，请用新密码登录。"))
+                return redirect(url_for("accounts.login"), code=303)
+    return _account_page(status=422, password_form=form)
+
+
+@bp.post("/account/sessions/end-all")
+@login_required
+def end_all():
+    end_all_sessions(session=db(), user=current_user, actor=current_user, reason="signed out everywhere")
+    db().commit()
+    logout_user()
+    session.clear()
+    flash(_("已在所有设备上退出登录"))
     return redirect(url_for("accounts.login"), code=303)
+
+
+@bp.post("/account/tokens")
+@login_required
+def create_token():
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _account_page(status=422, token_form=form)
+    token = create_api_token(session=db(), user=current_user, label=form.label.data or "")
+    db().commit()
+    response = _account_page(new_token=token)
+    return response
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    token = db().get(ApiToken, token_id)
+    if token is None or token.user_id != current_user.id:
+        abort(404)
+    revoke_api_token(session=db(), actor=current_user, token=token)
+    db().commit()
+    flash(_("令牌已撤销，使用它的程序将无法再访问"))
+    return redirect(url_for("accounts.account"), code=303)
+
+
+def account_message(exc: AccountError) -> str:
+    """The refusal in the user's language (the service speaks Chinese)."""
+    from accounts.service import MIN_PASSWORD_LENGTH
+
+    known = {
+        "password_too_short": _("密码至少需要 %(n)d 个字符", n=MIN_PASSWORD_LENGTH),
+        "password_too_long": _("密码太长"),
+        "password_common": _("这个密码太常见，很容易被猜到，请换一个"),
+        "password_contains_username": _("密码不能包含用户名"),
+        "self_lockout": _("不能更改自己的角色或停用自己的账号"),
+        "duplicate": _("用户名已存在"),
+        "bad_username": _("用户名不能为空、不能含空格，最多 64 个字符"),
+    }
+    return known.get(exc.code, str(exc))

@@ -13,6 +13,7 @@ from jinja2_fragments.flask import render_block
 from sqlmodel import select
 
 from accounts.models import Plant, Workshop
+from accounts.service import is_manager
 from checklists.diff import KIND_LABELS, diff_checklists
 from checklists.files import ChecklistFileError, dump_checklist, parse_checklist
 from checklists.models import Checklist, ChecklistCategory, ChecklistItem, ChecklistVersion, VersionStatus
@@ -52,7 +53,7 @@ TEMPLATE = "checklists/version.html"
 @login_required
 def _require_manager():
     """Checklists are the quality managers' (and admins') business."""
-    if current_user.role not in ("admin", "manager"):
+    if not is_manager(current_user):
         abort(403)
 
 

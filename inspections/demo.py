@@ -36,12 +36,13 @@ PLANTS = [
     ("SZ", "苏州工厂", [("SZ-CNC", "机加工车间"), ("SZ-ASM", "总装车间"), ("SZ-PNT", "喷涂车间")]),
     ("DG", "东莞工厂", [("DG-INJ", "注塑车间"), ("DG-SMT", "SMT 贴片车间"), ("DG-WH", "成品仓库")]),
 ]
+# (username, display name, role, workshops, plants); the auditor's access ends a year after the demo is made.
 USERS = [
-    ("admin", "系统管理员", Role.admin, []),
-    ("manager", "王质量经理", Role.manager, []),
-    ("zhang", "张班长", Role.supervisor, ["SZ-CNC", "SZ-ASM", "SZ-PNT"]),
-    ("li", "李班长", Role.supervisor, ["DG-INJ", "DG-SMT", "DG-WH"]),
-    ("auditor", "陈审核员", Role.auditor, ["SZ-CNC", "SZ-ASM", "SZ-PNT", "DG-INJ", "DG-SMT", "DG-WH"]),
+    ("admin", "系统管理员", Role.admin, [], []),
+    ("manager", "王质量经理", Role.manager, [], ["SZ", "DG"]),
+    ("zhang", "张班长", Role.supervisor, ["SZ-CNC", "SZ-ASM", "SZ-PNT"], []),
+    ("li", "李班长", Role.supervisor, ["DG-INJ", "DG-SMT", "DG-WH"], []),
+    ("auditor", "陈审核员", Role.auditor, [], ["SZ", "DG"]),
 ]
 LOW_SCORE_NOTES = [
     "现场有杂物未清理，已当场提醒班组长",
@@ -87,8 +88,9 @@ def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 
     session.flush()
     users = {
         username: create_user(session=session, username=username, password=DEMO_PASSWORD, role=role,
-                              display_name=display, workshop_codes=codes)
-        for username, display, role, codes in USERS
+                              display_name=display, workshop_codes=codes, plant_codes=plants,
+                              access_expires_on=(now + timedelta(days=365)).date() if role == Role.auditor else None)
+        for username, display, role, codes, plants in USERS
     }
     inspectors = {w.code: users["zhang" if w.code.startswith("SZ") else "li"] for w in workshops}
 
@@ -183,6 +185,6 @@ def demo_command(scale: str):
         summary = generate_demo(session=session)
     click.echo(f"demo data loaded: {summary['workshops']} workshops, {summary['inspections']} inspections")
     click.echo(f"demo logins (password {DEMO_PASSWORD}):")
-    for username, display, role, codes in USERS:
-        scope = "all workshops" if not codes else ", ".join(codes)
+    for username, display, role, codes, plants in USERS:
+        scope = ", ".join(codes) if codes else (f"plants {', '.join(plants)}" if plants else "everything")
         click.echo(f"  {username:<9} {role.value:<11} {display}  ({scope})")

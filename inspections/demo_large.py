@@ -76,13 +76,12 @@ def generate_large(*, session: Session, plants: int = 20, workshops_per_plant: i
     change_week = weeks // 2
     versions = load_standard_checklist(
         session=session, publish_at={1: first_week - timedelta(days=7), 2: first_week + timedelta(weeks=change_week)})
-    manager = create_user(session=session, username="manager", password=DEMO_PASSWORD, role=Role.manager,
-                          display_name="集团质量经理")
-    workshops = []
+    workshops, plant_rows = [], []
     for p in range(1, plants + 1):
         plant = Plant(code=f"P{p:02d}", name=f"第{p}工厂")
         session.add(plant)
         session.flush()
+        plant_rows.append(plant)
         codes = []
         for w in range(1, workshops_per_plant + 1):
             workshop = Workshop(code=f"P{p:02d}-W{w:02d}", name=f"{p}厂{w}号车间", plant_id=plant.id)
@@ -93,6 +92,8 @@ def generate_large(*, session: Session, plants: int = 20, workshops_per_plant: i
         create_user(session=session, username=f"sup{p:02d}", password=DEMO_PASSWORD, role=Role.supervisor,
                     display_name=f"{p}厂班长", workshop_codes=codes)
     session.flush()
+    manager = create_user(session=session, username="manager", password=DEMO_PASSWORD, role=Role.manager,
+                          display_name="集团质量经理", plant_codes=[plant.code for plant in plant_rows])
     progress("scoring the answer sheets")
     pools = {number: _sheets(version, rng) for number, version in versions.items()}
     inspector_of = {}

@@ -16,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlmodel import Session, select
 
 from accounts.models import User, utcnow
+from accounts.service import is_manager
 from inspections.models import Inspection, InspectionStatus, Signature, SignatureRole
 
 DATA_URL_PREFIX = "data:image/png;base64,"
@@ -78,7 +79,7 @@ def signatures_of(session: Session, inspection: Inspection) -> dict[SignatureRol
 
 def may_record_signature(user: User, inspection: Inspection) -> bool:
     """The inspector's tablet, or a manager's: the countersign happens on the floor, beside the inspector."""
-    return inspection.inspector_id == user.id or user.role in ("admin", "manager")
+    return inspection.inspector_id == user.id or is_manager(user)
 
 
 def record_signature(

@@ -9,12 +9,12 @@ from inspections.demo import load_standard_checklist
 PASSWORD = "correct-horse-6s"  # noqa: S105 - test data
 
 WORKSHOPS = [("P1", "一厂", "W1", "一号车间"), ("P1", "一厂", "W2", "二号车间"), ("P2", "二厂", "W3", "三号车间")]
-USERS = [
-    ("admin", "admin", []),
-    ("manager", "manager", []),
-    ("sup1", "supervisor", ["W1"]),
-    ("sup2", "supervisor", ["W2"]),
-    ("auditor", "auditor", ["W1", "W3"]),
+USERS = [  # (username, role, workshops, plants)
+    ("admin", "admin", [], []),
+    ("manager", "manager", [], ["P1", "P2"]),
+    ("sup1", "supervisor", ["W1"], []),
+    ("sup2", "supervisor", ["W2"], []),
+    ("auditor", "auditor", ["W1", "W3"], []),
 ]
 
 
@@ -28,5 +28,6 @@ def seed(session: Session) -> None:
             session.flush()
         session.add(Workshop(code=code, name=name, plant_id=plants[plant_code].id))
     session.flush()
-    for username, role, codes in USERS:
-        create_user(session=session, username=username, password=PASSWORD, role=role, workshop_codes=codes)
+    for username, role, codes, plants in USERS:
+        create_user(session=session, username=username, password=PASSWORD, role=role, workshop_codes=codes,
+                    plant_codes=plants)

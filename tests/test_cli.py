@@ -19,13 +19,13 @@ def test_user_create_reads_the_password_from_stdin_and_can_log_in(app, runner, c
 
 def test_user_create_refuses_bad_input_with_a_reason(runner):
     result = runner.invoke(args=["user", "create", "x", "--role", "supervisor", "--password-stdin"], input="short\n")
-    assert result.exit_code != 0 and "at least 8" in result.output
+    assert result.exit_code != 0 and "10" in result.output
     result = runner.invoke(args=["user", "create", "x", "--role", "supervisor", "--workshop", "NOPE",
                                  "--password-stdin"], input="long-enough-pw\n")
     assert result.exit_code != 0 and "NOPE" in result.output
     result = runner.invoke(args=["user", "create", "sup1", "--role", "admin", "--password-stdin"],
                            input="long-enough-pw\n")
-    assert result.exit_code != 0 and "already exists" in result.output
+    assert result.exit_code != 0 and "已存在" in result.output
 
 
 def test_token_create_prints_a_working_token(runner, client):

@@ -111,11 +111,18 @@ def test_verify_is_public_and_accepts_the_file_hash_the_fingerprint_or_the_file(
 def test_a_record_changed_behind_the_apps_back_shows_on_verify(app, client):
     inspection_id = submitted(app, client)
     file_sha = client.get(f"/inspections/{inspection_id}/report.pdf").headers["X-Report-SHA256"]
-    with Session(app.extensions["engine"]) as session:
+    engine = app.extensions["engine"]
+    with Session(engine) as session:
         record_sha = session.exec(select(ReportDocument.record_sha256)).one()
-        session.exec(sqlalchemy.text("UPDATE answer SET score = 4 WHERE inspection_id = :i"),
-                     params={"i": inspection_id})
-        session.commit()
+    tamper = sqlalchemy.text("UPDATE answer SET score = 4 WHERE inspection_id = :i")
+    with pytest.raises(sqlalchemy.exc.DBAPIError, match="correction"), engine.begin() as conn:
+        conn.execute(tamper, {"i": inspection_id})  # the database itself refuses a quiet change
+    # Someone with the database owner's rights drops the lock and edits the table directly.
+    drop = ("DROP TRIGGER answer_locked ON answer" if engine.dialect.name == "postgresql"
+            else "DROP TRIGGER answer_locked_update")
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text(drop))
+        conn.execute(tamper, {"i": inspection_id})
     page = client.get(f"/verify/{record_sha}")
     assert 'data-verdict="altered"' in page.text and "不一致" in page.text
     # the file itself is still the one issued

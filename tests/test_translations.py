@@ -40,4 +40,4 @@ def test_compiled_catalogue_matches_the_po_file():
 def test_screens_speak_english_when_asked(client, auth):
     auth.login("sup1")
     page = client.get("/?lang=en").text
-    assert "Workshops" in page and "Log out" in page and "车间" not in page.split("<main")[1].split("一号车间")[0]
+    assert "Workshops" in page and "Switch user" in page and "车间" not in page.split("<main")[1].split("一号车间")[0]

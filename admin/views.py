@@ -1,0 +1,215 @@
+"""Administration: users, their roles and scopes, sessions; the audit trail (screen and CSV). Admins only."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlmodel import select
+
+from accounts.models import Plant, Role, User, Workshop
+from accounts.service import (
+    AccountError,
+    UserChanges,
+    active_sessions,
+    create_user,
+    end_all_sessions,
+    is_admin,
+    set_password,
+)
+from accounts.views import account_message
+from audit.models import AuditEvent
+from audit.service import events_query
+from database import db
+from exports.views import csv_safe
+from web import render_page, utc_bounds
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+AUDIT_PAGE_SIZE = 200
+
+
+@bp.before_request
+@login_required
+def _require_admin():
+    if not is_admin(current_user):
+        abort(403)
+
+
+def _plants_with_workshops():
+    plants = db().exec(select(Plant).order_by(Plant.code)).all()
+    workshops = db().exec(select(Workshop).order_by(Workshop.code)).all()
+    return [(plant, [w for w in workshops if w.plant_id == plant.id]) for plant in plants]
+
+
+@bp.get("/users")
+def users():
+    rows = db().exec(select(User).order_by(User.active.desc(), User.role, User.username)).all()
+    return render_page("admin/users.html", users=rows, today=date.today())
+
+
+def _user_form(user: User | None, status: int = 200, errors: dict | None = None, values: dict | None = None):
+    return render_page("admin/user.html", status=status, user=user, roles=list(Role), errors=errors or {},
+                       values=values or {}, plants=_plants_with_workshops(),
+                       sessions=active_sessions(session=db(), user=user) if user else [])
+
+
+def _form_changes(form) -> tuple[UserChanges, dict]:
+    errors = {}
+    try:
+        role = Role(form.get("role", ""))
+    except ValueError:
+        role, errors["role"] = Role.supervisor, _("请选择角色")
+    expires = None
+    if form.get("access_expires_on"):
+        try:
+            expires = date.fromisoformat(form["access_expires_on"])
+        except ValueError:
+            errors["access_expires_on"] = _("日期格式应为 年-月-日，例如 2026-11-01")
+    if role == Role.auditor and expires is None and "access_expires_on" not in errors:
+        errors["access_expires_on"] = _("审核员必须有访问到期日")
+    changes = UserChanges(
+        display_name=form.get("display_name", "").strip(), role=role, active=form.get("active") == "on",
+        may_inspect=form.get("may_inspect") == "on", access_expires_on=expires,
+        workshop_codes=form.getlist("workshop"), plant_codes=form.getlist("plant"),
+    )
+    return changes, errors
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user():
+    if request.method == "GET":
+        return _user_form(None, values={"active": True})
+    changes, errors = _form_changes(request.form)
+    username = request.form.get("username", "").strip()
+    values = {**request.form.to_dict(), "workshops": changes.workshop_codes, "plants": changes.plant_codes,
+              "active": True}
+    if errors:
+        return _user_form(None, 422, errors, values)
+    try:
+        user = create_user(session=db(), username=username, password=request.form.get("password", ""),
+                           role=changes.role, display_name=changes.display_name or username,
+                           workshop_codes=changes.workshop_codes, plant_codes=changes.plant_codes,
+                           may_inspect=changes.may_inspect and changes.role == Role.auditor,
+                           access_expires_on=changes.access_expires_on, actor=current_user)
+    except AccountError as exc:
+        field = "password" if exc.code.startswith("password") else "username"
+        db().rollback()
+        return _user_form(None, 422, {field: account_message(exc)}, values)
+    db().commit()
+    flash(_("已创建用户 %(name)s", name=user.username))
+    return redirect(url_for("admin.edit_user", user_id=user.id), code=303)
+
+
+def _user_or_404(user_id: int) -> User:
+    user = db().get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def edit_user(user_id: int):
+    user = _user_or_404(user_id)
+    if request.method == "GET":
+        return _user_form(user)
+    changes, errors = _form_changes(request.form)
+    if errors:
+        values = {**request.form.to_dict(), "workshops": changes.workshop_codes, "plants": changes.plant_codes,
+                  "active": changes.active}
+        return _user_form(user, 422, errors, values)
+    from accounts.service import update_user
+
+    try:
+        update_user(session=db(), actor=current_user, user=user, changes=changes)
+    except AccountError as exc:
+        db().rollback()
+        return _user_form(db().get(User, user_id), 422, {"role": account_message(exc)})
+    db().commit()
+    flash(_("已保存"))
+    return redirect(url_for("admin.edit_user", user_id=user.id), code=303)
+
+
+@bp.post("/users/<int:user_id>/password")
+def reset_password(user_id: int):
+    user = _user_or_404(user_id)
+    try:
+        set_password(session=db(), actor=current_user, user=user, password=request.form.get("password", ""))
+    except AccountError as exc:
+        db().rollback()
+        return _user_form(user, 422, {"new_password": account_message(exc)})
+    db().commit()
+    flash(_("密码已重设，该用户所有设备都已退出登录"))
+    return redirect(url_for("admin.edit_user", user_id=user.id), code=303)
+
+
+@bp.post("/users/<int:user_id>/sessions/end")
+def end_sessions(user_id: int):
+    user = _user_or_404(user_id)
+    count = end_all_sessions(session=db(), user=user, actor=current_user, reason="ended by an administrator")
+    db().commit()
+    flash(_("已结束 %(n)d 个登录会话", n=count))
+    return redirect(url_for("admin.edit_user", user_id=user.id), code=303)
+
+
+# ---- the audit trail ----
+
+def _audit_filter(args):
+    """The filter as typed (for the form) and as a query; dates are the user's local calendar days."""
+    from inspections.reports.periods import Period
+
+    flt = {key: (args.get(key) or "").strip()[:64]
+           for key in ("action", "object_type", "object_id", "actor", "from", "to")}
+    since = until = None
+    error = None
+    if flt["from"] or flt["to"]:
+        try:
+            start = date.fromisoformat(flt["from"]) if flt["from"] else date(2000, 1, 1)
+            end = date.fromisoformat(flt["to"]) if flt["to"] else date(2999, 12, 31)
+            since, until = utc_bounds(Period(start, end))
+        except ValueError:
+            error = _("日期格式应为 年-月-日，例如 2026-11-01")
+    actor_id = None
+    if flt["actor"]:
+        actor = db().exec(select(User).where(User.username == flt["actor"])).first()
+        actor_id = actor.id if actor else -1  # an unknown name matches nothing, not everything
+    query = dict(action=flt["action"] or None, object_type=flt["object_type"] or None,
+                 object_id=flt["object_id"] or None, actor_id=actor_id, since=since, until=until)
+    return flt, query, error
+
+
+@bp.get("/audit")
+def audit():
+    flt, query, error = _audit_filter(request.args)
+    rows = [] if error else db().exec(events_query(**query, limit=AUDIT_PAGE_SIZE)).all()
+    actions = db().exec(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
+    object_types = db().exec(select(AuditEvent.object_type).distinct().order_by(AuditEvent.object_type)).all()
+    return render_page("admin/audit.html", status=422 if error else 200, rows=rows, flt=flt, error=error,
+                       actions=actions, object_types=object_types, page_size=AUDIT_PAGE_SIZE)
+
+
+@bp.get("/audit.csv")
+def audit_csv():
+    flt, query, error = _audit_filter(request.args)
+    if error:
+        abort(422, error)
+    rows = db().exec(events_query(**query, limit=None))
+    buffer = io.StringIO()
+    buffer.write("\ufeff")  # Excel reads UTF-8 with a BOM
+    writer = csv.writer(buffer)
+    writer.writerow(["序号", "时间（UTC）", "操作人ID", "操作人", "操作", "对象类型", "对象", "原值", "新值", "原因",
+                     "前一条哈希", "本条哈希"])
+    for e in rows:
+        writer.writerow([e.id, e.at.isoformat(), e.actor_id or "", csv_safe(e.actor_name), e.action, e.object_type,
+                         csv_safe(e.object_id), csv_safe(e.old_value or ""), csv_safe(e.new_value or ""),
+                         csv_safe(e.reason or ""), e.prev_sha256, e.sha256])
+    filename = f"6S-audit-{date.today().isoformat()}.csv"
+    response = Response(buffer.getvalue().encode(), mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}"})
+    response.cache_control.no_store = True
+    return response
