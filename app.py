@@ -9,12 +9,24 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, has_request_context, jsonify, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
 
 DEFAULT_LOCALE = "zh_CN"
 SUPPORTED_LOCALES = ("zh_CN", "en")
 MIN_SECRET_LENGTH = 16
+# Keys copied from tutorials and sample configs: refused even when long enough.
+KNOWN_SECRET_KEYS = {"dev", "development", "secret", "secret-key", "secret_key", "changeme", "change-me",
+                     "please-change-me", "your-secret-key", "your_secret_key", "super-secret", "supersecret",
+                     "flask-secret-key", "replace-me", "0123456789abcdef", "bench", "test"}
+# No inline script or style anywhere (htmx: allowEval false, no indicator styles); photos are ours, signature
+# pads draw on <canvas>; blob: for the camera preview.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' blob:", "connect-src 'self'",
+    "worker-src 'self'", "manifest-src 'self'", "font-src 'self'", "object-src 'none'", "base-uri 'none'",
+    "form-action 'self'", "frame-ancestors 'none'",
+])
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -27,6 +39,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         # The address printed on paper (PDF verify links, QR labels); the request's own host when unset.
         PUBLIC_BASE_URL=os.environ.get("PUBLIC_BASE_URL"),
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        # The largest honest form is one category of the checklist (42 items × score and note).
+        MAX_FORM_PARTS=400,
+        MAX_FORM_MEMORY_SIZE=1024 * 1024,
+        # How many reverse proxies (nginx…) stand in front: their X-Forwarded-For gives the client address
+        # that the sign-in rate limit counts. 0 = none, trust nothing.
+        TRUSTED_PROXIES=int(os.environ.get("TRUSTED_PROXIES", "0")),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
@@ -36,8 +54,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
+    _refuse_debug_in_production(app)
     instance.mkdir(parents=True, exist_ok=True)
     _ensure_secret(app, Path(app.config.get("SECRET_KEY_FILE") or instance / "secret_key"))
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    app.session_interface = _SecureWhenHttpsSessions()
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
 
     from database import close_db, make_engine
@@ -60,6 +85,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if response.mimetype == "text/html" and "Cache-Control" not in response.headers:
+            # Shared tablets: the back button after a logout must not bring the previous user's pages back.
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     @app.teardown_request
@@ -90,6 +121,21 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+def _refuse_debug_in_production(app: Flask) -> None:
+    """The debugger runs code from the browser: only on a developer's machine, who says so explicitly."""
+    if app.debug and not app.testing and os.environ.get("SIXS_DEVELOPMENT") != "1":
+        raise RuntimeError("debug mode is on (FLASK_DEBUG): never in production. "
+                           "On a development machine set SIXS_DEVELOPMENT=1 as well.")
+
+
+class _SecureWhenHttpsSessions(SecureCookieSessionInterface):
+    """The session cookie gets `Secure` whenever the request came over HTTPS (directly or via a trusted
+    proxy), so a factory LAN on plain HTTP still works and an HTTPS deployment never leaks it."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or (has_request_context() and request.is_secure))
+
+
 def _ensure_secret(app: Flask, key_file: Path) -> None:
     """SECRET_KEY from the environment, else one generated once per instance and kept in instance/secret_key.
 
@@ -103,8 +149,13 @@ def _ensure_secret(app: Flask, key_file: Path) -> None:
         except FileExistsError:
             pass
         app.config["SECRET_KEY"] = key_file.read_text().strip()
-    if len(app.config["SECRET_KEY"]) < MIN_SECRET_LENGTH and not (app.debug or app.testing):
+    if app.debug or app.testing:
+        return
+    if len(app.config["SECRET_KEY"]) < MIN_SECRET_LENGTH:
         raise RuntimeError(f"SECRET_KEY is too short: use at least {MIN_SECRET_LENGTH} random characters")
+    if app.config["SECRET_KEY"].lower() in KNOWN_SECRET_KEYS:
+        raise RuntimeError("SECRET_KEY is a well-known default: anyone could forge sessions. Unset it to have "
+                           "one generated, or set a long random value.")
 
 
 def _init_extensions(app: Flask) -> None:
@@ -147,6 +198,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from accounts.views import bp as accounts_bp
+    from admin.views import bp as admin_bp
     from api.views import bp as api_bp
     from checklists.views import bp as checklists_bp
     from exports.views import bp as exports_bp
@@ -154,6 +206,7 @@ def _register_blueprints(app: Flask) -> None:
     from verify.views import bp as verify_bp
 
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(checklists_bp)
     app.register_blueprint(inspections_bp)
     app.register_blueprint(api_bp)
@@ -164,11 +217,12 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from accounts.cli import token_cli, user_cli
+    from audit.cli import audit_cli
     from checklists.cli import checklist_cli
     from database import db_cli
     from inspections.demo import demo_command
 
-    for command in (db_cli, user_cli, token_cli, checklist_cli, demo_command):
+    for command in (db_cli, user_cli, token_cli, checklist_cli, demo_command, audit_cli):
         app.cli.add_command(command)
 
 

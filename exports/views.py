@@ -92,6 +92,24 @@ def export(dataset: str, fmt: str):
     return response
 
 
+# Spreadsheets run cells that start with these as formulas: user text (notes, names) must stay text.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value):
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _is_number(value):
+        return "'" + value
+    return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _csv(header, rows, session):
     try:
         buffer = io.StringIO()
@@ -99,7 +117,7 @@ def _csv(header, rows, session):
         buffer.write("\ufeff")  # BOM: Excel then reads UTF-8 (Chinese) correctly
         writer.writerow(header)
         for n, row in enumerate(rows, 1):
-            writer.writerow(row)
+            writer.writerow([csv_safe(value) for value in row])
             if n % 5000 == 0:  # ~600 KB a chunk
                 yield buffer.getvalue().encode()
                 buffer.seek(0)
