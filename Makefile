@@ -75,7 +75,7 @@ bench: system-test $(VENV)/.installed-dev
 messages: $(VENV)/.installed-dev
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location --omit-header \
 	  --ignore-dirs=".venv tests bench migrations" .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete -w 120
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete --no-fuzzy-matching -w 120
 	$(BIN)/pybabel compile -d translations
 
 lint: $(VENV)/.installed-dev

@@ -249,6 +249,14 @@ def sign_in(*, session: Session, username: str, password: str, address: str, tod
     return user
 
 
+def confirm_password(*, session: Session, user: User, password: str, address: str, today: date) -> None:
+    """The signed-in user re-enters their password (before a signature). Counted and limited like a sign-in, so
+    an unattended tablet cannot be used to guess it; raises SignInRefused. The caller commits a failure."""
+    confirmed = sign_in(session=session, username=user.username, password=password, address=address, today=today)
+    if confirmed.id != user.id:
+        raise SignInRefused("wrong")
+
+
 def authenticate(*, session: Session, username: str, password: str) -> User | None:
     """For scripts and tests: the user or None, without a rate limit."""
     user = session.exec(select(User).where(func.lower(User.username) == username.strip().lower())).first()

@@ -17,6 +17,7 @@ from accounts.service import (
     AccountError,
     SignInRefused,
     active_sessions,
+    confirm_password,
     create_api_token,
     end_all_sessions,
     end_session,
@@ -87,6 +88,30 @@ def _client_address() -> str:
     return (request.remote_addr or "unknown")[:64]
 
 
+def refused_message(refused: SignInRefused) -> tuple[int, str]:
+    """(HTTP status, message in the user's language) for a refused sign-in or password re-entry."""
+    if refused.code == "locked":
+        return 429, _("登录失败次数过多，请 %(minutes)d 分钟后再试，或请管理员重设密码。", minutes=refused.minutes)
+    if refused.code == "expired":
+        return 422, _("您的访问权限已于 %(day)s 到期，请联系管理员。", day=refused.day.isoformat())
+    return 422, _("用户名或密码不正确")
+
+
+def reconfirm_password(password: str) -> tuple[int, str] | None:
+    """The signed-in user re-enters their password before signing: None when right, else (status, message).
+    A failure is committed at once, so it counts towards the lock even though the form is shown again."""
+    try:
+        confirm_password(session=db(), user=current_user, password=password or "", address=_client_address(),
+                         today=local_today())
+    except SignInRefused as refused:
+        db().commit()
+        status, message = refused_message(refused)
+        if refused.code == "wrong":
+            message = _("密码不正确，签名未保存")
+        return status, message
+    return None
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
@@ -96,13 +121,7 @@ def login():
                            address=_client_address(), today=local_today())
         except SignInRefused as refused:
             db().commit()  # the failed attempt counts even though the sign-in did not happen
-            status, message = 422, _("用户名或密码不正确")
-            if refused.code == "locked":
-                status = 429
-                message = _("登录失败次数过多，请 %(minutes)d 分钟后再试，或请管理员重设密码。",
-                            minutes=refused.minutes)
-            elif refused.code == "expired":
-                message = _("您的访问权限已于 %(day)s 到期，请联系管理员。", day=refused.day.isoformat())
+            status, message = refused_message(refused)
             form.password.errors.append(message)
             return render_page("accounts/login.html", form=form, status=status)
         token = start_session(session=db(), user=user, address=_client_address(),

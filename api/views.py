@@ -5,9 +5,9 @@ from flask_login import current_user
 from sqlmodel import select
 
 from accounts.models import Workshop
-from accounts.service import get_visible_workshop_or_404, visible_workshops
+from accounts.service import SignInRefused, confirm_password, get_visible_workshop_or_404, visible_workshops
 from database import db
-from inspections.models import Inspection
+from inspections.models import SIGNATURE_MEANING, Inspection, SignatureRole
 from inspections.service import (
     InspectionError,
     answer_value,
@@ -21,6 +21,7 @@ from inspections.service import (
 )
 from inspections.signatures import SignatureError, clean_signature_image, signatures_of
 from inspections.trends import workshop_trend
+from web import local_today
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -123,8 +124,18 @@ def submit(inspection_id: int):
             image = clean_signature_image(str(body["signature"]))
         except SignatureError as exc:
             return jsonify(error=str(exc), code=f"signature_{exc.code}"), 422
+        # A token is not the person: a signature needs the signer's password, as on the screen.
+        try:
+            confirm_password(session=session, user=current_user, password=str(body.get("password") or ""),
+                             address=(request.remote_addr or "unknown")[:64], today=local_today())
+        except SignInRefused as refused:
+            session.commit()  # the failure counts towards the lock
+            status = 429 if refused.code == "locked" else 422
+            return jsonify(error="the signer's password is required and must be right",
+                           code=f"password_{refused.code}"), status
     try:
-        submit_inspection(session=session, user=current_user, inspection=inspection, signature_image=image)
+        submit_inspection(session=session, user=current_user, inspection=inspection, signature_image=image,
+                          password_confirmed=image is not None)
     except InspectionError as exc:
         return _error(exc)
     session.commit()
@@ -170,7 +181,8 @@ def inspection_json(inspection: Inspection) -> dict:
         "grade": grade,
         "passed": passed,
         "signatures": [{"role": s.role.value if hasattr(s.role, "value") else s.role, "name": s.signer_name,
-                        "signed_at": _iso(s.signed_at), "drawn": s.image_png is not None}
+                        "meaning": SIGNATURE_MEANING[SignatureRole(s.role)], "signed_at": _iso(s.signed_at),
+                        "drawn": s.image_png is not None, "password_confirmed": s.password_confirmed}
                        for s in signatures_of(db(), inspection).values()],
     }
 

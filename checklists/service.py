@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from accounts.models import Plant, User, Workshop, utcnow
+from audit.service import record as audit
 from checklists.files import CategoryData, ChecklistData, ItemData, dump_checklist
 from checklists.lint import LintWarning, lint_checklist
 from checklists.models import (
@@ -231,6 +232,9 @@ def publish_version(*, session: Session, version: ChecklistVersion, user: User |
     version.published_by_id = user.id if user else None
     version.checklist.name, version.checklist.description = version.name, version.description
     session.flush()
+    audit(session, actor=user, action="checklist.publish", object_type="checklist_version", object_id=version.id,
+          new={"checklist": version.checklist.key, "version": version.number, "content_sha256": version.content_sha256,
+               "change_note": note, "lint_warnings": len(warnings)})
     return version
 
 
@@ -242,6 +246,9 @@ def retire_version(*, session: Session, version: ChecklistVersion, user: User | 
     version.retired_at = utcnow()
     version.retired_by_id = user.id if user else None
     session.flush()
+    audit(session, actor=user, action="checklist.retire", object_type="checklist_version", object_id=version.id,
+          old={"status": "published"}, new={"checklist": version.checklist.key, "version": version.number,
+                                            "status": "retired"})
     return version
 
 
@@ -422,8 +429,14 @@ def remove_item(*, session: Session, item: ChecklistItem) -> None:
 # ------------------------------------------------------------------ scope
 
 def set_scope(*, session: Session, checklist: Checklist, plant_codes: Iterable[str] = (),
-              workshop_codes: Iterable[str] = ()) -> None:
+              workshop_codes: Iterable[str] = (), user: User | None = None) -> None:
     """Where the checklist is used; nothing chosen means everywhere. Not versioned: it is about who, not what."""
+    plant_codes, workshop_codes = list(plant_codes), list(workshop_codes)
+    plant_ids = [s.plant_id for s in checklist.scopes if s.plant_id]
+    workshop_ids = [s.workshop_id for s in checklist.scopes if s.workshop_id]
+    old = {"plants": sorted(session.exec(select(Plant.code).where(Plant.id.in_(plant_ids)))) if plant_ids else [],
+           "workshops": sorted(session.exec(select(Workshop.code).where(Workshop.id.in_(workshop_ids))))
+           if workshop_ids else []}
     for scope in list(checklist.scopes):
         session.delete(scope)
     session.flush()
@@ -439,3 +452,5 @@ def set_scope(*, session: Session, checklist: Checklist, plant_codes: Iterable[s
         session.add(ChecklistScope(checklist_id=checklist.id, workshop_id=workshop.id))
     session.flush()
     session.refresh(checklist)
+    audit(session, actor=user, action="checklist.scope", object_type="checklist", object_id=checklist.id,
+          old=old, new={"plants": sorted(plant_codes), "workshops": sorted(workshop_codes)})

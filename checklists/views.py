@@ -392,7 +392,7 @@ def scope(key: str):
     checklist = get_checklist_or_404(key)
     try:
         set_scope(session=session, checklist=checklist, plant_codes=request.form.getlist("plant"),
-                  workshop_codes=request.form.getlist("workshop"))
+                  workshop_codes=request.form.getlist("workshop"), user=current_user)
     except ChecklistError as exc:
         session.rollback()
         abort(422, error_text(exc))

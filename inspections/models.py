@@ -2,7 +2,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint, false
 from sqlmodel import Field, Relationship, SQLModel
 
 from accounts.models import User, Workshop, utcnow
@@ -137,6 +137,15 @@ class Correction(SQLModel, table=True):
 class SignatureRole(StrEnum):
     inspector = "inspector"  # signs at submit: "I inspected, these are my findings"
     workshop_leader = "workshop_leader"  # countersigns, optionally: "I have seen the findings"
+    manager = "manager"  # the quality manager's approval of the submitted result
+
+
+# What a signature in each role means; printed beside it, so a reader need not guess.
+SIGNATURE_MEANING = {
+    SignatureRole.inspector: "inspected",
+    SignatureRole.workshop_leader: "reviewed",
+    SignatureRole.manager: "approved",
+}
 
 
 class Signature(SQLModel, table=True):
@@ -158,6 +167,9 @@ class Signature(SQLModel, table=True):
     # A clean PNG (re-encoded, cropped to the ink); None when signed on a device without JavaScript.
     image_png: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     image_sha256: str | None = Field(default=None, max_length=64)
+    # True when the signed-in user who recorded it re-entered their password to do so (from migration 0009;
+    # older signatures were recorded before that was asked).
+    password_confirmed: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class ReportDocument(SQLModel, table=True):

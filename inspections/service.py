@@ -303,7 +303,8 @@ def mark_category_not_applicable(*, session: Session, user: User, inspection: In
 
 
 def submit_inspection(*, session: Session, user: User, inspection: Inspection,
-                      signature_image: bytes | None = None, signed: bool = False) -> Inspection:
+                      signature_image: bytes | None = None, signed: bool = False,
+                      password_confirmed: bool = False) -> Inspection:
     """Validate, score, store the rollups and lock. Submitting twice is harmless (idempotent).
 
     signed: the inspector signs with this submit (signature_image is the drawn signature, already cleaned;
@@ -339,7 +340,8 @@ def submit_inspection(*, session: Session, user: User, inspection: Inspection,
                "overall_percent": result.overall_percent, "grade": result.grade, "passed": result.passed})
     if signed or signature_image is not None:
         record_signature(session=session, user=user, inspection=inspection, role=SignatureRole.inspector,
-                         signer_name=user.display_name, signer_user=user, image=signature_image)
+                         signer_name=user.display_name, signer_user=user, image=signature_image,
+                         password_confirmed=password_confirmed)
     return inspection
 
 
@@ -454,6 +456,8 @@ def add_photo(
                   height=stored.height, byte_size=stored.byte_size, uploaded_by_id=user.id, change_key=change_key)
     session.add(photo)
     session.flush()
+    audit(session, actor=user, action="photo.add", object_type="inspection", object_id=inspection.id,
+          new={"item": item.key, "photo": photo.id, "sha256": photo.sha256})
     return photo
 
 

@@ -1,4 +1,6 @@
-"""Sign-off: the inspector signs at submit, the workshop leader may countersign on the same tablet.
+"""Sign-off: the inspector signs at submit (inspected), the workshop leader may countersign on the same tablet
+(reviewed), and a quality manager approves (approved). Whoever records a signature re-enters their password
+first (the views check it, rate-limited like a sign-in); each signature is audited.
 
 A drawn signature arrives as the canvas's PNG data URL. It is decoded, checked to be a real PNG of sane size
 that holds some ink, flattened onto white, cropped to the ink and re-encoded, so what is stored is a small
@@ -17,7 +19,8 @@ from sqlmodel import Session, select
 
 from accounts.models import User, utcnow
 from accounts.service import is_manager
-from inspections.models import Inspection, InspectionStatus, Signature, SignatureRole
+from audit.service import record as audit
+from inspections.models import SIGNATURE_MEANING, Inspection, InspectionStatus, Signature, SignatureRole
 
 DATA_URL_PREFIX = "data:image/png;base64,"
 MAX_SIGNATURE_BYTES = 512 * 1024
@@ -82,15 +85,27 @@ def may_record_signature(user: User, inspection: Inspection) -> bool:
     return inspection.inspector_id == user.id or is_manager(user)
 
 
+def may_approve(user: User, inspection: Inspection) -> bool:
+    """A quality manager approves a submitted inspection, but not one they inspected themselves."""
+    return (is_manager(user) and inspection.status == InspectionStatus.submitted
+            and inspection.inspector_id != user.id)
+
+
 def record_signature(
     *, session: Session, user: User, inspection: Inspection, role: SignatureRole, signer_name: str,
-    image: bytes | None, signer_user: User | None = None,
+    image: bytes | None, signer_user: User | None = None, password_confirmed: bool = False,
 ) -> Signature:
-    """Store one signature (the image already cleaned). Each role signs an inspection once."""
-    if not may_record_signature(user, inspection):
+    """Store one signature (the image already cleaned). Each role signs an inspection once.
+
+    password_confirmed: the recording user re-entered their password just now (the caller checked it)."""
+    if role == SignatureRole.manager:
+        if not is_manager(user) or inspection.inspector_id == user.id:
+            raise SignatureError("not_allowed", "a quality manager approves another person's inspection", status=403)
+        signer_user, signer_name = user, user.display_name
+    elif not may_record_signature(user, inspection):
         raise SignatureError("not_allowed", "only the inspector or a manager can record a signature", status=403)
-    if role == SignatureRole.workshop_leader and inspection.status != InspectionStatus.submitted:
-        raise SignatureError("not_submitted", "the workshop leader countersigns a submitted inspection", status=409)
+    if role != SignatureRole.inspector and inspection.status != InspectionStatus.submitted:
+        raise SignatureError("not_submitted", "only a submitted inspection is countersigned or approved", status=409)
     signer_name = " ".join((signer_name or "").split())
     if not signer_name:
         raise SignatureError("name_missing", "the signer's name is missing")
@@ -102,7 +117,12 @@ def record_signature(
         inspection_id=inspection.id, role=role, signer_name=signer_name,
         signer_user_id=signer_user.id if signer_user else None, recorded_by_id=user.id, signed_at=utcnow(),
         image_png=image, image_sha256=hashlib.sha256(image).hexdigest() if image else None,
+        password_confirmed=password_confirmed,
     )
     session.add(signature)
     session.flush()
+    audit(session, actor=user, action="inspection.sign", object_type="inspection", object_id=inspection.id,
+          new={"role": role.value, "meaning": SIGNATURE_MEANING[role], "signer_name": signer_name,
+               "signer_user_id": signature.signer_user_id, "password_confirmed": password_confirmed,
+               "image_sha256": signature.image_sha256})
     return signature

@@ -23,7 +23,8 @@ from jinja2_fragments.flask import render_block
 from sqlmodel import func, select
 
 from accounts.models import Plant, utcnow
-from accounts.service import can_inspect, get_visible_workshop_or_404, visible_workshops
+from accounts.service import can_inspect, get_visible_workshop_or_404, is_manager, visible_workshops
+from accounts.views import reconfirm_password
 from checklists.schemes import scheme_from_dict
 from database import db
 from inspections.models import Inspection, InspectionStatus, Signature, SignatureRole
@@ -45,6 +46,7 @@ from inspections.service import (
     add_photo,
     answers_by_key,
     can_edit,
+    correct_answer,
     find_item,
     get_visible_inspection,
     mark_category_not_applicable,
@@ -56,7 +58,13 @@ from inspections.service import (
     start_inspection,
     submit_inspection,
 )
-from inspections.signatures import SignatureError, clean_signature_image, may_record_signature, record_signature
+from inspections.signatures import (
+    SignatureError,
+    clean_signature_image,
+    may_approve,
+    may_record_signature,
+    record_signature,
+)
 from inspections.trends import (
     category_names_in_order,
     like_for_like_points,
@@ -206,6 +214,10 @@ def _error_text(exc: InspectionError) -> str:
         "photo_bad_type": _("只接受 JPEG、PNG 或 WebP 照片"),
         "photo_too_many_pixels": _("照片像素过多"),
         "photo_unreadable": _("无法读取这张照片，请重新拍摄"),
+        "reason_required": _("更正必须写明原因（至少 4 个字）"),
+        "reason_too_long": _("原因太长（最多 1000 字）"),
+        "unchanged": _("评分和备注都没有变化，无需更正"),
+        "not_submitted": _("检查提交后才能更正；草稿由检查员直接修改"),
     }
     return texts.get(exc.code, _("评分无效，请选择 0–4 或“不适用”"))
 
@@ -476,6 +488,12 @@ def submit(inspection_id: int):
     errors: dict[str, str] = {}
     image = _drawn_signature("signature", errors)
     leader = _leader_signature(errors)
+    if can_edit(current_user, inspection) and not errors:
+        refused = reconfirm_password(request.form.get("password", ""))
+        if refused:
+            if refused[0] == 429:
+                abort(429, refused[1])
+            errors["password"] = refused[1]
     try:
         if errors:
             # still check the answers, so that every problem is named at once
@@ -484,10 +502,11 @@ def submit(inspection_id: int):
                 raise InspectionError("unanswered", "", items=[i.key for i in review_now.unanswered])
         else:
             submit_inspection(session=session, user=current_user, inspection=inspection,
-                              signature_image=image, signed=True)
+                              signature_image=image, signed=True, password_confirmed=True)
             if leader:
                 record_signature(session=session, user=current_user, inspection=inspection,
-                                 role=SignatureRole.workshop_leader, signer_name=leader[0], image=leader[1])
+                                 role=SignatureRole.workshop_leader, signer_name=leader[0], image=leader[1],
+                                 password_confirmed=True)
     except InspectionError as exc:
         session.rollback()
         if exc.status != 422:
@@ -514,10 +533,21 @@ def countersign(inspection_id: int):
     leader = _leader_signature(errors)
     if leader is None:
         errors["leader_name"] = _signature_texts(SignatureError("name_missing", ""))
+    if not may_record_signature(current_user, inspection):
+        abort(403, _signature_texts(SignatureError("not_allowed", "")))
+    if inspection.status != InspectionStatus.submitted:
+        abort(409, _signature_texts(SignatureError("not_submitted", "")))
+    if not errors:
+        refused = reconfirm_password(request.form.get("password", ""))
+        if refused:
+            if refused[0] == 429:
+                abort(429, refused[1])
+            errors["password"] = refused[1]
     if not errors:
         try:
             record_signature(session=session, user=current_user, inspection=inspection,
-                             role=SignatureRole.workshop_leader, signer_name=leader[0], image=leader[1])
+                             role=SignatureRole.workshop_leader, signer_name=leader[0], image=leader[1],
+                             password_confirmed=True)
         except SignatureError as exc:
             session.rollback()
             if exc.status != 422:
@@ -532,8 +562,80 @@ def countersign(inspection_id: int):
     return redirect(url_for(".inspection", inspection_id=inspection.id), code=303)
 
 
+@bp.post("/inspections/<int:inspection_id>/approve")
+def approve(inspection_id: int):
+    """A quality manager approves a submitted inspection: password re-entered, signature drawn (or, without
+    JavaScript, the signed-in name)."""
+    session = db()
+    inspection = get_inspection_or_404(inspection_id)
+    if not may_approve(current_user, inspection):
+        abort(403, _signature_texts(SignatureError("not_allowed", "")))
+    errors: dict[str, str] = {}
+    image = _drawn_signature("manager_signature", errors)
+    if not errors:
+        refused = reconfirm_password(request.form.get("password", ""))
+        if refused:
+            if refused[0] == 429:
+                abort(429, refused[1])
+            errors["approve_password"] = refused[1]
+    if not errors:
+        try:
+            record_signature(session=session, user=current_user, inspection=inspection, role=SignatureRole.manager,
+                             signer_name=current_user.display_name, image=image, password_confirmed=True)
+        except SignatureError as exc:
+            session.rollback()
+            if exc.status != 422:
+                abort(exc.status, _signature_texts(exc))
+            errors["manager_signature"] = _signature_texts(exc)
+    if errors:
+        context = inspection_report_context(session=session, inspection=inspection)
+        return render_page("inspections/result.html", status=422, errors=errors, form=request.form,
+                           **_result_extras(inspection), **context)
+    session.commit()
+    flash(_("已批准并签名"))
+    return redirect(url_for(".inspection", inspection_id=inspection.id), code=303)
+
+
+@bp.route("/inspections/<int:inspection_id>/items/<item_key>/correct", methods=["GET", "POST"])
+def correct(inspection_id: int, item_key: str):
+    """A quality manager corrects one answer of a submitted inspection, with a reason. The old value stays in the
+    record; the result is rescored and the next PDF is a new document listing the correction."""
+    session = db()
+    inspection = get_inspection_or_404(inspection_id)
+    item = get_item_or_404(inspection, item_key)
+    if not is_manager(current_user):
+        abort(403, _("只有质量经理可以更正已提交的检查"))
+    if inspection.status != InspectionStatus.submitted:
+        abort(409, _error_text(InspectionError("not_submitted", "")))
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        raw_score = request.form.get("score", "")
+        try:
+            value = parse_score(raw_score) if raw_score else None
+            correct_answer(session=session, user=current_user, inspection=inspection, item_key=item.key,
+                           value=value, note=request.form.get("note"), reason=request.form.get("reason", ""))
+            session.commit()
+        except ValueError as exc:
+            session.rollback()
+            if not isinstance(exc, InspectionError):
+                exc = InspectionError("invalid_score", str(exc))
+            if exc.status not in (422, 400):
+                abort(exc.status, _error_text(exc))
+            errors["correction"] = _error_text(exc)
+        if not errors:
+            flash(_("已更正，结果已重新计分"))
+            return redirect(url_for(".inspection", inspection_id=inspection.id) + f"#item-{item.key}", code=303)
+        session.refresh(inspection)
+    answer = answers_by_key(inspection).get(item.key)
+    return render_page("inspections/correct.html", status=422 if errors else 200, inspection=inspection, item=item,
+                       answer=answer, scheme=scheme_from_dict(inspection.version.scheme), errors=errors,
+                       form=request.form)
+
+
 def _result_extras(inspection: Inspection) -> dict:
-    return {"may_countersign": may_record_signature(current_user, inspection)}
+    return {"may_countersign": may_record_signature(current_user, inspection),
+            "may_approve": may_approve(current_user, inspection),
+            "may_correct": is_manager(current_user) and inspection.status == InspectionStatus.submitted}
 
 
 @bp.get("/signatures/<int:signature_id>.png")

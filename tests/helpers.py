@@ -5,6 +5,7 @@ from typing import NamedTuple
 from sqlmodel import Session, select
 
 from checklists.models import ChecklistVersion, VersionStatus
+from tests.seed import PASSWORD
 
 
 class ItemRef(NamedTuple):
@@ -65,4 +66,5 @@ def drawn_signature(width: int = 600, height: int = 200) -> str:
 
 def submit(client, inspection_id, **form):
     """Sign (a drawn signature) and submit, as the review screen does."""
-    return client.post(f"/inspections/{inspection_id}/submit", data={"signature": drawn_signature(), **form})
+    return client.post(f"/inspections/{inspection_id}/submit",
+                       data={"signature": drawn_signature(), "password": PASSWORD, **form})

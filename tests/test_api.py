@@ -6,6 +6,7 @@ from sqlmodel import Session, select
 from accounts.models import User
 from accounts.service import create_api_token
 from tests.helpers import published_items
+from tests.seed import PASSWORD
 
 
 @pytest.fixture
@@ -122,11 +123,17 @@ def test_submit_through_the_api_with_a_drawn_signature(app, client, token_for):
     response = client.post(f"/api/v1/inspections/{inspection_id}/submit", headers=headers, json={"signature": blank})
     assert response.status_code == 422 and response.get_json()["code"] == "signature_empty"
     assert client.get(f"/api/v1/inspections/{inspection_id}", headers=headers).get_json()["status"] == "draft"
+    # a token is not the person: the signature needs the signer's password too
     response = client.post(f"/api/v1/inspections/{inspection_id}/submit", headers=headers,
                            json={"signature": drawn_signature()})
+    assert response.status_code == 422 and response.get_json()["code"] == "password_wrong"
+    assert client.get(f"/api/v1/inspections/{inspection_id}", headers=headers).get_json()["status"] == "draft"
+    response = client.post(f"/api/v1/inspections/{inspection_id}/submit", headers=headers,
+                           json={"signature": drawn_signature(), "password": PASSWORD})
     assert response.status_code == 200
     signatures = response.get_json()["signatures"]
-    assert [(s["role"], s["name"], s["drawn"]) for s in signatures] == [("inspector", "sup1", True)]
+    assert [(s["role"], s["name"], s["drawn"], s["meaning"], s["password_confirmed"]) for s in signatures] == [
+        ("inspector", "sup1", True, "inspected", True)]
 
 
 def test_a_token_speaks_for_its_user_even_beside_a_session_cookie(client, auth, token_for):

@@ -15,6 +15,7 @@ from inspections.models import Inspection, ReportDocument
 from inspections.reports.archive import issue_report, report_path
 from tests.conftest import AuthActions
 from tests.helpers import answer_all, drawn_signature, published_items, start, submit
+from tests.seed import PASSWORD
 
 
 def submitted(app, client, score_for=lambda i, item: 3 if i % 9 else 1) -> int:
@@ -64,8 +65,8 @@ def test_a_countersign_issues_a_new_document_that_references_the_old_one(sqlite_
     app, client = sqlite_app, sqlite_app.test_client()
     inspection_id = submitted(app, client)
     old = client.get(f"/inspections/{inspection_id}/report.pdf")
-    client.post(f"/inspections/{inspection_id}/countersign",
-                data={"leader_name": "王主任", "leader_signature": drawn_signature()})
+    assert client.post(f"/inspections/{inspection_id}/countersign", data={
+        "leader_name": "王主任", "leader_signature": drawn_signature(), "password": PASSWORD}).status_code == 303
     new = client.get(f"/inspections/{inspection_id}/report.pdf")
     assert new.headers["X-Report-Document"] == f"6S-{inspection_id}-2" and new.data != old.data
     text = pdf_text(new.data, tmp_path)

@@ -9,6 +9,7 @@ import pytest
 from inspections.reports.fetcher import REPORT_BASE_URL, RefusedResource, StaticOnlyFetcher
 from inspections.reports.pdf import STATIC_DIR, check_pdf_prerequisites, render_pdf
 from tests.helpers import answer_all, published_items, start, submit
+from tests.seed import PASSWORD
 
 needs_poppler = pytest.mark.skipif(not shutil.which("pdftotext"), reason="apt-get install poppler-utils")
 
@@ -164,15 +165,16 @@ def test_signatures_appear_in_the_report_with_names_roles_and_times(sqlite_app, 
     path.write_bytes(client.get(f"/inspections/{inspection_id}/report.pdf").data)
     flat = squash(subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True,
                                  check=True).stdout)
-    assert re.search(r"检查员sup1(签名时间)?\d{4}-\d\d-\d\d\d\d:\d\d车间负责人(?!王)", flat)  # leader: blank
+    assert re.search(r"检查员（检查）sup1(签名时间)?\d{4}-\d\d-\d\d\d\d:\d\d车间负责人（复核）(?!王)", flat)  # blank
+    assert re.search(r"质量经理（批准）$|质量经理（批准）(?!经理)", flat)  # the approval line waits, blank
     images = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True).stdout
     assert len([line for line in images.splitlines()[2:] if " gray " in line]) == 1  # the inspector's signature
 
-    client.post(f"/inspections/{inspection_id}/countersign",
-                data={"leader_name": "王主任", "leader_signature": drawn_signature()})
+    assert client.post(f"/inspections/{inspection_id}/countersign", data={
+        "leader_name": "王主任", "leader_signature": drawn_signature(), "password": PASSWORD}).status_code == 303
     path.write_bytes(client.get(f"/inspections/{inspection_id}/report.pdf").data)
     flat = squash(subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True,
                                  check=True).stdout)
-    assert re.search(r"车间负责人王主任\d{4}-\d\d-\d\d\d\d:\d\d", flat)
+    assert re.search(r"车间负责人（复核）王主任\d{4}-\d\d-\d\d\d\d:\d\d", flat)
     images = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True).stdout
     assert len([line for line in images.splitlines()[2:] if " gray " in line]) == 2

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from inspections.models import Answer, Inspection, Signature
 from inspections.signatures import SignatureError, clean_signature_image
 from tests.helpers import answer_all, drawn_signature, published_items, start, submit
+from tests.seed import PASSWORD
 
 
 def png_data_url(image: Image.Image, fmt: str = "PNG") -> str:
@@ -155,11 +156,11 @@ def test_countersign_after_submit_once(app, client, auth):
     response = client.post(f"/inspections/{inspection_id}/countersign", data={"leader_name": ""})
     assert response.status_code == 422 and "请填写签名人姓名" in response.text
     response = client.post(f"/inspections/{inspection_id}/countersign",
-                           data={"leader_name": "王主任", "leader_signature": drawn_signature()})
+                           data={"leader_name": "王主任", "leader_signature": drawn_signature(), "password": PASSWORD})
     assert response.status_code == 303
     assert "会签已保存" in client.get(f"/inspections/{inspection_id}").text
     response = client.post(f"/inspections/{inspection_id}/countersign",
-                           data={"leader_name": "李主任", "leader_signature": drawn_signature()})
+                           data={"leader_name": "李主任", "leader_signature": drawn_signature(), "password": PASSWORD})
     assert response.status_code == 409
     with Session(app.extensions["engine"]) as session:
         leaders = session.exec(select(Signature).where(Signature.role == "workshop_leader")).all()
@@ -175,12 +176,12 @@ def test_only_the_inspector_or_a_manager_records_a_countersign(app, client, auth
     auth.login("auditor")  # sees W1, did not inspect it
     assert "车间负责人会签" not in client.get(f"/inspections/{inspection_id}").text
     response = client.post(f"/inspections/{inspection_id}/countersign",
-                           data={"leader_name": "王主任", "leader_signature": drawn_signature()})
+                           data={"leader_name": "王主任", "leader_signature": drawn_signature(), "password": PASSWORD})
     assert response.status_code == 403
     auth.logout()
     auth.login("sup2")
     response = client.post(f"/inspections/{inspection_id}/countersign",
-                           data={"leader_name": "王主任", "leader_signature": drawn_signature()})
+                           data={"leader_name": "王主任", "leader_signature": drawn_signature(), "password": PASSWORD})
     assert response.status_code == 404
 
 
@@ -188,7 +189,7 @@ def test_a_draft_cannot_be_countersigned(app, client, auth):
     auth.login("sup1")
     inspection_id = start(client)
     response = client.post(f"/inspections/{inspection_id}/countersign",
-                           data={"leader_name": "王主任", "leader_signature": drawn_signature()})
+                           data={"leader_name": "王主任", "leader_signature": drawn_signature(), "password": PASSWORD})
     assert response.status_code == 409
 
 
@@ -197,7 +198,7 @@ def test_without_javascript_the_signed_in_name_signs(app, client, auth):
     inspection_id = start(client)
     answer_all(client, inspection_id, published_items(app))
     response = client.post(f"/inspections/{inspection_id}/submit",
-                           data={"signature": "", "signature_typed": "1"})
+                           data={"signature": "", "signature_typed": "1", "password": PASSWORD})
     assert response.status_code == 303
     with Session(app.extensions["engine"]) as session:
         signature = session.exec(select(Signature)).one()

@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 from accounts.models import User
 from database import write_session
 from inspections.models import Inspection, ReportDocument
-from inspections.service import photos_by_item
+from inspections.service import corrections_of, photos_by_item
 from inspections.signatures import signatures_of
 
 REPORT_KINDS = ("full", "findings")
@@ -56,7 +56,7 @@ def record_statement(*, session: Session, inspection: Inspection) -> dict:
                 "note": answer.note if answer else "",
                 "photos": [photo.sha256 for photo in photos.get(item.id, [])],
             })
-    return {
+    statement = {
         "inspection": inspection.id,
         "plant": inspection.workshop.plant.code,
         "workshop": inspection.workshop.code,
@@ -73,6 +73,15 @@ def record_statement(*, session: Session, inspection: Inspection) -> dict:
         "signatures": [{"role": str(s.role), "name": s.signer_name, "signed_at": _iso(s.signed_at),
                         "image_sha256": s.image_sha256} for s in signatures_of(session, inspection).values()],
     }
+    # Only when there are any, so that records issued before corrections existed keep their fingerprint.
+    corrections = corrections_of(session, inspection)
+    if corrections:
+        keys = {item.id: item.key for category in version.categories for item in category.items}
+        statement["corrections"] = [
+            {"item": keys[c.item_id], "by": c.user_id, "at": _iso(c.at), "reason": c.reason,
+             "old": c.old_value, "new": c.new_value, "old_note": c.old_note, "new_note": c.new_note}
+            for c in corrections]
+    return statement
 
 
 def canonical_json(statement: dict) -> str:

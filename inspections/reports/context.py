@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from accounts.models import User
 from checklists.schemes import scheme_from_dict
 from inspections.models import Inspection, InspectionStatus
 from inspections.reports.charts import line_chart, radar_chart
-from inspections.service import answers_by_key, photos_by_item
+from inspections.service import answers_by_key, corrections_of, photos_by_item
 from inspections.signatures import signatures_of
 from inspections.trends import workshop_trend
 
@@ -54,7 +55,11 @@ def inspection_report_context(*, session: Session, inspection: Inspection) -> di
         }
         for category in version.categories
     ]
+    corrections = correction_rows(session=session, inspection=inspection)
+    corrected_keys = {c["item"].key for c in corrections}
     for category in categories:
+        for row in category["items"]:
+            row["corrected"] = row["item"].key in corrected_keys
         category["findings"] = [row for row in category["items"] if row["answer"] is not None
                                 and not row["answer"].not_applicable and scheme.is_finding(row["answer"].score)]
     return {
@@ -69,9 +74,20 @@ def inspection_report_context(*, session: Session, inspection: Inspection) -> di
         "sparkline": sparkline,
         "previous": previous,
         "findings_count": sum(len(c["findings"]) for c in categories),
-        # inspector first, then the countersign
+        # inspector first, then the countersign and the approval
         "signatures": list(signatures_of(session, inspection).values()),
+        "corrections": corrections,
     }
+
+
+def correction_rows(*, session: Session, inspection: Inspection) -> list[dict]:
+    """Each correction with its item and the manager who made it, oldest first."""
+    corrections = corrections_of(session, inspection)
+    if not corrections:
+        return []
+    items = {item.id: item for category in inspection.version.categories for item in category.items}
+    users = {u.id: u for u in session.exec(select(User).where(User.id.in_({c.user_id for c in corrections})))}
+    return [{"correction": c, "item": items[c.item_id], "by": users[c.user_id]} for c in corrections]
 
 
 def workshop_report_context(*, session: Session, workshop, period, since, until) -> dict:

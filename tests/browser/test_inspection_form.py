@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from inspections.models import Answer, Inspection, Photo, Signature
 from tests.browser.actions import draw_signature, login
 from tests.helpers import published_items
+from tests.seed import PASSWORD
 from tests.test_photos import jpeg_bytes
 
 pytestmark = pytest.mark.browser
@@ -87,7 +88,14 @@ def test_complete_an_inspection_by_tapping_and_get_the_pdf(live_server, browser,
         page.click(".countersign summary")
         page.fill("input[name=leader_name]", "王主任")
         draw_signature(page, 'canvas[data-signature-for="leader_signature"]')
+        page.fill(".sign-form input[name=password]", "not-my-password")
         page.locator(".sign-form").screenshot(path=str(artifacts / f"signatures-{name}.png"))
+        page.click('[data-action="submit-inspection"]')  # a wrong password: named, nothing submitted
+        page.wait_for_selector(".sign-form .error")
+        assert "密码不正确" in page.inner_text(".sign-form")
+        draw_signature(page, 'canvas[data-signature-for="signature"]')
+        draw_signature(page, 'canvas[data-signature-for="leader_signature"]')
+        page.fill(".sign-form input[name=password]", PASSWORD)
         with page.expect_navigation():
             page.click('[data-action="submit-inspection"]')
         page.wait_for_url(re.compile(r"/inspections/\d+$"))

@@ -9,6 +9,7 @@ from sqlmodel import Session, func, select
 from inspections.models import Answer, AnswerChange, CategoryResult, Inspection, Photo, Signature
 from tests.browser.actions import draw_signature, new_inspection
 from tests.helpers import published_items, token_headers
+from tests.seed import PASSWORD
 from tests.test_photos import jpeg_bytes
 
 pytestmark = pytest.mark.browser
@@ -54,8 +55,7 @@ def test_offline_answers_and_photos_survive_a_reload_and_arrive_once(live_server
         assert page.locator(".progress-count").get_attribute("data-pending") == "15"
 
         context.set_offline(False)
-        page.wait_for_function("document.querySelector('[data-outbox-count]').dataset.outboxCount === '0'",
-                               timeout=30_000)
+        page.wait_for_selector('[data-outbox-count="0"]', state="attached", timeout=30_000)
         assert page.locator(".progress-count").get_attribute("data-answered") == "15"
         assert page.locator(".progress-count").get_attribute("data-pending") == "0"
         assert page.locator(".progress-count").inner_text() == f"已评 15 / {len(published_items(app))}"
@@ -106,8 +106,7 @@ def test_lost_requests_and_lost_responses_leave_the_server_equal_to_the_screen(l
                     second = str(rng.randint(0, 4))
                     radio(page, key, second).check()
                     chosen[key] = second
-            page.wait_for_function("document.querySelector('[data-outbox-count]').dataset.outboxCount === '0'",
-                                   timeout=120_000)
+            page.wait_for_selector('[data-outbox-count="0"]', state="attached", timeout=120_000)
         page.unroute("**/answers/**")
         screen = {}
         for category in ("sort", "set-in-order"):
@@ -140,6 +139,7 @@ def test_five_taps_and_a_retry_submit_once(live_server, browser):
             client.put(f"/api/v1/inspections/{inspection_id}/answers/{item.key}", headers=headers, json={"score": 3})
         page.goto(f"{base}/inspections/{inspection_id}/review")
         draw_signature(page, 'canvas[data-signature-for="signature"]')
+        page.fill(".sign-form input[name=password]", PASSWORD)
         # five impatient taps in a row, faster than the page can navigate away
         page.evaluate("() => { const b = document.querySelector('[data-action=submit-inspection]');"
                       " for (let i = 0; i < 5; i++) b.click(); }")
