@@ -33,6 +33,7 @@ from accounts.models import (
 )
 
 MIN_PASSWORD_LENGTH = 10
+MAX_DISPLAY_NAME_LENGTH = 64  # the name signs reports: the signature's signer_name column holds 64
 MAX_PASSWORD_LENGTH = 256
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
 
@@ -147,9 +148,10 @@ def create_user(
     except ValueError as exc:
         raise AccountError(f"未知角色 {role!r}；可用：{', '.join(r.value for r in Role)}", code="bad_role") from exc
     check_new_password(password, username)
+    display_name = _display_name(display_name, username)
     if session.exec(select(User).where(func.lower(User.username) == username.lower())).first():
         raise AccountError(f"用户名 {username} 已存在", code="duplicate")
-    user = User(username=username, display_name=(display_name or username).strip()[:120], role=role,
+    user = User(username=username, display_name=display_name, role=role,
                 password_hash=hash_password(password), workshops=_workshops_by_code(session, workshop_codes),
                 plants=_plants_by_code(session, plant_codes), may_inspect=may_inspect,
                 access_expires_on=access_expires_on)
@@ -157,6 +159,13 @@ def create_user(
     session.flush()
     _audit(session, actor, "user.create", user, new=user_snapshot(user))
     return user
+
+
+def _display_name(name: str | None, username: str) -> str:
+    name = " ".join((name or "").split()) or username
+    if len(name) > MAX_DISPLAY_NAME_LENGTH:
+        raise AccountError(f"姓名最多 {MAX_DISPLAY_NAME_LENGTH} 个字符", code="display_name_too_long")
+    return name
 
 
 @dataclass
@@ -174,7 +183,7 @@ def update_user(*, session: Session, actor: User, user: User, changes: UserChang
     if user.id == actor.id and (changes.role != user.role or not changes.active):
         raise AccountError("不能更改自己的角色或停用自己的账号", code="self_lockout")
     before = user_snapshot(user)
-    user.display_name = changes.display_name.strip()[:120] or user.username
+    user.display_name = _display_name(changes.display_name, user.username)
     user.role = changes.role
     user.may_inspect = changes.may_inspect and changes.role == Role.auditor
     user.access_expires_on = changes.access_expires_on

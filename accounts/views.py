@@ -28,7 +28,6 @@ from accounts.service import (
     sign_in,
     start_session,
     user_for_token,
-    verify_password,
 )
 from database import db, writing
 from web import local_today, render_page
@@ -197,7 +196,10 @@ def account():
 def change_password():
     form = PasswordForm()
     if form.validate_on_submit():
-        if not verify_password(current_user, form.current.data):
+        refused = reconfirm_password(form.current.data)  # counted: a borrowed session cannot guess it
+        if refused:
+            if refused[0] == 429:
+                abort(429, refused[1])
             form.current.errors.append(_("当前密码不正确"))
         elif form.new.data != form.confirm.data:
             form.confirm.errors.append(_("两次输入的新密码不一致"))
@@ -262,5 +264,6 @@ def account_message(exc: AccountError) -> str:
         "self_lockout": _("不能更改自己的角色或停用自己的账号"),
         "duplicate": _("用户名已存在"),
         "bad_username": _("用户名不能为空、不能含空格，最多 64 个字符"),
+        "display_name_too_long": _("姓名最多 64 个字符"),
     }
     return known.get(exc.code, str(exc))

@@ -313,7 +313,9 @@ def submit_inspection(*, session: Session, user: User, inspection: Inspection,
     # Lock the row so that two taps on two workers cannot both score it (SQLite: BEGIN IMMEDIATE does this).
     session.refresh(inspection, with_for_update=session.get_bind().dialect.name != "sqlite")
     if inspection.status == InspectionStatus.submitted:
-        return inspection
+        if inspection.inspector_id == user.id:
+            return inspection  # the inspector's repeated tap
+        raise InspectionError("locked", "this inspection is submitted and locked", status=409)
     if not can_edit(user, inspection):
         raise InspectionError("not_allowed", "only the inspector can submit this inspection", status=403)
     specs = category_specs(inspection.version)

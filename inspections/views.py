@@ -47,6 +47,7 @@ from inspections.service import (
     answers_by_key,
     can_edit,
     correct_answer,
+    editable_item,
     find_item,
     get_visible_inspection,
     mark_category_not_applicable,
@@ -366,6 +367,7 @@ def upload_photo(inspection_id: int, item_key: str):
     upload = request.files.get(f"photo-{item_key}") or request.files.get("photo")
     photo_errors, status = {}, 200
     try:
+        editable_item(current_user, inspection, item_key)  # who may, before what was sent
         if upload is None or not upload.filename:
             raise InspectionError("photo_unreadable", "no photo in the request", items=[item_key])
         data = upload.read()
@@ -484,11 +486,15 @@ def submit(inspection_id: int):
     session = db()
     inspection = get_inspection_or_404(inspection_id)
     if inspection.status == InspectionStatus.submitted:
-        return redirect(url_for(".inspection", inspection_id=inspection.id), code=303)  # a repeated tap
+        if inspection.inspector_id == current_user.id:
+            return redirect(url_for(".inspection", inspection_id=inspection.id), code=303)  # a repeated tap
+        abort(409, _error_text(InspectionError("locked", "")))
+    if not can_edit(current_user, inspection):
+        abort(403, _error_text(InspectionError("not_allowed", "")))
     errors: dict[str, str] = {}
     image = _drawn_signature("signature", errors)
     leader = _leader_signature(errors)
-    if can_edit(current_user, inspection) and not errors:
+    if not errors:
         refused = reconfirm_password(request.form.get("password", ""))
         if refused:
             if refused[0] == 429:

@@ -81,6 +81,7 @@ def test_complete_an_inspection_by_tapping_and_get_the_pdf(live_server, browser,
         assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
         page.screenshot(path=str(artifacts / f"review-{name}.png"), full_page=False)
         # signing is required: an empty pad is refused with a message, nothing is lost
+        page.fill(".sign-form input[name=password]", "not-my-password")
         page.click('[data-action="submit-inspection"]')
         page.wait_for_selector(".sign-form .error")
         assert "请在框内签名" in page.inner_text(".sign-form")

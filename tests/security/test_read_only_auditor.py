@@ -1,0 +1,61 @@
+"""An auditor (read-only, may_inspect not granted) calls every state-changing route the app has.
+
+The routes come from the URL map, so a route added later is attacked too; only a signed-in user's own account
+pages are allowed, and they are listed here by name."""
+
+from sqlmodel import Session, select
+
+from accounts.models import ApiToken, User
+from checklists.models import ChecklistCategory, ChecklistItem, ChecklistVersion
+from tests.conftest import AuthActions
+from tests.helpers import token_headers
+from tests.security.conftest import fingerprint
+
+# What any signed-in user may do to their own account, and the public verify upload (it stores nothing).
+OWN_ACCOUNT = {"accounts.login", "accounts.logout", "accounts.switch_user", "accounts.change_password",
+               "accounts.end_all", "accounts.create_token", "accounts.revoke_token", "verify.upload"}
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def url_arguments(app, target) -> dict:
+    with Session(app.extensions["engine"]) as session:
+        version = session.exec(select(ChecklistVersion).order_by(ChecklistVersion.number.desc())).first()
+        category = session.exec(select(ChecklistCategory).where(ChecklistCategory.version_id == version.id)).first()
+        item = session.exec(select(ChecklistItem).where(ChecklistItem.category_id == category.id)).first()
+        sup1 = session.exec(select(User).where(User.username == "sup1")).one()
+        token = session.exec(select(ApiToken).where(ApiToken.user_id == sup1.id)).first()
+        return {"key": version.checklist.key, "number": version.number, "category_id": category.id,
+                "item_id": item.id, "user_id": sup1.id, "token_id": token.id, "code": "W1",
+                "item_key": target.item_key, "category_key": target.category_key}
+
+
+def test_an_auditor_changes_nothing_through_any_route(app, target):
+    token_headers(app, "sup1")  # a token of someone else's to try to revoke
+    client = app.test_client()
+    AuthActions(client).login("auditor")
+    api = token_headers(app, "auditor")
+    args = url_arguments(app, target)
+    before = fingerprint(app)
+    tried = []
+    for rule in app.url_map.iter_rules():
+        methods = (rule.methods or set()) & MUTATING
+        if not methods or rule.endpoint in OWN_ACCOUNT:
+            continue
+        for inspection_id in ({target.draft, target.submitted} if "inspection_id" in rule.arguments else {None}):
+            values = {name: args.get(name, inspection_id) for name in rule.arguments}
+            path = rule.build(values, append_unknown=False)[1]
+            for method in methods:
+                headers = api if path.startswith("/api/") else {}
+                response = client.open(path, method=method, headers=headers, data={
+                    "score": "4", f"score-{target.item_key}": "4", "reason": "审核员试图修改", "name": "x",
+                    "role": "admin", "leader_name": "x", "password": "correct-horse-6s", "note": "x"},
+                ) if not path.startswith("/api/") else client.open(path, method=method, headers=headers,
+                                                                    json={"score": 4})
+                tried.append(rule.endpoint)
+                # 409: the submitted inspection is locked for everyone, before anyone asks who is asking
+                assert response.status_code in (403, 404, 405, 409), (method, path, response.status_code)
+    assert fingerprint(app) == before
+    # the sweep really covered the doors that matter
+    assert {"inspections.answer", "inspections.submit", "inspections.correct", "inspections.approve",
+            "inspections.upload_photo", "checklists.publish", "admin.new_user", "admin.edit_user",
+            "api.put_answer", "api.start"} <= set(tried)

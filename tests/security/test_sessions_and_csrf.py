@@ -1,0 +1,130 @@
+"""Guessing, stolen cookies and cross-site posts."""
+
+import re
+
+from sqlmodel import Session, select
+
+from accounts.models import User
+from app import create_app
+from inspections.models import Answer, Inspection
+from tests.conftest import AuthActions
+from tests.helpers import token_headers
+from tests.security.conftest import fingerprint
+from tests.seed import PASSWORD
+
+
+def test_a_hundred_wrong_passwords_lock_the_name_not_the_tablet(app, client):
+    statuses = [client.post("/login", data={"username": "sup1", "password": f"guess-{n:03d}-guess"}).status_code
+                for n in range(100)]
+    assert statuses[:5] == [422] * 5 and set(statuses[5:]) == {429}
+    locked = client.post("/login", data={"username": "sup1", "password": PASSWORD})
+    assert locked.status_code == 429 and "分钟后再试" in locked.text  # the right password waits too
+    # a colleague on the same tablet can still sign in: the lock is on the name
+    assert client.post("/login", data={"username": "sup2", "password": PASSWORD}).status_code == 303
+
+
+def test_many_names_from_one_address_lock_the_address(app, client):
+    for n in range(30):
+        assert client.post("/login", data={"username": f"nobody{n}", "password": "x" * 12}).status_code == 422
+    refused = client.post("/login", data={"username": "sup2", "password": PASSWORD})
+    assert refused.status_code == 429
+    other_address = client.post("/login", data={"username": "sup2", "password": PASSWORD},
+                                environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert other_address.status_code == 303
+
+
+def stolen_cookie(client) -> str:
+    return client.get_cookie("session").value
+
+
+def test_a_cookie_is_dead_after_logout_switch_user_and_disable(app, client, auth):
+    for leave in ("/logout", "/switch-user"):
+        auth.login("sup1")
+        cookie = stolen_cookie(client)
+        assert client.get("/workshops/W1").status_code == 200
+        response = client.post(leave)
+        assert response.status_code in (302, 303)
+        if leave == "/switch-user":
+            cleared = response.headers["Clear-Site-Data"]
+            assert '"cache"' in cleared and '"storage"' in cleared
+        client.set_cookie("session", cookie)  # replayed by whoever copied it
+        assert client.get("/workshops/W1").status_code == 302, leave
+    auth.login("sup1")
+    cookie = stolen_cookie(client)
+    admin = app.test_client()
+    AuthActions(admin).login("admin")
+    with Session(app.extensions["engine"]) as session:
+        sup1 = session.exec(select(User).where(User.username == "sup1")).one()
+        form = {"display_name": sup1.display_name, "role": "supervisor", "workshop": "W1"}  # "active" unticked
+    assert admin.post(f"/admin/users/{sup1.id}", data=form).status_code == 303
+    client.set_cookie("session", cookie)
+    assert client.get("/workshops/W1").status_code == 302
+    assert client.post("/login", data={"username": "sup1", "password": PASSWORD}).status_code == 422
+
+
+def test_cookies_are_httponly_lax_and_secure_over_https(app, auth):
+    client = app.test_client()
+    response = client.post("/login", data={"username": "sup1", "password": PASSWORD},
+                           base_url="https://6s.example.cn")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+    page = client.get("/", base_url="https://6s.example.cn")
+    assert page.headers["Strict-Transport-Security"].startswith("max-age=")
+    plain = app.test_client().post("/login", data={"username": "sup1", "password": PASSWORD})
+    assert "Secure" not in plain.headers["Set-Cookie"] and "Strict-Transport-Security" not in plain.headers
+
+
+def test_state_changes_need_the_csrf_token_including_htmx(sqlite_url, tmp_path):
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": sqlite_url,
+                      "DATA_DIR": str(tmp_path / "d"), "WTF_CSRF_ENABLED": True})
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").text)[1]
+    assert client.post("/login", data={"username": "sup1", "password": PASSWORD,
+                                       "csrf_token": token}).status_code == 303
+    home = client.get("/").text
+    header = re.search(r'"X-CSRFToken": "([^"]+)"', home)[1]  # htmx sends it from <body hx-headers>
+    started = client.post("/workshops/W1/inspections", headers={"X-CSRFToken": header})
+    inspection_id = int(started.location.rsplit("/", 1)[1])
+    before = fingerprint(app)
+    for path, data in [(f"/inspections/{inspection_id}/answers/sort-01", {"score-sort-01": "4"}),
+                       (f"/inspections/{inspection_id}/submit", {"password": PASSWORD}),
+                       ("/workshops/W1/inspections", {}), ("/logout", {}), ("/switch-user", {}),
+                       ("/account/sessions/end-all", {}), ("/account/tokens", {"label": "x"})]:
+        for headers in ({}, {"HX-Request": "true"}, {"X-CSRFToken": "forged"}):
+            response = client.post(path, data=data, headers=headers)
+            assert response.status_code == 400, (path, headers)
+    assert "请刷新页面后再试一次" in response.text
+    assert fingerprint(app) == before
+    assert client.get(f"/inspections/{inspection_id}").status_code == 200  # still signed in
+    saved = client.post(f"/inspections/{inspection_id}/answers/sort-01", data={"score-sort-01": "4"},
+                        headers={"HX-Request": "true", "X-CSRFToken": header})
+    assert saved.status_code == 200
+    with Session(app.extensions["engine"]) as session:
+        assert session.exec(select(Answer).where(Answer.inspection_id == inspection_id)).one().score == 4
+        assert session.get(Inspection, inspection_id).status == "draft"
+    app.extensions["engine"].dispose()
+
+
+def test_no_state_changes_on_get(app, target):
+    """Every GET route, called by the admin (who sees everything), leaves every record as it was.
+
+    An issued report is stored on its first download (report_document): a cache of what the record says."""
+    from tests.security.test_read_only_auditor import url_arguments
+
+    token_headers(app, "sup1")
+    client = app.test_client()
+    AuthActions(client).login("admin")
+    args = {**url_arguments(app, target), "photo_id": target.photo, "signature_id": target.signature,
+            "dataset": "inspections", "fmt": "csv", "sha256": "0" * 64}
+    before = {k: v for k, v in fingerprint(app).items() if k != "report_document"}
+    called = 0
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint == "static":
+            continue
+        for inspection_id in ({target.draft, target.submitted} if "inspection_id" in rule.arguments else {None}):
+            path = rule.build({name: args.get(name, inspection_id) for name in rule.arguments})[1]
+            with client.get(path) as response:
+                assert response.status_code < 500, path
+            called += 1
+    assert called > 30
+    assert {k: v for k, v in fingerprint(app).items() if k != "report_document"} == before
