@@ -231,14 +231,16 @@ def _register_error_pages(app: Flask) -> None:
         def handle(error):
             if status >= 500:
                 app.logger.error("server error on %s %s", request.method, request.path, exc_info=error)
+            description = getattr(error, "description", None) if status < 500 else None
+            if description == getattr(type(error), "description", None):
+                description = _default_description(status)  # Werkzeug's own text is English and technical
             if request.path.startswith("/api/"):
-                description = getattr(error, "description", None) if status < 500 else None
                 return jsonify(error=description or _error_title(status)), status
             return render_template("errors/error.html", status=status, title=_error_title(status),
-                                   description=getattr(error, "description", "") if status < 500 else ""), status
+                                   description=description or ""), status
         return handle
 
-    for status in (400, 403, 404, 405, 409, 413, 422, 500):
+    for status in (400, 403, 404, 405, 409, 413, 422, 429, 500):
         app.register_error_handler(status, handler(status))
 
     from flask_babel import gettext as _
@@ -256,6 +258,16 @@ def _error_title(status: int) -> str:
 
     return {
         400: _("请求无效"), 403: _("没有权限"), 404: _("找不到该页面"), 405: _("不支持此操作"),
-        409: _("操作冲突"), 413: _("上传内容过大"), 422: _("提交的内容有误"), 500: _("服务器出错，请稍后再试"),
+        409: _("操作冲突"), 413: _("上传内容过大"), 422: _("提交的内容有误"), 429: _("尝试次数过多"),
+        500: _("服务器出错，请稍后再试"),
     }.get(status, _("出错了"))
+
+
+def _default_description(status: int) -> str | None:
+    from flask_babel import gettext as _
+
+    return {
+        413: _("上传内容太大：一次最多 16 MB，每张照片最多 12 MB。已保存的内容不受影响。"),
+        429: _("尝试次数过多，请稍后再试。"),
+    }.get(status)
 

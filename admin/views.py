@@ -24,7 +24,7 @@ from accounts.service import (
 )
 from accounts.views import account_message
 from audit.models import AuditEvent
-from audit.service import events_query
+from audit.service import events_query, field_changes
 from database import db
 from exports.views import csv_safe
 from web import render_page, utc_bounds
@@ -190,7 +190,8 @@ def audit():
     actions = db().exec(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
     object_types = db().exec(select(AuditEvent.object_type).distinct().order_by(AuditEvent.object_type)).all()
     return render_page("admin/audit.html", status=422 if error else 200, rows=rows, flt=flt, error=error,
-                       actions=actions, object_types=object_types, page_size=AUDIT_PAGE_SIZE)
+                       actions=actions, object_types=object_types, page_size=AUDIT_PAGE_SIZE,
+                       field_changes=field_changes)
 
 
 @bp.get("/audit.csv")

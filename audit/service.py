@@ -117,3 +117,24 @@ def events_query(*, action: str | None = None, object_type: str | None = None, o
     if limit is not None:
         query = query.limit(limit)
     return query
+
+
+def _shown(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def field_changes(old_value: str | None, new_value: str | None) -> list[tuple[str, str, str]]:
+    """(field, old, new) for the fields an event changed, for people to read; unchanged fields are left out."""
+    old = json.loads(old_value) if old_value else {}
+    new = json.loads(new_value) if new_value else {}
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return [("", _shown(old or None), _shown(new or None))]
+    changed = [key for key in sorted(old.keys() | new.keys())
+               if key not in old or key not in new or old[key] != new[key]]
+    return [(key, _shown(old[key]) if key in old else "", _shown(new[key]) if key in new else "") for key in changed]

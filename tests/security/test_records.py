@@ -1,0 +1,89 @@
+"""Records that must not change quietly: the database itself refuses, and the audit chain shows any change
+made by someone who got past that."""
+
+import pytest
+import sqlalchemy
+from sqlmodel import Session, func, select
+
+from audit.models import AuditEvent
+from inspections.models import Answer, Correction
+from tests.conftest import AuthActions
+from tests.security.conftest import execute, fingerprint
+
+REFUSED = (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.InternalError, sqlalchemy.exc.DatabaseError)
+
+
+def test_the_database_refuses_to_change_audit_rows_and_submitted_answers(app, target):
+    AuthActions(client := app.test_client()).login("manager")
+    response = client.post(f"/inspections/{target.submitted}/items/{target.item_key}/correct",
+                           data={"score": "4", "reason": "复查确认合格"})
+    assert response.status_code == 303
+    before = fingerprint(app)
+    attempts = [
+        "UPDATE audit_event SET new_value = '{}' WHERE id = 1",
+        "UPDATE audit_event SET actor_name = 'someone else'",
+        "DELETE FROM audit_event WHERE id = (SELECT max(id) FROM audit_event)",
+        f"UPDATE answer SET score = 4 WHERE inspection_id = {target.submitted}",
+        f"UPDATE answer SET note = '' WHERE inspection_id = {target.submitted}",
+        f"DELETE FROM answer WHERE inspection_id = {target.submitted}",
+        "UPDATE correction SET reason = 'no reason'",
+        "DELETE FROM correction",
+        # announcing a revision without a correction row for it does not open the lock either
+        f"UPDATE answer SET score = 0, revision = revision + 5 WHERE inspection_id = {target.submitted}",
+    ]
+    if app.extensions["engine"].dialect.name == "postgresql":
+        attempts.append("TRUNCATE audit_event")
+    for sql in attempts:
+        with pytest.raises(REFUSED):
+            execute(app, sql)
+    assert fingerprint(app) == before
+    # a draft's answers are still the inspector's to change
+    execute(app, f"UPDATE answer SET note = 'draft note' WHERE inspection_id = {target.draft}")
+
+
+def test_a_correction_without_a_reason_is_refused_and_changes_nothing(app, target):
+    AuthActions(client := app.test_client()).login("manager")
+    before = fingerprint(app)
+    for data in ({"score": "4"}, {"score": "4", "reason": ""}, {"score": "4", "reason": "  \n "},
+                 {"score": "4", "reason": "改"}):
+        response = client.post(f"/inspections/{target.submitted}/items/{target.item_key}/correct", data=data)
+        assert response.status_code == 422 and "更正必须写明原因" in response.text
+    assert fingerprint(app) == before
+    with Session(app.extensions["engine"]) as session:
+        assert session.exec(select(func.count()).select_from(Correction)).one() == 0
+
+
+def test_audit_verify_passes_then_names_the_row_someone_changed(app, target):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0 and "intact" in result.output
+    with Session(app.extensions["engine"]) as session:
+        rows = session.exec(select(func.count()).select_from(AuditEvent)).one()
+        victim = session.exec(select(AuditEvent).where(AuditEvent.action == "inspection.submit")).one().id
+    assert rows > 100  # every answer, the photo, the submit, the signature
+    # Someone with the database owner's rights removes the guard and edits one row.
+    if app.extensions["engine"].dialect.name == "postgresql":
+        execute(app, "ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only")
+    else:
+        execute(app, "DROP TRIGGER audit_event_append_only_update")
+    execute(app, "UPDATE audit_event SET new_value = :v WHERE id = :i", v='{"overall_percent": 100}', i=victim)
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and f"row {victim}" in result.output and "changed" in result.output
+
+
+def test_audit_verify_notices_a_deleted_row(app, target):
+    if app.extensions["engine"].dialect.name == "postgresql":
+        execute(app, "ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only")
+    else:
+        execute(app, "DROP TRIGGER audit_event_append_only_delete")
+    execute(app, "DELETE FROM audit_event WHERE id = 5")
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and "row 5 is missing" in result.output
+
+
+def test_the_answers_of_a_submitted_inspection_change_only_with_their_correction(app, target):
+    with Session(app.extensions["engine"]) as session:
+        answer = session.exec(select(Answer).where(Answer.inspection_id == target.submitted)).first()
+        answer.score = 0
+        with pytest.raises(REFUSED):
+            session.commit()  # the ORM is held to the same rule as raw SQL
