@@ -23,22 +23,22 @@ def test_the_database_refuses_to_change_audit_rows_and_submitted_answers(app, ta
         "UPDATE audit_event SET new_value = '{}' WHERE id = 1",
         "UPDATE audit_event SET actor_name = 'someone else'",
         "DELETE FROM audit_event WHERE id = (SELECT max(id) FROM audit_event)",
-        f"UPDATE answer SET score = 4 WHERE inspection_id = {target.submitted}",
-        f"UPDATE answer SET note = '' WHERE inspection_id = {target.submitted}",
-        f"DELETE FROM answer WHERE inspection_id = {target.submitted}",
+        "UPDATE answer SET score = 4 WHERE inspection_id = :submitted",
+        "UPDATE answer SET note = '' WHERE inspection_id = :submitted",
+        "DELETE FROM answer WHERE inspection_id = :submitted",
         "UPDATE correction SET reason = 'no reason'",
         "DELETE FROM correction",
         # announcing a revision without a correction row for it does not open the lock either
-        f"UPDATE answer SET score = 0, revision = revision + 5 WHERE inspection_id = {target.submitted}",
+        "UPDATE answer SET score = 0, revision = revision + 5 WHERE inspection_id = :submitted",
     ]
     if app.extensions["engine"].dialect.name == "postgresql":
         attempts.append("TRUNCATE audit_event")
     for sql in attempts:
         with pytest.raises(REFUSED):
-            execute(app, sql)
+            execute(app, sql, **({"submitted": target.submitted} if ":submitted" in sql else {}))
     assert fingerprint(app) == before
     # a draft's answers are still the inspector's to change
-    execute(app, f"UPDATE answer SET note = 'draft note' WHERE inspection_id = {target.draft}")
+    execute(app, "UPDATE answer SET note = 'draft note' WHERE inspection_id = :draft", draft=target.draft)
 
 
 def test_a_correction_without_a_reason_is_refused_and_changes_nothing(app, target):
