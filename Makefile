@@ -65,6 +65,7 @@ serve:
 
 test: system-test $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/bandit -q -c pyproject.toml -r .
 	$(BIN)/pytest
 
 bench: system-test $(VENV)/.installed-dev

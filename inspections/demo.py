@@ -29,7 +29,7 @@ from inspections.service import category_specs, store_result
 from inspections.signatures import clean_signature_image
 
 STANDARD_DIR = Path(__file__).resolve().parents[1] / "checklists" / "standard"
-DEMO_PASSWORD = "6s-demo-2026"  # noqa: S105 - printed on purpose: demo data only
+DEMO_PASSWORD = "6s-demo-2026"  # printed on purpose: demo data only  # noqa: S105  # nosec B105
 WEEKS = 12
 
 PLANTS = [
@@ -69,7 +69,7 @@ def load_standard_checklist(*, session: Session, publish_at: dict[int, datetime]
 
 
 def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 6) -> dict:
-    rng = random.Random(seed)  # noqa: S311 - repeatable demo data, not security
+    rng = random.Random(seed)  # repeatable demo data, not security  # noqa: S311  # nosec B311
     signatures: dict[int, bytes] = {}
     now = now or datetime.now(UTC)
     first_week = now - timedelta(weeks=WEEKS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import shutil
-import subprocess  # noqa: S404 - fixed argument list, no user input
+import subprocess  # fixed argument list, no user input  # noqa: S404  # nosec B404
 from pathlib import Path
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
@@ -29,7 +29,7 @@ def check_pdf_prerequisites() -> None:
     fc_list = shutil.which("fc-list")
     families = ""
     if fc_list:
-        families = subprocess.run(  # noqa: S603 - fixed command
+        families = subprocess.run(  # fixed command  # noqa: S603  # nosec B603
             [fc_list, ":lang=zh-cn", "family"], capture_output=True, text=True, check=False, timeout=30
         ).stdout
     if "Noto Sans CJK SC" not in families and "Noto Sans SC" not in families:

@@ -86,7 +86,7 @@ def create_freeze_triggers() -> None:
                 op.execute(f"""
                     CREATE TRIGGER {table}_frozen_{event.lower()} BEFORE {event} ON {table}
                     WHEN (SELECT status FROM checklist_version WHERE id = {row}.version_id) <> 'draft'
-                    BEGIN SELECT RAISE(ABORT, '{FROZEN_MESSAGE}'); END""")
+                    BEGIN SELECT RAISE(ABORT, '{FROZEN_MESSAGE}'); END""")  # constant DDL  # nosec B608
         op.execute(f"""
             CREATE TRIGGER checklist_version_frozen_update BEFORE UPDATE ON checklist_version
             WHEN OLD.status <> 'draft' AND (
@@ -113,7 +113,7 @@ def create_freeze_triggers() -> None:
                 RAISE EXCEPTION '{FROZEN_MESSAGE}' USING ERRCODE = 'integrity_constraint_violation';
             END IF;
             RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
-        END $$""")
+        END $$""")  # constant DDL  # nosec B608
     for table in CONTENT_TABLES:
         op.execute(f"CREATE TRIGGER {table}_frozen BEFORE INSERT OR UPDATE OR DELETE ON {table} "
                    "FOR EACH ROW EXECUTE FUNCTION checklist_content_frozen()")
