@@ -67,6 +67,7 @@ def _common_passwords() -> frozenset[str]:
 
 
 _COMMON: frozenset[str] | None = None
+_KEYBOARD_RUNS = ("abcdefghijklmnopqrstuvwxyz" * 2, "qwertyuiopasdfghjklzxcvbnm" * 2, "1qaz2wsx3edc4rfv5tgb6yhn7ujm")
 
 
 def password_problem(password: str, username: str = "") -> str | None:
@@ -76,8 +77,9 @@ def password_problem(password: str, username: str = "") -> str | None:
     if len(password) > MAX_PASSWORD_LENGTH:
         return "too_long"
     lowered = password.lower()
-    if lowered in _common_passwords() or len(set(password)) < 4:
-        return "common"
+    if (lowered in _common_passwords() or len(set(password)) < 4 or password.isdigit()
+            or any(lowered in run for run in _KEYBOARD_RUNS)):
+        return "common"  # digits only: phone numbers and dates, the first things a guesser tries
     if username and username.lower() in lowered:
         return "contains_username"
     return None
@@ -348,10 +350,15 @@ def revoke_api_token(*, session: Session, actor: User, token: ApiToken) -> None:
         _audit(session, actor, "token.revoke", user, old={"token": token.id, "prefix": token.prefix})
 
 
-def user_for_token(*, session: Session, token: str, today: date | None = None) -> User | None:
-    row = session.exec(
+def api_token_for(*, session: Session, token: str) -> ApiToken | None:
+    """The live (not revoked) token row for a presented token."""
+    return session.exec(
         select(ApiToken).where(ApiToken.token_sha256 == _digest(token), ApiToken.revoked_at.is_(None))
     ).first()
+
+
+def user_for_token(*, session: Session, token: str, today: date | None = None) -> User | None:
+    row = api_token_for(session=session, token=token)
     if row is None:
         return None
     user = session.get(User, row.user_id)

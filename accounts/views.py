@@ -17,6 +17,7 @@ from accounts.service import (
     AccountError,
     SignInRefused,
     active_sessions,
+    api_token_for,
     confirm_password,
     create_api_token,
     end_all_sessions,
@@ -27,7 +28,6 @@ from accounts.service import (
     set_password,
     sign_in,
     start_session,
-    user_for_token,
 )
 from database import db, writing
 from web import local_today, render_page
@@ -49,26 +49,42 @@ def load_user(token: str) -> User | None:
 
 
 def _touch(user_session: UserSession) -> None:
-    """last_seen_at, at most every few minutes, in its own short write (pages are read-only transactions)."""
+    _stamp(UserSession, user_session.id, "last_seen_at", user_session.last_seen_at)
+
+
+def _stamp(model, row_id: int, field: str, previous) -> None:
+    """A "last used" time, at most every few minutes, in its own short write (pages are read-only
+    transactions). Skipped when the database is busy: it is only bookkeeping."""
     now = utcnow()
-    seen = user_session.last_seen_at
-    seen = seen.replace(tzinfo=now.tzinfo) if seen.tzinfo is None else seen
-    if now - seen < SESSION_TOUCH_INTERVAL:
+    if previous is not None:
+        previous = previous.replace(tzinfo=now.tzinfo) if previous.tzinfo is None else previous
+        if now - previous < SESSION_TOUCH_INTERVAL:
+            return
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        # This request's own session already holds SQLite's write lock (BEGIN IMMEDIATE): a second writer would
+        # wait for it until the busy timeout. The stamp rides along with the request's commit instead.
+        setattr(db().get(model, row_id), field, now)
         return
     try:
         with Session(writing(current_app.extensions["engine"])) as write:
-            row = write.get(UserSession, user_session.id)
-            row.last_seen_at = now
+            setattr(write.get(model, row_id), field, now)
             write.commit()
-    except OperationalError:  # busy: it is only a "last seen" time
-        current_app.logger.info("session %s: last-seen update skipped (database busy)", user_session.id)
+    except OperationalError:
+        current_app.logger.info("%s %s: %s update skipped (database busy)", model.__name__, row_id, field)
 
 
 def load_user_from_request(req) -> User | None:
     header = req.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        return user_for_token(session=db(), token=header.removeprefix("Bearer ").strip(), today=local_today())
-    return None
+    if not header.startswith("Bearer "):
+        return None
+    token = api_token_for(session=db(), token=header.removeprefix("Bearer ").strip())
+    if token is None:
+        return None
+    user = db().get(User, token.user_id)
+    if not is_usable(user, local_today()):
+        return None
+    _stamp(ApiToken, token.id, "last_used_at", token.last_used_at)
+    return user
 
 
 class LoginForm(FlaskForm):

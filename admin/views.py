@@ -27,7 +27,7 @@ from audit.models import AuditEvent
 from audit.service import events_query, field_changes
 from database import db
 from exports.views import csv_safe
-from web import render_page, utc_bounds
+from web import local_today, render_page, utc_bounds
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -50,7 +50,7 @@ def _plants_with_workshops():
 @bp.get("/users")
 def users():
     rows = db().exec(select(User).order_by(User.active.desc(), User.role, User.username)).all()
-    return render_page("admin/users.html", users=rows, today=date.today())
+    return render_page("admin/users.html", users=rows, today=local_today())
 
 
 def _user_form(user: User | None, status: int = 200, errors: dict | None = None, values: dict | None = None):
@@ -98,7 +98,8 @@ def new_user():
                            may_inspect=changes.may_inspect and changes.role == Role.auditor,
                            access_expires_on=changes.access_expires_on, actor=current_user)
     except AccountError as exc:
-        field = "password" if exc.code.startswith("password") else "username"
+        field = ("password" if exc.code.startswith("password")
+                 else "display_name" if exc.code == "display_name_too_long" else "username")
         db().rollback()
         return _user_form(None, 422, {field: account_message(exc)}, values)
     db().commit()
@@ -129,7 +130,10 @@ def edit_user(user_id: int):
         update_user(session=db(), actor=current_user, user=user, changes=changes)
     except AccountError as exc:
         db().rollback()
-        return _user_form(db().get(User, user_id), 422, {"role": account_message(exc)})
+        field = "display_name" if exc.code == "display_name_too_long" else "role"
+        return _user_form(db().get(User, user_id), 422, {field: account_message(exc)},
+                          {**request.form.to_dict(), "workshops": changes.workshop_codes,
+                           "plants": changes.plant_codes, "active": changes.active})
     db().commit()
     flash(_("已保存"))
     return redirect(url_for("admin.edit_user", user_id=user.id), code=303)

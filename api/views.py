@@ -32,9 +32,9 @@ def _authenticate():
         # An explicit token speaks for its own user, even when a browser session cookie comes along.
         from flask import g
 
-        from accounts.service import user_for_token
+        from accounts.views import load_user_from_request
 
-        user = user_for_token(session=db(), token=header.removeprefix("Bearer ").strip())
+        user = load_user_from_request(request)
         if user is None:
             return jsonify(error="invalid or revoked token"), 401
         g._login_user = user  # Flask-Login's per-request user
