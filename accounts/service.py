@@ -9,6 +9,7 @@ call asks the functions at the bottom of this module and nothing else.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -363,6 +364,60 @@ def user_for_token(*, session: Session, token: str, today: date | None = None) -
         return None
     user = session.get(User, row.user_id)
     return user if is_usable(user, today or date.today()) else None
+
+
+# ---- plants and workshops (the administrator's) ----
+
+SITE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+
+
+def _site_fields(code: str, name: str) -> tuple[str, str]:
+    code, name = (code or "").strip(), " ".join((name or "").split())
+    if not SITE_CODE.fullmatch(code):
+        raise AccountError(f"代码 {code!r} 无效：字母、数字、- 或 _，最多 32 个字符", code="bad_site_code")
+    if not name or len(name) > 200:
+        raise AccountError("名称不能为空，最多 200 个字符", code="bad_site_name")
+    return code, name
+
+
+def _site_audit(session: Session, actor, action: str, obj, old=None, new=None) -> None:
+    from audit.service import record as audit
+
+    audit(session, actor=actor, action=action, object_type=type(obj).__name__.lower(), object_id=obj.id,
+          old=old, new=new)
+
+
+def create_plant(*, session: Session, actor: User | None, code: str, name: str) -> Plant:
+    code, name = _site_fields(code, name)
+    if session.exec(select(Plant).where(func.lower(Plant.code) == code.lower())).first():
+        raise AccountError(f"工厂代码 {code} 已存在", code="duplicate_site")
+    plant = Plant(code=code, name=name)
+    session.add(plant)
+    session.flush()
+    _site_audit(session, actor, "plant.create", plant, new={"code": code, "name": name})
+    return plant
+
+
+def create_workshop(*, session: Session, actor: User | None, plant: Plant, code: str, name: str) -> Workshop:
+    code, name = _site_fields(code, name)
+    if session.exec(select(Workshop).where(func.lower(Workshop.code) == code.lower())).first():
+        raise AccountError(f"车间代码 {code} 已存在", code="duplicate_site")
+    workshop = Workshop(code=code, name=name, plant_id=plant.id)
+    session.add(workshop)
+    session.flush()
+    _site_audit(session, actor, "workshop.create", workshop, new={"code": code, "name": name, "plant": plant.code})
+    return workshop
+
+
+def rename_site(*, session: Session, actor: User | None, site: Plant | Workshop, name: str) -> None:
+    """Names change (a workshop is renamed, merged on paper); codes do not: reports and links use them."""
+    _code, name = _site_fields(site.code, name)
+    if name != site.name:
+        old = site.name
+        site.name = name
+        session.flush()
+        _site_audit(session, actor, f"{type(site).__name__.lower()}.rename", site, old={"name": old},
+                    new={"name": name})
 
 
 # ---- access rules: every view and API call asks these, nothing else decides ----

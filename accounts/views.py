@@ -281,5 +281,8 @@ def account_message(exc: AccountError) -> str:
         "duplicate": _("用户名已存在"),
         "bad_username": _("用户名不能为空、不能含空格，最多 64 个字符"),
         "display_name_too_long": _("姓名最多 64 个字符"),
+        "bad_site_code": _("代码只能用字母、数字、- 或 _，最多 32 个字符"),
+        "bad_site_name": _("名称不能为空，最多 200 个字符"),
+        "duplicate_site": _("这个代码已经有了，请换一个"),
     }
     return known.get(exc.code, str(exc))

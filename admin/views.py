@@ -1,4 +1,5 @@
-"""Administration: users, their roles and scopes, sessions; the audit trail (screen and CSV). Admins only."""
+"""Administration: plants and workshops; users, their roles and scopes, sessions; the audit trail (screen and
+CSV). Admins only."""
 
 from __future__ import annotations
 
@@ -17,9 +18,12 @@ from accounts.service import (
     AccountError,
     UserChanges,
     active_sessions,
+    create_plant,
     create_user,
+    create_workshop,
     end_all_sessions,
     is_admin,
+    rename_site,
     set_password,
 )
 from accounts.views import account_message
@@ -159,6 +163,60 @@ def end_sessions(user_id: int):
     db().commit()
     flash(_("已结束 %(n)d 个登录会话", n=count))
     return redirect(url_for("admin.edit_user", user_id=user.id), code=303)
+
+
+# ---- plants and workshops ----
+
+def _sites_page(status: int = 200, errors: dict | None = None, values: dict | None = None):
+    return render_page("admin/sites.html", status=status, plants=_plants_with_workshops(), errors=errors or {},
+                       values=values or {})
+
+
+@bp.get("/sites")
+def sites():
+    return _sites_page()
+
+
+def _site_change(change, form_key: str):
+    """Run one change to plants/workshops; on a refusal show the page again with the message where it belongs."""
+    try:
+        change()
+    except AccountError as exc:
+        db().rollback()
+        return _sites_page(422, {form_key: account_message(exc)}, {form_key: request.form.to_dict()})
+    db().commit()
+    flash(_("已保存"))
+    return redirect(url_for("admin.sites"), code=303)
+
+
+@bp.post("/plants")
+def create_plant_route():
+    form = request.form
+    return _site_change(lambda: create_plant(session=db(), actor=current_user, code=form.get("code", ""),
+                                             name=form.get("name", "")), "new_plant")
+
+
+@bp.post("/plants/<int:plant_id>/workshops")
+def create_workshop_route(plant_id: int):
+    plant = db().get(Plant, plant_id) or abort(404)
+    form = request.form
+    return _site_change(lambda: create_workshop(session=db(), actor=current_user, plant=plant,
+                                                code=form.get("code", ""), name=form.get("name", "")),
+                        f"new_workshop_{plant.id}")
+
+
+@bp.post("/plants/<int:plant_id>")
+def rename_plant(plant_id: int):
+    plant = db().get(Plant, plant_id) or abort(404)
+    return _site_change(lambda: rename_site(session=db(), actor=current_user, site=plant,
+                                            name=request.form.get("name", "")), f"plant_{plant.id}")
+
+
+@bp.post("/workshops/<int:workshop_id>")
+def rename_workshop(workshop_id: int):
+    workshop = db().get(Workshop, workshop_id) or abort(404)
+    return _site_change(lambda: rename_site(session=db(), actor=current_user, site=workshop,
+                                            name=request.form.get("name", "")), f"workshop_{workshop.id}")
 
 
 # ---- the audit trail ----

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, select
 
-from accounts.models import ApiToken, User
+from accounts.models import ApiToken, Plant, User, Workshop
 from accounts.service import password_problem
 from audit.models import AuditEvent
 from tests.conftest import AuthActions
@@ -130,3 +130,35 @@ def test_tokens_are_shown_once_stored_hashed_used_and_revoked(app, client, auth)
     auth.logout()
     auth.login("sup2")  # someone else's token: not theirs to revoke
     assert client.post(f"/account/tokens/{row.id}/revoke").status_code == 404
+
+
+def test_admin_adds_and_renames_plants_and_workshops_with_clear_refusals(app, client, auth):
+    auth.login("admin")
+    assert client.post("/admin/plants", data={"code": "P3", "name": "三厂"}).status_code == 303
+    with Session(app.extensions["engine"]) as session:
+        plant_id = session.exec(select(Plant).where(Plant.code == "P3")).one().id
+    added = client.post(f"/admin/plants/{plant_id}/workshops", data={"code": "W9", "name": "冲压车间"})
+    assert added.status_code == 303
+    for data, message in (({"code": "W1", "name": "重复"}, "已经有了"),
+                          ({"code": "../x", "name": "坏代码"}, "代码只能用"),
+                          ({"code": "W10", "name": "  "}, "名称不能为空")):
+        refused = client.post(f"/admin/plants/{plant_id}/workshops", data=data)
+        assert refused.status_code == 422 and message in refused.text, data
+        assert f'value="{data["code"]}"' in refused.text.replace("&#34;", '"')  # kept for correcting
+    with Session(app.extensions["engine"]) as session:
+        workshop = session.exec(select(Workshop).where(Workshop.code == "W9")).one()
+    assert client.post(f"/admin/workshops/{workshop.id}", data={"name": "冲压一车间"}).status_code == 303
+    page = client.get("/admin/sites").text
+    assert "冲压一车间" in page and 'data-workshop="W9"' in page
+    audit = client.get("/admin/audit?object_type=workshop").text
+    assert "冲压车间" in audit and "冲压一车间" in audit
+    # the new workshop is at once a scope to grant and a place to inspect
+    response = client.post("/admin/users/new", data={"username": "zhao", "password": "stamping-line-9",
+                                                    "role": "supervisor", "workshop": "W9", "active": "on"})
+    assert response.status_code == 303
+    auth.logout()
+    auth.login("zhao", "stamping-line-9")
+    assert client.post("/workshops/W9/inspections").status_code == 303
+    auth.logout()
+    auth.login("manager")  # not an administrator
+    assert client.post("/admin/plants", data={"code": "P4", "name": "四厂"}).status_code == 403
