@@ -198,6 +198,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from accounts.views import bp as accounts_bp
+    from actions.views import bp as actions_bp
     from admin.views import bp as admin_bp
     from api.views import bp as api_bp
     from checklists.views import bp as checklists_bp
@@ -206,6 +207,7 @@ def _register_blueprints(app: Flask) -> None:
     from verify.views import bp as verify_bp
 
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(actions_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(checklists_bp)
     app.register_blueprint(inspections_bp)

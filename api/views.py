@@ -135,7 +135,7 @@ def submit(inspection_id: int):
                            code=f"password_{refused.code}"), status
     try:
         submit_inspection(session=session, user=current_user, inspection=inspection, signature_image=image,
-                          password_confirmed=image is not None)
+                          password_confirmed=image is not None, today=local_today())
     except InspectionError as exc:
         return _error(exc)
     session.commit()

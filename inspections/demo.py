@@ -18,6 +18,7 @@ from sqlmodel import Session, func, select
 
 from accounts.models import Plant, Role, Workshop
 from accounts.service import create_user
+from actions.service import record_findings
 from checklists.files import parse_checklist
 from checklists.models import ChecklistVersion
 from checklists.schemes import scheme_from_dict
@@ -139,8 +140,27 @@ def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 
                                   image_png=signatures[inspector.id],
                                   image_sha256=hashlib.sha256(signatures[inspector.id]).hexdigest()))
             count += 1
+        session.flush()
+        session.refresh(inspection, ["answers"])
+        demo_actions(session=session, inspection=inspection, owner=inspector, rng=rng)
     session.flush()
     return {"inspections": count, "workshops": len(workshops), "users": sorted(users)}
+
+
+def demo_actions(*, session: Session, inspection: Inspection, owner, rng: random.Random) -> None:
+    """The latest inspection's findings as corrective actions in every state, so the loop shows at once."""
+    from actions.models import ActionEvent, ActionStatus
+
+    found_on = inspection.submitted_at.date()
+    for n, finding in enumerate(record_findings(session=session, inspection=inspection, today=found_on)):
+        action = finding.action
+        action.owner_id = owner.id
+        action.action_text = "按定置要求整改，完成后拍照上传"
+        status = [ActionStatus.open, ActionStatus.in_progress, ActionStatus.open][n % 3]
+        if status != ActionStatus.open:
+            action.status = status
+            session.add(ActionEvent(action_id=action.id, user_id=owner.id, from_status="open", to_status=status,
+                                    at=inspection.submitted_at + timedelta(hours=rng.randint(2, 30))))
 
 
 def demo_signature(rng: random.Random) -> bytes:

@@ -4,6 +4,7 @@ Every change to a quality record also goes to the audit trail, in the same trans
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlmodel import Session, select
 
@@ -304,7 +305,7 @@ def mark_category_not_applicable(*, session: Session, user: User, inspection: In
 
 def submit_inspection(*, session: Session, user: User, inspection: Inspection,
                       signature_image: bytes | None = None, signed: bool = False,
-                      password_confirmed: bool = False) -> Inspection:
+                      password_confirmed: bool = False, today: date | None = None) -> Inspection:
     """Validate, score, store the rollups and lock. Submitting twice is harmless (idempotent).
 
     signed: the inspector signs with this submit (signature_image is the drawn signature, already cleaned;
@@ -340,6 +341,10 @@ def submit_inspection(*, session: Session, user: User, inspection: Inspection,
     audit(session, actor=user, action="inspection.submit", object_type="inspection", object_id=inspection.id,
           new={"workshop": inspection.workshop.code, "checklist_version_id": inspection.version_id,
                "overall_percent": result.overall_percent, "grade": result.grade, "passed": result.passed})
+    # every finding becomes a corrective action; due dates count from the local day (callers pass it)
+    from actions.service import record_findings
+
+    record_findings(session=session, inspection=inspection, today=today or inspection.submitted_at.date())
     if signed or signature_image is not None:
         record_signature(session=session, user=user, inspection=inspection, role=SignatureRole.inspector,
                          signer_name=user.display_name, signer_user=user, image=signature_image,

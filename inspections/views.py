@@ -116,8 +116,14 @@ def home():
     ).all()
     may_inspect = {w.id for w in workshops if can_inspect(session=session, user=current_user, workshop_id=w.id)}
     plants = list({w.plant.id: w.plant for w in workshops}.values())
+    from actions.service import counts_for
+
+    today = local_today()
+    mine = counts_for(session=session, user=current_user, today=today, owner_only=True)
+    overseen = counts_for(session=session, user=current_user, today=today) if may_inspect else None
     return render_page("inspections/home.html", workshops=workshops, latest=latest, drafts=drafts,
-                       may_inspect=may_inspect, plants=plants, this_month=f"{local_today():%Y-%m}")
+                       may_inspect=may_inspect, plants=plants, this_month=f"{today:%Y-%m}",
+                       my_actions=mine, all_actions=overseen)
 
 
 @bp.get("/workshops/<code>")
@@ -239,11 +245,24 @@ def _form_context(inspection: Inspection, category_key: str | None, **extra) -> 
         "progress": progress(inspection),
         "photos": photos_by_item(session=db(), inspection=inspection),
         "editable": can_edit(current_user, inspection),
+        **_open_actions(inspection),
         "errors": {},
         "photo_errors": {},
         "conflicts": {},
         **extra,
     }
+
+
+def _open_actions(inspection: Inspection) -> dict:
+    """On the floor, by each item: the earlier findings' actions still open, and whether this user may verify."""
+    if inspection.status != InspectionStatus.draft or not can_edit(current_user, inspection):
+        return {"open_actions": {}, "verifiable": set()}
+    from actions.service import may_verify, open_actions_for_items
+
+    found = open_actions_for_items(session=db(), workshop_id=inspection.workshop_id, before=inspection)
+    return {"open_actions": found,
+            "verifiable": {key for key, action in found.items()
+                           if may_verify(session=db(), user=current_user, action=action)}}
 
 
 @bp.get("/inspections/<int:inspection_id>")
@@ -508,7 +527,7 @@ def submit(inspection_id: int):
                 raise InspectionError("unanswered", "", items=[i.key for i in review_now.unanswered])
         else:
             submit_inspection(session=session, user=current_user, inspection=inspection,
-                              signature_image=image, signed=True, password_confirmed=True)
+                              signature_image=image, signed=True, password_confirmed=True, today=local_today())
             if leader:
                 record_signature(session=session, user=current_user, inspection=inspection,
                                  role=SignatureRole.workshop_leader, signer_name=leader[0], image=leader[1],

@@ -4,6 +4,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import accounts.models  # noqa: F401  (register tables)
+import actions.models  # noqa: F401
 import audit.models  # noqa: F401
 import checklists.models  # noqa: F401
 import inspections.models  # noqa: F401

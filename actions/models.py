@@ -1,0 +1,101 @@
+"""Findings and their corrective actions.
+
+A finding is what a submitted inspection found wrong with one item (scored at or below the version's threshold);
+it gets one corrective action: an owner in the workshop's scope, a due date, what to do, and a status that moves
+open → in_progress → done → verified, or done → returned → in_progress … Every move is an ActionEvent row.
+"""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, Relationship, SQLModel
+
+from accounts.models import User, Workshop, utcnow
+from checklists.models import ChecklistItem
+from inspections.models import Inspection
+
+
+class Severity(StrEnum):
+    critical = "critical"  # a critical item (关键项): due the next day by default
+    normal = "normal"
+
+
+class Priority(StrEnum):
+    high = "high"
+    medium = "medium"
+    low = "low"
+
+
+class ActionStatus(StrEnum):
+    open = "open"
+    in_progress = "in_progress"
+    done = "done"  # the owner says it is fixed, with an after-photo: waits for verification
+    verified = "verified"  # closed: a manager or the next inspector saw it fixed
+    returned = "returned"  # not fixed after all: back to the owner
+
+    @property
+    def is_closed(self) -> bool:
+        return self == ActionStatus.verified
+
+
+OPEN_STATUSES = (ActionStatus.open, ActionStatus.in_progress, ActionStatus.returned)
+
+
+class Finding(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("inspection_id", "item_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(foreign_key="inspection.id", index=True)
+    item_id: int = Field(foreign_key="checklist_item.id")
+    # the stable key across checklist versions: the next inspection finds the open action for "its" item by it
+    item_key: str = Field(max_length=64, index=True)
+    workshop_id: int = Field(foreign_key="workshop.id", index=True)
+    severity: Severity = Field(default=Severity.normal, max_length=16)
+    score: int | None = None
+    note: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+    inspection: Inspection = Relationship()
+    item: ChecklistItem = Relationship()
+    workshop: Workshop = Relationship()
+    action: "CorrectiveAction" = Relationship(back_populates="finding")
+
+
+class CorrectiveAction(SQLModel, table=True):
+    __tablename__ = "corrective_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    finding_id: int = Field(foreign_key="finding.id", unique=True)
+    workshop_id: int = Field(foreign_key="workshop.id", index=True)  # denormalised: lists and counts per workshop
+    owner_id: int | None = Field(default=None, foreign_key="user.id", index=True)  # None until assigned
+    due_on: date = Field(index=True)
+    priority: Priority = Field(default=Priority.medium, max_length=16)
+    action_text: str = ""
+    status: ActionStatus = Field(default=ActionStatus.open, max_length=16, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    done_at: datetime | None = None
+    done_comment: str = ""
+    after_photo_sha256: str | None = Field(default=None, max_length=64)
+    closed_at: datetime | None = None
+    closed_by_id: int | None = Field(default=None, foreign_key="user.id")
+
+    finding: Finding = Relationship(back_populates="action")
+    owner: User | None = Relationship(sa_relationship_kwargs={"foreign_keys": "CorrectiveAction.owner_id"})
+
+
+class ActionEvent(SQLModel, table=True):
+    """One move of an action (append-only): who, when, from → to, and what they wrote."""
+
+    __tablename__ = "action_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    action_id: int = Field(foreign_key="corrective_action.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    user_id: int = Field(foreign_key="user.id")
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str = Field(max_length=16)
+    comment: str = ""
+    # set when this move came from an inspection (verified or returned on the floor)
+    inspection_id: int | None = Field(default=None, foreign_key="inspection.id")

@@ -1,0 +1,268 @@
+"""Findings → corrective actions → verified closure. Who may do what is decided here, nowhere else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlmodel import Session, and_, func, select
+
+from accounts.models import Role, User, Workshop, utcnow
+from accounts.service import can_inspect, can_see_workshop, is_manager, visible_workshops
+from actions.models import (
+    OPEN_STATUSES,
+    ActionEvent,
+    ActionStatus,
+    CorrectiveAction,
+    Finding,
+    Priority,
+    Severity,
+)
+from audit.service import record as audit
+from checklists.schemes import scheme_from_dict
+from inspections.models import Inspection, InspectionStatus
+from inspections.photos import PhotoError, store_image
+
+DEFAULT_DUE_DAYS = {Severity.critical: 1, Severity.normal: 7}
+MAX_TEXT = 2000
+
+
+class ActionError(ValueError):
+    """code: not_allowed | owner_out_of_scope | bad_due | bad_priority | text_too_long | wrong_status |
+    photo_required | photo_<code> | comment_required."""
+
+    def __init__(self, code: str, message: str, status: int = 422):
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+def due_days(scheme: dict | None) -> dict[Severity, int]:
+    """Days to fix by severity: the version's `action_due_days` (e.g. {"critical": 1, "normal": 7}) or the
+    defaults. Bad values fall back to the default for that severity."""
+    configured = (scheme or {}).get("action_due_days") or {}
+    days = dict(DEFAULT_DUE_DAYS)
+    for severity in Severity:
+        value = configured.get(severity.value)
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 365:
+            days[severity] = value
+    return days
+
+
+def record_findings(*, session: Session, inspection: Inspection, today: date) -> list[Finding]:
+    """At submit: a finding and an open (unassigned) action for every item scored at or below the threshold."""
+    version = inspection.version
+    scheme = scheme_from_dict(version.scheme)
+    days = due_days(version.scheme)
+    answers = {answer.item_id: answer for answer in inspection.answers}
+    findings = []
+    for category in version.categories:
+        for item in category.items:
+            answer = answers.get(item.id)
+            if answer is None or answer.not_applicable or not scheme.is_finding(answer.score):
+                continue
+            severity = Severity.critical if item.critical else Severity.normal
+            finding = Finding(inspection_id=inspection.id, item_id=item.id, item_key=item.key,
+                              workshop_id=inspection.workshop_id, severity=severity, score=answer.score,
+                              note=answer.note)
+            session.add(finding)
+            session.flush()
+            session.add(CorrectiveAction(
+                finding_id=finding.id, workshop_id=inspection.workshop_id, due_on=today + timedelta(days[severity]),
+                priority=Priority.high if severity == Severity.critical else Priority.medium))
+            findings.append(finding)
+    session.flush()
+    return findings
+
+
+# ---- who may ----
+
+def may_manage(*, session: Session, user: User, action: CorrectiveAction) -> bool:
+    """Assign and reassign: a manager, or whoever may inspect that workshop (its supervisors)."""
+    return can_inspect(session=session, user=user, workshop_id=action.workshop_id)
+
+
+def may_work_on(*, session: Session, user: User, action: CorrectiveAction) -> bool:
+    """Start and finish: the owner, or a manager in scope."""
+    in_scope = can_see_workshop(session=session, user=user, workshop_id=action.workshop_id)
+    return in_scope and (action.owner_id == user.id or is_manager(user))
+
+
+def may_verify(*, session: Session, user: User, action: CorrectiveAction) -> bool:
+    """A manager in scope, or the next inspector: someone who inspected the workshop after the finding. Never
+    the owner checking their own work (unless a manager)."""
+    if not can_see_workshop(session=session, user=user, workshop_id=action.workshop_id):
+        return False
+    if is_manager(user):
+        return True
+    if user.id == action.owner_id or not can_inspect(session=session, user=user, workshop_id=action.workshop_id):
+        return False
+    found_at = action.finding.inspection.submitted_at
+    later = select(Inspection.id).where(Inspection.workshop_id == action.workshop_id,
+                                        Inspection.inspector_id == user.id, Inspection.started_at > found_at)
+    return session.exec(later).first() is not None
+
+
+def eligible_owners(*, session: Session, workshop_id: int) -> list[User]:
+    """Active users who can see the workshop and are not read-only auditors."""
+    users = session.exec(select(User).where(User.active, User.role != Role.auditor).order_by(User.display_name))
+    return [u for u in users if can_see_workshop(session=session, user=u, workshop_id=workshop_id)]
+
+
+# ---- moves ----
+
+def _event(session: Session, user: User, action: CorrectiveAction, to: ActionStatus, comment: str = "",
+           inspection_id: int | None = None, old=None, new=None) -> None:
+    previous = action.status
+    action.status = to
+    action.updated_at = utcnow()
+    session.add(ActionEvent(action_id=action.id, user_id=user.id, from_status=previous, to_status=to,
+                            comment=comment, inspection_id=inspection_id))
+    session.flush()
+    audit(session, actor=user, action=f"action.{to.value}", object_type="corrective_action", object_id=action.id,
+          old={"status": previous.value, **(old or {})}, new={"status": to.value, **(new or {})},
+          reason=comment or None)
+
+
+def _text(value: str | None, field: str) -> str:
+    value = (value or "").strip()
+    if len(value) > MAX_TEXT:
+        raise ActionError("text_too_long", f"{field} is longer than {MAX_TEXT} characters")
+    return value
+
+
+def assign(*, session: Session, user: User, action: CorrectiveAction, owner_id: int | None, due_on: date | None,
+           priority: str, action_text: str, today: date) -> CorrectiveAction:
+    if not may_manage(session=session, user=user, action=action):
+        raise ActionError("not_allowed", "only a manager or the workshop's supervisor assigns actions", 403)
+    if action.status == ActionStatus.verified:
+        raise ActionError("wrong_status", "a verified action is closed", 409)
+    owner = session.get(User, owner_id) if owner_id else None
+    if owner is None or owner.id not in {u.id for u in eligible_owners(session=session,
+                                                                      workshop_id=action.workshop_id)}:
+        raise ActionError("owner_out_of_scope", "the owner must be an active user who works in this workshop")
+    if due_on is None or due_on < today - timedelta(days=1) or due_on > today + timedelta(days=366):
+        raise ActionError("bad_due", "the due date must be within a year from today")
+    try:
+        priority = Priority(priority)
+    except ValueError as exc:
+        raise ActionError("bad_priority", "priority is high, medium or low") from exc
+    text = _text(action_text, "the action")
+    old = {"owner": action.owner_id, "due_on": action.due_on.isoformat(), "priority": action.priority.value,
+           "action_text": action.action_text}
+    action.owner_id, action.due_on, action.priority, action.action_text = owner.id, due_on, priority, text
+    new = {"owner": owner.id, "due_on": due_on.isoformat(), "priority": priority.value, "action_text": text}
+    if old != new:
+        action.updated_at = utcnow()
+        session.flush()
+        audit(session, actor=user, action="action.assign", object_type="corrective_action", object_id=action.id,
+              old=old, new=new)
+    return action
+
+
+def start(*, session: Session, user: User, action: CorrectiveAction) -> CorrectiveAction:
+    if not may_work_on(session=session, user=user, action=action):
+        raise ActionError("not_allowed", "only the owner or a manager works on an action", 403)
+    if action.status not in (ActionStatus.open, ActionStatus.returned):
+        raise ActionError("wrong_status", f"an action that is {action.status.value} cannot be started", 409)
+    _event(session, user, action, ActionStatus.in_progress)
+    return action
+
+
+def mark_done(*, session: Session, user: User, action: CorrectiveAction, photo: bytes | None, comment: str,
+              data_dir) -> CorrectiveAction:
+    """Fixed, with an after-photo (re-encoded, EXIF gone, stored by hash like every photo)."""
+    if not may_work_on(session=session, user=user, action=action):
+        raise ActionError("not_allowed", "only the owner or a manager works on an action", 403)
+    if action.status not in OPEN_STATUSES:
+        raise ActionError("wrong_status", f"an action that is {action.status.value} cannot be done", 409)
+    comment = _text(comment, "the comment")
+    if not photo:
+        raise ActionError("photo_required", "a done action needs an after-photo")
+    try:
+        stored = store_image(photo, data_dir)
+    except PhotoError as exc:
+        raise ActionError(f"photo_{exc.code}", str(exc)) from exc
+    action.after_photo_sha256, action.done_comment, action.done_at = stored.sha256, comment, utcnow()
+    _event(session, user, action, ActionStatus.done, comment, new={"after_photo": stored.sha256})
+    return action
+
+
+def verify(*, session: Session, user: User, action: CorrectiveAction, comment: str = "",
+           inspection_id: int | None = None) -> CorrectiveAction:
+    if not may_verify(session=session, user=user, action=action):
+        raise ActionError("not_allowed", "only a manager or the next inspector verifies an action", 403)
+    if action.status != ActionStatus.done:
+        raise ActionError("wrong_status", "only a done action is verified", 409)
+    action.closed_at, action.closed_by_id = utcnow(), user.id
+    _event(session, user, action, ActionStatus.verified, _text(comment, "the comment"), inspection_id)
+    return action
+
+
+def send_back(*, session: Session, user: User, action: CorrectiveAction, comment: str,
+              inspection_id: int | None = None) -> CorrectiveAction:
+    """Returned: not fixed after all. Says why, always."""
+    if not may_verify(session=session, user=user, action=action):
+        raise ActionError("not_allowed", "only a manager or the next inspector returns an action", 403)
+    if action.status != ActionStatus.done:
+        raise ActionError("wrong_status", "only a done action is returned", 409)
+    comment = _text(comment, "the comment")
+    if len(comment) < 2:
+        raise ActionError("comment_required", "say what is still wrong")
+    _event(session, user, action, ActionStatus.returned, comment, inspection_id)
+    return action
+
+
+# ---- lists ----
+
+@dataclass(frozen=True)
+class ActionCounts:
+    open: int
+    overdue: int
+    done: int  # waiting for verification
+
+
+def visible_actions(user: User):
+    """A SELECT of the actions this user may see (through their workshops)."""
+    workshops = visible_workshops(user).with_only_columns(Workshop.id)
+    return select(CorrectiveAction).where(CorrectiveAction.workshop_id.in_(workshops.scalar_subquery()))
+
+
+def action_filter(query, status: str | None, today: date):
+    if status == "overdue":
+        return query.where(CorrectiveAction.status.in_(OPEN_STATUSES), CorrectiveAction.due_on < today)
+    if status == "open":
+        return query.where(CorrectiveAction.status.in_(OPEN_STATUSES))
+    if status in ("done", "verified"):
+        return query.where(CorrectiveAction.status == status)
+    return query
+
+
+def counts_for(*, session: Session, user: User, today: date, owner_only: bool = False) -> ActionCounts:
+    """Home screen: the user's own actions (owner_only) or all they can see."""
+    base = visible_actions(user)
+    if owner_only:
+        base = base.where(CorrectiveAction.owner_id == user.id)
+    sub = base.subquery()
+    row = session.exec(select(
+        func.count().filter(sub.c.status.in_([s.value for s in OPEN_STATUSES])),
+        func.count().filter(and_(sub.c.status.in_([s.value for s in OPEN_STATUSES]), sub.c.due_on < today)),
+        func.count().filter(sub.c.status == ActionStatus.done.value),
+    ).select_from(sub)).one()
+    return ActionCounts(*row)
+
+
+def open_actions_for_items(*, session: Session, workshop_id: int, before: Inspection) -> dict[str, CorrectiveAction]:
+    """For the next inspection: the unverified actions of this workshop by item key, from earlier inspections."""
+    rows = session.exec(
+        select(CorrectiveAction).join(Finding).join(Inspection, Inspection.id == Finding.inspection_id)
+        .where(CorrectiveAction.workshop_id == workshop_id, CorrectiveAction.status != ActionStatus.verified,
+               Inspection.status == InspectionStatus.submitted, Inspection.id != before.id)
+        .order_by(CorrectiveAction.id)
+    ).all()
+    return {action.finding.item_key: action for action in rows}
+
+
+def events_of(session: Session, action: CorrectiveAction) -> list[ActionEvent]:
+    return session.exec(select(ActionEvent).where(ActionEvent.action_id == action.id).order_by(ActionEvent.id)).all()
+

@@ -1,0 +1,193 @@
+"""Corrective actions on screen: lists per workshop and plant, one action with its history and the moves the
+signed-in user may make. Thin: parse → actions.service → render."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlmodel import select
+
+from accounts.models import Plant, User, Workshop
+from accounts.service import can_see_workshop, get_visible_workshop_or_404, visible_workshops
+from actions import service
+from actions.models import CorrectiveAction, Priority
+from database import db
+from inspections.photos import photo_path
+from inspections.service import photos_by_item
+from web import local_today, render_page
+
+bp = Blueprint("actions", __name__)
+LIST_LIMIT = 500
+STATUSES = ("open", "overdue", "done", "verified", "all")
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    return None
+
+
+def error_text(exc: service.ActionError) -> str:
+    return {
+        "not_allowed": _("您不能对这项整改做这个操作"),
+        "owner_out_of_scope": _("责任人必须是负责该车间的在职人员（审核员不能做责任人）"),
+        "bad_due": _("请选择一年以内的完成日期"),
+        "bad_priority": _("请选择优先级"),
+        "text_too_long": _("文字太长（最多 2000 字）"),
+        "wrong_status": _("这项整改的状态已经变了，请刷新后再试"),
+        "photo_required": _("请上传整改后的照片，才能标记为已完成"),
+        "comment_required": _("退回时请写明还有什么问题"),
+        "photo_bad_type": _("只接受 JPEG、PNG 或 WebP 照片"),
+        "photo_too_many_pixels": _("照片像素过多"),
+        "photo_unreadable": _("无法读取这张照片，请重新拍摄"),
+        "photo_too_large": _("照片太大（最大 12 MB）"),
+    }.get(exc.code, str(exc))
+
+
+def action_or_404(action_id: int) -> CorrectiveAction:
+    action = db().get(CorrectiveAction, action_id)
+    if action is None or not can_see_workshop(session=db(), user=current_user, workshop_id=action.workshop_id):
+        abort(404)
+    return action
+
+
+def _list(query, status: str, **context):
+    today = local_today()
+    status = status if status in STATUSES else "open"
+    rows = db().exec(service.action_filter(query, status, today)
+                     .order_by(CorrectiveAction.due_on, CorrectiveAction.id).limit(LIST_LIMIT)).all()
+    return render_page("actions/list.html", actions=rows, status=status, today=today, limit=LIST_LIMIT, **context)
+
+
+@bp.get("/workshops/<code>/actions")
+def workshop_actions(code: str):
+    workshop = get_visible_workshop_or_404(session=db(), user=current_user, code=code)
+    query = service.visible_actions(current_user).where(CorrectiveAction.workshop_id == workshop.id)
+    return _list(query, request.args.get("status", "open"), workshop=workshop, plant=None)
+
+
+@bp.get("/plants/<code>/actions")
+def plant_actions(code: str):
+    plant = db().exec(select(Plant).where(Plant.code == code)).first()
+    visible = visible_workshops(current_user).with_only_columns(Workshop.id).where(Workshop.plant_id == (
+        plant.id if plant else -1))
+    if plant is None or not db().exec(visible).first():
+        abort(404)
+    query = service.visible_actions(current_user).where(CorrectiveAction.workshop_id.in_(visible.scalar_subquery()))
+    return _list(query, request.args.get("status", "overdue"), workshop=None, plant=plant)
+
+
+@bp.get("/actions")
+def my_actions():
+    query = service.visible_actions(current_user).where(CorrectiveAction.owner_id == current_user.id)
+    return _list(query, request.args.get("status", "open"), workshop=None, plant=None, mine=True)
+
+
+def _page(action: CorrectiveAction, status: int = 200, errors: dict | None = None):
+    session = db()
+    finding = action.finding
+    before = photos_by_item(session=session, inspection=finding.inspection).get(finding.item_id, [])
+    events = service.events_of(session, action)
+    names = {u.id: u.display_name for u in session.exec(select(User).where(User.id.in_({e.user_id for e in events})))}
+    return render_page(
+        "actions/action.html", status=status, action=action, finding=finding, before_photos=before,
+        events=events, names=names, today=local_today(), errors=errors or {}, form=request.form,
+        owners=service.eligible_owners(session=session, workshop_id=action.workshop_id), priorities=list(Priority),
+        may_manage=service.may_manage(session=session, user=current_user, action=action),
+        may_work=service.may_work_on(session=session, user=current_user, action=action),
+        may_verify=service.may_verify(session=session, user=current_user, action=action),
+    )
+
+
+@bp.get("/actions/<int:action_id>")
+def action_page(action_id: int):
+    return _page(action_or_404(action_id))
+
+
+def _move(action_id: int, change, field: str):
+    """One move; a refusal shows the page again with the message by the form it came from."""
+    action = action_or_404(action_id)
+    try:
+        change(action)
+    except service.ActionError as exc:
+        db().rollback()
+        if exc.status in (403, 409):
+            abort(exc.status, error_text(exc))
+        return _page(db().get(CorrectiveAction, action_id), 422, {field: error_text(exc)})
+    db().commit()
+    flash(_("已保存"))
+    back = request.values.get("next", "")
+    if back.startswith("/inspections/") and "//" not in back:  # back to the inspection being done, on our site
+        return redirect(back, code=303)
+    return redirect(url_for(".action_page", action_id=action_id), code=303)
+
+
+@bp.post("/actions/<int:action_id>/assign")
+def assign(action_id: int):
+    form = request.form
+    try:
+        due = date.fromisoformat(form.get("due_on", ""))
+    except ValueError:
+        due = None
+    owner = form.get("owner_id", "")
+    return _move(action_id, lambda a: service.assign(
+        session=db(), user=current_user, action=a, owner_id=int(owner) if owner.isdigit() else None, due_on=due,
+        priority=form.get("priority", ""), action_text=form.get("action_text", ""), today=local_today()), "assign")
+
+
+@bp.post("/actions/<int:action_id>/start")
+def start(action_id: int):
+    return _move(action_id, lambda a: service.start(session=db(), user=current_user, action=a), "start")
+
+
+@bp.post("/actions/<int:action_id>/done")
+def done(action_id: int):
+    upload = request.files.get("photo")
+    data = upload.read() if upload and upload.filename else None
+    return _move(action_id, lambda a: service.mark_done(
+        session=db(), user=current_user, action=a, photo=data, comment=request.form.get("comment", ""),
+        data_dir=current_app.config["DATA_DIR"]), "done")
+
+
+def _inspection_id() -> int | None:
+    """Set when the move is made from an inspection form (the buttons carry it in their formaction)."""
+    raw = request.values.get("inspection_id", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _comment(action_id: int) -> str:
+    # inside an inspection's category form each open action has its own comment box
+    return request.form.get(f"action_comment-{action_id}") or request.form.get("comment", "")
+
+
+@bp.post("/actions/<int:action_id>/verify")
+def verify(action_id: int):
+    return _move(action_id, lambda a: service.verify(
+        session=db(), user=current_user, action=a, comment=_comment(action_id),
+        inspection_id=_inspection_id()), "verify")
+
+
+@bp.post("/actions/<int:action_id>/return")
+def send_back(action_id: int):
+    return _move(action_id, lambda a: service.send_back(
+        session=db(), user=current_user, action=a, comment=_comment(action_id),
+        inspection_id=_inspection_id()), "verify")
+
+
+@bp.get("/actions/<int:action_id>/after.jpg")
+def after_photo(action_id: int):
+    action = action_or_404(action_id)
+    if not action.after_photo_sha256:
+        abort(404)
+    path = photo_path(current_app.config["DATA_DIR"], action.after_photo_sha256,
+                      thumbnail=request.args.get("size") == "thumb")
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg", max_age=86400, conditional=True,
+                         download_name=f"action-{action_id}-after.jpg")
+    response.cache_control.private = True
+    return response
+

@@ -1,0 +1,154 @@
+"""Findings → corrective actions → verified closure: every move and every refusal."""
+
+import io
+from datetime import date, timedelta
+
+from sqlmodel import Session, select
+
+from accounts.models import User
+from actions.models import ActionEvent, CorrectiveAction, Finding
+from actions.service import due_days
+from audit.models import AuditEvent
+from tests.helpers import answer_all, published_items, start, submit
+from tests.test_photos import jpeg_bytes
+
+LOW = (0, 5, 40)  # the indexes of the items scored 1 (a finding) in these tests
+
+
+def found(app, client, auth) -> int:
+    auth.login("sup1")
+    inspection_id = start(client)
+    answer_all(client, inspection_id, published_items(app), score_for=lambda i, item: 1 if i in LOW else 3)
+    assert submit(client, inspection_id).status_code == 303
+    auth.logout()
+    return inspection_id
+
+
+def actions(app) -> list[CorrectiveAction]:
+    with Session(app.extensions["engine"]) as session:
+        rows = session.exec(select(CorrectiveAction).order_by(CorrectiveAction.id)).all()
+        for row in rows:
+            _ = row.finding.item_key
+        return rows
+
+
+def uid(app, username) -> int:
+    with Session(app.extensions["engine"]) as session:
+        return session.exec(select(User).where(User.username == username)).one().id
+
+
+def test_due_days_come_from_the_version_or_the_defaults():
+    assert due_days(None) == {"critical": 1, "normal": 7}
+    assert due_days({"action_due_days": {"critical": 2, "normal": 14}}) == {"critical": 2, "normal": 14}
+    assert due_days({"action_due_days": {"critical": "soon", "normal": -3}}) == {"critical": 1, "normal": 7}
+
+
+def test_every_finding_becomes_an_open_action_due_by_severity(app, client, auth):
+    inspection_id = found(app, client, auth)
+    items = published_items(app)
+    rows = actions(app)
+    assert [a.finding.item_key for a in rows] == [items[i].key for i in LOW]
+    with Session(app.extensions["engine"]) as session:
+        for action in rows:
+            finding = session.get(Finding, action.finding_id)
+            assert finding.inspection_id == inspection_id and finding.score == 1
+            days = 1 if finding.severity == "critical" else 7
+            assert action.status == "open" and action.owner_id is None
+            assert (action.due_on - finding.inspection.submitted_at.date()).days in (days, days + 1)  # local day
+
+
+def test_the_whole_loop_with_every_refusal(app, client, auth, tmp_path):
+    found(app, client, auth)
+    action = actions(app)[0]
+    url = f"/actions/{action.id}"
+    today = date.today()
+    assign = {"owner_id": uid(app, "sup1"), "due_on": (today + timedelta(days=3)).isoformat(), "priority": "high",
+              "action_text": "清理工作台并贴定置标识"}
+
+    auth.login("auditor")  # reads W1, may not assign
+    assert client.get(url).status_code == 200
+    assert client.post(f"{url}/assign", data=assign).status_code == 403
+    auth.logout()
+
+    auth.login("sup1")
+    outside = client.post(f"{url}/assign", data={**assign, "owner_id": uid(app, "sup2")})
+    assert outside.status_code == 422 and "责任人必须是负责该车间的在职人员" in outside.text
+    auditor_owner = client.post(f"{url}/assign", data={**assign, "owner_id": uid(app, "auditor")})
+    assert auditor_owner.status_code == 422
+    assert client.post(f"{url}/assign", data=assign).status_code == 303
+    assert client.post(f"{url}/start").status_code == 303
+    no_photo = client.post(f"{url}/done", data={"comment": "已清理"})
+    assert no_photo.status_code == 422 and "请上传整改后的照片" in no_photo.text
+    bad_photo = client.post(f"{url}/done", data={"comment": "已清理", "photo": (io.BytesIO(b"%PDF-1.4"), "a.jpg")})
+    assert bad_photo.status_code == 422 and "无法读取这张照片" in bad_photo.text
+    done = client.post(f"{url}/done", data={"comment": "已清理", "photo": (io.BytesIO(jpeg_bytes(800, 600)), "a.jpg")})
+    assert done.status_code == 303
+    assert client.post(f"{url}/verify").status_code == 403  # the owner does not verify their own work
+    with client.get(f"{url}/after.jpg") as photo:
+        assert photo.mimetype == "image/jpeg" and b"SecretCam" not in photo.data
+    auth.logout()
+
+    auth.login("sup2")  # another workshop: nothing to see
+    assert client.get(url).status_code == 404 and client.post(f"{url}/verify").status_code == 404
+    auth.logout()
+
+    auth.login("manager")
+    back = client.post(f"{url}/return", data={"comment": ""})
+    assert back.status_code == 422 and "退回时请写明" in back.text
+    assert client.post(f"{url}/return", data={"comment": "标识未贴"}).status_code == 303
+    auth.logout()
+    auth.login("sup1")
+    assert client.post(f"{url}/done", data={"photo": (io.BytesIO(jpeg_bytes(640, 480, colour=(0, 90, 0))), "b.jpg")}
+                       ).status_code == 303
+    auth.logout()
+    auth.login("manager")
+    assert client.post(f"{url}/verify", data={"comment": "现场确认"}).status_code == 303
+    assert client.post(f"{url}/verify").status_code == 409  # closed
+    page = client.get(url).text
+    assert "已关闭" in page and "标识未贴" in page and "现场确认" in page
+    with Session(app.extensions["engine"]) as session:
+        moves = [e.to_status for e in session.exec(select(ActionEvent).order_by(ActionEvent.id))]
+        assert moves == ["in_progress", "done", "returned", "done", "verified"]
+        audited = session.exec(select(AuditEvent.action).where(AuditEvent.object_type == "corrective_action")
+                               .order_by(AuditEvent.id)).all()
+        assert audited == ["action.assign", "action.in_progress", "action.done", "action.returned", "action.done",
+                           "action.verified"]
+
+
+def test_the_next_inspector_may_verify_but_an_earlier_one_may_not(app, client, auth):
+    found(app, client, auth)
+    action = actions(app)[0]
+    url = f"/actions/{action.id}"
+    auth.login("manager")
+    client.post(f"{url}/assign", data={"owner_id": uid(app, "manager"), "due_on": date.today().isoformat(),
+                                       "priority": "medium"})
+    client.post(f"{url}/done", data={"photo": (io.BytesIO(jpeg_bytes(640, 480)), "a.jpg")})
+    auth.logout()
+    auth.login("sup1")
+    assert client.post(f"{url}/verify").status_code == 403  # sup1 found it, has not inspected since
+    next_one = start(client)
+    page = client.get(f"/inspections/{next_one}").text
+    assert f'/actions/{action.id}/verify' in page  # shown on the floor, by the item
+    response = client.post(f"{url}/verify", data={"inspection_id": next_one, "next": f"/inspections/{next_one}"})
+    assert response.status_code == 303 and response.location.endswith(f"/inspections/{next_one}")
+    with Session(app.extensions["engine"]) as session:
+        event = session.exec(select(ActionEvent).where(ActionEvent.to_status == "verified")).one()
+        assert event.inspection_id == next_one
+
+
+def test_lists_and_the_home_count(app, client, auth):
+    found(app, client, auth)
+    with Session(app.extensions["engine"]) as session:
+        for action in session.exec(select(CorrectiveAction)):
+            action.owner_id = session.exec(select(User).where(User.username == "sup1")).one().id
+            action.due_on = date.today() - timedelta(days=2)
+        session.commit()
+    auth.login("sup1")
+    overdue = client.get("/workshops/W1/actions?status=overdue").text
+    assert overdue.count("data-action-id=") == 3 and "逾期 2 天" in overdue
+    assert client.get("/plants/P1/actions").text.count("data-action-id=") == 3
+    assert "逾期 3" in client.get("/").text.replace("\n", "")
+    auth.logout()
+    auth.login("sup2")
+    assert client.get("/workshops/W1/actions").status_code == 404
+    assert client.get("/plants/P1/actions?status=all").text.count("data-action-id=") == 0
