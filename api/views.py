@@ -245,3 +245,34 @@ def league(code: str):
             "change": _round(r.change), "categories": {k: _round(v) for k, v in r.category_averages.items()},
         } for r in rows],
     )
+
+
+@bp.get("/actions")
+def actions():
+    """Corrective actions the caller may see: ?workshop=CODE&status=open|overdue|done|verified|all (default
+    open), oldest due first, at most 1000."""
+    from actions.models import CorrectiveAction
+    from actions.service import action_filter, visible_actions
+
+    session = db()
+    query = visible_actions(current_user)
+    if request.args.get("workshop"):
+        workshop = session.exec(visible_workshops(current_user).where(Workshop.code == request.args["workshop"])
+                                ).first()
+        if workshop is None:
+            return jsonify(error="no such workshop in your scope", code="not_found"), 404
+        query = query.where(CorrectiveAction.workshop_id == workshop.id)
+    status = request.args.get("status", "open")
+    if status not in ("open", "overdue", "done", "verified", "all"):
+        return jsonify(error="status is open, overdue, done, verified or all", code="bad_status"), 422
+    today = local_today()
+    rows = session.exec(action_filter(query, status, today).order_by(CorrectiveAction.due_on, CorrectiveAction.id)
+                        .limit(1000)).all()
+    return jsonify(status=status, actions=[{
+        "id": a.id, "workshop": a.finding.workshop.code, "inspection": a.finding.inspection_id,
+        "item": a.finding.item_key, "item_text": a.finding.item.text, "score": a.finding.score,
+        "severity": a.finding.severity.value, "owner": a.owner.username if a.owner else None,
+        "due_on": a.due_on.isoformat(), "priority": a.priority.value, "action": a.action_text,
+        "status": a.status.value, "overdue": a.status.value in ("open", "in_progress", "returned")
+        and a.due_on < today, "done_at": _iso(a.done_at), "closed_at": _iso(a.closed_at),
+    } for a in rows])

@@ -181,3 +181,46 @@ def answer_export(*, session: Session, user: User, flt: ExportFilter, since: dat
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
+
+
+ACTION_STATUS_NAMES = {"open": "待整改", "in_progress": "整改中", "done": "待核实", "verified": "已关闭",
+                       "returned": "已退回"}
+
+
+def action_export(*, session: Session, user: User, flt: ExportFilter, since: datetime | None = None,
+                  until: datetime | None = None, local=lambda t: t) -> tuple[list[str], Iterator[list]]:
+    """One row per corrective action of the inspections matched (by when they were found)."""
+    from sqlalchemy.orm import aliased
+
+    from actions.models import CorrectiveAction, Finding
+
+    conditions = _scoped_inspections(session, user, flt, since, until)
+    owner, closer = aliased(User), aliased(User)
+    header = ["整改编号", "工厂", "车间代码", "车间", "检查编号", "发现时间", "检查项代码", "检查项", "得分",
+              "关键项", "责任人", "完成期限", "优先级", "措施", "状态", "完成时间", "完成说明", "关闭时间", "关闭人"]
+    query = (
+        _joined(select(CorrectiveAction.id, Plant.name, Workshop.code, Workshop.name, Inspection.id,
+                       Inspection.submitted_at, Finding.item_key, ChecklistItem.text, Finding.score,
+                       Finding.severity, owner.display_name, CorrectiveAction.due_on, CorrectiveAction.priority,
+                       CorrectiveAction.action_text, CorrectiveAction.status, CorrectiveAction.done_at,
+                       CorrectiveAction.done_comment, CorrectiveAction.closed_at, closer.display_name))
+        .join(Finding, Finding.inspection_id == Inspection.id)
+        .join(CorrectiveAction, CorrectiveAction.finding_id == Finding.id)
+        .join(ChecklistItem, Finding.item_id == ChecklistItem.id)
+        .outerjoin(owner, CorrectiveAction.owner_id == owner.id)
+        .outerjoin(closer, CorrectiveAction.closed_by_id == closer.id)
+        .where(*conditions)
+        .order_by(Inspection.submitted_at, CorrectiveAction.id)
+    )
+
+    def rows() -> Iterator[list]:
+        for (action_id, plant, code, workshop, inspection_id, found, item_key, text, score, severity, owner_name,
+             due_on, priority, action_text, status, done_at, done_comment, closed_at, closer_name) in \
+                _stream(session, query):
+            yield [action_id, plant, code, workshop, inspection_id, local(found), item_key, safe_cell(text), score,
+                   "是" if str(severity) == "critical" else "", safe_cell(owner_name or ""), due_on.isoformat(),
+                   {"high": "高", "medium": "中", "low": "低"}[str(priority)], safe_cell(action_text or ""),
+                   ACTION_STATUS_NAMES[str(status)], local(done_at) if done_at else "",
+                   safe_cell(done_comment or ""), local(closed_at) if closed_at else "", safe_cell(closer_name or "")]
+
+    return header, rows()

@@ -152,3 +152,24 @@ def test_lists_and_the_home_count(app, client, auth):
     auth.login("sup2")
     assert client.get("/workshops/W1/actions").status_code == 404
     assert client.get("/plants/P1/actions?status=all").text.count("data-action-id=") == 0
+
+
+def test_api_and_export_list_the_actions_in_scope(app, client, auth):
+    from tests.helpers import token_headers
+
+    found(app, client, auth)
+    headers = token_headers(app, "sup1")
+    body = client.get("/api/v1/actions?workshop=W1&status=all", headers=headers).get_json()
+    items = published_items(app)
+    assert [a["item"] for a in body["actions"]] == [items[i].key for i in LOW]
+    assert {a["status"] for a in body["actions"]} == {"open"} and body["actions"][0]["owner"] is None
+    assert client.get("/api/v1/actions?status=nonsense", headers=headers).status_code == 422
+    other = token_headers(app, "sup2")
+    assert client.get("/api/v1/actions?workshop=W1", headers=other).status_code == 404
+    assert client.get("/api/v1/actions?status=all", headers=other).get_json()["actions"] == []
+    auth.login("sup1")
+    csv = client.get("/exports/actions.csv?workshop=W1").text.splitlines()
+    assert csv[0].lstrip("\ufeff").startswith("整改编号,工厂,车间代码") and len(csv) == 1 + len(LOW)
+    assert "待整改" in csv[1] and items[LOW[0]].key in csv[1]
+    with client.get("/exports/actions.xlsx?workshop=W1") as xlsx:
+        assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
