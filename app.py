@@ -51,6 +51,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         BABEL_DEFAULT_LOCALE=DEFAULT_LOCALE,
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
         WTF_CSRF_TIME_LIMIT=None,  # a shift is long; the token lives as long as the session
+        # The daily digest of overdue actions (`flask actions notify`); no SMTP_HOST, no e-mail.
+        SMTP_HOST=os.environ.get("SMTP_HOST", ""),
+        SMTP_PORT=int(os.environ.get("SMTP_PORT", "25")),
+        SMTP_USER=os.environ.get("SMTP_USER", ""),
+        SMTP_PASSWORD=os.environ.get("SMTP_PASSWORD", ""),
+        SMTP_FROM=os.environ.get("SMTP_FROM", "6s-inspect@localhost"),
+        SMTP_STARTTLS=os.environ.get("SMTP_STARTTLS", "0") == "1",
     )
     if test_config:
         app.config.update(test_config)
@@ -219,12 +226,13 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from accounts.cli import token_cli, user_cli
+    from actions.cli import actions_cli
     from audit.cli import audit_cli
     from checklists.cli import checklist_cli
     from database import db_cli
     from inspections.demo import demo_command
 
-    for command in (db_cli, user_cli, token_cli, checklist_cli, demo_command, audit_cli):
+    for command in (db_cli, user_cli, token_cli, checklist_cli, demo_command, audit_cli, actions_cli):
         app.cli.add_command(command)
 
 

@@ -23,6 +23,9 @@ class PlantBase(SQLModel):
 
 class Plant(PlantBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
+    # Where the plant's overdue digest is POSTed (a relay to WeCom / DingTalk), signed with the secret.
+    webhook_url: str | None = Field(default=None, max_length=500)
+    webhook_secret: str | None = Field(default=None, max_length=128)
     workshops: list["Workshop"] = Relationship(back_populates="plant")
 
 
@@ -61,6 +64,7 @@ class UserBase(SQLModel):
     # Auditors: no access after this day (local calendar); may_inspect lets them conduct inspections too.
     access_expires_on: date | None = None
     may_inspect: bool = False
+    email: str | None = Field(default=None, max_length=254)  # the daily digest of overdue actions goes here
 
 
 class User(UserBase, table=True):

@@ -111,7 +111,8 @@ def _audit(session: Session, actor, action: str, user: User, old=None, new=None,
 
 def user_snapshot(user: User) -> dict:
     return {
-        "username": user.username, "display_name": user.display_name, "role": str(user.role),
+        "username": user.username, "display_name": user.display_name, "email": user.email,
+        "role": str(user.role),
         "active": user.active, "may_inspect": user.may_inspect,
         "access_expires_on": user.access_expires_on.isoformat() if user.access_expires_on else None,
         "workshops": sorted(w.code for w in user.workshops), "plants": sorted(p.code for p in user.plants),
@@ -141,7 +142,7 @@ def _plants_by_code(session: Session, codes) -> list[Plant]:
 def create_user(
     *, session: Session, username: str, password: str, role: Role | str, display_name: str | None = None,
     workshop_codes=(), plant_codes=(), may_inspect: bool = False, access_expires_on: date | None = None,
-    actor: User | None = None,
+    actor: User | None = None, email: str | None = None,
 ) -> User:
     username = username.strip()
     if not username or len(username) > 64 or any(ch.isspace() for ch in username):
@@ -157,7 +158,7 @@ def create_user(
     user = User(username=username, display_name=display_name, role=role,
                 password_hash=hash_password(password), workshops=_workshops_by_code(session, workshop_codes),
                 plants=_plants_by_code(session, plant_codes), may_inspect=may_inspect,
-                access_expires_on=access_expires_on)
+                access_expires_on=access_expires_on, email=_email(email))
     session.add(user)
     session.flush()
     _audit(session, actor, "user.create", user, new=user_snapshot(user))
@@ -180,6 +181,17 @@ class UserChanges:
     access_expires_on: date | None
     workshop_codes: list[str]
     plant_codes: list[str]
+    email: str | None = None
+
+
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,180}\.[^@\s]{2,24}")
+
+
+def _email(value: str | None) -> str | None:
+    value = (value or "").strip()
+    if value and not EMAIL.fullmatch(value):
+        raise AccountError(f"邮箱地址 {value!r} 无效", code="bad_email")
+    return value or None
 
 
 def update_user(*, session: Session, actor: User, user: User, changes: UserChanges) -> User:
@@ -187,6 +199,7 @@ def update_user(*, session: Session, actor: User, user: User, changes: UserChang
         raise AccountError("不能更改自己的角色或停用自己的账号", code="self_lockout")
     before = user_snapshot(user)
     user.display_name = _display_name(changes.display_name, user.username)
+    user.email = _email(changes.email)
     user.role = changes.role
     user.may_inspect = changes.may_inspect and changes.role == Role.auditor
     user.access_expires_on = changes.access_expires_on
@@ -418,6 +431,25 @@ def rename_site(*, session: Session, actor: User | None, site: Plant | Workshop,
         session.flush()
         _site_audit(session, actor, f"{type(site).__name__.lower()}.rename", site, old={"name": old},
                     new={"name": name})
+
+
+def set_plant_webhook(*, session: Session, actor: User | None, plant: Plant, url: str, secret: str) -> None:
+    """Where the plant's overdue digest is POSTed. An empty URL turns it off; an empty secret keeps the old one
+    (it is never shown again)."""
+    url, secret = (url or "").strip(), (secret or "").strip()
+    if url and (not url.startswith(("http://", "https://")) or len(url) > 500 or any(c.isspace() for c in url)):
+        raise AccountError("网址必须以 http:// 或 https:// 开头", code="bad_webhook_url")
+    if url and not (secret or plant.webhook_secret):
+        raise AccountError("请设置签名密钥（至少 16 个字符）", code="bad_webhook_secret")
+    if secret and not 16 <= len(secret) <= 128:
+        raise AccountError("签名密钥需要 16–128 个字符", code="bad_webhook_secret")
+    old = {"webhook_url": plant.webhook_url}
+    plant.webhook_url = url or None
+    if secret:
+        plant.webhook_secret = secret
+    session.flush()
+    _site_audit(session, actor, "plant.webhook", plant, old=old,
+                new={"webhook_url": plant.webhook_url, "secret_changed": bool(secret)})
 
 
 # ---- access rules: every view and API call asks these, nothing else decides ----

@@ -25,6 +25,7 @@ from accounts.service import (
     is_admin,
     rename_site,
     set_password,
+    set_plant_webhook,
 )
 from accounts.views import account_message
 from audit.models import AuditEvent
@@ -80,7 +81,7 @@ def _form_changes(form) -> tuple[UserChanges, dict]:
     changes = UserChanges(
         display_name=form.get("display_name", "").strip(), role=role, active=form.get("active") == "on",
         may_inspect=form.get("may_inspect") == "on", access_expires_on=expires,
-        workshop_codes=form.getlist("workshop"), plant_codes=form.getlist("plant"),
+        workshop_codes=form.getlist("workshop"), plant_codes=form.getlist("plant"), email=form.get("email"),
     )
     return changes, errors
 
@@ -100,10 +101,10 @@ def new_user():
                            role=changes.role, display_name=changes.display_name or username,
                            workshop_codes=changes.workshop_codes, plant_codes=changes.plant_codes,
                            may_inspect=changes.may_inspect and changes.role == Role.auditor,
-                           access_expires_on=changes.access_expires_on, actor=current_user)
+                           access_expires_on=changes.access_expires_on, actor=current_user, email=changes.email)
     except AccountError as exc:
         field = ("password" if exc.code.startswith("password")
-                 else "display_name" if exc.code == "display_name_too_long" else "username")
+                 else {"display_name_too_long": "display_name", "bad_email": "email"}.get(exc.code, "username"))
         db().rollback()
         return _user_form(None, 422, {field: account_message(exc)}, values)
     db().commit()
@@ -134,7 +135,7 @@ def edit_user(user_id: int):
         update_user(session=db(), actor=current_user, user=user, changes=changes)
     except AccountError as exc:
         db().rollback()
-        field = "display_name" if exc.code == "display_name_too_long" else "role"
+        field = {"display_name_too_long": "display_name", "bad_email": "email"}.get(exc.code, "role")
         return _user_form(db().get(User, user_id), 422, {field: account_message(exc)},
                           {**request.form.to_dict(), "workshops": changes.workshop_codes,
                            "plants": changes.plant_codes, "active": changes.active})
@@ -210,6 +211,14 @@ def rename_plant(plant_id: int):
     plant = db().get(Plant, plant_id) or abort(404)
     return _site_change(lambda: rename_site(session=db(), actor=current_user, site=plant,
                                             name=request.form.get("name", "")), f"plant_{plant.id}")
+
+
+@bp.post("/plants/<int:plant_id>/webhook")
+def plant_webhook(plant_id: int):
+    plant = db().get(Plant, plant_id) or abort(404)
+    return _site_change(lambda: set_plant_webhook(session=db(), actor=current_user, plant=plant,
+                                                  url=request.form.get("webhook_url", ""),
+                                                  secret=request.form.get("webhook_secret", "")), f"webhook_{plant.id}")
 
 
 @bp.post("/workshops/<int:workshop_id>")

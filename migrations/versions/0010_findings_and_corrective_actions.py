@@ -86,6 +86,10 @@ def upgrade() -> None:
 
     # ### end Alembic commands ###
     create_append_only_trigger()
+    # plain ADD COLUMN, not batch mode: a batch copy of "user" or "plant" would be needless churn
+    op.add_column("user", sa.Column("email", sa.String(length=254), nullable=True))
+    op.add_column("plant", sa.Column("webhook_url", sa.String(length=500), nullable=True))
+    op.add_column("plant", sa.Column("webhook_secret", sa.String(length=128), nullable=True))
 
 
 HISTORY_MESSAGE = "the history of a corrective action is append-only"
@@ -106,6 +110,9 @@ def create_append_only_trigger() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("plant", "webhook_secret")
+    op.drop_column("plant", "webhook_url")
+    op.drop_column("user", "email")
     if op.get_bind().dialect.name == "sqlite":
         for event in ("update", "delete"):
             op.execute(f"DROP TRIGGER IF EXISTS action_event_append_only_{event}")

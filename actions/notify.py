@@ -1,0 +1,184 @@
+"""The daily digest of overdue actions: e-mail to each owner and to the managers of the workshop, and a signed
+JSON POST per plant (for a relay to WeCom or DingTalk). Run daily: `flask --app app actions notify`."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import smtplib
+import time
+import urllib.error
+import urllib.request
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from email.message import EmailMessage
+
+from sqlmodel import Session, select
+
+from accounts.models import Plant, Role, User, UserPlant, UserWorkshop, Workshop
+from actions.models import OPEN_STATUSES, CorrectiveAction, Finding
+
+
+@dataclass(frozen=True)
+class OverdueRow:
+    action_id: int
+    plant_code: str
+    plant_name: str
+    workshop_id: int
+    workshop_name: str
+    item_text: str
+    owner_id: int | None
+    owner_name: str
+    due_on: date
+
+
+@dataclass(frozen=True)
+class Recipient:
+    user_id: int
+    name: str
+    email: str
+
+
+@dataclass
+class Digest:
+    to: Recipient
+    rows: list[OverdueRow] = field(default_factory=list)
+
+    def subject(self, today: date) -> str:
+        return f"6S 巡检：{len(self.rows)} 项整改已逾期（{today.isoformat()}）"
+
+    def body(self, today: date, base_url: str) -> str:
+        lines = [f"{self.to.name}，您好：", "", f"截至 {today.isoformat()}，以下整改措施已过完成期限：", ""]
+        for row in sorted(self.rows, key=lambda r: (r.due_on, r.action_id)):
+            days = (today - row.due_on).days
+            lines.append(f"· {row.plant_name} · {row.workshop_name}：{row.item_text}")
+            lines.append(f"  责任人 {row.owner_name or '未指派'}，期限 {row.due_on.isoformat()}，逾期 {days} 天"
+                         f"  {base_url}/actions/{row.action_id}")
+        lines += ["", "请尽快整改并上传整改后照片。此邮件由系统每日发送，无需回复。"]
+        return "\n".join(lines)
+
+
+def build_digests(rows: list[OverdueRow], owners: dict[int, Recipient],
+                  managers_by_workshop: dict[int, list[Recipient]]) -> list[Digest]:
+    """One digest per person: the overdue actions they own, plus those of the workshops they manage.
+    People without an e-mail address get none (the home screen shows them the count)."""
+    digests: dict[int, Digest] = {}
+    for row in rows:
+        people = [owners[row.owner_id]] if row.owner_id in owners else []
+        people += managers_by_workshop.get(row.workshop_id, [])
+        for person in people:
+            digest = digests.setdefault(person.user_id, Digest(person))
+            if row not in digest.rows:
+                digest.rows.append(row)
+    return [d for d in digests.values() if d.to.email]
+
+
+def overdue_rows(session: Session, today: date) -> list[OverdueRow]:
+    query = (select(CorrectiveAction, Finding, Workshop, Plant)
+             .join(Finding, CorrectiveAction.finding_id == Finding.id)
+             .join(Workshop, CorrectiveAction.workshop_id == Workshop.id)
+             .join(Plant, Workshop.plant_id == Plant.id)
+             .where(CorrectiveAction.status.in_(OPEN_STATUSES), CorrectiveAction.due_on < today)
+             .order_by(Plant.code, Workshop.code, CorrectiveAction.due_on))
+    rows = []
+    for action, finding, workshop, plant in session.exec(query):
+        rows.append(OverdueRow(action.id, plant.code, plant.name, workshop.id, workshop.name, finding.item.text,
+                               action.owner_id, action.owner.display_name if action.owner else "", action.due_on))
+    return rows
+
+
+def recipients(session: Session, rows: list[OverdueRow]) -> tuple[dict, dict]:
+    """Owners by id, and each workshop's managers (through a workshop or a plant grant)."""
+    active = {u.id: u for u in session.exec(select(User).where(User.active))}
+    person = lambda u: Recipient(u.id, u.display_name, (u.email or "").strip())  # noqa: E731
+    owners = {r.owner_id: person(active[r.owner_id]) for r in rows if r.owner_id in active}
+    managers_by_workshop: dict[int, list[Recipient]] = defaultdict(list)
+    workshops = {w.id: w for w in session.exec(select(Workshop).where(Workshop.id.in_({r.workshop_id for r in rows})))}
+    plant_grants = session.exec(select(UserPlant)).all()
+    workshop_grants = session.exec(select(UserWorkshop)).all()
+    for workshop_id, workshop in workshops.items():
+        ids = {g.user_id for g in plant_grants if g.plant_id == workshop.plant_id}
+        ids |= {g.user_id for g in workshop_grants if g.workshop_id == workshop_id}
+        managers_by_workshop[workshop_id] = [person(active[i]) for i in sorted(ids)
+                                             if i in active and active[i].role == Role.manager]
+    return owners, managers_by_workshop
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    host: str
+    port: int = 25
+    sender: str = "6s@localhost"
+    user: str = ""
+    password: str = ""
+    starttls: bool = False
+
+
+def send_digests(digests: list[Digest], settings: MailSettings, today: date, base_url: str) -> int:
+    """Send over one SMTP connection; returns how many were sent."""
+    if not digests:
+        return 0
+    with smtplib.SMTP(settings.host, settings.port, timeout=30) as smtp:
+        if settings.starttls:
+            smtp.starttls()
+        if settings.user:
+            smtp.login(settings.user, settings.password)
+        for digest in digests:
+            message = EmailMessage()
+            message["Subject"], message["From"], message["To"] = digest.subject(today), settings.sender, \
+                digest.to.email
+            message.set_content(digest.body(today, base_url))
+            smtp.send_message(message)
+    return len(digests)
+
+
+# ---- the webhook ----
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """HMAC-SHA256 over "<timestamp>.<body>": the receiver recomputes it and refuses stale timestamps."""
+    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def post_webhook(url: str, secret: str, payload: dict, *, attempts: int = 4, backoff: float = 2.0,
+                 sleep=time.sleep, now=time.time) -> tuple[bool, int, str]:
+    """POST the JSON, signed; retry network errors and 5xx with exponential backoff (2, 4, 8 s); a 4xx is
+    final. Returns (delivered, tries, last outcome)."""
+    if not url.startswith(("http://", "https://")):
+        return False, 0, "not an http(s) URL"
+    body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
+    outcome = ""
+    for attempt in range(1, attempts + 1):
+        timestamp = str(int(now()))
+        request = urllib.request.Request(url, data=body, method="POST", headers={  # noqa: S310 - http(s) only
+            "Content-Type": "application/json; charset=utf-8", "User-Agent": "6S-Inspect",
+            "X-6S-Timestamp": timestamp, "X-6S-Signature": signature(secret, timestamp, body)})
+        try:
+            # http(s) only: the scheme is checked above
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  # nosec B310
+                return True, attempt, str(response.status)
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            outcome = f"HTTP {exc.code}"
+            if exc.code < 500:
+                return False, attempt, outcome
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            outcome = str(getattr(exc, "reason", exc))
+        if attempt < attempts:
+            sleep(backoff * 2 ** (attempt - 1))
+    return False, attempts, outcome
+
+
+def plant_payloads(session: Session, rows: list[OverdueRow], today: date, base_url: str) -> list[tuple[Plant, dict]]:
+    by_plant: dict[str, list[OverdueRow]] = defaultdict(list)
+    for row in rows:
+        by_plant[row.plant_code].append(row)
+    plants = session.exec(select(Plant).where(Plant.webhook_url.is_not(None))).all()
+    return [(plant, {
+        "event": "actions.overdue", "date": today.isoformat(), "plant": plant.code, "plant_name": plant.name,
+        "count": len(by_plant[plant.code]),
+        "actions": [{"id": r.action_id, "workshop": r.workshop_name, "item": r.item_text, "owner": r.owner_name,
+                     "due_on": r.due_on.isoformat(), "url": f"{base_url}/actions/{r.action_id}"}
+                    for r in by_plant[plant.code]],
+    }) for plant in plants if plant.webhook_url and plant.webhook_secret and by_plant.get(plant.code)]
