@@ -1,6 +1,7 @@
 """Findings → corrective actions → verified closure: every move and every refusal."""
 
 import io
+from pathlib import Path
 from datetime import date, timedelta
 
 from sqlmodel import Session, select
@@ -173,3 +174,32 @@ def test_api_and_export_list_the_actions_in_scope(app, client, auth):
     assert "待整改" in csv[1] and items[LOW[0]].key in csv[1]
     with client.get("/exports/actions.xlsx?workshop=W1") as xlsx:
         assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+
+
+def test_the_inspection_pdf_shows_each_findings_action_with_before_and_after(app, client, auth, tmp_path):
+    import subprocess
+
+    inspection_id = found(app, client, auth)
+    action = actions(app)[0]
+    auth.login("sup1")
+    first = client.get(f"/inspections/{inspection_id}/report.pdf")
+    client.post(f"/actions/{action.id}/assign", data={"owner_id": uid(app, "sup1"), "priority": "high",
+                                                      "due_on": date.today().isoformat(), "action_text": "清理台面"})
+    client.post(f"/actions/{action.id}/done", data={"photo": (io.BytesIO(jpeg_bytes(900, 600, colour=(0, 120, 0))),
+                                                              "after.jpg")})
+    second = client.get(f"/inspections/{inspection_id}/report.pdf")
+    assert second.headers["X-Report-Document"] == f"6S-{inspection_id}-2"  # the record moved on: a new document
+    path = tmp_path / "r.pdf"
+    path.write_bytes(second.data)
+    artifacts = Path(__file__).resolve().parents[1] / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    (artifacts / f"report-with-actions-{app.extensions['engine'].dialect.name}.pdf").write_bytes(second.data)
+    text = "".join(subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True,
+                                  check=True).stdout.split())
+    assert "整改：待核实·责任人sup1" in text and "清理台面" in text and "整改后" in text and "整改进展" in text
+    assert "整改：待整改·责任人未指派" in text  # the other findings, not yet assigned
+    images = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True).stdout
+    old = tmp_path / "old.pdf"
+    old.write_bytes(first.data)
+    old_images = subprocess.run(["pdfimages", "-list", str(old)], capture_output=True, text=True, check=True).stdout
+    assert len(images.splitlines()) == len(old_images.splitlines()) + 1  # the after-photo

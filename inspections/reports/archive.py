@@ -81,7 +81,23 @@ def record_statement(*, session: Session, inspection: Inspection) -> dict:
             {"item": keys[c.item_id], "by": c.user_id, "at": _iso(c.at), "reason": c.reason,
              "old": c.old_value, "new": c.new_value, "old_note": c.old_note, "new_note": c.new_note}
             for c in corrections]
+    actions = actions_statement(session, inspection)
+    if actions:
+        statement["actions"] = actions
     return statement
+
+
+def actions_statement(session: Session, inspection: Inspection) -> list[dict]:
+    """The corrective actions of the inspection's findings as the report prints them (empty before #8's
+    findings existed, so older records keep their fingerprint)."""
+    from actions.models import CorrectiveAction, Finding
+
+    rows = session.exec(select(CorrectiveAction, Finding).join(Finding, CorrectiveAction.finding_id == Finding.id)
+                        .where(Finding.inspection_id == inspection.id).order_by(CorrectiveAction.id)).all()
+    return [{"item": finding.item_key, "status": str(action.status),
+             "owner": action.owner.username if action.owner else None, "due_on": action.due_on.isoformat(),
+             "action": action.action_text, "after_photo": action.after_photo_sha256,
+             "closed_at": _iso(action.closed_at)} for action, finding in rows]
 
 
 def canonical_json(statement: dict) -> str:
@@ -93,11 +109,16 @@ def fingerprint(statement: dict) -> str:
 
 
 def change_reason(previous: dict | None, current: dict) -> str:
-    """issued (the first), signed (only signatures changed), corrected (anything else changed)."""
+    """issued (the first), signed (only signatures changed), actions (only the corrective actions moved),
+    corrected (anything else changed)."""
     if previous is None:
         return "issued"
-    without = lambda s: {k: v for k, v in s.items() if k != "signatures"}  # noqa: E731
-    return "signed" if without(previous) == without(current) else "corrected"
+    without = lambda s, *keys: {k: v for k, v in s.items() if k not in keys}  # noqa: E731
+    if without(previous, "signatures") == without(current, "signatures"):
+        return "signed"
+    if without(previous, "actions") == without(current, "actions"):
+        return "actions"
+    return "corrected"
 
 
 def document_number(inspection_id: int, kind: str, sequence: int) -> str:

@@ -77,7 +77,16 @@ def inspection_report_context(*, session: Session, inspection: Inspection) -> di
         # inspector first, then the countersign and the approval
         "signatures": list(signatures_of(session, inspection).values()),
         "corrections": corrections,
+        "actions": actions_by_item(session=session, inspection=inspection),
     }
+
+
+def actions_by_item(*, session: Session, inspection: Inspection) -> dict:
+    from actions.models import CorrectiveAction, Finding
+
+    rows = session.exec(select(CorrectiveAction, Finding).join(Finding, CorrectiveAction.finding_id == Finding.id)
+                        .where(Finding.inspection_id == inspection.id)).all()
+    return {finding.item_key: action for action, finding in rows}
 
 
 def correction_rows(*, session: Session, inspection: Inspection) -> list[dict]:
