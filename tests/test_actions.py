@@ -1,8 +1,8 @@
 """Findings → corrective actions → verified closure: every move and every refusal."""
 
 import io
-from pathlib import Path
 from datetime import date, timedelta
+from pathlib import Path
 
 from sqlmodel import Session, select
 
