@@ -266,3 +266,23 @@ def open_actions_for_items(*, session: Session, workshop_id: int, before: Inspec
 def events_of(session: Session, action: CorrectiveAction) -> list[ActionEvent]:
     return session.exec(select(ActionEvent).where(ActionEvent.action_id == action.id).order_by(ActionEvent.id)).all()
 
+
+
+def stats_for(*, session: Session, workshop_ids: list[int], today: date, since=None, until=None):
+    """Open, overdue, waiting, closed in the period and the mean days to close for these workshops."""
+    from actions.stats import ActionRow, action_stats
+
+    if not workshop_ids:
+        return action_stats([], today, since, until)
+    rows = session.exec(select(CorrectiveAction.status, Finding.created_at, CorrectiveAction.due_on,
+                               CorrectiveAction.closed_at).join(Finding, CorrectiveAction.finding_id == Finding.id)
+                        .where(CorrectiveAction.workshop_id.in_(workshop_ids))).all()
+    return action_stats([ActionRow(str(status), _aware(created), due, _aware(closed))
+                         for status, created, due, closed in rows], today, since, until)
+
+
+def _aware(value):
+    """SQLite hands datetimes back without their zone (they are stored in UTC)."""
+    from datetime import UTC
+
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value

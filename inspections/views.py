@@ -25,6 +25,7 @@ from sqlmodel import func, select
 from accounts.models import Plant, utcnow
 from accounts.service import can_inspect, get_visible_workshop_or_404, is_manager, visible_workshops
 from accounts.views import reconfirm_password
+from actions.service import stats_for
 from checklists.schemes import scheme_from_dict
 from database import db
 from inspections.models import Inspection, InspectionStatus, Signature, SignatureRole
@@ -180,6 +181,7 @@ def workshop(code: str):
         open_findings=[f for f in recent_findings if recent and f.inspection_id == recent[-1]],
         recent_count=len(recent), latest_id=recent[-1] if recent else None, drafts=drafts,
         may_inspect=can_inspect(session=session, user=current_user, workshop_id=workshop.id),
+        action_stats=stats_for(session=session, workshop_ids=[workshop.id], today=today, since=since, until=until),
     )
 
 
@@ -826,8 +828,11 @@ def plant_dashboard(code: str):
     labels = [f"{m.start:%Y-%m}" for m in months]
     trend = line_chart(labels, [(_("全厂平均"), averages)], width=720, height=260,
                        title=_("%(plant)s 近 12 个月平均分", plant=context["plant"].name))
+    month_since, month_until = utc_bounds(month)
+    actions = stats_for(session=db(), workshop_ids=[w.id for w in context["workshops"]], today=local_today(),
+                        since=month_since, until=month_until)
     return render_page("inspections/plant.html", **context, month_value=f"{month.start:%Y-%m}",
-                       trend=trend, trend_rows=list(zip(labels, averages, strict=True)),
+                       action_stats=actions, trend=trend, trend_rows=list(zip(labels, averages, strict=True)),
                        previous_value=f"{previous_month(month).start:%Y-%m}",
                        next_value=f"{(month.end + timedelta(days=1)):%Y-%m}")
 

@@ -203,3 +203,16 @@ def test_the_inspection_pdf_shows_each_findings_action_with_before_and_after(app
     old.write_bytes(first.data)
     old_images = subprocess.run(["pdfimages", "-list", str(old)], capture_output=True, text=True, check=True).stdout
     assert len(images.splitlines()) == len(old_images.splitlines()) + 1  # the after-photo
+
+
+def test_workshop_page_and_plant_dashboard_show_the_action_figures(app, client, auth):
+    found(app, client, auth)
+    with Session(app.extensions["engine"]) as session:
+        rows = session.exec(select(CorrectiveAction).order_by(CorrectiveAction.id)).all()
+        rows[0].due_on = date.today() - timedelta(days=1)
+        session.commit()
+    auth.login("manager")
+    page = client.get("/workshops/W1").text
+    assert 'data-open>3<' in page and 'data-overdue>1<' in page and 'data-closed>0<' in page
+    dashboard = client.get("/plants/P1").text
+    assert 'data-open>3<' in dashboard and 'href="/plants/P1/actions?status=overdue"' in dashboard
