@@ -216,3 +216,23 @@ def test_workshop_page_and_plant_dashboard_show_the_action_figures(app, client, 
     assert 'data-open>3<' in page and 'data-overdue>1<' in page and 'data-closed>0<' in page
     dashboard = client.get("/plants/P1").text
     assert 'data-open>3<' in dashboard and 'href="/plants/P1/actions?status=overdue"' in dashboard
+
+
+def test_the_workshop_report_counts_actions_opened_and_closed_in_the_period(app, client, auth, tmp_path):
+    import subprocess
+
+    found(app, client, auth)
+    action = actions(app)[0]
+    auth.login("manager")
+    client.post(f"/actions/{action.id}/assign", data={"owner_id": uid(app, "manager"), "priority": "low",
+                                                      "due_on": date.today().isoformat()})
+    client.post(f"/actions/{action.id}/done", data={"photo": (io.BytesIO(jpeg_bytes(640, 480)), "a.jpg")})
+    assert client.post(f"/actions/{action.id}/verify").status_code == 303
+    today = date.today()
+    pdf = client.get(f"/workshops/W1/report.pdf?from={(today - timedelta(days=30)).isoformat()}"
+                     f"&to={today.isoformat()}")
+    path = tmp_path / "w.pdf"
+    path.write_bytes(pdf.data)
+    text = "".join(subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True,
+                                  check=True).stdout.split())
+    assert "整改措施：本期发现3项，本期核实关闭1项" in text and "已关闭" in text and "待整改" in text

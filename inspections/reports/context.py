@@ -135,7 +135,26 @@ def workshop_report_context(*, session: Session, workshop, period, since, until)
         "top_findings": top_findings(findings, 10),
         "open_findings": [f for f in findings if f.inspection_id == latest_id],
         "version_changes": {points[i].inspection_id for i in version_changes(points)},
+        **period_actions(session=session, workshop=workshop, since=since, until=until),
     }
+
+
+def period_actions(*, session: Session, workshop, since, until) -> dict:
+    """The corrective actions the period opened (found in it) and closed (verified in it)."""
+    from actions.models import CorrectiveAction, Finding
+
+    query = (select(CorrectiveAction, Finding).join(Finding, CorrectiveAction.finding_id == Finding.id)
+             .where(CorrectiveAction.workshop_id == workshop.id).order_by(Finding.created_at, CorrectiveAction.id))
+    within = lambda t: t is not None and (since is None or _aware(t) >= since) and (until is None or _aware(t) < until)  # noqa: E731
+    rows = session.exec(query).all()
+    return {"actions_opened": [(a, f) for a, f in rows if within(f.created_at)],
+            "actions_closed": [(a, f) for a, f in rows if a.status == "verified" and within(a.closed_at)]}
+
+
+def _aware(value):
+    from datetime import UTC
+
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def monthly_league(*, session: Session, workshops, since, until, last_since, last_until):
