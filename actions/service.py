@@ -50,16 +50,20 @@ def due_days(scheme: dict | None) -> dict[Severity, int]:
 
 
 def record_findings(*, session: Session, inspection: Inspection, today: date) -> list[Finding]:
-    """At submit: a finding and an open (unassigned) action for every item scored at or below the threshold."""
+    """At submit: a finding and an open (unassigned) action for every item scored at or below the threshold.
+    Run again after a correction, it adds only what is new (an item corrected down to a finding); a finding
+    whose item was corrected up keeps its action, to be verified or returned as usual."""
     version = inspection.version
     scheme = scheme_from_dict(version.scheme)
     days = due_days(version.scheme)
     answers = {answer.item_id: answer for answer in inspection.answers}
+    existing = set(session.exec(select(Finding.item_id).where(Finding.inspection_id == inspection.id)).all())
     findings = []
     for category in version.categories:
         for item in category.items:
             answer = answers.get(item.id)
-            if answer is None or answer.not_applicable or not scheme.is_finding(answer.score):
+            if (answer is None or answer.not_applicable or not scheme.is_finding(answer.score)
+                    or item.id in existing):
                 continue
             severity = Severity.critical if item.critical else Severity.normal
             finding = Finding(inspection_id=inspection.id, item_id=item.id, item_key=item.key,

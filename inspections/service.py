@@ -353,7 +353,7 @@ def submit_inspection(*, session: Session, user: User, inspection: Inspection,
 
 
 def correct_answer(*, session: Session, user: User, inspection: Inspection, item_key: str,
-                   value: AnswerValue | None, note: str | None, reason: str) -> Correction:
+                   value: AnswerValue | None, note: str | None, reason: str, today: date | None = None) -> Correction:
     """Change an answer of a submitted inspection: managers only, with a reason; rescored at once.
 
     The old value stays in the correction row (append-only), the answer history and the audit trail; the next
@@ -419,6 +419,9 @@ def correct_answer(*, session: Session, user: User, inspection: Inspection, item
           new={"item": item.key, "value": _stored(new_value), "note": new_note,
                "overall_percent": result.overall_percent, "grade": result.grade, "passed": result.passed},
           reason=reason)
+    from actions.service import record_findings
+
+    record_findings(session=session, inspection=inspection, today=today or correction.at.date())
     return correction
 
 

@@ -640,7 +640,8 @@ def correct(inspection_id: int, item_key: str):
         try:
             value = parse_score(raw_score) if raw_score else None
             correct_answer(session=session, user=current_user, inspection=inspection, item_key=item.key,
-                           value=value, note=request.form.get("note"), reason=request.form.get("reason", ""))
+                           value=value, note=request.form.get("note"), reason=request.form.get("reason", ""),
+                           today=local_today())
             session.commit()
         except ValueError as exc:
             session.rollback()

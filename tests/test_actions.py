@@ -236,3 +236,16 @@ def test_the_workshop_report_counts_actions_opened_and_closed_in_the_period(app,
     text = "".join(subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True,
                                   check=True).stdout.split())
     assert "整改措施：本期发现3项，本期核实关闭1项" in text and "已关闭" in text and "待整改" in text
+
+
+def test_a_correction_down_to_a_finding_opens_an_action_and_up_keeps_the_old_one(app, client, auth):
+    inspection_id = found(app, client, auth)
+    items = published_items(app)
+    auth.login("manager")
+    down = client.post(f"/inspections/{inspection_id}/items/{items[1].key}/correct",
+                       data={"score": "0", "reason": "复查发现油污未处理"})
+    up = client.post(f"/inspections/{inspection_id}/items/{items[0].key}/correct",
+                     data={"score": "4", "reason": "误选，已确认合格"})
+    assert down.status_code == up.status_code == 303
+    keys = [a.finding.item_key for a in actions(app)]
+    assert keys == [items[i].key for i in LOW] + [items[1].key]  # one more; the corrected-up one stays
