@@ -38,6 +38,7 @@ def test_assign_fix_and_verify_at_the_next_inspection(live_server, browser, arti
         page.wait_for_url(re.compile(r"/login"))
 
         login(page, base, "sup1")
+        page.screenshot(path=str(artifacts / "home-with-actions-tablet.png"), full_page=False)
         page.click('[data-count="mine"]')
         page.click("[data-action-id] a")
         page.set_input_files("input[name=photo]", str(photo))
