@@ -5,7 +5,8 @@ pages are allowed, and they are listed here by name."""
 
 from sqlmodel import Session, select
 
-from accounts.models import ApiToken, User
+from accounts.models import ApiToken, User, Workshop
+from actions.models import CorrectiveAction
 from checklists.models import ChecklistCategory, ChecklistItem, ChecklistVersion
 from tests.conftest import AuthActions
 from tests.helpers import token_headers
@@ -24,7 +25,9 @@ def url_arguments(app, target) -> dict:
         item = session.exec(select(ChecklistItem).where(ChecklistItem.category_id == category.id)).first()
         sup1 = session.exec(select(User).where(User.username == "sup1")).one()
         token = session.exec(select(ApiToken).where(ApiToken.user_id == sup1.id)).first()
-        return {"key": version.checklist.key, "number": version.number, "category_id": category.id,
+        action = session.exec(select(CorrectiveAction)).first()  # the submitted inspection's finding
+        workshop = session.exec(select(Workshop).where(Workshop.code == "W1")).one()
+        return {"action_id": action.id, "plant_id": workshop.plant_id, "workshop_id": workshop.id,"key": version.checklist.key, "number": version.number, "category_id": category.id,
                 "item_id": item.id, "user_id": sup1.id, "token_id": token.id, "code": "W1",
                 "item_key": target.item_key, "category_key": target.category_key}
 
@@ -58,4 +61,5 @@ def test_an_auditor_changes_nothing_through_any_route(app, target):
     # the sweep really covered the doors that matter
     assert {"inspections.answer", "inspections.submit", "inspections.correct", "inspections.approve",
             "inspections.upload_photo", "checklists.publish", "admin.new_user", "admin.edit_user",
-            "api.put_answer", "api.start"} <= set(tried)
+            "api.put_answer", "api.start", "actions.assign", "actions.done", "actions.verify",
+            "admin.create_plant_route", "admin.plant_webhook"} <= set(tried)
