@@ -27,7 +27,8 @@ def url_arguments(app, target) -> dict:
         token = session.exec(select(ApiToken).where(ApiToken.user_id == sup1.id)).first()
         action = session.exec(select(CorrectiveAction)).first()  # the submitted inspection's finding
         workshop = session.exec(select(Workshop).where(Workshop.code == "W1")).one()
-        return {"action_id": action.id, "plant_id": workshop.plant_id, "workshop_id": workshop.id,"key": version.checklist.key, "number": version.number, "category_id": category.id,
+        return {"action_id": action.id, "plant_id": workshop.plant_id, "workshop_id": workshop.id,
+                "key": version.checklist.key, "number": version.number, "category_id": category.id,
                 "item_id": item.id, "user_id": sup1.id, "token_id": token.id, "code": "W1",
                 "item_key": target.item_key, "category_key": target.category_key}
 
