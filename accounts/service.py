@@ -30,6 +30,7 @@ from accounts.models import (
     UserSession,
     UserWorkshop,
     Workshop,
+    as_utc,
     utcnow,
 )
 
@@ -254,8 +255,7 @@ def sign_in(*, session: Session, username: str, password: str, address: str, tod
                                  (LoginAttempt.address, address, MAX_FAILURES_PER_ADDRESS)):
         count, oldest = _failures_since(session, column, value, since)
         if count >= limit:
-            oldest = oldest.replace(tzinfo=now.tzinfo) if oldest.tzinfo is None else oldest
-            minutes = max(1, int((oldest + LOGIN_WINDOW - now).total_seconds() // 60) + 1)
+            minutes = max(1, int((as_utc(oldest) + LOGIN_WINDOW - now).total_seconds() // 60) + 1)
             raise SignInRefused("locked", minutes=minutes)
     user = session.exec(select(User).where(func.lower(User.username) == name)).first()
     if user is None:

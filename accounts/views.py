@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from accounts.models import ApiToken, User, UserSession, utcnow
+from accounts.models import ApiToken, User, UserSession, as_utc, utcnow
 from accounts.service import (
     MAX_PASSWORD_LENGTH,
     SESSION_TOUCH_INTERVAL,
@@ -56,10 +56,8 @@ def _stamp(model, row_id: int, field: str, previous) -> None:
     """A "last used" time, at most every few minutes, in its own short write (pages are read-only
     transactions). Skipped when the database is busy: it is only bookkeeping."""
     now = utcnow()
-    if previous is not None:
-        previous = previous.replace(tzinfo=now.tzinfo) if previous.tzinfo is None else previous
-        if now - previous < SESSION_TOUCH_INTERVAL:
-            return
+    if previous is not None and now - as_utc(previous) < SESSION_TOUCH_INTERVAL:
+        return
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         # This request's own session already holds SQLite's write lock (BEGIN IMMEDIATE): a second writer would
         # wait for it until the busy timeout. The stamp rides along with the request's commit instead.

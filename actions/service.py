@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, and_, func, select
 
-from accounts.models import Role, User, Workshop, utcnow
+from accounts.models import Role, User, Workshop, as_utc, utcnow
 from accounts.service import can_inspect, can_see_workshop, is_manager, visible_workshops
 from actions.models import (
     OPEN_STATUSES,
@@ -281,12 +281,5 @@ def stats_for(*, session: Session, workshop_ids: list[int], today: date, since=N
     rows = session.exec(select(CorrectiveAction.status, Finding.created_at, CorrectiveAction.due_on,
                                CorrectiveAction.closed_at).join(Finding, CorrectiveAction.finding_id == Finding.id)
                         .where(CorrectiveAction.workshop_id.in_(workshop_ids))).all()
-    return action_stats([ActionRow(str(status), _aware(created), due, _aware(closed))
+    return action_stats([ActionRow(str(status), as_utc(created), due, as_utc(closed))
                          for status, created, due, closed in rows], today, since, until)
-
-
-def _aware(value):
-    """SQLite hands datetimes back without their zone (they are stored in UTC)."""
-    from datetime import UTC
-
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value

@@ -31,7 +31,7 @@ from accounts.views import account_message
 from audit.models import AuditEvent
 from audit.service import events_query, field_changes
 from database import db
-from exports.views import csv_safe
+from exports.service import safe_cell
 from web import local_today, render_page, utc_bounds
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -277,9 +277,9 @@ def audit_csv():
     writer.writerow(["序号", "时间（UTC）", "操作人ID", "操作人", "操作", "对象类型", "对象", "原值", "新值", "原因",
                      "前一条哈希", "本条哈希"])
     for e in rows:
-        writer.writerow([e.id, e.at.isoformat(), e.actor_id or "", csv_safe(e.actor_name), e.action, e.object_type,
-                         csv_safe(e.object_id), csv_safe(e.old_value or ""), csv_safe(e.new_value or ""),
-                         csv_safe(e.reason or ""), e.prev_sha256, e.sha256])
+        writer.writerow([e.id, e.at.isoformat(), e.actor_id or "", safe_cell(e.actor_name), e.action, e.object_type,
+                         safe_cell(e.object_id), safe_cell(e.old_value or ""), safe_cell(e.new_value or ""),
+                         safe_cell(e.reason or ""), e.prev_sha256, e.sha256])
     filename = f"6S-audit-{date.today().isoformat()}.csv"
     response = Response(buffer.getvalue().encode(), mimetype="text/csv", headers={
         "Content-Disposition": f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}"})

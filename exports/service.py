@@ -61,10 +61,19 @@ def parse_filter(args: Mapping[str, str]) -> ExportFilter:
 
 
 def safe_cell(value: object) -> object:
-    """Text that a spreadsheet would run as a formula (=, +, -, @) is kept as text with a leading quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    """Text that a spreadsheet would run as a formula (=, +, -, @, tab, CR) is kept as text with a leading quote;
+    numbers written as text ("-5") stay as they are. The writers apply it to every cell, so rows carry raw values."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _is_number(value):
         return "'" + value
     return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _scoped_inspections(session: Session, user: User, flt: ExportFilter, since: datetime | None,
@@ -174,7 +183,7 @@ def answer_export(*, session: Session, user: User, flt: ExportFilter, since: dat
         for (inspection_id, submitted, plant, code, checklist, version, category, item_key, text, score, na,
              note) in _stream(session, query):
             yield [inspection_id, local(submitted), plant, code, checklist, version, category, item_key,
-                   safe_cell(text), "" if na else score, "是" if na else "", safe_cell(note or "")]
+                   text, "" if na else score, "是" if na else "", note or ""]
 
     return header, rows()
 
@@ -217,10 +226,10 @@ def action_export(*, session: Session, user: User, flt: ExportFilter, since: dat
         for (action_id, plant, code, workshop, inspection_id, found, item_key, text, score, severity, owner_name,
              due_on, priority, action_text, status, done_at, done_comment, closed_at, closer_name) in \
                 _stream(session, query):
-            yield [action_id, plant, code, workshop, inspection_id, local(found), item_key, safe_cell(text), score,
-                   "是" if str(severity) == "critical" else "", safe_cell(owner_name or ""), due_on.isoformat(),
-                   {"high": "高", "medium": "中", "low": "低"}[str(priority)], safe_cell(action_text or ""),
+            yield [action_id, plant, code, workshop, inspection_id, local(found), item_key, text, score,
+                   "是" if str(severity) == "critical" else "", owner_name or "", due_on.isoformat(),
+                   {"high": "高", "medium": "中", "low": "低"}[str(priority)], action_text or "",
                    ACTION_STATUS_NAMES[str(status)], local(done_at) if done_at else "",
-                   safe_cell(done_comment or ""), local(closed_at) if closed_at else "", safe_cell(closer_name or "")]
+                   done_comment or "", local(closed_at) if closed_at else "", closer_name or ""]
 
     return header, rows()

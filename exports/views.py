@@ -20,7 +20,7 @@ from flask_babel import to_user_timezone, to_utc
 from flask_login import current_user, login_required
 from sqlmodel import Session
 
-from exports.service import ExportError, action_export, answer_export, inspection_export, parse_filter
+from exports.service import ExportError, action_export, answer_export, inspection_export, parse_filter, safe_cell
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 
@@ -92,22 +92,6 @@ def export(dataset: str, fmt: str):
     return response
 
 
-# Spreadsheets run cells that start with these as formulas: user text (notes, names) must stay text.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value):
-    if isinstance(value, str) and value.startswith(FORMULA_START) and not _is_number(value):
-        return "'" + value
-    return value
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _csv(header, rows, session):
@@ -117,7 +101,7 @@ def _csv(header, rows, session):
         buffer.write("\ufeff")  # BOM: Excel then reads UTF-8 (Chinese) correctly
         writer.writerow(header)
         for n, row in enumerate(rows, 1):
-            writer.writerow([csv_safe(value) for value in row])
+            writer.writerow([safe_cell(value) for value in row])
             if n % 5000 == 0:  # ~600 KB a chunk
                 yield buffer.getvalue().encode()
                 buffer.seek(0)
@@ -144,7 +128,7 @@ def _xlsx(header, rows, dataset: str) -> str:
             sheet.freeze_panes(1, 0)
             written = 0
         written += 1
-        sheet.write_row(written, 0, row)
+        sheet.write_row(written, 0, [safe_cell(value) for value in row])
     if sheet is None:
         sheet = workbook.add_worksheet(dataset)
         sheet.write_row(0, 0, header, bold)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from accounts.models import User
+from accounts.models import User, as_utc
 from checklists.schemes import scheme_from_dict
 from inspections.models import Inspection, InspectionStatus
 from inspections.reports.charts import line_chart, radar_chart
@@ -145,16 +145,10 @@ def period_actions(*, session: Session, workshop, since, until) -> dict:
 
     query = (select(CorrectiveAction, Finding).join(Finding, CorrectiveAction.finding_id == Finding.id)
              .where(CorrectiveAction.workshop_id == workshop.id).order_by(Finding.created_at, CorrectiveAction.id))
-    within = lambda t: t is not None and (since is None or _aware(t) >= since) and (until is None or _aware(t) < until)  # noqa: E731
+    within = lambda t: t is not None and (since is None or as_utc(t) >= since) and (until is None or as_utc(t) < until)  # noqa: E731
     rows = session.exec(query).all()
     return {"actions_opened": [(a, f) for a, f in rows if within(f.created_at)],
             "actions_closed": [(a, f) for a, f in rows if a.status == "verified" and within(a.closed_at)]}
-
-
-def _aware(value):
-    from datetime import UTC
-
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def monthly_league(*, session: Session, workshops, since, until, last_since, last_until):
