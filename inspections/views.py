@@ -231,7 +231,9 @@ def _error_text(exc: InspectionError) -> str:
     return texts.get(exc.code, _("评分无效，请选择 0–4 或“不适用”"))
 
 
-def _form_context(inspection: Inspection, category_key: str | None, **extra) -> dict:
+def _form_context(inspection: Inspection, category_key: str | None, with_actions: bool = True, **extra) -> dict:
+    """with_actions=False for the small fragments of a save (state line, photo strip): the hot path does not
+    look up open corrective actions it will not show."""
     categories = list(inspection.version.categories)
     current = next((c for c in categories if c.key == category_key), categories[0])
     index = categories.index(current)
@@ -247,7 +249,7 @@ def _form_context(inspection: Inspection, category_key: str | None, **extra) -> 
         "progress": progress(inspection),
         "photos": photos_by_item(session=db(), inspection=inspection),
         "editable": can_edit(current_user, inspection),
-        **_open_actions(inspection),
+        **(_open_actions(inspection) if with_actions else {"open_actions": {}, "verifiable": set()}),
         "errors": {},
         "photo_errors": {},
         "conflicts": {},
@@ -321,7 +323,8 @@ def answer(inspection_id: int, item_key: str):
         status = exc.status
         if status in (403, 409) and exc.code != "conflict" and not is_fragment_request():
             abort(status, errors[item_key])
-    context = _form_context(inspection, item.category.key, errors=errors, conflicts=conflicts)
+    context = _form_context(inspection, item.category.key, with_actions=not is_fragment_request(), errors=errors,
+                            conflicts=conflicts)
     if is_fragment_request():
         return _fragments({**context, "item": item}, "item_state", status)
     if errors or conflicts:
@@ -402,7 +405,8 @@ def upload_photo(inspection_id: int, item_key: str):
             abort(exc.status, _error_text(exc))
         photo_errors[item_key] = _error_text(exc)
         status = 422
-    context = _form_context(inspection, item.category.key, photo_errors=photo_errors)
+    context = _form_context(inspection, item.category.key, with_actions=not is_fragment_request(),
+                            photo_errors=photo_errors)
     if is_fragment_request():
         return render_block("inspections/inspection.html", "item_photos", item=item, **context), status
     if photo_errors:
