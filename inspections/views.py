@@ -667,7 +667,8 @@ def correct(inspection_id: int, item_key: str):
 def _result_extras(inspection: Inspection) -> dict:
     return {"may_countersign": may_record_signature(current_user, inspection),
             "may_approve": may_approve(current_user, inspection),
-            "may_correct": is_manager(current_user) and inspection.status == InspectionStatus.submitted}
+            "may_correct": is_manager(current_user) and inspection.status == InspectionStatus.submitted,
+            "today": local_today()}
 
 
 @bp.get("/signatures/<int:signature_id>.png")

@@ -49,6 +49,10 @@ def test_every_finding_becomes_an_open_action_due_by_severity(app, client, auth)
     items = published_items(app)
     rows = actions(app)
     assert [a.finding.item_key for a in rows] == [items[i].key for i in LOW]
+    auth.login("sup1")
+    result = client.get(f"/inspections/{inspection_id}").text  # each finding links to its action
+    assert all(f'data-action-link="{a.id}"' in result for a in rows) and result.count("待整改") >= len(LOW)
+    auth.logout()
     with Session(app.extensions["engine"]) as session:
         for action in rows:
             finding = session.get(Finding, action.finding_id)
