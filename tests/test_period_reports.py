@@ -113,7 +113,7 @@ def test_workshop_report_shows_each_inspection_the_repeat_and_the_open_findings(
     repeat = text.split("重复出现的问题（前10项）")[1].split("未关闭的问题")[0]
     assert "1整理·" + re.sub(r"\s+", "", always_low.text) + "2/2" in repeat  # first, found both times
     assert re.sub(r"\s+", "", once_low.text) + "1/2" in repeat
-    still_open = text.split("未关闭的问题")[1]
+    still_open = text.split("未关闭的问题")[1].split("整改措施：")[0]
     assert re.sub(r"\s+", "", always_low.text) in still_open
     assert re.sub(r"\s+", "", once_low.text) not in still_open
     # a period with nothing in it says so
