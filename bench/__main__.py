@@ -142,7 +142,8 @@ def _inspection_with_photos(client, count: int) -> int:
         image.save(data, format="JPEG", quality=90)
         client.post(f"/inspections/{inspection_id}/photos/{key}", content_type="multipart/form-data",
                     data={f"photo-{key}": (io.BytesIO(data.getvalue()), "photo.jpg")})
-    response = client.post(f"/inspections/{inspection_id}/submit", data={"signature_typed": "1"})
+    response = client.post(f"/inspections/{inspection_id}/submit",
+                           data={"signature_typed": "1", "password": DEMO_PASSWORD})
     assert response.status_code == 303, response.data[:400]
     return inspection_id
 
