@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from sqlalchemy.orm import selectinload
 from sqlmodel import Session, and_, func, select
 
 from accounts.models import Role, User, Workshop, as_utc, utcnow
@@ -230,6 +231,13 @@ def visible_actions(user: User):
     """A SELECT of the actions this user may see (through their workshops)."""
     workshops = visible_workshops(user).with_only_columns(Workshop.id)
     return select(CorrectiveAction).where(CorrectiveAction.workshop_id.in_(workshops.scalar_subquery()))
+
+
+def with_details(query):
+    """Load each action's finding, item, workshop and owner with the list (a handful of queries, not 4 per row)."""
+    finding = selectinload(CorrectiveAction.finding)
+    return query.options(finding.selectinload(Finding.item), finding.selectinload(Finding.workshop),
+                         selectinload(CorrectiveAction.owner))
 
 
 def action_filter(query, status: str | None, today: date):

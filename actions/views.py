@@ -57,7 +57,7 @@ def action_or_404(action_id: int) -> CorrectiveAction:
 def _list(query, status: str, **context):
     today = local_today()
     status = status if status in STATUSES else "open"
-    rows = db().exec(service.action_filter(query, status, today)
+    rows = db().exec(service.with_details(service.action_filter(query, status, today))
                      .order_by(CorrectiveAction.due_on, CorrectiveAction.id).limit(LIST_LIMIT)).all()
     return render_page("actions/list.html", actions=rows, status=status, today=today, limit=LIST_LIMIT, **context)
 

@@ -252,7 +252,7 @@ def actions():
     """Corrective actions the caller may see: ?workshop=CODE&status=open|overdue|done|verified|all (default
     open), oldest due first, at most 1000."""
     from actions.models import CorrectiveAction
-    from actions.service import action_filter, visible_actions
+    from actions.service import action_filter, visible_actions, with_details
 
     session = db()
     query = visible_actions(current_user)
@@ -266,8 +266,8 @@ def actions():
     if status not in ("open", "overdue", "done", "verified", "all"):
         return jsonify(error="status is open, overdue, done, verified or all", code="bad_status"), 422
     today = local_today()
-    rows = session.exec(action_filter(query, status, today).order_by(CorrectiveAction.due_on, CorrectiveAction.id)
-                        .limit(1000)).all()
+    rows = session.exec(with_details(action_filter(query, status, today))
+                        .order_by(CorrectiveAction.due_on, CorrectiveAction.id).limit(1000)).all()
     return jsonify(status=status, actions=[{
         "id": a.id, "workshop": a.finding.workshop.code, "inspection": a.finding.inspection_id,
         "item": a.finding.item_key, "item_text": a.finding.item.text, "score": a.finding.score,

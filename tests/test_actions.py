@@ -253,3 +253,36 @@ def test_a_correction_down_to_a_finding_opens_an_action_and_up_keeps_the_old_one
     assert down.status_code == up.status_code == 303
     keys = [a.finding.item_key for a in actions(app)]
     assert keys == [items[i].key for i in LOW] + [items[1].key]  # one more; the corrected-up one stays
+
+
+def test_a_list_loads_its_details_in_a_few_queries_not_per_row(app, client, auth):
+    from sqlalchemy import event
+
+    engine = app.extensions["engine"]
+
+    def statements_for_the_list() -> int:
+        auth.login("manager")
+        seen = []
+        listen = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listen)
+        try:
+            client.get("/workshops/W1/actions?status=all")
+        finally:
+            event.remove(engine, "before_cursor_execute", listen)
+        auth.logout()
+        return len(seen)
+
+    def assign_owners():
+        with Session(engine) as session:
+            owners = [session.exec(select(User).where(User.username == name)).one().id for name in ("sup1", "manager")]
+            for n, action in enumerate(session.exec(select(CorrectiveAction))):
+                action.owner_id = owners[n % 2]
+            session.commit()
+
+    found(app, client, auth)
+    assign_owners()
+    few = statements_for_the_list()  # 3 actions
+    for _ in range(3):
+        found(app, client, auth)
+    assign_owners()
+    assert statements_for_the_list() == few  # 12 actions: the same queries whatever the number of rows
