@@ -1,14 +1,15 @@
 """Findings and their corrective actions.
 
-A finding is what a submitted inspection found wrong with one item (scored at or below the version's threshold);
-it gets one corrective action: an owner in the workshop's scope, a due date, what to do, and a status that moves
-open → in_progress → done → verified, or done → returned → in_progress … Every move is an ActionEvent row.
+A finding is what a submitted inspection found wrong with one item (scored at or below the version's threshold,
+or flagged by the inspector); it gets one corrective action: an owner in the workshop's scope, a due date, what to
+do, and a status that moves open → in_progress → done → verified, or done → returned → in_progress … Every move is
+an ActionEvent row.
 """
 
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import UniqueConstraint, false
 from sqlmodel import Field, Relationship, SQLModel
 
 from accounts.models import User, Workshop, utcnow
@@ -53,6 +54,7 @@ class Finding(SQLModel, table=True):
     workshop_id: int = Field(foreign_key="workshop.id", index=True)
     severity: Severity = Field(default=Severity.normal, max_length=16)
     score: int | None = None
+    flagged: bool = Field(default=False, sa_column_kwargs={"server_default": false()})  # raised by the inspector
     note: str = ""
     created_at: datetime = Field(default_factory=utcnow)
 

@@ -21,7 +21,7 @@ from actions.models import (
 )
 from audit.service import record as audit
 from checklists.schemes import scheme_from_dict
-from inspections.models import Inspection, InspectionStatus
+from inspections.models import Inspection, InspectionStatus, is_finding_answer
 from inspections.photos import PhotoError, store_image
 
 DEFAULT_DUE_DAYS = {Severity.critical: 1, Severity.normal: 7}
@@ -51,7 +51,8 @@ def due_days(scheme: dict | None) -> dict[Severity, int]:
 
 
 def record_findings(*, session: Session, inspection: Inspection, today: date) -> list[Finding]:
-    """At submit: a finding and an open (unassigned) action for every item scored at or below the threshold.
+    """At submit: a finding and an open (unassigned) action for every item scored at or below the threshold or
+    flagged by the inspector.
     Run again after a correction, it adds only what is new (an item corrected down to a finding); a finding
     whose item was corrected up keeps its action, to be verified or returned as usual."""
     version = inspection.version
@@ -63,13 +64,12 @@ def record_findings(*, session: Session, inspection: Inspection, today: date) ->
     for category in version.categories:
         for item in category.items:
             answer = answers.get(item.id)
-            if (answer is None or answer.not_applicable or not scheme.is_finding(answer.score)
-                    or item.id in existing):
+            if not is_finding_answer(answer, scheme) or item.id in existing:
                 continue
             severity = Severity.critical if item.critical else Severity.normal
             finding = Finding(inspection_id=inspection.id, item_id=item.id, item_key=item.key,
                               workshop_id=inspection.workshop_id, severity=severity, score=answer.score,
-                              note=answer.note)
+                              flagged=answer.flagged, note=answer.note)
             session.add(finding)
             session.flush()
             session.add(CorrectiveAction(

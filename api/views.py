@@ -51,7 +51,7 @@ def _error(exc: InspectionError):
     if exc.items:
         body["items"] = exc.items
     if exc.current is not None:
-        body["current"] = {"score": answer_value(exc.current), "note": exc.current.note,
+        body["current"] = {"score": answer_value(exc.current), "note": exc.current.note, "flagged": exc.current.flagged,
                            "revision": exc.current.revision, "updated_by": exc.current.updated_by_id,
                            "updated_at": _iso(exc.current.updated_at)}
     return jsonify(body), exc.status
@@ -91,10 +91,12 @@ def put_answer(inspection_id: int, item_key: str):
     inspection = _inspection_or_404(inspection_id)
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or "score" not in body:
-        return jsonify(error='expected JSON {"score": 0..4 or "na", "note": "…"}'), 422
-    note = body.get("note")
+        return jsonify(error='expected JSON {"score": 0..4 or "na", "note": "…", "flagged": true|false}'), 422
+    note, flagged = body.get("note"), body.get("flagged")
     if note is not None and not isinstance(note, str):
         return jsonify(error="note must be text"), 422
+    if flagged is not None and not isinstance(flagged, bool):
+        return jsonify(error="flagged must be true or false"), 422
     revision, change_key = body.get("revision"), body.get("change_key")
     if revision is not None and (isinstance(revision, bool) or not isinstance(revision, int)):
         return jsonify(error="revision must be a whole number"), 422
@@ -103,7 +105,7 @@ def put_answer(inspection_id: int, item_key: str):
     try:
         value = parse_score(body["score"])
         answer = save_answer(session=session, user=current_user, inspection=inspection, item_key=item_key,
-                             value=value, note=note, change_key=change_key, base_revision=revision)
+                             value=value, note=note, change_key=change_key, base_revision=revision, flagged=flagged)
     except InspectionError as exc:
         if exc.code == "conflict":
             session.commit()  # keep the refused value in the history
@@ -111,7 +113,8 @@ def put_answer(inspection_id: int, item_key: str):
     except ValueError as exc:
         return jsonify(error=str(exc), items=[item_key]), 422
     session.commit()
-    return jsonify(item=item_key, score=answer_value(answer), note=answer.note, revision=answer.revision)
+    return jsonify(item=item_key, score=answer_value(answer), note=answer.note, flagged=answer.flagged,
+                   revision=answer.revision)
 
 @bp.post("/inspections/<int:inspection_id>/submit")
 def submit(inspection_id: int):
@@ -166,7 +169,8 @@ def inspection_json(inspection: Inspection) -> dict:
             answer = by_item.get(item.id)
             if answer is not None:
                 answers.append({"item": item.key, "category": category.key, "score": answer_value(answer),
-                                "note": answer.note, "photo_count": photo_counts.get(item.id, 0)})
+                                "note": answer.note, "flagged": answer.flagged,
+                                "photo_count": photo_counts.get(item.id, 0)})
     return {
         "id": inspection.id,
         "workshop": inspection.workshop.code,

@@ -50,6 +50,8 @@ class Answer(SQLModel, table=True):
     score: int | None = None
     not_applicable: bool = False
     note: str = ""
+    # the inspector marks a problem the score does not show (a hazard on an otherwise tidy line): a finding too
+    flagged: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     updated_at: datetime = Field(default_factory=utcnow)
     updated_by_id: int = Field(foreign_key="user.id")
     # Bumped on every change: a tablet sends the revision it saw, so a save made on stale data is a conflict.
@@ -57,6 +59,13 @@ class Answer(SQLModel, table=True):
 
     inspection: "Inspection" = Relationship(back_populates="answers")
     item: ChecklistItem = Relationship()
+
+
+def is_finding_answer(answer: Answer | None, scheme) -> bool:
+    """A finding: an applicable item scored at or below the scheme's threshold, or flagged by the inspector."""
+    if answer is None or answer.not_applicable:
+        return False
+    return answer.flagged or scheme.is_finding(answer.score)
 
 
 class CategoryResult(SQLModel, table=True):
@@ -110,6 +119,8 @@ class AnswerChange(SQLModel, table=True):
     new_value: str | None = Field(default=None, max_length=8)
     old_note: str | None = None
     new_note: str | None = None
+    old_flagged: bool | None = None  # None before the first answer (and in changes recorded before migration 0011)
+    new_flagged: bool | None = None
     revision: int = 0  # the answer's revision after an applied change; the one seen by a refused change
 
 

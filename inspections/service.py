@@ -22,6 +22,7 @@ from inspections.models import (
     Inspection,
     InspectionStatus,
     Photo,
+    is_finding_answer,
 )
 from inspections.photos import PhotoError, store_image
 from inspections.scoring import (
@@ -151,9 +152,9 @@ def _stored(value: AnswerValue | None) -> str | None:
 
 def save_answer(
     *, session: Session, user: User, inspection: Inspection, item_key: str, value: AnswerValue | None,
-    note: str | None, change_key: str | None = None, base_revision: int | None = None,
+    note: str | None, change_key: str | None = None, base_revision: int | None = None, flagged: bool | None = None,
 ) -> Answer:
-    """Save one answer; value None keeps the current score (a note-only change).
+    """Save one answer; value None keeps the current score (a note-only change), flagged None the current flag.
 
     change_key (made by the tablet, one per change) makes a replay harmless: a key seen before returns the
     answer as it is. base_revision is the revision the tablet last saw: if someone else changed the answer
@@ -186,10 +187,18 @@ def save_answer(
         select(Answer).where(Answer.inspection_id == inspection.id, Answer.item_id == item.id)
     ).first()
     if answer is None and value is None:
+        if flagged:
+            raise InspectionError("flag_needs_score", "choose a score before flagging the item", items=[item_key])
         raise InspectionError("note_needs_score", "choose a score or N/A before adding a note", items=[item_key])
     old_value = answer_value(answer) if answer else None
     old_note = answer.note if answer else None
-    unchanged = answer is not None and (value is None or old_value == value) and (note is None or note == old_note)
+    old_flagged = answer.flagged if answer else None
+    new_flagged = old_flagged if flagged is None else flagged
+    if new_flagged and (value if value is not None else old_value) == NA:
+        raise InspectionError("flag_not_applicable", "an item marked N/A cannot be flagged as a finding",
+                              items=[item_key])
+    unchanged = (answer is not None and (value is None or old_value == value) and (note is None or note == old_note)
+                 and new_flagged == old_flagged)
     if unchanged:
         return answer  # a repeated save writes nothing
     current_revision = answer.revision if answer else 0
@@ -197,7 +206,7 @@ def save_answer(
         session.add(AnswerChange(
             inspection_id=inspection.id, item_id=item.id, change_key=change_key, user_id=user.id,
             outcome="conflict", old_value=_stored(old_value), new_value=_stored(value), old_note=old_note,
-            new_note=note, revision=base_revision))
+            new_note=note, old_flagged=old_flagged, new_flagged=flagged, revision=base_revision))
         session.flush()
         raise InspectionError("conflict", "the answer was changed on another device", status=409,
                               items=[item_key], current=answer)
@@ -209,17 +218,19 @@ def save_answer(
         answer.score = None if value == NA else value
     if note is not None:
         answer.note = note
+    answer.flagged = bool(new_flagged)
     answer.updated_at = utcnow()
     answer.updated_by_id = user.id
     answer.revision = current_revision + 1
     session.add(AnswerChange(
         inspection_id=inspection.id, item_id=item.id, change_key=change_key, user_id=user.id, outcome="applied",
         old_value=_stored(old_value), new_value=_stored(answer_value(answer)), old_note=old_note,
-        new_note=answer.note, revision=answer.revision))
+        new_note=answer.note, old_flagged=old_flagged, new_flagged=answer.flagged, revision=answer.revision))
     audit(session, actor=user, action="answer.save", object_type="inspection", object_id=inspection.id,
-          old={"item": item.key, "value": _stored(old_value), "note": old_note} if old_value is not None else None,
+          old={"item": item.key, "value": _stored(old_value), "note": old_note, "flagged": old_flagged}
+          if old_value is not None else None,
           new={"item": item.key, "value": _stored(answer_value(answer)), "note": answer.note,
-               "revision": answer.revision})
+               "flagged": answer.flagged, "revision": answer.revision})
     session.flush()
     return answer
 
@@ -285,7 +296,7 @@ def review(*, session: Session, inspection: Inspection) -> Review:
             answer = answers.get(item.key)
             if answer is None:
                 unanswered.append(item)
-            elif not answer.not_applicable and scheme.is_finding(answer.score):
+            elif is_finding_answer(answer, scheme):
                 item_photos = photos.get(item.id, [])
                 findings.append(Finding(item=item, answer=answer, photos=item_photos,
                                         needs_photo=item.photo_required and not item_photos,
@@ -299,7 +310,8 @@ def mark_category_not_applicable(*, session: Session, user: User, inspection: In
     if category is None:
         raise InspectionError("unknown_item", f"no category {category_key!r}", status=404)
     for item in category.items:
-        save_answer(session=session, user=user, inspection=inspection, item_key=item.key, value=NA, note=None)
+        save_answer(session=session, user=user, inspection=inspection, item_key=item.key, value=NA, note=None,
+                    flagged=False)
     return len(category.items)
 
 
@@ -320,7 +332,8 @@ def submit_inspection(*, session: Session, user: User, inspection: Inspection,
     if not can_edit(user, inspection):
         raise InspectionError("not_allowed", "only the inspector can submit this inspection", status=403)
     specs = category_specs(inspection.version)
-    values = {key: answer_value(a) for key, a in answers_by_key(inspection).items()}
+    answers = answers_by_key(inspection)
+    values = {key: answer_value(a) for key, a in answers.items()}
     missing = unanswered_keys(specs, values)
     if missing:
         raise InspectionError("unanswered", f"{len(missing)} items are not answered", items=missing)
@@ -328,8 +341,7 @@ def submit_inspection(*, session: Session, user: User, inspection: Inspection,
     photos = photos_by_item(session=session, inspection=inspection)
     without_photo = [
         item.key for category in inspection.version.categories for item in category.items
-        if item.photo_required and values[item.key] != NA and scheme.is_finding(values[item.key])
-        and not photos.get(item.id)
+        if item.photo_required and is_finding_answer(answers[item.key], scheme) and not photos.get(item.id)
     ]
     if without_photo:
         raise InspectionError("photo_missing", f"{len(without_photo)} findings need a photo", items=without_photo)

@@ -215,6 +215,8 @@ def _error_text(exc: InspectionError) -> str:
         "unknown_item": _("本检查表版本中没有这个检查项"),
         "note_too_long": _("备注太长（最多 2000 字）"),
         "note_needs_score": _("请先选择评分或“不适用”，再填写备注"),
+        "flag_needs_score": _("请先评分，再标记为问题"),
+        "flag_not_applicable": _("选了“不适用”的项不能标记为问题；请取消标记或改选评分"),
         "unanswered": _("还有 %(count)d 项未评分，请完成后再提交", count=len(exc.items)),
         "conflict": _("另一台设备刚改过这一项"),
         "photo_missing": _("%(count)d 个问题项要求拍照，请补拍后再提交", count=len(exc.items)),
@@ -292,6 +294,12 @@ def _revision(raw: str | None) -> int | None:
     return int(raw) if raw is not None and raw.isdigit() else None
 
 
+def _flag(item_key: str) -> bool | None:
+    """flag-<key>: the form sends a hidden 0 and, when ticked, a 1 after it; absent means "leave it"."""
+    values = request.form.getlist(f"flag-{item_key}")
+    return values[-1] == "1" if values else None
+
+
 @bp.post("/inspections/<int:inspection_id>/answers/<item_key>")
 def answer(inspection_id: int, item_key: str):
     """Save one item (as it is given). Answers with the item's state line and the new progress.
@@ -309,7 +317,7 @@ def answer(inspection_id: int, item_key: str):
         value = parse_score(raw_score) if raw_score not in (None, "") else None
         save_answer(session=session, user=current_user, inspection=inspection, item_key=item_key, value=value,
                     note=note, change_key=request.headers.get("X-Change-Key") or request.form.get("change_key"),
-                    base_revision=_revision(request.form.get(f"rev-{item_key}")))
+                    base_revision=_revision(request.form.get(f"rev-{item_key}")), flagged=_flag(item_key))
         session.commit()
     except ValueError as exc:
         if not isinstance(exc, InspectionError):
@@ -355,13 +363,14 @@ def save_category(inspection_id: int, category_key: str):
                 photo_errors[item.key] = _error_text(exc)
         raw_score = request.form.get(f"score-{item.key}", "")
         note = request.form.get(f"note-{item.key}")
-        if raw_score == "" and not (note or "").strip():
+        flagged = _flag(item.key)
+        if raw_score == "" and not (note or "").strip() and not flagged:
             continue
         try:
             with session.begin_nested():
                 save_answer(session=session, user=current_user, inspection=inspection, item_key=item.key,
                             value=parse_score(raw_score) if raw_score else None, note=note,
-                            base_revision=_revision(request.form.get(f"rev-{item.key}")))
+                            base_revision=_revision(request.form.get(f"rev-{item.key}")), flagged=flagged)
         except InspectionError as exc:
             if exc.code == "conflict":
                 conflicts[item.key] = {"mine": raw_score, "mine_note": note, "theirs": exc.current}
@@ -868,11 +877,6 @@ def user_name_filter(user_id: int) -> str:
 
     user = db().get(User, user_id)
     return user.display_name if user else "?"
-
-
-@bp.app_template_test("finding_in")
-def finding_in_test(value, scheme) -> bool:
-    return scheme.is_finding(value)
 
 
 @bp.app_template_filter("local_name")

@@ -50,12 +50,15 @@ def record_statement(*, session: Session, inspection: Inspection) -> dict:
     for category in version.categories:
         for item in category.items:
             answer = answers.get(item.id)
-            items.append({
+            entry = {
                 "key": item.key,
                 "value": None if answer is None else ("na" if answer.not_applicable else answer.score),
                 "note": answer.note if answer else "",
                 "photos": [photo.sha256 for photo in photos.get(item.id, [])],
-            })
+            }
+            if answer is not None and answer.flagged:
+                entry["flagged"] = True  # only when set: records from before flags keep their hash
+            items.append(entry)
     statement = {
         "inspection": inspection.id,
         "plant": inspection.workshop.plant.code,

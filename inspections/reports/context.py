@@ -6,7 +6,7 @@ from sqlmodel import Session, select
 
 from accounts.models import User, as_utc
 from checklists.schemes import scheme_from_dict
-from inspections.models import Inspection, InspectionStatus
+from inspections.models import Inspection, InspectionStatus, is_finding_answer
 from inspections.reports.charts import line_chart, radar_chart
 from inspections.service import answers_by_key, corrections_of, photos_by_item
 from inspections.signatures import signatures_of
@@ -60,8 +60,8 @@ def inspection_report_context(*, session: Session, inspection: Inspection) -> di
     for category in categories:
         for row in category["items"]:
             row["corrected"] = row["item"].key in corrected_keys
-        category["findings"] = [row for row in category["items"] if row["answer"] is not None
-                                and not row["answer"].not_applicable and scheme.is_finding(row["answer"].score)]
+            row["is_finding"] = is_finding_answer(row["answer"], scheme)
+        category["findings"] = [row for row in category["items"] if row["is_finding"]]
     return {
         "inspection": inspection,
         "workshop": inspection.workshop,

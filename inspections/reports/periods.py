@@ -180,7 +180,7 @@ def finding_rows(*, session: Session, inspection_ids: Sequence[int]) -> list[Fin
     from checklists.models import ChecklistCategory
 
     query = (
-        select(Answer.score, Answer.note, ChecklistItem.key, ChecklistItem.text, ChecklistCategory.name,
+        select(Answer.score, Answer.flagged, Answer.note, ChecklistItem.key, ChecklistItem.text, ChecklistCategory.name,
                Inspection.id, Inspection.submitted_at, Inspection.version_id)
         .join(ChecklistItem, Answer.item_id == ChecklistItem.id)
         .join(ChecklistCategory, ChecklistItem.category_id == ChecklistCategory.id)
@@ -192,8 +192,8 @@ def finding_rows(*, session: Session, inspection_ids: Sequence[int]) -> list[Fin
         select(ChecklistVersion.id, ChecklistVersion.scheme)
         .where(ChecklistVersion.id.in_(select(Inspection.version_id).where(Inspection.id.in_(inspection_ids)))))}
     rows = []
-    for score, note, key, text, category, inspection_id, submitted_at, version_id in session.exec(query):
-        if schemes[version_id].is_finding(score):
+    for score, flagged, note, key, text, category, inspection_id, submitted_at, version_id in session.exec(query):
+        if flagged or schemes[version_id].is_finding(score):
             rows.append(FindingRow(item_key=key, item_text=text, category_name=category,
                                    inspection_id=inspection_id, submitted_at=submitted_at, score=score,
                                    note=note or ""))

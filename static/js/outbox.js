@@ -144,18 +144,18 @@
     var rev = document.querySelector('input[name="rev-' + key + '"]');
     return rev ? rev.value : "0";
   }
-  function queueAnswer(fieldset, score, note) {
+  function queueAnswer(fieldset, score, note, flag) {
     var item = fieldset.closest(".item"), key = item.getAttribute("data-item-code");
     var change = { kind: "answer", url: fieldset.getAttribute("data-save-url"), item: key,
-                   page: location.pathname, score: score, note: note, rev: currentRevision(key), key: newKey(),
+                   page: location.pathname, score: score, note: note, flag: flag, rev: currentRevision(key), key: newKey(),
                    fresh: currentRevision(key) === "0" };  // not yet answered on the server
     showState(key, "state-saving", T.saving);
     return add(change).then(refreshCounter).then(flush);
   }
   function answerOf(fieldset) {
     var checked = fieldset.querySelector("input[type=radio]:checked");
-    var note = fieldset.querySelector("textarea");
-    return { score: checked ? checked.value : "", note: note ? note.value : null };
+    var note = fieldset.querySelector("textarea"), flag = fieldset.querySelector("input[type=checkbox][name^='flag-']");
+    return { score: checked ? checked.value : "", note: note ? note.value : null, flag: flag ? flag.checked : null };
   }
 
   function downscale(file, longSide) {
@@ -174,9 +174,13 @@
     var target = e.target;
     var fieldset = target.closest && target.closest(".item-answer[data-save-url]");
     if (fieldset) {
+      if (target.type === "radio" && target.value === "na") {  // N/A is never a finding: the flag goes with it
+        var flagBox = fieldset.querySelector("input[type=checkbox][name^='flag-']");
+        if (flagBox) flagBox.checked = false;
+      }
       var a = answerOf(fieldset);
-      if (target.tagName === "TEXTAREA" && !a.score) return;  // a note waits for its score
-      queueAnswer(fieldset, a.score, a.note);
+      if ((target.tagName === "TEXTAREA" || target.type === "checkbox") && !a.score) return;  // they wait for a score
+      queueAnswer(fieldset, a.score, a.note, a.flag);
       return;
     }
     if (target.matches && target.matches("input[type=file][data-upload-url]") && target.files.length) {
@@ -201,7 +205,7 @@
     var radio = fieldset.querySelector('input[type=radio][value="' + button.value + '"]');
     if (radio) radio.checked = true;
     var a = answerOf(fieldset);
-    queueAnswer(fieldset, button.value, a.note);
+    queueAnswer(fieldset, button.value, a.note, a.flag);
   });
 
   // ---- sending, in order ----
@@ -210,6 +214,7 @@
     if (change.kind === "answer") {
       if (change.score !== "") body.append("score-" + change.item, change.score);
       if (change.note !== null) body.append("note-" + change.item, change.note);
+      if (change.flag === true || change.flag === false) body.append("flag-" + change.item, change.flag ? "1" : "0");
       // the revision this tablet last saw: from the page when the item is on it (updated by every answer),
       // else the one stored with the change
       var onPage = document.querySelector('input[name="rev-' + change.item + '"]');
@@ -284,6 +289,8 @@
           if (radio) radio.checked = true;
           var note = item.querySelector("textarea");
           if (note && c.note !== null) note.value = c.note;
+          var flag = item.querySelector("input[type=checkbox][name^='flag-']");
+          if (flag && (c.flag === true || c.flag === false)) flag.checked = c.flag;
         }
       });
       markQueued(changes);
