@@ -36,3 +36,17 @@ def test_downgrade_and_upgrade_keep_the_data(app, client, auth):
     assert client.get(f"/inspections/{inspection_id}").status_code == 302
     auth.login("sup1")
     assert str(inspection_id) in client.get(f"/inspections/{inspection_id}").text
+
+
+def test_every_guard_trigger_survives_the_migrations(app):
+    """SQLite rebuilds a table in Alembic's batch mode and silently loses its triggers: the locks that make
+    submitted answers, signatures, documents and the audit trail unchangeable must all be there at head."""
+    engine = app.extensions["engine"]
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            rows = conn.execute(text("SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'"))
+        else:
+            rows = conn.execute(text("SELECT event_object_table, trigger_name FROM information_schema.triggers"))
+        guarded = {table for table, _name in rows}
+    assert {"answer", "correction", "signature", "report_document", "audit_event", "action_event",
+            "checklist_version"} <= guarded

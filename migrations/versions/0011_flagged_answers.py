@@ -15,21 +15,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # server defaults: existing rows (and submitted answers, which the lock trigger guards) are simply unflagged
-    with op.batch_alter_table('answer', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('flagged', sa.Boolean(), server_default=sa.false(), nullable=False))
-    with op.batch_alter_table('answer_change', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('old_flagged', sa.Boolean(), nullable=True))
-        batch_op.add_column(sa.Column('new_flagged', sa.Boolean(), nullable=True))
-    with op.batch_alter_table('finding', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('flagged', sa.Boolean(), server_default=sa.false(), nullable=False))
+    # Plain ADD COLUMN, never batch mode: SQLite's batch mode rebuilds the table and would drop the triggers that
+    # lock submitted answers (0008). Server defaults: existing rows are simply unflagged.
+    op.add_column('answer', sa.Column('flagged', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column('answer_change', sa.Column('old_flagged', sa.Boolean(), nullable=True))
+    op.add_column('answer_change', sa.Column('new_flagged', sa.Boolean(), nullable=True))
+    op.add_column('finding', sa.Column('flagged', sa.Boolean(), server_default=sa.false(), nullable=False))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('finding', schema=None) as batch_op:
-        batch_op.drop_column('flagged')
-    with op.batch_alter_table('answer_change', schema=None) as batch_op:
-        batch_op.drop_column('new_flagged')
-        batch_op.drop_column('old_flagged')
-    with op.batch_alter_table('answer', schema=None) as batch_op:
-        batch_op.drop_column('flagged')
+    op.drop_column('finding', 'flagged')
+    op.drop_column('answer_change', 'new_flagged')
+    op.drop_column('answer_change', 'old_flagged')
+    op.drop_column('answer', 'flagged')

@@ -139,6 +139,40 @@
     if (strip && old) old.replaceWith(strip);
   }
 
+  // ---- what the server confirmed ----
+  // A page reloaded offline comes from the service worker's copy, which can be older than saves made since.
+  // The last confirmed revision and value of each item are kept here, so such a page is brought up to date
+  // (else the next change would go out against a stale revision and be refused as a conflict with ourselves).
+  var CONFIRMED = "sixs-confirmed:";
+  function confirmedFor(page) {
+    try { return JSON.parse(localStorage.getItem(CONFIRMED + page)) || {}; } catch (e) { return {}; }
+  }
+  function remember(change, rev) {
+    try {
+      var all = confirmedFor(change.page), was = all[change.item] || {};
+      all[change.item] = { rev: rev, score: change.score !== "" ? change.score : was.score,
+                           note: change.note !== null ? change.note : was.note,
+                           flag: change.flag === true || change.flag === false ? change.flag : was.flag };
+      localStorage.setItem(CONFIRMED + change.page, JSON.stringify(all));
+    } catch (e) { /* private mode or full: the conflict screen still protects the data */ }
+  }
+  function applyConfirmed() {
+    var all = confirmedFor(location.pathname), stale = false;
+    Object.keys(all).forEach(function (key) {
+      var seen = all[key], rev = document.querySelector('input[name="rev-' + key + '"]'), item = itemEl(key);
+      if (!rev || !item) return;
+      if (parseInt(rev.value, 10) >= seen.rev) { delete all[key]; stale = true; return; }  // the page is newer
+      rev.value = String(seen.rev);
+      var radio = seen.score !== undefined && item.querySelector('input[type=radio][value="' + seen.score + '"]');
+      if (radio) radio.checked = true;
+      var note = item.querySelector("textarea");
+      if (note && typeof seen.note === "string") note.value = seen.note;
+      var flag = item.querySelector("input[type=checkbox][name^='flag-']");
+      if (flag && typeof seen.flag === "boolean") flag.checked = seen.flag;
+    });
+    if (stale) { try { localStorage.setItem(CONFIRMED + location.pathname, JSON.stringify(all)); } catch (e) {} }
+  }
+
   // ---- queueing ----
   function currentRevision(key) {
     var rev = document.querySelector('input[name="rev-' + key + '"]');
@@ -251,6 +285,7 @@
               var rev = applyAnswer(change.item, html);
               // later changes to the same item were made on top of this one: they continue from its revision
               if (response.ok && rev !== null) {
+                remember(change, rev);
                 // read the queue afresh: changes made while this one was on its way are in it too
                 return all().then(function (queued) {
                   return queued.filter(function (c) { return c.item === change.item && c.kind === "answer" && c.seq !== change.seq; })
@@ -280,6 +315,7 @@
 
   // ---- on load: show what is still queued, then send it ----
   function restore() {
+    applyConfirmed();
     return all().then(function (changes) {
       changes.forEach(function (c) {
         if (c.page !== location.pathname) return;
@@ -318,6 +354,9 @@
   function clearDevice() {
     // a shared tablet keeps nothing of the previous user: cached pages go with the logout
     var jobs = [];
+    try {
+      Object.keys(localStorage).forEach(function (k) { if (k.indexOf(CONFIRMED) === 0) localStorage.removeItem(k); });
+    } catch (e) {}
     if (window.caches) jobs.push(caches.keys().then(function (keys) { return Promise.all(keys.map(function (k) { return caches.delete(k); })); }));
     return Promise.all(jobs).catch(function () {});
   }
