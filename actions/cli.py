@@ -1,7 +1,7 @@
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlmodel import Session
+from sqlmodel import Session, func, select
 
 from actions.notify import (
     MailSettings,
@@ -12,6 +12,9 @@ from actions.notify import (
     recipients,
     send_digests,
 )
+from database import write_session
+from redtags.models import RedTag, TagStatus
+from redtags.service import escalate_due
 
 actions_cli = AppGroup("actions", help="Corrective actions.")
 
@@ -21,7 +24,8 @@ actions_cli = AppGroup("actions", help="Corrective actions.")
               help="The day to count overdue from (default: today, Asia/Shanghai).")
 @click.option("--dry-run", is_flag=True, help="Say who would get what; send nothing.")
 def notify_command(day, dry_run):
-    """The daily digest: e-mail owners and their managers about overdue actions; POST each plant's webhook."""
+    """The daily run: escalate red tags past their holding period, then e-mail owners and their managers about
+    overdue actions and POST each plant's webhook."""
     from zoneinfo import ZoneInfo
 
     from accounts.models import utcnow
@@ -29,7 +33,17 @@ def notify_command(day, dry_run):
     today = day.date() if day else utcnow().astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
     config = current_app.config
     base_url = (config.get("PUBLIC_BASE_URL") or "").rstrip("/")
-    with Session(current_app.extensions["engine"]) as session:
+    engine = current_app.extensions["engine"]
+    if dry_run:
+        with Session(engine) as session:
+            due = session.exec(select(func.count()).select_from(RedTag).where(
+                RedTag.status == TagStatus.held, RedTag.hold_until < today)).one()
+        click.echo(f"{due} red tags would escalate")
+    else:
+        with write_session(engine) as session:  # first, so that escalated tags are counted like any action
+            escalated = escalate_due(session=session, today=today)
+        click.echo(f"{len(escalated)} red tags escalated to corrective actions")
+    with Session(engine) as session:
         rows = overdue_rows(session, today)
         owners, managers = recipients(session, rows)
         digests = build_digests(rows, owners, managers)

@@ -15,6 +15,7 @@ from sqlmodel import Field, Relationship, SQLModel
 from accounts.models import User, Workshop, utcnow
 from checklists.models import ChecklistItem
 from inspections.models import Inspection
+from redtags.models import RedTag
 
 
 class Severity(StrEnum):
@@ -68,7 +69,9 @@ class CorrectiveAction(SQLModel, table=True):
     __tablename__ = "corrective_action"
 
     id: int | None = Field(default=None, primary_key=True)
-    finding_id: int = Field(foreign_key="finding.id", unique=True)
+    # An action comes from a finding, or from a red tag whose holding period ended undecided: exactly one is set.
+    finding_id: int | None = Field(default=None, foreign_key="finding.id", unique=True)
+    red_tag_id: int | None = Field(default=None, foreign_key="red_tag.id", unique=True)
     workshop_id: int = Field(foreign_key="workshop.id", index=True)  # denormalised: lists and counts per workshop
     owner_id: int | None = Field(default=None, foreign_key="user.id", index=True)  # None until assigned
     due_on: date = Field(index=True)
@@ -83,8 +86,17 @@ class CorrectiveAction(SQLModel, table=True):
     closed_at: datetime | None = None
     closed_by_id: int | None = Field(default=None, foreign_key="user.id")
 
-    finding: Finding = Relationship(back_populates="action")
+    finding: Finding | None = Relationship(back_populates="action")
+    red_tag: "RedTag" = Relationship()
+    workshop: Workshop = Relationship()
     owner: User | None = Relationship(sa_relationship_kwargs={"foreign_keys": "CorrectiveAction.owner_id"})
+
+    @property
+    def subject(self) -> str:
+        """What the action is about, in one line: the checklist item, or the red tag."""
+        if self.finding is not None:
+            return self.finding.item.text
+        return f"{self.red_tag.number} · {self.red_tag.what}"
 
 
 class ActionEvent(SQLModel, table=True):

@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from sqlmodel import Session, select
 
 from accounts.models import Plant, Role, User, UserPlant, UserWorkshop, Workshop
-from actions.models import OPEN_STATUSES, CorrectiveAction, Finding
+from actions.models import OPEN_STATUSES, CorrectiveAction
 
 
 @dataclass(frozen=True)
@@ -76,15 +76,14 @@ def build_digests(rows: list[OverdueRow], owners: dict[int, Recipient],
 
 
 def overdue_rows(session: Session, today: date) -> list[OverdueRow]:
-    query = (select(CorrectiveAction, Finding, Workshop, Plant)
-             .join(Finding, CorrectiveAction.finding_id == Finding.id)
+    query = (select(CorrectiveAction, Workshop, Plant)
              .join(Workshop, CorrectiveAction.workshop_id == Workshop.id)
              .join(Plant, Workshop.plant_id == Plant.id)
              .where(CorrectiveAction.status.in_(OPEN_STATUSES), CorrectiveAction.due_on < today)
              .order_by(Plant.code, Workshop.code, CorrectiveAction.due_on))
     rows = []
-    for action, finding, workshop, plant in session.exec(query):
-        rows.append(OverdueRow(action.id, plant.code, plant.name, workshop.id, workshop.name, finding.item.text,
+    for action, workshop, plant in session.exec(query):  # findings' actions and escalated red tags alike
+        rows.append(OverdueRow(action.id, plant.code, plant.name, workshop.id, workshop.name, action.subject,
                                action.owner_id, action.owner.display_name if action.owner else "", action.due_on))
     return rows
 

@@ -102,7 +102,7 @@ def may_verify(*, session: Session, user: User, action: CorrectiveAction) -> boo
         return True
     if user.id == action.owner_id or not can_inspect(session=session, user=user, workshop_id=action.workshop_id):
         return False
-    found_at = action.finding.inspection.submitted_at
+    found_at = action.finding.inspection.submitted_at if action.finding else action.created_at
     later = select(Inspection.id).where(Inspection.workshop_id == action.workshop_id,
                                         Inspection.inspector_id == user.id, Inspection.started_at > found_at)
     return session.exec(later).first() is not None
@@ -181,6 +181,8 @@ def mark_done(*, session: Session, user: User, action: CorrectiveAction, photo: 
         raise ActionError("not_allowed", "only the owner or a manager works on an action", 403)
     if action.status not in OPEN_STATUSES:
         raise ActionError("wrong_status", f"an action that is {action.status.value} cannot be done", 409)
+    if action.red_tag_id is not None:
+        raise ActionError("wrong_status", "a red tag's action closes when the tag's outcome is recorded", 409)
     comment = _text(comment, "the comment")
     if not photo:
         raise ActionError("photo_required", "a done action needs an after-photo")
@@ -234,10 +236,12 @@ def visible_actions(user: User):
 
 
 def with_details(query):
-    """Load each action's finding, item, workshop and owner with the list (a handful of queries, not 4 per row)."""
+    """Load each action's finding (item, workshop), red tag, workshop and owner with the list (a handful of
+    queries, not 4 per row)."""
     finding = selectinload(CorrectiveAction.finding)
     return query.options(finding.selectinload(Finding.item), finding.selectinload(Finding.workshop),
-                         selectinload(CorrectiveAction.owner))
+                         selectinload(CorrectiveAction.owner), selectinload(CorrectiveAction.red_tag),
+                         selectinload(CorrectiveAction.workshop))
 
 
 def action_filter(query, status: str | None, today: date):
@@ -286,8 +290,7 @@ def stats_for(*, session: Session, workshop_ids: list[int], today: date, since=N
 
     if not workshop_ids:
         return action_stats([], today, since, until)
-    rows = session.exec(select(CorrectiveAction.status, Finding.created_at, CorrectiveAction.due_on,
-                               CorrectiveAction.closed_at).join(Finding, CorrectiveAction.finding_id == Finding.id)
-                        .where(CorrectiveAction.workshop_id.in_(workshop_ids))).all()
+    rows = session.exec(select(CorrectiveAction.status, CorrectiveAction.created_at, CorrectiveAction.due_on,
+                               CorrectiveAction.closed_at).where(CorrectiveAction.workshop_id.in_(workshop_ids))).all()
     return action_stats([ActionRow(str(status), as_utc(created), due, as_utc(closed))
                          for status, created, due, closed in rows], today, since, until)

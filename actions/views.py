@@ -88,8 +88,8 @@ def my_actions():
 
 def _page(action: CorrectiveAction, status: int = 200, errors: dict | None = None):
     session = db()
-    finding = action.finding
-    before = photos_by_item(session=session, inspection=finding.inspection).get(finding.item_id, [])
+    finding = action.finding  # None for a red tag's action: the tag's page is where it is decided
+    before = photos_by_item(session=session, inspection=finding.inspection).get(finding.item_id, []) if finding else []
     events = service.events_of(session, action)
     names = {u.id: u.display_name for u in session.exec(select(User).where(User.id.in_({e.user_id for e in events})))}
     return render_page(

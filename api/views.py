@@ -272,10 +272,16 @@ def actions():
     today = local_today()
     rows = session.exec(with_details(action_filter(query, status, today))
                         .order_by(CorrectiveAction.due_on, CorrectiveAction.id).limit(1000)).all()
+    def source(a) -> dict:
+        if a.finding is None:
+            return {"source": "red_tag", "red_tag": a.red_tag.number, "inspection": None, "item": None,
+                    "item_text": a.subject, "score": None, "flagged": False, "severity": None}
+        f = a.finding
+        return {"source": "finding", "red_tag": None, "inspection": f.inspection_id, "item": f.item_key,
+                "item_text": f.item.text, "score": f.score, "flagged": f.flagged, "severity": f.severity.value}
+
     return jsonify(status=status, actions=[{
-        "id": a.id, "workshop": a.finding.workshop.code, "inspection": a.finding.inspection_id,
-        "item": a.finding.item_key, "item_text": a.finding.item.text, "score": a.finding.score,
-        "severity": a.finding.severity.value, "owner": a.owner.username if a.owner else None,
+        "id": a.id, "workshop": a.workshop.code, **source(a), "owner": a.owner.username if a.owner else None,
         "due_on": a.due_on.isoformat(), "priority": a.priority.value, "action": a.action_text,
         "status": a.status.value, "overdue": a.status.value in ("open", "in_progress", "returned")
         and a.due_on < today, "done_at": _iso(a.done_at), "closed_at": _iso(a.closed_at),

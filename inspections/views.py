@@ -74,6 +74,7 @@ from inspections.trends import (
     version_changes,
     workshop_trend,
 )
+from redtags.service import tag_counts
 from web import is_fragment_request, local_today, public_url, qr_svg, render_page, utc_bounds
 
 bp = Blueprint("inspections", __name__)
@@ -182,6 +183,7 @@ def workshop(code: str):
         recent_count=len(recent), latest_id=recent[-1] if recent else None, drafts=drafts,
         may_inspect=can_inspect(session=session, user=current_user, workshop_id=workshop.id),
         action_stats=stats_for(session=session, workshop_ids=[workshop.id], today=today, since=since, until=until),
+        tag_counts=tag_counts(session=session, workshop_ids=[workshop.id], today=today),
     )
 
 

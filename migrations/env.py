@@ -8,6 +8,7 @@ import actions.models  # noqa: F401
 import audit.models  # noqa: F401
 import checklists.models  # noqa: F401
 import inspections.models  # noqa: F401
+import redtags.models  # noqa: F401
 from database import make_engine
 
 config = context.config

@@ -1,0 +1,159 @@
+"""Red tags on screen: the register (per workshop or everything the user sees), raising a tag on the floor, one tag
+with its countdown and outcome. Thin: parse → redtags.service → render."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlmodel import select
+
+from accounts.models import Workshop
+from accounts.service import can_see_workshop, get_visible_workshop_or_404, visible_workshops
+from database import db
+from inspections.photos import photo_path
+from redtags import service
+from redtags.models import RedTag, TagOutcome, TagReason
+from web import local_today, render_page
+
+bp = Blueprint("redtags", __name__)
+REGISTER_LIMIT = 500
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    return None
+
+
+def error_text(exc: service.RedTagError) -> str:
+    return {
+        "not_allowed": _("只有负责检查该车间的人员可以挂红牌或处置红牌"),
+        "what_required": _("请写明挂红牌的物品"),
+        "location_required": _("请写明物品所在位置"),
+        "text_too_long": _("文字太长"),
+        "bad_reason": _("请选择挂红牌的原因"),
+        "bad_holding": _("留置期为 1–90 天"),
+        "photo_required": _("请给挂红牌的物品拍照"),
+        "photo_bad_type": _("只接受 JPEG、PNG 或 WebP 照片"),
+        "photo_too_many_pixels": _("照片像素过多"),
+        "photo_unreadable": _("无法读取这张照片，请重新拍摄"),
+        "photo_too_large": _("照片太大（最大 12 MB）"),
+        "bad_outcome": _("请选择处置结果"),
+        "wrong_status": _("这个红牌已经处置过了"),
+    }.get(exc.code, str(exc))
+
+
+def tag_or_404(tag_id: int) -> RedTag:
+    tag = db().get(RedTag, tag_id)
+    if tag is None or not can_see_workshop(session=db(), user=current_user, workshop_id=tag.workshop_id):
+        abort(404)
+    return tag
+
+
+@bp.get("/red-tags")
+def register():
+    """Every tag the user may see, or one workshop's (?workshop=CODE); ?status=open|overdue|decided|all."""
+    session = db()
+    code = request.args.get("workshop", "")
+    workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code) if code else None
+    status = request.args.get("status", "open")
+    status = status if status in service.REGISTER_STATUSES else "open"
+    today = local_today()
+    query = service.visible_tags(current_user)
+    if workshop is not None:
+        query = query.where(RedTag.workshop_id == workshop.id)
+    tags = session.exec(service.register_filter(query, status, today)
+                        .order_by(RedTag.hold_until, RedTag.id).limit(REGISTER_LIMIT)).all()
+    workshops = session.exec(visible_workshops(current_user)).all()
+    taggable = [w for w in workshops if service.may_tag(session=session, user=current_user, workshop_id=w.id)]
+    return render_page("redtags/register.html", tags=tags, workshop=workshop, status=status, today=today,
+                       limit=REGISTER_LIMIT, workshops=workshops, taggable=taggable,
+                       actions={a.red_tag_id: a for a in _actions_of(tags)})
+
+
+def _actions_of(tags):
+    from actions.models import CorrectiveAction
+
+    ids = [t.id for t in tags]
+    return db().exec(select(CorrectiveAction).where(CorrectiveAction.red_tag_id.in_(ids))).all() if ids else []
+
+
+def _new_form(workshop: Workshop, status: int = 200, error: str | None = None):
+    return render_page("redtags/new.html", status=status, workshop=workshop, reasons=list(TagReason),
+                       holding_days=service.HOLDING_DAYS, form=request.form, error=error)
+
+
+@bp.get("/workshops/<code>/red-tags/new")
+def new(code: str):
+    workshop = get_visible_workshop_or_404(session=db(), user=current_user, code=code)
+    if not service.may_tag(session=db(), user=current_user, workshop_id=workshop.id):
+        abort(403, _("只有负责检查该车间的人员可以挂红牌或处置红牌"))
+    return _new_form(workshop)
+
+
+@bp.post("/workshops/<code>/red-tags")
+def create(code: str):
+    session = db()
+    workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code)
+    if not service.may_tag(session=session, user=current_user, workshop_id=workshop.id):
+        abort(403, _("只有负责检查该车间的人员可以挂红牌或处置红牌"))  # before reading the upload
+    form = request.form
+    upload = request.files.get("photo")
+    photo = upload.read() if upload and upload.filename else None
+    days = form.get("holding_days", "")
+    try:
+        tag = service.raise_tag(session=session, user=current_user, workshop=workshop, what=form.get("what", ""),
+                                location=form.get("location", ""), reason=form.get("reason", ""),
+                                holding_days=int(days) if days.isdigit() else None, photo=photo,
+                                data_dir=current_app.config["DATA_DIR"], today=local_today(),
+                                quantity=form.get("quantity", ""), note=form.get("note", ""))
+    except service.RedTagError as exc:
+        session.rollback()
+        if exc.status == 403:
+            abort(403, error_text(exc))
+        return _new_form(workshop, 422, error_text(exc))
+    session.commit()
+    flash(_("红牌 %(number)s 已登记", number=tag.number))
+    return redirect(url_for(".tag_page", tag_id=tag.id), code=303)
+
+
+def _page(tag: RedTag, status: int = 200, error: str | None = None):
+    session = db()
+    return render_page("redtags/tag.html", status=status, tag=tag, today=local_today(), outcomes=list(TagOutcome),
+                       action=service.escalated_action(session, tag), error=error, form=request.form,
+                       may_decide=service.may_tag(session=session, user=current_user, workshop_id=tag.workshop_id))
+
+
+@bp.get("/red-tags/<int:tag_id>")
+def tag_page(tag_id: int):
+    return _page(tag_or_404(tag_id))
+
+
+@bp.post("/red-tags/<int:tag_id>/decide")
+def decide(tag_id: int):
+    session = db()
+    tag = tag_or_404(tag_id)
+    try:
+        service.decide(session=session, user=current_user, tag=tag, outcome=request.form.get("outcome", ""),
+                       note=request.form.get("note", ""))
+    except service.RedTagError as exc:
+        session.rollback()
+        if exc.status in (403, 409):
+            abort(exc.status, error_text(exc))
+        return _page(session.get(RedTag, tag_id), 422, error_text(exc))
+    session.commit()
+    flash(_("已保存"))
+    return redirect(url_for(".tag_page", tag_id=tag_id), code=303)
+
+
+@bp.get("/red-tags/<int:tag_id>/photo.jpg")
+def photo(tag_id: int):
+    tag = tag_or_404(tag_id)
+    path = photo_path(current_app.config["DATA_DIR"], tag.photo_sha256, thumbnail=request.args.get("size") == "thumb")
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg", max_age=86400, conditional=True,
+                         download_name=f"{tag.number}.jpg")
+    response.cache_control.private = True
+    return response
