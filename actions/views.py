@@ -59,7 +59,7 @@ def _list(query, status: str, **context):
     status = status if status in STATUSES else "open"
     rows = db().exec(service.with_details(service.action_filter(query, status, today))
                      .order_by(CorrectiveAction.due_on, CorrectiveAction.id).limit(LIST_LIMIT)).all()
-    return render_page("actions/list.html", actions=rows, status=status, today=today, limit=LIST_LIMIT, **context)
+    return render_page("actions/list.html", actions=rows, shown=status, today=today, limit=LIST_LIMIT, **context)
 
 
 @bp.get("/workshops/<code>/actions")

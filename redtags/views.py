@@ -67,7 +67,7 @@ def register():
                         .order_by(RedTag.hold_until, RedTag.id).limit(REGISTER_LIMIT)).all()
     workshops = session.exec(visible_workshops(current_user)).all()
     taggable = [w for w in workshops if service.may_tag(session=session, user=current_user, workshop_id=w.id)]
-    return render_page("redtags/register.html", tags=tags, workshop=workshop, status=status, today=today,
+    return render_page("redtags/register.html", tags=tags, workshop=workshop, shown=status, today=today,
                        limit=REGISTER_LIMIT, workshops=workshops, taggable=taggable,
                        actions={a.red_tag_id: a for a in _actions_of(tags)})
 

@@ -36,7 +36,7 @@ def fingerprint(app) -> dict[str, str]:
 
 @dataclass
 class Target:
-    """sup1's work in W1: one submitted inspection (with a photo, a note and a signature) and one draft."""
+    """sup1's work in W1: one submitted inspection (with a photo, a note and a signature), one draft, a red tag."""
 
     submitted: int
     draft: int
@@ -44,6 +44,7 @@ class Target:
     signature: int
     item_key: str
     category_key: str
+    tag: int  # a red tag in W1
 
 
 @pytest.fixture
@@ -59,10 +60,15 @@ def target(app) -> Target:
     assert submit(client, submitted).status_code == 303
     draft = start(client)
     answer_all(client, draft, items[:3])
+    tagged = client.post("/workshops/W1/red-tags", content_type="multipart/form-data", data={
+        "what": "旧夹具", "location": "3 号线", "reason": "unknown", "holding_days": "7",
+        "photo": (io.BytesIO(jpeg_bytes(400, 300)), "t.jpg")})
+    assert tagged.status_code == 303  # a red tag in W1, for the sweeps to try
     with Session(app.extensions["engine"]) as session:
         photo = session.scalars(select(Photo.id)).one()
         signature = session.scalars(select(Signature.id)).one()
-    return Target(submitted, draft, photo, signature, items[0].key, items[0].category_key)
+    tag = int(tagged.location.rsplit("/", 1)[1])
+    return Target(submitted, draft, photo, signature, items[0].key, items[0].category_key, tag)
 
 
 class MarkupAudit(HTMLParser):

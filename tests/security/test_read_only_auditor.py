@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from accounts.models import ApiToken, User, Workshop
 from actions.models import CorrectiveAction
 from checklists.models import ChecklistCategory, ChecklistItem, ChecklistVersion
+from redtags.models import RedTag
 from tests.conftest import AuthActions
 from tests.helpers import token_headers
 from tests.security.conftest import fingerprint
@@ -27,7 +28,8 @@ def url_arguments(app, target) -> dict:
         token = session.exec(select(ApiToken).where(ApiToken.user_id == sup1.id)).first()
         action = session.exec(select(CorrectiveAction)).first()  # the submitted inspection's finding
         workshop = session.exec(select(Workshop).where(Workshop.code == "W1")).one()
-        return {"action_id": action.id, "plant_id": workshop.plant_id, "workshop_id": workshop.id,
+        tag = session.exec(select(RedTag)).first()
+        return {"action_id": action.id, "tag_id": tag.id, "plant_id": workshop.plant_id, "workshop_id": workshop.id,
                 "key": version.checklist.key, "number": version.number, "category_id": category.id,
                 "item_id": item.id, "user_id": sup1.id, "token_id": token.id, "code": "W1",
                 "item_key": target.item_key, "category_key": target.category_key}
@@ -63,4 +65,4 @@ def test_an_auditor_changes_nothing_through_any_route(app, target):
     assert {"inspections.answer", "inspections.submit", "inspections.correct", "inspections.approve",
             "inspections.upload_photo", "checklists.publish", "admin.new_user", "admin.edit_user",
             "api.put_answer", "api.start", "actions.assign", "actions.done", "actions.verify",
-            "admin.create_plant_route", "admin.plant_webhook"} <= set(tried)
+            "admin.create_plant_route", "admin.plant_webhook", "redtags.create", "redtags.decide"} <= set(tried)

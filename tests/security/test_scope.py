@@ -18,6 +18,7 @@ W1_READS = [
     "/workshops/W1", "/workshops/W1/label", "/workshops/W1/report.pdf",
     "/inspections/{submitted}/items/{item_key}/correct",
     "/exports/inspections.csv?workshop=W1", "/exports/answers.xlsx?workshop=W1",
+    "/red-tags/{tag}", "/red-tags/{tag}/photo.jpg", "/red-tags?workshop=W1", "/workshops/W1/red-tags/new",
 ]
 W1_WRITES = [
     ("/inspections/{draft}/answers/{item_key}", {"score-{item_key}": "4"}),
@@ -28,6 +29,8 @@ W1_WRITES = [
     ("/inspections/{submitted}/approve", {}),
     ("/inspections/{submitted}/items/{item_key}/correct", {"score": "4", "reason": "越权更正"}),
     ("/workshops/W1/inspections", {}),
+    ("/workshops/W1/red-tags", {"what": "x", "location": "x", "reason": "other", "holding_days": "7"}),
+    ("/red-tags/{tag}/decide", {"outcome": "scrap"}),
 ]
 API_READS = ["/api/v1/inspections/{submitted}", "/api/v1/inspections/{draft}", "/api/v1/workshops/W1/trend"]
 

@@ -86,3 +86,19 @@ def test_hostile_names_of_people_workshops_and_checklist_items_stay_text(app, cl
     assert 'hx-get="/evil"' in flat and "张\"><script>alert(1)</script>" in flat  # printed as typed
     assert f'data-item-code="{item_key}"' in client.get(f"/inspections/{inspection_id}").text
     assert "物品\"'><script>alert(1)</script>" in flat  # the item text, printed as typed
+
+
+def test_a_hostile_red_tag_stays_text_in_the_register_and_its_page(app, client, auth):
+    import io
+
+    from tests.test_photos import jpeg_bytes
+
+    auth.login("sup1")
+    created = client.post("/workshops/W1/red-tags", content_type="multipart/form-data", data={
+        "what": "夹具" + NAME_PAYLOAD, "location": PAYLOAD[:190], "quantity": NAME_PAYLOAD[:40], "reason": "other",
+        "holding_days": "7", "note": PAYLOAD, "photo": (io.BytesIO(jpeg_bytes(400, 300)), "t.jpg")})
+    assert created.status_code == 303
+    for path in (created.location, "/red-tags", "/red-tags?workshop=W1&status=all"):
+        response = client.get(path)
+        assert response.status_code == 200 and "夹具&#34;&gt;&lt;script&gt;" in response.text, path
+        assert_inert(response.text, path)
