@@ -1,0 +1,57 @@
+"""Raising a red tag on the floor with a tablet: one form, big choices, a photo from the camera; then the
+register with its countdown and the outcome. 768×1024 and 1024×768; screenshots in test-artifacts/."""
+
+import re
+
+import pytest
+
+from tests.browser.actions import login
+from tests.test_photos import jpeg_bytes
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.mark.parametrize("viewport", [{"width": 768, "height": 1024}, {"width": 1024, "height": 768}],
+                         ids=["portrait", "landscape"])
+def test_raise_a_tag_see_the_countdown_and_record_the_outcome(live_server, browser, artifacts, tmp_path, viewport):
+    base, _app = live_server
+    photo = tmp_path / "pallet.jpg"
+    photo.write_bytes(jpeg_bytes(1600, 1200, colour=(120, 90, 60)))
+    name = f"{viewport['width']}x{viewport['height']}"
+    context = browser.new_context(viewport=viewport, locale="zh-CN")
+    page = context.new_page()
+    try:
+        login(page, base, "sup1")
+        page.goto(f"{base}/workshops/W1")
+        page.click('[data-tag-counts] [data-action="new-tag"]')
+        page.fill("input[name=what]", "破损托盘")
+        page.fill("input[name=location]", "2 号线北侧通道")
+        page.fill("input[name=quantity]", "3 个")
+        page.locator("label.score-btn", has_text="不良品").click()
+        page.locator("label.score-btn", has_text="14 天").click()
+        page.click('[data-action="raise-tag"]')  # no photo yet: the browser or the server asks for one
+        assert re.search(r"/red-tags/\d+$", page.url) is None  # still on the form, all typed text there
+        assert page.input_value("input[name=what]") == "破损托盘"
+        page.set_input_files("input[name=photo]", str(photo))
+        for radio in page.locator(".choice .score-btn").all():
+            assert radio.bounding_box()["height"] >= 48  # thumb-sized choices
+        page.screenshot(path=str(artifacts / f"red-tag-new-{name}.png"), full_page=True)
+        page.click('[data-action="raise-tag"]')
+        page.wait_for_selector("text=RT-W1-0001")
+        assert page.locator('[data-countdown="14"]').count() == 1
+        page.screenshot(path=str(artifacts / f"red-tag-{name}.png"), full_page=True)
+
+        page.goto(f"{base}/red-tags?workshop=W1")
+        row = page.locator('[data-tag="RT-W1-0001"]')
+        assert "剩 14 天" in row.inner_text() and "破损托盘" in row.inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        page.screenshot(path=str(artifacts / f"red-tag-register-{name}.png"), full_page=False)
+
+        row.locator("a").click()
+        page.locator("label.score-btn", has_text="报废").click()
+        page.fill("textarea[name=note]", "交设备科报废")
+        page.click('[data-action="decide"]')
+        page.wait_for_selector('[data-outcome="scrap"]')
+        assert page.locator('[data-action="decide"]').count() == 0
+    finally:
+        context.close()
