@@ -108,6 +108,25 @@ def may_verify(*, session: Session, user: User, action: CorrectiveAction) -> boo
     return session.exec(later).first() is not None
 
 
+def verifiable_keys(*, session: Session, user: User, workshop_id: int,
+                    actions: dict[str, CorrectiveAction]) -> set[str]:
+    """may_verify for every open action of one workshop at once (the inspection form shows them all): the scope
+    and role checks once, and one query for the user's latest inspection there instead of one per action."""
+    if not actions or not can_see_workshop(session=session, user=user, workshop_id=workshop_id):
+        return set()
+    if is_manager(user):
+        return set(actions)
+    if not can_inspect(session=session, user=user, workshop_id=workshop_id):
+        return set()
+    latest = session.exec(select(func.max(Inspection.started_at)).where(
+        Inspection.workshop_id == workshop_id, Inspection.inspector_id == user.id)).one()
+    if latest is None:
+        return set()
+    latest = as_utc(latest)
+    return {key for key, action in actions.items() if action.owner_id != user.id and action.finding is not None
+            and latest > as_utc(action.finding.inspection.submitted_at)}
+
+
 def eligible_owners(*, session: Session, workshop_id: int) -> list[User]:
     """Active users who can see the workshop and are not read-only auditors."""
     users = session.exec(select(User).where(User.active, User.role != Role.auditor).order_by(User.display_name))
@@ -272,6 +291,8 @@ def open_actions_for_items(*, session: Session, workshop_id: int, before: Inspec
     """For the next inspection: the unverified actions of this workshop by item key, from earlier inspections."""
     rows = session.exec(
         select(CorrectiveAction).join(Finding).join(Inspection, Inspection.id == Finding.inspection_id)
+        .options(selectinload(CorrectiveAction.finding).selectinload(Finding.inspection),
+                 selectinload(CorrectiveAction.owner))
         .where(CorrectiveAction.workshop_id == workshop_id, CorrectiveAction.status != ActionStatus.verified,
                Inspection.status == InspectionStatus.submitted, Inspection.id != before.id)
         .order_by(CorrectiveAction.id)

@@ -265,12 +265,11 @@ def _open_actions(inspection: Inspection) -> dict:
     """On the floor, by each item: the earlier findings' actions still open, and whether this user may verify."""
     if inspection.status != InspectionStatus.draft or not can_edit(current_user, inspection):
         return {"open_actions": {}, "verifiable": set()}
-    from actions.service import may_verify, open_actions_for_items
+    from actions.service import open_actions_for_items, verifiable_keys
 
     found = open_actions_for_items(session=db(), workshop_id=inspection.workshop_id, before=inspection)
-    return {"open_actions": found,
-            "verifiable": {key for key, action in found.items()
-                           if may_verify(session=db(), user=current_user, action=action)}}
+    return {"open_actions": found, "verifiable": verifiable_keys(session=db(), user=current_user,
+                                                                 workshop_id=inspection.workshop_id, actions=found)}
 
 
 @bp.get("/inspections/<int:inspection_id>")

@@ -286,3 +286,33 @@ def test_a_list_loads_its_details_in_a_few_queries_not_per_row(app, client, auth
         found(app, client, auth)
     assign_owners()
     assert statements_for_the_list() == few  # 12 actions: the same queries whatever the number of rows
+
+
+def test_the_forms_batch_check_agrees_with_may_verify_for_everyone(app, client, auth):
+    """verifiable_keys (one query for the whole form) must say exactly what may_verify says per action."""
+    from actions.service import may_verify, open_actions_for_items, verifiable_keys
+    from inspections.models import Inspection
+
+    found(app, client, auth)
+    rows = actions(app)
+    auth.login("manager")
+    client.post(f"/actions/{rows[0].id}/assign", data={"owner_id": uid(app, "sup1"),
+                                                       "due_on": date.today().isoformat(), "priority": "medium"})
+    auth.logout()
+    auth.login("sup1")
+    before_next = {}
+    next_one = start(client)  # sup1 is now the next inspector: may verify the others, not their own
+    auth.logout()
+    with Session(app.extensions["engine"]) as session:
+        inspection = session.get(Inspection, next_one)
+        open_ = open_actions_for_items(session=session, workshop_id=inspection.workshop_id, before=inspection)
+        assert len(open_) == len(LOW)
+        for username in ("sup1", "sup2", "manager", "auditor", "admin"):
+            user = session.exec(select(User).where(User.username == username)).one()
+            expected = {k for k, a in open_.items() if may_verify(session=session, user=user, action=a)}
+            got = verifiable_keys(session=session, user=user, workshop_id=inspection.workshop_id, actions=open_)
+            assert got == expected, username
+            before_next[username] = got
+    owned = next(k for k, a in open_.items() if a.id == rows[0].id)
+    assert owned not in before_next["sup1"] and len(before_next["sup1"]) == len(LOW) - 1
+    assert before_next["sup2"] == set() and len(before_next["manager"]) == len(LOW)
