@@ -69,7 +69,8 @@ def load_standard_checklist(*, session: Session, publish_at: dict[int, datetime]
     return versions
 
 
-def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 6) -> dict:
+def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 6, data_dir=None) -> dict:
+    """data_dir: where photos go; without it the demo has no red tags (they need a photo)."""
     rng = random.Random(seed)  # repeatable demo data, not security  # noqa: S311  # nosec B311
     signatures: dict[int, bytes] = {}
     now = now or datetime.now(UTC)
@@ -129,8 +130,13 @@ def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 
                     score = sum(rng.random() < p for _ in range(4))
                     values[item.key] = score
                     note = rng.choice(LOW_SCORE_NOTES) if score <= 1 and rng.random() < 0.6 else ""
+                    # the latest round flags one safety item whatever its score, as inspectors do for hazards
+                    flagged = week == WEEKS - 1 and category.key == "safety" and item.position == 1 and score >= 2
+                    if flagged:
+                        note = "灭火器前有临时堆放，分数不低但必须当天整改"
                     session.add(Answer(inspection_id=inspection.id, item_id=item.id, score=score, note=note,
-                                       updated_by_id=inspection.inspector_id, updated_at=submitted_at))
+                                       flagged=flagged, updated_by_id=inspection.inspector_id,
+                                       updated_at=submitted_at))
             result = score_inspection(category_specs(version), values, scheme_from_dict(version.scheme))
             store_result(session=session, inspection=inspection, result=result)
             inspector = inspectors[workshop.code]
@@ -143,8 +149,41 @@ def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 
         session.flush()
         session.refresh(inspection, ["answers"])
         demo_actions(session=session, inspection=inspection, owner=inspector, rng=rng)
+        if data_dir is not None:
+            demo_red_tags(session=session, workshop=workshop, user=inspector, data_dir=data_dir, now=now, rng=rng)
     session.flush()
+    if data_dir is not None:
+        from redtags.service import escalate_due
+
+        escalate_due(session=session, today=now.date())  # the ones past their holding period, as the daily run
     return {"inspections": count, "workshops": len(workshops), "users": sorted(users)}
+
+
+DEMO_TAGS = [  # (what, location, reason, days ago tagged, holding days, outcome)
+    ("旧夹具一箱", "3 号线末端货架", "unknown", 2, 7, None),
+    ("破损托盘", "北侧通道", "defective", 12, 7, None),  # past its holding period: escalates
+    ("过期胶水 2 桶", "化学品柜旁", "unneeded", 20, 7, "scrap"),
+]
+
+
+def demo_red_tags(*, session: Session, workshop: Workshop, user, data_dir, now: datetime,
+                  rng: random.Random) -> None:
+    """A few red tags per workshop: one holding, one past its period, one decided."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    from redtags.service import decide, raise_tag
+
+    for what, location, reason, ago, days, outcome in DEMO_TAGS:
+        image = Image.new("RGB", (640, 480), tuple(rng.randint(60, 200) for _ in range(3)))
+        out = BytesIO()
+        image.save(out, format="JPEG")
+        tag = raise_tag(session=session, user=user, workshop=workshop, what=what, location=location, reason=reason,
+                        holding_days=days, photo=out.getvalue(), data_dir=data_dir,
+                        today=(now - timedelta(days=ago)).date())
+        if outcome:
+            decide(session=session, user=user, tag=tag, outcome=outcome, note="交设备科统一处理")
 
 
 def demo_actions(*, session: Session, inspection: Inspection, owner, rng: random.Random) -> None:
@@ -202,7 +241,7 @@ def demo_command(scale: str):
                        f"{summary['inspections']} inspections, {summary['answers']} answers "
                        f"(logins: manager, sup01…sup20, password {DEMO_PASSWORD})")
             return
-        summary = generate_demo(session=session)
+        summary = generate_demo(session=session, data_dir=current_app.config["DATA_DIR"])
     click.echo(f"demo data loaded: {summary['workshops']} workshops, {summary['inspections']} inspections")
     click.echo(f"demo logins (password {DEMO_PASSWORD}):")
     for username, display, role, codes, plants in USERS:

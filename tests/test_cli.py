@@ -85,6 +85,15 @@ def test_demo_fills_an_empty_database_only(tmp_path):
             Inspection, Inspection.version_id == ChecklistVersion.id).group_by(ChecklistVersion.number)).all()
         assert dict(versions) == {1: 36, 2: 36}
         assert session.exec(select(func.count()).select_from(User)).one() == 5
+        # red tags in every state, the one past its holding period escalated; a flagged safety finding
+        from actions.models import CorrectiveAction, Finding
+        from redtags.models import RedTag
+
+        states = session.exec(select(RedTag.status, func.count()).group_by(RedTag.status)).all()
+        assert dict(states) == {"held": 6, "escalated": 6, "decided": 6}
+        assert session.exec(select(func.count()).select_from(CorrectiveAction)
+                            .where(CorrectiveAction.red_tag_id.is_not(None))).one() == 6
+        assert session.exec(select(func.count()).select_from(Finding).where(Finding.flagged)).one() >= 1
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and "not loaded" in again.output
     app.extensions["engine"].dispose()
