@@ -286,3 +286,34 @@ def actions():
         "status": a.status.value, "overdue": a.status.value in ("open", "in_progress", "returned")
         and a.due_on < today, "done_at": _iso(a.done_at), "closed_at": _iso(a.closed_at),
     } for a in rows])
+
+
+@bp.get("/red-tags")
+def red_tags():
+    """The red-tag register the caller may see: ?workshop=CODE&status=open|overdue|decided|all (default open),
+    the one whose holding period ends first first, at most 1000."""
+    from redtags.models import RedTag
+    from redtags.service import REGISTER_STATUSES, register_filter, visible_tags
+
+    session = db()
+    query = visible_tags(current_user)
+    if request.args.get("workshop"):
+        workshop = session.exec(visible_workshops(current_user).where(Workshop.code == request.args["workshop"])
+                                ).first()
+        if workshop is None:
+            return jsonify(error="no such workshop in your scope", code="not_found"), 404
+        query = query.where(RedTag.workshop_id == workshop.id)
+    status = request.args.get("status", "open")
+    if status not in REGISTER_STATUSES:
+        return jsonify(error="status is open, overdue, decided or all", code="bad_status"), 422
+    today = local_today()
+    rows = session.exec(register_filter(query, status, today).order_by(RedTag.hold_until, RedTag.id).limit(1000)
+                        ).all()
+    workshops = {w.id: w.code for w in session.exec(select(Workshop).where(
+        Workshop.id.in_({t.workshop_id for t in rows})))} if rows else {}
+    return jsonify(status=status, red_tags=[{
+        "number": t.number, "workshop": workshops[t.workshop_id], "what": t.what, "quantity": t.quantity,
+        "location": t.location, "reason": t.reason.value, "tagged_on": t.tagged_on.isoformat(),
+        "hold_until": t.hold_until.isoformat(), "days_left": t.days_left(today), "status": t.status.value,
+        "outcome": t.outcome.value if t.outcome else None, "decided_at": _iso(t.decided_at),
+    } for t in rows])

@@ -233,3 +233,63 @@ def action_export(*, session: Session, user: User, flt: ExportFilter, since: dat
                    done_comment or "", local(closed_at) if closed_at else "", closer_name or ""]
 
     return header, rows()
+
+
+TAG_REASON_NAMES = {"unneeded": "不需要", "defective": "不良品", "excess": "数量过多", "unknown": "用途或归属不明",
+                    "misplaced": "放错位置", "other": "其他"}
+TAG_STATUS_NAMES = {"held": "留置中", "escalated": "已过留置期（已转整改）", "decided": "已处置"}
+
+
+def red_tag_export(*, session: Session, user: User, flt: ExportFilter, since: datetime | None = None,
+                   until: datetime | None = None, local=lambda d: d.isoformat()):
+    """The red-tag register: one row per tag raised in the period (by when it was raised), in the user's scope.
+    The checklist filters do not apply to tags."""
+    from sqlalchemy.orm import aliased
+
+    from actions.models import CorrectiveAction
+    from redtags.models import OUTCOME_NAMES_ZH, RedTag
+
+    scope = visible_workshops(user).subquery()
+    conditions = [RedTag.workshop_id.in_(select(scope.c.id))]
+    if flt.plant:
+        plant = session.exec(select(Plant).where(Plant.code == flt.plant)).first()
+        if plant is None or not session.exec(select(scope.c.id).where(scope.c.plant_id == plant.id)).first():
+            raise ExportError("not_found", "no such plant in your scope")
+        conditions.append(Workshop.plant_id == plant.id)
+    if flt.workshop:
+        found = session.exec(select(scope.c.id).where(scope.c.code == flt.workshop)).first()
+        if found is None:
+            raise ExportError("not_found", "no such workshop in your scope")
+        conditions.append(RedTag.workshop_id == found)
+    if since is not None:
+        conditions.append(RedTag.created_at >= since)
+    if until is not None:
+        conditions.append(RedTag.created_at < until)
+    raiser, decider = aliased(User), aliased(User)
+    header = ["红牌编号", "工厂", "车间代码", "车间", "物品", "数量", "位置", "原因", "说明", "挂牌日期", "留置到",
+              "挂牌人", "状态", "处置", "处置说明", "处置时间", "处置人", "整改编号"]
+    query = (
+        select(RedTag.number, Plant.name, Workshop.code, Workshop.name, RedTag.what, RedTag.quantity,
+               RedTag.location, RedTag.reason, RedTag.note, RedTag.tagged_on, RedTag.hold_until,
+               raiser.display_name, RedTag.status, RedTag.outcome, RedTag.outcome_note, RedTag.decided_at,
+               decider.display_name, CorrectiveAction.id)
+        .join(Workshop, RedTag.workshop_id == Workshop.id)
+        .join(Plant, Workshop.plant_id == Plant.id)
+        .join(raiser, RedTag.raised_by_id == raiser.id)
+        .outerjoin(decider, RedTag.decided_by_id == decider.id)
+        .outerjoin(CorrectiveAction, CorrectiveAction.red_tag_id == RedTag.id)
+        .where(*conditions)
+        .order_by(RedTag.created_at, RedTag.id)
+    )
+
+    def rows() -> Iterator[list]:
+        for (number, plant, code, workshop, what, quantity, location, reason, note, tagged_on, hold_until,
+             raiser_name, status, outcome, outcome_note, decided_at, decider_name, action_id) in \
+                _stream(session, query):
+            yield [number, plant, code, workshop, what, quantity or "", location, TAG_REASON_NAMES[str(reason)],
+                   note or "", tagged_on.isoformat(), hold_until.isoformat(), raiser_name,
+                   TAG_STATUS_NAMES[str(status)], OUTCOME_NAMES_ZH.get(outcome, "") if outcome else "",
+                   outcome_note or "", local(decided_at) if decided_at else "", decider_name or "",
+                   action_id or ""]
+
+    return header, rows()

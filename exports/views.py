@@ -20,11 +20,20 @@ from flask_babel import to_user_timezone, to_utc
 from flask_login import current_user, login_required
 from sqlmodel import Session
 
-from exports.service import ExportError, action_export, answer_export, inspection_export, parse_filter, safe_cell
+from exports.service import (
+    ExportError,
+    action_export,
+    answer_export,
+    inspection_export,
+    parse_filter,
+    red_tag_export,
+    safe_cell,
+)
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 
-DATASETS = {"inspections": inspection_export, "answers": answer_export, "actions": action_export}
+DATASETS = {"inspections": inspection_export, "answers": answer_export, "actions": action_export,
+            "red-tags": red_tag_export}
 SHEET_ROWS = 1_000_000  # Excel's limit is 1,048,576 rows a sheet
 
 

@@ -163,3 +163,33 @@ def test_an_undecided_tag_escalates_once_as_an_action_that_closes_with_the_outco
         events = session.exec(select(ActionEvent).where(ActionEvent.action_id == action_id)).all()
         assert [(e.to_status, e.comment) for e in events] == [("verified", "红牌已处置：报废 · 已报废")]
     assert 'data-status="verified"' in client.get(f"/red-tags/{tag_id}").text
+
+
+def test_the_register_in_the_api_and_the_exports_stays_in_scope(app, client, auth):
+    import csv
+
+    auth.login("sup1")
+    raise_one(client, what="=cmd|' /C calc'!A0")  # a formula typed as the thing tagged stays text
+    raise_one(client, what="破损托盘", holding_days="3")
+    tag_id = tags(app)[0].id
+    client.post(f"/red-tags/{tag_id}/decide", data={"outcome": "keep", "note": "工艺确认还要用"})
+    rows = list(csv.reader(io.StringIO(client.get("/exports/red-tags.csv?workshop=W1").text.lstrip("\ufeff"))))
+    assert rows[0][:4] == ["红牌编号", "工厂", "车间代码", "车间"]
+    assert [(r[0], r[12], r[13]) for r in rows[1:]] == [("RT-W1-0001", "已处置", "保留"),
+                                                         ("RT-W1-0002", "留置中", "")]
+    assert rows[1][4] == "'=cmd|' /C calc'!A0"
+    xlsx = client.get("/exports/red-tags.xlsx")
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+    xlsx.close()
+    api = client.get("/api/v1/red-tags?workshop=W1", headers=token_headers(app, "sup1")).json
+    assert [(t["number"], t["days_left"], t["status"]) for t in api["red_tags"]] == [("RT-W1-0002", 3, "held")]
+    every = client.get("/api/v1/red-tags?status=all", headers=token_headers(app, "sup1")).json["red_tags"]
+    assert {t["number"] for t in every} == {"RT-W1-0001", "RT-W1-0002"}
+    auth.logout()
+    auth.login("sup2")  # W2 only
+    assert len(client.get("/exports/red-tags.csv").text.strip().splitlines()) == 1  # the header only
+    assert client.get("/exports/red-tags.csv?workshop=W1").status_code == 404
+    other = token_headers(app, "sup2")
+    assert client.get("/api/v1/red-tags?workshop=W1", headers=other).status_code == 404
+    assert client.get("/api/v1/red-tags?status=all", headers=other).json["red_tags"] == []
+    assert client.get("/api/v1/red-tags?status=soon", headers=other).status_code == 422
