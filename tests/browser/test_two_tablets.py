@@ -32,10 +32,10 @@ def test_a_conflicting_answer_shows_both_values_and_the_person_chooses(live_serv
 
         page_b.click('[data-conflict="sort-01"] [data-action="keep-mine"]')
         page_b.wait_for_selector('[data-item-code="sort-01"] .state-saved')
-        assert page_b.locator('[data-item-code="sort-01"] input[value="1"]').is_checked()
+        assert page_b.locator('[data-item-code="sort-01"] input[type=radio][value="1"]').is_checked()
 
         page_a.reload()
-        assert page_a.locator('[data-item-code="sort-01"] input[value="1"]').is_checked()
+        assert page_a.locator('[data-item-code="sort-01"] input[type=radio][value="1"]').is_checked()
     finally:
         tablet_a.close()
         tablet_b.close()
