@@ -29,11 +29,12 @@ def public_url(endpoint: str, **values) -> str:
 
 
 def qr_svg(text: str, title: str | None = None, scale: int = 8):
-    """A QR code as inline SVG markup (generated here from our own URL, never from user markup)."""
+    """A QR code as inline SVG markup (generated here from our own URL, never from user markup). It has a viewBox
+    and no fixed size, so CSS sizes it without cropping."""
     import segno
     from markupsafe import Markup
 
-    return Markup(segno.make(text, error="m").svg_inline(scale=scale, title=title))  # noqa: S704  # nosec B704
+    return Markup(segno.make(text, error="m").svg_inline(scale=scale, title=title, omitsize=True))  # noqa: S704  # nosec B704
 
 
 def utc_bounds(period) -> tuple:

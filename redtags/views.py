@@ -14,7 +14,7 @@ from database import db
 from inspections.photos import photo_path
 from redtags import service
 from redtags.models import RedTag, TagOutcome, TagReason
-from web import local_today, render_page
+from web import local_today, public_url, qr_svg, render_page
 
 bp = Blueprint("redtags", __name__)
 REGISTER_LIMIT = 500
@@ -128,6 +128,14 @@ def _page(tag: RedTag, status: int = 200, error: str | None = None):
 @bp.get("/red-tags/<int:tag_id>")
 def tag_page(tag_id: int):
     return _page(tag_or_404(tag_id))
+
+
+@bp.get("/red-tags/<int:tag_id>/card")
+def card(tag_id: int):
+    """The tag to print and hang on the thing: number, what, why, until when; its QR code opens this tag."""
+    tag = tag_or_404(tag_id)
+    target = public_url(".tag_page", tag_id=tag.id)
+    return render_page("redtags/card.html", tag=tag, qr=qr_svg(target, title=tag.number), target=target)
 
 
 @bp.post("/red-tags/<int:tag_id>/decide")

@@ -41,6 +41,14 @@ def test_raise_a_tag_see_the_countdown_and_record_the_outcome(live_server, brows
         assert page.locator('[data-countdown="14"]').count() == 1
         page.screenshot(path=str(artifacts / f"red-tag-{name}.png"), full_page=True)
 
+        page.click('[data-action="print-card"]')
+        card = page.locator("[data-tag-card]")
+        assert "RT-W1-0001" in card.inner_text() and card.locator("svg").count() == 1  # the QR code
+        page.emulate_media(media="print")
+        assert page.locator(".topbar").is_hidden()  # only the card goes on paper
+        card.screenshot(path=str(artifacts / f"red-tag-card-print-{name}.png"))
+        page.emulate_media(media="screen")
+
         page.goto(f"{base}/red-tags?workshop=W1")
         row = page.locator('[data-tag="RT-W1-0001"]')
         assert "剩 14 天" in row.inner_text() and "破损托盘" in row.inner_text()

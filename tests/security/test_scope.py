@@ -18,7 +18,8 @@ W1_READS = [
     "/workshops/W1", "/workshops/W1/label", "/workshops/W1/report.pdf",
     "/inspections/{submitted}/items/{item_key}/correct",
     "/exports/inspections.csv?workshop=W1", "/exports/answers.xlsx?workshop=W1",
-    "/red-tags/{tag}", "/red-tags/{tag}/photo.jpg", "/red-tags?workshop=W1", "/workshops/W1/red-tags/new",
+    "/red-tags/{tag}", "/red-tags/{tag}/photo.jpg", "/red-tags/{tag}/card", "/red-tags?workshop=W1",
+    "/workshops/W1/red-tags/new",
 ]
 W1_WRITES = [
     ("/inspections/{draft}/answers/{item_key}", {"score-{item_key}": "4"}),
