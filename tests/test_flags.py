@@ -49,6 +49,9 @@ def test_a_flagged_good_score_becomes_a_finding_with_an_action_and_shows_on_the_
 
     result = client.get(f"/inspections/{inspection_id}").text
     assert result.count("data-flagged") == 1 and "1 项问题" in result
+    workshop = client.get("/workshops/W1").text  # the latest round's open findings, marked as flagged
+    section = workshop[workshop.index("data-open-findings"):]
+    assert f'data-item-code="{flagged.key}"' in section and "data-flagged" in section
     text = pdf_text(client.get(f"/inspections/{inspection_id}/report.pdf").data, tmp_path)
     assert "问题项（1）" in text and "配电箱门没关好" in text and "标记" in text
 

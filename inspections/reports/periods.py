@@ -83,6 +83,7 @@ class FindingRow:
     submitted_at: datetime
     score: int
     note: str
+    flagged: bool = False  # a finding because the inspector flagged it, not because of the score
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,7 @@ def finding_rows(*, session: Session, inspection_ids: Sequence[int]) -> list[Fin
         if flagged or schemes[version_id].is_finding(score):
             rows.append(FindingRow(item_key=key, item_text=text, category_name=category,
                                    inspection_id=inspection_id, submitted_at=submitted_at, score=score,
-                                   note=note or ""))
+                                   note=note or "", flagged=bool(flagged)))
     return rows
 
 
