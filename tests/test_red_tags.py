@@ -193,3 +193,13 @@ def test_the_register_in_the_api_and_the_exports_stays_in_scope(app, client, aut
     assert client.get("/api/v1/red-tags?workshop=W1", headers=other).status_code == 404
     assert client.get("/api/v1/red-tags?status=all", headers=other).json["red_tags"] == []
     assert client.get("/api/v1/red-tags?status=soon", headers=other).status_code == 422
+
+
+def test_in_english_one_tag_is_a_red_tag_and_the_register_is_red_tags(client, auth):
+    auth.login("sup1")
+    tag_id = raise_one(client)
+    client.get("/login?lang=en")
+    page = client.get(f"/red-tags/{tag_id}").text
+    assert '<span class="red-tag-chip">Red tag</span>' in page
+    assert '<p class="red-tag-head">Red tag <span>' in client.get(f"/red-tags/{tag_id}/card").text
+    assert ">Red tags</a>" in page  # the navigation names the register
