@@ -406,8 +406,10 @@ def correct_answer(*, session: Session, user: User, inspection: Inspection, item
                             new_note=new_note, answer_revision=revision)
     session.add(correction)
     session.flush()  # the database lets the answer change only once this row announces the revision
+    old_flagged = answer.flagged
     answer.not_applicable = new_value == NA
     answer.score = None if new_value == NA else new_value
+    answer.flagged = old_flagged and new_value != NA  # an item that does not apply is no finding, flagged or not
     answer.note = new_note
     answer.revision = revision
     answer.updated_at = correction.at
@@ -415,7 +417,7 @@ def correct_answer(*, session: Session, user: User, inspection: Inspection, item
     session.add(AnswerChange(
         inspection_id=inspection.id, item_id=item.id, user_id=user.id, outcome="correction",
         old_value=_stored(old_value), new_value=_stored(new_value), old_note=old_note, new_note=new_note,
-        revision=revision))
+        old_flagged=old_flagged, new_flagged=answer.flagged, revision=revision))
     session.flush()
     before = {"overall_percent": inspection.overall_percent, "grade": inspection.grade, "passed": inspection.passed}
     for row in session.exec(select(CategoryResult).where(CategoryResult.inspection_id == inspection.id)).all():

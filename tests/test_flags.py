@@ -133,3 +133,26 @@ def test_the_api_reads_and_writes_the_flag(app, client, auth):
     assert kept.json["flagged"] is True
     refused = client.put(url, json={"score": "na"}, headers=headers)
     assert refused.status_code == 422 and refused.json["code"] == "flag_not_applicable"
+
+
+def test_a_correction_keeps_the_flag_on_a_new_score_and_drops_it_with_not_applicable(app, client, auth):
+    auth.login("sup1")
+    inspection_id = start(client)
+    items = published_items(app)
+    answer_all(client, inspection_id, items, score_for=lambda i, item: 4)
+    item = plain_item(app)
+    client.post(f"/inspections/{inspection_id}/answers/{item.key}", headers=HX,
+                data={f"score-{item.key}": "4", f"flag-{item.key}": "1"})
+    assert submit(client, inspection_id).status_code == 303
+    auth.logout()
+    auth.login("manager")
+    url = f"/inspections/{inspection_id}/items/{item.key}/correct"
+    assert client.post(url, data={"score": "3", "reason": "复查后降为 3 分"}).status_code == 303
+    assert answer_row(app, inspection_id, item.key).flagged
+    assert client.post(url, data={"score": "na", "reason": "该区域已停用，不适用"}).status_code == 303
+    saved = answer_row(app, inspection_id, item.key)
+    assert saved.not_applicable and not saved.flagged
+    with Session(app.extensions["engine"]) as session:
+        last = session.exec(select(AnswerChange).where(AnswerChange.inspection_id == inspection_id)
+                            .order_by(AnswerChange.id.desc())).first()
+        assert (last.outcome, last.old_flagged, last.new_flagged) == ("correction", True, False)
