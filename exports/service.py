@@ -235,8 +235,6 @@ def action_export(*, session: Session, user: User, flt: ExportFilter, since: dat
     return header, rows()
 
 
-TAG_REASON_NAMES = {"unneeded": "不需要", "defective": "不良品", "excess": "数量过多", "unknown": "用途或归属不明",
-                    "misplaced": "放错位置", "other": "其他"}
 TAG_STATUS_NAMES = {"held": "留置中", "escalated": "已过留置期（已转整改）", "decided": "已处置"}
 
 
@@ -247,7 +245,7 @@ def red_tag_export(*, session: Session, user: User, flt: ExportFilter, since: da
     from sqlalchemy.orm import aliased
 
     from actions.models import CorrectiveAction
-    from redtags.models import OUTCOME_NAMES_ZH, RedTag
+    from redtags.models import OUTCOME_NAMES_ZH, REASON_NAMES_ZH, RedTag
 
     scope = visible_workshops(user).subquery()
     conditions = [RedTag.workshop_id.in_(select(scope.c.id))]
@@ -286,7 +284,7 @@ def red_tag_export(*, session: Session, user: User, flt: ExportFilter, since: da
         for (number, plant, code, workshop, what, quantity, location, reason, note, tagged_on, hold_until,
              raiser_name, status, outcome, outcome_note, decided_at, decider_name, action_id) in \
                 _stream(session, query):
-            yield [number, plant, code, workshop, what, quantity or "", location, TAG_REASON_NAMES[str(reason)],
+            yield [number, plant, code, workshop, what, quantity or "", location, REASON_NAMES_ZH[reason],
                    note or "", tagged_on.isoformat(), hold_until.isoformat(), raiser_name,
                    TAG_STATUS_NAMES[str(status)], OUTCOME_NAMES_ZH.get(outcome, "") if outcome else "",
                    outcome_note or "", local(decided_at) if decided_at else "", decider_name or "",

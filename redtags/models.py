@@ -32,6 +32,8 @@ class TagOutcome(StrEnum):
 # for what is written into records (action comments, PDFs, exports), which are in Chinese like the checklist
 OUTCOME_NAMES_ZH = {TagOutcome.scrap: "报废", TagOutcome.returned: "退回", TagOutcome.relocate: "移位",
                     TagOutcome.keep: "保留"}
+REASON_NAMES_ZH = {TagReason.unneeded: "不需要", TagReason.defective: "不良品", TagReason.excess: "数量过多",
+                   TagReason.unknown: "用途或归属不明", TagReason.misplaced: "放错位置", TagReason.other: "其他"}
 
 
 class TagStatus(StrEnum):

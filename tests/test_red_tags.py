@@ -203,3 +203,46 @@ def test_in_english_one_tag_is_a_red_tag_and_the_register_is_red_tags(client, au
     assert '<span class="red-tag-chip">Red tag</span>' in page
     assert '<p class="red-tag-head">Red tag <span>' in client.get(f"/red-tags/{tag_id}/card").text
     assert ">Red tags</a>" in page  # the navigation names the register
+
+
+def test_the_workshop_report_shows_the_red_tags_of_its_period_as_they_stood_at_its_end(app, client, auth, tmp_path):
+    import subprocess
+
+    from accounts.models import Workshop
+    from redtags.service import decide, raise_tag
+    from tests.test_photos import jpeg_bytes as photo
+
+    today = date.today()
+    with Session(app.extensions["engine"]) as session:
+        sup1 = session.exec(select(User).where(User.username == "sup1")).one()
+        w1 = session.exec(select(Workshop).where(Workshop.code == "W1")).one()
+
+        def tag(what, ago, days):
+            return raise_tag(session=session, user=sup1, workshop=w1, what=what, location="仓库门口",
+                             reason="unneeded", holding_days=days, photo=photo(320, 240),
+                             data_dir=app.config["DATA_DIR"], today=today - timedelta(days=ago))
+
+        tag("旧工装", 60, 10)  # undecided, long past its period
+        tag("空纸箱", 5, 30)  # raised in the last month, still holding
+        decide(session=session, user=sup1, tag=tag("坏风扇", 10, 7), outcome="scrap", note="")
+        early = decide(session=session, user=sup1, tag=tag("旧标牌", 90, 7), outcome="keep", note="")
+        early.decided_at = early.decided_at - timedelta(days=80)  # decided long before either period
+        session.commit()
+
+    def report(start, end) -> str:
+        auth.login("manager")
+        pdf = client.get(f"/workshops/W1/report.pdf?from={start.isoformat()}&to={end.isoformat()}")
+        assert pdf.status_code == 200
+        path = tmp_path / f"{start}.pdf"
+        path.write_bytes(pdf.data)
+        return "".join(subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True,
+                                      text=True, check=True).stdout.split())
+
+    last_month = report(today - timedelta(days=30), today)
+    assert "红牌：本期挂牌2张，本期处置1张，期末未处置2张（超过留置期1张）" in last_month
+    assert "空纸箱" in last_month and "坏风扇" in last_month and "旧工装" in last_month and "旧标牌" not in last_month
+    assert "已过留置期" in last_month and "留置中" in last_month and "报废" in last_month
+    # an older period: only what was on the register then, and the scrap decided later is not in it
+    older = report(today - timedelta(days=70), today - timedelta(days=40))
+    assert "红牌：本期挂牌1张，本期处置0张，期末未处置1张（超过留置期1张）" in older
+    assert "旧工装" in older and "坏风扇" not in older and "旧标牌" not in older

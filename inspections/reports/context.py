@@ -136,6 +136,7 @@ def workshop_report_context(*, session: Session, workshop, period, since, until)
         "open_findings": [f for f in findings if f.inspection_id == latest_id],
         "version_changes": {points[i].inspection_id for i in version_changes(points)},
         **period_actions(session=session, workshop=workshop, since=since, until=until),
+        **period_red_tags(session=session, workshop=workshop, period=period, since=since, until=until),
     }
 
 
@@ -149,6 +150,31 @@ def period_actions(*, session: Session, workshop, since, until) -> dict:
     rows = session.exec(query).all()
     return {"actions_opened": [(a, f) for a, f in rows if within(f.created_at)],
             "actions_closed": [(a, f) for a, f in rows if a.status == "verified" and within(a.closed_at)]}
+
+
+def period_red_tags(*, session: Session, workshop, period, since, until) -> dict:
+    """The workshop's red tags in a period: raised in it, decided in it, and still undecided at its end (as the
+    register stood then, so a later decision does not rewrite an old report), each with its state at the end."""
+    from redtags.models import OUTCOME_NAMES_ZH, REASON_NAMES_ZH, RedTag
+
+    tags = session.exec(select(RedTag).where(RedTag.workshop_id == workshop.id, RedTag.tagged_on <= period.end)
+                        .order_by(RedTag.tagged_on, RedTag.id)).all()
+
+    def decided_by_end(tag) -> bool:
+        return tag.decided_at is not None and as_utc(tag.decided_at) < until
+
+    def state_at_end(tag) -> str:
+        if decided_by_end(tag):
+            return OUTCOME_NAMES_ZH[tag.outcome]
+        return "已过留置期" if tag.hold_until < period.end else "留置中"
+
+    raised = [t for t in tags if t.tagged_on >= period.start]
+    decided = [t for t in tags if decided_by_end(t) and as_utc(t.decided_at) >= since]
+    undecided = [t for t in tags if not decided_by_end(t)]
+    shown = sorted({t.id: t for t in raised + decided + undecided}.values(), key=lambda t: (t.tagged_on, t.id))
+    return {"tags_raised": raised, "tags_decided": decided, "tags_undecided_at_end": undecided,
+            "tags_overdue_at_end": [t for t in undecided if t.hold_until < period.end],
+            "tag_rows": [(t, REASON_NAMES_ZH[t.reason], state_at_end(t), decided_by_end(t)) for t in shown]}
 
 
 def monthly_league(*, session: Session, workshops, since, until, last_since, last_until):
