@@ -66,6 +66,8 @@ class RedTag(SQLModel, table=True):
     outcome_note: str = ""
     decided_at: datetime | None = None
     decided_by_id: int | None = Field(default=None, foreign_key="user.id")
+    # the key the tablet gave the form: a resend after a lost network finds this tag instead of raising another
+    client_key: str | None = Field(default=None, max_length=64, unique=True, index=True)
 
     workshop: Workshop = Relationship()
     raised_by: User = Relationship(sa_relationship_kwargs={"foreign_keys": "RedTag.raised_by_id"})

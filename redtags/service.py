@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -23,7 +24,7 @@ MAX_NOTE = 2000
 
 class RedTagError(ValueError):
     """code: not_allowed | what_required | location_required | text_too_long | bad_reason | bad_holding |
-    photo_required | photo_<code> | bad_outcome | wrong_status."""
+    photo_required | photo_<code> | bad_key | bad_outcome | wrong_status."""
 
     def __init__(self, code: str, message: str, status: int = 422):
         super().__init__(message)
@@ -52,13 +53,27 @@ def _note(value: str | None) -> str:
     return value
 
 
+CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
 def raise_tag(*, session: Session, user: User, workshop: Workshop, what: str, location: str, reason: str,
               holding_days: int | None, photo: bytes | None, data_dir, today: date, quantity: str = "",
-              note: str = "") -> RedTag:
+              note: str = "", client_key: str | None = None) -> RedTag:
     """A new tag, numbered RT-<workshop>-0001 upwards in that workshop. Everything is checked before the photo is
-    stored, and the photo before the row is written."""
+    stored, and the photo before the row is written.
+
+    client_key is the form's own key: the same form sent again (a tablet retrying after a lost network, a double
+    tap) returns the tag it raised the first time."""
     if not may_tag(session=session, user=user, workshop_id=workshop.id):
         raise RedTagError("not_allowed", "only someone who inspects this workshop raises red tags", 403)
+    if client_key is not None and not CLIENT_KEY.fullmatch(client_key):
+        raise RedTagError("bad_key", "the form's key is not one this app gives: reload the form")
+    if client_key is not None:
+        sent_before = session.exec(select(RedTag).where(RedTag.client_key == client_key)).first()
+        if sent_before is not None:
+            if sent_before.workshop_id != workshop.id or sent_before.raised_by_id != user.id:
+                raise RedTagError("bad_key", "the form's key belongs to another tag: reload the form", 409)
+            return sent_before
     what = _short(what, "what_required", "what is tagged")
     location = _short(location, "location_required", "the location")
     quantity = " ".join((quantity or "").split())[:40]
@@ -80,7 +95,7 @@ def raise_tag(*, session: Session, user: User, workshop: Workshop, what: str, lo
     tag = RedTag(workshop_id=workshop.id, sequence=sequence, number=f"RT-{workshop.code}-{sequence:04d}",
                  what=what, location=location, quantity=quantity, reason=reason, note=note,
                  photo_sha256=stored.sha256, tagged_on=today, hold_until=today + timedelta(days=holding_days),
-                 raised_by_id=user.id)
+                 raised_by_id=user.id, client_key=client_key)
     session.add(tag)
     session.flush()
     audit(session, actor=user, action="red_tag.raise", object_type="red_tag", object_id=tag.id,

@@ -3,9 +3,12 @@ with its countdown and outcome. Thin: parse → redtags.service → render."""
 
 from __future__ import annotations
 
+import secrets
+
 from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from accounts.models import Workshop
@@ -41,6 +44,7 @@ def error_text(exc: service.RedTagError) -> str:
         "photo_too_large": _("照片太大（最大 12 MB）"),
         "bad_outcome": _("请选择处置结果"),
         "wrong_status": _("这个红牌已经处置过了"),
+        "bad_key": _("表单已失效，请重新打开挂红牌页面"),
     }.get(exc.code, str(exc))
 
 
@@ -80,8 +84,10 @@ def _actions_of(tags):
 
 
 def _new_form(workshop: Workshop, status: int = 200, error: str | None = None):
+    # a fresh key per form shown; a refused form keeps its key, as nothing was raised with it
+    client_key = request.form.get("client_key") or secrets.token_urlsafe(18)
     return render_page("redtags/new.html", status=status, workshop=workshop, reasons=list(TagReason),
-                       holding_days=service.HOLDING_DAYS, form=request.form, error=error)
+                       holding_days=service.HOLDING_DAYS, form=request.form, error=error, client_key=client_key)
 
 
 @bp.get("/workshops/<code>/red-tags/new")
@@ -102,19 +108,34 @@ def create(code: str):
     upload = request.files.get("photo")
     photo = upload.read() if upload and upload.filename else None
     days = form.get("holding_days", "")
-    try:
-        tag = service.raise_tag(session=session, user=current_user, workshop=workshop, what=form.get("what", ""),
-                                location=form.get("location", ""), reason=form.get("reason", ""),
-                                holding_days=int(days) if days.isdigit() else None, photo=photo,
-                                data_dir=current_app.config["DATA_DIR"], today=local_today(),
-                                quantity=form.get("quantity", ""), note=form.get("note", ""))
-    except service.RedTagError as exc:
-        session.rollback()
-        if exc.status == 403:
-            abort(403, error_text(exc))
-        return _new_form(workshop, 422, error_text(exc))
-    session.commit()
+    # the tablet's outbox sends the key as a header too (like answers); a plain form has it as a field
+    client_key = request.headers.get("X-Change-Key") or form.get("client_key") or None
+    for attempt in (1, 2):
+        try:
+            tag = service.raise_tag(
+                session=session, user=current_user, workshop=workshop, what=form.get("what", ""),
+                location=form.get("location", ""), reason=form.get("reason", ""),
+                holding_days=int(days) if days.isdigit() else None, photo=photo,
+                data_dir=current_app.config["DATA_DIR"], today=local_today(), quantity=form.get("quantity", ""),
+                note=form.get("note", ""), client_key=client_key)
+            session.commit()
+            break
+        except service.RedTagError as exc:
+            session.rollback()
+            if exc.status == 403:
+                abort(403, error_text(exc))
+            return _new_form(workshop, exc.status, error_text(exc))
+        except IntegrityError:
+            # the same form arriving twice at once, or two tags taking the same number: the second try finds the
+            # first tag by its key, or takes the next number
+            session.rollback()
+            if attempt == 2:
+                raise
     flash(_("红牌 %(number)s 已登记", number=tag.number))
+    if request.headers.get("X-Change-Key"):
+        # the tablet's script: it moves to the tag itself, so the message above waits for that page (a followed
+        # redirect would use it up unseen)
+        return "", 201, {"Location": url_for(".tag_page", tag_id=tag.id)}
     return redirect(url_for(".tag_page", tag_id=tag.id), code=303)
 
 

@@ -246,3 +246,33 @@ def test_the_workshop_report_shows_the_red_tags_of_its_period_as_they_stood_at_i
     older = report(today - timedelta(days=70), today - timedelta(days=40))
     assert "红牌：本期挂牌1张，本期处置0张，期末未处置1张（超过留置期1张）" in older
     assert "旧工装" in older and "坏风扇" not in older and "旧标牌" not in older
+
+
+def test_a_form_sent_again_raises_no_second_tag(app, client, auth):
+    auth.login("sup1")
+    form_page = client.get("/workshops/W1/red-tags/new").text
+    key = form_page.split('name="client_key" value="', 1)[1].split('"', 1)[0]
+    assert len(key) >= 16 and key not in client.get("/workshops/W1/red-tags/new").text  # fresh per form
+    first = raise_one(client, client_key=key)
+    again = raise_one(client, client_key=key)  # the tablet's retry after the answer was lost, or a double tap
+    assert again == first and [t.number for t in tags(app)] == ["RT-W1-0001"]
+    # the outbox sends the key as a header, like answers
+    by_header = client.post("/workshops/W1/red-tags", data=tag_form(), content_type="multipart/form-data",
+                            headers={"X-Change-Key": "k" * 20})
+    replayed = client.post("/workshops/W1/red-tags", data=tag_form(), content_type="multipart/form-data",
+                           headers={"X-Change-Key": "k" * 20})
+    assert by_header.status_code == replayed.status_code == 201  # the script moves on by itself
+    assert by_header.location == replayed.location and len(tags(app)) == 2
+    assert "RT-W1-0002" in client.get(by_header.location).text
+
+    # a refused form keeps its key (nothing was raised with it); a key that is not ours is refused
+    refused = client.post("/workshops/W1/red-tags", data=tag_form(what=" ", client_key="r" * 20),
+                          content_type="multipart/form-data")
+    assert refused.status_code == 422 and 'value="' + "r" * 20 + '"' in refused.text
+    bad = client.post("/workshops/W1/red-tags", data=tag_form(client_key="<script>"),
+                      content_type="multipart/form-data")
+    assert bad.status_code == 422 and "表单已失效" in bad.text
+    auth.logout()
+    auth.login("manager")  # another user cannot take over a tag by sending its key
+    taken = client.post("/workshops/W1/red-tags", data=tag_form(client_key=key), content_type="multipart/form-data")
+    assert taken.status_code == 409 and "表单已失效" in taken.text and len(tags(app)) == 2

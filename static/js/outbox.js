@@ -13,7 +13,10 @@
     busy: zh ? "还有 %n 项没有上传，请联网并等待同步完成后再操作。" : "%n changes are not uploaded yet; go online and wait for them.",
     photo: zh ? "照片上传中…" : "Uploading photo…",
     progress: zh ? "已评 %a / %t" : "%a / %t scored",
-    pending: zh ? "（%n 项待同步）" : " (%n to sync)"
+    pending: zh ? "（%n 项待同步）" : " (%n to sync)",
+    formQueued: zh ? "网络不通：%s 已暂存在本机，联网后自动登记。可以继续挂下一个。" : "No network: %s is kept on this tablet and sent when online. You can go on with the next one.",
+    formSent: zh ? "暂存的 %s 已登记。" : "The queued %s has been registered.",
+    formRefused: zh ? "暂存的 %s 未能登记：%e 请重新填写。" : "The queued %s was refused: %e Please fill it in again."
   };
   var DB_NAME = "sixs-outbox", STORE = "changes";
   var memory = [], memorySeq = 0, flushing = false, retryTimer = null, retryDelay = 2000;
@@ -245,6 +248,13 @@
   // ---- sending, in order ----
   function send(change) {
     var body = new FormData(), headers = { "X-CSRFToken": csrfToken(), "HX-Request": "true", "X-Change-Key": change.key };
+    if (change.kind === "form") {  // a whole page form: the server answers with a redirect, not a fragment
+      delete headers["HX-Request"];
+      change.fields.forEach(function (f) {
+        if (f[1] instanceof Blob) body.append(f[0], f[1], "photo.jpg"); else body.append(f[0], f[1]);
+      });
+      return fetch(change.url, { method: "POST", body: body, headers: headers, credentials: "same-origin" });
+    }
     if (change.kind === "answer") {
       if (change.score !== "") body.append("score-" + change.item, change.score);
       if (change.note !== null) body.append("note-" + change.item, change.note);
@@ -275,8 +285,11 @@
           retryDelay = 2000;
           if (response.status === 400 || response.status === 401) {
             showState(change.item, "state-error", T.expired);
+            if (change.kind === "form") say(T.expired);
             return "stop";
           }
+          if (change.kind === "form" && signedOut(response)) { say(T.expired); return "stop"; }
+          if (change.kind === "form") return formAnswered(change, response).then(next);
           return response.text().then(function (html) {
             if (change.kind === "photo") {
               applyPhotos(change.item, html);
@@ -304,6 +317,89 @@
     }
     return next().catch(function () { scheduleRetry(); }).then(function () { flushing = false; return refreshCounter(); });
   }
+  // A queued form the server took is done; one it refused cannot be fixed without its author: say so, drop it.
+  function formAnswered(change, response) {
+    if (response.ok) {
+      say(T.formSent.replace("%s", change.label));
+      return remove(change.seq);
+    }
+    return response.text().then(function (html) {
+      say(T.formRefused.replace("%s", change.label).replace("%e", errorIn(html)));
+      return remove(change.seq);
+    });
+  }
+  function signedOut(response) {  // the session ended: the server sent the form to the sign-in page
+    return response.redirected && /\/login$/.test(new URL(response.url).pathname);
+  }
+  function errorIn(html) {
+    var doc = new DOMParser().parseFromString(html, "text/html"), error = doc.querySelector("[data-error]");
+    return error ? error.textContent.trim() : "";
+  }
+  function say(text) {
+    var box = document.getElementById("outbox-message");
+    if (box) { box.textContent = text; box.hidden = false; }
+  }
+
+  // ---- page forms that must survive a dropped network (a red tag with its photo) ----
+  // Sent at once when the network is there; otherwise queued whole, photo included, and sent by the outbox.
+  // The form's client_key makes a resend harmless: the server returns the tag raised the first time.
+  function formFields(form) {
+    var entries = [];
+    new FormData(form).forEach(function (value, name) { entries.push([name, value]); });
+    return entries.reduce(function (p, entry) {
+      return p.then(function (out) {
+        var value = entry[1];
+        if (!(value instanceof File)) { out.push(entry); return out; }
+        if (!value.size) return out;
+        return downscale(value, 1600).then(function (blob) { out.push([entry[0], blob]); return out; });
+      });
+    }, Promise.resolve([]));
+  }
+  function freshKey(form) { if (form.elements.client_key) form.elements.client_key.value = newKey().replace(/[^A-Za-z0-9_-]/g, ""); }
+  function showFormError(form, text) {
+    var error = form.parentNode.querySelector("[data-error]");
+    if (!error) {
+      error = document.createElement("p");
+      error.className = "error"; error.setAttribute("role", "alert"); error.setAttribute("data-error", "");
+      form.parentNode.insertBefore(error, form);
+    }
+    error.textContent = text;
+    error.scrollIntoView({ block: "center" });
+  }
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.matches("form[data-offline-queue]") || !window.fetch || !window.FormData) return;
+    e.preventDefault();
+    if (form.getAttribute("data-sending") === "yes") return;  // a second tap while the first is on its way
+    form.setAttribute("data-sending", "yes");
+    var what = form.elements.what ? form.elements.what.value.trim() : "";
+    var label = form.getAttribute("data-offline-label") + (what ? (zh ? "「" + what + "」" : " “" + what + "”") : "");
+    formFields(form).then(function (fields) {
+      var change = { kind: "form", url: form.action, key: form.elements.client_key.value, page: location.pathname,
+                     fields: fields, label: label };
+      function keep() {
+        return add(change).then(function () {
+          form.reset(); freshKey(form);
+          say(T.formQueued.replace("%s", label));
+          refreshCounter(); scheduleRetry();
+        });
+      }
+      if (!navigator.onLine) return keep();
+      return send(change).then(function (response) {
+        if (response.status >= 500) return keep();
+        if (signedOut(response) || response.status === 400 || response.status === 401) {
+          return keep().then(function () { say(T.expired); });
+        }
+        if (response.status === 201) { location.assign(response.headers.get("Location")); return; }
+        return response.text().then(function (html) { showFormError(form, errorIn(html) || String(response.status)); });
+      }, keep);
+    }).then(function () { form.removeAttribute("data-sending"); }, function () { form.removeAttribute("data-sending"); });
+  });
+  // a page from the cache carries the key of the form it was: each form shown gets its own
+  document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-offline-queue]"), freshKey);
+  });
+
   function markQueued(changes) {
     changes.forEach(function (c) { showState(c.item, "state-queued", T.queued); });
   }

@@ -1,4 +1,4 @@
-// Service worker: keeps the app shell and the inspection pages a supervisor opened, so a reload in a Wi-Fi
+// Service worker: keeps the app shell and the inspection (and red-tag) pages a supervisor opened, so a reload in a Wi-Fi
 // dead corner still shows the form (the outbox then re-applies what is queued). Everything else: network.
 "use strict";
 var CACHE = "sixs-v1";
@@ -16,7 +16,8 @@ self.addEventListener("activate", function (event) {
 });
 
 function isFormPage(url, request) {
-  return /^\/inspections\/\d+$/.test(url.pathname) && !request.headers.get("HX-Request");
+  // the inspection form, and the red-tag form (raised on the floor, where the Wi-Fi drops)
+  return /^\/(inspections\/\d+|workshops\/[^/]+\/red-tags\/new)$/.test(url.pathname) && !request.headers.get("HX-Request");
 }
 
 self.addEventListener("fetch", function (event) {

@@ -63,3 +63,66 @@ def test_raise_a_tag_see_the_countdown_and_record_the_outcome(live_server, brows
         assert page.locator('[data-action="decide"]').count() == 0
     finally:
         context.close()
+
+
+def test_a_tag_raised_without_network_waits_on_the_tablet_and_arrives_once(live_server, browser, artifacts):
+    from sqlmodel import Session, select
+
+    from inspections.photos import photo_path
+    from redtags.models import RedTag
+
+    base, app = live_server
+    context = browser.new_context(viewport={"width": 768, "height": 1024}, locale="zh-CN")
+    page = context.new_page()
+
+    def fill(what, photo_colour):
+        page.fill("input[name=what]", what)
+        page.fill("input[name=location]", "成品区")
+        page.locator("label.score-btn", has_text="不需要").click()
+        page.set_input_files("input[name=photo]", files=[{
+            "name": "t.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(3200, 2400, colour=photo_colour)}])
+        page.click('[data-action="raise-tag"]')
+
+    try:
+        login(page, base, "sup1")
+        page.goto(f"{base}/workshops/W1/red-tags/new")
+        page.evaluate("navigator.serviceWorker.ready")
+        page.reload()  # under the service worker now, which keeps this form for a reload in a dead corner
+        page.wait_for_selector("input[name=what]")
+
+        context.set_offline(True)
+        fill("旧纸箱", (150, 120, 80))
+        message = page.locator("#outbox-message")
+        message.wait_for(state="visible")
+        assert "已暂存在本机" in message.inner_text() and "旧纸箱" in message.inner_text()
+        assert page.input_value("input[name=what]") == ""  # ready for the next one
+        fill("废电线", (60, 60, 60))
+        page.wait_for_selector('[data-outbox-count="2"]')
+        page.screenshot(path=str(artifacts / "red-tag-queued-768x1024.png"))
+        page.reload()  # still offline: the form comes from the service worker, the queue from IndexedDB
+        page.wait_for_selector('[data-outbox-count="2"]')
+        # one that the server will refuse: a holding period it does not offer
+        page.evaluate("document.querySelector('input[name=holding_days]').value = '999'")
+        page.locator("label.score-btn", has_text="3 天").click()
+        fill("坏椅子", (90, 30, 30))
+        page.wait_for_selector('[data-outbox-count="3"]')
+        with Session(app.extensions["engine"]) as session:
+            assert session.exec(select(RedTag)).all() == []
+
+        context.set_offline(False)
+        page.wait_for_selector('[data-outbox-count="0"]', state="attached", timeout=30_000)
+        message.wait_for(state="visible")
+        assert "坏椅子" in message.inner_text() and "未能登记" in message.inner_text()
+        assert "留置期为 1–90 天" in message.inner_text()
+    finally:
+        context.close()
+
+    with Session(app.extensions["engine"]) as session:
+        raised = session.exec(select(RedTag).order_by(RedTag.id)).all()
+        assert [(t.number, t.what) for t in raised] == [("RT-W1-0001", "旧纸箱"), ("RT-W1-0002", "废电线")]
+        assert len({t.client_key for t in raised}) == 2 and all(t.client_key for t in raised)
+        from PIL import Image
+
+        for tag in raised:  # the photo went with the form, downscaled on the tablet
+            with Image.open(photo_path(app.config["DATA_DIR"], tag.photo_sha256)) as image:
+                assert max(image.size) <= 1600
