@@ -109,8 +109,16 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.get("/sw.js")
     def service_worker():
-        # Served from the root so that it may look after every page of the app (a worker's scope is its path).
-        response = app.send_static_file("js/sw.js")
+        # Served from the root so that it may look after every page of the app (a worker's scope is its path),
+        # with its cache named after the static files it keeps (see web.static_fingerprint).
+        from web import static_fingerprint
+
+        version = app.extensions.get("static_fingerprint")
+        if version is None or app.debug:
+            version = app.extensions["static_fingerprint"] = static_fingerprint(app.static_folder)
+        source = (Path(app.static_folder) / "js" / "sw.js").read_text(encoding="utf-8")
+        response = app.response_class(source.replace('"sixs-static"', f'"sixs-{version}"'),
+                                      mimetype="text/javascript")
         response.headers["Cache-Control"] = "no-cache"
         return response
 

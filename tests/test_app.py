@@ -98,3 +98,29 @@ def test_pages_are_gzipped_for_clients_that_accept_it(client, auth):
     html = gzip.decompress(response.data).decode()
     assert 'data-item-code="set-in-order-42"' in html
     assert len(response.data) < 60 * 1024 < len(html)
+
+
+def test_the_service_worker_names_its_cache_after_the_static_files(app, client):
+    from web import static_fingerprint
+
+    response = client.get("/sw.js")
+    assert response.status_code == 200 and response.mimetype == "text/javascript"
+    assert response.headers["Cache-Control"] == "no-cache"
+    body = response.get_data(as_text=True)
+    assert f'var CACHE = "sixs-{static_fingerprint(app.static_folder)}";' in body and '"sixs-static"' not in body
+
+
+def test_the_static_fingerprint_changes_with_any_static_file(tmp_path):
+    from web import static_fingerprint
+
+    (tmp_path / "css").mkdir()
+    (tmp_path / "css" / "app.css").write_text("body { color: #111 }")
+    (tmp_path / "app.js").write_text("1")
+    first = static_fingerprint(tmp_path)
+    assert static_fingerprint(tmp_path) == first and len(first) == 16
+    (tmp_path / "css" / "app.css").write_text("body { color: #112 }")
+    changed = static_fingerprint(tmp_path)
+    (tmp_path / "app.js").rename(tmp_path / "other.js")
+    renamed = static_fingerprint(tmp_path)
+    (tmp_path / "new.js").write_text("")
+    assert len({first, changed, renamed, static_fingerprint(tmp_path)}) == 4

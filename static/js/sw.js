@@ -1,7 +1,7 @@
 // Service worker: keeps the app shell and the inspection (and red-tag) pages a supervisor opened, so a reload in a Wi-Fi
 // dead corner still shows the form (the outbox then re-applies what is queued). Everything else: network.
 "use strict";
-var CACHE = "sixs-v1";
+var CACHE = "sixs-static";  // the server puts a digest of the static files here (app.py, /sw.js)
 var SHELL = ["/static/css/app.css", "/static/js/htmx-2.0.11.min.js", "/static/js/outbox.js"];
 
 self.addEventListener("install", function (event) {
