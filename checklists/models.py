@@ -80,9 +80,12 @@ class ChecklistCategory(SQLModel, table=True):
     weight: float = 1.0
 
     version: "ChecklistVersion" = Relationship(back_populates="categories")
+    # selectin: whoever loads a version's categories walks their items next — one query for all of them, not one
+    # per category
     items: list["ChecklistItem"] = Relationship(
         back_populates="category",
-        sa_relationship_kwargs={"order_by": "ChecklistItem.position", "cascade": "all, delete-orphan"},
+        sa_relationship_kwargs={"order_by": "ChecklistItem.position", "cascade": "all, delete-orphan",
+                                "lazy": "selectin"},
     )
 
 

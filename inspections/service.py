@@ -74,7 +74,10 @@ def answer_value(answer: Answer) -> AnswerValue:
 
 
 def answers_by_key(inspection: Inspection) -> dict[str, Answer]:
-    return {answer.item.key: answer for answer in inspection.answers}
+    # keys from the version's items (loaded with its categories, which every caller walks anyway), not from each
+    # answer's item: that was one query per answer
+    keys = {item.id: item.key for category in inspection.version.categories for item in category.items}
+    return {keys[answer.item_id]: answer for answer in inspection.answers}
 
 
 def current_score(inspection: Inspection) -> InspectionScore | None:

@@ -235,3 +235,30 @@ def test_printable_qr_label_points_at_the_workshop(client, auth):
     page = client.get("/workshops/W1/label").text
     assert "<svg" in page and "一号车间" in page and "http://localhost/workshops/W1" in page
     assert client.get("/workshops/W2/label").status_code == 404
+
+
+def test_the_form_page_makes_the_same_queries_however_many_items_are_answered(app, client, auth):
+    from sqlalchemy import event
+
+    engine = app.extensions["engine"]
+    auth.login("sup1")
+    inspection_id = start(client)
+    items = published_items(app)
+    first_category = items[0].category_key
+    url = f"/inspections/{inspection_id}?category={first_category}"
+
+    def statements() -> int:
+        seen = []
+        listen = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listen)
+        try:
+            assert client.get(url).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listen)
+        return len(seen)
+
+    client.post(f"/inspections/{inspection_id}/answers/{items[0].key}", data={f"score-{items[0].key}": "3"},
+                headers={"HX-Request": "true"})
+    one = statements()
+    answer_all(client, inspection_id, items, score_for=lambda i, item: 3)
+    assert statements() == one  # was one query per answer (each answer's item), then one per category
