@@ -67,8 +67,12 @@
   window.sixsOutbox = { all: all };
 
   function newKey() {
+    // randomUUID needs a secure context; a plant's server on plain http over the LAN has only getRandomValues
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    return Date.now().toString(36) + Math.random().toString(36).slice(2);
+    var bytes = new Uint8Array(16);
+    if (window.crypto && crypto.getRandomValues) crypto.getRandomValues(bytes);
+    else for (var i = 0; i < 16; i++) bytes[i] = Math.floor(Math.random() * 256);
+    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
   }
   function csrfToken() {
     try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]; } catch (e) { return ""; }
@@ -355,7 +359,7 @@
       });
     }, Promise.resolve([]));
   }
-  function freshKey(form) { if (form.elements.client_key) form.elements.client_key.value = newKey().replace(/[^A-Za-z0-9_-]/g, ""); }
+  function freshKey(form) { if (form.elements.client_key) form.elements.client_key.value = newKey(); }
   function showFormError(form, text) {
     var error = form.parentNode.querySelector("[data-error]");
     if (!error) {
