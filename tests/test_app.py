@@ -124,3 +124,18 @@ def test_the_static_fingerprint_changes_with_any_static_file(tmp_path):
     renamed = static_fingerprint(tmp_path)
     (tmp_path / "new.js").write_text("")
     assert len({first, changed, renamed, static_fingerprint(tmp_path)}) == 4
+
+
+def test_templates_translate_in_the_request_language_also_after_a_forced_locale(app):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    with app.test_request_context("/?lang=en"):
+        assert render_template_string('{{ _("红牌") }}') == "Red tags"
+        with force_locale("zh_CN"):
+            assert render_template_string('{{ _("红牌") }}') == "红牌"
+        assert render_template_string('{{ _("红牌") }}') == "Red tags"
+    with app.test_request_context("/"):
+        assert render_template_string('{{ _("红牌") }}') == "红牌"
+    with app.app_context():  # a CLI run: the default language
+        assert render_template_string('{{ _("红牌") }}') == "红牌"
