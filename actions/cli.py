@@ -6,11 +6,15 @@ from sqlmodel import Session, func, select
 from actions.notify import (
     MailSettings,
     build_digests,
+    delivered_on,
+    mail_delivery,
     overdue_rows,
     plant_payloads,
     post_webhook,
     recipients,
+    record_delivery,
     send_digests,
+    webhook_delivery,
 )
 from database import write_session
 from redtags.models import RedTag, TagStatus
@@ -23,9 +27,11 @@ actions_cli = AppGroup("actions", help="Corrective actions.")
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="The day to count overdue from (default: today, Asia/Shanghai).")
 @click.option("--dry-run", is_flag=True, help="Say who would get what; send nothing.")
-def notify_command(day, dry_run):
+@click.option("--resend", is_flag=True, help="Send again what already went out that day.")
+def notify_command(day, dry_run, resend):
     """The daily run: escalate red tags past their holding period, then e-mail owners and their managers about
-    overdue actions and POST each plant's webhook."""
+    overdue actions and POST each plant's webhook. Run again the same day (a retry after a failure), it sends
+    only what has not been delivered yet; exit status 1 while something could not be delivered."""
     from zoneinfo import ZoneInfo
 
     from accounts.models import utcnow
@@ -48,25 +54,46 @@ def notify_command(day, dry_run):
         owners, managers = recipients(session, rows)
         digests = build_digests(rows, owners, managers)
         hooks = plant_payloads(session, rows, today, base_url)
+        delivered = set() if resend else delivered_on(session, today)
     click.echo(f"{len(rows)} overdue actions; {len(digests)} e-mails; {len(hooks)} plant webhooks")
+    mails = [d for d in digests if _key(mail_delivery(d)) not in delivered]
+    hooks_due = [(p, payload) for p, payload in hooks if _key(webhook_delivery(p, payload)) not in delivered]
+    if len(mails) < len(digests) or len(hooks_due) < len(hooks):
+        click.echo(f"already delivered on {today.isoformat()}: {len(digests) - len(mails)} e-mails, "
+                   f"{len(hooks) - len(hooks_due)} webhooks (--resend sends them again)")
     if dry_run:
-        for digest in digests:
+        for digest in mails:
             click.echo(f"  mail {digest.to.email}: {len(digest.rows)} actions")
-        for plant, payload in hooks:
+        for plant, payload in hooks_due:
             click.echo(f"  webhook {plant.code}: {payload['count']} actions → {plant.webhook_url}")
         return
+
+    def keep(delivery):
+        with write_session(engine) as session:
+            record_delivery(session, today, delivery)
+
     failed = False
-    if digests and not config["SMTP_HOST"]:
+    if mails and not config["SMTP_HOST"]:
         click.echo("SMTP_HOST is not set: no e-mail sent", err=True)
         failed = True
-    elif digests:
+    elif mails:
         settings = MailSettings(config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_FROM"], config["SMTP_USER"],
                                 config["SMTP_PASSWORD"], config["SMTP_STARTTLS"])
-        click.echo(f"sent {send_digests(digests, settings, today, base_url)} e-mails")
-    for plant, payload in hooks:
-        delivered, tries, outcome = post_webhook(plant.webhook_url, plant.webhook_secret, payload,
-                                                 backoff=config.get("WEBHOOK_BACKOFF", 2.0))
-        click.echo(f"webhook {plant.code}: {'delivered' if delivered else 'FAILED'} after {tries} tries ({outcome})")
-        failed = failed or not delivered
+        refused = send_digests(mails, settings, today, base_url, sent=lambda digest: keep(mail_delivery(digest)))
+        click.echo(f"sent {len(mails) - len(refused)} e-mails")
+        for digest, reason in refused:
+            click.echo(f"mail {digest.to.email}: FAILED ({reason})", err=True)
+        failed = bool(refused)
+    for plant, payload in hooks_due:  # webhooks go out whatever happened to the e-mail
+        is_delivered, tries, outcome = post_webhook(plant.webhook_url, plant.webhook_secret, payload,
+                                                    backoff=config.get("WEBHOOK_BACKOFF", 2.0))
+        click.echo(f"webhook {plant.code}: {'delivered' if is_delivered else 'FAILED'} after {tries} tries ({outcome})")
+        if is_delivered:
+            keep(webhook_delivery(plant, payload))
+        failed = failed or not is_delivered
     if failed:
         raise SystemExit(1)
+
+
+def _key(delivery) -> tuple[str, str]:
+    return delivery.channel, delivery.recipient

@@ -113,3 +113,19 @@ class ActionEvent(SQLModel, table=True):
     comment: str = ""
     # set when this move came from an inspection (verified or returned on the floor)
     inspection_id: int | None = Field(default=None, foreign_key="inspection.id")
+
+
+class NotificationDelivery(SQLModel, table=True):
+    """What the daily run delivered, one row per day, channel and recipient: a second run the same day (cron retried
+    after a failed webhook, someone ran it by hand) sends only what has not arrived yet."""
+
+    __tablename__ = "notification_delivery"
+    __table_args__ = (UniqueConstraint("day", "channel", "recipient"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date = Field(index=True)
+    channel: str = Field(max_length=16)  # mail | webhook
+    recipient: str = Field(max_length=64)  # user:<id> | plant:<code>
+    address: str = Field(default="", max_length=500)  # the e-mail address or URL it went to
+    action_count: int = 0
+    delivered_at: datetime = Field(default_factory=utcnow)

@@ -17,8 +17,8 @@ from email.message import EmailMessage
 
 from sqlmodel import Session, select
 
-from accounts.models import Plant, Role, User, UserPlant, UserWorkshop, Workshop
-from actions.models import OPEN_STATUSES, CorrectiveAction
+from accounts.models import Plant, Role, User, UserPlant, UserWorkshop, Workshop, utcnow
+from actions.models import OPEN_STATUSES, CorrectiveAction, NotificationDelivery
 
 
 @dataclass(frozen=True)
@@ -115,22 +115,80 @@ class MailSettings:
     starttls: bool = False
 
 
-def send_digests(digests: list[Digest], settings: MailSettings, today: date, base_url: str) -> int:
-    """Send over one SMTP connection; returns how many were sent."""
+def send_digests(digests: list[Digest], settings: MailSettings, today: date, base_url: str,
+                 sent=lambda digest: None) -> list[tuple[Digest, str]]:
+    """Send over one SMTP connection, calling sent(digest) after each accepted message. Returns the digests that
+    could not be sent, each with why: a server that cannot be reached fails them all, a refused address only its
+    own."""
+    failed: list[tuple[Digest, str]] = []
     if not digests:
-        return 0
-    with smtplib.SMTP(settings.host, settings.port, timeout=30) as smtp:
-        if settings.starttls:
-            smtp.starttls()
-        if settings.user:
-            smtp.login(settings.user, settings.password)
-        for digest in digests:
-            message = EmailMessage()
-            message["Subject"], message["From"], message["To"] = digest.subject(today), settings.sender, \
-                digest.to.email
-            message.set_content(digest.body(today, base_url))
-            smtp.send_message(message)
-    return len(digests)
+        return failed
+    remaining = list(digests)
+    try:
+        with smtplib.SMTP(settings.host, settings.port, timeout=30) as smtp:
+            if settings.starttls:
+                smtp.starttls()
+            if settings.user:
+                smtp.login(settings.user, settings.password)
+            while remaining:
+                digest = remaining.pop(0)
+                message = EmailMessage()
+                message["Subject"], message["From"], message["To"] = digest.subject(today), settings.sender, \
+                    digest.to.email
+                message.set_content(digest.body(today, base_url))
+                try:
+                    smtp.send_message(message)
+                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
+                    failed.append((digest, _smtp_reason(exc)))
+                    continue
+                sent(digest)
+    except (smtplib.SMTPException, OSError) as exc:  # the server is down, refuses us, or hung up half-way
+        failed += [(digest, _smtp_reason(exc)) for digest in remaining]
+    return failed
+
+
+def _smtp_reason(exc: Exception) -> str:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{to}: {code} {text.decode(errors='replace')}" for to, (code, text) in exc.recipients.items())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        error = exc.smtp_error
+        return f"{exc.smtp_code} {error.decode(errors='replace') if isinstance(error, bytes) else error}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+# ---- what was delivered: once a day per person and plant ----
+
+@dataclass(frozen=True)
+class Delivery:
+    channel: str  # mail | webhook
+    recipient: str  # user:<id> | plant:<code>
+    address: str
+    action_count: int
+
+
+def mail_delivery(digest: Digest) -> Delivery:
+    return Delivery("mail", f"user:{digest.to.user_id}", digest.to.email, len(digest.rows))
+
+
+def webhook_delivery(plant: Plant, payload: dict) -> Delivery:
+    return Delivery("webhook", f"plant:{plant.code}", plant.webhook_url or "", payload["count"])
+
+
+def delivered_on(session: Session, day: date) -> set[tuple[str, str]]:
+    rows = session.exec(select(NotificationDelivery.channel, NotificationDelivery.recipient)
+                        .where(NotificationDelivery.day == day))
+    return {(channel, recipient) for channel, recipient in rows}
+
+
+def record_delivery(session: Session, day: date, delivery: Delivery) -> None:
+    """Kept at once, in the caller's short transaction: if the run dies later, what went out stays counted."""
+    known = session.exec(select(NotificationDelivery).where(
+        NotificationDelivery.day == day, NotificationDelivery.channel == delivery.channel,
+        NotificationDelivery.recipient == delivery.recipient)).first()
+    if known is None:
+        known = NotificationDelivery(day=day, channel=delivery.channel, recipient=delivery.recipient)
+        session.add(known)
+    known.address, known.action_count, known.delivered_at = delivery.address[:500], delivery.action_count, utcnow()
 
 
 # ---- the webhook ----

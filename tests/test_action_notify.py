@@ -144,3 +144,94 @@ def test_admin_sets_a_plant_webhook_and_a_users_email_with_clear_refusals(app, c
     assert client.post(f"/admin/users/{sup1_id}", data={**form, "email": "sup1@example.cn"}).status_code == 303
     with Session(app.extensions["engine"]) as session:
         assert session.get(User, sup1_id).email == "sup1@example.cn"
+
+
+class PickySink(Sink):
+    """Refuses one address, like a mail server that does not know the mailbox."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's name
+        if address == "gone@example.cn":
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_second_run_the_same_day_sends_only_what_did_not_arrive(app, client, auth):
+    found(app, client, auth)
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    Receiver.replies, Receiver.got = [], []
+    today = date.today()
+    with Session(app.extensions["engine"]) as session:
+        users = {u.username: u for u in session.exec(select(User))}
+        users["sup1"].email, users["manager"].email = "sup1@example.cn", "manager@example.cn"
+        for action in session.exec(select(CorrectiveAction)):
+            action.owner_id, action.due_on = users["sup1"].id, today - timedelta(days=2)
+        plant = session.exec(select(Plant).where(Plant.code == "P1")).one()
+        plant.webhook_url = f"http://127.0.0.1:{server.server_port}/hook"
+        plant.webhook_secret = "s3cret-shared-with-the-relay"
+        session.commit()
+    port = _free_port()  # nothing listens there yet: the mail server is down
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, WEBHOOK_BACKOFF=0.01)
+    runner = app.test_cli_runner()
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    try:
+        down = runner.invoke(args=["actions", "notify"])
+        assert down.exit_code == 1
+        assert "mail sup1@example.cn: FAILED" in down.output and "sent 0 e-mails" in down.output
+        assert "webhook P1: delivered after 1 tries" in down.output  # the mail failing does not hold the plant back
+        controller.start()
+        retry = runner.invoke(args=["actions", "notify"])
+        assert retry.exit_code == 0, retry.output
+        assert "sent 2 e-mails" in retry.output and "0 e-mails, 1 webhooks" in retry.output
+        assert len(Receiver.got) == 1  # the relay was not told twice
+        assert sorted(to for to, _m in sink.messages) == [["manager@example.cn"], ["sup1@example.cn"]]
+        third = runner.invoke(args=["actions", "notify"])
+        assert third.exit_code == 0 and "2 e-mails, 1 webhooks" in third.output and "sent" not in third.output
+        assert len(sink.messages) == 2 and len(Receiver.got) == 1
+        resend = runner.invoke(args=["actions", "notify", "--resend"])
+        assert resend.exit_code == 0 and "sent 2 e-mails" in resend.output
+        assert len(sink.messages) == 4 and len(Receiver.got) == 2
+        tomorrow = runner.invoke(args=["actions", "notify", "--date", (today + timedelta(days=1)).isoformat()])
+        assert tomorrow.exit_code == 0 and "sent 2 e-mails" in tomorrow.output and len(Receiver.got) == 3
+    finally:
+        controller.stop()
+        server.shutdown()
+        server.server_close()
+    from actions.models import NotificationDelivery
+
+    with Session(app.extensions["engine"]) as session:
+        kept = session.exec(select(NotificationDelivery).order_by(NotificationDelivery.id)).all()
+    assert {(row.day, row.channel) for row in kept} == {(today, "mail"), (today, "webhook"),
+                                                        (today + timedelta(days=1), "mail"),
+                                                        (today + timedelta(days=1), "webhook")}
+    assert len(kept) == 6 and {row.action_count for row in kept} == {3}
+
+
+def test_a_refused_address_fails_alone_and_is_tried_again_next_run(app, client, auth):
+    found(app, client, auth)
+    with Session(app.extensions["engine"]) as session:
+        users = {u.username: u for u in session.exec(select(User))}
+        users["sup1"].email, users["manager"].email = "gone@example.cn", "manager@example.cn"
+        sup1_id = users["sup1"].id
+        for action in session.exec(select(CorrectiveAction)):
+            action.owner_id, action.due_on = sup1_id, date.today() - timedelta(days=1)
+        session.commit()
+    sink = PickySink()
+    port = _free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+        first = app.test_cli_runner().invoke(args=["actions", "notify"])
+        with Session(app.extensions["engine"]) as session:
+            session.get(User, sup1_id).email = "sup1@example.cn"  # the admin fixes the address
+            session.commit()
+        second = app.test_cli_runner().invoke(args=["actions", "notify"])
+    finally:
+        controller.stop()
+    assert first.exit_code == 1 and "sent 1 e-mails" in first.output
+    assert "mail gone@example.cn: FAILED (gone@example.cn: 550 5.1.1 no such mailbox)" in first.output
+    assert second.exit_code == 0 and "sent 1 e-mails" in second.output
+    assert [to for to, _m in sink.messages] == [["manager@example.cn"], ["sup1@example.cn"]]
