@@ -20,11 +20,12 @@ from actions.models import (
     Severity,
 )
 from audit.service import record as audit
+from checklists.schemes import DEFAULT_DUE_DAYS as SCHEME_DUE_DAYS
 from checklists.schemes import scheme_from_dict
 from inspections.models import Inspection, InspectionStatus, is_finding_answer
 from inspections.photos import PhotoError, store_image
 
-DEFAULT_DUE_DAYS = {Severity.critical: 1, Severity.normal: 7}
+DEFAULT_DUE_DAYS = dict(zip((Severity.critical, Severity.normal), SCHEME_DUE_DAYS, strict=True))
 MAX_TEXT = 2000
 
 

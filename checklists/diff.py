@@ -84,7 +84,9 @@ def _scheme_summary(data: ChecklistData) -> str:
     scheme = data.scheme.to_dict()
     grades = "，".join(f"{g['label']}≥{g['min']:g}" for g in scheme["grades"])
     options = " / ".join(o.label for o in data.scheme.options)
-    return f"{scheme['type']}（{options}）；等级 {grades}；及格线 {scheme['pass_mark']:g}"
+    critical, normal = data.scheme.action_due_days
+    return (f"{scheme['type']}（{options}）；等级 {grades}；及格线 {scheme['pass_mark']:g}；"
+            f"整改期限 关键项 {critical} 天 / 其他 {normal} 天")
 
 
 def moved_only(changes: list[Change]) -> bool:

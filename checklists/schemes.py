@@ -5,7 +5,8 @@ Three kinds, as Chinese plants use them:
 - ``pass_fail``: each item 合格 (1) or 不合格 (0);
 - ``deduction`` (扣分制): each item records how many findings were seen; every finding takes
   ``points_per_finding × item weight`` off the category's ``category_points``, capped there (floor 0).
-Every kind has N/A (leaves the denominator), grade bands and a pass mark.
+Every kind has N/A (leaves the denominator), grade bands, a pass mark, and the days a finding's corrective action
+gets by severity (``action_due_days``: critical 1, normal 7 unless the version says otherwise).
 """
 
 from __future__ import annotations
@@ -23,10 +24,14 @@ DEFAULT_LEVELS = {
 }
 DEFAULT_GRADES = ((90.0, "优"), (80.0, "良"), (70.0, "中"), (60.0, "差"), (0.0, "不合格"))
 DEFAULT_PASS_MARK = 60.0
+DEFAULT_DUE_DAYS = (1, 7)  # (critical, normal): a critical item the next day, any other within a week
+MAX_DUE_DAYS = 365
 
 
 class SchemeError(ValueError):
-    pass
+    def __init__(self, message: str, code: str = "bad_scheme"):
+        super().__init__(message)
+        self.code = code  # screens name what is wrong in the user's language by it
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class Option:
 class _Banded:
     grades: tuple[tuple[float, str], ...] = DEFAULT_GRADES
     pass_mark: float = DEFAULT_PASS_MARK
+    action_due_days: tuple[int, int] = DEFAULT_DUE_DAYS  # (critical, normal)
 
     def grade_for(self, percent: float | None) -> str | None:
         if percent is None:
@@ -52,7 +58,11 @@ class _Banded:
         return self.grades[-1][1]
 
     def _bands_dict(self) -> dict[str, Any]:
-        return {"grades": [{"min": m, "label": label} for m, label in self.grades], "pass_mark": self.pass_mark}
+        out = {"grades": [{"min": m, "label": label} for m, label in self.grades], "pass_mark": self.pass_mark}
+        if self.action_due_days != DEFAULT_DUE_DAYS:
+            # only when set: versions published before the setting existed keep their exact content hash
+            out["action_due_days"] = dict(zip(("critical", "normal"), self.action_due_days, strict=True))
+        return out
 
     def validate(self, value: object) -> None:
         allowed = [o.value for o in self.options]  # each scheme lists its answer options
@@ -140,6 +150,23 @@ def _number(data: Mapping[str, Any], name: str, default: float, minimum: float =
     return float(value)
 
 
+def _due_days(data: object) -> tuple[int, int]:
+    if data is None:
+        return DEFAULT_DUE_DAYS
+    if not isinstance(data, Mapping) or set(data) - {"critical", "normal"}:
+        raise SchemeError("action_due_days must be {critical: days, normal: days}", "bad_due_days")
+    days = []
+    for name, default in zip(("critical", "normal"), DEFAULT_DUE_DAYS, strict=True):
+        value = data.get(name, default)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DUE_DAYS:
+            raise SchemeError(f"action_due_days.{name} must be a whole number of days, 0–{MAX_DUE_DAYS}",
+                              "bad_due_days")
+        days.append(value)
+    return days[0], days[1]
+
+
 def scheme_from_dict(data: Mapping[str, Any] | None) -> Scheme:
     data = data or {}
     if not isinstance(data, Mapping):
@@ -154,7 +181,8 @@ def scheme_from_dict(data: Mapping[str, Any] | None) -> Scheme:
         raise SchemeError("grades must be a list of {min, label}") from exc
     if not grades:
         raise SchemeError("at least one grade band is required")
-    bands = {"grades": grades, "pass_mark": _number(data, "pass_mark", DEFAULT_PASS_MARK)}
+    bands = {"grades": grades, "pass_mark": _number(data, "pass_mark", DEFAULT_PASS_MARK),
+             "action_due_days": _due_days(data.get("action_due_days"))}
     if kind == "levels":
         try:
             levels = {int(level): str(meaning) for level, meaning in (data.get("levels") or DEFAULT_LEVELS).items()}

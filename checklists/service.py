@@ -301,7 +301,7 @@ def set_scheme(*, session: Session, version: ChecklistVersion, scheme: dict) -> 
     try:
         version.scheme = scheme_from_dict(scheme).to_dict()
     except SchemeError as exc:
-        raise ChecklistError("bad_scheme", str(exc), field="scheme") from exc
+        raise ChecklistError(exc.code, str(exc), field="scheme") from exc
     session.flush()
 
 

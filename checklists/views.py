@@ -67,6 +67,7 @@ def error_text(exc: ChecklistError) -> str:
         "too_long": _("内容太长"),
         "bad_weight": _("权重必须是 0 到 100 之间的数字"),
         "bad_scheme": _("评分方案无效：%(detail)s", detail=str(exc)),
+        "bad_due_days": _("整改期限必须是 0–365 之间的整数天"),
         "bad_key": _("编码只能使用小写字母、数字、- 和 _"),
         "bad_name": _("请填写名称（最多 200 字）"),
         "key_taken": _("这个编码已被使用"),
@@ -276,6 +277,10 @@ def scheme(key: str, number: int):
                                                              strict=False) if label.strip()]
     data = {"type": kind, "pass_mark": _number(form.get("pass_mark")), "grades": [
         {"min": _number(g["min"]), "label": g["label"].strip()} for g in grades]}
+    critical_days, normal_days = scheme_from_dict(version.scheme).action_due_days
+    data["action_due_days"] = {  # a form without these fields (a page from before they existed) keeps the days
+        "critical": _number(form.get("due_days_critical", critical_days)),
+        "normal": _number(form.get("due_days_normal", normal_days))}
     if kind == "levels":
         meanings = [m.strip() for m in form.getlist("level_meaning") if m.strip()]
         data["levels"] = {str(i): meaning for i, meaning in enumerate(meanings)}

@@ -177,6 +177,42 @@ def test_scheme_can_change_on_a_draft_and_is_validated(app, client, auth):
     assert response.status_code == 422 and "评分方案无效" in response.text
 
 
+def test_a_draft_sets_the_days_its_findings_get_and_the_next_inspection_uses_them(app, client, auth):
+    auth.login("manager")
+    client.post("/checklists/standard-6s/edit")
+    form = {"type": "levels", "level_meaning": ["差", "一般", "好"], "finding_at_or_below": "0", "pass_mark": "60",
+            "grade_label": ["合格", "不合格"], "grade_min": ["60", "0"]}
+    refused = client.post("/checklists/standard-6s/v3/scheme",
+                          data={**form, "due_days_critical": "-1", "due_days_normal": "7"})
+    assert refused.status_code == 422 and "整改期限必须是 0–365 之间的整数天" in refused.text
+    assert client.post("/checklists/standard-6s/v3/scheme",
+                       data={**form, "due_days_critical": "2", "due_days_normal": "14"}).status_code == 303
+    page = client.get("/checklists/standard-6s/v3").text
+    assert "问题项的整改期限：关键项 2 天，其他 14 天" in page and 'name="due_days_normal"' in page
+    assert client.post("/checklists/standard-6s/v3/publish",
+                       data={"change_note": "整改期限放宽", "acknowledge": "yes"}).status_code == 303
+    assert "整改期限 关键项 2 天 / 其他 14 天" in client.get("/checklists/standard-6s/diff?a=2&b=3").text
+    auth.logout()
+    auth.login("sup1")
+    inspection_id = start(client)
+    with Session(app.extensions["engine"]) as session:
+        version = session.get(Inspection, inspection_id).version
+        assert version.number == 3 and version.scheme["action_due_days"] == {"critical": 2, "normal": 14}
+        critical = {i.key for c in version.categories for i in c.items if i.critical}
+    items = published_items(app)
+    low = {items[0].key, next(item.key for item in items if item.key in critical)}
+    assert items[0].key not in critical
+    answer_all(client, inspection_id, items, score_for=lambda i, item: 0 if item.key in low else 2)
+    assert submit(client, inspection_id).status_code == 303
+    from actions.models import CorrectiveAction, Finding
+
+    with Session(app.extensions["engine"]) as session:
+        due = {finding.severity.value: (action.due_on - finding.created_at.date()).days for finding, action in
+               session.exec(select(Finding, CorrectiveAction).join(CorrectiveAction,
+                                                                   CorrectiveAction.finding_id == Finding.id))}
+    assert due == {"critical": 2, "normal": 14}
+
+
 def test_an_inspection_stays_on_its_version_after_a_new_one_is_published(app, client, auth):
     auth.login("sup1")
     draft_id = start(client)

@@ -84,7 +84,8 @@ def test_missing_and_invalid_answers_are_refused():
 
 
 @pytest.mark.parametrize("scheme", [LevelScheme(), PassFailScheme(), DeductionScheme(max_findings=3),
-                                    LevelScheme(levels={0: "差", 1: "中", 2: "好"}, pass_mark=70)])
+                                    LevelScheme(levels={0: "差", 1: "中", 2: "好"}, pass_mark=70),
+                                    PassFailScheme(action_due_days=(0, 14))])
 def test_schemes_round_trip_through_their_stored_form(scheme):
     assert scheme_from_dict(scheme.to_dict()) == scheme
 
@@ -98,10 +99,27 @@ def test_schemes_round_trip_through_their_stored_form(scheme):
     {"grades": []},
     {"grades": [{"label": "no min"}]},
     {"pass_mark": -1},
+    {"action_due_days": {"critical": -1}},
+    {"action_due_days": {"normal": 2.5}},
+    {"action_due_days": {"normal": 366}},
+    {"action_due_days": {"urgent": 1}},
+    {"action_due_days": [1, 7]},
 ])
 def test_malformed_schemes_are_refused(data):
     with pytest.raises(SchemeError):
         scheme_from_dict(data)
+
+
+def test_due_days_are_stored_only_when_they_differ_from_the_defaults():
+    """Versions published before the setting existed must keep their stored form (and content hash) exactly."""
+    assert "action_due_days" not in LevelScheme().to_dict()
+    assert scheme_from_dict({}).action_due_days == (1, 7)
+    assert scheme_from_dict({"action_due_days": {"critical": 2}}).action_due_days == (2, 7)
+    stored = scheme_from_dict({"action_due_days": {"critical": 3, "normal": 10.0}}).to_dict()
+    assert stored["action_due_days"] == {"critical": 3, "normal": 10}
+    with pytest.raises(SchemeError) as refused:
+        scheme_from_dict({"action_due_days": {"critical": "soon"}})
+    assert refused.value.code == "bad_due_days"
 
 
 def test_pass_fail_scores_the_share_of_passed_items():
