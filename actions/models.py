@@ -113,6 +113,9 @@ class ActionEvent(SQLModel, table=True):
     comment: str = ""
     # set when this move came from an inspection (verified or returned on the floor)
     inspection_id: int | None = Field(default=None, foreign_key="inspection.id")
+    # the tablet's key for the form that made this move (done with a photo, queued while offline): a resend is no
+    # second move
+    client_key: str | None = Field(default=None, max_length=64, unique=True, index=True)
 
 
 class NotificationDelivery(SQLModel, table=True):

@@ -24,6 +24,7 @@ from checklists.schemes import DEFAULT_DUE_DAYS as SCHEME_DUE_DAYS
 from checklists.schemes import scheme_from_dict
 from inspections.models import Inspection, InspectionStatus, is_finding_answer
 from inspections.photos import PhotoError, store_image
+from redtags.service import CLIENT_KEY
 
 DEFAULT_DUE_DAYS = dict(zip((Severity.critical, Severity.normal), SCHEME_DUE_DAYS, strict=True))
 MAX_TEXT = 2000
@@ -31,7 +32,7 @@ MAX_TEXT = 2000
 
 class ActionError(ValueError):
     """code: not_allowed | owner_out_of_scope | bad_due | bad_priority | text_too_long | wrong_status |
-    photo_required | photo_<code> | comment_required."""
+    photo_required | photo_<code> | comment_required | bad_key."""
 
     def __init__(self, code: str, message: str, status: int = 422):
         super().__init__(message)
@@ -137,12 +138,12 @@ def eligible_owners(*, session: Session, workshop_id: int) -> list[User]:
 # ---- moves ----
 
 def _event(session: Session, user: User, action: CorrectiveAction, to: ActionStatus, comment: str = "",
-           inspection_id: int | None = None, old=None, new=None) -> None:
+           inspection_id: int | None = None, old=None, new=None, client_key: str | None = None) -> None:
     previous = action.status
     action.status = to
     action.updated_at = utcnow()
     session.add(ActionEvent(action_id=action.id, user_id=user.id, from_status=previous, to_status=to,
-                            comment=comment, inspection_id=inspection_id))
+                            comment=comment, inspection_id=inspection_id, client_key=client_key))
     session.flush()
     audit(session, actor=user, action=f"action.{to.value}", object_type="corrective_action", object_id=action.id,
           old={"status": previous.value, **(old or {})}, new={"status": to.value, **(new or {})},
@@ -195,10 +196,21 @@ def start(*, session: Session, user: User, action: CorrectiveAction) -> Correcti
 
 
 def mark_done(*, session: Session, user: User, action: CorrectiveAction, photo: bytes | None, comment: str,
-              data_dir) -> CorrectiveAction:
-    """Fixed, with an after-photo (re-encoded, EXIF gone, stored by hash like every photo)."""
+              data_dir, client_key: str | None = None) -> CorrectiveAction:
+    """Fixed, with an after-photo (re-encoded, EXIF gone, stored by hash like every photo).
+
+    client_key is the form's own key: the same form sent again (the tablet's outbox after a lost network, a double
+    tap) finds the move it made the first time instead of being refused as "already done"."""
     if not may_work_on(session=session, user=user, action=action):
         raise ActionError("not_allowed", "only the owner or a manager works on an action", 403)
+    if client_key is not None:
+        if not CLIENT_KEY.fullmatch(client_key):
+            raise ActionError("bad_key", "the form's key is not one this app gives: reload the page")
+        sent_before = session.exec(select(ActionEvent).where(ActionEvent.client_key == client_key)).first()
+        if sent_before is not None:
+            if sent_before.action_id != action.id or sent_before.user_id != user.id:
+                raise ActionError("bad_key", "the form's key belongs to another move: reload the page", 409)
+            return action
     if action.status not in OPEN_STATUSES:
         raise ActionError("wrong_status", f"an action that is {action.status.value} cannot be done", 409)
     if action.red_tag_id is not None:
@@ -211,7 +223,8 @@ def mark_done(*, session: Session, user: User, action: CorrectiveAction, photo: 
     except PhotoError as exc:
         raise ActionError(f"photo_{exc.code}", str(exc)) from exc
     action.after_photo_sha256, action.done_comment, action.done_at = stored.sha256, comment, utcnow()
-    _event(session, user, action, ActionStatus.done, comment, new={"after_photo": stored.sha256})
+    _event(session, user, action, ActionStatus.done, comment, new={"after_photo": stored.sha256},
+           client_key=client_key)
     return action
 
 

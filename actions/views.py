@@ -3,11 +3,13 @@ signed-in user may make. Thin: parse → actions.service → render."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from accounts.models import Plant, User, Workshop
@@ -44,6 +46,7 @@ def error_text(exc: service.ActionError) -> str:
         "photo_too_many_pixels": _("照片像素过多"),
         "photo_unreadable": _("无法读取这张照片，请重新拍摄"),
         "photo_too_large": _("照片太大（最大 12 MB）"),
+        "bad_key": _("表单已失效，请重新打开这项整改"),
     }.get(exc.code, str(exc))
 
 
@@ -95,6 +98,8 @@ def _page(action: CorrectiveAction, status: int = 200, errors: dict | None = Non
     return render_page(
         "actions/action.html", status=status, action=action, finding=finding, before_photos=before,
         events=events, names=names, today=local_today(), errors=errors or {}, form=request.form,
+        # a fresh key per form shown; a refused form keeps its key, as nothing moved with it
+        client_key=request.form.get("client_key") or secrets.token_urlsafe(18),
         owners=service.eligible_owners(session=session, workshop_id=action.workshop_id), priorities=list(Priority),
         may_manage=service.may_manage(session=session, user=current_user, action=action),
         may_work=service.may_work_on(session=session, user=current_user, action=action),
@@ -109,20 +114,33 @@ def action_page(action_id: int):
 
 def _move(action_id: int, change, field: str):
     """One move; a refusal shows the page again with the message by the form it came from."""
-    action = action_or_404(action_id)
-    try:
-        change(action)
-    except service.ActionError as exc:
-        db().rollback()
-        if exc.status in (403, 409):
-            abort(exc.status, error_text(exc))
-        return _page(db().get(CorrectiveAction, action_id), 422, {field: error_text(exc)})
-    db().commit()
+    for attempt in (1, 2):
+        action = action_or_404(action_id)
+        try:
+            change(action)
+            db().commit()
+            break
+        except service.ActionError as exc:
+            db().rollback()
+            if exc.status in (403, 409):
+                abort(exc.status, error_text(exc))
+            return _page(db().get(CorrectiveAction, action_id), 422, {field: error_text(exc)})
+        except IntegrityError:
+            # the same keyed form arriving twice at once: the second try finds the first move by its key
+            db().rollback()
+            if attempt == 2:
+                raise
     flash(_("已保存"))
     back = request.values.get("next", "")
     if back.startswith("/inspections/") and "//" not in back:  # back to the inspection being done, on our site
-        return redirect(back, code=303)
-    return redirect(url_for(".action_page", action_id=action_id), code=303)
+        target = back
+    else:
+        target = url_for(".action_page", action_id=action_id)
+    if request.headers.get("X-Change-Key"):
+        # the tablet's outbox: it moves to the page itself, so the message waits for it (a followed redirect would
+        # use it up unseen)
+        return "", 201, {"Location": target}
+    return redirect(target, code=303)
 
 
 @bp.post("/actions/<int:action_id>/assign")
@@ -147,9 +165,11 @@ def start(action_id: int):
 def done(action_id: int):
     upload = request.files.get("photo")
     data = upload.read() if upload and upload.filename else None
+    # the tablet's outbox sends the form's key as a header too (like answers); a plain form has it as a field
+    client_key = request.headers.get("X-Change-Key") or request.form.get("client_key") or None
     return _move(action_id, lambda a: service.mark_done(
         session=db(), user=current_user, action=a, photo=data, comment=request.form.get("comment", ""),
-        data_dir=current_app.config["DATA_DIR"]), "done")
+        data_dir=current_app.config["DATA_DIR"], client_key=client_key), "done")
 
 
 def _inspection_id() -> int | None:

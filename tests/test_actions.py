@@ -120,6 +120,47 @@ def test_the_whole_loop_with_every_refusal(app, client, auth, tmp_path):
                            "action.verified"]
 
 
+def test_a_done_form_sent_again_is_one_move_and_a_foreign_key_is_refused(app, client, auth):
+    """The tablet's outbox resends a queued "done" (lost response, double tap): the same key is the same move, not
+    a 409 "already done" that would tell the owner their fix was refused."""
+    found(app, client, auth)
+    first, second = actions(app)[:2]
+    auth.login("sup1")
+    for action in (first, second):
+        assert client.post(f"/actions/{action.id}/assign", data={
+            "owner_id": uid(app, "sup1"), "due_on": date.today().isoformat(), "priority": "high"}).status_code == 303
+    page = client.get(f"/actions/{first.id}").text
+    key = page.split('name="client_key" value="', 1)[1].split('"', 1)[0]
+    assert len(key) >= 16 and 'data-offline-queued="网络不通：%s 已暂存在本机' in page
+    assert key not in client.get(f"/actions/{first.id}").text  # every page shown gets its own key
+
+    def send(action_id, form_key, header=True, **extra):
+        headers = {"X-Change-Key": form_key} if header else {}
+        return client.post(f"/actions/{action_id}/done", headers=headers, data={
+            "comment": "已清理", "client_key": form_key, "photo": (io.BytesIO(jpeg_bytes(640, 480)), "a.jpg"), **extra})
+
+    sent = send(first.id, key)
+    assert sent.status_code == 201 and sent.headers["Location"] == f"/actions/{first.id}"
+    again = send(first.id, key)
+    assert again.status_code == 201 and again.headers["Location"] == f"/actions/{first.id}"
+    assert "已保存" in client.get(f"/actions/{first.id}").text  # the message waited for the page
+    plain_again = send(first.id, key, header=False)
+    assert plain_again.status_code == 303  # a plain form sent twice (no JavaScript) lands on the action too
+    elsewhere = send(second.id, key)
+    assert elsewhere.status_code == 409 and "表单已失效" in elsewhere.text and "data-error" in elsewhere.text
+    bad = send(second.id, "not a key!")
+    assert bad.status_code == 422 and "表单已失效，请重新打开这项整改" in bad.text
+    other_key = "k" * 24
+    assert send(first.id, other_key).status_code == 409  # a new form for an action already done: refused, said why
+    auth.logout()
+    auth.login("manager")  # the key is sup1's: the manager's resend of it is not theirs to reuse
+    assert send(first.id, key).status_code == 409
+    with Session(app.extensions["engine"]) as session:
+        moves = session.exec(select(ActionEvent).where(ActionEvent.action_id == first.id)).all()
+        assert [(m.to_status, m.client_key) for m in moves] == [("done", key)]
+        assert len(session.exec(select(AuditEvent).where(AuditEvent.action == "action.done")).all()) == 1
+
+
 def test_the_next_inspector_may_verify_but_an_earlier_one_may_not(app, client, auth):
     found(app, client, auth)
     action = actions(app)[0]

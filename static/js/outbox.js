@@ -324,11 +324,11 @@
   // A queued form the server took is done; one it refused cannot be fixed without its author: say so, drop it.
   function formAnswered(change, response) {
     if (response.ok) {
-      say(T.formSent.replace("%s", change.label));
+      say(((change.texts || {}).sent || T.formSent).replace("%s", change.label));
       return remove(change.seq);
     }
     return response.text().then(function (html) {
-      say(T.formRefused.replace("%s", change.label).replace("%e", errorIn(html)));
+      say(((change.texts || {}).refused || T.formRefused).replace("%s", change.label).replace("%e", errorIn(html)));
       return remove(change.seq);
     });
   }
@@ -379,12 +379,17 @@
     var what = form.elements.what ? form.elements.what.value.trim() : "";
     var label = form.getAttribute("data-offline-label") + (what ? (zh ? "「" + what + "」" : " “" + what + "”") : "");
     formFields(form).then(function (fields) {
+      // what to say when it is queued, sent or refused: the form's own words if it has them (kept with the change,
+      // as the form may be gone by the time it is sent)
+      var texts = { queued: form.getAttribute("data-offline-queued"), sent: form.getAttribute("data-offline-sent"),
+                    refused: form.getAttribute("data-offline-refused") };
       var change = { kind: "form", url: form.action, key: form.elements.client_key.value, page: location.pathname,
-                     fields: fields, label: label };
+                     fields: fields, label: label, texts: texts };
       function keep() {
         return add(change).then(function () {
-          form.reset(); freshKey(form);
-          say(T.formQueued.replace("%s", label));
+          if (form.matches("[data-offline-once]")) showWaiting(form, (texts.queued || T.formQueued).replace("%s", label));
+          else { form.reset(); freshKey(form); }
+          say((texts.queued || T.formQueued).replace("%s", label));
           refreshCounter(); scheduleRetry();
         });
       }
@@ -399,6 +404,27 @@
       }, keep);
     }).then(function () { form.removeAttribute("data-sending"); }, function () { form.removeAttribute("data-sending"); });
   });
+  // A form that makes one move (a fix marked done) says, once queued, that it waits, instead of inviting a second
+  // tap; its card's other forms go too (they need the network). Also after a reload, from the queue.
+  function showWaiting(form, text) {
+    var card = form.closest(".card") || form.parentNode;
+    Array.prototype.forEach.call(card.querySelectorAll("form"), function (f) { f.hidden = true; });
+    var note = card.querySelector("[data-queued-note]");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "queued-note"; note.setAttribute("data-queued-note", "");
+      card.appendChild(note);
+    }
+    note.textContent = text;
+  }
+  function showWaitingForms(changes) {
+    changes.forEach(function (c) {
+      if (c.kind !== "form" || c.page !== location.pathname) return;
+      Array.prototype.forEach.call(document.querySelectorAll("form[data-offline-once]"), function (form) {
+        if (form.action === c.url) showWaiting(form, ((c.texts || {}).queued || T.formQueued).replace("%s", c.label));
+      });
+    });
+  }
   // a page from the cache carries the key of the form it was: each form shown gets its own
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("form[data-offline-queue]"), freshKey);
@@ -429,6 +455,7 @@
           if (flag && (c.flag === true || c.flag === false)) flag.checked = c.flag;
         }
       });
+      showWaitingForms(changes);
       markQueued(changes);
       updateCounter(changes);
     });

@@ -1,5 +1,5 @@
-// Service worker: keeps the app shell and the inspection (and red-tag) pages a supervisor opened, so a reload in a Wi-Fi
-// dead corner still shows the form (the outbox then re-applies what is queued). Everything else: network.
+// Service worker: keeps the app shell and the inspection, red-tag and corrective-action pages a supervisor opened,
+// so a reload in a Wi-Fi dead corner still shows the form (the outbox then re-applies what is queued). Everything else: network.
 "use strict";
 var CACHE = "sixs-static";  // the server puts a digest of the static files here (app.py, /sw.js)
 var SHELL = ["/static/css/app.css", "/static/js/htmx-2.0.11.min.js", "/static/js/outbox.js"];
@@ -16,8 +16,9 @@ self.addEventListener("activate", function (event) {
 });
 
 function isFormPage(url, request) {
-  // the inspection form, and the red-tag form (raised on the floor, where the Wi-Fi drops)
-  return /^\/(inspections\/\d+|workshops\/[^/]+\/red-tags\/new)$/.test(url.pathname) && !request.headers.get("HX-Request");
+  // the inspection form, the red-tag form and a corrective action (raised or fixed on the floor, where the Wi-Fi drops)
+  return /^\/(inspections\/\d+|workshops\/[^/]+\/red-tags\/new|actions\/\d+)$/.test(url.pathname) &&
+    !request.headers.get("HX-Request");
 }
 
 self.addEventListener("fetch", function (event) {

@@ -70,3 +70,74 @@ def test_assign_fix_and_verify_at_the_next_inspection(live_server, browser, arti
         page.screenshot(path=str(artifacts / "actions-list-tablet.png"), full_page=False)
     finally:
         context.close()
+
+
+def test_a_fix_marked_done_without_network_waits_on_the_tablet_and_arrives_once(live_server, browser, artifacts):
+    """The owner photographs the fix where the problem was, often a Wi-Fi dead corner: the form with its photo
+    waits in the outbox, survives a reload, and is one move when the network is back."""
+    from PIL import Image
+    from sqlmodel import Session, select
+
+    from accounts.models import User
+    from actions.models import ActionEvent, CorrectiveAction
+    from inspections.photos import photo_path
+
+    base, app = live_server
+    headers, api = token_headers(app, "sup1"), app.test_client()
+    inspection_id = api.post("/api/v1/workshops/W1/inspections", headers=headers).get_json()["id"]
+    for n, item in enumerate(published_items(app)):
+        api.put(f"/api/v1/inspections/{inspection_id}/answers/{item.key}", headers=headers,
+                json={"score": 1 if n == 0 else 3})
+    assert api.post(f"/api/v1/inspections/{inspection_id}/submit", headers=headers).status_code == 200
+    with Session(app.extensions["engine"]) as session:
+        action = session.exec(select(CorrectiveAction)).one()
+        action.owner_id = session.exec(select(User).where(User.username == "sup1")).one().id
+        session.commit()
+        action_id = action.id
+
+    context = browser.new_context(viewport={"width": 768, "height": 1024}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        login(page, base, "sup1")
+        page.goto(f"{base}/actions/{action_id}")
+        page.evaluate("navigator.serviceWorker.ready")
+        page.reload()  # under the service worker now
+        page.wait_for_selector('[data-action="done"]')
+
+        context.set_offline(True)
+        page.set_input_files("input[name=photo]", files=[{
+            "name": "after.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(3200, 2400, colour=(40, 140, 60))}])
+        page.fill("textarea[name=comment]", "油污已清理，地面划线补齐")
+        page.click('[data-action="done"]')
+        message = page.locator("#outbox-message")
+        message.wait_for(state="visible")
+        assert "已暂存在本机" in message.inner_text() and f"#{action_id}" in message.inner_text()
+        page.wait_for_selector('[data-outbox-count="1"]')
+        note = page.locator("[data-queued-note]")
+        assert "已暂存在本机" in note.inner_text() and page.locator('[data-action="done"]').is_hidden()
+        assert page.locator('[data-action="start"]').is_hidden()  # nothing else here works without the network
+        note.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "action-queued-768x1024.png"))
+        page.reload()  # still offline: the page from the service worker, the queued form from IndexedDB
+        page.wait_for_selector('[data-outbox-count="1"]')
+        page.wait_for_selector("[data-queued-note]")  # still says it waits: no second tap invited
+        assert page.locator('[data-action="done"]').is_hidden()
+        with Session(app.extensions["engine"]) as session:
+            assert session.get(CorrectiveAction, action_id).status == "open"
+
+        context.set_offline(False)
+        page.wait_for_selector('[data-outbox-count="0"]', state="attached", timeout=30_000)
+        message.wait_for(state="visible")
+        assert "已提交为已完成" in message.inner_text()
+    finally:
+        context.close()
+
+    from redtags.service import CLIENT_KEY
+
+    with Session(app.extensions["engine"]) as session:
+        action = session.get(CorrectiveAction, action_id)
+        assert action.status == "done" and action.done_comment == "油污已清理，地面划线补齐"
+        moves = session.exec(select(ActionEvent).where(ActionEvent.action_id == action_id)).all()
+        assert [m.to_status for m in moves] == ["done"] and CLIENT_KEY.fullmatch(moves[0].client_key)
+        with Image.open(photo_path(app.config["DATA_DIR"], action.after_photo_sha256)) as image:
+            assert max(image.size) <= 1600  # downscaled on the tablet before it waited
