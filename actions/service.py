@@ -301,6 +301,21 @@ def counts_for(*, session: Session, user: User, today: date, owner_only: bool = 
     return ActionCounts(*row)
 
 
+def counts_by_plant(*, session: Session, user: User, today: date) -> dict[int, ActionCounts]:
+    """Home screen of whoever oversees workshops: each plant's overdue and waiting-to-verify actions, in one query."""
+    open_values = [s.value for s in OPEN_STATUSES]
+    rows = session.exec(
+        select(Workshop.plant_id,
+               func.count().filter(CorrectiveAction.status.in_(open_values)),
+               func.count().filter(and_(CorrectiveAction.status.in_(open_values), CorrectiveAction.due_on < today)),
+               func.count().filter(CorrectiveAction.status == ActionStatus.done.value))
+        .select_from(CorrectiveAction).join(Workshop, Workshop.id == CorrectiveAction.workshop_id)
+        .where(CorrectiveAction.id.in_(visible_actions(user).with_only_columns(CorrectiveAction.id)
+                                       .scalar_subquery()))
+        .group_by(Workshop.plant_id)).all()
+    return {plant_id: ActionCounts(*counts) for plant_id, *counts in rows}
+
+
 def open_actions_for_items(*, session: Session, workshop_id: int, before: Inspection) -> dict[str, CorrectiveAction]:
     """For the next inspection: the unverified actions of this workshop by item key, from earlier inspections."""
     rows = session.exec(

@@ -1,4 +1,5 @@
-"""make bench: server time of the form page and of an answer save, and a full PDF render.
+"""make bench: server time of the form page, an answer save, the action and red-tag lists and the daily run,
+and a full PDF render.
 
 Every row has a baseline measured in the same run on the same machine:
 - HTTP rows: a bare Flask endpoint (`/bench/bare`) returning a fixed string through the same app, so the
@@ -104,6 +105,8 @@ def main() -> None:
     rows.append(("workshop trend page, 12 weeks", f"{trend_ms:.1f} ms (p95 {trend_p95:.1f})",
                  f"{base_ms:.2f} ms", f"{trend_ms / base_ms:.0f}×"))
 
+    rows.extend(_action_rows(app, base_ms))
+
     # PDF: the standard full report with 6 photos of 1600×1200, rendered in a warm worker, beside
     # (a) the same HTML through WeasyPrint with default options and the full-size photos, and
     # (b) headless Chromium printing that same full-size HTML.
@@ -120,6 +123,34 @@ def main() -> None:
 
 
 HEADER = ("measure", "ours", "baseline", "ratio / target")
+
+
+def _action_rows(app, base_ms: float) -> list[tuple]:
+    """The manager's lists of corrective actions and red tags, and the daily run (dry: no SMTP here)."""
+    from sqlmodel import Session, func, select
+
+    from actions.models import CorrectiveAction
+    from redtags.models import RedTag
+
+    with Session(app.extensions["engine"]) as session:
+        n_actions = session.exec(select(func.count()).select_from(CorrectiveAction)).one()
+        n_tags = session.exec(select(func.count()).select_from(RedTag)).one()
+    manager = app.test_client()
+    manager.post("/login", data={"username": "manager", "password": DEMO_PASSWORD})
+    list_ms, list_p95 = timed(lambda: manager.get("/plants/SZ/actions?status=all"), 50)
+    tags_ms, tags_p95 = timed(lambda: manager.get("/red-tags?status=all"), 50)
+    runner = app.test_cli_runner()
+    notify_ms, notify_p95 = timed(lambda: runner.invoke(args=["actions", "notify", "--dry-run"]), 10)
+    help_ms, _ = timed(lambda: runner.invoke(args=["actions", "--help"]), 10)
+    return [
+        (f"plant action list, all statuses ({n_actions} actions in the demo)", f"{list_ms:.1f} ms (p95 {list_p95:.1f})",
+         f"{base_ms:.2f} ms", f"{list_ms / base_ms:.0f}×"),
+        (f"red-tag register, all ({n_tags} tags)", f"{tags_ms:.1f} ms (p95 {tags_p95:.1f})", f"{base_ms:.2f} ms",
+         f"{tags_ms / base_ms:.0f}×"),
+        ("daily run, dry (escalation count, overdue digest and webhook payloads)",
+         f"{notify_ms:.1f} ms (p95 {notify_p95:.1f})", f"{help_ms:.1f} ms (the same CLI, --help)",
+         f"{notify_ms / help_ms:.0f}×"),
+    ]
 
 
 def _inspection_with_photos(client, count: int) -> int:

@@ -118,11 +118,11 @@ def home():
     ).all()
     may_inspect = {w.id for w in workshops if can_inspect(session=session, user=current_user, workshop_id=w.id)}
     plants = list({w.plant.id: w.plant for w in workshops}.values())
-    from actions.service import counts_for
+    from actions.service import counts_by_plant, counts_for
 
     today = local_today()
     mine = counts_for(session=session, user=current_user, today=today, owner_only=True)
-    overseen = counts_for(session=session, user=current_user, today=today) if may_inspect else None
+    overseen = counts_by_plant(session=session, user=current_user, today=today) if may_inspect else {}
     return render_page("inspections/home.html", workshops=workshops, latest=latest, drafts=drafts,
                        may_inspect=may_inspect, plants=plants, this_month=f"{today:%Y-%m}",
                        my_actions=mine, all_actions=overseen)

@@ -1,6 +1,7 @@
 """Findings → corrective actions → verified closure: every move and every refusal."""
 
 import io
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -198,6 +199,21 @@ def test_lists_and_the_home_count(app, client, auth):
     auth.login("sup2")
     assert client.get("/workshops/W1/actions").status_code == 404
     assert client.get("/plants/P1/actions?status=all").text.count("data-action-id=") == 0
+
+
+def test_a_manager_of_two_plants_sees_each_plants_own_counts_at_home(app, client, auth):
+    found(app, client, auth)  # three actions in W1 (plant P1); none in P2
+    with Session(app.extensions["engine"]) as session:
+        rows = session.exec(select(CorrectiveAction).order_by(CorrectiveAction.id)).all()
+        for action in rows[:2]:
+            action.due_on = date.today() - timedelta(days=1)
+        rows[2].status = "done"
+        session.commit()
+    auth.login("manager")
+    home = client.get("/").text
+    overdue = re.findall(r'data-count="overdue" data-plant="(\w+)">([^<]+)<', home)
+    waiting = re.findall(r'data-count="to-verify" data-plant="(\w+)">([^<]+)<', home)
+    assert overdue == [("P1", "一厂 · 逾期 2")] and waiting == [("P1", "一厂 · 待核实 1")]  # nothing for 二厂
 
 
 def test_api_and_export_list_the_actions_in_scope(app, client, auth):

@@ -32,3 +32,16 @@ def draw_signature(page, canvas_selector):
     for fx, fy in ((0.25, 0.2), (0.4, 0.8), (0.55, 0.3), (0.75, 0.65)):
         page.mouse.move(x + w * fx, y + h * fy, steps=6)
     page.mouse.up()
+
+
+def submitted_with_a_finding(app, note: str = "") -> int:
+    """An inspection of W1 submitted through the API as sup1 with one finding: its first item scored 1."""
+    from tests.helpers import published_items, token_headers
+
+    headers, api = token_headers(app, "sup1"), app.test_client()
+    inspection_id = api.post("/api/v1/workshops/W1/inspections", headers=headers).get_json()["id"]
+    for n, item in enumerate(published_items(app)):
+        api.put(f"/api/v1/inspections/{inspection_id}/answers/{item.key}", headers=headers,
+                json={"score": 1 if n == 0 else 3, "note": note if n == 0 else ""})
+    assert api.post(f"/api/v1/inspections/{inspection_id}/submit", headers=headers).status_code == 200
+    return inspection_id

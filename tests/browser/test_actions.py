@@ -5,8 +5,7 @@ import re
 
 import pytest
 
-from tests.browser.actions import login
-from tests.helpers import published_items, token_headers
+from tests.browser.actions import login, submitted_with_a_finding
 from tests.test_photos import jpeg_bytes
 
 pytestmark = pytest.mark.browser
@@ -14,13 +13,7 @@ pytestmark = pytest.mark.browser
 
 def test_assign_fix_and_verify_at_the_next_inspection(live_server, browser, artifacts, tmp_path):
     base, app = live_server
-    headers, api = token_headers(app, "sup1"), app.test_client()
-    inspection_id = api.post("/api/v1/workshops/W1/inspections", headers=headers).get_json()["id"]
-    items = published_items(app)
-    for n, item in enumerate(items):
-        api.put(f"/api/v1/inspections/{inspection_id}/answers/{item.key}", headers=headers,
-                json={"score": 1 if n == 0 else 3, "note": "工作台上有废料" if n == 0 else ""})
-    assert api.post(f"/api/v1/inspections/{inspection_id}/submit", headers=headers).status_code == 200
+    submitted_with_a_finding(app, note="工作台上有废料")
     photo = tmp_path / "after.jpg"
     photo.write_bytes(jpeg_bytes(1200, 900, colour=(40, 140, 60)))
 
@@ -83,12 +76,7 @@ def test_a_fix_marked_done_without_network_waits_on_the_tablet_and_arrives_once(
     from inspections.photos import photo_path
 
     base, app = live_server
-    headers, api = token_headers(app, "sup1"), app.test_client()
-    inspection_id = api.post("/api/v1/workshops/W1/inspections", headers=headers).get_json()["id"]
-    for n, item in enumerate(published_items(app)):
-        api.put(f"/api/v1/inspections/{inspection_id}/answers/{item.key}", headers=headers,
-                json={"score": 1 if n == 0 else 3})
-    assert api.post(f"/api/v1/inspections/{inspection_id}/submit", headers=headers).status_code == 200
+    submitted_with_a_finding(app)
     with Session(app.extensions["engine"]) as session:
         action = session.exec(select(CorrectiveAction)).one()
         action.owner_id = session.exec(select(User).where(User.username == "sup1")).one().id
