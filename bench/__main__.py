@@ -64,7 +64,7 @@ def main() -> None:
     app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": url, "DATA_DIR": str(workdir),
                       "WTF_CSRF_ENABLED": False})
     with write_session(app.extensions["engine"]) as session:
-        generate_demo(session=session)
+        generate_demo(session=session, data_dir=workdir)  # with photos: red tags need one each
 
     @app.get("/bench/bare")
     def bare():
