@@ -211,7 +211,9 @@ def _init_extensions(app: Flask) -> None:
     def _template_globals():
         from flask_babel import get_locale
 
-        return {"current_locale": "zh_CN" if get_locale().language == "zh" else "en"}
+        chinese = get_locale().language == "zh"
+        # "责任人：张班长" but "Owner: Zhang": the colon after a label belongs to the language
+        return {"current_locale": "zh_CN" if chinese else "en", "colon": "：" if chinese else ": "}
 
 
 def _install_request_translations(app: Flask) -> None:

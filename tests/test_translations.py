@@ -43,3 +43,14 @@ def test_screens_speak_english_when_asked(client, auth):
     auth.login("sup1")
     page = client.get("/?lang=en").text
     assert "Workshops" in page and "Switch user" in page and "车间" not in page.split("<main")[1].split("一号车间")[0]
+
+
+def test_a_label_takes_the_colon_of_its_language(app, client, auth):
+    from tests.test_actions import found
+
+    found(app, client, auth)
+    auth.login("sup1")
+    chinese = client.get("/workshops/W1/actions").text
+    english = client.get("/workshops/W1/actions?lang=en").text
+    assert "责任人：" in chinese and "评分 1" in chinese
+    assert "Owner: " in english and "Owner：" not in english and "Score 1" in english
