@@ -34,6 +34,12 @@ def test_each_person_gets_one_digest_with_their_own_and_their_workshops_actions(
     assert "逾期 4 天" in body and "https://6s.example.cn/actions/1" in body
 
 
+def test_an_owner_who_also_manages_the_workshop_gets_each_action_once():
+    me = Recipient(1, "王", "wang@example.cn")
+    digests = build_digests([row(1, 10, 1), row(2, 10, 1), row(1, 10, 1)], {1: me}, {10: [me]})
+    assert [[r.action_id for r in d.rows] for d in digests] == [[1, 2]]
+
+
 class Sink:
     def __init__(self):
         self.messages = []
@@ -235,3 +241,39 @@ def test_a_refused_address_fails_alone_and_is_tried_again_next_run(app, client, 
     assert "mail gone@example.cn: FAILED (gone@example.cn: 550 5.1.1 no such mailbox)" in first.output
     assert second.exit_code == 0 and "sent 1 e-mails" in second.output
     assert [to for to, _m in sink.messages] == [["manager@example.cn"], ["sup1@example.cn"]]
+
+
+def test_the_daily_run_reads_the_overdue_actions_in_the_same_queries_however_many(app, client, auth):
+    from sqlalchemy import event
+
+    from actions.notify import overdue_rows
+
+    engine = app.extensions["engine"]
+
+    def make_all_overdue():
+        with Session(engine) as session:
+            owner = session.exec(select(User).where(User.username == "sup1")).one().id
+            for action in session.exec(select(CorrectiveAction)):
+                action.owner_id, action.due_on = owner, date.today() - timedelta(days=1)
+            session.commit()
+
+    def statements() -> tuple[int, int]:
+        seen = []
+        listen = lambda *args: seen.append(args[2])  # noqa: E731
+        with Session(engine) as session:
+            event.listen(engine, "before_cursor_execute", listen)
+            try:
+                rows = overdue_rows(session, date.today())
+            finally:
+                event.remove(engine, "before_cursor_execute", listen)
+        assert all(r.item_text and r.owner_name == "sup1" for r in rows)
+        return len(rows), len(seen)
+
+    found(app, client, auth)
+    make_all_overdue()
+    few_rows, few = statements()
+    for _ in range(3):
+        found(app, client, auth)
+    make_all_overdue()
+    many_rows, many = statements()
+    assert (few_rows, many_rows) == (3, 12) and many == few
