@@ -56,8 +56,8 @@ def notify_command(day, dry_run, resend):
         hooks = plant_payloads(session, rows, today, base_url)
         delivered = set() if resend else delivered_on(session, today)
     click.echo(f"{len(rows)} overdue actions; {len(digests)} e-mails; {len(hooks)} plant webhooks")
-    mails = [d for d in digests if _key(mail_delivery(d)) not in delivered]
-    hooks_due = [(p, payload) for p, payload in hooks if _key(webhook_delivery(p, payload)) not in delivered]
+    mails = [d for d in digests if mail_delivery(d).key not in delivered]
+    hooks_due = [(p, payload) for p, payload in hooks if webhook_delivery(p, payload).key not in delivered]
     if len(mails) < len(digests) or len(hooks_due) < len(hooks):
         click.echo(f"already delivered on {today.isoformat()}: {len(digests) - len(mails)} e-mails, "
                    f"{len(hooks) - len(hooks_due)} webhooks (--resend sends them again)")
@@ -93,7 +93,3 @@ def notify_command(day, dry_run, resend):
         failed = failed or not is_delivered
     if failed:
         raise SystemExit(1)
-
-
-def _key(delivery) -> tuple[str, str]:
-    return delivery.channel, delivery.recipient

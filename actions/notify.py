@@ -10,7 +10,7 @@ import smtplib
 import time
 import urllib.error
 import urllib.request
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import date
 from email.message import EmailMessage
@@ -129,7 +129,7 @@ def send_digests(digests: list[Digest], settings: MailSettings, today: date, bas
     failed: list[tuple[Digest, str]] = []
     if not digests:
         return failed
-    remaining = list(digests)
+    remaining = deque(digests)
     try:
         with smtplib.SMTP(settings.host, settings.port, timeout=30) as smtp:
             if settings.starttls:
@@ -137,7 +137,7 @@ def send_digests(digests: list[Digest], settings: MailSettings, today: date, bas
             if settings.user:
                 smtp.login(settings.user, settings.password)
             while remaining:
-                digest = remaining.pop(0)
+                digest = remaining.popleft()
                 message = EmailMessage()
                 message["Subject"], message["From"], message["To"] = digest.subject(today), settings.sender, \
                     digest.to.email
@@ -170,6 +170,11 @@ class Delivery:
     recipient: str  # user:<id> | plant:<code>
     address: str
     action_count: int
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What a day's deliveries are told apart by (as delivered_on returns them)."""
+        return self.channel, self.recipient
 
 
 def mail_delivery(digest: Digest) -> Delivery:

@@ -287,12 +287,9 @@ def action_filter(query, status: str | None, today: date):
     return query
 
 
-def counts_for(*, session: Session, user: User, today: date, owner_only: bool = False) -> ActionCounts:
-    """Home screen: the user's own actions (owner_only) or all they can see."""
-    base = visible_actions(user)
-    if owner_only:
-        base = base.where(CorrectiveAction.owner_id == user.id)
-    sub = base.subquery()
+def counts_for(*, session: Session, user: User, today: date) -> ActionCounts:
+    """Home screen: the actions the user owns (the plants' figures: counts_by_plant)."""
+    sub = visible_actions(user).where(CorrectiveAction.owner_id == user.id).subquery()
     row = session.exec(select(
         func.count().filter(sub.c.status.in_([s.value for s in OPEN_STATUSES])),
         func.count().filter(and_(sub.c.status.in_([s.value for s in OPEN_STATUSES]), sub.c.due_on < today)),

@@ -121,7 +121,7 @@ def home():
     from actions.service import counts_by_plant, counts_for
 
     today = local_today()
-    mine = counts_for(session=session, user=current_user, today=today, owner_only=True)
+    mine = counts_for(session=session, user=current_user, today=today)
     overseen = counts_by_plant(session=session, user=current_user, today=today) if may_inspect else {}
     return render_page("inspections/home.html", workshops=workshops, latest=latest, drafts=drafts,
                        may_inspect=may_inspect, plants=plants, this_month=f"{today:%Y-%m}",

@@ -324,13 +324,19 @@
   // A queued form the server took is done; one it refused cannot be fixed without its author: say so, drop it.
   function formAnswered(change, response) {
     if (response.ok) {
-      say(((change.texts || {}).sent || T.formSent).replace("%s", change.label));
+      say(formText(change, "sent"));
       return remove(change.seq);
     }
     return response.text().then(function (html) {
-      say(((change.texts || {}).refused || T.formRefused).replace("%s", change.label).replace("%e", errorIn(html)));
+      say(formText(change, "refused").replace("%e", errorIn(html)));
       return remove(change.seq);
     });
+  }
+  // what to say of a queued form: its own words if it has them (kept with the change, as the form may be gone by
+  // the time it is sent), else the red-tag wording
+  var FORM_TEXTS = { queued: T.formQueued, sent: T.formSent, refused: T.formRefused };
+  function formText(change, which) {
+    return ((change.texts || {})[which] || FORM_TEXTS[which]).replace("%s", change.label);
   }
   function signedOut(response) {  // the session ended: the server sent the form to the sign-in page
     return response.redirected && /\/login$/.test(new URL(response.url).pathname);
@@ -379,17 +385,15 @@
     var what = form.elements.what ? form.elements.what.value.trim() : "";
     var label = form.getAttribute("data-offline-label") + (what ? (zh ? "「" + what + "」" : " “" + what + "”") : "");
     formFields(form).then(function (fields) {
-      // what to say when it is queued, sent or refused: the form's own words if it has them (kept with the change,
-      // as the form may be gone by the time it is sent)
       var texts = { queued: form.getAttribute("data-offline-queued"), sent: form.getAttribute("data-offline-sent"),
                     refused: form.getAttribute("data-offline-refused") };
       var change = { kind: "form", url: form.action, key: form.elements.client_key.value, page: location.pathname,
                      fields: fields, label: label, texts: texts };
       function keep() {
         return add(change).then(function () {
-          if (form.matches("[data-offline-once]")) showWaiting(form, (texts.queued || T.formQueued).replace("%s", label));
+          if (form.matches("[data-offline-once]")) showWaiting(form, formText(change, "queued"));
           else { form.reset(); freshKey(form); }
-          say((texts.queued || T.formQueued).replace("%s", label));
+          say(formText(change, "queued"));
           refreshCounter(); scheduleRetry();
         });
       }
@@ -421,7 +425,7 @@
     changes.forEach(function (c) {
       if (c.kind !== "form" || c.page !== location.pathname) return;
       Array.prototype.forEach.call(document.querySelectorAll("form[data-offline-once]"), function (form) {
-        if (form.action === c.url) showWaiting(form, ((c.texts || {}).queued || T.formQueued).replace("%s", c.label));
+        if (form.action === c.url) showWaiting(form, formText(c, "queued"));
       });
     });
   }

@@ -1,5 +1,6 @@
 // Service worker: keeps the app shell and the inspection, red-tag and corrective-action pages a supervisor opened,
-// so a reload in a Wi-Fi dead corner still shows the form (the outbox then re-applies what is queued). Everything else: network.
+// so a reload in a Wi-Fi dead corner still shows the form (the outbox then re-applies what is queued).
+// Everything else: network.
 "use strict";
 var CACHE = "sixs-static";  // the server puts a digest of the static files here (app.py, /sw.js)
 var SHELL = ["/static/css/app.css", "/static/js/htmx-2.0.11.min.js", "/static/js/outbox.js"];
