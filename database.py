@@ -22,7 +22,9 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # Stored instants are UTC in columns without a zone: the session must be UTC too, whatever zone the server
+    # was initialised with (initdb takes the machine's TZ), or PostgreSQL shifts them on the way in.
+    return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"})
 
 
 def _configure_sqlite(engine: Engine) -> None:

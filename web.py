@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, tzinfo
+
 from flask import render_template, request
 from jinja2_fragments.flask import render_block
+
+import clock
 
 
 def is_fragment_request() -> bool:
@@ -37,24 +41,27 @@ def qr_svg(text: str, title: str | None = None, scale: int = 8):
     return Markup(segno.make(text, error="m").svg_inline(scale=scale, title=title, omitsize=True))  # noqa: S704  # nosec B704
 
 
-def utc_bounds(period) -> tuple:
-    """A period of the user's local calendar days → [since, until) in UTC, the way times are stored."""
-    from datetime import UTC, datetime, time, timedelta
+def at_plant(plant) -> tzinfo:
+    """This page is about `plant` (a Plant, or None for the default zone): its times are shown on the plant's wall
+    clock (the `localtime` filter) and its days counted there. Returns the plant's zone."""
+    from flask import g
 
-    from flask_babel import to_utc
-
-    since = to_utc(datetime.combine(period.start, time.min)).replace(tzinfo=UTC)
-    until = to_utc(datetime.combine(period.end + timedelta(days=1), time.min)).replace(tzinfo=UTC)
-    return since, until
+    zone = clock.zone_of(plant)
+    g.display_zone = zone
+    return zone
 
 
-def local_today():
-    """Today in the user's time zone (Asia/Shanghai by default), not the server's UTC."""
-    from flask_babel import to_user_timezone
+def display_zone() -> tzinfo:
+    """The zone the page shows times in: the plant's the view named (at_plant), else the default zone."""
+    from flask import g, has_app_context
 
-    from accounts.models import utcnow
+    zone = g.get("display_zone") if has_app_context() else None
+    return zone or clock.zone_named(None)
 
-    return to_user_timezone(utcnow()).date()
+
+def plant_today(plant) -> date:
+    """Today at `plant`, which this page is then about (see at_plant)."""
+    return clock.today(at_plant(plant))
 
 
 def static_fingerprint(folder) -> str:

@@ -1,17 +1,10 @@
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlmodel import Field, Relationship, SQLModel
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands stored datetimes back without their zone; they were stored in UTC."""
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+from clock import DEFAULT_ZONE_NAME, now
 
 
 class Role(StrEnum):
@@ -31,6 +24,8 @@ class Plant(PlantBase, table=True):
     # Where the plant's overdue digest is POSTed (a relay to WeCom / DingTalk), signed with the secret.
     webhook_url: str | None = Field(default=None, max_length=500)
     webhook_secret: str | None = Field(default=None, max_length=128)
+    # The plant's IANA time zone: its days (inspection dates, due dates, months of the ranking) are its own.
+    timezone: str = Field(default=DEFAULT_ZONE_NAME, max_length=64)
     workshops: list["Workshop"] = Relationship(back_populates="plant")
 
 
@@ -76,7 +71,7 @@ class User(UserBase, table=True):
     __tablename__ = "user"
     id: int | None = Field(default=None, primary_key=True)
     password_hash: str = Field(max_length=255)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=now)
     workshops: list["Workshop"] = Relationship(link_model=UserWorkshop)
     plants: list["Plant"] = Relationship(link_model=UserPlant)
 
@@ -106,7 +101,7 @@ class ApiToken(SQLModel, table=True):
     # The first characters, shown in lists so a user can tell their tokens apart (not enough to use one).
     prefix: str = Field(default="", max_length=12)
     label: str = Field(default="", max_length=80)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=now)
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
 
@@ -119,8 +114,8 @@ class UserSession(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
     token_sha256: str = Field(max_length=64, unique=True, index=True)
-    created_at: datetime = Field(default_factory=utcnow)
-    last_seen_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=now)
+    last_seen_at: datetime = Field(default_factory=now)
     revoked_at: datetime | None = None
     address: str = Field(default="", max_length=64)
     user_agent: str = Field(default="", max_length=200)
@@ -131,6 +126,6 @@ class LoginAttempt(SQLModel, table=True):
 
     __tablename__ = "login_attempt"
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = Field(default_factory=utcnow, index=True)
+    at: datetime = Field(default_factory=now, index=True)
     username: str = Field(max_length=64, index=True)
     address: str = Field(max_length=64, index=True)

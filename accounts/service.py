@@ -20,6 +20,7 @@ from sqlalchemy import delete, exists, func, or_
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+import clock
 from accounts.models import (
     ApiToken,
     LoginAttempt,
@@ -30,8 +31,6 @@ from accounts.models import (
     UserSession,
     UserWorkshop,
     Workshop,
-    as_utc,
-    utcnow,
 )
 
 MIN_PASSWORD_LENGTH = 10
@@ -49,9 +48,10 @@ SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
 class AccountError(ValueError):
     """A refusal with a message for the user (Chinese; the views translate the known ones)."""
 
-    def __init__(self, message: str, code: str = "invalid"):
+    def __init__(self, message: str, code: str = "invalid", detail: str = ""):
         super().__init__(message)
         self.code = code
+        self.detail = detail  # the offending value, for the translated message
 
 
 # ---- passwords ----
@@ -245,17 +245,17 @@ def _failures_since(session: Session, column, value: str, since) -> tuple[int, o
     return count, oldest
 
 
-def sign_in(*, session: Session, username: str, password: str, address: str, today: date) -> User:
+def sign_in(*, session: Session, username: str, password: str, address: str) -> User:
     """The user, or SignInRefused("wrong" | "locked" | "expired"). A locked name is not even checked: the
     lock holds for the right password too, or it would not slow a guesser down."""
     name = username.strip().lower()[:64]
-    now = utcnow()
+    now = clock.now()
     since = now - LOGIN_WINDOW
     for column, value, limit in ((LoginAttempt.username, name, MAX_FAILURES_PER_USER),
                                  (LoginAttempt.address, address, MAX_FAILURES_PER_ADDRESS)):
         count, oldest = _failures_since(session, column, value, since)
         if count >= limit:
-            minutes = max(1, int((as_utc(oldest) + LOGIN_WINDOW - now).total_seconds() // 60) + 1)
+            minutes = max(1, int((clock.as_utc(oldest) + LOGIN_WINDOW - now).total_seconds() // 60) + 1)
             raise SignInRefused("locked", minutes=minutes)
     user = session.exec(select(User).where(func.lower(User.username) == name)).first()
     if user is None:
@@ -268,16 +268,16 @@ def sign_in(*, session: Session, username: str, password: str, address: str, tod
         session.exec(delete(LoginAttempt).where(LoginAttempt.at < now - timedelta(days=1)))
         session.flush()
         raise SignInRefused("wrong")
-    if user.access_expires_on is not None and user.access_expires_on < today:
+    if user.access_expires_on is not None and user.access_expires_on < access_day(session=session, user=user):
         raise SignInRefused("expired", day=user.access_expires_on)
     session.exec(delete(LoginAttempt).where(LoginAttempt.username == name))
     return user
 
 
-def confirm_password(*, session: Session, user: User, password: str, address: str, today: date) -> None:
+def confirm_password(*, session: Session, user: User, password: str, address: str) -> None:
     """The signed-in user re-enters their password (before a signature). Counted and limited like a sign-in, so
     an unattended tablet cannot be used to guess it; raises SignInRefused. The caller commits a failure."""
-    confirmed = sign_in(session=session, username=user.username, password=password, address=address, today=today)
+    confirmed = sign_in(session=session, username=user.username, password=password, address=address)
     if confirmed.id != user.id:
         raise SignInRefused("wrong")
 
@@ -296,8 +296,21 @@ def authenticate(*, session: Session, username: str, password: str) -> User | No
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 
 
-def is_usable(user: User | None, today: date) -> bool:
-    return bool(user and user.active and (user.access_expires_on is None or user.access_expires_on >= today))
+def is_usable(user: User | None, *, session: Session) -> bool:
+    return bool(user and user.active and (user.access_expires_on is None
+                                          or user.access_expires_on >= access_day(session=session, user=user)))
+
+
+def access_day(*, session: Session, user: User) -> date:
+    """The day an auditor's "access until" date is checked against. It is a day at the plants they audit (granted
+    whole, or through a workshop), so it ends at midnight there, not on the server's clock. When those plants keep
+    different zones the strictest counts: access ends as soon as the last day is over at any of them (the
+    easternmost). Without any plant in scope: the default zone (Asia/Shanghai)."""
+    plant_ids = {p.id for p in user.plants} | {w.plant_id for w in user.workshops}
+    zones = session.exec(select(Plant.timezone).where(Plant.id.in_(plant_ids))).all() if plant_ids else []
+    now = clock.now()
+    return max((clock.local_day(now, clock.zone_named(name)) for name in zones),
+               default=clock.today(clock.zone_named(None)))
 
 
 # ---- sessions ----
@@ -322,7 +335,7 @@ def session_for_token(*, session: Session, token: str) -> UserSession | None:
 
 
 def end_session(*, session: Session, user_session: UserSession) -> None:
-    user_session.revoked_at = utcnow()
+    user_session.revoked_at = clock.now()
     session.add(user_session)
 
 
@@ -330,7 +343,7 @@ def end_all_sessions(*, session: Session, user: User, actor: User | None, reason
     rows = session.exec(select(UserSession).where(UserSession.user_id == user.id,
                                                   UserSession.revoked_at.is_(None))).all()
     for row in rows:
-        row.revoked_at = utcnow()
+        row.revoked_at = clock.now()
         session.add(row)
     session.flush()
     if rows:
@@ -358,7 +371,7 @@ def create_api_token(*, session: Session, user: User, label: str = "", actor: Us
 
 def revoke_api_token(*, session: Session, actor: User, token: ApiToken) -> None:
     if token.revoked_at is None:
-        token.revoked_at = utcnow()
+        token.revoked_at = clock.now()
         session.add(token)
         user = session.get(User, token.user_id)
         _audit(session, actor, "token.revoke", user, old={"token": token.id, "prefix": token.prefix})
@@ -371,12 +384,12 @@ def api_token_for(*, session: Session, token: str) -> ApiToken | None:
     ).first()
 
 
-def user_for_token(*, session: Session, token: str, today: date | None = None) -> User | None:
+def user_for_token(*, session: Session, token: str) -> User | None:
     row = api_token_for(session=session, token=token)
     if row is None:
         return None
     user = session.get(User, row.user_id)
-    return user if is_usable(user, today or date.today()) else None
+    return user if is_usable(user, session=session) else None
 
 
 # ---- plants and workshops (the administrator's) ----
@@ -450,6 +463,21 @@ def set_plant_webhook(*, session: Session, actor: User | None, plant: Plant, url
     session.flush()
     _site_audit(session, actor, "plant.webhook", plant, old=old,
                 new={"webhook_url": plant.webhook_url, "secret_changed": bool(secret)})
+
+
+def set_plant_timezone(*, session: Session, actor: User | None, plant: Plant, name: str) -> None:
+    """The plant's IANA zone (e.g. Europe/Budapest): its days follow it from now on. Stored instants do not move;
+    the dates they fall on at the plant do."""
+    name = (name or "").strip()
+    try:
+        clock.zone_named(name)
+    except clock.UnknownZone:
+        raise AccountError(f"未知的时区：{name[:64] or '（空）'}", code="bad_timezone", detail=name[:64]) from None
+    if name != plant.timezone:
+        old = {"timezone": plant.timezone}
+        plant.timezone = name
+        session.flush()
+        _site_audit(session, actor, "plant.timezone", plant, old=old, new={"timezone": name})
 
 
 # ---- access rules: every view and API call asks these, nothing else decides ----

@@ -10,7 +10,8 @@ from sqlmodel import Session, select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from accounts.models import ApiToken, User, UserSession, as_utc, utcnow
+import clock
+from accounts.models import ApiToken, User, UserSession
 from accounts.service import (
     MAX_PASSWORD_LENGTH,
     SESSION_TOUCH_INTERVAL,
@@ -30,7 +31,7 @@ from accounts.service import (
     start_session,
 )
 from database import db, writing
-from web import local_today, render_page
+from web import render_page
 
 bp = Blueprint("accounts", __name__)
 
@@ -41,7 +42,7 @@ def load_user(token: str) -> User | None:
     if user_session is None:
         return None
     user = db().get(User, user_session.user_id)
-    if not is_usable(user, local_today()):
+    if not is_usable(user, session=db()):
         return None
     g.user_session = user_session
     _touch(user_session)
@@ -55,8 +56,8 @@ def _touch(user_session: UserSession) -> None:
 def _stamp(model, row_id: int, field: str, previous) -> None:
     """A "last used" time, at most every few minutes, in its own short write (pages are read-only
     transactions). Skipped when the database is busy: it is only bookkeeping."""
-    now = utcnow()
-    if previous is not None and now - as_utc(previous) < SESSION_TOUCH_INTERVAL:
+    now = clock.now()
+    if previous is not None and now - clock.as_utc(previous) < SESSION_TOUCH_INTERVAL:
         return
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         # This request's own session already holds SQLite's write lock (BEGIN IMMEDIATE): a second writer would
@@ -79,7 +80,7 @@ def load_user_from_request(req) -> User | None:
     if token is None:
         return None
     user = db().get(User, token.user_id)
-    if not is_usable(user, local_today()):
+    if not is_usable(user, session=db()):
         return None
     _stamp(ApiToken, token.id, "last_used_at", token.last_used_at)
     return user
@@ -114,8 +115,7 @@ def reconfirm_password(password: str) -> tuple[int, str] | None:
     """The signed-in user re-enters their password before signing: None when right, else (status, message).
     A failure is committed at once, so it counts towards the lock even though the form is shown again."""
     try:
-        confirm_password(session=db(), user=current_user, password=password or "", address=_client_address(),
-                         today=local_today())
+        confirm_password(session=db(), user=current_user, password=password or "", address=_client_address())
     except SignInRefused as refused:
         db().commit()
         status, message = refused_message(refused)
@@ -131,7 +131,7 @@ def login():
     if form.validate_on_submit():
         try:
             user = sign_in(session=db(), username=form.username.data, password=form.password.data,
-                           address=_client_address(), today=local_today())
+                           address=_client_address())
         except SignInRefused as refused:
             db().commit()  # the failed attempt counts even though the sign-in did not happen
             status, message = refused_message(refused)
@@ -281,6 +281,8 @@ def account_message(exc: AccountError) -> str:
         "display_name_too_long": _("姓名最多 64 个字符"),
         "bad_email": _("邮箱地址无效"),
         "bad_webhook_url": _("网址必须以 http:// 或 https:// 开头"),
+        "bad_timezone": _("未知的时区「%(name)s」：请填写 IANA 时区名，例如 Asia/Shanghai 或 Europe/Budapest",
+                          name=exc.detail),
         "bad_webhook_secret": _("签名密钥需要 16–128 个字符"),
         "bad_site_code": _("代码只能用字母、数字、- 或 _，最多 32 个字符"),
         "bad_site_name": _("名称不能为空，最多 200 个字符"),

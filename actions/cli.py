@@ -3,6 +3,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlmodel import Session, func, select
 
+from accounts.days import fixed_day, plant_days
 from actions.notify import (
     MailSettings,
     build_digests,
@@ -25,41 +26,38 @@ actions_cli = AppGroup("actions", help="Corrective actions.")
 
 @actions_cli.command("notify")
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="The day to count overdue from (default: today, Asia/Shanghai).")
+              help="Count overdue from this day at every plant (default: today at each plant, in its time zone).")
 @click.option("--dry-run", is_flag=True, help="Say who would get what; send nothing.")
 @click.option("--resend", is_flag=True, help="Send again what already went out that day.")
 def notify_command(day, dry_run, resend):
     """The daily run: escalate red tags past their holding period, then e-mail owners and their managers about
     overdue actions and POST each plant's webhook. Run again the same day (a retry after a failure), it sends
     only what has not been delivered yet; exit status 1 while something could not be delivered."""
-    from zoneinfo import ZoneInfo
-
-    from accounts.models import utcnow
-
-    today = day.date() if day else utcnow().astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
     config = current_app.config
     base_url = (config.get("PUBLIC_BASE_URL") or "").rstrip("/")
     engine = current_app.extensions["engine"]
+    with Session(engine) as session:  # one clock reading for the whole run
+        days = fixed_day(session, day.date()) if day else plant_days(session)
     if dry_run:
         with Session(engine) as session:
             due = session.exec(select(func.count()).select_from(RedTag).where(
-                RedTag.status == TagStatus.held, RedTag.hold_until < today)).one()
+                RedTag.status == TagStatus.held, days.before(RedTag.hold_until, RedTag.workshop_id))).one()
         click.echo(f"{due} red tags would escalate")
     else:
         with write_session(engine) as session:  # first, so that escalated tags are counted like any action
-            escalated = escalate_due(session=session, today=today)
+            escalated = escalate_due(session=session, days=days)
         click.echo(f"{len(escalated)} red tags escalated to corrective actions")
     with Session(engine) as session:
-        rows = overdue_rows(session, today)
+        rows = overdue_rows(session, days)
         owners, managers = recipients(session, rows)
         digests = build_digests(rows, owners, managers)
-        hooks = plant_payloads(session, rows, today, base_url)
-        delivered = set() if resend else delivered_on(session, today)
+        hooks = plant_payloads(session, rows, days, base_url)
+        delivered = set() if resend else delivered_on(session, days.dates() or {days.latest()})
     click.echo(f"{len(rows)} overdue actions; {len(digests)} e-mails; {len(hooks)} plant webhooks")
     mails = [d for d in digests if mail_delivery(d).key not in delivered]
     hooks_due = [(p, payload) for p, payload in hooks if webhook_delivery(p, payload).key not in delivered]
     if len(mails) < len(digests) or len(hooks_due) < len(hooks):
-        click.echo(f"already delivered on {today.isoformat()}: {len(digests) - len(mails)} e-mails, "
+        click.echo(f"already delivered today: {len(digests) - len(mails)} e-mails, "
                    f"{len(hooks) - len(hooks_due)} webhooks (--resend sends them again)")
     if dry_run:
         for digest in mails:
@@ -70,7 +68,7 @@ def notify_command(day, dry_run, resend):
 
     def keep(delivery):
         with write_session(engine) as session:
-            record_delivery(session, today, delivery)
+            record_delivery(session, delivery)
 
     failed = False
     if mails and not config["SMTP_HOST"]:
@@ -79,7 +77,7 @@ def notify_command(day, dry_run, resend):
     elif mails:
         settings = MailSettings(config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_FROM"], config["SMTP_USER"],
                                 config["SMTP_PASSWORD"], config["SMTP_STARTTLS"])
-        refused = send_digests(mails, settings, today, base_url, sent=lambda digest: keep(mail_delivery(digest)))
+        refused = send_digests(mails, settings, base_url, sent=lambda digest: keep(mail_delivery(digest)))
         click.echo(f"sent {len(mails) - len(refused)} e-mails")
         for digest, reason in refused:
             click.echo(f"mail {digest.to.email}: FAILED ({reason})", err=True)

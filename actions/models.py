@@ -12,7 +12,8 @@ from enum import StrEnum
 from sqlalchemy import UniqueConstraint, false
 from sqlmodel import Field, Relationship, SQLModel
 
-from accounts.models import User, Workshop, utcnow
+import clock
+from accounts.models import User, Workshop
 from checklists.models import ChecklistItem
 from inspections.models import Inspection
 from redtags.models import RedTag
@@ -57,7 +58,7 @@ class Finding(SQLModel, table=True):
     score: int | None = None
     flagged: bool = Field(default=False, sa_column_kwargs={"server_default": false()})  # raised by the inspector
     note: str = ""
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=clock.now)
 
     inspection: Inspection = Relationship()
     item: ChecklistItem = Relationship()
@@ -78,8 +79,8 @@ class CorrectiveAction(SQLModel, table=True):
     priority: Priority = Field(default=Priority.medium, max_length=16)
     action_text: str = ""
     status: ActionStatus = Field(default=ActionStatus.open, max_length=16, index=True)
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=clock.now)
+    updated_at: datetime = Field(default_factory=clock.now)
     done_at: datetime | None = None
     done_comment: str = ""
     after_photo_sha256: str | None = Field(default=None, max_length=64)
@@ -106,7 +107,7 @@ class ActionEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     action_id: int = Field(foreign_key="corrective_action.id", index=True)
-    at: datetime = Field(default_factory=utcnow)
+    at: datetime = Field(default_factory=clock.now)
     user_id: int = Field(foreign_key="user.id")
     from_status: str | None = Field(default=None, max_length=16)
     to_status: str = Field(max_length=16)
@@ -131,4 +132,4 @@ class NotificationDelivery(SQLModel, table=True):
     recipient: str = Field(max_length=64)  # user:<id> | plant:<code>
     address: str = Field(default="", max_length=500)  # the e-mail address or URL it went to
     action_count: int = 0
-    delivered_at: datetime = Field(default_factory=utcnow)
+    delivered_at: datetime = Field(default_factory=clock.now)

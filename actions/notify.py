@@ -1,5 +1,9 @@
 """The daily digest of overdue actions: e-mail to each owner and to the managers of the workshop, and a signed
-JSON POST per plant (for a relay to WeCom or DingTalk). Run daily: `flask --app app actions notify`."""
+JSON POST per plant (for a relay to WeCom or DingTalk). Run daily: `flask --app app actions notify`.
+
+"Overdue" and "today" are each plant's own: a row is overdue when its due date is before today at its plant. A
+plant's webhook is delivered once per day at that plant; a person's e-mail once per day at the furthest-ahead of
+the plants in it (the date its subject carries)."""
 
 from __future__ import annotations
 
@@ -18,7 +22,9 @@ from email.message import EmailMessage
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
 
-from accounts.models import Plant, Role, User, UserPlant, UserWorkshop, Workshop, utcnow
+import clock
+from accounts.days import PlantDays
+from accounts.models import Plant, Role, User, UserPlant, UserWorkshop, Workshop
 from actions.models import OPEN_STATUSES, CorrectiveAction, Finding, NotificationDelivery
 
 
@@ -33,6 +39,7 @@ class OverdueRow:
     owner_id: int | None
     owner_name: str
     due_on: date
+    today: date  # at the row's plant, when the run counted it
 
 
 @dataclass(frozen=True)
@@ -47,13 +54,18 @@ class Digest:
     to: Recipient
     rows: list[OverdueRow] = field(default_factory=list)
 
-    def subject(self, today: date) -> str:
-        return f"6S 巡检：{len(self.rows)} 项整改已逾期（{today.isoformat()}）"
+    @property
+    def day(self) -> date:
+        """The digest's date: the furthest-ahead plant date among its rows."""
+        return max(row.today for row in self.rows)
 
-    def body(self, today: date, base_url: str) -> str:
-        lines = [f"{self.to.name}，您好：", "", f"截至 {today.isoformat()}，以下整改措施已过完成期限：", ""]
+    def subject(self) -> str:
+        return f"6S 巡检：{len(self.rows)} 项整改已逾期（{self.day.isoformat()}）"
+
+    def body(self, base_url: str) -> str:
+        lines = [f"{self.to.name}，您好：", "", f"截至 {self.day.isoformat()}，以下整改措施已过完成期限：", ""]
         for row in sorted(self.rows, key=lambda r: (r.due_on, r.action_id)):
-            days = (today - row.due_on).days
+            days = (row.today - row.due_on).days
             lines.append(f"· {row.plant_name} · {row.workshop_name}：{row.item_text}")
             lines.append(f"  责任人 {row.owner_name or '未指派'}，期限 {row.due_on.isoformat()}，逾期 {days} 天"
                          f"  {base_url}/actions/{row.action_id}")
@@ -78,19 +90,21 @@ def build_digests(rows: list[OverdueRow], owners: dict[int, Recipient],
     return [d for d in digests.values() if d.to.email]
 
 
-def overdue_rows(session: Session, today: date) -> list[OverdueRow]:
+def overdue_rows(session: Session, days: PlantDays) -> list[OverdueRow]:
     # the item (or red tag) and owner of every row come with it: a busy group's run was 3 lazy loads a row
     query = (select(CorrectiveAction, Workshop, Plant)
              .join(Workshop, CorrectiveAction.workshop_id == Workshop.id)
              .join(Plant, Workshop.plant_id == Plant.id)
-             .where(CorrectiveAction.status.in_(OPEN_STATUSES), CorrectiveAction.due_on < today)
+             .where(CorrectiveAction.status.in_(OPEN_STATUSES),
+                    days.before(CorrectiveAction.due_on, CorrectiveAction.workshop_id))
              .options(selectinload(CorrectiveAction.finding).selectinload(Finding.item),
                       selectinload(CorrectiveAction.red_tag), selectinload(CorrectiveAction.owner))
              .order_by(Plant.code, Workshop.code, CorrectiveAction.due_on))
     rows = []
     for action, workshop, plant in session.exec(query):  # findings' actions and escalated red tags alike
         rows.append(OverdueRow(action.id, plant.code, plant.name, workshop.id, workshop.name, action.subject,
-                               action.owner_id, action.owner.display_name if action.owner else "", action.due_on))
+                               action.owner_id, action.owner.display_name if action.owner else "", action.due_on,
+                               days.of(plant)))
     return rows
 
 
@@ -121,7 +135,7 @@ class MailSettings:
     starttls: bool = False
 
 
-def send_digests(digests: list[Digest], settings: MailSettings, today: date, base_url: str,
+def send_digests(digests: list[Digest], settings: MailSettings, base_url: str,
                  sent=lambda digest: None) -> list[tuple[Digest, str]]:
     """Send over one SMTP connection, calling sent(digest) after each accepted message. Returns the digests that
     could not be sent, each with why: a server that cannot be reached fails them all, a refused address only its
@@ -139,9 +153,9 @@ def send_digests(digests: list[Digest], settings: MailSettings, today: date, bas
             while remaining:
                 digest = remaining.popleft()
                 message = EmailMessage()
-                message["Subject"], message["From"], message["To"] = digest.subject(today), settings.sender, \
+                message["Subject"], message["From"], message["To"] = digest.subject(), settings.sender, \
                     digest.to.email
-                message.set_content(digest.body(today, base_url))
+                message.set_content(digest.body(base_url))
                 try:
                     smtp.send_message(message)
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
@@ -170,36 +184,40 @@ class Delivery:
     recipient: str  # user:<id> | plant:<code>
     address: str
     action_count: int
+    day: date  # the day it is for (at the plant; a person's: their digest's date)
 
     @property
-    def key(self) -> tuple[str, str]:
-        """What a day's deliveries are told apart by (as delivered_on returns them)."""
-        return self.channel, self.recipient
+    def key(self) -> tuple[str, str, date]:
+        """What deliveries are told apart by (as delivered_on returns them)."""
+        return self.channel, self.recipient, self.day
 
 
 def mail_delivery(digest: Digest) -> Delivery:
-    return Delivery("mail", f"user:{digest.to.user_id}", digest.to.email, len(digest.rows))
+    return Delivery("mail", f"user:{digest.to.user_id}", digest.to.email, len(digest.rows), digest.day)
 
 
 def webhook_delivery(plant: Plant, payload: dict) -> Delivery:
-    return Delivery("webhook", f"plant:{plant.code}", plant.webhook_url or "", payload["count"])
+    return Delivery("webhook", f"plant:{plant.code}", plant.webhook_url or "", payload["count"],
+                    date.fromisoformat(payload["date"]))
 
 
-def delivered_on(session: Session, day: date) -> set[tuple[str, str]]:
-    rows = session.exec(select(NotificationDelivery.channel, NotificationDelivery.recipient)
-                        .where(NotificationDelivery.day == day))
-    return {(channel, recipient) for channel, recipient in rows}
+def delivered_on(session: Session, days) -> set[tuple[str, str, date]]:
+    """What was delivered for any of these days."""
+    rows = session.exec(select(NotificationDelivery.channel, NotificationDelivery.recipient, NotificationDelivery.day)
+                        .where(NotificationDelivery.day.in_(set(days))))
+    return {(channel, recipient, day) for channel, recipient, day in rows}
 
 
-def record_delivery(session: Session, day: date, delivery: Delivery) -> None:
+def record_delivery(session: Session, delivery: Delivery) -> None:
     """Kept at once, in the caller's short transaction: if the run dies later, what went out stays counted."""
+    day = delivery.day
     known = session.exec(select(NotificationDelivery).where(
         NotificationDelivery.day == day, NotificationDelivery.channel == delivery.channel,
         NotificationDelivery.recipient == delivery.recipient)).first()
     if known is None:
         known = NotificationDelivery(day=day, channel=delivery.channel, recipient=delivery.recipient)
         session.add(known)
-    known.address, known.action_count, known.delivered_at = delivery.address[:500], delivery.action_count, utcnow()
+    known.address, known.action_count, known.delivered_at = delivery.address[:500], delivery.action_count, clock.now()
 
 
 # ---- the webhook ----
@@ -238,13 +256,15 @@ def post_webhook(url: str, secret: str, payload: dict, *, attempts: int = 4, bac
     return False, attempts, outcome
 
 
-def plant_payloads(session: Session, rows: list[OverdueRow], today: date, base_url: str) -> list[tuple[Plant, dict]]:
+def plant_payloads(session: Session, rows: list[OverdueRow], days: PlantDays,
+                   base_url: str) -> list[tuple[Plant, dict]]:
     by_plant: dict[str, list[OverdueRow]] = defaultdict(list)
     for row in rows:
         by_plant[row.plant_code].append(row)
     plants = session.exec(select(Plant).where(Plant.webhook_url.is_not(None))).all()
     return [(plant, {
-        "event": "actions.overdue", "date": today.isoformat(), "plant": plant.code, "plant_name": plant.name,
+        "event": "actions.overdue", "date": days.of(plant).isoformat(), "timezone": plant.timezone,
+        "plant": plant.code, "plant_name": plant.name,
         "count": len(by_plant[plant.code]),
         "actions": [{"id": r.action_id, "workshop": r.workshop_name, "item": r.item_text, "owner": r.owner_name,
                      "due_on": r.due_on.isoformat(), "url": f"{base_url}/actions/{r.action_id}"}

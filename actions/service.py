@@ -8,7 +8,9 @@ from datetime import date, timedelta
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, and_, func, select
 
-from accounts.models import Role, User, Workshop, as_utc, utcnow
+import clock
+from accounts.days import PlantDays
+from accounts.models import Role, User, Workshop
 from accounts.service import can_inspect, can_see_workshop, is_manager, visible_workshops
 from actions.models import (
     OPEN_STATUSES,
@@ -124,9 +126,9 @@ def verifiable_keys(*, session: Session, user: User, workshop_id: int,
         Inspection.workshop_id == workshop_id, Inspection.inspector_id == user.id)).one()
     if latest is None:
         return set()
-    latest = as_utc(latest)
+    latest = clock.as_utc(latest)
     return {key for key, action in actions.items() if action.owner_id != user.id and action.finding is not None
-            and latest > as_utc(action.finding.inspection.submitted_at)}
+            and latest > clock.as_utc(action.finding.inspection.submitted_at)}
 
 
 def eligible_owners(*, session: Session, workshop_id: int) -> list[User]:
@@ -141,7 +143,7 @@ def _event(session: Session, user: User, action: CorrectiveAction, to: ActionSta
            inspection_id: int | None = None, old=None, new=None, client_key: str | None = None) -> None:
     previous = action.status
     action.status = to
-    action.updated_at = utcnow()
+    action.updated_at = clock.now()
     session.add(ActionEvent(action_id=action.id, user_id=user.id, from_status=previous, to_status=to,
                             comment=comment, inspection_id=inspection_id, client_key=client_key))
     session.flush()
@@ -158,7 +160,8 @@ def _text(value: str | None, field: str) -> str:
 
 
 def assign(*, session: Session, user: User, action: CorrectiveAction, owner_id: int | None, due_on: date | None,
-           priority: str, action_text: str, today: date) -> CorrectiveAction:
+           priority: str, action_text: str, today: date | None = None) -> CorrectiveAction:
+    """Owner, due date (a day at the action's plant, from yesterday to a year ahead), priority and what to do."""
     if not may_manage(session=session, user=user, action=action):
         raise ActionError("not_allowed", "only a manager or the workshop's supervisor assigns actions", 403)
     if action.status == ActionStatus.verified:
@@ -167,6 +170,7 @@ def assign(*, session: Session, user: User, action: CorrectiveAction, owner_id: 
     if owner is None or owner.id not in {u.id for u in eligible_owners(session=session,
                                                                       workshop_id=action.workshop_id)}:
         raise ActionError("owner_out_of_scope", "the owner must be an active user who works in this workshop")
+    today = today or clock.today(clock.zone_of(action.workshop.plant))
     if due_on is None or due_on < today - timedelta(days=1) or due_on > today + timedelta(days=366):
         raise ActionError("bad_due", "the due date must be within a year from today")
     try:
@@ -179,7 +183,7 @@ def assign(*, session: Session, user: User, action: CorrectiveAction, owner_id: 
     action.owner_id, action.due_on, action.priority, action.action_text = owner.id, due_on, priority, text
     new = {"owner": owner.id, "due_on": due_on.isoformat(), "priority": priority.value, "action_text": text}
     if old != new:
-        action.updated_at = utcnow()
+        action.updated_at = clock.now()
         session.flush()
         audit(session, actor=user, action="action.assign", object_type="corrective_action", object_id=action.id,
               old=old, new=new)
@@ -222,7 +226,7 @@ def mark_done(*, session: Session, user: User, action: CorrectiveAction, photo: 
         stored = store_image(photo, data_dir)
     except PhotoError as exc:
         raise ActionError(f"photo_{exc.code}", str(exc)) from exc
-    action.after_photo_sha256, action.done_comment, action.done_at = stored.sha256, comment, utcnow()
+    action.after_photo_sha256, action.done_comment, action.done_at = stored.sha256, comment, clock.now()
     _event(session, user, action, ActionStatus.done, comment, new={"after_photo": stored.sha256},
            client_key=client_key)
     return action
@@ -234,7 +238,7 @@ def verify(*, session: Session, user: User, action: CorrectiveAction, comment: s
         raise ActionError("not_allowed", "only a manager or the next inspector verifies an action", 403)
     if action.status != ActionStatus.done:
         raise ActionError("wrong_status", "only a done action is verified", 409)
-    action.closed_at, action.closed_by_id = utcnow(), user.id
+    action.closed_at, action.closed_by_id = clock.now(), user.id
     _event(session, user, action, ActionStatus.verified, _text(comment, "the comment"), inspection_id)
     return action
 
@@ -277,9 +281,11 @@ def with_details(query):
                          selectinload(CorrectiveAction.workshop))
 
 
-def action_filter(query, status: str | None, today: date):
+def action_filter(query, status: str | None, days: PlantDays):
+    """Actions by status; "overdue" is past the due date at each action's own plant."""
     if status == "overdue":
-        return query.where(CorrectiveAction.status.in_(OPEN_STATUSES), CorrectiveAction.due_on < today)
+        return query.where(CorrectiveAction.status.in_(OPEN_STATUSES),
+                           days.before(CorrectiveAction.due_on, CorrectiveAction.workshop_id))
     if status == "open":
         return query.where(CorrectiveAction.status.in_(OPEN_STATUSES))
     if status in ("done", "verified"):
@@ -287,24 +293,26 @@ def action_filter(query, status: str | None, today: date):
     return query
 
 
-def counts_for(*, session: Session, user: User, today: date) -> ActionCounts:
+def counts_for(*, session: Session, user: User, days: PlantDays) -> ActionCounts:
     """Home screen: the actions the user owns (the plants' figures: counts_by_plant)."""
     sub = visible_actions(user).where(CorrectiveAction.owner_id == user.id).subquery()
     row = session.exec(select(
         func.count().filter(sub.c.status.in_([s.value for s in OPEN_STATUSES])),
-        func.count().filter(and_(sub.c.status.in_([s.value for s in OPEN_STATUSES]), sub.c.due_on < today)),
+        func.count().filter(and_(sub.c.status.in_([s.value for s in OPEN_STATUSES]),
+                                 days.before(sub.c.due_on, sub.c.workshop_id))),
         func.count().filter(sub.c.status == ActionStatus.done.value),
     ).select_from(sub)).one()
     return ActionCounts(*row)
 
 
-def counts_by_plant(*, session: Session, user: User, today: date) -> dict[int, ActionCounts]:
+def counts_by_plant(*, session: Session, user: User, days: PlantDays) -> dict[int, ActionCounts]:
     """Home screen of whoever oversees workshops: each plant's overdue and waiting-to-verify actions, in one query."""
     open_values = [s.value for s in OPEN_STATUSES]
     rows = session.exec(
         select(Workshop.plant_id,
                func.count().filter(CorrectiveAction.status.in_(open_values)),
-               func.count().filter(and_(CorrectiveAction.status.in_(open_values), CorrectiveAction.due_on < today)),
+               func.count().filter(and_(CorrectiveAction.status.in_(open_values),
+                                       days.before(CorrectiveAction.due_on, CorrectiveAction.workshop_id))),
                func.count().filter(CorrectiveAction.status == ActionStatus.done.value))
         .select_from(CorrectiveAction).join(Workshop, Workshop.id == CorrectiveAction.workshop_id)
         .where(CorrectiveAction.id.in_(visible_actions(user).with_only_columns(CorrectiveAction.id)
@@ -332,12 +340,13 @@ def events_of(session: Session, action: CorrectiveAction) -> list[ActionEvent]:
 
 
 def stats_for(*, session: Session, workshop_ids: list[int], today: date, since=None, until=None):
-    """Open, overdue, waiting, closed in the period and the mean days to close for these workshops."""
+    """Open, overdue, waiting, closed in the period and the mean days to close for these workshops (of one plant:
+    `today` is the date there)."""
     from actions.stats import ActionRow, action_stats
 
     if not workshop_ids:
         return action_stats([], today, since, until)
     rows = session.exec(select(CorrectiveAction.status, CorrectiveAction.created_at, CorrectiveAction.due_on,
                                CorrectiveAction.closed_at).where(CorrectiveAction.workshop_id.in_(workshop_ids))).all()
-    return action_stats([ActionRow(str(status), as_utc(created), due, as_utc(closed))
+    return action_stats([ActionRow(str(status), clock.as_utc(created), due, clock.as_utc(closed))
                          for status, created, due, closed in rows], today, since, until)

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from accounts.days import plant_days
 from accounts.models import Plant, User, Workshop
 from accounts.service import can_see_workshop, get_visible_workshop_or_404, visible_workshops
 from actions import service
@@ -19,7 +20,7 @@ from actions.models import CorrectiveAction, Priority
 from database import db
 from inspections.photos import photo_path
 from inspections.service import photos_by_item
-from web import local_today, render_page
+from web import at_plant, plant_today, render_page
 
 bp = Blueprint("actions", __name__)
 LIST_LIMIT = 500
@@ -58,17 +59,18 @@ def action_or_404(action_id: int) -> CorrectiveAction:
 
 
 def _list(query, status: str, **context):
-    today = local_today()
+    days = plant_days(db())  # "overdue" is a question for each action's own plant
     status = status if status in STATUSES else "open"
-    rows = db().exec(service.with_details(service.action_filter(query, status, today))
+    rows = db().exec(service.with_details(service.action_filter(query, status, days))
                      .order_by(CorrectiveAction.due_on, CorrectiveAction.id).limit(LIST_LIMIT)).all()
-    return render_page("actions/list.html", actions=rows, shown=status, today=today, limit=LIST_LIMIT, **context)
+    return render_page("actions/list.html", actions=rows, shown=status, days=days, limit=LIST_LIMIT, **context)
 
 
 @bp.get("/workshops/<code>/actions")
 def workshop_actions(code: str):
     workshop = get_visible_workshop_or_404(session=db(), user=current_user, code=code)
     query = service.visible_actions(current_user).where(CorrectiveAction.workshop_id == workshop.id)
+    at_plant(workshop.plant)
     return _list(query, request.args.get("status", "open"), workshop=workshop, plant=None)
 
 
@@ -80,6 +82,7 @@ def plant_actions(code: str):
     if plant is None or not db().exec(visible).first():
         abort(404)
     query = service.visible_actions(current_user).where(CorrectiveAction.workshop_id.in_(visible.scalar_subquery()))
+    at_plant(plant)
     return _list(query, request.args.get("status", "overdue"), workshop=None, plant=plant)
 
 
@@ -97,7 +100,7 @@ def _page(action: CorrectiveAction, status: int = 200, errors: dict | None = Non
     names = {u.id: u.display_name for u in session.exec(select(User).where(User.id.in_({e.user_id for e in events})))}
     return render_page(
         "actions/action.html", status=status, action=action, finding=finding, before_photos=before,
-        events=events, names=names, today=local_today(), errors=errors or {}, form=request.form,
+        events=events, names=names, today=plant_today(action.workshop.plant), errors=errors or {}, form=request.form,
         # a fresh key per form shown; a refused form keeps its key, as nothing moved with it
         client_key=request.form.get("client_key") or secrets.token_urlsafe(18),
         owners=service.eligible_owners(session=session, workshop_id=action.workshop_id), priorities=list(Priority),
@@ -153,7 +156,7 @@ def assign(action_id: int):
     owner = form.get("owner_id", "")
     return _move(action_id, lambda a: service.assign(
         session=db(), user=current_user, action=a, owner_id=int(owner) if owner.isdigit() else None, due_on=due,
-        priority=form.get("priority", ""), action_text=form.get("action_text", ""), today=local_today()), "assign")
+        priority=form.get("priority", ""), action_text=form.get("action_text", "")), "assign")
 
 
 @bp.post("/actions/<int:action_id>/start")

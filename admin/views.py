@@ -13,10 +13,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlmodel import select
 
+import clock
 from accounts.models import Plant, Role, User, Workshop
 from accounts.service import (
     AccountError,
     UserChanges,
+    access_day,
     active_sessions,
     create_plant,
     create_user,
@@ -25,6 +27,7 @@ from accounts.service import (
     is_admin,
     rename_site,
     set_password,
+    set_plant_timezone,
     set_plant_webhook,
 )
 from accounts.views import account_message
@@ -32,7 +35,7 @@ from audit.models import AuditEvent
 from audit.service import events_query, field_changes
 from database import db
 from exports.service import safe_cell
-from web import local_today, render_page, utc_bounds
+from web import render_page
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -55,7 +58,8 @@ def _plants_with_workshops():
 @bp.get("/users")
 def users():
     rows = db().exec(select(User).order_by(User.active.desc(), User.role, User.username)).all()
-    return render_page("admin/users.html", users=rows, today=local_today())
+    expired = {u.id for u in rows if u.access_expires_on and u.access_expires_on < access_day(session=db(), user=u)}
+    return render_page("admin/users.html", users=rows, expired=expired)
 
 
 def _user_form(user: User | None, status: int = 200, errors: dict | None = None, values: dict | None = None):
@@ -169,8 +173,12 @@ def end_sessions(user_id: int):
 # ---- plants and workshops ----
 
 def _sites_page(status: int = 200, errors: dict | None = None, values: dict | None = None):
-    return render_page("admin/sites.html", status=status, plants=_plants_with_workshops(), errors=errors or {},
-                       values=values or {})
+    plants = _plants_with_workshops()
+    now = clock.now()
+    wall = {p.id: f"{clock.local(now, clock.zone_of(p)):%Y-%m-%d %H:%M} (UTC{clock.offset_text(now, clock.zone_of(p))})"
+            for p, _workshops in plants}
+    return render_page("admin/sites.html", status=status, plants=plants, errors=errors or {}, values=values or {},
+                       zone_names=clock.zone_names(), local_now=wall)
 
 
 @bp.get("/sites")
@@ -221,6 +229,13 @@ def plant_webhook(plant_id: int):
                                                   secret=request.form.get("webhook_secret", "")), f"webhook_{plant.id}")
 
 
+@bp.post("/plants/<int:plant_id>/timezone")
+def plant_timezone(plant_id: int):
+    plant = db().get(Plant, plant_id) or abort(404)
+    return _site_change(lambda: set_plant_timezone(session=db(), actor=current_user, plant=plant,
+                                                   name=request.form.get("timezone", "")), f"timezone_{plant.id}")
+
+
 @bp.post("/workshops/<int:workshop_id>")
 def rename_workshop(workshop_id: int):
     workshop = db().get(Workshop, workshop_id) or abort(404)
@@ -231,7 +246,8 @@ def rename_workshop(workshop_id: int):
 # ---- the audit trail ----
 
 def _audit_filter(args):
-    """The filter as typed (for the form) and as a query; dates are the user's local calendar days."""
+    """The filter as typed (for the form) and as a query. The trail spans every plant, so its days are those of
+    the default zone (Asia/Shanghai), as the screen shows its times."""
     from inspections.reports.periods import Period
 
     flt = {key: (args.get(key) or "").strip()[:64]
@@ -242,7 +258,7 @@ def _audit_filter(args):
         try:
             start = date.fromisoformat(flt["from"]) if flt["from"] else date(2000, 1, 1)
             end = date.fromisoformat(flt["to"]) if flt["to"] else date(2999, 12, 31)
-            since, until = utc_bounds(Period(start, end))
+            since, until = Period(start, end).bounds(clock.zone_named(None))
         except ValueError:
             error = _("日期格式应为 年-月-日，例如 2026-11-01")
     actor_id = None
@@ -280,7 +296,7 @@ def audit_csv():
         writer.writerow([e.id, e.at.isoformat(), e.actor_id or "", safe_cell(e.actor_name), e.action, e.object_type,
                          safe_cell(e.object_id), safe_cell(e.old_value or ""), safe_cell(e.new_value or ""),
                          safe_cell(e.reason or ""), e.prev_sha256, e.sha256])
-    filename = f"6S-audit-{date.today().isoformat()}.csv"
+    filename = f"6S-audit-{clock.today(clock.zone_named(None)).isoformat()}.csv"
     response = Response(buffer.getvalue().encode(), mimetype="text/csv", headers={
         "Content-Disposition": f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}"})
     response.cache_control.no_store = True

@@ -4,6 +4,8 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from flask_login import current_user
 from sqlmodel import select
 
+import clock
+from accounts.days import plant_days
 from accounts.models import Workshop
 from accounts.service import SignInRefused, confirm_password, get_visible_workshop_or_404, visible_workshops
 from database import db
@@ -21,7 +23,6 @@ from inspections.service import (
 )
 from inspections.signatures import SignatureError, clean_signature_image, signatures_of
 from inspections.trends import workshop_trend
-from web import local_today
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -130,7 +131,7 @@ def submit(inspection_id: int):
         # A token is not the person: a signature needs the signer's password, as on the screen.
         try:
             confirm_password(session=session, user=current_user, password=str(body.get("password") or ""),
-                             address=(request.remote_addr or "unknown")[:64], today=local_today())
+                             address=(request.remote_addr or "unknown")[:64])
         except SignInRefused as refused:
             session.commit()  # the failure counts towards the lock
             status = 429 if refused.code == "locked" else 422
@@ -138,7 +139,7 @@ def submit(inspection_id: int):
                            code=f"password_{refused.code}"), status
     try:
         submit_inspection(session=session, user=current_user, inspection=inspection, signature_image=image,
-                          password_confirmed=image is not None, today=local_today())
+                          password_confirmed=image is not None)
     except InspectionError as exc:
         return _error(exc)
     session.commit()
@@ -195,14 +196,15 @@ def trend(code: str):
     """?from=&to= (YYYY-MM-DD, local days; default: all history), ?view=like for the like-for-like scores."""
     from inspections.reports.periods import PeriodError, parse_period
     from inspections.trends import like_for_like_points
-    from web import local_today, utc_bounds
 
     session = db()
     workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code)
+    zone = clock.zone_of(workshop.plant)
     since = until = None
     if request.args.get("from") or request.args.get("to"):
         try:
-            since, until = utc_bounds(parse_period(request.args.get("from"), request.args.get("to"), local_today()))
+            period = parse_period(request.args.get("from"), request.args.get("to"), clock.today(zone))
+            since, until = period.bounds(zone)
         except PeriodError as exc:
             return jsonify(error=str(exc), code=exc.code), 422
     points = workshop_trend(session=session, workshop_id=workshop.id, since=since, until=until)
@@ -210,8 +212,10 @@ def trend(code: str):
     if request.args.get("view") == "like":
         points, keys = like_for_like_points(session=session, points=points)
         view, common = "like", sorted(keys)
-    return jsonify(workshop=workshop.code, view=view, common_items=common, inspections=[
-        {"id": p.inspection_id, "date": p.submitted_at.date().isoformat(), "submitted_at": _iso(p.submitted_at),
+    return jsonify(workshop=workshop.code, timezone=workshop.plant.timezone, view=view, common_items=common,
+                   inspections=[
+        {"id": p.inspection_id, "date": clock.local_day(p.submitted_at, zone).isoformat(),
+         "submitted_at": _iso(p.submitted_at),
          "overall_percent": _round(p.overall_percent), "grade": p.grade,
          "categories": {k: _round(v) for k, v in p.category_percents.items()},
          "checklist": {"key": p.checklist_key, "version": p.version_number}}
@@ -223,8 +227,7 @@ def league(code: str):
     """The month's ranking of the plant's workshops that the caller may see (?month=YYYY-MM, default this month)."""
     from accounts.models import Plant
     from inspections.reports.context import monthly_league
-    from inspections.reports.periods import PeriodError, parse_month, previous_month
-    from web import local_today, utc_bounds
+    from inspections.reports.periods import PeriodError, parse_month
 
     session = db()
     plant = session.exec(select(Plant).where(Plant.code == code)).first()
@@ -233,15 +236,12 @@ def league(code: str):
     if not workshops:
         return jsonify(error="no such plant in your scope", code="not_found"), 404
     try:
-        month = parse_month(request.args.get("month"), local_today())
+        month = parse_month(request.args.get("month"), clock.today(clock.zone_of(plant)))
     except PeriodError as exc:
         return jsonify(error=str(exc), code=exc.code), 422
-    since, until = utc_bounds(month)
-    last_since, last_until = utc_bounds(previous_month(month))
-    rows, names, _grades, count = monthly_league(session=session, workshops=workshops, since=since, until=until,
-                                                 last_since=last_since, last_until=last_until)
+    rows, names, _grades, count = monthly_league(session=session, workshops=workshops, month=month)
     return jsonify(
-        plant=plant.code, month=f"{month.start:%Y-%m}", inspections=count,
+        plant=plant.code, timezone=plant.timezone, month=f"{month.start:%Y-%m}", inspections=count,
         categories=[{"key": key, "name": name} for key, name in names.items()],
         workshops=[{
             "code": r.workshop_code, "name": r.workshop_name, "rank": r.rank, "inspections": r.inspections,
@@ -269,8 +269,8 @@ def actions():
     status = request.args.get("status", "open")
     if status not in ("open", "overdue", "done", "verified", "all"):
         return jsonify(error="status is open, overdue, done, verified or all", code="bad_status"), 422
-    today = local_today()
-    rows = session.exec(with_details(action_filter(query, status, today))
+    days = plant_days(session)  # overdue at each action's own plant
+    rows = session.exec(with_details(action_filter(query, status, days))
                         .order_by(CorrectiveAction.due_on, CorrectiveAction.id).limit(1000)).all()
     def source(a) -> dict:
         if a.finding is None:
@@ -284,7 +284,7 @@ def actions():
         "id": a.id, "workshop": a.workshop.code, **source(a), "owner": a.owner.username if a.owner else None,
         "due_on": a.due_on.isoformat(), "priority": a.priority.value, "action": a.action_text,
         "status": a.status.value, "overdue": a.status.value in ("open", "in_progress", "returned")
-        and a.due_on < today, "done_at": _iso(a.done_at), "closed_at": _iso(a.closed_at),
+        and a.due_on < days.of(a.workshop), "done_at": _iso(a.done_at), "closed_at": _iso(a.closed_at),
     } for a in rows])
 
 
@@ -306,14 +306,16 @@ def red_tags():
     status = request.args.get("status", "open")
     if status not in REGISTER_STATUSES:
         return jsonify(error="status is open, overdue, decided or all", code="bad_status"), 422
-    today = local_today()
-    rows = session.exec(register_filter(query, status, today).order_by(RedTag.hold_until, RedTag.id).limit(1000)
+    days = plant_days(session)
+    rows = session.exec(register_filter(query, status, days).order_by(RedTag.hold_until, RedTag.id).limit(1000)
                         ).all()
-    workshops = {w.id: w.code for w in session.exec(select(Workshop).where(
-        Workshop.id.in_({t.workshop_id for t in rows})))} if rows else {}
+    found = session.exec(select(Workshop).where(Workshop.id.in_({t.workshop_id for t in rows}))).all() if rows else []
+    workshops = {w.id: w.code for w in found}
+    plants = {w.id: w.plant_id for w in found}
     return jsonify(status=status, red_tags=[{
         "number": t.number, "workshop": workshops[t.workshop_id], "what": t.what, "quantity": t.quantity,
         "location": t.location, "reason": t.reason.value, "tagged_on": t.tagged_on.isoformat(),
-        "hold_until": t.hold_until.isoformat(), "days_left": t.days_left(today), "status": t.status.value,
+        "hold_until": t.hold_until.isoformat(), "days_left": t.days_left(days.of(plants[t.workshop_id])),
+        "status": t.status.value,
         "outcome": t.outcome.value if t.outcome else None, "decided_at": _iso(t.decided_at),
     } for t in rows])

@@ -2,7 +2,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from accounts.models import utcnow
+import clock
 
 
 class AuditEvent(SQLModel, table=True):
@@ -12,7 +12,7 @@ class AuditEvent(SQLModel, table=True):
 
     __tablename__ = "audit_event"
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = Field(default_factory=utcnow, index=True)
+    at: datetime = Field(default_factory=clock.now, index=True)
     # No foreign key: the trail must outlive anything it talks about, and names are kept as they were then.
     actor_id: int | None = Field(default=None, index=True)
     actor_name: str = Field(default="", max_length=120)

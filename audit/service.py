@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from accounts.models import utcnow
+import clock
 from audit.models import AuditEvent
 
 GENESIS = "0" * 64
@@ -49,7 +49,7 @@ def record(session: Session, *, actor, action: str, object_type: str, object_id,
     last = session.exec(select(AuditEvent.id, AuditEvent.sha256).order_by(AuditEvent.id.desc()).limit(1)).first()
     last_id, prev = (last[0], last[1]) if last else (0, GENESIS)
     event = AuditEvent(
-        id=last_id + 1, at=utcnow(), actor_id=getattr(actor, "id", None),
+        id=last_id + 1, at=clock.now(), actor_id=getattr(actor, "id", None),
         actor_name=(getattr(actor, "display_name", None) or getattr(actor, "username", None) or "系统/命令行"),
         action=action, object_type=object_type, object_id=str(object_id), old_value=_json(old),
         new_value=_json(new), reason=reason, prev_sha256=prev, sha256="",

@@ -165,8 +165,9 @@ def _export_rows(client, engine) -> list[tuple]:
     started = time.perf_counter()
     with Session(engine) as session:
         manager = session.exec(select(User).where(User.username == "manager")).one()
-        header, rows = answer_export(session=session, user=manager, flt=ExportFilter(plant="P03"))
-        everything = list(rows)  # the naive way: all rows in memory, then the file in memory
+        export = answer_export(session=session, user=manager, flt=ExportFilter(plant="P03"))
+        # the naive way: all rows in memory, then the file in memory
+        header, everything = export.header, list(export.rows)
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(header)

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
-from accounts.models import utcnow
+import clock
 
 
 class VersionStatus(StrEnum):
@@ -54,7 +54,7 @@ class ChecklistVersion(SQLModel, table=True):
     scheme: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     content_sha256: str | None = Field(default=None, max_length=64)
     change_note: str = ""
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=clock.now)
     published_at: datetime | None = None
     published_by_id: int | None = Field(default=None, foreign_key="user.id")
     retired_at: datetime | None = None

@@ -15,7 +15,8 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from accounts.models import Plant, User, Workshop, utcnow
+import clock
+from accounts.models import Plant, User, Workshop
 from audit.service import record as audit
 from checklists.files import CategoryData, ChecklistData, ItemData, dump_checklist
 from checklists.lint import LintWarning, lint_checklist
@@ -219,7 +220,7 @@ def publish_version(*, session: Session, version: ChecklistVersion, user: User |
     warnings = lint_version(version)
     if warnings and not acknowledge_lint:
         raise ChecklistError("lint", f"{len(warnings)} lint warnings must be acknowledged", warnings=warnings)
-    when = at or utcnow()
+    when = at or clock.now()
     for other in version.checklist.versions:
         if other.status == VersionStatus.published and other.id != version.id:
             other.status = VersionStatus.retired
@@ -243,7 +244,7 @@ def retire_version(*, session: Session, version: ChecklistVersion, user: User | 
         raise ChecklistError("not_published", f"version {version.number} is {version.status}, not published",
                              status=409)
     version.status = VersionStatus.retired
-    version.retired_at = utcnow()
+    version.retired_at = clock.now()
     version.retired_by_id = user.id if user else None
     session.flush()
     audit(session, actor=user, action="checklist.retire", object_type="checklist_version", object_id=version.id,

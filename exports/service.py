@@ -2,6 +2,10 @@
 
 Rows are produced lazily from one streaming query (plus one small query per chunk for category percents), so an
 export of millions of answers runs in bounded memory. Every query is limited to the workshops the user may see.
+
+Rows carry typed values: a date is a `date`, an instant a naive `datetime` on the wall clock of the row's plant
+(spreadsheets know no zones: the header names the zone, or a 时区 column does when the plants keep several). The
+filter's from/to are days at each plant, so an export over a Shanghai and a Budapest plant takes each one's days.
 """
 
 from __future__ import annotations
@@ -9,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 
-from sqlalchemy import func
+from sqlalchemy import and_, false, func, or_
 from sqlmodel import Session, select
 
+import clock
 from accounts.models import Plant, User, Workshop
 from accounts.service import visible_workshops
 from checklists.models import Checklist, ChecklistCategory, ChecklistItem, ChecklistVersion
@@ -60,6 +66,63 @@ def parse_filter(args: Mapping[str, str]) -> ExportFilter:
     )
 
 
+@dataclass(frozen=True)
+class Export:
+    """What a writer needs: the header, the rows (lazily), a name for the file (the plant's date)."""
+
+    header: list[str]
+    rows: Iterator[list]
+    zones: tuple[str, ...]  # the zones of the plants the rows may come from
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str):
+    return clock.zone_named(name)
+
+
+def wall_time(moment: datetime | None, zone_name: str) -> datetime | None:
+    """A stored instant as the plant's wall clock, without a zone (a spreadsheet cell holds no zone)."""
+    if moment is None:
+        return None
+    return clock.local(moment, _zone(zone_name)).replace(tzinfo=None, microsecond=0)
+
+
+def time_header(name: str, zones: tuple[str, ...]) -> str:
+    """'提交时间（Asia/Shanghai）', or '（工厂当地时间）' when the plants keep several zones (a 时区 column then)."""
+    return f"{name}（{zones[0]}）" if len(zones) == 1 else f"{name}（工厂当地时间）"
+
+
+def _scope_zones(session: Session, user: User, flt: ExportFilter) -> dict[str, list[int]]:
+    """Zone name → the plants in the user's scope (and the plant/workshop filter) that keep it."""
+    scope = visible_workshops(user).with_only_columns(Workshop.id).order_by(None).scalar_subquery()
+    query = (select(Workshop.plant_id, Plant.timezone).join(Plant, Workshop.plant_id == Plant.id)
+             .where(Workshop.id.in_(scope)).distinct())
+    if flt.plant:
+        query = query.where(Plant.code == flt.plant)
+    if flt.workshop:
+        query = query.where(Workshop.code == flt.workshop)
+    zones: dict[str, list[int]] = {}
+    for plant_id, zone_name in session.exec(query):
+        zones.setdefault(zone_name, []).append(plant_id)
+    return zones
+
+
+def _within_days(column, plant_column, flt: ExportFilter, zones: dict[str, list[int]]):
+    """`column` (an instant) falls on flt.start..flt.end at its row's plant; None when the filter has no days."""
+    if flt.start is None and flt.end is None:
+        return None
+    if not zones:
+        return false()
+    parts = []
+    for zone_name, plant_ids in zones.items():
+        since, until = clock.day_bounds(flt.start or date(1970, 1, 1), flt.end or date(9998, 12, 30),
+                                        _zone(zone_name))
+        condition = [column >= since] if flt.start else []
+        condition += [column < until] if flt.end else []
+        parts.append(and_(plant_column.in_(plant_ids), *condition) if len(zones) > 1 else and_(*condition))
+    return parts[0] if len(parts) == 1 else or_(*parts)
+
+
 def safe_cell(value: object) -> object:
     """Text that a spreadsheet would run as a formula (=, +, -, @, tab, CR) is kept as text with a leading quote;
     numbers written as text ("-5") stay as they are. The writers apply it to every cell, so rows carry raw values."""
@@ -76,9 +139,8 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _scoped_inspections(session: Session, user: User, flt: ExportFilter, since: datetime | None,
-                        until: datetime | None):
-    """The WHERE of every export: submitted, in the user's scope, matching the filter."""
+def _scoped_inspections(session: Session, user: User, flt: ExportFilter, zones: dict[str, list[int]]):
+    """The WHERE of every export: submitted, in the user's scope, matching the filter (days at each plant)."""
     scope = visible_workshops(user).subquery()
     conditions = [Inspection.status == InspectionStatus.submitted, Inspection.workshop_id.in_(select(scope.c.id))]
     if flt.plant:
@@ -91,10 +153,9 @@ def _scoped_inspections(session: Session, user: User, flt: ExportFilter, since: 
         if found is None:
             raise ExportError("not_found", "no such workshop in your scope")
         conditions.append(Inspection.workshop_id == found)
-    if since is not None:
-        conditions.append(Inspection.submitted_at >= since)
-    if until is not None:
-        conditions.append(Inspection.submitted_at < until)
+    days = _within_days(Inspection.submitted_at, Workshop.plant_id, flt, zones)
+    if days is not None:
+        conditions.append(days)
     if flt.checklist:
         conditions.append(Checklist.key == flt.checklist)
     if flt.version is not None:
@@ -115,10 +176,11 @@ def _stream(session: Session, query):
     return session.exec(query.execution_options(stream_results=True, yield_per=CHUNK))
 
 
-def inspection_export(*, session: Session, user: User, flt: ExportFilter, since: datetime | None = None,
-                      until: datetime | None = None, local=lambda t: t) -> tuple[list[str], Iterator[list]]:
+def inspection_export(*, session: Session, user: User, flt: ExportFilter) -> Export:
     """One row per submitted inspection with its category percents (from the stored rollups)."""
-    conditions = _scoped_inspections(session, user, flt, since, until)
+    zones = _scope_zones(session, user, flt)
+    names = tuple(zones)
+    conditions = _scoped_inspections(session, user, flt, zones)
     matched = _joined(select(Inspection.id)).where(*conditions).subquery()
     categories = session.exec(
         select(CategoryResult.category_key, func.min(CategoryResult.category_name), func.min(CategoryResult.position))
@@ -127,10 +189,11 @@ def inspection_export(*, session: Session, user: User, flt: ExportFilter, since:
         .order_by(func.min(CategoryResult.position), CategoryResult.category_key)
     ).all()
     keys = [key for key, _name, _position in categories]
-    header = ["检查编号", "工厂", "车间代码", "车间", "检查表", "版本", "检查员", "开始时间", "提交时间",
-              "总分%", "等级", "是否合格"] + [f"{name}%" for _key, name, _position in categories]
+    header = ["检查编号", "工厂", *_zone_column(names), "车间代码", "车间", "检查表", "版本", "检查员", "检查日期",
+              time_header("开始时间", names), time_header("提交时间", names), "总分%", "等级", "是否合格",
+              ] + [f"{name}%" for _key, name, _position in categories]
     query = _joined(select(
-        Inspection.id, Plant.name, Workshop.code, Workshop.name, Checklist.key, ChecklistVersion.number,
+        Inspection.id, Plant.name, Plant.timezone, Workshop.code, Workshop.name, Checklist.key, ChecklistVersion.number,
         User.display_name, Inspection.started_at, Inspection.submitted_at, Inspection.overall_percent,
         Inspection.grade, Inspection.passed,
     )).where(*conditions).order_by(Inspection.submitted_at, Inspection.id)
@@ -140,36 +203,47 @@ def inspection_export(*, session: Session, user: User, flt: ExportFilter, since:
         for row in _stream(session, query):
             chunk.append(row)
             if len(chunk) == CHUNK:
-                yield from _with_percents(session, chunk, keys, local)
+                yield from _with_percents(session, chunk, keys, names)
                 chunk = []
         if chunk:
-            yield from _with_percents(session, chunk, keys, local)
+            yield from _with_percents(session, chunk, keys, names)
 
-    return header, rows()
+    return Export(header, rows(), names)
 
 
-def _with_percents(session: Session, chunk: list, keys: list[str], local) -> Iterator[list]:
+def _zone_column(names: tuple[str, ...]) -> list[str]:
+    return ["时区"] if len(names) > 1 else []
+
+
+def _zone_cell(zone_name: str, names: tuple[str, ...]) -> list[str]:
+    return [zone_name] if len(names) > 1 else []
+
+
+def _with_percents(session: Session, chunk: list, keys: list[str], names: tuple[str, ...]) -> Iterator[list]:
     percents: dict[int, dict[str, float | None]] = {}
     for inspection_id, key, percent in session.exec(
         select(CategoryResult.inspection_id, CategoryResult.category_key, CategoryResult.percent)
         .where(CategoryResult.inspection_id.in_([row[0] for row in chunk]))
     ):
         percents.setdefault(inspection_id, {})[key] = percent
-    for (inspection_id, plant, code, name, checklist, version, inspector, started, submitted, overall, grade,
+    for (inspection_id, plant, zone, code, name, checklist, version, inspector, started, submitted, overall, grade,
          passed) in chunk:
         mine = percents.get(inspection_id, {})
-        yield [inspection_id, plant, code, name, checklist, version, inspector, local(started), local(submitted),
+        submitted_local = wall_time(submitted, zone)
+        yield [inspection_id, plant, *_zone_cell(zone, names), code, name, checklist, version, inspector,
+               submitted_local.date(), wall_time(started, zone), submitted_local,
                _round(overall), grade, "是" if passed else "否"] + [_round(mine.get(key)) for key in keys]
 
 
-def answer_export(*, session: Session, user: User, flt: ExportFilter, since: datetime | None = None,
-                  until: datetime | None = None, local=lambda t: t) -> tuple[list[str], Iterator[list]]:
+def answer_export(*, session: Session, user: User, flt: ExportFilter) -> Export:
     """One row per answer of the submitted inspections, in checklist order."""
-    conditions = _scoped_inspections(session, user, flt, since, until)
-    header = ["检查编号", "提交时间", "工厂", "车间代码", "检查表", "版本", "类别", "检查项代码", "检查项",
-              "评分", "不适用", "备注"]
+    zones = _scope_zones(session, user, flt)
+    names = tuple(zones)
+    conditions = _scoped_inspections(session, user, flt, zones)
+    header = ["检查编号", time_header("提交时间", names), "工厂", *_zone_column(names), "车间代码", "检查表", "版本",
+              "类别", "检查项代码", "检查项", "评分", "不适用", "备注"]
     query = (
-        _joined(select(Inspection.id, Inspection.submitted_at, Plant.name, Workshop.code, Checklist.key,
+        _joined(select(Inspection.id, Inspection.submitted_at, Plant.name, Plant.timezone, Workshop.code, Checklist.key,
                        ChecklistVersion.number, ChecklistCategory.name, ChecklistItem.key, ChecklistItem.text,
                        Answer.score, Answer.not_applicable, Answer.note))
         .join(Answer, Answer.inspection_id == Inspection.id)
@@ -180,12 +254,12 @@ def answer_export(*, session: Session, user: User, flt: ExportFilter, since: dat
     )
 
     def rows() -> Iterator[list]:
-        for (inspection_id, submitted, plant, code, checklist, version, category, item_key, text, score, na,
+        for (inspection_id, submitted, plant, zone, code, checklist, version, category, item_key, text, score, na,
              note) in _stream(session, query):
-            yield [inspection_id, local(submitted), plant, code, checklist, version, category, item_key,
-                   text, "" if na else score, "是" if na else "", note or ""]
+            yield [inspection_id, wall_time(submitted, zone), plant, *_zone_cell(zone, names), code, checklist,
+                   version, category, item_key, text, "" if na else score, "是" if na else "", note or ""]
 
-    return header, rows()
+    return Export(header, rows(), names)
 
 
 def _round(value: float | None) -> float | None:
@@ -196,19 +270,21 @@ ACTION_STATUS_NAMES = {"open": "待整改", "in_progress": "整改中", "done": 
                        "returned": "已退回"}
 
 
-def action_export(*, session: Session, user: User, flt: ExportFilter, since: datetime | None = None,
-                  until: datetime | None = None, local=lambda t: t) -> tuple[list[str], Iterator[list]]:
+def action_export(*, session: Session, user: User, flt: ExportFilter) -> Export:
     """One row per corrective action of the inspections matched (by when they were found)."""
     from sqlalchemy.orm import aliased
 
     from actions.models import CorrectiveAction, Finding
 
-    conditions = _scoped_inspections(session, user, flt, since, until)
+    zones = _scope_zones(session, user, flt)
+    names = tuple(zones)
+    conditions = _scoped_inspections(session, user, flt, zones)
     owner, closer = aliased(User), aliased(User)
-    header = ["整改编号", "工厂", "车间代码", "车间", "检查编号", "发现时间", "检查项代码", "检查项", "得分",
-              "关键项", "责任人", "完成期限", "优先级", "措施", "状态", "完成时间", "完成说明", "关闭时间", "关闭人"]
+    header = ["整改编号", "工厂", *_zone_column(names), "车间代码", "车间", "检查编号", time_header("发现时间", names),
+              "检查项代码", "检查项", "得分", "关键项", "责任人", "完成期限", "优先级", "措施", "状态",
+              time_header("完成时间", names), "完成说明", time_header("关闭时间", names), "关闭人"]
     query = (
-        _joined(select(CorrectiveAction.id, Plant.name, Workshop.code, Workshop.name, Inspection.id,
+        _joined(select(CorrectiveAction.id, Plant.name, Plant.timezone, Workshop.code, Workshop.name, Inspection.id,
                        Inspection.submitted_at, Finding.item_key, ChecklistItem.text, Finding.score,
                        Finding.severity, owner.display_name, CorrectiveAction.due_on, CorrectiveAction.priority,
                        CorrectiveAction.action_text, CorrectiveAction.status, CorrectiveAction.done_at,
@@ -223,23 +299,22 @@ def action_export(*, session: Session, user: User, flt: ExportFilter, since: dat
     )
 
     def rows() -> Iterator[list]:
-        for (action_id, plant, code, workshop, inspection_id, found, item_key, text, score, severity, owner_name,
-             due_on, priority, action_text, status, done_at, done_comment, closed_at, closer_name) in \
+        for (action_id, plant, zone, code, workshop, inspection_id, found, item_key, text, score, severity,
+             owner_name, due_on, priority, action_text, status, done_at, done_comment, closed_at, closer_name) in \
                 _stream(session, query):
-            yield [action_id, plant, code, workshop, inspection_id, local(found), item_key, text, score,
-                   "是" if str(severity) == "critical" else "", owner_name or "", due_on.isoformat(),
+            yield [action_id, plant, *_zone_cell(zone, names), code, workshop, inspection_id, wall_time(found, zone),
+                   item_key, text, score, "是" if str(severity) == "critical" else "", owner_name or "", due_on,
                    {"high": "高", "medium": "中", "low": "低"}[str(priority)], action_text or "",
-                   ACTION_STATUS_NAMES[str(status)], local(done_at) if done_at else "",
-                   done_comment or "", local(closed_at) if closed_at else "", closer_name or ""]
+                   ACTION_STATUS_NAMES[str(status)], wall_time(done_at, zone), done_comment or "",
+                   wall_time(closed_at, zone), closer_name or ""]
 
-    return header, rows()
+    return Export(header, rows(), names)
 
 
 TAG_STATUS_NAMES = {"held": "留置中", "escalated": "已过留置期（已转整改）", "decided": "已处置"}
 
 
-def red_tag_export(*, session: Session, user: User, flt: ExportFilter, since: datetime | None = None,
-                   until: datetime | None = None, local=lambda d: d.isoformat()):
+def red_tag_export(*, session: Session, user: User, flt: ExportFilter) -> Export:
     """The red-tag register: one row per tag raised in the period (by when it was raised), in the user's scope.
     The checklist filters do not apply to tags."""
     from sqlalchemy.orm import aliased
@@ -259,15 +334,17 @@ def red_tag_export(*, session: Session, user: User, flt: ExportFilter, since: da
         if found is None:
             raise ExportError("not_found", "no such workshop in your scope")
         conditions.append(RedTag.workshop_id == found)
-    if since is not None:
-        conditions.append(RedTag.created_at >= since)
-    if until is not None:
-        conditions.append(RedTag.created_at < until)
+    zones = _scope_zones(session, user, flt)
+    names = tuple(zones)
+    days = _within_days(RedTag.created_at, Workshop.plant_id, flt, zones)
+    if days is not None:
+        conditions.append(days)
     raiser, decider = aliased(User), aliased(User)
-    header = ["红牌编号", "工厂", "车间代码", "车间", "物品", "数量", "位置", "原因", "说明", "挂牌日期", "留置到",
-              "挂牌人", "状态", "处置", "处置说明", "处置时间", "处置人", "整改编号"]
+    header = ["红牌编号", "工厂", *_zone_column(names), "车间代码", "车间", "物品", "数量", "位置", "原因", "说明",
+              "挂牌日期", "留置到", "挂牌人", "状态", "处置", "处置说明", time_header("处置时间", names), "处置人",
+              "整改编号"]
     query = (
-        select(RedTag.number, Plant.name, Workshop.code, Workshop.name, RedTag.what, RedTag.quantity,
+        select(RedTag.number, Plant.name, Plant.timezone, Workshop.code, Workshop.name, RedTag.what, RedTag.quantity,
                RedTag.location, RedTag.reason, RedTag.note, RedTag.tagged_on, RedTag.hold_until,
                raiser.display_name, RedTag.status, RedTag.outcome, RedTag.outcome_note, RedTag.decided_at,
                decider.display_name, CorrectiveAction.id)
@@ -281,13 +358,12 @@ def red_tag_export(*, session: Session, user: User, flt: ExportFilter, since: da
     )
 
     def rows() -> Iterator[list]:
-        for (number, plant, code, workshop, what, quantity, location, reason, note, tagged_on, hold_until,
+        for (number, plant, zone, code, workshop, what, quantity, location, reason, note, tagged_on, hold_until,
              raiser_name, status, outcome, outcome_note, decided_at, decider_name, action_id) in \
                 _stream(session, query):
-            yield [number, plant, code, workshop, what, quantity or "", location, REASON_NAMES_ZH[reason],
-                   note or "", tagged_on.isoformat(), hold_until.isoformat(), raiser_name,
+            yield [number, plant, *_zone_cell(zone, names), code, workshop, what, quantity or "", location,
+                   REASON_NAMES_ZH[reason], note or "", tagged_on, hold_until, raiser_name,
                    TAG_STATUS_NAMES[str(status)], OUTCOME_NAMES_ZH.get(outcome, "") if outcome else "",
-                   outcome_note or "", local(decided_at) if decided_at else "", decider_name or "",
-                   action_id or ""]
+                   outcome_note or "", wall_time(decided_at, zone), decider_name or "", action_id or ""]
 
-    return header, rows()
+    return Export(header, rows(), names)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -16,6 +16,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlmodel import Session, func, select
 
+import clock
+from accounts.days import plant_days
 from accounts.models import Plant, Role, Workshop
 from accounts.service import create_user
 from actions.service import record_findings
@@ -73,7 +75,7 @@ def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 
     """data_dir: where photos go; without it the demo has no red tags (they need a photo)."""
     rng = random.Random(seed)  # repeatable demo data, not security  # noqa: S311  # nosec B311
     signatures: dict[int, bytes] = {}
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     first_week = now - timedelta(weeks=WEEKS)
     versions = load_standard_checklist(
         session=session, publish_at={1: first_week - timedelta(days=7), 2: first_week + timedelta(weeks=6)}
@@ -88,10 +90,11 @@ def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 
             session.add(workshop)
             workshops.append(workshop)
     session.flush()
+    expires = clock.local_day(now + timedelta(days=365), clock.zone_named(None))  # auditors: a year
     users = {
         username: create_user(session=session, username=username, password=DEMO_PASSWORD, role=role,
                               display_name=display, workshop_codes=codes, plant_codes=plants,
-                              access_expires_on=(now + timedelta(days=365)).date() if role == Role.auditor else None)
+                              access_expires_on=expires if role == Role.auditor else None)
         for username, display, role, codes, plants in USERS
     }
     inspectors = {w.code: users["zhang" if w.code.startswith("SZ") else "li"] for w in workshops}
@@ -155,7 +158,8 @@ def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 
     if data_dir is not None:
         from redtags.service import escalate_due
 
-        escalate_due(session=session, today=now.date())  # the ones past their holding period, as the daily run
+        # the ones past their holding period, as the daily run
+        escalate_due(session=session, days=plant_days(session, at=now))
     return {"inspections": count, "workshops": len(workshops), "users": sorted(users)}
 
 
@@ -181,7 +185,7 @@ def demo_red_tags(*, session: Session, workshop: Workshop, user, data_dir, now: 
         image.save(out, format="JPEG")
         tag = raise_tag(session=session, user=user, workshop=workshop, what=what, location=location, reason=reason,
                         holding_days=days, photo=out.getvalue(), data_dir=data_dir,
-                        today=(now - timedelta(days=ago)).date())
+                        today=clock.local_day(now - timedelta(days=ago), clock.zone_of(workshop.plant)))
         if outcome:
             decide(session=session, user=user, tag=tag, outcome=outcome, note="交设备科统一处理")
 
@@ -190,7 +194,7 @@ def demo_actions(*, session: Session, inspection: Inspection, owner, rng: random
     """The latest inspection's findings as corrective actions in every state, so the loop shows at once."""
     from actions.models import ActionEvent, ActionStatus
 
-    found_on = inspection.submitted_at.date()
+    found_on = clock.local_day(inspection.submitted_at, clock.zone_of(inspection.workshop.plant))
     for n, finding in enumerate(record_findings(session=session, inspection=inspection, today=found_on)):
         action = finding.action
         action.owner_id = owner.id

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlmodel import Session
 
+import clock
 from accounts.models import Plant, Role, Workshop
 from accounts.service import create_user
 from checklists.schemes import scheme_from_dict
@@ -71,7 +72,7 @@ def generate_large(*, session: Session, plants: int = 20, workshops_per_plant: i
                    seed: int = 66, now: datetime | None = None, progress=lambda message: None) -> dict:
     """Fill an empty database. Returns counts. The checklist changes from v1 to v2 halfway through."""
     rng = random.Random(seed)  # repeatable synthetic data  # noqa: S311  # nosec B311
-    now = now or datetime.now(UTC).replace(microsecond=0)
+    now = now or clock.now().replace(microsecond=0)
     first_week = now - timedelta(weeks=weeks)
     change_week = weeks // 2
     versions = load_standard_checklist(

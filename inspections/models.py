@@ -5,7 +5,8 @@ from enum import StrEnum
 from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint, false
 from sqlmodel import Field, Relationship, SQLModel
 
-from accounts.models import User, Workshop, utcnow
+import clock
+from accounts.models import User, Workshop
 from checklists.models import ChecklistItem, ChecklistVersion
 
 
@@ -24,7 +25,7 @@ class Inspection(SQLModel, table=True):
     version_id: int = Field(foreign_key="checklist_version.id", index=True)
     inspector_id: int = Field(foreign_key="user.id", index=True)
     status: InspectionStatus = Field(default=InspectionStatus.draft, max_length=16, index=True)
-    started_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime = Field(default_factory=clock.now)
     submitted_at: datetime | None = Field(default=None, index=True)
     # Rollups written once at submit so that trends never scan answers.
     overall_percent: float | None = None
@@ -52,7 +53,7 @@ class Answer(SQLModel, table=True):
     note: str = ""
     # the inspector marks a problem the score does not show (a hazard on an otherwise tidy line): a finding too
     flagged: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
-    updated_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=clock.now)
     updated_by_id: int = Field(foreign_key="user.id")
     # Bumped on every change: a tablet sends the revision it saw, so a save made on stale data is a conflict.
     revision: int = 0
@@ -96,7 +97,7 @@ class Photo(SQLModel, table=True):
     width: int
     height: int
     byte_size: int
-    uploaded_at: datetime = Field(default_factory=utcnow)
+    uploaded_at: datetime = Field(default_factory=clock.now)
     uploaded_by_id: int = Field(foreign_key="user.id")
 
 
@@ -113,7 +114,7 @@ class AnswerChange(SQLModel, table=True):
     item_id: int = Field(foreign_key="checklist_item.id")
     change_key: str | None = Field(default=None, max_length=64, unique=True)
     user_id: int = Field(foreign_key="user.id")
-    at: datetime = Field(default_factory=utcnow)
+    at: datetime = Field(default_factory=clock.now)
     outcome: str = Field(default="applied", max_length=16)  # applied | conflict
     old_value: str | None = Field(default=None, max_length=8)  # "0".."9" or "na"; None before the first answer
     new_value: str | None = Field(default=None, max_length=8)
@@ -136,7 +137,7 @@ class Correction(SQLModel, table=True):
     inspection_id: int = Field(foreign_key="inspection.id", index=True)
     item_id: int = Field(foreign_key="checklist_item.id")
     user_id: int = Field(foreign_key="user.id")
-    at: datetime = Field(default_factory=utcnow)
+    at: datetime = Field(default_factory=clock.now)
     reason: str
     old_value: str | None = Field(default=None, max_length=8)
     new_value: str | None = Field(default=None, max_length=8)
@@ -174,7 +175,7 @@ class Signature(SQLModel, table=True):
     signer_name: str = Field(max_length=64)
     signer_user_id: int | None = Field(default=None, foreign_key="user.id")
     recorded_by_id: int = Field(foreign_key="user.id")
-    signed_at: datetime = Field(default_factory=utcnow)
+    signed_at: datetime = Field(default_factory=clock.now)
     # A clean PNG (re-encoded, cropped to the ink); None when signed on a device without JavaScript.
     image_png: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     image_sha256: str | None = Field(default=None, max_length=64)
@@ -204,5 +205,5 @@ class ReportDocument(SQLModel, table=True):
     record_json: str
     file_sha256: str = Field(max_length=64, unique=True)
     byte_size: int
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=clock.now)
     created_by_id: int | None = Field(default=None, foreign_key="user.id")

@@ -8,7 +8,8 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from accounts.models import User, Workshop, utcnow
+import clock
+from accounts.models import User, Workshop
 from accounts.service import can_inspect, can_see_workshop, is_manager
 from audit.service import record as audit
 from checklists.models import ChecklistItem, ChecklistVersion
@@ -222,7 +223,7 @@ def save_answer(
     if note is not None:
         answer.note = note
     answer.flagged = bool(new_flagged)
-    answer.updated_at = utcnow()
+    answer.updated_at = clock.now()
     answer.updated_by_id = user.id
     answer.revision = current_revision + 1
     session.add(AnswerChange(
@@ -351,15 +352,16 @@ def submit_inspection(*, session: Session, user: User, inspection: Inspection,
     result = score_inspection(specs, values, scheme)
     store_result(session=session, inspection=inspection, result=result)
     inspection.status = InspectionStatus.submitted
-    inspection.submitted_at = utcnow()
+    inspection.submitted_at = clock.now()
     session.flush()
     audit(session, actor=user, action="inspection.submit", object_type="inspection", object_id=inspection.id,
           new={"workshop": inspection.workshop.code, "checklist_version_id": inspection.version_id,
                "overall_percent": result.overall_percent, "grade": result.grade, "passed": result.passed})
-    # every finding becomes a corrective action; due dates count from the local day (callers pass it)
+    # every finding becomes a corrective action; due dates count from the day at the workshop's plant
     from actions.service import record_findings
 
-    record_findings(session=session, inspection=inspection, today=today or inspection.submitted_at.date())
+    record_findings(session=session, inspection=inspection,
+                    today=today or clock.local_day(inspection.submitted_at, clock.zone_of(inspection.workshop.plant)))
     if signed or signature_image is not None:
         record_signature(session=session, user=user, inspection=inspection, role=SignatureRole.inspector,
                          signer_name=user.display_name, signer_user=user, image=signature_image,
@@ -438,7 +440,8 @@ def correct_answer(*, session: Session, user: User, inspection: Inspection, item
           reason=reason)
     from actions.service import record_findings
 
-    record_findings(session=session, inspection=inspection, today=today or correction.at.date())
+    record_findings(session=session, inspection=inspection,
+                    today=today or clock.local_day(correction.at, clock.zone_of(inspection.workshop.plant)))
     return correction
 
 

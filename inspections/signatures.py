@@ -17,7 +17,8 @@ from io import BytesIO
 from PIL import Image, UnidentifiedImageError
 from sqlmodel import Session, select
 
-from accounts.models import User, utcnow
+import clock
+from accounts.models import User
 from accounts.service import is_manager
 from audit.service import record as audit
 from inspections.models import SIGNATURE_MEANING, Inspection, InspectionStatus, Signature, SignatureRole
@@ -115,7 +116,7 @@ def record_signature(
         raise SignatureError("already_signed", f"this inspection already has a {role.value} signature", status=409)
     signature = Signature(
         inspection_id=inspection.id, role=role, signer_name=signer_name,
-        signer_user_id=signer_user.id if signer_user else None, recorded_by_id=user.id, signed_at=utcnow(),
+        signer_user_id=signer_user.id if signer_user else None, recorded_by_id=user.id, signed_at=clock.now(),
         image_png=image, image_sha256=hashlib.sha256(image).hexdigest() if image else None,
         password_confirmed=password_confirmed,
     )

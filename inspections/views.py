@@ -16,13 +16,14 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import get_timezone, to_user_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 from sqlmodel import func, select
 
-from accounts.models import Plant, utcnow
+import clock
+from accounts.days import plant_days
+from accounts.models import Plant
 from accounts.service import can_inspect, get_visible_workshop_or_404, is_manager, visible_workshops
 from accounts.views import reconfirm_password
 from actions.service import stats_for
@@ -75,7 +76,7 @@ from inspections.trends import (
     workshop_trend,
 )
 from redtags.service import tag_counts
-from web import is_fragment_request, local_today, public_url, qr_svg, render_page, utc_bounds
+from web import at_plant, display_zone, is_fragment_request, public_url, qr_svg, render_page
 
 bp = Blueprint("inspections", __name__)
 
@@ -90,6 +91,7 @@ def get_inspection_or_404(inspection_id: int) -> Inspection:
     inspection = get_visible_inspection(session=db(), user=current_user, inspection_id=inspection_id)
     if inspection is None:
         abort(404)
+    at_plant(inspection.workshop.plant)  # its times and days are the plant's
     return inspection
 
 
@@ -120,11 +122,14 @@ def home():
     plants = list({w.plant.id: w.plant for w in workshops}.values())
     from actions.service import counts_by_plant, counts_for
 
-    today = local_today()
-    mine = counts_for(session=session, user=current_user, today=today)
-    overseen = counts_by_plant(session=session, user=current_user, today=today) if may_inspect else {}
+    days = plant_days(session)
+    mine = counts_for(session=session, user=current_user, days=days)
+    overseen = counts_by_plant(session=session, user=current_user, days=days) if may_inspect else {}
+    if len(plants) == 1:
+        at_plant(plants[0])
     return render_page("inspections/home.html", workshops=workshops, latest=latest, drafts=drafts,
-                       may_inspect=may_inspect, plants=plants, this_month=f"{today:%Y-%m}",
+                       may_inspect=may_inspect, plants=plants,
+                       this_month=f"{days.of(plants[0]) if plants else days.latest():%Y-%m}",
                        my_actions=mine, all_actions=overseen)
 
 
@@ -134,14 +139,15 @@ def workshop(code: str):
     default), small multiples per category, repeat findings, the inspections of the period."""
     session = db()
     workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code)
-    today = local_today()
+    zone = at_plant(workshop.plant)
+    today = clock.today(zone)
     period_error, status = None, 200
     try:
         period = parse_period(request.args.get("from"), request.args.get("to"), today)
     except PeriodError as exc:
         period_error, status = _period_text(exc), 422
         period = parse_period(None, None, today)
-    since, until = utc_bounds(period)
+    since, until = period.bounds(zone)
     points = workshop_trend(session=session, workshop_id=workshop.id, since=since, until=until)
     names = category_names_in_order(session=session, inspection_ids=[p.inspection_id for p in points])
     chosen = [key for key in request.args.getlist("category") if key in names]
@@ -154,7 +160,7 @@ def workshop(code: str):
     chart, multiples = None, []
     if points:
         label_format = "%Y-%m" if period.days > 366 else "%m-%d"
-        labels = [to_user_timezone(p.submitted_at).strftime(label_format) for p in points]
+        labels = [clock.local(p.submitted_at, zone).strftime(label_format) for p in points]
         series = series_from_points(points, names)
         shown = [series[0]] + [s for s in series[1:] if s.key in chosen]
         chart = line_chart(labels, [(s.name, s.values) for s in shown], markers=version_changes(points),
@@ -173,7 +179,7 @@ def workshop(code: str):
     presets = [(_("12 周"), today - timedelta(days=83)), (_("半年"), today - timedelta(days=182)),
                (_("1 年"), today - timedelta(days=364))]
     if first_ever is not None:
-        presets.append((_("全部"), to_user_timezone(first_ever).date()))
+        presets.append((_("全部"), clock.local_day(first_ever, zone)))
     return render_page(
         "inspections/workshop.html", status=status, workshop=workshop, points=list(reversed(points)),
         category_names=names, chosen=chosen, chart=chart, multiples=multiples, period=period,
@@ -543,7 +549,7 @@ def submit(inspection_id: int):
                 raise InspectionError("unanswered", "", items=[i.key for i in review_now.unanswered])
         else:
             submit_inspection(session=session, user=current_user, inspection=inspection,
-                              signature_image=image, signed=True, password_confirmed=True, today=local_today())
+                              signature_image=image, signed=True, password_confirmed=True)
             if leader:
                 record_signature(session=session, user=current_user, inspection=inspection,
                                  role=SignatureRole.workshop_leader, signer_name=leader[0], image=leader[1],
@@ -654,8 +660,7 @@ def correct(inspection_id: int, item_key: str):
         try:
             value = parse_score(raw_score) if raw_score else None
             correct_answer(session=session, user=current_user, inspection=inspection, item_key=item.key,
-                           value=value, note=request.form.get("note"), reason=request.form.get("reason", ""),
-                           today=local_today())
+                           value=value, note=request.form.get("note"), reason=request.form.get("reason", ""))
             session.commit()
         except ValueError as exc:
             session.rollback()
@@ -678,7 +683,7 @@ def _result_extras(inspection: Inspection) -> dict:
     return {"may_countersign": may_record_signature(current_user, inspection),
             "may_approve": may_approve(current_user, inspection),
             "may_correct": is_manager(current_user) and inspection.status == InspectionStatus.submitted,
-            "today": local_today()}
+            "today": clock.today(clock.zone_of(inspection.workshop.plant))}
 
 
 @bp.get("/signatures/<int:signature_id>.png")
@@ -710,7 +715,7 @@ def report_pdf(inspection_id: int):
         abort(500)
     document = issued.document
     filename = f"{document_number(inspection.id, kind, document.sequence)}-{inspection.workshop.code}-" \
-               f"{inspection.submitted_at:%Y%m%d}.pdf"
+               f"{clock.local_day(inspection.submitted_at, clock.zone_of(inspection.workshop.plant)):%Y%m%d}.pdf"
     response = Response(issued.pdf, mimetype="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{filename}"',
                                  "X-Report-Document": document_number(inspection.id, kind, document.sequence),
@@ -727,7 +732,7 @@ def render_inspection_pdf(inspection: Inspection, kind: str, issue, context: dic
     images = {f"/signatures/{s.image_sha256}.png": s.image_png for s in context["signatures"] if s.image_png}
     verify_url = public_url("verify.document", sha256=issue.record_sha256)
     html = render_template(
-        "print/inspection.html", **context, issue=issue, kind=kind, now=utcnow(), verify_url=verify_url,
+        "print/inspection.html", **context, issue=issue, kind=kind, now=clock.now(), verify_url=verify_url,
         verify_qr=qr_svg(verify_url),
         previous_number=document_number(inspection.id, kind, issue.previous.sequence) if issue.previous else None,
     )
@@ -752,7 +757,7 @@ def _period_text(exc: PeriodError) -> str:
 
 def _printed(template: str, context: dict) -> bytes:
     """A print template rendered to PDF on the spot (period reports are not issued documents)."""
-    html = render_template(template, **context, now=utcnow())
+    html = render_template(template, **context, now=clock.now())
     try:
         return render_pdf(html, current_app.config["DATA_DIR"])
     except ReportUnavailable as exc:
@@ -772,12 +777,12 @@ def workshop_report_pdf(code: str):
     """The workshop's trend history on paper: ?from=YYYY-MM-DD&to=YYYY-MM-DD (the last twelve weeks by default)."""
     session = db()
     workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code)
+    zone = at_plant(workshop.plant)
     try:
-        period = parse_period(request.args.get("from"), request.args.get("to"), local_today())
+        period = parse_period(request.args.get("from"), request.args.get("to"), clock.today(zone))
     except PeriodError as exc:
         abort(422, _period_text(exc))
-    since, until = utc_bounds(period)
-    context = workshop_report_context(session=session, workshop=workshop, period=period, since=since, until=until)
+    context = workshop_report_context(session=session, workshop=workshop, period=period)
     return _pdf_response(_printed("print/workshop.html", context),
                          f"6S-{workshop.code}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.pdf")
 
@@ -790,19 +795,16 @@ def plant_month_context(code: str) -> dict:
                  if plant is not None and w.plant_id == plant.id]
     if not workshops:
         abort(404)
-    month, bounds = _requested_month()
-    return plant_report_context(session=session, plant=plant, workshops=workshops, month=month, **bounds)
+    month = _requested_month(clock.today(at_plant(plant)))
+    return plant_report_context(session=session, plant=plant, workshops=workshops, month=month)
 
 
-def _requested_month():
-    """?month=YYYY-MM (this month by default) and the UTC bounds of it and of the month before; 422 if bad."""
+def _requested_month(today):
+    """?month=YYYY-MM (the month of `today` by default); 422 if bad. Each plant's month is its own days."""
     try:
-        month = parse_month(request.args.get("month"), local_today())
+        return parse_month(request.args.get("month"), today)
     except PeriodError as exc:
         abort(422, _period_text(exc))
-    since, until = utc_bounds(month)
-    last_since, last_until = utc_bounds(previous_month(month))
-    return month, {"since": since, "until": until, "last_since": last_since, "last_until": last_until}
 
 
 @bp.get("/plants")
@@ -815,8 +817,8 @@ def group_dashboard():
     workshops = session.exec(visible_workshops(current_user)).all()
     if not workshops:
         abort(404)
-    month, bounds = _requested_month()
-    league, names, grades, count = monthly_league(session=session, workshops=workshops, **bounds)
+    month = _requested_month(plant_days(session).latest())
+    league, names, grades, count = monthly_league(session=session, workshops=workshops, month=month)
     plants = list({w.plant.code: w.plant for w in workshops}.values())
     rows = group_table([(p.code, p.name) for p in plants], league, {w.code: w.plant.code for w in workshops},
                        list(names))
@@ -837,15 +839,15 @@ def plant_dashboard(code: str):
     context = plant_month_context(code)
     month = context["month"]
     months = months_back(month, 12)
+    zone = clock.zone_of(context["plant"])
     points = overall_by_workshop(session=db(), workshop_ids=[w.id for w in context["workshops"]],
-                                 since=utc_bounds(months[0])[0], until=utc_bounds(month)[1])
-    zone = get_timezone()  # looked up once: to_user_timezone per point cost 20 ms a page
-    averages = monthly_average(points, months, lambda t: t.astimezone(zone).date())
+                                 since=months[0].bounds(zone)[0], until=month.bounds(zone)[1])
+    averages = monthly_average(points, months, lambda t: clock.local_day(t, zone))
     labels = [f"{m.start:%Y-%m}" for m in months]
     trend = line_chart(labels, [(_("全厂平均"), averages)], width=720, height=260,
                        title=_("%(plant)s 近 12 个月平均分", plant=context["plant"].name))
-    month_since, month_until = utc_bounds(month)
-    actions = stats_for(session=db(), workshop_ids=[w.id for w in context["workshops"]], today=local_today(),
+    month_since, month_until = month.bounds(zone)
+    actions = stats_for(session=db(), workshop_ids=[w.id for w in context["workshops"]], today=clock.today(zone),
                         since=month_since, until=month_until)
     return render_page("inspections/plant.html", **context, month_value=f"{month.start:%Y-%m}",
                        action_stats=actions, trend=trend, trend_rows=list(zip(labels, averages, strict=True)),
@@ -869,7 +871,8 @@ def percent_filter(value: float | None) -> str:
 @bp.app_template_filter("localtime")
 def localtime_filter(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
-    return "" if value is None else to_user_timezone(value).strftime(fmt)
+    """An instant on the wall clock of the plant the page is about, with its offset where it is not +08:00."""
+    return clock.wall_clock(value, display_zone(), fmt)
 
 
 @bp.app_template_filter("user_name")

@@ -10,7 +10,8 @@ from enum import StrEnum
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
-from accounts.models import User, Workshop, utcnow
+import clock
+from accounts.models import User, Workshop
 
 
 class TagReason(StrEnum):
@@ -59,7 +60,7 @@ class RedTag(SQLModel, table=True):
     tagged_on: date
     hold_until: date = Field(index=True)
     raised_by_id: int = Field(foreign_key="user.id")
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=clock.now)
     status: TagStatus = Field(default=TagStatus.held, max_length=16, index=True)
     escalated_at: datetime | None = None
     outcome: TagOutcome | None = Field(default=None, max_length=16)

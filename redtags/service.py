@@ -6,9 +6,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from sqlalchemy.orm import selectinload
 from sqlmodel import Session, func, select
 
-from accounts.models import User, Workshop, utcnow
+import clock
+from accounts.days import PlantDays
+from accounts.models import User, Workshop
 from accounts.service import can_inspect, visible_workshops
 from actions.models import ActionEvent, ActionStatus, CorrectiveAction, Priority
 from audit.service import record as audit
@@ -57,7 +60,7 @@ CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def raise_tag(*, session: Session, user: User, workshop: Workshop, what: str, location: str, reason: str,
-              holding_days: int | None, photo: bytes | None, data_dir, today: date, quantity: str = "",
+              holding_days: int | None, photo: bytes | None, data_dir, today: date | None = None, quantity: str = "",
               note: str = "", client_key: str | None = None) -> RedTag:
     """A new tag, numbered RT-<workshop>-0001 upwards in that workshop. Everything is checked before the photo is
     stored, and the photo before the row is written.
@@ -90,6 +93,7 @@ def raise_tag(*, session: Session, user: User, workshop: Workshop, what: str, lo
         stored = store_image(photo, data_dir)
     except PhotoError as exc:
         raise RedTagError(f"photo_{exc.code}", str(exc)) from exc
+    today = today or clock.today(clock.zone_of(workshop.plant))  # the holding period counts in the plant's days
     sequence = (session.exec(select(func.max(RedTag.sequence)).where(RedTag.workshop_id == workshop.id)).one()
                 or 0) + 1
     tag = RedTag(workshop_id=workshop.id, sequence=sequence, number=f"RT-{workshop.code}-{sequence:04d}",
@@ -121,7 +125,7 @@ def decide(*, session: Session, user: User, tag: RedTag, outcome: str, note: str
     note = _note(note)
     previous = tag.status
     tag.status, tag.outcome, tag.outcome_note = TagStatus.decided, outcome, note
-    tag.decided_at, tag.decided_by_id = utcnow(), user.id
+    tag.decided_at, tag.decided_by_id = clock.now(), user.id
     session.flush()
     audit(session, actor=user, action="red_tag.decide", object_type="red_tag", object_id=tag.id,
           old={"status": previous.value}, new={"status": "decided", "outcome": outcome.value}, reason=note or None)
@@ -130,7 +134,7 @@ def decide(*, session: Session, user: User, tag: RedTag, outcome: str, note: str
         comment = f"红牌已处置：{OUTCOME_NAMES_ZH[outcome]}" + (f" · {note}" if note else "")
         old_status = action.status
         action.status, action.closed_at, action.closed_by_id, action.updated_at = (
-            ActionStatus.verified, utcnow(), user.id, utcnow())
+            ActionStatus.verified, clock.now(), user.id, clock.now())
         session.add(ActionEvent(action_id=action.id, user_id=user.id, from_status=old_status,
                                 to_status=ActionStatus.verified, comment=comment))
         session.flush()
@@ -139,17 +143,18 @@ def decide(*, session: Session, user: User, tag: RedTag, outcome: str, note: str
     return tag
 
 
-def escalate_due(*, session: Session, today: date) -> list[CorrectiveAction]:
-    """Every held tag whose holding period has ended becomes a corrective action (high priority, due in a few
-    days, no owner yet). Run daily (`flask actions notify` does); running it twice changes nothing."""
-    due = session.exec(select(RedTag).where(RedTag.status == TagStatus.held, RedTag.hold_until < today)
+def escalate_due(*, session: Session, days: PlantDays) -> list[CorrectiveAction]:
+    """Every held tag whose holding period has ended (at its own plant's date) becomes a corrective action (high
+    priority, due in a few days, no owner yet). Run daily (`flask actions notify` does); twice changes nothing."""
+    due = session.exec(select(RedTag).options(selectinload(RedTag.workshop))
+                       .where(RedTag.status == TagStatus.held, days.before(RedTag.hold_until, RedTag.workshop_id))
                        .order_by(RedTag.id)).all()
     created = []
     for tag in due:
         action = CorrectiveAction(red_tag_id=tag.id, workshop_id=tag.workshop_id, priority=Priority.high,
-                                  due_on=today + timedelta(days=ESCALATION_DUE_DAYS),
+                                  due_on=days.of(tag.workshop) + timedelta(days=ESCALATION_DUE_DAYS),
                                   action_text=f"红牌 {tag.number} 留置期已过，请决定处置：报废、退回、移位或保留")
-        tag.status, tag.escalated_at = TagStatus.escalated, utcnow()
+        tag.status, tag.escalated_at = TagStatus.escalated, clock.now()
         session.add(action)
         session.flush()
         audit(session, actor=None, action="red_tag.escalate", object_type="red_tag", object_id=tag.id,
@@ -168,11 +173,11 @@ def visible_tags(user: User):
     return select(RedTag).where(RedTag.workshop_id.in_(workshops.scalar_subquery()))
 
 
-def register_filter(query, status: str, today: date):
+def register_filter(query, status: str, days: PlantDays):
     if status == "open":
         return query.where(RedTag.status != TagStatus.decided)
     if status == "overdue":
-        return query.where(RedTag.status != TagStatus.decided, RedTag.hold_until < today)
+        return query.where(RedTag.status != TagStatus.decided, days.before(RedTag.hold_until, RedTag.workshop_id))
     if status == "decided":
         return query.where(RedTag.status == TagStatus.decided)
     return query
@@ -185,6 +190,7 @@ class TagCounts:
 
 
 def tag_counts(*, session: Session, workshop_ids, today: date) -> TagCounts:
+    """Held and overdue tags of these workshops (of one plant: `today` is the date there)."""
     open_tags = select(func.count()).select_from(RedTag).where(RedTag.workshop_id.in_(workshop_ids),
                                                                RedTag.status != TagStatus.decided)
     overdue = open_tags.where(RedTag.hold_until < today)

@@ -11,13 +11,14 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from accounts.days import plant_days
 from accounts.models import Workshop
 from accounts.service import can_see_workshop, get_visible_workshop_or_404, visible_workshops
 from database import db
 from inspections.photos import photo_path
 from redtags import service
 from redtags.models import RedTag, TagOutcome, TagReason
-from web import local_today, public_url, qr_svg, render_page
+from web import at_plant, plant_today, public_url, qr_svg, render_page
 
 bp = Blueprint("redtags", __name__)
 REGISTER_LIMIT = 500
@@ -61,17 +62,19 @@ def register():
     session = db()
     code = request.args.get("workshop", "")
     workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code) if code else None
+    if workshop is not None:
+        at_plant(workshop.plant)
     status = request.args.get("status", "open")
     status = status if status in service.REGISTER_STATUSES else "open"
-    today = local_today()
+    days = plant_days(session)
     query = service.visible_tags(current_user)
     if workshop is not None:
         query = query.where(RedTag.workshop_id == workshop.id)
-    tags = session.exec(service.register_filter(query, status, today)
+    tags = session.exec(service.register_filter(query, status, days)
                         .order_by(RedTag.hold_until, RedTag.id).limit(REGISTER_LIMIT)).all()
     workshops = session.exec(visible_workshops(current_user)).all()
     taggable = [w for w in workshops if service.may_tag(session=session, user=current_user, workshop_id=w.id)]
-    return render_page("redtags/register.html", tags=tags, workshop=workshop, shown=status, today=today,
+    return render_page("redtags/register.html", tags=tags, workshop=workshop, shown=status, days=days,
                        limit=REGISTER_LIMIT, workshops=workshops, taggable=taggable,
                        actions={a.red_tag_id: a for a in _actions_of(tags)})
 
@@ -116,7 +119,7 @@ def create(code: str):
                 session=session, user=current_user, workshop=workshop, what=form.get("what", ""),
                 location=form.get("location", ""), reason=form.get("reason", ""),
                 holding_days=int(days) if days.isdigit() else None, photo=photo,
-                data_dir=current_app.config["DATA_DIR"], today=local_today(), quantity=form.get("quantity", ""),
+                data_dir=current_app.config["DATA_DIR"], quantity=form.get("quantity", ""),
                 note=form.get("note", ""), client_key=client_key)
             session.commit()
             break
@@ -141,7 +144,8 @@ def create(code: str):
 
 def _page(tag: RedTag, status: int = 200, error: str | None = None):
     session = db()
-    return render_page("redtags/tag.html", status=status, tag=tag, today=local_today(), outcomes=list(TagOutcome),
+    return render_page("redtags/tag.html", status=status, tag=tag, today=plant_today(tag.workshop.plant),
+                       outcomes=list(TagOutcome),
                        action=service.escalated_action(session, tag), error=error, form=request.form,
                        may_decide=service.may_tag(session=session, user=current_user, workshop_id=tag.workshop_id))
 
@@ -155,6 +159,7 @@ def tag_page(tag_id: int):
 def card(tag_id: int):
     """The tag to print and hang on the thing: number, what, why, until when; its QR code opens this tag."""
     tag = tag_or_404(tag_id)
+    at_plant(tag.workshop.plant)
     target = public_url(".tag_page", tag_id=tag.id)
     return render_page("redtags/card.html", tag=tag, qr=qr_svg(target, title=tag.number), target=target)
 

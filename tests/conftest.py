@@ -14,9 +14,11 @@ import socket
 import subprocess
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from pytest_postgresql import factories
 from pytest_postgresql.executors.noop import NoopExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
@@ -24,6 +26,43 @@ from pytest_postgresql.janitor import DatabaseJanitor
 from app import create_app
 from database import make_engine, upgrade_database, write_session
 from tests.seed import PASSWORD, seed
+
+# ------------------------------------------------------------------ the clock
+# Every test that touches days runs at instants chosen to break naive date code: the app's days are the plant's
+# (Asia/Shanghai by default, UTC+8) while these machines run on UTC, so the two calendars disagree from 16:00 UTC.
+# The seeded world is made at SEEDED_AT, before all of them, so "today" never falls before the data.
+SEEDED_AT = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
+CLOCK_INSTANTS = {
+    "0030Z": datetime(2026, 12, 2, 0, 30, tzinfo=UTC),  # 08:30 in Shanghai: both calendars on the 2nd
+    "1559Z": datetime(2026, 12, 2, 15, 59, tzinfo=UTC),  # 23:59 in Shanghai, the last minute of its day
+    "1601Z": datetime(2026, 12, 2, 16, 1, tzinfo=UTC),  # 00:01 on the 3rd in Shanghai, still the 2nd in UTC
+    "monthend-2359Z": datetime(2026, 11, 30, 23, 59, tzinfo=UTC),  # UTC on Nov 30, Shanghai in December
+}
+
+
+@pytest.fixture(params=list(CLOCK_INSTANTS))
+def clock_at(request):
+    """The test runs at each of CLOCK_INSTANTS in turn (the clock ticks on from there). Yields the instant."""
+    with time_machine.travel(CLOCK_INSTANTS[request.param], tick=True):
+        yield CLOCK_INSTANTS[request.param]
+
+
+@pytest.fixture
+def travel():
+    """Move the clock in a test: travel(instant) starts (or restarts) there and ticks on."""
+    travellers = []
+
+    def to(instant: datetime):
+        if travellers:
+            travellers.pop().stop()
+        traveller = time_machine.travel(instant, tick=True)
+        traveller.start()
+        travellers.append(traveller)
+
+    yield to
+    for traveller in travellers:
+        traveller.stop()
+
 
 # ------------------------------------------------------------------ PostgreSQL
 
@@ -84,7 +123,7 @@ def _load_pg_template(host, port, user, dbname, password=None, **_):
     url = _pg_url(host, port, user, dbname, password)
     upgrade_database(url)
     engine = make_engine(url)
-    with write_session(engine) as session:
+    with time_machine.travel(SEEDED_AT, tick=False), write_session(engine) as session:
         seed(session)
     engine.dispose()
 
@@ -113,7 +152,7 @@ def sqlite_template(tmp_path_factory) -> Path:
     url = f"sqlite:///{path}"
     upgrade_database(url)
     engine = make_engine(url)
-    with write_session(engine) as session:
+    with time_machine.travel(SEEDED_AT, tick=False), write_session(engine) as session:
         seed(session)
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -2,7 +2,7 @@
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlmodel import Session, select
 
@@ -10,6 +10,7 @@ from accounts.models import ApiToken, Plant, User, Workshop
 from accounts.service import password_problem
 from audit.models import AuditEvent
 from tests.conftest import AuthActions
+from tests.helpers import plant_today
 from tests.seed import PASSWORD
 
 
@@ -39,7 +40,7 @@ def test_admin_creates_an_auditor_who_needs_an_expiry_and_is_scoped_to_a_plant(a
     weak = client.post("/admin/users/new", data={**form, "password": "123456789012",
                                                  "access_expires_on": "2026-12-31"})
     assert weak.status_code == 422 and "太常见" in weak.text
-    created = client.post("/admin/users/new", data={**form, "access_expires_on": (date.today() + timedelta(days=30))
+    created = client.post("/admin/users/new", data={**form, "access_expires_on": (plant_today() + timedelta(days=30))
                                                      .isoformat()})
     assert created.status_code == 303
     auth.logout()

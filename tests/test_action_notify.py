@@ -9,6 +9,7 @@ from email import message_from_bytes
 from email.policy import default
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
+import pytest
 from aiosmtpd.controller import Controller
 from sqlmodel import Session, select
 
@@ -16,22 +17,26 @@ from accounts.models import Plant, User
 from actions.models import CorrectiveAction
 from actions.notify import OverdueRow, Recipient, build_digests, post_webhook, signature
 from tests.conftest import _free_port
+from tests.helpers import plant_today
 from tests.test_actions import found
 
 
-def row(action_id, workshop_id, owner_id, due=date(2026, 11, 1)):
+def row(action_id, workshop_id, owner_id, due=date(2026, 11, 1), today=date(2026, 11, 3)):
     return OverdueRow(action_id, "P1", "一厂", workshop_id, f"车间{workshop_id}", "地面油污", owner_id,
-                      f"user{owner_id}", due)
+                      f"user{owner_id}", due, today)
 
 
 def test_each_person_gets_one_digest_with_their_own_and_their_workshops_actions():
     owners = {1: Recipient(1, "张", "zhang@example.cn"), 2: Recipient(2, "李", "")}
     managers = {10: [Recipient(9, "王经理", "wang@example.cn")], 20: []}
-    digests = build_digests([row(1, 10, 1), row(2, 10, 2), row(3, 20, 1)], owners, managers)
+    # workshop 20 is at a plant a day behind (Budapest while Shanghai has passed midnight)
+    digests = build_digests([row(1, 10, 1, today=date(2026, 11, 5)), row(2, 10, 2, today=date(2026, 11, 5)),
+                             row(3, 20, 1, today=date(2026, 11, 4))], owners, managers)
     by_person = {d.to.name: [r.action_id for r in d.rows] for d in digests}
     assert by_person == {"张": [1, 3], "王经理": [1, 2]}  # 李 has no address: the home screen tells them
-    body = digests[0].body(date(2026, 11, 5), "https://6s.example.cn")
-    assert "逾期 4 天" in body and "https://6s.example.cn/actions/1" in body
+    body = digests[0].body("https://6s.example.cn")
+    assert "逾期 4 天" in body and "逾期 3 天" in body and "https://6s.example.cn/actions/1" in body
+    assert digests[0].day == date(2026, 11, 5) and "（2026-11-05）" in digests[0].subject()
 
 
 def test_an_owner_who_also_manages_the_workshop_gets_each_action_once():
@@ -49,13 +54,14 @@ class Sink:
         return "250 OK"
 
 
-def test_the_digest_reaches_owners_and_managers_over_smtp(app, client, auth):
+@pytest.mark.clock
+def test_the_digest_reaches_owners_and_managers_over_smtp(app, client, auth, clock_at):
     found(app, client, auth)
     with Session(app.extensions["engine"]) as session:
         users = {u.username: u for u in session.exec(select(User))}
         users["sup1"].email, users["manager"].email = "sup1@example.cn", "manager@example.cn"
         for action in session.exec(select(CorrectiveAction)):
-            action.owner_id, action.due_on = users["sup1"].id, date.today() - timedelta(days=3)
+            action.owner_id, action.due_on = users["sup1"].id, plant_today() - timedelta(days=3)
         session.commit()
     sink = Sink()
     port = _free_port()
@@ -101,7 +107,7 @@ def test_the_plant_webhook_is_signed_and_retried_after_a_failure(app, client, au
             plant.webhook_url = f"http://127.0.0.1:{server.server_port}/hook"
             plant.webhook_secret = "s3cret-shared-with-the-relay"
             for action in session.exec(select(CorrectiveAction)):
-                action.due_on = date.today() - timedelta(days=1)
+                action.due_on = plant_today() - timedelta(days=1)
             session.commit()
         app.config["WEBHOOK_BACKOFF"] = 0.01
         result = app.test_cli_runner().invoke(args=["actions", "notify"])
@@ -162,12 +168,13 @@ class PickySink(Sink):
         return "250 OK"
 
 
-def test_a_second_run_the_same_day_sends_only_what_did_not_arrive(app, client, auth):
+@pytest.mark.clock
+def test_a_second_run_the_same_day_sends_only_what_did_not_arrive(app, client, auth, clock_at):
     found(app, client, auth)
     server = HTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     Receiver.replies, Receiver.got = [], []
-    today = date.today()
+    today = plant_today()
     with Session(app.extensions["engine"]) as session:
         users = {u.username: u for u in session.exec(select(User))}
         users["sup1"].email, users["manager"].email = "sup1@example.cn", "manager@example.cn"
@@ -222,7 +229,7 @@ def test_a_refused_address_fails_alone_and_is_tried_again_next_run(app, client, 
         users["sup1"].email, users["manager"].email = "gone@example.cn", "manager@example.cn"
         sup1_id = users["sup1"].id
         for action in session.exec(select(CorrectiveAction)):
-            action.owner_id, action.due_on = sup1_id, date.today() - timedelta(days=1)
+            action.owner_id, action.due_on = sup1_id, plant_today() - timedelta(days=1)
         session.commit()
     sink = PickySink()
     port = _free_port()
@@ -246,6 +253,7 @@ def test_a_refused_address_fails_alone_and_is_tried_again_next_run(app, client, 
 def test_the_daily_run_reads_the_overdue_actions_in_the_same_queries_however_many(app, client, auth):
     from sqlalchemy import event
 
+    from accounts.days import plant_days
     from actions.notify import overdue_rows
 
     engine = app.extensions["engine"]
@@ -254,7 +262,7 @@ def test_the_daily_run_reads_the_overdue_actions_in_the_same_queries_however_man
         with Session(engine) as session:
             owner = session.exec(select(User).where(User.username == "sup1")).one().id
             for action in session.exec(select(CorrectiveAction)):
-                action.owner_id, action.due_on = owner, date.today() - timedelta(days=1)
+                action.owner_id, action.due_on = owner, plant_today() - timedelta(days=1)
             session.commit()
 
     def statements() -> tuple[int, int]:
@@ -263,7 +271,7 @@ def test_the_daily_run_reads_the_overdue_actions_in_the_same_queries_however_man
         with Session(engine) as session:
             event.listen(engine, "before_cursor_execute", listen)
             try:
-                rows = overdue_rows(session, date.today())
+                rows = overdue_rows(session, plant_days(session))
             finally:
                 event.remove(engine, "before_cursor_execute", listen)
         assert all(r.item_text and r.owner_name == "sup1" for r in rows)

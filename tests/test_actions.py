@@ -2,16 +2,17 @@
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session, select
 
 from accounts.models import User
 from actions.models import ActionEvent, CorrectiveAction, Finding
 from actions.service import due_days
 from audit.models import AuditEvent
-from tests.helpers import answer_all, published_items, start, submit
+from tests.helpers import answer_all, plant_today, published_items, start, submit
 from tests.test_photos import jpeg_bytes
 
 LOW = (0, 5, 40)  # the indexes of the items scored 1 (a finding) in these tests
@@ -67,7 +68,7 @@ def test_the_whole_loop_with_every_refusal(app, client, auth, tmp_path):
     found(app, client, auth)
     action = actions(app)[0]
     url = f"/actions/{action.id}"
-    today = date.today()
+    today = plant_today()
     assign = {"owner_id": uid(app, "sup1"), "due_on": (today + timedelta(days=3)).isoformat(), "priority": "high",
               "action_text": "清理工作台并贴定置标识"}
 
@@ -129,7 +130,7 @@ def test_a_done_form_sent_again_is_one_move_and_a_foreign_key_is_refused(app, cl
     auth.login("sup1")
     for action in (first, second):
         assert client.post(f"/actions/{action.id}/assign", data={
-            "owner_id": uid(app, "sup1"), "due_on": date.today().isoformat(), "priority": "high"}).status_code == 303
+            "owner_id": uid(app, "sup1"), "due_on": plant_today().isoformat(), "priority": "high"}).status_code == 303
     page = client.get(f"/actions/{first.id}").text
     key = page.split('name="client_key" value="', 1)[1].split('"', 1)[0]
     assert len(key) >= 16 and 'data-offline-queued="网络不通：%s 已暂存在本机' in page
@@ -167,7 +168,7 @@ def test_the_next_inspector_may_verify_but_an_earlier_one_may_not(app, client, a
     action = actions(app)[0]
     url = f"/actions/{action.id}"
     auth.login("manager")
-    client.post(f"{url}/assign", data={"owner_id": uid(app, "manager"), "due_on": date.today().isoformat(),
+    client.post(f"{url}/assign", data={"owner_id": uid(app, "manager"), "due_on": plant_today().isoformat(),
                                        "priority": "medium"})
     client.post(f"{url}/done", data={"photo": (io.BytesIO(jpeg_bytes(640, 480)), "a.jpg")})
     auth.logout()
@@ -183,12 +184,13 @@ def test_the_next_inspector_may_verify_but_an_earlier_one_may_not(app, client, a
         assert event.inspection_id == next_one
 
 
-def test_lists_and_the_home_count(app, client, auth):
+@pytest.mark.clock
+def test_lists_and_the_home_count(app, client, auth, clock_at):
     found(app, client, auth)
     with Session(app.extensions["engine"]) as session:
         for action in session.exec(select(CorrectiveAction)):
             action.owner_id = session.exec(select(User).where(User.username == "sup1")).one().id
-            action.due_on = date.today() - timedelta(days=2)
+            action.due_on = plant_today() - timedelta(days=2)
         session.commit()
     auth.login("sup1")
     overdue = client.get("/workshops/W1/actions?status=overdue").text
@@ -201,12 +203,13 @@ def test_lists_and_the_home_count(app, client, auth):
     assert client.get("/plants/P1/actions?status=all").text.count("data-action-id=") == 0
 
 
-def test_a_manager_of_two_plants_sees_each_plants_own_counts_at_home(app, client, auth):
+@pytest.mark.clock
+def test_a_manager_of_two_plants_sees_each_plants_own_counts_at_home(app, client, auth, clock_at):
     found(app, client, auth)  # three actions in W1 (plant P1); none in P2
     with Session(app.extensions["engine"]) as session:
         rows = session.exec(select(CorrectiveAction).order_by(CorrectiveAction.id)).all()
         for action in rows[:2]:
-            action.due_on = date.today() - timedelta(days=1)
+            action.due_on = plant_today() - timedelta(days=1)
         rows[2].status = "done"
         session.commit()
     auth.login("manager")
@@ -245,7 +248,7 @@ def test_the_inspection_pdf_shows_each_findings_action_with_before_and_after(app
     auth.login("sup1")
     first = client.get(f"/inspections/{inspection_id}/report.pdf")
     client.post(f"/actions/{action.id}/assign", data={"owner_id": uid(app, "sup1"), "priority": "high",
-                                                      "due_on": date.today().isoformat(), "action_text": "清理台面"})
+                                                      "due_on": plant_today().isoformat(), "action_text": "清理台面"})
     client.post(f"/actions/{action.id}/done", data={"photo": (io.BytesIO(jpeg_bytes(900, 600, colour=(0, 120, 0))),
                                                               "after.jpg")})
     second = client.get(f"/inspections/{inspection_id}/report.pdf")
@@ -270,7 +273,7 @@ def test_workshop_page_and_plant_dashboard_show_the_action_figures(app, client, 
     found(app, client, auth)
     with Session(app.extensions["engine"]) as session:
         rows = session.exec(select(CorrectiveAction).order_by(CorrectiveAction.id)).all()
-        rows[0].due_on = date.today() - timedelta(days=1)
+        rows[0].due_on = plant_today() - timedelta(days=1)
         session.commit()
     auth.login("manager")
     page = client.get("/workshops/W1").text
@@ -279,17 +282,18 @@ def test_workshop_page_and_plant_dashboard_show_the_action_figures(app, client, 
     assert 'data-open>3<' in dashboard and 'href="/plants/P1/actions?status=overdue"' in dashboard
 
 
-def test_the_workshop_report_counts_actions_opened_and_closed_in_the_period(app, client, auth, tmp_path):
+@pytest.mark.clock
+def test_the_workshop_report_counts_actions_opened_and_closed_in_the_period(app, client, auth, tmp_path, clock_at):
     import subprocess
 
     found(app, client, auth)
     action = actions(app)[0]
     auth.login("manager")
     client.post(f"/actions/{action.id}/assign", data={"owner_id": uid(app, "manager"), "priority": "low",
-                                                      "due_on": date.today().isoformat()})
+                                                      "due_on": plant_today().isoformat()})
     client.post(f"/actions/{action.id}/done", data={"photo": (io.BytesIO(jpeg_bytes(640, 480)), "a.jpg")})
     assert client.post(f"/actions/{action.id}/verify").status_code == 303
-    today = date.today()
+    today = plant_today()
     pdf = client.get(f"/workshops/W1/report.pdf?from={(today - timedelta(days=30)).isoformat()}"
                      f"&to={today.isoformat()}")
     path = tmp_path / "w.pdf"
@@ -354,7 +358,7 @@ def test_the_forms_batch_check_agrees_with_may_verify_for_everyone(app, client, 
     rows = actions(app)
     auth.login("manager")
     client.post(f"/actions/{rows[0].id}/assign", data={"owner_id": uid(app, "sup1"),
-                                                       "due_on": date.today().isoformat(), "priority": "medium"})
+                                                       "due_on": plant_today().isoformat(), "priority": "medium"})
     auth.logout()
     auth.login("sup1")
     before_next = {}

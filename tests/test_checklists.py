@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
+import clock
 from checklists.models import ChecklistCategory, ChecklistItem, ChecklistVersion
 from checklists.service import get_version
 from inspections.models import Inspection
@@ -177,7 +178,8 @@ def test_scheme_can_change_on_a_draft_and_is_validated(app, client, auth):
     assert response.status_code == 422 and "评分方案无效" in response.text
 
 
-def test_a_draft_sets_the_days_its_findings_get_and_the_next_inspection_uses_them(app, client, auth):
+@pytest.mark.clock
+def test_a_draft_sets_the_days_its_findings_get_and_the_next_inspection_uses_them(app, client, auth, clock_at):
     auth.login("manager")
     client.post("/checklists/standard-6s/edit")
     form = {"type": "levels", "level_meaning": ["差", "一般", "好"], "finding_at_or_below": "0", "pass_mark": "60",
@@ -206,8 +208,11 @@ def test_a_draft_sets_the_days_its_findings_get_and_the_next_inspection_uses_the
     assert submit(client, inspection_id).status_code == 303
     from actions.models import CorrectiveAction, Finding
 
+    def local_day(moment):  # the day at the plant (Asia/Shanghai), not the UTC date
+        return clock.local_day(moment, clock.zone_named("Asia/Shanghai"))
+
     with Session(app.extensions["engine"]) as session:
-        due = {finding.severity.value: (action.due_on - finding.created_at.date()).days for finding, action in
+        due = {finding.severity.value: (action.due_on - local_day(finding.created_at)).days for finding, action in
                session.exec(select(Finding, CorrectiveAction).join(CorrectiveAction,
                                                                    CorrectiveAction.finding_id == Finding.id))}
     assert due == {"critical": 2, "normal": 14}

@@ -46,9 +46,9 @@ def three_inspections(app, client):
 def test_inspection_export_agrees_with_rollups_and_a_recomputation(app, client, three_inspections):
     rows = read_csv(client.get("/exports/inspections.csv"))
     header, body = rows[0], rows[1:]
-    assert header[:12] == ["检查编号", "工厂", "车间代码", "车间", "检查表", "版本", "检查员", "开始时间", "提交时间",
-                           "总分%", "等级", "是否合格"]
-    assert header[12:] == ["整理%", "整顿%", "清扫%", "清洁%", "素养%", "安全%", "办公区%"]
+    assert header[:13] == ["检查编号", "工厂", "车间代码", "车间", "检查表", "版本", "检查员", "检查日期",
+                           "开始时间（Asia/Shanghai）", "提交时间（Asia/Shanghai）", "总分%", "等级", "是否合格"]
+    assert header[13:] == ["整理%", "整顿%", "清扫%", "清洁%", "素养%", "安全%", "办公区%"]
     assert [int(r[0]) for r in body] == three_inspections
     with Session(app.extensions["engine"]) as session:
         for row in body:
@@ -58,10 +58,10 @@ def test_inspection_export_agrees_with_rollups_and_a_recomputation(app, client, 
             values = {a.item.key: answer_value(a) for a in inspection.answers}
             again = score_inspection(category_specs(inspection.version), values,
                                      scheme_from_dict(inspection.version.scheme))
-            assert float(row[9]) == pytest.approx(inspection.overall_percent, abs=0.006)
-            assert float(row[9]) == pytest.approx(again.overall_percent, abs=0.006)
+            assert float(row[10]) == pytest.approx(inspection.overall_percent, abs=0.006)
+            assert float(row[10]) == pytest.approx(again.overall_percent, abs=0.006)
             for key, cell in zip(["sort", "set-in-order", "shine", "standardize", "sustain", "safety", "office"],
-                                 row[12:], strict=True):
+                                 row[13:], strict=True):
                 recomputed = next(c.percent for c in again.categories if c.key == key)
                 if stored[key] is None:
                     assert cell == "" and recomputed is None

@@ -20,7 +20,7 @@ from inspections.reports.periods import (
 )
 from inspections.trends import TrendPoint
 from tests.conftest import AuthActions
-from tests.helpers import answer_all, published_items, start, submit
+from tests.helpers import answer_all, plant_today, published_items, start, submit
 
 TODAY = date(2026, 11, 24)
 
@@ -130,13 +130,14 @@ def test_bad_periods_are_explained(client):
     assert client.get("/plants/P1/report.pdf?month=2026-13").status_code == 422
 
 
-def test_plant_league_ranks_workshops_and_shows_only_what_the_reader_may_see(app, client, tmp_path):
+@pytest.mark.clock
+def test_plant_league_ranks_workshops_and_shows_only_what_the_reader_may_see(app, client, tmp_path, clock_at):
     auth = AuthActions(client)
     auth.login("manager")
     inspect(app, client, "W1", lambda i, item: 4 if i % 4 else 2)  # ~ 87.5 %
     inspect(app, client, "W2", lambda i, item: 2)  # 50 %
     inspect(app, client, "W3", lambda i, item: 4)  # another plant
-    month = datetime.now(UTC).strftime("%Y-%m")
+    month = plant_today().strftime("%Y-%m")
     text = pdf_text(client.get(f"/plants/P1/report.pdf?month={month}").data, tmp_path)
     assert "一厂" in text and "6S评比" in text and "三号车间" not in text
     league = text.split("排名")[1]
@@ -151,14 +152,15 @@ def test_plant_league_ranks_workshops_and_shows_only_what_the_reader_may_see(app
     assert client.get("/plants/NOPE/report.pdf").status_code == 404
 
 
-def test_plant_dashboard_and_league_api_agree_and_keep_to_scope(app, client):
+@pytest.mark.clock
+def test_plant_dashboard_and_league_api_agree_and_keep_to_scope(app, client, clock_at):
     from tests.helpers import token_headers
 
     auth = AuthActions(client)
     auth.login("manager")
     inspect(app, client, "W1", lambda i, item: 4 if i % 4 else 2)
     inspect(app, client, "W2", lambda i, item: 2)
-    month = datetime.now(UTC).strftime("%Y-%m")
+    month = plant_today().strftime("%Y-%m")
     page = client.get(f"/plants/P1?month={month}")
     assert page.status_code == 200
     ranks = re.findall(r'<tr data-workshop-code="(W\d)" data-rank="(\d*)">', page.text)
@@ -232,14 +234,15 @@ def test_workshop_page_says_which_view_it_shows(app, client):
     assert re.search(r'<polyline data-series="总分"|<circle', like.split('data-view="like"')[1])
 
 
-def test_group_dashboard_ranks_plants_within_scope(app, client):
+@pytest.mark.clock
+def test_group_dashboard_ranks_plants_within_scope(app, client, clock_at):
     auth = AuthActions(client)
     auth.login("manager")
     inspect(app, client, "W1", lambda i, item: 4)  # P1: W1 100 %, W2 50 % → 75 %
     inspect(app, client, "W2", lambda i, item: 2)
     inspect(app, client, "W3", lambda i, item: 3)  # P2: 75 %... a tie
     inspect(app, client, "W3", lambda i, item: 4)  # P2: (75 + 100) / 2 = 87.5 %
-    month = datetime.now(UTC).strftime("%Y-%m")
+    month = plant_today().strftime("%Y-%m")
     page = client.get(f"/plants?month={month}")
     assert page.status_code == 200
     assert re.findall(r'<tr data-plant-code="(P\d)" data-rank="(\d*)">', page.text) == [("P2", "1"), ("P1", "2")]
@@ -284,7 +287,7 @@ def test_plant_dashboard_shows_the_plant_average_over_twelve_months(app, client)
     AuthActions(client).login("manager")
     inspect(app, client, "W1", lambda i, item: 4)
     inspect(app, client, "W2", lambda i, item: 2)
-    month = datetime.now(UTC).strftime("%Y-%m")
+    month = plant_today().strftime("%Y-%m")
     page = client.get(f"/plants/P1?month={month}").text
     assert 'data-months="12"' in page
     rows = re.findall(r'month=(\d{4}-\d\d)">\1</a></td><td class="num">([^<]+)</td>', page)

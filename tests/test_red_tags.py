@@ -4,13 +4,14 @@ corrective action when the holding period ends undecided."""
 import io
 from datetime import date, timedelta
 
+import pytest
 from sqlmodel import Session, select
 
 from accounts.models import User
 from actions.models import ActionEvent, CorrectiveAction
 from audit.models import AuditEvent
 from redtags.models import RedTag
-from tests.helpers import token_headers
+from tests.helpers import plant_today, token_headers
 from tests.test_photos import jpeg_bytes
 
 
@@ -205,14 +206,16 @@ def test_in_english_one_tag_is_a_red_tag_and_the_register_is_red_tags(client, au
     assert ">Red tags</a>" in page  # the navigation names the register
 
 
-def test_the_workshop_report_shows_the_red_tags_of_its_period_as_they_stood_at_its_end(app, client, auth, tmp_path):
+@pytest.mark.clock
+def test_the_workshop_report_shows_the_red_tags_of_its_period_as_they_stood_at_its_end(app, client, auth, tmp_path,
+                                                                                        clock_at):
     import subprocess
 
     from accounts.models import Workshop
     from redtags.service import decide, raise_tag
     from tests.test_photos import jpeg_bytes as photo
 
-    today = date.today()
+    today = plant_today()
     with Session(app.extensions["engine"]) as session:
         sup1 = session.exec(select(User).where(User.username == "sup1")).one()
         w1 = session.exec(select(Workshop).where(Workshop.code == "W1")).one()

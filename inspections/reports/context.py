@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from accounts.models import User, as_utc
+import clock
+from accounts.models import User
 from checklists.schemes import scheme_from_dict
 from inspections.models import Inspection, InspectionStatus, is_finding_answer
 from inspections.reports.charts import line_chart, radar_chart
@@ -38,10 +39,11 @@ def inspection_report_context(*, session: Session, inspection: Inspection) -> di
         [previous_by_key.get(r.category_key) for r in results] if previous else None,
         size=300, title="各类别得分",
     )
+    zone = clock.zone_of(inspection.workshop.plant)
     history = [p for p in workshop_trend(session=session, workshop_id=inspection.workshop_id)
                if p.submitted_at <= inspection.submitted_at][-12:]
     sparkline = line_chart(
-        [p.submitted_at.strftime("%m-%d") for p in history],
+        [clock.local(p.submitted_at, zone).strftime("%m-%d") for p in history],
         [("总分", [p.overall_percent for p in history])], width=420, height=170, title="近期总分",
     ) if len(history) > 1 else None
     categories = [
@@ -99,17 +101,20 @@ def correction_rows(*, session: Session, inspection: Inspection) -> list[dict]:
     return [{"correction": c, "item": items[c.item_id], "by": users[c.user_id]} for c in corrections]
 
 
-def workshop_report_context(*, session: Session, workshop, period, since, until) -> dict:
-    """A workshop's history over a period: trend, each inspection, the most frequent and the open findings."""
+def workshop_report_context(*, session: Session, workshop, period) -> dict:
+    """A workshop's history over a period (days at its plant): trend, each inspection, the most frequent and the
+    open findings, the actions and red tags of the period."""
     from inspections.reports.periods import finding_rows, top_findings
     from inspections.trends import category_names_in_order, mean, series_from_points, version_changes
 
+    zone = clock.zone_of(workshop.plant)
+    since, until = period.bounds(zone)
     points = workshop_trend(session=session, workshop_id=workshop.id, since=since, until=until)
     ids = [p.inspection_id for p in points]
     names = category_names_in_order(session=session, inspection_ids=ids)
     inspections = {i.id: i for i in session.exec(select(Inspection).where(Inspection.id.in_(ids)))} if ids else {}
     chart = line_chart(
-        [p.submitted_at.strftime("%m-%d") for p in points],
+        [clock.local(p.submitted_at, zone).strftime("%m-%d") for p in points],
         [(s.name, s.values) for s in series_from_points(points, names)],
         markers=[i for i in version_changes(points)], marker_label="检查表换版",
         width=720, height=330, title=f"{workshop.name} 6S 得分趋势",
@@ -146,7 +151,11 @@ def period_actions(*, session: Session, workshop, since, until) -> dict:
 
     query = (select(CorrectiveAction, Finding).join(Finding, CorrectiveAction.finding_id == Finding.id)
              .where(CorrectiveAction.workshop_id == workshop.id).order_by(Finding.created_at, CorrectiveAction.id))
-    within = lambda t: t is not None and (since is None or as_utc(t) >= since) and (until is None or as_utc(t) < until)  # noqa: E731
+
+    def within(t) -> bool:
+        t = clock.as_utc(t)
+        return t is not None and (since is None or t >= since) and (until is None or t < until)
+
     rows = session.exec(query).all()
     return {"actions_opened": [(a, f) for a, f in rows if within(f.created_at)],
             "actions_closed": [(a, f) for a, f in rows if a.status == "verified" and within(a.closed_at)]}
@@ -161,7 +170,7 @@ def period_red_tags(*, session: Session, workshop, period, since, until) -> dict
                         .order_by(RedTag.tagged_on, RedTag.id)).all()
 
     def decided_by_end(tag) -> bool:
-        return tag.decided_at is not None and as_utc(tag.decided_at) < until
+        return tag.decided_at is not None and clock.as_utc(tag.decided_at) < until
 
     def state_at_end(tag) -> str:
         if decided_by_end(tag):
@@ -169,7 +178,7 @@ def period_red_tags(*, session: Session, workshop, period, since, until) -> dict
         return "已过留置期" if tag.hold_until < period.end else "留置中"
 
     raised = [t for t in tags if t.tagged_on >= period.start]
-    decided = [t for t in tags if decided_by_end(t) and as_utc(t.decided_at) >= since]
+    decided = [t for t in tags if decided_by_end(t) and clock.as_utc(t.decided_at) >= since]
     undecided = [t for t in tags if not decided_by_end(t)]
     shown = sorted({t.id: t for t in raised + decided + undecided}.values(), key=lambda t: (t.tagged_on, t.id))
     return {"tags_raised": raised, "tags_decided": decided, "tags_undecided_at_end": undecided,
@@ -177,15 +186,22 @@ def period_red_tags(*, session: Session, workshop, period, since, until) -> dict
             "tag_rows": [(t, REASON_NAMES_ZH[t.reason], state_at_end(t), decided_by_end(t)) for t in shown]}
 
 
-def monthly_league(*, session: Session, workshops, since, until, last_since, last_until):
-    """The month's league of these workshops from the rollups: (rows, category names, grade bands, count)."""
+def monthly_league(*, session: Session, workshops, month):
+    """The month's league of these workshops from the rollups: (rows, category names, grade bands, count). Each
+    workshop's month is the calendar month at its own plant (plants in several zones: one query per zone)."""
     from checklists.schemes import DEFAULT_GRADES
-    from inspections.reports.periods import league_table
+    from inspections.reports.periods import league_table, previous_month
     from inspections.trends import category_names_in_order, trends_by_workshop
 
-    ids_of = [w.id for w in workshops]
-    this = trends_by_workshop(session=session, workshop_ids=ids_of, since=since, until=until)
-    last = trends_by_workshop(session=session, workshop_ids=ids_of, since=last_since, until=last_until)
+    by_zone: dict[str, list[int]] = {}
+    for w in workshops:
+        by_zone.setdefault(w.plant.timezone, []).append(w.id)
+    this, last = {}, {}
+    for zone_name, ids_of in by_zone.items():
+        zone = clock.zone_named(zone_name)
+        this.update(trends_by_workshop(session=session, workshop_ids=ids_of, **_between(month.bounds(zone))))
+        last.update(trends_by_workshop(session=session, workshop_ids=ids_of,
+                                       **_between(previous_month(month).bounds(zone))))
     this_month = {w.code: this.get(w.id, []) for w in workshops}
     last_month = {w.code: last.get(w.id, []) for w in workshops}
     ids = [p.inspection_id for points in this_month.values() for p in points]
@@ -198,13 +214,16 @@ def monthly_league(*, session: Session, workshops, since, until, last_since, las
     return league, names, grades, len(ids)
 
 
-def plant_report_context(*, session: Session, plant, workshops, month, since, until, last_since, last_until) -> dict:
-    """The monthly 6S 评比 of a plant's workshops (those the reader may see)."""
+def _between(bounds) -> dict:
+    return {"since": bounds[0], "until": bounds[1]}
+
+
+def plant_report_context(*, session: Session, plant, workshops, month) -> dict:
+    """The monthly 6S 评比 of a plant's workshops (those the reader may see), the month at the plant."""
     from inspections.reports.periods import band_colour, heat_level
     from inspections.trends import mean
 
-    league, names, grades, count = monthly_league(session=session, workshops=workshops, since=since, until=until,
-                                                  last_since=last_since, last_until=last_until)
+    league, names, grades, count = monthly_league(session=session, workshops=workshops, month=month)
     ranked = [row for row in league if row.rank is not None]
     return {
         "plant": plant,

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from sqlmodel import Session, select
 
+import clock
 from checklists.models import ChecklistItem, ChecklistVersion
 from checklists.schemes import scheme_from_dict
 from inspections.models import Answer, Inspection
@@ -37,6 +38,11 @@ class Period:
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
+
+    def bounds(self, zone: tzinfo) -> tuple[datetime, datetime]:
+        """These days at a plant in `zone` as the UTC interval [since, until) that stored instants are compared
+        with (a day in Budapest is not a day in Shanghai; a day with a DST change is 23 or 25 hours)."""
+        return clock.day_bounds(self.start, self.end, zone)
 
 
 def parse_period(raw_from: str | None, raw_to: str | None, today: date) -> Period:
