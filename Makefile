@@ -11,9 +11,9 @@ export FLASK_APP := app
 
 # Debian packages: what the app needs to run (PDF rendering), and what the tests add.
 APT_RUN := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fontconfig python3-venv
-APT_TEST := chromium poppler-utils postgresql
+APT_TEST := chromium poppler-utils postgresql libreoffice-calc-nogui
 
-.PHONY: help run serve setup test bench lint messages system-run system-test clean
+.PHONY: help run serve setup test test-zones bench lint messages system-run system-test clean
 
 help:
 	@echo "make run    install everything, migrate, load demo data into an empty database, serve on http://$(HOST):$(PORT)"
@@ -63,10 +63,22 @@ serve:
 	$(BIN)/gunicorn --workers 2 --threads 4 \
 	  --bind $(HOST):$(PORT) --access-logfile - 'app:create_app()'
 
+# The whole suite on both cores with the machine's zone pinned to UTC, then the day-and-zone tests (marker `clock`)
+# again as a machine in Shanghai and one in Los Angeles would run them: the app's days must not move with TZ.
+PYTEST_WORKERS ?= 2
 test: system-test $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/bandit -q -c pyproject.toml -r .
-	$(BIN)/pytest
+	TZ=UTC $(BIN)/pytest -n $(PYTEST_WORKERS)
+	$(MAKE) --no-print-directory test-zones
+
+# SQLite for the tests run at the clock_at instants; both engines for the two-zone group (a PostgreSQL cluster
+# initialised in that zone, like a server abroad).
+test-zones: $(VENV)/.installed-dev
+	for zone in Asia/Shanghai America/Los_Angeles; do \
+	  echo "== clock tests with TZ=$$zone"; \
+	  TZ=$$zone $(BIN)/pytest -n $(PYTEST_WORKERS) -q -m clock -k "not postgresql or plant_timezones" || exit 1; \
+	done
 
 bench: system-test $(VENV)/.installed-dev
 	$(BIN)/python -m bench

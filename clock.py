@@ -107,6 +107,6 @@ def wall_clock(moment: datetime | None, zone: tzinfo, fmt: str = "%Y-%m-%d %H:%M
         return ""
     shown = local(moment, zone)
     text = shown.strftime(fmt)
-    if shown.utcoffset() != HOME_OFFSET:
+    if "%H" in fmt and shown.utcoffset() != HOME_OFFSET:  # a date alone needs no offset
         text += f" ({offset_text(moment, zone)})"
     return text

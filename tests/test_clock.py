@@ -15,6 +15,7 @@ import clock
 SHANGHAI, BUDAPEST, LOS_ANGELES = ZoneInfo("Asia/Shanghai"), ZoneInfo("Europe/Budapest"), ZoneInfo(
     "America/Los_Angeles")
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.clock
 
 
 @pytest.mark.parametrize(("instant", "shanghai", "budapest"), [
@@ -77,6 +78,7 @@ def test_times_show_their_offset_only_away_from_plus_eight():
     assert clock.wall_clock(winter, LOS_ANGELES) == "2026-11-30 22:05 (-08:00)"
     assert clock.wall_clock(datetime(2026, 7, 1, 6, 5), SHANGHAI) == "2026-07-01 14:05"  # SQLite's naive UTC
     assert clock.wall_clock(None, SHANGHAI) == ""
+    assert clock.wall_clock(winter, LOS_ANGELES, "%Y-%m-%d") == "2026-11-30"  # a date alone: no offset
 
 
 @pytest.mark.parametrize("name", ["", None, "Asia/Shanghai", "Europe/Budapest", "UTC", "America/Argentina/Salta"])

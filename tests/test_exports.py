@@ -134,3 +134,69 @@ def test_a_supervisor_exports_only_their_workshops(app, client, three_inspection
 def test_formula_cells_are_neutralised():
     assert safe_cell("=1+1") == "'=1+1" and safe_cell("+86 138") == "'+86 138" and safe_cell("@SUM") == "'@SUM"
     assert safe_cell("-") == "'-" and safe_cell("正常") == "正常" and safe_cell(3) == 3
+
+
+@pytest.mark.clock
+def test_xlsx_has_real_date_cells_named_by_zone_and_column_widths(app, client, tmp_path, travel):
+    """Dates are date cells (a spreadsheet filters and pivots on them), instants are date-time cells on the
+    plant's clock with the zone in the header, and long texts get wide columns; read back with openpyxl and by
+    LibreOffice, which must see the same dates."""
+    import shutil
+    import subprocess
+    from datetime import UTC, date, datetime
+
+    from openpyxl import load_workbook
+
+    travel(datetime(2026, 11, 30, 16, 30, tzinfo=UTC))  # 2026-12-01 00:30 in Shanghai, the 30th in UTC
+    AuthActions(client).login("manager")
+    inspection_id = inspect(app, client, "W1", lambda i, item: 1 if i == 0 else 3)
+    books = {}
+    for dataset in ("inspections", "actions", "answers"):
+        response = client.get(f"/exports/{dataset}.xlsx?workshop=W1")
+        assert response.status_code == 200 and "6S-%s-20261201-0030" % dataset in response.headers[
+            "Content-Disposition"]
+        (tmp_path / f"{dataset}.xlsx").write_bytes(response.data)
+        response.close()
+        books[dataset] = load_workbook(tmp_path / f"{dataset}.xlsx").active
+
+    sheet = books["inspections"]
+    header = [c.value for c in sheet[1]]
+    row = {name: cell for name, cell in zip(header, sheet[2], strict=True)}
+    assert row["检查编号"].value == inspection_id
+    assert row["检查日期"].is_date and row["检查日期"].value == datetime(2026, 12, 1)  # the plant's day
+    assert row["检查日期"].number_format == "yyyy-mm-dd"
+    submitted = row["提交时间（Asia/Shanghai）"]
+    assert submitted.is_date and submitted.number_format == "yyyy-mm-dd hh:mm:ss"
+    assert submitted.value.replace(second=0) == datetime(2026, 12, 1, 0, 30)
+    assert isinstance(row["总分%"].value, float)
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:")
+
+    actions = books["actions"]
+    header = [c.value for c in actions[1]]
+    first = dict(zip(header, [c.value for c in actions[2]], strict=True))
+    assert first["完成期限"] == datetime(2026, 12, 8) and actions.cell(2, header.index("完成期限") + 1).is_date
+    assert first["完成时间（Asia/Shanghai）"] is None  # not done: an empty cell, not the text "None"
+
+    answers = books["answers"]
+    header = [c.value for c in answers[1]]
+    widths = {name: answers.column_dimensions[chr(ord("A") + i)].width for i, name in enumerate(header)}
+    assert widths["检查项"] >= 50  # the item texts (30 Chinese characters and more) are not cut off
+    assert 18 <= widths["提交时间（Asia/Shanghai）"] <= 30
+    assert widths["版本"] <= 12
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice is not installed (make test installs libreoffice-calc-nogui)")
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo-profile", "--convert-to",
+                    "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true",
+                    "--outdir", str(tmp_path), str(tmp_path / "inspections.xlsx")],
+                   check=True, capture_output=True, timeout=180)
+    seen = read_csv_file(tmp_path / "inspections.csv")
+    header, body = seen[0], seen[1]
+    assert body[header.index("检查日期")] == "2026-12-01"
+    assert body[header.index("提交时间（Asia/Shanghai）")].startswith("2026-12-01 00:3")
+    assert date.fromisoformat(body[header.index("检查日期")]) == date(2026, 12, 1)
+
+
+def read_csv_file(path) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))

@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, redirect, request, url_for
 
 from database import db
 from inspections.reports.archive import document_number, verify
-from web import render_page
+from web import at_plant, render_page
 
 bp = Blueprint("verify", __name__)
 
@@ -46,6 +46,7 @@ def document(sha256: str):
     result = verify(session=db(), sha256=sha256, data_dir=current_app.config["DATA_DIR"])
     if result is None:
         return render_page("verify/verify.html", status=404, result=None, searched=sha256[:64])
+    at_plant(result.inspection.workshop.plant)  # times as the plant's paper shows them
     numbers = {
         "document": document_number(result.inspection.id, result.document.kind, result.document.sequence),
         "latest": document_number(result.inspection.id, result.latest.kind, result.latest.sequence),
