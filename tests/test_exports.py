@@ -153,8 +153,8 @@ def test_xlsx_has_real_date_cells_named_by_zone_and_column_widths(app, client, t
     books = {}
     for dataset in ("inspections", "actions", "answers"):
         response = client.get(f"/exports/{dataset}.xlsx?workshop=W1")
-        assert response.status_code == 200 and "6S-%s-20261201-0030" % dataset in response.headers[
-            "Content-Disposition"]
+        assert response.status_code == 200
+        assert f"6S-{dataset}-20261201-0030" in response.headers["Content-Disposition"]
         (tmp_path / f"{dataset}.xlsx").write_bytes(response.data)
         response.close()
         books[dataset] = load_workbook(tmp_path / f"{dataset}.xlsx").active
