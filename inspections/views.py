@@ -869,10 +869,10 @@ def percent_filter(value: float | None) -> str:
 
 
 @bp.app_template_filter("localtime")
-def localtime_filter(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
-
-    """An instant on the wall clock of the plant the page is about, with its offset where it is not +08:00."""
-    return clock.wall_clock(value, display_zone(), fmt)
+def localtime_filter(value, fmt: str = "%Y-%m-%d %H:%M", plant=None) -> str:
+    """An instant on the wall clock of the plant the page is about (or of `plant`, on pages that list several),
+    with its offset where it is not +08:00."""
+    return clock.wall_clock(value, clock.zone_of(plant) if plant is not None else display_zone(), fmt)
 
 
 @bp.app_template_filter("user_name")

@@ -122,6 +122,9 @@ def test_times_are_shown_on_the_plants_clock_with_its_offset_across_the_dst_chan
     in_shanghai = inspect(app, client, "W1")
     assert "2026-03-30 10:00" in client.get(f"/inspections/{in_shanghai}").text
     assert "(+08:00)" not in client.get(f"/inspections/{in_shanghai}").text
+    # the home screen lists several plants: each draft on its own plant's clock
+    start(client, "W3")
+    assert "开始于 2026-03-30 04:00 (+02:00)" in client.get("/").text
 
 
 def test_months_of_the_ranking_and_report_periods_are_the_plants(app, client, auth, budapest, travel):
