@@ -37,6 +37,8 @@ def test_a_flag_is_one_tap_survives_offline_and_goes_with_na(live_server, browse
         item.scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / "flagged-item-768x1024.png"))
 
+        # the reload below is served by the service worker: wait until it is active (under load it may not be yet)
+        page.evaluate("navigator.serviceWorker.ready")
         context.set_offline(True)  # a flag ticked offline is queued, restored on reload, sent when back
         other = page.locator('[data-item-code="sort-03"]')
         other.locator('input[type=radio][value="3"]').check()
