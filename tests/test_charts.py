@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from inspections.reports.charts import FONT, line_chart, radar_chart
+from inspections.reports.charts import FONT, bar_chart, category_chart, line_chart, radar_chart
 
 
 def polygon(svg, cls):
@@ -31,6 +31,23 @@ def test_radar_escapes_labels_sets_a_cjk_font_and_draws_the_previous_outline():
 def test_radar_needs_three_axes():
     with pytest.raises(ValueError):
         radar_chart(["a", "b"], [1, 2])
+
+
+def test_bars_stand_for_sheets_with_one_or_two_categories():
+    svg = str(bar_chart(["整理", "<b>办公区</b>"], [100, None], [50, 80], width=320))
+    widths = [float(w) for w in re.findall(r'<rect class="current" x="8" y="[\d.]+" width="([\d.]+)"', svg)]
+    assert widths == [pytest.approx(320 - 8 - 52), 0]  # 100 % fills the track, N/A is empty and labelled
+    assert "N/A" in svg and "100%" in svg and "&lt;b&gt;" in svg and "<b>" not in svg
+    assert svg.count('class="previous"') == 2 and f'font-family="{FONT}"' in svg
+    assert 'class="previous"' not in str(bar_chart(["a"], [40]))
+    with pytest.raises(ValueError):
+        bar_chart([], [])
+
+
+@pytest.mark.parametrize(("count", "kind"), [(1, "bars"), (2, "bars"), (3, "radar"), (7, "radar")])
+def test_the_category_chart_is_a_radar_from_three_categories(count, kind):
+    svg = str(category_chart([f"c{i}" for i in range(count)], [50.0] * count))
+    assert ("<polygon" in svg) == (kind == "radar") and ("<rect" in svg) == (kind == "bars")
 
 
 def test_line_chart_breaks_lines_at_gaps_and_marks_version_changes():

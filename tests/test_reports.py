@@ -178,3 +178,42 @@ def test_signatures_appear_in_the_report_with_names_roles_and_times(sqlite_app, 
     assert re.search(r"车间负责人（复核）王主任\d{4}-\d\d-\d\d\d\d:\d\d", flat)
     images = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True).stdout
     assert len([line for line in images.splitlines()[2:] if " gray " in line]) == 2
+
+
+@needs_poppler
+def test_a_sheet_with_one_category_gets_its_result_page_and_pdf(app, client, auth, tmp_path):
+    """An office-only sheet (one category) drew a radar of one axis and answered 500 after submit."""
+    from sqlmodel import Session
+
+    from checklists.models import ChecklistVersion
+    from checklists.service import get_version
+
+    auth.login("manager")
+    client.post("/checklists/", data={"key": "office-only", "name": "办公区 6S"})
+    with Session(app.extensions["engine"]) as session:
+        version_id = get_version(session=session, key="office-only", number=1).id
+    assert client.post("/checklists/office-only/v1/categories", data={"name": "办公区"}).status_code == 303
+    with Session(app.extensions["engine"]) as session:
+        category_id = session.get(ChecklistVersion, version_id).categories[0].id
+    for text in ("桌面文件分类摆放", "电脑线缆捆扎整齐"):
+        client.post(f"/checklists/office-only/v1/categories/{category_id}/items", data={"text": text, "weight": "1"})
+    assert client.post("/checklists/office-only/v1/publish", data={"change_note": "first", "acknowledge": "yes"}
+                       ).status_code == 303
+    assert client.post("/checklists/office-only/scope", data={"workshop": ["W2"]}).status_code == 303
+    inspection_id = start(client, "W2")
+    with Session(app.extensions["engine"]) as session:
+        keys = [i.key for c in session.get(ChecklistVersion, version_id).categories for i in c.items]
+    for key, score in zip(keys, ("4", "2"), strict=True):
+        assert client.post(f"/inspections/{inspection_id}/answers/{key}", data={f"score-{key}": score},
+                           headers={"HX-Request": "true"}).status_code == 200
+    assert submit(client, inspection_id).status_code == 303
+    result = client.get(f"/inspections/{inspection_id}")
+    assert result.status_code == 200
+    assert 'class="current"' in result.text and "办公区" in result.text and "75%" in result.text  # the bar
+    pdf = client.get(f"/inspections/{inspection_id}/report.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    path = tmp_path / "office.pdf"
+    path.write_bytes(pdf.data)
+    text = squash(subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                                 check=True).stdout)
+    assert "办公区" in text and "75%" in text and "桌面文件分类摆放" in text

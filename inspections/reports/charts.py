@@ -69,6 +69,53 @@ def radar_chart(
     return Markup("".join(parts))  # every text and attribute above is escaped  # noqa: S704  # nosec B704
 
 
+def bar_chart(
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    previous: Sequence[float | None] | None = None,
+    *,
+    width: int = 320,
+    title: str = "",
+) -> Markup:
+    """Horizontal percent bars (0–100) per category, the previous inspection as a dashed tick: for sheets with one
+    or two categories (an office-only sheet), where a radar has no shape. None (all N/A) is labelled, not 0 %."""
+    if not labels:
+        raise ValueError("a bar chart needs at least one category")
+    left, right, top, row = 8, 52, 8, 46
+    bar_w = width - left - right
+    height = top + row * len(labels) + 4
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'font-family="{FONT}" font-size="13" role="img" aria-label="{escape(title)}">'
+    ]
+    if title:
+        parts.append(f"<title>{escape(title)}</title>")
+    for i, label in enumerate(labels):
+        y = top + i * row
+        value = values[i]
+        shown = "N/A" if value is None else f"{value:.0f}%"
+        filled = bar_w * max(0.0, min(100.0, value or 0.0)) / 100
+        parts.append(f'<text x="{left}" y="{_fmt(y + 12)}" fill="#0f172a">{escape(label)}</text>'
+                     f'<rect x="{left}" y="{_fmt(y + 18)}" width="{_fmt(bar_w)}" height="16" fill="#e2e8f0"/>'
+                     f'<rect class="current" x="{left}" y="{_fmt(y + 18)}" width="{_fmt(filled)}" height="16" '
+                     f'fill="#1d4ed8" fill-opacity="0.8"/>'
+                     f'<text x="{_fmt(left + bar_w + 6)}" y="{_fmt(y + 31)}" fill="#475569">{shown}</text>')
+        if previous is not None and previous[i] is not None:
+            x = left + bar_w * max(0.0, min(100.0, previous[i])) / 100
+            parts.append(f'<line class="previous" x1="{_fmt(x)}" y1="{_fmt(y + 15)}" x2="{_fmt(x)}" '
+                         f'y2="{_fmt(y + 37)}" stroke="#0f172a" stroke-width="2" stroke-dasharray="3 2"/>')
+    parts.append("</svg>")
+    return Markup("".join(parts))  # every text and attribute above is escaped  # noqa: S704  # nosec B704
+
+
+def category_chart(labels: Sequence[str], values: Sequence[float | None],
+                   previous: Sequence[float | None] | None = None, *, size: int = 320, title: str = "") -> Markup:
+    """The per-category picture of an inspection: a radar from three categories up, bars below that."""
+    if len(labels) >= 3:
+        return radar_chart(labels, values, previous, size=size, title=title)
+    return bar_chart(labels, values, previous, width=size, title=title)
+
+
 def line_chart(
     x_labels: Sequence[str],
     series: Sequence[tuple[str, Sequence[float | None]]],

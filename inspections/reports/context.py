@@ -8,7 +8,7 @@ import clock
 from accounts.models import User
 from checklists.schemes import scheme_from_dict
 from inspections.models import Inspection, InspectionStatus, is_finding_answer
-from inspections.reports.charts import line_chart, radar_chart
+from inspections.reports.charts import category_chart, line_chart
 from inspections.service import answers_by_key, corrections_of, photos_by_item
 from inspections.signatures import signatures_of
 from inspections.trends import workshop_trend
@@ -34,7 +34,7 @@ def inspection_report_context(*, session: Session, inspection: Inspection) -> di
     previous = previous_inspection(session=session, inspection=inspection)
     previous_by_key = {r.category_key: r.percent for r in previous.category_results} if previous else {}
     labels = [r.category_name for r in results]
-    radar = radar_chart(
+    radar = category_chart(
         labels, [r.percent for r in results],
         [previous_by_key.get(r.category_key) for r in results] if previous else None,
         size=300, title="各类别得分",
