@@ -16,6 +16,13 @@ from checklists.schemes import LevelScheme, Scheme, SchemeError, scheme_from_dic
 
 SCHEMA_VERSION = 1
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# The fields each level knows: anything else is named as an error, never dropped without a word (a cap or a
+# deduction typed into the wrong place would silently change how a sheet scores).
+FIELDS = {
+    "the checklist": ("schema", "key", "name", "description", "change_note", "scoring", "categories"),
+    "a category": ("key", "name", "name_en", "weight", "items"),
+    "an item": ("key", "text", "text_en", "guidance", "weight", "critical", "photo_required"),
+}
 
 
 class ChecklistFileError(ValueError):
@@ -95,6 +102,14 @@ def parse_checklist(text: str) -> ChecklistData:
         seen.add(key)
         return key
 
+    def known_fields(mapping: dict, nodes: dict, where: str, level: str) -> None:
+        for name in mapping:
+            if name in FIELDS[level]:
+                continue
+            home = next((other for other, fields in FIELDS.items() if name in fields and other != level), None)
+            hint = f"; it belongs to {home}" if home else f"; {level} has {', '.join(FIELDS[level])}"
+            problems.append(f"{_line_of(nodes.get(str(name)))}{where}{name}: unknown field{hint}")
+
     def number(mapping: dict, nodes: dict, name: str, where: str, default: float) -> float:
         value = mapping.get(name, default)
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
@@ -105,6 +120,7 @@ def parse_checklist(text: str) -> ChecklistData:
     if not isinstance(data, dict):
         raise ChecklistFileError(["the file must be a mapping with key, name and categories"])
     nodes = {**_mapping_nodes(root_node), "__self__": root_node}
+    known_fields(data, nodes, "", "the checklist")
     if data.get("schema") != SCHEMA_VERSION:
         problems.append(f"{_line_of(nodes.get('schema'))}schema: must be {SCHEMA_VERSION}")
     key = need_key(data, nodes, "", set())
@@ -131,6 +147,7 @@ def parse_checklist(text: str) -> ChecklistData:
             problems.append(f"{_line_of(cnode)}{where[:-1]}: must be a mapping")
             continue
         cnodes = {**_mapping_nodes(cnode), "__self__": cnode} if cnode is not None else {}
+        known_fields(raw_category, cnodes, where, "a category")
         items: list[ItemData] = []
         raw_items = raw_category.get("items")
         item_nodes = cnodes.get("items")
@@ -144,6 +161,7 @@ def parse_checklist(text: str) -> ChecklistData:
                 problems.append(f"{_line_of(inode)}{iwhere[:-1]}: must be a mapping")
                 continue
             inodes = {**_mapping_nodes(inode), "__self__": inode} if inode is not None else {}
+            known_fields(raw_item, inodes, iwhere, "an item")
             flags = {}
             for flag in ("critical", "photo_required"):
                 flags[flag] = raw_item.get(flag, False)

@@ -77,3 +77,36 @@ categories:
 def test_malformed_files_are_refused(text):
     with pytest.raises(ChecklistFileError):
         parse_checklist(text)
+
+
+def test_unknown_and_misplaced_fields_are_named_not_dropped():
+    text = """schema: 1
+key: plant-sheet
+name: 车间评分表
+owner: 质量部
+categories:
+- key: sort
+  name: 整理
+  full_marks: 20
+  items:
+  - key: sort-01
+    text: 通道畅通
+    deduct: 0.5
+    weight: 2
+  - key: sort-02
+    text: 无杂物
+    items: []
+"""
+    with pytest.raises(ChecklistFileError) as caught:
+        parse_checklist(text)
+    problems = caught.value.problems
+    assert any(p.startswith("line 4: owner: unknown field; the checklist has schema, key,") for p in problems)
+    assert any(p.startswith("line 8: categories[0].full_marks: unknown field; a category has") for p in problems)
+    assert any(p.startswith("line 12: categories[0].items[0].deduct: unknown field;") for p in problems)
+    assert "line 16: categories[0].items[1].items: unknown field; it belongs to a category" in problems
+    assert len(problems) == 4
+
+
+def test_the_shipped_checklists_use_only_known_fields():
+    for number in (1, 2):
+        assert load(number).categories  # parses without a problem
