@@ -308,6 +308,37 @@ def review(*, session: Session, inspection: Inspection) -> Review:
     return Review(progress=progress(inspection), findings=findings, unanswered=unanswered)
 
 
+@dataclass(frozen=True)
+class AnswersAtStake:
+    """What marking a whole category N/A would overwrite: items already scored, and how many of them are findings."""
+
+    scored: int
+    findings: int
+
+
+def answers_at_stake(*, inspection: Inspection, category_key: str, typed: dict[str, str] | None = None
+                     ) -> AnswersAtStake:
+    """The category's items that carry a score (saved, or typed into the plain form and sent with the tap) and
+    would be lost to N/A. `typed`: the posted form ({"score-<key>": value, …})."""
+    category = next((c for c in inspection.version.categories if c.key == category_key), None)
+    if category is None:
+        raise InspectionError("unknown_item", f"no category {category_key!r}", status=404)
+    scheme = scheme_from_dict(inspection.version.scheme)
+    answers = answers_by_key(inspection)
+    typed = typed or {}
+    scored = findings = 0
+    for item in category.items:
+        answer = answers.get(item.key)
+        raw = (typed.get(f"score-{item.key}") or "").strip()
+        if raw and raw != "na":
+            scored += 1
+            findings += raw.isdigit() and scheme.is_finding(int(raw)) or typed.get(f"flag-{item.key}") == "1"
+        elif answer is not None and not answer.not_applicable and answer.score is not None:
+            scored += 1
+            findings += is_finding_answer(answer, scheme)
+    return AnswersAtStake(scored, int(findings))
+
+
 def mark_category_not_applicable(*, session: Session, user: User, inspection: Inspection, category_key: str) -> int:
     """N/A for every item of a category in one action (no office area in this workshop). Returns the count."""
     category = next((c for c in inspection.version.categories if c.key == category_key), None)

@@ -46,6 +46,7 @@ from inspections.reports.periods import (
 from inspections.service import (
     InspectionError,
     add_photo,
+    answers_at_stake,
     answers_by_key,
     can_edit,
     correct_answer,
@@ -450,8 +451,23 @@ def photo(photo_id: int):
 
 @bp.post("/inspections/<int:inspection_id>/categories/<category_key>/not-applicable")
 def category_not_applicable(inspection_id: int, category_key: str):
+    """本类全部不适用. Over items already scored it asks first (a page, so it works without JavaScript too),
+    saying how many scores and findings it would clear; an untouched category goes N/A at once."""
     session = db()
     inspection = get_inspection_or_404(inspection_id)
+    if inspection.status != InspectionStatus.draft:
+        abort(409, _error_text(InspectionError("locked", "")))
+    if not can_edit(current_user, inspection):
+        abort(403)
+    if request.form.get("confirm") != "yes":
+        try:
+            stake = answers_at_stake(inspection=inspection, category_key=category_key, typed=request.form)
+        except InspectionError as exc:
+            abort(exc.status, _error_text(exc))
+        if stake.scored:
+            category = next(c for c in inspection.version.categories if c.key == category_key)
+            return render_page("inspections/confirm_na.html", inspection=inspection, category=category,
+                               stake=stake)
     try:
         mark_category_not_applicable(session=session, user=current_user, inspection=inspection,
                                      category_key=category_key)

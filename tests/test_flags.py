@@ -81,8 +81,12 @@ def test_a_whole_category_marked_not_applicable_drops_its_flags(app, client, aut
     item = plain_item(app)
     client.post(f"/inspections/{inspection_id}/answers/{item.key}", headers=HX,
                 data={f"score-{item.key}": "2", f"flag-{item.key}": "1"})
-    response = client.post(f"/inspections/{inspection_id}/categories/{item.category_key}/not-applicable")
-    assert response.status_code in (200, 303)
+    asked = client.post(f"/inspections/{inspection_id}/categories/{item.category_key}/not-applicable")
+    assert asked.status_code == 200 and 'data-findings-at-stake="1"' in asked.text  # it asks first
+    assert answer_row(app, inspection_id, item.key).flagged
+    response = client.post(f"/inspections/{inspection_id}/categories/{item.category_key}/not-applicable",
+                           data={"confirm": "yes"})
+    assert response.status_code == 303
     saved = answer_row(app, inspection_id, item.key)
     assert saved.not_applicable and not saved.flagged
 

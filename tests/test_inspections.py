@@ -230,6 +230,39 @@ def test_running_score_and_whole_category_not_applicable(app, client, auth):
     assert "已评 7 / 105" in page and 'data-running="75.0"' in page
 
 
+def test_a_whole_category_na_over_given_scores_asks_first_and_loses_nothing_until_confirmed(app, client, auth):
+    auth.login("sup1")
+    inspection_id = start(client)
+    url = f"/inspections/{inspection_id}/categories/office/not-applicable"
+    for key, score in (("office-01", "1"), ("office-02", "4")):  # office-01 at 1 is a finding
+        client.post(f"/inspections/{inspection_id}/answers/{key}", data={f"score-{key}": score,
+                    f"note-{key}": "桌面堆放"}, headers={"HX-Request": "true"})
+    asked = client.post(url)
+    assert asked.status_code == 200
+    assert "本类已有 2 项评分，其中 1 项是问题项" in asked.text and 'name="confirm" value="yes"' in asked.text
+    assert 'data-action="keep-scores"' in asked.text  # the way back keeps them
+
+    def office():
+        with Session(app.extensions["engine"]) as session:
+            rows = session.exec(select(Answer).where(Answer.inspection_id == inspection_id)).all()
+            return {a.item.key: (a.score, a.not_applicable, a.note) for a in rows if a.item.key.startswith("office")}
+
+    assert office() == {"office-01": (1, False, "桌面堆放"), "office-02": (4, False, "桌面堆放")}
+    # without JavaScript the category's form arrives with what was typed but not saved: that counts too
+    typed = client.post(url, data={"score-office-03": "3", "score-office-04": "na"})
+    assert "本类已有 3 项评分" in typed.text
+    done = client.post(url, data={"confirm": "yes"})
+    assert done.status_code == 303
+    after = office()
+    assert len(after) == 5 and all(na for _score, na, _note in after.values())
+    assert after["office-01"][2] == "桌面堆放"  # notes stay
+    # a category with nothing scored goes N/A at once (one tap, nothing to lose)
+    assert client.post(f"/inspections/{inspection_id}/categories/safety/not-applicable").status_code == 303
+    auth.logout()
+    auth.login("sup2")  # not this inspection's inspector
+    assert client.post(url).status_code in (403, 404)
+
+
 def test_printable_qr_label_points_at_the_workshop(client, auth):
     auth.login("sup1")
     page = client.get("/workshops/W1/label").text
