@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, tzinfo
 
-from flask import render_template, request
+from flask import g, has_app_context, render_template, request
 from jinja2_fragments.flask import render_block
 
 import clock
@@ -44,8 +44,6 @@ def qr_svg(text: str, title: str | None = None, scale: int = 8):
 def at_plant(plant) -> tzinfo:
     """This page is about `plant` (a Plant, or None for the default zone): its times are shown on the plant's wall
     clock (the `localtime` filter) and its days counted there. Returns the plant's zone."""
-    from flask import g
-
     zone = clock.zone_of(plant)
     g.display_zone = zone
     return zone
@@ -53,8 +51,6 @@ def at_plant(plant) -> tzinfo:
 
 def display_zone() -> tzinfo:
     """The zone the page shows times in: the plant's the view named (at_plant), else the default zone."""
-    from flask import g, has_app_context
-
     zone = g.get("display_zone") if has_app_context() else None
     return zone or clock.zone_named(None)
 

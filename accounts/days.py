@@ -8,7 +8,7 @@ than per plant: at any instant every plant is on one of at most three dates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -21,24 +21,25 @@ from accounts.models import Plant, Workshop
 
 @dataclass(frozen=True)
 class PlantDays:
-    """Plant id → its zone, and the date at each plant at instant `at`."""
+    """Plant id → its zone, and the date at each plant at instant `at` (or `fixed` at every plant)."""
 
     zones: dict[int, ZoneInfo]
     at: datetime
     default_zone: ZoneInfo
+    fixed: date | None = None  # the daily run's --date: every plant on that day
 
-    def zone(self, plant_id: int | None) -> ZoneInfo:
-        return self.zones.get(plant_id, self.default_zone)
+    def _day_in(self, zone: ZoneInfo) -> date:
+        return self.fixed or clock.local_day(self.at, zone)
 
     def of(self, thing) -> date:
-        """Today at a plant (a Plant, a Workshop, anything with a `workshop`, or a plant id)."""
-        return clock.local_day(self.at, self.zone(_plant_id(thing)))
+        """Today at a plant (a Plant, a Workshop, or a plant id)."""
+        return self._day_in(self.zones.get(_plant_id(thing), self.default_zone))
 
     def dates(self) -> dict[date, list[int]]:
         """Which plants are on which date."""
         grouped: dict[date, list[int]] = {}
         for plant_id, zone in self.zones.items():
-            grouped.setdefault(clock.local_day(self.at, zone), []).append(plant_id)
+            grouped.setdefault(self._day_in(zone), []).append(plant_id)
         return grouped
 
     def before(self, day_column, workshop_column):
@@ -54,18 +55,15 @@ class PlantDays:
     def latest(self) -> date:
         """The furthest date any plant has reached (the default zone's today when there are no plants)."""
         days = self.dates()
-        return max(days) if days else clock.local_day(self.at, self.default_zone)
+        return max(days) if days else self._day_in(self.default_zone)
 
 
-def _plant_id(thing) -> int | None:
-    if thing is None or isinstance(thing, int):
-        return thing
+def _plant_id(thing: Plant | Workshop | int | None) -> int | None:
     if isinstance(thing, Plant):
         return thing.id
     if isinstance(thing, Workshop):
         return thing.plant_id
-    workshop = getattr(thing, "workshop", None)
-    return workshop.plant_id if workshop is not None else None
+    return thing
 
 
 def plant_days(session: Session, at: datetime | None = None) -> PlantDays:
@@ -76,20 +74,4 @@ def plant_days(session: Session, at: datetime | None = None) -> PlantDays:
 
 def fixed_day(session: Session, day: date) -> PlantDays:
     """Every plant on the same given date (the daily run's --date, to catch up a missed day)."""
-    days = plant_days(session)
-    return _FixedDays(zones=days.zones, at=days.at, default_zone=days.default_zone, day=day)
-
-
-@dataclass(frozen=True)
-class _FixedDays(PlantDays):
-    day: date | None = None
-
-    def of(self, thing) -> date:
-        return self.day
-
-    def dates(self) -> dict[date, list[int]]:
-        return {self.day: list(self.zones)} if self.zones else {}
-
-    def latest(self) -> date:
-        return self.day
-
+    return replace(plant_days(session), fixed=day)

@@ -52,7 +52,7 @@ def notify_command(day, dry_run, resend):
         owners, managers = recipients(session, rows)
         digests = build_digests(rows, owners, managers)
         hooks = plant_payloads(session, rows, days, base_url)
-        delivered = set() if resend else delivered_on(session, days.dates() or {days.latest()})
+        delivered = set() if resend else delivered_on(session, days.dates())
     click.echo(f"{len(rows)} overdue actions; {len(digests)} e-mails; {len(hooks)} plant webhooks")
     mails = [d for d in digests if mail_delivery(d).key not in delivered]
     hooks_due = [(p, payload) for p, payload in hooks if webhook_delivery(p, payload).key not in delivered]

@@ -175,10 +175,13 @@ def end_sessions(user_id: int):
 def _sites_page(status: int = 200, errors: dict | None = None, values: dict | None = None):
     plants = _plants_with_workshops()
     now = clock.now()
-    wall = {p.id: f"{clock.local(now, clock.zone_of(p)):%Y-%m-%d %H:%M} (UTC{clock.offset_text(now, clock.zone_of(p))})"
-            for p, _workshops in plants}
+
+    def wall(zone) -> str:  # always with the offset: the admin is choosing the zone
+        return f"{clock.local(now, zone):%Y-%m-%d %H:%M} (UTC{clock.offset_text(now, zone)})"
+
+    local_now = {p.id: wall(clock.zone_of(p)) for p, _workshops in plants}
     return render_page("admin/sites.html", status=status, plants=plants, errors=errors or {}, values=values or {},
-                       zone_names=clock.zone_names(), local_now=wall)
+                       zone_names=clock.zone_names(), local_now=local_now)
 
 
 @bp.get("/sites")

@@ -212,15 +212,15 @@ def trend(code: str):
     if request.args.get("view") == "like":
         points, keys = like_for_like_points(session=session, points=points)
         view, common = "like", sorted(keys)
-    return jsonify(workshop=workshop.code, timezone=workshop.plant.timezone, view=view, common_items=common,
-                   inspections=[
+    inspections = [
         {"id": p.inspection_id, "date": clock.local_day(p.submitted_at, zone).isoformat(),
-         "submitted_at": _iso(p.submitted_at),
-         "overall_percent": _round(p.overall_percent), "grade": p.grade,
+         "submitted_at": _iso(p.submitted_at), "overall_percent": _round(p.overall_percent), "grade": p.grade,
          "categories": {k: _round(v) for k, v in p.category_percents.items()},
          "checklist": {"key": p.checklist_key, "version": p.version_number}}
         for p in points
-    ])
+    ]
+    return jsonify(workshop=workshop.code, timezone=workshop.plant.timezone, view=view, common_items=common,
+                   inspections=inspections)
 
 @bp.get("/plants/<code>/league")
 def league(code: str):

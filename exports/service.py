@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
 
 from sqlalchemy import and_, false, func, or_
 from sqlmodel import Session, select
@@ -68,23 +67,19 @@ def parse_filter(args: Mapping[str, str]) -> ExportFilter:
 
 @dataclass(frozen=True)
 class Export:
-    """What a writer needs: the header, the rows (lazily), a name for the file (the plant's date)."""
+    """What a writer needs: the header, the rows (lazily), and the zones of the plants the rows may come from
+    (one zone: the headers name it, and the file is named after the time there)."""
 
     header: list[str]
     rows: Iterator[list]
-    zones: tuple[str, ...]  # the zones of the plants the rows may come from
-
-
-@lru_cache(maxsize=64)
-def _zone(name: str):
-    return clock.zone_named(name)
+    zones: tuple[str, ...]
 
 
 def wall_time(moment: datetime | None, zone_name: str) -> datetime | None:
     """A stored instant as the plant's wall clock, without a zone (a spreadsheet cell holds no zone)."""
     if moment is None:
         return None
-    return clock.local(moment, _zone(zone_name)).replace(tzinfo=None, microsecond=0)
+    return clock.local(moment, clock.zone_named(zone_name)).replace(tzinfo=None, microsecond=0)
 
 
 def time_header(name: str, zones: tuple[str, ...]) -> str:
@@ -116,7 +111,7 @@ def _within_days(column, plant_column, flt: ExportFilter, zones: dict[str, list[
     parts = []
     for zone_name, plant_ids in zones.items():
         since, until = clock.day_bounds(flt.start or date(1970, 1, 1), flt.end or date(9998, 12, 30),
-                                        _zone(zone_name))
+                                        clock.zone_named(zone_name))
         condition = [column >= since] if flt.start else []
         condition += [column < until] if flt.end else []
         parts.append(and_(plant_column.in_(plant_ids), *condition) if len(zones) > 1 else and_(*condition))
@@ -191,7 +186,7 @@ def inspection_export(*, session: Session, user: User, flt: ExportFilter) -> Exp
     keys = [key for key, _name, _position in categories]
     header = ["检查编号", "工厂", *_zone_column(names), "车间代码", "车间", "检查表", "版本", "检查员", "检查日期",
               time_header("开始时间", names), time_header("提交时间", names), "总分%", "等级", "是否合格",
-              ] + [f"{name}%" for _key, name, _position in categories]
+              *[f"{name}%" for _key, name, _position in categories]]
     query = _joined(select(
         Inspection.id, Plant.name, Plant.timezone, Workshop.code, Workshop.name, Checklist.key, ChecklistVersion.number,
         User.display_name, Inspection.started_at, Inspection.submitted_at, Inspection.overall_percent,

@@ -13,7 +13,7 @@ import io
 import os
 import tempfile
 from datetime import date, datetime
-from itertools import islice
+from itertools import chain, islice
 from unicodedata import east_asian_width
 from urllib.parse import quote
 
@@ -169,7 +169,7 @@ def _xlsx(export: Export, dataset: str) -> str:
         sheet.freeze_panes(1, 0)
         sheet.autofilter(0, 0, 0, len(export.header) - 1)
 
-    for row in _chain(sample, rows):
+    for row in chain(sample, rows):
         if written == SHEET_ROWS:
             new_sheet()
             written = 0
@@ -182,11 +182,6 @@ def _xlsx(export: Export, dataset: str) -> str:
     return path
 
 
-def _chain(first: list, rest):
-    yield from first
-    yield from rest
-
-
 def _write_cell(sheet, row: int, column: int, value, formats: dict, width: float) -> None:
     if isinstance(value, datetime):
         sheet.write_datetime(row, column, value, formats["datetime"])
@@ -194,9 +189,9 @@ def _write_cell(sheet, row: int, column: int, value, formats: dict, width: float
         sheet.write_datetime(row, column, datetime(value.year, value.month, value.day), formats["date"])
     elif value is None or value == "":
         sheet.write_blank(row, column, None, formats["text"])
-    elif isinstance(value, bool) or not isinstance(value, int | float):
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        sheet.write_number(row, column, value, formats["text"])
+    else:
         value = safe_cell(str(value))
         wide = width >= MAX_WIDTH and display_width(value) > MAX_WIDTH
         sheet.write_string(row, column, value, formats["wrap" if wide else "text"])
-    else:
-        sheet.write_number(row, column, value, formats["text"])

@@ -12,7 +12,7 @@ import clock
 from accounts.models import User, Workshop
 from accounts.service import can_inspect, can_see_workshop, is_manager
 from audit.service import record as audit
-from checklists.models import ChecklistItem, ChecklistVersion
+from checklists.models import ChecklistCategory, ChecklistItem, ChecklistVersion
 from checklists.schemes import scheme_from_dict
 from checklists.service import version_for_workshop
 from inspections.models import (
@@ -308,10 +308,18 @@ def review(*, session: Session, inspection: Inspection) -> Review:
     return Review(progress=progress(inspection), findings=findings, unanswered=unanswered)
 
 
+def _category(inspection: Inspection, category_key: str):
+    category = next((c for c in inspection.version.categories if c.key == category_key), None)
+    if category is None:
+        raise InspectionError("unknown_item", f"no category {category_key!r}", status=404)
+    return category
+
+
 @dataclass(frozen=True)
 class AnswersAtStake:
     """What marking a whole category N/A would overwrite: items already scored, and how many of them are findings."""
 
+    category: ChecklistCategory
     scored: int
     findings: int
 
@@ -319,10 +327,8 @@ class AnswersAtStake:
 def answers_at_stake(*, inspection: Inspection, category_key: str, typed: dict[str, str] | None = None
                      ) -> AnswersAtStake:
     """The category's items that carry a score (saved, or typed into the plain form and sent with the tap) and
-    would be lost to N/A. `typed`: the posted form ({"score-<key>": value, …})."""
-    category = next((c for c in inspection.version.categories if c.key == category_key), None)
-    if category is None:
-        raise InspectionError("unknown_item", f"no category {category_key!r}", status=404)
+    would be lost to N/A. `typed`: the posted form ({"score-<key>": value, "flag-<key>": "1", …})."""
+    category = _category(inspection, category_key)
     scheme = scheme_from_dict(inspection.version.scheme)
     answers = answers_by_key(inspection)
     typed = typed or {}
@@ -331,19 +337,20 @@ def answers_at_stake(*, inspection: Inspection, category_key: str, typed: dict[s
         answer = answers.get(item.key)
         raw = (typed.get(f"score-{item.key}") or "").strip()
         if raw and raw != "na":
-            scored += 1
-            findings += raw.isdigit() and scheme.is_finding(int(raw)) or typed.get(f"flag-{item.key}") == "1"
+            value = int(raw) if raw.isdigit() else None
+            finding = (value is not None and scheme.is_finding(value)) or typed.get(f"flag-{item.key}") == "1"
         elif answer is not None and not answer.not_applicable and answer.score is not None:
-            scored += 1
-            findings += is_finding_answer(answer, scheme)
-    return AnswersAtStake(scored, int(findings))
+            finding = is_finding_answer(answer, scheme)
+        else:
+            continue
+        scored += 1
+        findings += finding
+    return AnswersAtStake(category, scored, findings)
 
 
 def mark_category_not_applicable(*, session: Session, user: User, inspection: Inspection, category_key: str) -> int:
     """N/A for every item of a category in one action (no office area in this workshop). Returns the count."""
-    category = next((c for c in inspection.version.categories if c.key == category_key), None)
-    if category is None:
-        raise InspectionError("unknown_item", f"no category {category_key!r}", status=404)
+    category = _category(inspection, category_key)
     for item in category.items:
         save_answer(session=session, user=user, inspection=inspection, item_key=item.key, value=NA, note=None,
                     flagged=False)

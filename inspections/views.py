@@ -465,8 +465,7 @@ def category_not_applicable(inspection_id: int, category_key: str):
         except InspectionError as exc:
             abort(exc.status, _error_text(exc))
         if stake.scored:
-            category = next(c for c in inspection.version.categories if c.key == category_key)
-            return render_page("inspections/confirm_na.html", inspection=inspection, category=category,
+            return render_page("inspections/confirm_na.html", inspection=inspection, category=stake.category,
                                stake=stake)
     try:
         mark_category_not_applicable(session=session, user=current_user, inspection=inspection,
