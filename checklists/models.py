@@ -78,6 +78,8 @@ class ChecklistCategory(SQLModel, table=True):
     name: str = Field(max_length=100)
     name_en: str = Field(default="", max_length=100)
     weight: float = 1.0
+    # deduction sheets: the category's own full marks (None: the scheme's category_points)
+    full_marks: float | None = None
 
     version: "ChecklistVersion" = Relationship(back_populates="categories")
     # selectin: whoever loads a version's categories walks their items next — one query for all of them, not one
@@ -106,5 +108,10 @@ class ChecklistItem(SQLModel, table=True):
     critical: bool = False
     # A finding on this item needs a photo before the inspection can be submitted.
     photo_required: bool = False
+    # deduction sheets: points one occurrence takes off (None: points_per_finding × weight), and what is counted
+    deduct: float | None = None
+    unit: str = Field(default="", max_length=16)
+    # what each level means for this item in its own words: {level label: text}; None when the item has none
+    level_texts: dict[str, str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
     category: "ChecklistCategory" = Relationship(back_populates="items")

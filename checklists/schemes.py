@@ -1,12 +1,16 @@
 """Scoring schemes stored with each checklist version (pure data and rules, no database).
 
 Three kinds, as Chinese plants use them:
-- ``levels``: each item 0..N with a written meaning per level (default 0–4);
+- ``levels``: each item 0..N with a written meaning per level (default 0–4), or named grades with their own
+  points (优 10, 良 8, … in any order; the stored answer is the points);
 - ``pass_fail``: each item 合格 (1) or 不合格 (0);
-- ``deduction`` (扣分制): each item records how many findings were seen; every finding takes
-  ``points_per_finding × item weight`` off the category's ``category_points``, capped there (floor 0).
-Every kind has N/A (leaves the denominator), grade bands, a pass mark, and the days a finding's corrective action
-gets by severity (``action_due_days``: critical 1, normal 7 unless the version says otherwise).
+- ``deduction`` (扣分制): each item records how many times a problem was seen; each occurrence takes the item's
+  ``deduct`` (by default ``points_per_finding × item weight``) off the category's full marks (its own
+  ``full_marks``, by default ``category_points``), never below 0.
+Every kind has N/A (leaves the denominator), grade bands, a pass mark, the days a finding's corrective action
+gets by severity (``action_due_days``: critical 1, normal 7 unless the version says otherwise), and how the
+overall percent is made (``overall``: ``mean`` of the category percents, or ``sum`` of category points out of
+the sum of their maxima, as a paper sheet adds up).
 """
 
 from __future__ import annotations
@@ -26,6 +30,17 @@ DEFAULT_GRADES = ((90.0, "优"), (80.0, "良"), (70.0, "中"), (60.0, "差"), (0
 DEFAULT_PASS_MARK = 60.0
 DEFAULT_DUE_DAYS = (1, 7)  # (critical, normal): a critical item the next day, any other within a week
 MAX_DUE_DAYS = 365
+OVERALL_RULES = ("mean", "sum")
+MAX_NAMED_LEVELS = 10
+MAX_COUNT = 999  # the most occurrences one item may record on a deduction sheet
+# The fields each kind of scheme knows: anything else is named as an error (a cap typed into the wrong place
+# would silently change how a sheet scores).
+_COMMON_FIELDS = ("type", "grades", "pass_mark", "action_due_days", "overall")
+SCHEME_FIELDS = {
+    "levels": (*_COMMON_FIELDS, "levels", "finding_at_or_below"),
+    "pass_fail": (*_COMMON_FIELDS, "ok_label", "fail_label"),
+    "deduction": (*_COMMON_FIELDS, "category_points", "points_per_finding", "max_findings"),
+}
 
 
 class SchemeError(ValueError):
@@ -48,6 +63,19 @@ class _Banded:
     grades: tuple[tuple[float, str], ...] = DEFAULT_GRADES
     pass_mark: float = DEFAULT_PASS_MARK
     action_due_days: tuple[int, int] = DEFAULT_DUE_DAYS  # (critical, normal)
+    overall: str = "mean"
+
+    @property
+    def counted(self) -> bool:
+        """Whether an answer is a count of occurrences (a stepper), not one of a few buttons."""
+        return False
+
+    def fails_critical(self, value: int) -> bool:
+        """Whether this answer on a critical item fails the inspection: the worst answer there is."""
+        return value == min(o.value for o in self.options)
+
+    def label_of(self, value: int | None) -> str:
+        return next((o.label for o in self.options if o.value == value), str(value))
 
     def grade_for(self, percent: float | None) -> str | None:
         if percent is None:
@@ -62,6 +90,8 @@ class _Banded:
         if self.action_due_days != DEFAULT_DUE_DAYS:
             # only when set: versions published before the setting existed keep their exact content hash
             out["action_due_days"] = dict(zip(("critical", "normal"), self.action_due_days, strict=True))
+        if self.overall != "mean":
+            out["overall"] = self.overall  # likewise
         return out
 
     def validate(self, value: object) -> None:
@@ -75,14 +105,25 @@ class LevelScheme(_Banded):
     type: ClassVar[str] = "levels"
     levels: Mapping[int, str] = field(default_factory=lambda: dict(DEFAULT_LEVELS))
     finding_at_or_below: int = 1
+    # Named grades (优/良/中…): points → label, in the sheet's own order. None: the levels are numbered 0..N.
+    labels: Mapping[int, str] | None = None
 
     @property
     def max_level(self) -> int:
         return max(self.levels)
 
     @property
+    def named(self) -> bool:
+        return self.labels is not None
+
+    @property
     def options(self) -> list[Option]:
+        if self.labels is not None:
+            return [Option(points, label, self.levels[points]) for points, label in self.labels.items()]
         return [Option(level, str(level), meaning) for level, meaning in sorted(self.levels.items())]
+
+    def value_for_label(self, label: str) -> int | None:
+        return next((o.value for o in self.options if o.label == label), None)
 
     def points(self, value: int) -> tuple[float, float]:
         """(points, maximum) for one answer of weight 1."""
@@ -92,8 +133,11 @@ class LevelScheme(_Banded):
         return value is not None and value <= self.finding_at_or_below
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type,
-                "levels": {str(level): meaning for level, meaning in sorted(self.levels.items())},
+        levels: Any = {str(level): meaning for level, meaning in sorted(self.levels.items())}
+        if self.labels is not None:
+            levels = [{"label": label, "points": points, "meaning": self.levels[points]}
+                      for points, label in self.labels.items()]
+        return {"type": self.type, "levels": levels,
                 "finding_at_or_below": self.finding_at_or_below, **self._bands_dict()}
 
 
@@ -126,9 +170,20 @@ class DeductionScheme(_Banded):
     max_findings: int = 5
 
     @property
+    def counted(self) -> bool:
+        return True
+
+    def fails_critical(self, value: int) -> bool:
+        return value > 0  # any occurrence on a critical item
+
+    @property
     def options(self) -> list[Option]:
-        return [Option(n, str(n), "无问题" if n == 0 else f"{n} 处问题，扣 {n * self.points_per_finding:g} 分")
-                for n in range(self.max_findings + 1)]
+        # what a count means is the item's own (its deduction and unit): see item_deduction
+        return [Option(n, str(n), "无问题" if n == 0 else f"{n} 处问题") for n in range(self.max_findings + 1)]
+
+    def validate(self, value: object) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= self.max_findings:
+            raise ValueError(f"answer must be a count from 0 to {self.max_findings} or 'na', got {value!r}")
 
     def is_finding(self, value: int | None) -> bool:
         return value is not None and value > 0
@@ -167,6 +222,37 @@ def _due_days(data: object) -> tuple[int, int]:
     return days[0], days[1]
 
 
+def _named_levels(raw: list) -> tuple[dict[int, str], dict[int, str]]:
+    """levels as a list of {label, points, meaning}: (points → meaning, points → label in the file's order)."""
+    if not 2 <= len(raw) <= MAX_NAMED_LEVELS:
+        raise SchemeError(f"levels: a sheet has 2 to {MAX_NAMED_LEVELS} levels, not {len(raw)}", "bad_levels")
+    meanings: dict[int, str] = {}
+    labels: dict[int, str] = {}
+    for n, level in enumerate(raw):
+        if not isinstance(level, Mapping):
+            raise SchemeError(f"levels[{n}]: must be {{label, points, meaning}}", "bad_levels")
+        unknown = [name for name in level if name not in ("label", "points", "meaning")]
+        if unknown:
+            raise SchemeError(f"levels[{n}].{unknown[0]}: unknown field; a level has label, points, meaning",
+                              "bad_levels")
+        label, points, meaning = level.get("label"), level.get("points"), level.get("meaning", "")
+        if not isinstance(label, str | int) or isinstance(label, bool) or not str(label).strip():
+            raise SchemeError(f"levels[{n}].label: required", "bad_levels")
+        label = str(label).strip()
+        if isinstance(points, float) and points.is_integer():
+            points = int(points)
+        if isinstance(points, bool) or not isinstance(points, int) or points < 0:
+            raise SchemeError(f"levels[{n}].points: must be a whole number ≥ 0", "bad_levels")
+        if not isinstance(meaning, str):
+            raise SchemeError(f"levels[{n}].meaning: must be text", "bad_levels")
+        if points in labels:
+            raise SchemeError(f"levels[{n}].points: {points} is given twice", "bad_levels")
+        if label in labels.values():
+            raise SchemeError(f"levels[{n}].label: {label!r} is given twice", "bad_levels")
+        labels[points], meanings[points] = label, meaning.strip()
+    return meanings, labels
+
+
 def scheme_from_dict(data: Mapping[str, Any] | None) -> Scheme:
     data = data or {}
     if not isinstance(data, Mapping):
@@ -181,23 +267,34 @@ def scheme_from_dict(data: Mapping[str, Any] | None) -> Scheme:
         raise SchemeError("grades must be a list of {min, label}") from exc
     if not grades:
         raise SchemeError("at least one grade band is required")
+    overall = data.get("overall", "mean")
+    if overall not in OVERALL_RULES:
+        raise SchemeError(f"overall must be one of {', '.join(OVERALL_RULES)}, not {overall!r}", "bad_overall")
     bands = {"grades": grades, "pass_mark": _number(data, "pass_mark", DEFAULT_PASS_MARK),
-             "action_due_days": _due_days(data.get("action_due_days"))}
+             "action_due_days": _due_days(data.get("action_due_days")), "overall": overall}
     if kind == "levels":
+        raw_levels = data.get("levels") or DEFAULT_LEVELS
+        if isinstance(raw_levels, list):
+            levels, labels = _named_levels(raw_levels)
+            threshold = _number(data, "finding_at_or_below", min(levels))
+            if not float(threshold).is_integer():
+                raise SchemeError("finding_at_or_below must be whole points")
+            return LevelScheme(levels=levels, labels=labels, finding_at_or_below=int(threshold), **bands)
         try:
-            levels = {int(level): str(meaning) for level, meaning in (data.get("levels") or DEFAULT_LEVELS).items()}
+            levels = {int(level): str(meaning) for level, meaning in raw_levels.items()}
         except (TypeError, ValueError, AttributeError) as exc:
             raise SchemeError("levels must map 0, 1, 2, … to their meanings") from exc
         if sorted(levels) != list(range(len(levels))) or len(levels) < 2:
-            raise SchemeError("levels must be numbered 0, 1, 2, … without gaps")
+            raise SchemeError("levels must be numbered 0, 1, 2, … without gaps (or named: a list of "
+                              "{label, points, meaning})")
         threshold = int(_number(data, "finding_at_or_below", 1))
         return LevelScheme(levels=levels, finding_at_or_below=threshold, **bands)
     if kind == "pass_fail":
         return PassFailScheme(ok_label=str(data.get("ok_label", "合格")),
                               fail_label=str(data.get("fail_label", "不合格")), **bands)
     max_findings = _number(data, "max_findings", 5, minimum=1)
-    if not float(max_findings).is_integer():
-        raise SchemeError("max_findings must be a whole number")
+    if not float(max_findings).is_integer() or max_findings > MAX_COUNT:
+        raise SchemeError(f"max_findings must be a whole number from 1 to {MAX_COUNT}")
     category_points = _number(data, "category_points", 20.0)
     if category_points <= 0:
         raise SchemeError("category_points must be greater than 0")

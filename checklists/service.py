@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 import clock
 from accounts.models import Plant, User, Workshop
 from audit.service import record as audit
-from checklists.files import CategoryData, ChecklistData, ItemData, dump_checklist
+from checklists.files import CategoryData, ChecklistData, ChecklistFileError, ItemData, dump_checklist, parse_checklist
 from checklists.lint import LintWarning, lint_checklist
 from checklists.models import (
     Checklist,
@@ -66,9 +66,10 @@ def version_to_data(version: ChecklistVersion) -> ChecklistData:
         scheme=scheme_from_dict(version.scheme),
         categories=[
             CategoryData(
-                key=c.key, name=c.name, name_en=c.name_en, weight=c.weight,
+                key=c.key, name=c.name, name_en=c.name_en, weight=c.weight, full_marks=c.full_marks,
                 items=[ItemData(key=i.key, text=i.text, text_en=i.text_en, guidance=i.guidance, weight=i.weight,
-                                critical=i.critical, photo_required=i.photo_required) for i in c.items],
+                                critical=i.critical, photo_required=i.photo_required, deduct=i.deduct,
+                                unit=i.unit, level_texts=i.level_texts) for i in c.items],
             )
             for c in version.categories
         ],
@@ -130,13 +131,15 @@ def draft_of(checklist: Checklist) -> ChecklistVersion | None:
 def _add_content(session: Session, version: ChecklistVersion, data: ChecklistData) -> None:
     for c_pos, category in enumerate(data.categories, 1):
         db_category = ChecklistCategory(version_id=version.id, key=category.key, position=c_pos, name=category.name,
-                                        name_en=category.name_en, weight=category.weight)
+                                        name_en=category.name_en, weight=category.weight,
+                                        full_marks=category.full_marks)
         session.add(db_category)
         session.flush()
         session.add_all(
             ChecklistItem(version_id=version.id, category_id=db_category.id, key=item.key, position=i_pos,
                           text=item.text, text_en=item.text_en, guidance=item.guidance, weight=item.weight,
-                          critical=item.critical, photo_required=item.photo_required)
+                          critical=item.critical, photo_required=item.photo_required, deduct=item.deduct,
+                          unit=item.unit, level_texts=item.level_texts)
             for i_pos, item in enumerate(category.items, 1)
         )
     session.flush()
@@ -300,9 +303,18 @@ def update_draft(*, session: Session, version: ChecklistVersion, name: str, desc
 def set_scheme(*, session: Session, version: ChecklistVersion, scheme: dict) -> None:
     _require_draft(version)
     try:
-        version.scheme = scheme_from_dict(scheme).to_dict()
+        new_scheme = scheme_from_dict(scheme)
     except SchemeError as exc:
         raise ChecklistError(exc.code, str(exc), field="scheme") from exc
+    # The content must still make sense under the new scheme (an item's deduction on a sheet that no longer
+    # deducts, level texts for levels that are gone): the file format's own checks say what no longer fits.
+    data = version_to_data(version)
+    data.scheme = new_scheme
+    try:
+        parse_checklist(dump_checklist(data))
+    except ChecklistFileError as exc:
+        raise ChecklistError("scheme_conflict", exc.problems[0], field="scheme") from exc
+    version.scheme = new_scheme.to_dict()
     session.flush()
 
 

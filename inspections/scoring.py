@@ -3,11 +3,13 @@
 Rules:
 - levels / pass-fail: an item contributes value × weight points out of top value × weight; N/A leaves the
   denominator; a category's percent = points / applicable maximum;
-- deduction (扣分制): a category starts at the scheme's category_points; each finding takes
-  points_per_finding × item weight off, capped at the category's points (floor 0); N/A items take nothing off;
+- deduction (扣分制): a category starts at its full marks (its own, else the scheme's category_points); each
+  occurrence takes the item's deduction off (its own, else points_per_finding × item weight), never below 0;
+  N/A items take nothing off;
 - a category whose items are all N/A has no percent and takes no part in the overall score;
-- overall percent = weighted mean of the category percents (weights are equal by default);
-- a critical item at its worst (0 on levels or pass-fail, any finding on deduction) fails the inspection
+- overall percent = weighted mean of the category percents (weights are equal by default), or with
+  ``overall: sum`` the category points added up out of their maxima added up, as a paper sheet does;
+- a critical item at its worst (the lowest level, 不合格, any occurrence on deduction) fails the inspection
   whatever the total.
 """
 
@@ -28,6 +30,7 @@ class ItemSpec:
     key: str
     weight: float = 1.0
     critical: bool = False
+    deduct: float | None = None  # deduction sheets: points per occurrence, when the item sets its own
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class CategorySpec:
     name: str
     items: Sequence[ItemSpec]
     weight: float = 1.0
+    full_marks: float | None = None  # deduction sheets: the category's own full marks
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,9 @@ class CategoryScore:
 class InspectionScore:
     categories: tuple[CategoryScore, ...]
     overall_percent: float | None
+    # the applicable categories' points added up, out of their maxima added up (what a paper sheet totals)
+    points: float
+    max_points: float
     grade: str | None
     passed: bool | None
     failed_critical: tuple[str, ...]
@@ -66,8 +73,13 @@ def validate_answer(value: AnswerValue, scheme: Scheme) -> None:
     scheme.validate(value)
 
 
-def _critical_failure(value: int, scheme: Scheme) -> bool:
-    return value > 0 if isinstance(scheme, DeductionScheme) else value == 0
+def item_deduction(item: ItemSpec, scheme: DeductionScheme) -> float:
+    """Points one occurrence takes off on a deduction sheet."""
+    return item.deduct if item.deduct is not None else scheme.points_per_finding * item.weight
+
+
+def category_full_marks(category: CategorySpec, scheme: DeductionScheme) -> float:
+    return category.full_marks if category.full_marks is not None else scheme.category_points
 
 
 def _category_score(category: CategorySpec, answers: Mapping[str, AnswerValue], scheme: Scheme) -> CategoryScore:
@@ -75,8 +87,8 @@ def _category_score(category: CategorySpec, answers: Mapping[str, AnswerValue], 
     if not applicable:
         return CategoryScore(category.key, category.name, 0.0, 0.0, None)
     if isinstance(scheme, DeductionScheme):
-        full = scheme.category_points
-        deducted = sum(value * item.weight * scheme.points_per_finding for item, value in applicable)
+        full = category_full_marks(category, scheme)
+        deducted = sum(value * item_deduction(item, scheme) for item, value in applicable)
         points = full - min(full, deducted)
         return CategoryScore(category.key, category.name, points, full, 100.0 * points / full)
     points = maximum = 0.0
@@ -99,7 +111,7 @@ def score_inspection(
         for item in category.items:
             value = answers[item.key]
             validate_answer(value, scheme)
-            if value != NA and item.critical and _critical_failure(value, scheme):
+            if value != NA and item.critical and scheme.fails_critical(value):
                 failed_critical.append(item.key)
     category_scores = [_category_score(category, answers, scheme) for category in categories]
 
@@ -110,10 +122,16 @@ def score_inspection(
     ]
     total_weight = sum(weight for _, weight in weighted)
     overall = sum(p * w for p, w in weighted) / total_weight if total_weight > 0 else None
+    counted = [score for score in category_scores if score.percent is not None]
+    points, max_points = sum(s.points for s in counted), sum(s.max_points for s in counted)
+    if scheme.overall == "sum":
+        overall = 100.0 * points / max_points if max_points > 0 else None
     passed = None if overall is None else (overall >= scheme.pass_mark and not failed_critical)
     return InspectionScore(
         categories=tuple(category_scores),
         overall_percent=overall,
+        points=points,
+        max_points=max_points,
         grade=scheme.grade_for(overall),
         passed=passed,
         failed_critical=tuple(failed_critical),
@@ -125,7 +143,8 @@ def running_score(
 ) -> InspectionScore | None:
     """The score so far, counting only the items answered yet (None before the first answer)."""
     answered = [
-        CategorySpec(c.key, c.name, tuple(i for i in c.items if i.key in answers), c.weight) for c in categories
+        CategorySpec(c.key, c.name, tuple(i for i in c.items if i.key in answers), c.weight, c.full_marks)
+        for c in categories
     ]
     if not any(c.items for c in answered):
         return None

@@ -63,8 +63,8 @@ class InspectionError(ValueError):
 def category_specs(version: ChecklistVersion) -> list[CategorySpec]:
     return [
         CategorySpec(
-            key=c.key, name=c.name, weight=c.weight,
-            items=tuple(ItemSpec(key=i.key, weight=i.weight, critical=i.critical) for i in c.items),
+            key=c.key, name=c.name, weight=c.weight, full_marks=c.full_marks,
+            items=tuple(ItemSpec(key=i.key, weight=i.weight, critical=i.critical, deduct=i.deduct) for i in c.items),
         )
         for c in version.categories
     ]

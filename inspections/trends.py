@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlmodel import Session, select
@@ -126,7 +126,7 @@ def common_item_keys(specs_by_version: Mapping[int, Sequence[CategorySpec]]) -> 
 
 def restrict(specs: Sequence[CategorySpec], keys: set[str]) -> list[CategorySpec]:
     """The same categories with only the given items (a category left empty drops out)."""
-    kept = [CategorySpec(c.key, c.name, tuple(i for i in c.items if i.key in keys), c.weight) for c in specs]
+    kept = [replace(c, items=tuple(i for i in c.items if i.key in keys)) for c in specs]
     return [c for c in kept if c.items]
 
 
