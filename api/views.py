@@ -8,8 +8,10 @@ import clock
 from accounts.days import plant_days
 from accounts.models import Workshop
 from accounts.service import SignInRefused, confirm_password, get_visible_workshop_or_404, visible_workshops
+from checklists.schemes import scheme_from_dict
 from database import db
 from inspections.models import SIGNATURE_MEANING, Inspection, SignatureRole
+from inspections.scoring import NA, category_full_marks, item_deduction
 from inspections.service import (
     InspectionError,
     answer_value,
@@ -91,8 +93,18 @@ def put_answer(inspection_id: int, item_key: str):
     session = db()
     inspection = _inspection_or_404(inspection_id)
     body = request.get_json(silent=True)
-    if not isinstance(body, dict) or "score" not in body:
-        return jsonify(error='expected JSON {"score": 0..4 or "na", "note": "…", "flagged": true|false}'), 422
+    scheme = scheme_from_dict(inspection.version.scheme)
+    given = [name for name in ("score", "count", "level") if isinstance(body, dict) and name in body]
+    if len(given) != 1:
+        answer_field = '"count": 0..n or "na"' if scheme.counted else \
+            f'"score": {"|".join(str(o.value) for o in scheme.options)} or "na" (or "level": a label)'
+        return jsonify(error=f'expected JSON {{{answer_field}, "note": "…", "flagged": true|false}}',
+                       code="bad_answer"), 422
+    if given[0] == "count" and not scheme.counted:
+        return jsonify(error='this sheet scores levels: send "score" (points) or "level" (a label)',
+                       code="bad_answer", items=[item_key]), 422
+    if given[0] == "level" and scheme.counted:
+        return jsonify(error='this sheet counts occurrences: send "count"', code="bad_answer", items=[item_key]), 422
     note, flagged = body.get("note"), body.get("flagged")
     if note is not None and not isinstance(note, str):
         return jsonify(error="note must be text"), 422
@@ -104,7 +116,13 @@ def put_answer(inspection_id: int, item_key: str):
     if change_key is not None and not isinstance(change_key, str):
         return jsonify(error="change_key must be text"), 422
     try:
-        value = parse_score(body["score"])
+        raw = body[given[0]]
+        if given[0] == "level" and raw != NA:
+            raw = scheme.value_for_label(str(raw))
+            if raw is None:
+                return jsonify(error=f'level must be one of {", ".join(o.label for o in scheme.options)} or "na"',
+                               code="invalid_score", items=[item_key]), 422
+        value = parse_score(raw)
         answer = save_answer(session=session, user=current_user, inspection=inspection, item_key=item_key,
                              value=value, note=note, change_key=change_key, base_revision=revision, flagged=flagged)
     except InspectionError as exc:
@@ -114,8 +132,21 @@ def put_answer(inspection_id: int, item_key: str):
     except ValueError as exc:
         return jsonify(error=str(exc), items=[item_key]), 422
     session.commit()
-    return jsonify(item=item_key, score=answer_value(answer), note=answer.note, flagged=answer.flagged,
+    item = next(i for c in inspection.version.categories for i in c.items if i.key == item_key)
+    return jsonify(item=item_key, **answer_fields(answer, item, scheme), note=answer.note, flagged=answer.flagged,
                    revision=answer.revision)
+
+
+def answer_fields(answer, item, scheme) -> dict:
+    """score (the stored value: points, or a count), and what it means: count and deducted on a counting
+    sheet, the level's label on named grades."""
+    value = answer_value(answer)
+    if scheme.counted:
+        return {"score": value, "count": value,
+                "deducted": None if value == NA else _round(value * item_deduction(item, scheme))}
+    if scheme.named:
+        return {"score": value, "level": value if value == NA else scheme.label_of(value)}
+    return {"score": value}
 
 @bp.post("/inspections/<int:inspection_id>/submit")
 def submit(inspection_id: int):
@@ -154,23 +185,36 @@ def inspection_json(inspection: Inspection) -> dict:
     by_item = {answer.item_id: answer for answer in inspection.answers}
     photo_counts = {item_id: len(photos) for item_id, photos in
                     photos_by_item(session=db(), inspection=inspection).items()}
+    scheme = scheme_from_dict(version.scheme)
+    maxima = "full_marks" if scheme.counted else "max_points"
     if inspection.status == "submitted":
-        categories = [{"key": r.category_key, "name": r.category_name, "percent": _round(r.percent)}
+        categories = [{"key": r.category_key, "name": r.category_name, "percent": _round(r.percent),
+                       "points": _round(r.points) if r.percent is not None else None,
+                       maxima: _round(r.max_points) if r.percent is not None else None}
                       for r in inspection.category_results]
         overall, grade, passed = inspection.overall_percent, inspection.grade, inspection.passed
     else:
         score = current_score(inspection)
-        categories = [{"key": c.key, "name": c.name,
-                       "percent": _round(next((s.percent for s in score.categories if s.key == c.key), None))
-                       if score else None} for c in version.categories]
+        so_far = {s.key: s for s in score.categories} if score else {}
+        categories = []
+        for c in version.categories:
+            s = so_far.get(c.key)
+            counted = s is not None and s.percent is not None
+            categories.append({"key": c.key, "name": c.name, "percent": _round(s.percent) if counted else None,
+                               "points": _round(s.points) if counted else None,
+                               maxima: _round(s.max_points) if counted else None})
         overall, grade, passed = (score.overall_percent, score.grade, score.passed) if score else (None, None, None)
+    if scheme.counted:  # a counting sheet's full marks are known before anything is answered
+        full = {c.key: category_full_marks(c, scheme) for c in version.categories}
+        for c in categories:
+            c["full_marks"] = _round(full.get(c["key"], c["full_marks"] or 0))
     answers = []
     for category in version.categories:
         for item in category.items:
             answer = by_item.get(item.id)
             if answer is not None:
-                answers.append({"item": item.key, "category": category.key, "score": answer_value(answer),
-                                "note": answer.note, "flagged": answer.flagged,
+                answers.append({"item": item.key, "category": category.key,
+                                **answer_fields(answer, item, scheme), "note": answer.note, "flagged": answer.flagged,
                                 "photo_count": photo_counts.get(item.id, 0)})
     return {
         "id": inspection.id,

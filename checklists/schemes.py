@@ -70,6 +70,11 @@ class _Banded:
         """Whether an answer is a count of occurrences (a stepper), not one of a few buttons."""
         return False
 
+    @property
+    def named(self) -> bool:
+        """Whether the answers are named grades (优/良/…) worth their own points."""
+        return False
+
     def fails_critical(self, value: int) -> bool:
         """Whether this answer on a critical item fails the inspection: the worst answer there is."""
         return value == min(o.value for o in self.options)

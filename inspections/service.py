@@ -29,6 +29,7 @@ from inspections.photos import PhotoError, store_image
 from inspections.scoring import (
     NA,
     AnswerValue,
+    CategoryScore,
     CategorySpec,
     InspectionScore,
     ItemSpec,
@@ -250,6 +251,11 @@ class Progress:
         if self.score is None:
             return None
         return next((c.percent for c in self.score.categories if c.key == key), None)
+
+    def category_score(self, key: str) -> CategoryScore | None:
+        if self.score is None:
+            return None
+        return next((c for c in self.score.categories if c.key == key), None)
 
 
 def progress(inspection: Inspection) -> Progress:

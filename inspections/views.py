@@ -69,6 +69,7 @@ from inspections.signatures import (
     may_record_signature,
     record_signature,
 )
+from inspections.templating import register_template_helpers
 from inspections.trends import (
     category_names_in_order,
     like_for_like_points,
@@ -77,7 +78,7 @@ from inspections.trends import (
     workshop_trend,
 )
 from redtags.service import tag_counts
-from web import at_plant, display_zone, is_fragment_request, public_url, qr_svg, render_page
+from web import at_plant, is_fragment_request, public_url, qr_svg, render_page
 
 bp = Blueprint("inspections", __name__)
 
@@ -215,8 +216,16 @@ def start(code: str):
     return redirect(url_for(".inspection", inspection_id=inspection.id), code=303)
 
 
-def _error_text(exc: InspectionError) -> str:
+def _invalid_answer_text(scheme) -> str:
+    if scheme.counted:
+        return _("数量无效：请填写 0 到 %(max)d 之间的整数，或选“不适用”", max=scheme.max_findings)
+    return _("评分无效，请选择 %(choices)s 或“不适用”", choices="、".join(o.label for o in scheme.options))
+
+
+def _error_text(exc: InspectionError, scheme=None) -> str:
     """The domain speaks English to logs and the API; screens speak the user's language."""
+    if exc.code == "invalid_score" and scheme is not None:
+        return _invalid_answer_text(scheme)
     texts = {
         "locked": _("这次检查已提交并锁定，不能再修改"),
         "no_version": _("还没有已发布的检查表版本，请质量经理先发布"),
@@ -239,7 +248,7 @@ def _error_text(exc: InspectionError) -> str:
         "unchanged": _("评分和备注都没有变化，无需更正"),
         "not_submitted": _("检查提交后才能更正；草稿由检查员直接修改"),
     }
-    return texts.get(exc.code, _("评分无效，请选择 0–4 或“不适用”"))
+    return texts.get(exc.code, _("评分无效，请选择按钮上的评分或“不适用”"))
 
 
 def _form_context(inspection: Inspection, category_key: str | None, with_actions: bool = True, **extra) -> dict:
@@ -302,6 +311,15 @@ def _revision(raw: str | None) -> int | None:
     return int(raw) if raw is not None and raw.isdigit() else None
 
 
+def _raw_score(item_key: str, default: str | None = None) -> str | None:
+    """score-<key>: a level's value or a count; a ticked N/A box (na-<key>, the counting sheets' N/A, after
+    a hidden 0) wins over a count typed beside it."""
+    na = request.form.getlist(f"na-{item_key}")
+    if na and na[-1] == "1":
+        return "na"
+    return request.form.get(f"score-{item_key}", default)
+
+
 def _flag(item_key: str) -> bool | None:
     """flag-<key>: the form sends a hidden 0 and, when ticked, a 1 after it; absent means "leave it"."""
     values = request.form.getlist(f"flag-{item_key}")
@@ -318,7 +336,7 @@ def answer(inspection_id: int, item_key: str):
     session = db()
     inspection = get_inspection_or_404(inspection_id)
     item = get_item_or_404(inspection, item_key)
-    raw_score = request.form.get(f"score-{item_key}", request.form.get("score"))
+    raw_score = _raw_score(item_key, request.form.get("score"))
     note = request.form.get(f"note-{item_key}", request.form.get("note"))
     errors, conflicts, status = {}, {}, 200
     try:
@@ -335,7 +353,7 @@ def answer(inspection_id: int, item_key: str):
             conflicts[item_key] = {"mine": raw_score, "mine_note": note, "theirs": exc.current}
         else:
             session.rollback()
-            errors[item_key] = _error_text(exc)
+            errors[item_key] = _error_text(exc, scheme_from_dict(inspection.version.scheme))
         status = exc.status
         if status in (403, 409) and exc.code != "conflict" and not is_fragment_request():
             abort(status, errors[item_key])
@@ -357,6 +375,7 @@ def save_category(inspection_id: int, category_key: str):
     category = next((c for c in inspection.version.categories if c.key == category_key), None)
     if category is None:
         abort(404)
+    scheme = scheme_from_dict(inspection.version.scheme)
     errors, photo_errors, conflicts = {}, {}, {}
     for item in category.items:
         upload = request.files.get(f"photo-{item.key}")
@@ -369,7 +388,7 @@ def save_category(inspection_id: int, category_key: str):
                               data=data, data_dir=current_app.config["DATA_DIR"])
             except InspectionError as exc:
                 photo_errors[item.key] = _error_text(exc)
-        raw_score = request.form.get(f"score-{item.key}", "")
+        raw_score = _raw_score(item.key, "")
         note = request.form.get(f"note-{item.key}")
         flagged = _flag(item.key)
         if raw_score == "" and not (note or "").strip() and not flagged:
@@ -385,9 +404,9 @@ def save_category(inspection_id: int, category_key: str):
                 continue
             if exc.status in (403, 409):
                 abort(exc.status, _error_text(exc))
-            errors[item.key] = _error_text(exc)
+            errors[item.key] = _error_text(exc, scheme)
         except ValueError as exc:
-            errors[item.key] = _error_text(InspectionError("invalid_score", str(exc)))
+            errors[item.key] = _error_text(InspectionError("invalid_score", str(exc)), scheme)
     session.commit()  # what was valid is kept even when other items need fixing
     session.refresh(inspection)
     if errors or photo_errors or conflicts:
@@ -671,7 +690,9 @@ def correct(inspection_id: int, item_key: str):
         abort(409, _error_text(InspectionError("not_submitted", "")))
     errors: dict[str, str] = {}
     if request.method == "POST":
-        raw_score = request.form.get("score", "")
+        # a counting sheet sends the count and, when ticked, its N/A box under the same name: N/A wins
+        given = request.form.getlist("score")
+        raw_score = "na" if "na" in given else next((v for v in given if v.strip()), "")
         try:
             value = parse_score(raw_score) if raw_score else None
             correct_answer(session=session, user=current_user, inspection=inspection, item_key=item.key,
@@ -878,32 +899,4 @@ def plant_report_pdf(code: str):
                          f"6S-{context['plant'].code}-{context['month'].start:%Y-%m}.pdf")
 
 
-@bp.app_template_filter("percent")
-def percent_filter(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}%"
-
-
-@bp.app_template_filter("localtime")
-def localtime_filter(value, fmt: str = "%Y-%m-%d %H:%M", plant=None) -> str:
-    """An instant on the wall clock of the plant the page is about (or of `plant`, on pages that list several),
-    with its offset where it is not +08:00."""
-    return clock.wall_clock(value, clock.zone_of(plant) if plant is not None else display_zone(), fmt)
-
-
-@bp.app_template_filter("user_name")
-def user_name_filter(user_id: int) -> str:
-    from accounts.models import User
-
-    user = db().get(User, user_id)
-    return user.display_name if user else "?"
-
-
-@bp.app_template_filter("local_name")
-def local_name_filter(thing) -> str:
-    """A category's (or item's) English name on an English screen, when the checklist has one."""
-    from flask_babel import get_locale
-
-    english = getattr(thing, "name_en", None) or getattr(thing, "text_en", None)
-    if english and get_locale().language == "en":
-        return english
-    return getattr(thing, "name", None) or thing.text
+register_template_helpers(bp)

@@ -75,3 +75,21 @@ def plant_today(zone: str = "Asia/Shanghai"):
     import clock
 
     return clock.today(clock.zone_named(zone))
+
+
+def publish_sheet(client, text: str, workshops=("W2",)) -> str:
+    """Import a checklist file on the checklist screen, publish it and give it to these workshops, as a quality
+    manager does (the client must be signed in as one). Returns the checklist's key."""
+    from io import BytesIO
+
+    import yaml
+
+    key = yaml.safe_load(text)["key"]
+    response = client.post("/checklists/import", data={"file": (BytesIO(text.encode()), "sheet.yaml")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 303, response.data.decode()
+    number = int(response.location.split("/v")[-1].split("#")[0].split("?")[0])
+    response = client.post(f"/checklists/{key}/v{number}/publish", data={"change_note": "first", "acknowledge": "yes"})
+    assert response.status_code == 303, response.data.decode()
+    assert client.post(f"/checklists/{key}/scope", data={"workshop": list(workshops)}).status_code == 303
+    return key

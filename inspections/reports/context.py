@@ -76,6 +76,9 @@ def inspection_report_context(*, session: Session, inspection: Inspection) -> di
         "sparkline": sparkline,
         "previous": previous,
         "findings_count": sum(len(c["findings"]) for c in categories),
+        # what a paper sheet adds up: the applicable categories' points out of their maxima
+        "totals": (sum(r.points for r in results if r.percent is not None),
+                   sum(r.max_points for r in results if r.percent is not None)),
         # inspector first, then the countersign and the approval
         "signatures": list(signatures_of(session, inspection).values()),
         "corrections": corrections,

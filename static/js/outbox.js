@@ -14,6 +14,8 @@
     photo: zh ? "照片上传中…" : "Uploading photo…",
     progress: zh ? "已评 %a / %t" : "%a / %t scored",
     pending: zh ? "（%n 项待同步）" : " (%n to sync)",
+    deducted: zh ? "扣 %p 分" : "−%p points",
+    noProblem: zh ? "无问题" : "No problem",
     formQueued: zh ? "网络不通：%s 已暂存在本机，联网后自动登记。可以继续挂下一个。" : "No network: %s is kept on this tablet and sent when online. You can go on with the next one.",
     formSent: zh ? "暂存的 %s 已登记。" : "The queued %s has been registered.",
     formRefused: zh ? "暂存的 %s 未能登记：%e 请重新填写。" : "The queued %s was refused: %e Please fill it in again."
@@ -170,8 +172,7 @@
       if (!rev || !item) return;
       if (parseInt(rev.value, 10) >= seen.rev) { delete all[key]; stale = true; return; }  // the page is newer
       rev.value = String(seen.rev);
-      var radio = seen.score !== undefined && item.querySelector('input[type=radio][value="' + seen.score + '"]');
-      if (radio) radio.checked = true;
+      if (seen.score !== undefined) setAnswer(item, seen.score);
       var note = item.querySelector("textarea");
       if (note && typeof seen.note === "string") note.value = seen.note;
       var flag = item.querySelector("input[type=checkbox][name^='flag-']");
@@ -193,11 +194,86 @@
     showState(key, "state-saving", T.saving);
     return add(change).then(refreshCounter).then(flush);
   }
+  // A counting sheet (扣分制) answers with a number and an N/A box; the others with one radio of a row.
   function answerOf(fieldset) {
-    var checked = fieldset.querySelector("input[type=radio]:checked");
     var note = fieldset.querySelector("textarea"), flag = fieldset.querySelector("input[type=checkbox][name^='flag-']");
-    return { score: checked ? checked.value : "", note: note ? note.value : null, flag: flag ? flag.checked : null };
+    var score = "", count = fieldset.querySelector("input.count");
+    if (count) {
+      var na = fieldset.querySelector(".na-toggle input[type=checkbox]");
+      score = na && na.checked ? "na" : (/^[0-9]+$/.test(count.value.trim()) ? String(parseInt(count.value, 10)) : "");
+    } else {
+      var checked = fieldset.querySelector("input[type=radio]:checked");
+      score = checked ? checked.value : "";
+    }
+    return { score: score, note: note ? note.value : null, flag: flag ? flag.checked : null };
   }
+  function setAnswer(item, score) {
+    var count = item.querySelector("input.count");
+    if (count) {
+      var na = item.querySelector(".na-toggle input[type=checkbox]");
+      if (na) na.checked = score === "na";
+      if (score !== "na") count.value = score;
+    } else {
+      var radio = item.querySelector('input[type=radio][value="' + score + '"]');
+      if (radio) radio.checked = true;
+    }
+    showCounts(item);
+    showLevelText(item);
+  }
+
+  // ---- what an answer means, shown as it is given ----
+  function points(value) { return String(Math.round(value * 100) / 100); }
+  function showCounts(el) {
+    var panel = el.closest ? el.closest(".category-panel") : null;
+    if (!panel) return;
+    var total = panel.querySelector("[data-category-total]"), taken = 0;
+    panel.querySelectorAll(".count-answer").forEach(function (box) {
+      var count = box.querySelector("input.count"), na = box.querySelector(".na-toggle input[type=checkbox]");
+      var shown = box.querySelector("[data-deducted]"), deduct = parseFloat(box.getAttribute("data-deduct")) || 0;
+      var n = /^[0-9]+$/.test(count.value.trim()) ? parseInt(count.value, 10) : null;
+      box.classList.toggle("is-na", !!(na && na.checked));
+      if (na && na.checked) { shown.textContent = ""; return; }
+      if (n === null) { shown.textContent = ""; return; }
+      taken += n * deduct;
+      shown.textContent = n ? T.deducted.replace("%p", points(n * deduct)) : T.noProblem;
+      box.classList.toggle("has-count", n > 0);
+    });
+    if (total) {
+      var full = parseFloat(total.getAttribute("data-full-marks")) || 0;
+      total.textContent = points(Math.max(0, full - taken)) + " / " + points(full);
+    }
+  }
+  function showLevelText(item) {
+    var shown = item.querySelector("[data-chosen-level]");
+    if (!shown) return;
+    var checked = item.querySelector(".scores input[type=radio]:checked");
+    var label = checked && checked.closest("label[data-level-text]");
+    if (!label || !label.getAttribute("data-level-text")) { shown.hidden = true; return; }
+    shown.hidden = false;
+    shown.innerHTML = "";
+    var strong = document.createElement("strong");
+    strong.textContent = label.textContent.trim();
+    shown.appendChild(strong);
+    shown.appendChild(document.createTextNode(" " + label.getAttribute("data-level-text")));
+  }
+  document.addEventListener("input", function (e) {
+    if (e.target.matches && e.target.matches("input.count")) showCounts(e.target);
+  });
+  // − and +: one tap, one occurrence; the change goes out like a typed one
+  document.addEventListener("click", function (e) {
+    var step = e.target.closest && e.target.closest(".stepper .step");
+    if (!step || step.disabled) return;
+    var count = step.parentNode.querySelector("input.count");
+    var n = /^[0-9]+$/.test(count.value.trim()) ? parseInt(count.value, 10) : 0;
+    var max = parseInt(count.getAttribute("max"), 10);
+    n = Math.max(0, n + parseInt(step.getAttribute("data-step"), 10));
+    if (!isNaN(max)) n = Math.min(max, n);
+    count.value = String(n);
+    var na = step.closest(".count-answer").querySelector(".na-toggle input[type=checkbox]");
+    if (na) na.checked = false;
+    count.dispatchEvent(new Event("input", { bubbles: true }));
+    count.dispatchEvent(new Event("change", { bubbles: true }));
+  });
 
   function downscale(file, longSide) {
     // Photos from tablet cameras are 4000 px and more: send at most 1600 px, as JPEG.
@@ -215,12 +291,22 @@
     var target = e.target;
     var fieldset = target.closest && target.closest(".item-answer[data-save-url]");
     if (fieldset) {
-      if (target.type === "radio" && target.value === "na") {  // N/A is never a finding: the flag goes with it
+      var isNa = (target.type === "radio" && target.value === "na") ||
+                 (target.type === "checkbox" && target.name.indexOf("na-") === 0 && target.checked);
+      if (isNa) {  // N/A is never a finding: the flag goes with it
         var flagBox = fieldset.querySelector("input[type=checkbox][name^='flag-']");
         if (flagBox) flagBox.checked = false;
       }
+      if (target.classList && target.classList.contains("count")) {  // a typed count is not N/A
+        var naBox = fieldset.querySelector(".na-toggle input[type=checkbox]");
+        if (naBox) naBox.checked = false;
+      }
+      showCounts(fieldset);
+      showLevelText(fieldset);
       var a = answerOf(fieldset);
-      if ((target.tagName === "TEXTAREA" || target.type === "checkbox") && !a.score) return;  // they wait for a score
+      var isNote = target.tagName === "TEXTAREA" || (target.type === "checkbox" && target.name.indexOf("flag-") === 0);
+      if (isNote && !a.score) return;  // they wait for a score
+      if (!a.score) return;  // an emptied count or an unticked N/A sends nothing until there is an answer
       queueAnswer(fieldset, a.score, a.note, a.flag);
       return;
     }
@@ -243,8 +329,7 @@
     if (!button) return;
     e.preventDefault();
     var item = button.closest(".item"), fieldset = item.querySelector(".item-answer[data-save-url]");
-    var radio = fieldset.querySelector('input[type=radio][value="' + button.value + '"]');
-    if (radio) radio.checked = true;
+    setAnswer(item, button.value);
     var a = answerOf(fieldset);
     queueAnswer(fieldset, button.value, a.note, a.flag);
   });
