@@ -45,3 +45,18 @@ def submitted_with_a_finding(app, note: str = "") -> int:
                 json={"score": 1 if n == 0 else 3, "note": note if n == 0 else ""})
     assert api.post(f"/api/v1/inspections/{inspection_id}/submit", headers=headers).status_code == 200
     return inspection_id
+
+
+def publish_sheet_file(app, path, workshops=("W2",)) -> None:
+    """A quality manager's checklist file, published and given to these workshops (straight through the domain:
+    the browser tests are about the tablet, the checklist screens have their own)."""
+    from sqlmodel import Session
+
+    from checklists.files import parse_checklist
+    from checklists.service import import_checklist, publish_version, set_scope
+
+    with Session(app.extensions["engine"]) as session:
+        version, _created = import_checklist(session=session, data=parse_checklist(path.read_text(encoding="utf-8")))
+        publish_version(session=session, version=version, user=None, note="first")
+        set_scope(session=session, checklist=version.checklist, workshop_codes=workshops)
+        session.commit()
