@@ -291,6 +291,25 @@ def _clean_weight(value, field: str = "weight") -> float:
     return weight
 
 
+def _clean_optional_points(value, field: str, positive: bool = False) -> float | None:
+    """A category's full marks or an item's deduction typed on the screen: empty means the sheet's default."""
+    if value is None or str(value).strip() == "":
+        return None
+    try:
+        points = float(value)
+    except (TypeError, ValueError):
+        raise ChecklistError("bad_points", f"{field} must be a number", field=field) from None
+    if not 0 <= points <= 10000 or (positive and points == 0):
+        raise ChecklistError("bad_points", f"{field} must be {'greater than 0' if positive else '≥ 0'} and at "
+                             "most 10000", field=field)
+    return points
+
+
+def _require_counting(version: ChecklistVersion, field: str) -> None:
+    if scheme_from_dict(version.scheme).type != "deduction":
+        raise ChecklistError("not_deduction", f"{field} belongs to a deduction sheet", field=field)
+
+
 def update_draft(*, session: Session, version: ChecklistVersion, name: str, description: str,
                  change_note: str) -> None:
     _require_draft(version)
@@ -342,11 +361,15 @@ def add_category(*, session: Session, version: ChecklistVersion, name: str, name
 
 
 def update_category(*, session: Session, category: ChecklistCategory, name: str, name_en: str = "",
-                    weight=1.0) -> None:
+                    weight=1.0, full_marks=None) -> None:
     _require_draft(category.version)
+    full = _clean_optional_points(full_marks, "full_marks", positive=True)
+    if full is not None:
+        _require_counting(category.version, "full_marks")
     category.name = _clean_text(name, "name", True, MAX_NAME)
     category.name_en = _clean_text(name_en, "name_en", False, MAX_NAME)
     category.weight = _clean_weight(weight)
+    category.full_marks = full
     session.flush()
 
 
@@ -381,15 +404,26 @@ def move_category(*, session: Session, category: ChecklistCategory, direction: i
     session.flush()
 
 
+def _counting_fields(version: ChecklistVersion, deduct, unit) -> tuple[float | None, str]:
+    deduct = _clean_optional_points(deduct, "deduct")
+    unit = _clean_text(unit, "unit", False, 16)
+    if deduct is not None or unit:
+        _require_counting(version, "deduct" if deduct is not None else "unit")
+    return deduct, unit
+
+
 def add_item(*, session: Session, category: ChecklistCategory, text: str, text_en: str = "", guidance: str = "",
-             weight=1.0, critical: bool = False, photo_required: bool = False) -> ChecklistItem:
+             weight=1.0, critical: bool = False, photo_required: bool = False, deduct=None,
+             unit: str = "") -> ChecklistItem:
     version = category.version
     _require_draft(version)
+    deduct, unit = _counting_fields(version, deduct, unit)
     item = ChecklistItem(
         version_id=version.id, category_id=category.id, key=_next_key(category.key, _used_keys(version.checklist)),
         position=len(category.items) + 1, text=_clean_text(text, "text", True),
         text_en=_clean_text(text_en, "text_en", False), guidance=_clean_text(guidance, "guidance", False),
-        weight=_clean_weight(weight), critical=bool(critical), photo_required=bool(photo_required))
+        weight=_clean_weight(weight), critical=bool(critical), photo_required=bool(photo_required),
+        deduct=deduct, unit=unit)
     session.add(item)
     session.flush()
     session.refresh(category)
@@ -397,7 +431,7 @@ def add_item(*, session: Session, category: ChecklistCategory, text: str, text_e
 
 
 def update_item(*, session: Session, item: ChecklistItem, text: str, text_en: str = "", guidance: str = "",
-                weight=1.0, critical: bool = False, photo_required: bool = False,
+                weight=1.0, critical: bool = False, photo_required: bool = False, deduct=None, unit: str = "",
                 meaning_unchanged: bool = False) -> ChecklistItem:
     """A reworded item keeps its key only when the manager says its meaning is unchanged.
 
@@ -405,6 +439,7 @@ def update_item(*, session: Session, item: ChecklistItem, text: str, text_en: st
     """
     version = item.category.version
     _require_draft(version)
+    deduct, unit = _counting_fields(version, deduct, unit)
     text = _clean_text(text, "text", True)
     if text != item.text and not meaning_unchanged and _key_published(version.checklist, item.key):
         item.key = _next_key(item.category.key, _used_keys(version.checklist))
@@ -414,6 +449,7 @@ def update_item(*, session: Session, item: ChecklistItem, text: str, text_en: st
     item.weight = _clean_weight(weight)
     item.critical = bool(critical)
     item.photo_required = bool(photo_required)
+    item.deduct, item.unit = deduct, unit
     session.flush()
     return item
 

@@ -75,6 +75,11 @@ def error_text(exc: ChecklistError) -> str:
         "only_version": _("第一个版本不能删除"),
         "unknown_plant": _("没有这个工厂"),
         "unknown_workshop": _("没有这个车间"),
+        "bad_points": _("分数必须是 0 到 10000 之间的数字（满分须大于 0）"),
+        "not_deduction": _("满分、每处扣分和单位只用于扣分制检查表；请先把评分方案改为扣分制"),
+        "scheme_conflict": _("检查表内容与新评分方案不符：%(detail)s", detail=str(exc)),
+        "bad_levels": _("等级设置无效：%(detail)s", detail=str(exc)),
+        "bad_overall": _("总分算法只能是“各类得分率平均”或“各类得分相加”"),
     }
     return texts.get(exc.code, str(exc))
 
@@ -281,7 +286,14 @@ def scheme(key: str, number: int):
     data["action_due_days"] = {  # a form without these fields (a page from before they existed) keeps the days
         "critical": _number(form.get("due_days_critical", critical_days)),
         "normal": _number(form.get("due_days_normal", normal_days))}
-    if kind == "levels":
+    if form.get("overall", "mean") != "mean":
+        data["overall"] = form.get("overall")
+    current = scheme_from_dict(version.scheme)
+    if kind == "levels" and current.named and form.get("keep_named_levels") == "yes":
+        # named grades (优/良/…) are edited in the file or Excel sheet; this form keeps them as they are
+        data["levels"] = current.to_dict()["levels"]
+        data["finding_at_or_below"] = _number(form.get("finding_at_or_below"))
+    elif kind == "levels":
         meanings = [m.strip() for m in form.getlist("level_meaning") if m.strip()]
         data["levels"] = {str(i): meaning for i, meaning in enumerate(meanings)}
         data["finding_at_or_below"] = _number(form.get("finding_at_or_below"))
@@ -339,7 +351,8 @@ def change_category(key: str, number: int, category_id: int):
             remove_category(session=session, category=category)
         else:
             update_category(session=session, category=category, name=request.form.get("name", ""),
-                            name_en=request.form.get("name_en", ""), weight=request.form.get("weight", 1))
+                            name_en=request.form.get("name_en", ""), weight=request.form.get("weight", 1),
+                            full_marks=request.form.get("full_marks"))
     except ChecklistError as exc:
         return _refused(version, exc, form=request.form, target=category.id)
     session.commit()
@@ -352,7 +365,8 @@ def _item_fields() -> dict:
     form = request.form
     return {"text": form.get("text", ""), "text_en": form.get("text_en", ""), "guidance": form.get("guidance", ""),
             "weight": form.get("weight", 1), "critical": form.get("critical") == "on",
-            "photo_required": form.get("photo_required") == "on"}
+            "photo_required": form.get("photo_required") == "on", "deduct": form.get("deduct"),
+            "unit": form.get("unit", "")}
 
 
 @bp.post("/<key>/v<int:number>/categories/<int:category_id>/items")

@@ -158,3 +158,70 @@ def test_named_grades_show_their_labels_and_each_items_own_words(app, client, au
     assert "优（10分）" in flat
     body = client.get(f"/api/v1/inspections/{inspection_id}", headers=headers).get_json()
     assert [a.get("level") for a in body["answers"]] == ["良", "低", "na"]
+
+
+def draft_of_example(app, client, auth, name):
+    """The example imported as a draft on the checklist screen; returns (key, version number, version id)."""
+    from io import BytesIO
+
+    from sqlmodel import Session
+
+    from checklists.service import get_version
+
+    auth.login("manager")
+    text = (EXAMPLES / name).read_text(encoding="utf-8")
+    response = client.post("/checklists/import", data={"file": (BytesIO(text.encode()), name)},
+                           content_type="multipart/form-data")
+    assert response.status_code == 303
+    key = text.split("key: ", 1)[1].split("\n", 1)[0]
+    with Session(app.extensions["engine"]) as session:
+        version = get_version(session=session, key=key)
+        return key, version.number, version.id
+
+
+def test_the_checklist_screen_shows_and_edits_a_deduction_sheet(app, client, auth):
+    from sqlmodel import Session
+
+    from checklists.models import ChecklistVersion
+
+    key, number, version_id = draft_of_example(app, client, auth, "deduction-sheet.yaml")
+    page = client.get(f"/checklists/{key}/v{number}").text
+    assert "满分 20 分" in page and "满分 15 分" in page and "每处扣0.5分" in page and "每台扣1分" in page
+    assert "总分：各类得分相加" in page
+    with Session(app.extensions["engine"]) as session:
+        version = session.get(ChecklistVersion, version_id)
+        category, item = version.categories[1], version.categories[1].items[0]
+        category_id, item_id, item_key = category.id, item.id, item.key
+    assert client.post(f"/checklists/{key}/v{number}/categories/{category_id}",
+                       data={"name": "清扫", "full_marks": "12.5", "action": "save"}).status_code == 303
+    assert client.post(f"/checklists/{key}/v{number}/items/{item_id}",
+                       data={"text": "地面无油污、积水", "deduct": "0.25", "unit": "块", "meaning_unchanged": "on",
+                             "action": "save"}).status_code == 303
+    refused = client.post(f"/checklists/{key}/v{number}/items/{item_id}",
+                          data={"text": "地面无油污、积水", "deduct": "-1", "action": "save"})
+    assert refused.status_code == 422 and "分数必须是 0 到 10000 之间的数字" in refused.text
+    page = client.get(f"/checklists/{key}/v{number}").text
+    assert "满分 12.5 分" in page and "每块扣0.25分" in page
+    exported = client.get(f"/checklists/{key}/v{number}/export.yaml").text
+    assert "full_marks: 12.5" in exported and "deduct: 0.25" in exported and "unit: 块" in exported
+    assert item_key in exported
+    # a scheme that no longer deducts would leave the deductions meaningless: refused, naming the first
+    refused = client.post(f"/checklists/{key}/v{number}/scheme", data={
+        "type": "levels", "level_meaning": ["差", "中", "好"], "finding_at_or_below": "0", "pass_mark": "60",
+        "grade_label": ["合格", "不合格"], "grade_min": ["60", "0"], "overall": "sum"})
+    assert refused.status_code == 422 and "检查表内容与新评分方案不符" in refused.text
+    assert "full_marks: only a deduction sheet" in refused.text
+
+
+def test_editing_a_named_grade_sheets_bands_keeps_its_grades(app, client, auth):
+    key, number, _version_id = draft_of_example(app, client, auth, "named-grades.yaml")
+    page = client.get(f"/checklists/{key}/v{number}").text
+    assert "优</strong> （10 分）" in page and "堆满杂物，无法通行" in page
+    assert 'name="keep_named_levels" value="yes"' in page
+    response = client.post(f"/checklists/{key}/v{number}/scheme", data={
+        "type": "levels", "keep_named_levels": "yes", "finding_at_or_below": "6", "pass_mark": "70",
+        "grade_label": ["合格", "不合格"], "grade_min": ["70", "0"], "overall": "mean"})
+    assert response.status_code == 303
+    exported = client.get(f"/checklists/{key}/v{number}/export.yaml").text
+    assert "label: 优" in exported and "points: 10" in exported and "finding_at_or_below: 6" in exported
+    assert "pass_mark: 70" in exported and "堆满杂物，无法通行" in exported
