@@ -53,6 +53,9 @@ def _error(exc: InspectionError):
     body = {"error": str(exc), "code": exc.code}
     if exc.items:
         body["items"] = exc.items
+    if exc.choices:
+        body["choices"] = [{"checklist": v.checklist.key, "name": v.name or v.checklist.name, "version": v.number}
+                           for v in exc.choices]
     if exc.current is not None:
         body["current"] = {"score": answer_value(exc.current), "note": exc.current.note, "flagged": exc.current.flagged,
                            "revision": exc.current.revision, "updated_by": exc.current.updated_by_id,
@@ -80,8 +83,13 @@ def workshops():
 def start(code: str):
     session = db()
     workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code)
+    body = request.get_json(silent=True) if request.content_length else {}
+    if not isinstance(body, dict) or not isinstance(body.get("checklist", ""), str):
+        return jsonify(error='expected JSON {"checklist": key} (or no body when the workshop offers one checklist)',
+                       code="bad_request"), 422
     try:
-        inspection = start_inspection(session=session, user=current_user, workshop=workshop)
+        inspection = start_inspection(session=session, user=current_user, workshop=workshop,
+                                      checklist_key=body.get("checklist") or None)
     except InspectionError as exc:
         return _error(exc)
     session.commit()

@@ -53,7 +53,9 @@ def export_command(key: str, number: int | None, output: Path | None):
 @click.argument("key")
 @click.option("--note", help="Change note (default: the note in the imported file).")
 @click.option("--acknowledge-lint", is_flag=True, help="Publish even though the lint has warnings.")
-def publish_command(key: str, note: str | None, acknowledge_lint: bool):
+@click.option("--yes", "takeover", is_flag=True,
+              help="Publish a checklist without a scope to every workshop that has no more specific one.")
+def publish_command(key: str, note: str | None, acknowledge_lint: bool, takeover: bool):
     """Publish the latest draft of KEY; the version published before it is retired."""
     with write_session(_engine()) as session:
         version = get_version(session=session, key=key)
@@ -61,10 +63,13 @@ def publish_command(key: str, note: str | None, acknowledge_lint: bool):
             raise click.ClickException(f"no checklist {key!r}")
         try:
             publish_version(session=session, version=version, user=None, note=note,
-                            acknowledge_lint=acknowledge_lint)
+                            acknowledge_lint=acknowledge_lint, takeover_confirmed=takeover)
         except ChecklistError as exc:
             detail = "".join(f"\n  {w.message}" for w in exc.warnings)
             hint = "\n(re-run with --acknowledge-lint to publish anyway)" if exc.warnings else ""
+            if exc.code == "takeover":
+                detail = "".join(f"\n  {w.code} {w.name}" for w in exc.workshops)
+                hint = "\n(re-run with --yes to publish to all of them, or set a scope on the checklist screen first)"
             raise click.ClickException(f"{exc}{detail}{hint}") from exc
         click.echo(f"published {key} version {version.number} ({version.content_sha256[:12]})")
 

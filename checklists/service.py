@@ -38,12 +38,13 @@ class ChecklistError(ValueError):
     """A refused change. code names the reason, field the input at fault, status the HTTP status."""
 
     def __init__(self, code: str, message: str, status: int = 422, field: str | None = None,
-                 warnings: list[LintWarning] | None = None):
+                 warnings: list[LintWarning] | None = None, workshops: list[Workshop] | None = None):
         super().__init__(message)
         self.code = code
         self.status = status
         self.field = field
         self.warnings = warnings or []
+        self.workshops = workshops or []  # takeover: the workshops publishing would give this checklist
 
 
 # ------------------------------------------------------------------ content
@@ -96,30 +97,57 @@ def latest_published_version(*, session: Session, checklist_key: str | None = No
     return session.exec(query.order_by(ChecklistVersion.published_at.desc(), ChecklistVersion.id.desc())).first()
 
 
-def version_for_workshop(*, session: Session, workshop: Workshop) -> ChecklistVersion | None:
-    """The published version a new inspection of this workshop uses.
+def _scope_rank(checklist: Checklist, workshop: Workshop) -> int:
+    """How specifically a checklist is given to a workshop: 2 the workshop, 1 its plant, 0 everywhere (no scope),
+    -1 not at all."""
+    scopes = checklist.scopes
+    if not scopes:
+        return 0
+    if any(s.workshop_id == workshop.id for s in scopes):
+        return 2
+    if any(s.plant_id == workshop.plant_id for s in scopes):
+        return 1
+    return -1
 
-    The most specific scope wins: a checklist assigned to the workshop, then to its plant, then one with no
-    scope (used everywhere); among equals, the most recently published.
+
+def versions_for_workshop(*, session: Session, workshop: Workshop) -> list[ChecklistVersion]:
+    """The published versions a new inspection of this workshop may use, most recently published first.
+
+    The most specific scope wins: checklists assigned to the workshop, else to its plant, else those with no scope
+    (used everywhere). Several at the same level are all offered (a production sheet and an office sheet).
     """
-    published = session.exec(
+    return _offers(_published(session), workshop)
+
+
+def _published(session: Session) -> list[ChecklistVersion]:
+    return list(session.exec(
         select(ChecklistVersion).where(ChecklistVersion.status == VersionStatus.published)
         .order_by(ChecklistVersion.published_at.desc(), ChecklistVersion.id.desc())
-    ).all()
-    best, best_rank = None, -1
-    for version in published:
-        scopes = version.checklist.scopes
-        if not scopes:
-            rank = 0
-        elif any(s.workshop_id == workshop.id for s in scopes):
-            rank = 2
-        elif any(s.plant_id == workshop.plant_id for s in scopes):
-            rank = 1
-        else:
-            continue
-        if rank > best_rank:
-            best, best_rank = version, rank
-    return best
+    ).all())
+
+
+def _offers(published: list[ChecklistVersion], workshop: Workshop) -> list[ChecklistVersion]:
+    ranked = [(version, _scope_rank(version.checklist, workshop)) for version in published]
+    best = max((rank for _version, rank in ranked), default=-1)
+    return [version for version, rank in ranked if rank == best and rank >= 0]
+
+
+def version_for_workshop(*, session: Session, workshop: Workshop) -> ChecklistVersion | None:
+    """The one version on offer (the most recently published, when there are several)."""
+    offered = versions_for_workshop(session=session, workshop=workshop)
+    return offered[0] if offered else None
+
+
+def takeover_workshops(*, session: Session, version: ChecklistVersion) -> list[Workshop]:
+    """The workshops that publishing this draft would give a checklist they do not have today: a checklist with no
+    scope, never published before, is offered to every workshop without a more specific one. Empty when the
+    checklist is scoped or already in use (a new version of it changes nobody's choice)."""
+    checklist = version.checklist
+    if checklist.scopes or any(v.status != VersionStatus.draft for v in checklist.versions):
+        return []
+    published = _published(session)
+    workshops = session.exec(select(Workshop).order_by(Workshop.code)).all()
+    return [w for w in workshops if all(_scope_rank(v.checklist, w) <= 0 for v in _offers(published, w))]
 
 
 def draft_of(checklist: Checklist) -> ChecklistVersion | None:
@@ -212,8 +240,13 @@ def new_draft(*, session: Session, checklist: Checklist) -> ChecklistVersion:
 # ------------------------------------------------------------------ lifecycle
 
 def publish_version(*, session: Session, version: ChecklistVersion, user: User | None, note: str | None = None,
-                    acknowledge_lint: bool = True, at: datetime | None = None) -> ChecklistVersion:
-    """Freeze a draft; the previously published version of the checklist is retired (one on offer)."""
+                    acknowledge_lint: bool = True, at: datetime | None = None,
+                    takeover_confirmed: bool = False) -> ChecklistVersion:
+    """Freeze a draft; the previously published version of the checklist is retired (one on offer).
+
+    A first publication without a scope is offered to every workshop without a more specific checklist: that
+    needs takeover_confirmed, else the refusal names those workshops.
+    """
     _require_draft(version)
     if not any(c.items for c in version.categories):
         raise ChecklistError("empty", "a version without items cannot be published", field="categories")
@@ -223,6 +256,11 @@ def publish_version(*, session: Session, version: ChecklistVersion, user: User |
     warnings = lint_version(version)
     if warnings and not acknowledge_lint:
         raise ChecklistError("lint", f"{len(warnings)} lint warnings must be acknowledged", warnings=warnings)
+    taken = takeover_workshops(session=session, version=version) if not takeover_confirmed else []
+    if taken:
+        raise ChecklistError("takeover", "without a scope this checklist will be offered to "
+                             f"{len(taken)} workshops: {', '.join(w.code for w in taken)}; confirm or set a scope "
+                             "first", field="scope", workshops=taken)
     when = at or clock.now()
     for other in version.checklist.versions:
         if other.status == VersionStatus.published and other.id != version.id:

@@ -36,6 +36,7 @@ from checklists.service import (
     retire_version,
     set_scheme,
     set_scope,
+    takeover_workshops,
     update_category,
     update_draft,
     update_item,
@@ -75,6 +76,9 @@ def error_text(exc: ChecklistError) -> str:
         "only_version": _("第一个版本不能删除"),
         "unknown_plant": _("没有这个工厂"),
         "unknown_workshop": _("没有这个车间"),
+        "takeover": _("这份检查表没有设置适用范围，发布后 %(n)d 个车间开始检查时都会用到它：%(workshops)s。"
+                      "请确认，或先设置适用范围。", n=len(exc.workshops),
+                      workshops="、".join(w.name for w in exc.workshops)),
         "bad_points": _("分数必须是 0 到 10000 之间的数字（满分须大于 0）"),
         "not_deduction": _("满分、每处扣分和单位只用于扣分制检查表；请先把评分方案改为扣分制"),
         "scheme_conflict": _("检查表内容与新评分方案不符：%(detail)s", detail=str(exc)),
@@ -113,6 +117,8 @@ def _context(version: ChecklistVersion, **extra) -> dict:
         "scheme": scheme_from_dict(version.scheme),
         "editable": version.status == VersionStatus.draft,
         "warnings": lint_version(version) if version.status == VersionStatus.draft else [],
+        "takeover": takeover_workshops(session=db(), version=version) if version.status == VersionStatus.draft
+        else [],
         "previous": max((v for v in checklist.versions if v.number < version.number), key=lambda v: v.number,
                         default=None),
         "plants": db().exec(select(Plant).order_by(Plant.code)).all(),
@@ -224,7 +230,8 @@ def publish(key: str, number: int):
     version = get_version_or_404(key, number)
     try:
         publish_version(session=session, version=version, user=current_user, note=request.form.get("change_note"),
-                        acknowledge_lint=request.form.get("acknowledge") == "yes")
+                        acknowledge_lint=request.form.get("acknowledge") == "yes",
+                        takeover_confirmed=request.form.get("confirm_takeover") == "yes")
     except ChecklistError as exc:
         return _refused(version, exc, form=request.form)
     session.commit()

@@ -65,7 +65,7 @@ def load_standard_checklist(*, session: Session, publish_at: dict[int, datetime]
         text = (STANDARD_DIR / f"standard-6s.v{number}.yaml").read_text(encoding="utf-8")
         version, _created = import_checklist(session=session, data=parse_checklist(text))
         if version.status == "draft":
-            publish_version(session=session, version=version, user=None,
+            publish_version(session=session, version=version, user=None, takeover_confirmed=True,
                             at=publish_at[number] if publish_at else None)
         versions[number] = version
     return versions

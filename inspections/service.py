@@ -14,7 +14,7 @@ from accounts.service import can_inspect, can_see_workshop, is_manager
 from audit.service import record as audit
 from checklists.models import ChecklistCategory, ChecklistItem, ChecklistVersion
 from checklists.schemes import scheme_from_dict
-from checklists.service import version_for_workshop
+from checklists.service import versions_for_workshop
 from inspections.models import (
     Answer,
     AnswerChange,
@@ -53,12 +53,13 @@ class InspectionError(ValueError):
     """
 
     def __init__(self, code: str, message: str, status: int = 422, items: list[str] | None = None,
-                 current: Answer | None = None):
+                 current: Answer | None = None, choices: list[ChecklistVersion] | None = None):
         super().__init__(message)
         self.code = code
         self.status = status
         self.items = items or []
         self.current = current  # on a conflict: the answer as it stands
+        self.choices = choices or []  # when a checklist must be chosen: the versions on offer
 
 
 def category_specs(version: ChecklistVersion) -> list[CategorySpec]:
@@ -98,14 +99,28 @@ def get_visible_inspection(*, session: Session, user: User, inspection_id: int) 
     return inspection
 
 
-def start_inspection(*, session: Session, user: User, workshop: Workshop) -> Inspection:
+def start_inspection(*, session: Session, user: User, workshop: Workshop,
+                     checklist_key: str | None = None) -> Inspection:
+    """A new draft of the workshop against the checklist chosen (by key), which must be one on offer there; the
+    choice may be left out only when one checklist is offered."""
     if not can_inspect(session=session, user=user, workshop_id=workshop.id):
         raise InspectionError("not_allowed", "you may not inspect this workshop", status=403)
-    version = version_for_workshop(session=session, workshop=workshop)
-    if version is None:
+    offered = versions_for_workshop(session=session, workshop=workshop)
+    if not offered:
         raise InspectionError(
             "no_version", "no published checklist version: a manager must publish one first", status=409
         )
+    keys = ", ".join(v.checklist.key for v in offered)
+    if checklist_key:
+        version = next((v for v in offered if v.checklist.key == checklist_key), None)
+        if version is None:
+            raise InspectionError("unknown_checklist", f"checklist {checklist_key!r} is not offered for this "
+                                  f"workshop; choose one of {keys}", choices=offered)
+    elif len(offered) > 1:
+        raise InspectionError("checklist_required", f"this workshop offers several checklists; choose one of "
+                              f"{keys}", choices=offered)
+    else:
+        version = offered[0]
     inspection = Inspection(workshop_id=workshop.id, version_id=version.id, inspector_id=user.id)
     session.add(inspection)
     session.flush()

@@ -208,9 +208,14 @@ def qr_label(code: str):
 def start(code: str):
     session = db()
     workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code)
+    chosen = request.form.get("checklist") or None
     try:
-        inspection = start_inspection(session=session, user=current_user, workshop=workshop)
+        inspection = start_inspection(session=session, user=current_user, workshop=workshop, checklist_key=chosen)
     except InspectionError as exc:
+        if exc.code in ("checklist_required", "unknown_checklist"):
+            # the start button asks which sheet when the workshop offers more than one
+            return render_page("inspections/choose_checklist.html", workshop=workshop, offered=exc.choices,
+                               refused=chosen, status=200 if exc.code == "checklist_required" else 422)
         abort(exc.status, _error_text(exc))
     session.commit()
     return redirect(url_for(".inspection", inspection_id=inspection.id), code=303)

@@ -89,7 +89,7 @@ def publish_sheet(client, text: str, workshops=("W2",)) -> str:
                            content_type="multipart/form-data")
     assert response.status_code == 303, response.data.decode()
     number = int(response.location.split("/v")[-1].split("#")[0].split("?")[0])
+    assert client.post(f"/checklists/{key}/scope", data={"workshop": list(workshops)}).status_code == 303
     response = client.post(f"/checklists/{key}/v{number}/publish", data={"change_note": "first", "acknowledge": "yes"})
     assert response.status_code == 303, response.data.decode()
-    assert client.post(f"/checklists/{key}/scope", data={"workshop": list(workshops)}).status_code == 303
     return key

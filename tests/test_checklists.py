@@ -254,14 +254,47 @@ def test_scope_picks_the_most_specific_checklist(app, client, auth):
         category_id = session.get(ChecklistVersion, version_id).categories[0].id
     client.post(f"/checklists/w2-only/v1/categories/{category_id}/items",
                 data={"text": "设备点检表已填写", "guidance": "看点检表", "weight": "1"})
+    # without a scope it would become every workshop's checklist: publishing asks first, naming them
+    page = client.get("/checklists/w2-only/v1").text
+    assert 'data-takeover="3"' in page and "一号车间、二号车间、三号车间" in page
+    refused = client.post("/checklists/w2-only/v1/publish", data={"change_note": "first", "acknowledge": "yes"})
+    assert refused.status_code == 422 and "发布后 3 个车间开始检查时都会用到它" in refused.text
+    assert start(client, "W1") and client.get("/checklists/w2-only/v1").text.count('data-status="draft"') == 1
+    assert client.post("/checklists/w2-only/scope", data={"workshop": ["W2"]}).status_code == 303
+    assert 'data-takeover' not in client.get("/checklists/w2-only/v1").text  # scoped: nobody else is affected
     assert client.post("/checklists/w2-only/v1/publish", data={"change_note": "first", "acknowledge": "yes"}
                        ).status_code == 303
-    assert client.post("/checklists/w2-only/scope", data={"workshop": ["W2"]}).status_code == 303
     w2 = start(client, "W2")
     w1 = start(client, "W1")
     with Session(app.extensions["engine"]) as session:
         assert session.get(Inspection, w2).version.checklist.key == "w2-only"
         assert session.get(Inspection, w1).version.checklist.key == "standard-6s"
+
+
+def test_an_unscoped_checklist_is_published_everywhere_once_confirmed(app, client, auth, runner):
+    auth.login("manager")
+    client.post("/checklists/", data={"key": "office", "name": "办公区"})
+    client.post("/checklists/office/v1/categories", data={"name": "办公区"})
+    with Session(app.extensions["engine"]) as session:
+        category_id = get_version(session=session, key="office", number=1).categories[0].id
+    client.post(f"/checklists/office/v1/categories/{category_id}/items", data={"text": "桌面整洁", "guidance": "看",
+                                                                                "weight": "1"})
+    result = runner.invoke(args=["checklist", "publish", "office", "--note", "first", "--acknowledge-lint"])
+    assert result.exit_code != 0 and "W1 一号车间" in result.output and "--yes" in result.output
+    response = client.post("/checklists/office/v1/publish", data={"change_note": "first", "acknowledge": "yes",
+                                                                  "confirm_takeover": "yes"})
+    assert response.status_code == 303
+    # now two checklists with no scope: the start button asks which
+    chooser = client.post("/workshops/W1/inspections")
+    assert chooser.status_code == 200 and 'data-checklist="office"' in chooser.text
+    assert 'data-checklist="standard-6s"' in chooser.text
+    started = client.post("/workshops/W1/inspections", data={"checklist": "office"})
+    assert started.status_code == 303
+    with Session(app.extensions["engine"]) as session:
+        inspection = session.get(Inspection, int(started.location.rsplit("/", 1)[1]))
+        assert inspection.version.checklist.key == "office"
+    wrong = client.post("/workshops/W1/inspections", data={"checklist": "nope"})
+    assert wrong.status_code == 422 and "“nope”不是本车间可用的检查表" in wrong.text
 
 
 def test_diff_between_versions_in_chinese(client, auth):

@@ -197,9 +197,9 @@ def test_a_sheet_with_one_category_gets_its_result_page_and_pdf(app, client, aut
         category_id = session.get(ChecklistVersion, version_id).categories[0].id
     for text in ("桌面文件分类摆放", "电脑线缆捆扎整齐"):
         client.post(f"/checklists/office-only/v1/categories/{category_id}/items", data={"text": text, "weight": "1"})
+    assert client.post("/checklists/office-only/scope", data={"workshop": ["W2"]}).status_code == 303
     assert client.post("/checklists/office-only/v1/publish", data={"change_note": "first", "acknowledge": "yes"}
                        ).status_code == 303
-    assert client.post("/checklists/office-only/scope", data={"workshop": ["W2"]}).status_code == 303
     inspection_id = start(client, "W2")
     with Session(app.extensions["engine"]) as session:
         keys = [i.key for c in session.get(ChecklistVersion, version_id).categories for i in c.items]

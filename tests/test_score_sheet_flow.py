@@ -225,3 +225,22 @@ def test_editing_a_named_grade_sheets_bands_keeps_its_grades(app, client, auth):
     exported = client.get(f"/checklists/{key}/v{number}/export.yaml").text
     assert "label: 优" in exported and "points: 10" in exported and "finding_at_or_below: 6" in exported
     assert "pass_mark: 70" in exported and "堆满杂物，无法通行" in exported
+
+
+def test_the_api_asks_which_checklist_when_a_workshop_offers_two(app, client, auth):
+    auth.login("manager")
+    text = (EXAMPLES / "named-grades.yaml").read_text(encoding="utf-8")
+    publish_sheet(client, text, workshops=("W1",))
+    publish_sheet(client, text.replace("key: office-grades", "key: office-grades-b"), workshops=("W1",))
+    headers = token_headers(app, "sup1")
+    missing = client.post("/api/v1/workshops/W1/inspections", headers=headers)
+    assert missing.status_code == 422 and missing.get_json()["code"] == "checklist_required"
+    assert sorted(c["checklist"] for c in missing.get_json()["choices"]) == ["office-grades", "office-grades-b"]
+    wrong = client.post("/api/v1/workshops/W1/inspections", json={"checklist": "standard-6s"}, headers=headers)
+    assert wrong.status_code == 422 and wrong.get_json()["code"] == "unknown_checklist"  # W1 has its own now
+    assert client.post("/api/v1/workshops/W1/inspections", json={"checklist": 7}, headers=headers).status_code == 422
+    chosen = client.post("/api/v1/workshops/W1/inspections", json={"checklist": "office-grades-b"}, headers=headers)
+    assert chosen.status_code == 201 and chosen.get_json()["checklist"] == "office-grades-b"
+    # one checklist on offer: no body needed, as before
+    plain = client.post("/api/v1/workshops/W2/inspections", headers=token_headers(app, "sup2"))
+    assert plain.status_code == 201 and plain.get_json()["checklist"] == "standard-6s"

@@ -220,7 +220,8 @@ categories:
   full_marks: 0
   items: [{key: i1, text: 一, deduct: 1, weight: 2}]
 """)
-    assert any(p.startswith("line 8: categories[0].weight: has no effect when scoring.overall is sum") for p in problems)
+    assert any(p.startswith("line 8: categories[0].weight: has no effect when scoring.overall is sum")
+               for p in problems)
     assert "line 9: categories[0].full_marks: must be greater than 0" in problems
     assert any(p.startswith("line 10: categories[0].items[0].weight: has no effect when the item sets deduct")
                for p in problems)

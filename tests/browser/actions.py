@@ -57,6 +57,6 @@ def publish_sheet_file(app, path, workshops=("W2",)) -> None:
 
     with Session(app.extensions["engine"]) as session:
         version, _created = import_checklist(session=session, data=parse_checklist(path.read_text(encoding="utf-8")))
-        publish_version(session=session, version=version, user=None, note="first")
         set_scope(session=session, checklist=version.checklist, workshop_codes=workshops)
+        publish_version(session=session, version=version, user=None, note="first")
         session.commit()

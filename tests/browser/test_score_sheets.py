@@ -11,6 +11,12 @@ pytestmark = pytest.mark.browser
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 
 
+def saved_revision(page, key, revision):
+    """Wait until the server has confirmed this revision of the item (the outbox updates it on each answer)."""
+    page.wait_for_function(
+        f"() => document.querySelector('[data-item-code=\"{key}\"] input[name^=rev-]').value == '{revision}'")
+
+
 def test_a_deduction_sheet_is_counted_with_the_stepper(live_server, browser, artifacts):
     base, app = live_server
     publish_sheet_file(app, EXAMPLES / "deduction-sheet.yaml")
@@ -28,14 +34,14 @@ def test_a_deduction_sheet_is_counted_with_the_stepper(live_server, browser, art
         assert item.locator("input.count").input_value() == "3"
         assert item.locator("[data-deducted]").inner_text() == "扣 1.5 分"
         assert page.locator("[data-category-total]").inner_text() == "18.5 / 20"  # live, before the server answers
-        page.wait_for_function("() => document.querySelector('[data-item-code=\"sort-aisle\"] input[name^=rev-]').value == '3'")
+        saved_revision(page, "sort-aisle", 3)
         minus.tap()
         other = page.locator('[data-item-code="sort-unneeded"]')
         other.locator("input.count").fill("2")  # typed, as an inspector with a tally sheet does
         other.locator("input.count").press("Tab")
         assert page.locator("[data-category-total]").inner_text() == "17 / 20"  # 20 − 2 × 0.5 − 2 × 1
         page.wait_for_selector('[data-item-code="sort-unneeded"] .state-saved')
-        page.wait_for_function("() => document.querySelector('[data-item-code=\"sort-aisle\"] input[name^=rev-]').value == '4'")
+        saved_revision(page, "sort-aisle", 4)
         page.screenshot(path=str(artifacts / "deduction-sheet-768x1024.png"), full_page=True)
         page.reload()
         assert page.locator('[data-item-code="sort-aisle"] input.count').input_value() == "2"
@@ -43,7 +49,7 @@ def test_a_deduction_sheet_is_counted_with_the_stepper(live_server, browser, art
         # N/A takes the item out: nothing off
         page.locator('[data-item-code="sort-unneeded"] .na-toggle').tap()
         assert page.locator("[data-category-total]").inner_text() == "19 / 20"
-        page.wait_for_function("() => document.querySelector('[data-item-code=\"sort-unneeded\"] input[name^=rev-]').value == '2'")
+        saved_revision(page, "sort-unneeded", 2)
         page.reload()
         assert page.locator('[data-item-code="sort-unneeded"] .na-toggle input[type=checkbox]').is_checked()
         assert inspection_id
@@ -73,6 +79,7 @@ def test_named_grades_show_their_names_and_each_items_words(live_server, browser
         page.screenshot(path=str(artifacts / "named-grades-390x844.png"), full_page=True)
         page.reload()
         assert page.locator('[data-item-code="office-corridor"] input[value="8"]').is_checked()
-        assert "畅通，个别物品临时放置" in page.locator('[data-item-code="office-corridor"] [data-chosen-level]').inner_text()
+        chosen = page.locator('[data-item-code="office-corridor"] [data-chosen-level]')
+        assert "畅通，个别物品临时放置" in chosen.inner_text()
     finally:
         context.close()
