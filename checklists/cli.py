@@ -5,6 +5,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from checklists.diff import diff_as_text, diff_checklists
+from checklists.excel import parse_workbook, workbook_bytes
 from checklists.files import ChecklistFileError, dump_checklist, parse_checklist
 from checklists.lint import lint_checklist
 from checklists.service import ChecklistError, get_version, import_checklist, publish_version, version_to_data
@@ -20,9 +21,13 @@ def _engine():
 @checklist_cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_command(file: Path):
-    """Import FILE.yaml as a new draft version (content equal to an existing version changes nothing)."""
+    """Import FILE.yaml or FILE.xlsx as a new draft version (content equal to an existing version changes
+    nothing)."""
     try:
-        data = parse_checklist(file.read_text(encoding="utf-8"))
+        if file.suffix.lower() == ".xlsx":
+            data = parse_workbook(file.read_bytes())
+        else:
+            data = parse_checklist(file.read_text(encoding="utf-8"))
     except ChecklistFileError as exc:
         raise click.ClickException(f"{file}:\n" + "\n".join(f"  {p}" for p in exc.problems)) from exc
     with write_session(_engine()) as session:
@@ -35,14 +40,25 @@ def import_command(file: Path):
 @checklist_cli.command("export")
 @click.argument("key")
 @click.option("--version", "number", type=int, help="Version number (default: the latest).")
+@click.option("--format", "file_format", type=click.Choice(["yaml", "xlsx"]), default=None,
+              help="yaml (default) or xlsx (default when --output ends in .xlsx).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
-def export_command(key: str, number: int | None, output: Path | None):
-    """Export a checklist version as YAML."""
+def export_command(key: str, number: int | None, file_format: str | None, output: Path | None):
+    """Export a checklist version as YAML or as an Excel workbook."""
+    file_format = file_format or ("xlsx" if output and output.suffix.lower() == ".xlsx" else "yaml")
     with write_session(_engine()) as session:
         version = get_version(session=session, key=key, number=number)
         if version is None:
             raise click.ClickException(f"no checklist {key!r}" + (f" version {number}" if number else ""))
-        text = dump_checklist(version_to_data(version))
+        data = version_to_data(version)
+    if file_format == "xlsx":
+        content = workbook_bytes(data)
+        if output:
+            output.write_bytes(content)
+        else:
+            click.get_binary_stream("stdout").write(content)
+        return
+    text = dump_checklist(data)
     if output:
         output.write_text(text, encoding="utf-8")
     else:

@@ -245,7 +245,7 @@ def parse_checklist(text: str) -> ChecklistData:
             if schema_2_only(raw_item, inodes, iwhere, "an item"):
                 if deduction_only(raw_item, inodes, iwhere, "deduct"):
                     deduct = number(raw_item, inodes, "deduct", iwhere, 0.0)
-                    if "weight" in raw_item:
+                    if raw_item.get("weight", 1) != 1:
                         problems.append(f"{_line_of(inodes.get('weight'))}{iwhere}weight: has no effect when the "
                                         "item sets deduct; leave it out")
                 if deduction_only(raw_item, inodes, iwhere, "unit"):

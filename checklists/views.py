@@ -15,6 +15,7 @@ from sqlmodel import select
 from accounts.models import Plant, Workshop
 from accounts.service import is_manager
 from checklists.diff import KIND_LABELS, diff_checklists
+from checklists.excel import XLSX_MIMETYPE, Place, parse_workbook, workbook_bytes
 from checklists.files import ChecklistFileError, dump_checklist, parse_checklist
 from checklists.models import Checklist, ChecklistCategory, ChecklistItem, ChecklistVersion, VersionStatus
 from checklists.schemes import scheme_from_dict
@@ -171,6 +172,20 @@ def create():
     return _back(version)
 
 
+def _place_text(place: Place) -> str:
+    """Where a problem is in an Excel workbook, in the reader's language."""
+    if place.column:
+        return _("工作表“%(sheet)s”第 %(row)d 行“%(column)s”：", sheet=place.sheet, row=place.row, column=place.column)
+    return _("工作表“%(sheet)s”第 %(row)d 行：", sheet=place.sheet, row=place.row)
+
+
+@bp.get("/template.xlsx")
+def blank_template():
+    """An empty 评分表 workbook to fill in: the sheets, their columns and the default settings."""
+    return Response(workbook_bytes(None), mimetype=XLSX_MIMETYPE,
+                    headers={"Content-Disposition": "attachment; filename=checklist-template.xlsx"})
+
+
 @bp.post("/import")
 def import_file():
     session = db()
@@ -181,12 +196,13 @@ def import_file():
         data = upload.read(MAX_IMPORT_BYTES + 1)
         upload.close()
     if not data:
-        problems = [_("请选择一个 YAML 文件")]
+        problems = [_("请选择一个 YAML 或 Excel（.xlsx）文件")]
     elif len(data) > MAX_IMPORT_BYTES:
         problems = [_("文件太大（最大 1 MB）")]
     else:
         try:
-            parsed = parse_checklist(data.decode("utf-8"))
+            # an .xlsx is a zip file: known by its first bytes, whatever it is called
+            parsed = parse_workbook(data, _place_text) if data[:2] == b"PK" else parse_checklist(data.decode("utf-8"))
         except UnicodeDecodeError:
             problems = [_("文件不是 UTF-8 编码的文本")]
         except ChecklistFileError as exc:
@@ -207,6 +223,13 @@ def import_file():
 @bp.get("/<key>/v<int:number>")
 def version(key: str, number: int):
     return render_page(TEMPLATE, **_context(get_version_or_404(key, number)))
+
+
+@bp.get("/<key>/v<int:number>/export.xlsx")
+def export_xlsx(key: str, number: int):
+    version = get_version_or_404(key, number)
+    return Response(workbook_bytes(version_to_data(version)), mimetype=XLSX_MIMETYPE,
+                    headers={"Content-Disposition": f"attachment; filename={key}.v{number}.xlsx"})
 
 
 @bp.get("/<key>/v<int:number>/export.yaml")
