@@ -21,7 +21,9 @@ import clock
 from accounts.models import Plant, User, Workshop
 from accounts.service import visible_workshops
 from checklists.models import Checklist, ChecklistCategory, ChecklistItem, ChecklistVersion
+from checklists.schemes import Scheme, scheme_from_dict
 from inspections.models import Answer, CategoryResult, Inspection, InspectionStatus
+from inspections.scoring import ItemSpec, item_deduction
 
 CHUNK = 2000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -236,11 +238,12 @@ def answer_export(*, session: Session, user: User, flt: ExportFilter) -> Export:
     names = tuple(zones)
     conditions = _scoped_inspections(session, user, flt, zones)
     header = ["检查编号", time_header("提交时间", names), "工厂", *_zone_column(names), "车间代码", "检查表", "版本",
-              "类别", "检查项代码", "检查项", "评分", "不适用", "备注"]
+              "类别", "检查项代码", "检查项", "评分", "不适用", "备注", "等级", "扣分"]
     query = (
         _joined(select(Inspection.id, Inspection.submitted_at, Plant.name, Plant.timezone, Workshop.code, Checklist.key,
                        ChecklistVersion.number, ChecklistCategory.name, ChecklistItem.key, ChecklistItem.text,
-                       Answer.score, Answer.not_applicable, Answer.note))
+                       Answer.score, Answer.not_applicable, Answer.note, ChecklistVersion.id, ChecklistItem.weight,
+                       ChecklistItem.deduct))
         .join(Answer, Answer.inspection_id == Inspection.id)
         .join(ChecklistItem, Answer.item_id == ChecklistItem.id)
         .join(ChecklistCategory, ChecklistItem.category_id == ChecklistCategory.id)
@@ -248,11 +251,26 @@ def answer_export(*, session: Session, user: User, flt: ExportFilter) -> Export:
         .order_by(Inspection.submitted_at, Inspection.id, ChecklistCategory.position, ChecklistItem.position)
     )
 
+    schemes: dict[int, Scheme] = {}  # each version's scheme parsed once, not per row
+
+    def meaning(version_id: int, score: int | None, weight: float, deduct: float | None) -> tuple:
+        """(等级, 扣分): a named grade's label, or the points a count takes off on a counting sheet."""
+        if score is None:
+            return "", ""
+        if version_id not in schemes:
+            schemes[version_id] = scheme_from_dict(session.get(ChecklistVersion, version_id).scheme)
+        scheme = schemes[version_id]
+        if scheme.counted:
+            return "", _round(score * item_deduction(ItemSpec("", weight, deduct=deduct), scheme))
+        return (scheme.label_of(score) if scheme.named else ""), ""
+
     def rows() -> Iterator[list]:
         for (inspection_id, submitted, plant, zone, code, checklist, version, category, item_key, text, score, na,
-             note) in _stream(session, query):
+             note, version_id, weight, deduct) in _stream(session, query):
+            label, deducted = meaning(version_id, None if na else score, weight, deduct)
             yield [inspection_id, wall_time(submitted, zone), plant, *_zone_cell(zone, names), code, checklist,
-                   version, category, item_key, text, "" if na else score, "是" if na else "", note or ""]
+                   version, category, item_key, text, "" if na else score, "是" if na else "", note or "", label,
+                   deducted]  # 等级 and 扣分 last: columns read by position keep theirs
 
     return Export(header, rows(), names)
 

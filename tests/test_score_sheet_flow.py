@@ -96,6 +96,15 @@ def test_submitted_deduction_sheet_adds_up_like_paper_on_screen_api_and_pdf(app,
     assert (sort["points"], sort["full_marks"]) == (16.5, 20)
     assert body["overall_percent"] == pytest.approx(67.78, abs=0.01)
 
+    import csv
+    import io
+
+    auth_rows = list(csv.reader(io.StringIO(client.get("/exports/answers.csv").data.decode("utf-8-sig"))))
+    header, rows = auth_rows[0], [dict(zip(auth_rows[0], r, strict=True)) for r in auth_rows[1:]]
+    assert header[-2:] == ["等级", "扣分"]
+    aisle_row = next(r for r in rows if r["检查项代码"] == "sort-aisle")
+    assert (aisle_row["评分"], aisle_row["扣分"]) == ("3", "1.5")
+
     text = pdf_text(client, f"/inspections/{inspection_id}/report.pdf", tmp_path)
     assert "30.5 / 45 分" in text and "16.5 / 20" in text
     flat = text.replace(" ", "")  # pdftotext spaces CJK and digits as the layout falls
