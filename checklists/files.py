@@ -10,6 +10,7 @@ See docs/checklist-format.md.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +101,10 @@ def parse_checklist(text: str) -> ChecklistData:
             return ""
         if not isinstance(value, str):
             problems.append(f"{_line_of(nodes.get(name))}{where}{name}: must be text")
+            return ""
+        if any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\n\t" for ch in value):
+            # an escaped NUL or lone surrogate passes YAML but no database or PDF takes it
+            problems.append(f"{_line_of(nodes.get(name))}{where}{name}: must not contain control characters")
             return ""
         return value.strip()
 

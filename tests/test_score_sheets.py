@@ -264,3 +264,12 @@ def test_deduction_scores_equal_an_independent_recomputation(case, overall):
         assert result.overall_percent == pytest.approx(100 * sum(p for p, _ in expected) / sum(m for _, m in expected))
     else:
         assert result.overall_percent == pytest.approx(sum(100 * p / m for p, m in expected) / len(expected))
+
+
+def test_control_characters_in_texts_are_refused_by_name():
+    text = 'schema: 2\nkey: s\nname: "S\\0"\ncategories:\n- key: c\n  name: C\n  items:\n' \
+           '  - {key: i, text: "一\\x07", guidance: "第一行\\n第二行"}\n'
+    problems = problems_of(text)
+    assert "line 3: name: must not contain control characters" in problems
+    assert "line 8: categories[0].items[0].text: must not contain control characters" in problems
+    assert len(problems) == 2  # a newline in guidance is text
