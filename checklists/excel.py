@@ -97,8 +97,10 @@ def _widths(ws, widths: list[int]) -> None:
 
 
 def _setting_values(data: ChecklistData | None) -> dict[str, Any]:
-    if data is None:
-        return {"type": "levels", "overall": "mean", "pass_mark": 60, "finding_at_or_below": 1}
+    if data is None:  # the blank template: the defaults a new sheet starts from
+        default = LevelScheme()
+        return {"type": default.type, "overall": default.overall, "pass_mark": _compact(default.pass_mark),
+                "finding_at_or_below": default.finding_at_or_below}
     scheme = data.scheme
     values: dict[str, Any] = {"key": data.key, "name": data.name, "description": data.description,
                               "change_note": data.change_note, "type": scheme.type, "overall": scheme.overall,
