@@ -709,7 +709,7 @@ def correct(inspection_id: int, item_key: str):
                 exc = InspectionError("invalid_score", str(exc))
             if exc.status not in (422, 400):
                 abort(exc.status, _error_text(exc))
-            errors["correction"] = _error_text(exc)
+            errors["correction"] = _error_text(exc, scheme_from_dict(inspection.version.scheme))
         if not errors:
             flash(_("已更正，结果已重新计分"))
             return redirect(url_for(".inspection", inspection_id=inspection.id) + f"#item-{item.key}", code=303)

@@ -253,3 +253,31 @@ def test_the_api_asks_which_checklist_when_a_workshop_offers_two(app, client, au
     # one checklist on offer: no body needed, as before
     plain = client.post("/api/v1/workshops/W2/inspections", headers=token_headers(app, "sup2"))
     assert plain.status_code == 201 and plain.get_json()["checklist"] == "standard-6s"
+
+
+def test_counts_past_the_full_marks_stop_at_zero_and_a_count_can_be_corrected(app, client, auth,
+                                                                              deduction_inspection):
+    inspection_id = deduction_inspection
+    counts = {"sort-aisle": 99, "sort-unneeded": 1, "shine-floor": "na", "shine-equipment": "na", "sustain-ppe": 1,
+              "sustain-smoking": 0}
+    for key, n in counts.items():
+        data = {f"na-{key}": ["0", "1"]} if n == "na" else {f"score-{key}": str(n)}
+        assert client.post(f"/inspections/{inspection_id}/answers/{key}", data=data, headers=HX).status_code == 200
+    assert submit(client, inspection_id).status_code == 303
+    body = client.get(f"/api/v1/inspections/{inspection_id}", headers=token_headers(app, "sup2")).get_json()
+    sort, shine, sustain = body["categories"]
+    assert (sort["points"], sort["percent"]) == (0, 0)          # 99 × 0.5 + 1 is more than 20: nothing below 0
+    assert shine["percent"] is None and shine["full_marks"] == 15  # all N/A: out of the total
+    assert body["overall_percent"] == pytest.approx(100 * 9 / 30, abs=0.01)
+    auth.logout()
+    auth.login("manager")
+    form = client.get(f"/inspections/{inspection_id}/items/sort-aisle/correct")
+    assert form.status_code == 200 and 'type="number"' in form.text and "99 处 · 扣 49.5 分" in form.text
+    response = client.post(f"/inspections/{inspection_id}/items/sort-aisle/correct",
+                           data={"score": "4", "note": "", "reason": "复核时重新数过"})
+    assert response.status_code == 303
+    body = client.get(f"/api/v1/inspections/{inspection_id}", headers=token_headers(app, "manager")).get_json()
+    assert body["categories"][0]["points"] == 17  # 20 − 4 × 0.5 − 1
+    refused = client.post(f"/inspections/{inspection_id}/items/sort-unneeded/correct",
+                          data={"score": "100", "note": "", "reason": "复核时重新数过"})
+    assert refused.status_code == 422 and "数量无效" in refused.text
