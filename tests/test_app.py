@@ -157,3 +157,51 @@ def test_the_installed_project_imports_from_outside_its_checkout(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                             env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_every_library_the_app_imports_is_a_runtime_dependency():
+    """make run installs the project without its dev extras: a library imported by the app but listed only for the
+    tests (openpyxl once was) would break a production install while every test passes."""
+    import ast
+    import re
+    import sys
+    import tomllib
+    from importlib.metadata import packages_distributions
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    runtime = {re.split(r"[<>=!~\[ ;]", d, maxsplit=1)[0].lower().replace("_", "-") for d in project["dependencies"]}
+    ours = {p.parent.name for p in root.glob("*/__init__.py")} | {p.stem for p in root.glob("*.py")}
+    distributions = packages_distributions()
+    missing = set()
+    for path in root.glob("**/*.py"):
+        if path.parts[len(root.parts)] in {"tests", "bench", ".venv", "migrations"} or ".venv" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+            for name in names:
+                top = name.split(".")[0]
+                if top in ours or top in sys.stdlib_module_names:
+                    continue
+                dists = {d.lower().replace("_", "-") for d in distributions.get(top, [top])}
+                if not dists & runtime and not any(_needed_by_runtime(d, runtime) for d in dists):
+                    missing.add(f"{top} ({path.relative_to(root)})")
+    assert not missing, f"imported by the app but not in [project] dependencies: {sorted(missing)}"
+
+
+def _needed_by_runtime(distribution: str, runtime: set[str]) -> bool:
+    """Whether a runtime dependency brings this distribution along (e.g. werkzeug with flask)."""
+    import re
+    from importlib.metadata import PackageNotFoundError, requires
+
+    for dependency in runtime:
+        try:
+            needs = requires(dependency) or []
+        except PackageNotFoundError:
+            continue
+        if any(re.split(r"[<>=!~\[ ;]", n, maxsplit=1)[0].lower().replace("_", "-") == distribution
+               for n in needs if "extra ==" not in n):
+            return True
+    return False
