@@ -58,6 +58,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         SMTP_PASSWORD=os.environ.get("SMTP_PASSWORD", ""),
         SMTP_FROM=os.environ.get("SMTP_FROM", "6s-inspect@localhost"),
         SMTP_STARTTLS=os.environ.get("SMTP_STARTTLS", "0") == "1",
+        # Background work left running this long (a consumer died mid-task) is queued again by the sweep.
+        TASK_STUCK_AFTER=float(os.environ.get("TASK_STUCK_AFTER", "300")),
     )
     if test_config:
         app.config.update(test_config)
@@ -79,6 +81,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     _init_extensions(app)
     _register_blueprints(app)
+    _init_tasks(app)
     _register_cli(app)
     _register_error_pages(app)
 
@@ -266,6 +269,17 @@ def _register_blueprints(app: Flask) -> None:
     app.extensions["csrf_protect"].exempt(api_bp)  # the API checks CSRF itself for cookie sessions
 
 
+def _init_tasks(app: Flask) -> None:
+    """The queue, after the blueprints: their packages declare the tasks it binds."""
+    import inspections.reports.issuing  # noqa: F401  (declares the report tasks)
+    import tasks
+
+    app.config.setdefault("TASK_QUEUE", os.environ.get("TASK_QUEUE"))
+    if app.config.get("TESTING") and not app.config["TASK_QUEUE"]:
+        app.config["TASK_QUEUE"] = "memory"  # a test drains it (tasks.drain) or runs a consumer
+    tasks.init_app(app)
+
+
 def _register_cli(app: Flask) -> None:
     from accounts.cli import token_cli, user_cli
     from actions.cli import actions_cli
@@ -273,8 +287,9 @@ def _register_cli(app: Flask) -> None:
     from checklists.cli import checklist_cli
     from database import db_cli
     from inspections.demo import demo_command
+    from tasks import tasks_cli
 
-    for command in (db_cli, user_cli, token_cli, checklist_cli, demo_command, audit_cli, actions_cli):
+    for command in (db_cli, user_cli, token_cli, checklist_cli, demo_command, audit_cli, actions_cli, tasks_cli):
         app.cli.add_command(command)
 
 

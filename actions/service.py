@@ -150,6 +150,11 @@ def _event(session: Session, user: User, action: CorrectiveAction, to: ActionSta
     audit(session, actor=user, action=f"action.{to.value}", object_type="corrective_action", object_id=action.id,
           old={"status": previous.value, **(old or {})}, new={"status": to.value, **(new or {})},
           reason=comment or None)
+    if action.finding_id is not None:  # the inspection's report prints its findings' actions
+        from inspections.service import record_changed
+
+        finding = session.get(Finding, action.finding_id)
+        record_changed(session, session.get(Inspection, finding.inspection_id))
 
 
 def _text(value: str | None, field: str) -> str:

@@ -303,7 +303,7 @@ def render_ours(app, inspection_id: int) -> bytes:
     from database import db
     from inspections.models import Inspection
     from inspections.reports.archive import Issue
-    from inspections.views import render_inspection_pdf
+    from inspections.reports.issuing import render_inspection_pdf
 
     issue = Issue(number=f"6S-{inspection_id}-1", sequence=1, record_sha256="0" * 64, previous=None, reason="issued")
     return render_inspection_pdf(db().get(Inspection, inspection_id), "full", issue)

@@ -425,7 +425,16 @@ def submit_inspection(*, session: Session, user: User, inspection: Inspection,
         record_signature(session=session, user=user, inspection=inspection, role=SignatureRole.inspector,
                          signer_name=user.display_name, signer_user=user, image=signature_image,
                          password_confirmed=password_confirmed)
+    record_changed(session, inspection)
     return inspection
+
+
+def record_changed(session: Session, inspection: Inspection) -> None:
+    """A submitted inspection's record changed (submit, signature, correction, an action's move): its reports are
+    issued again in the background once the change has committed."""
+    from inspections.reports.issuing import request_reports
+
+    request_reports(session, inspection)
 
 
 def correct_answer(*, session: Session, user: User, inspection: Inspection, item_key: str,
@@ -501,6 +510,7 @@ def correct_answer(*, session: Session, user: User, inspection: Inspection, item
 
     record_findings(session=session, inspection=inspection,
                     today=today or clock.local_day(correction.at, clock.zone_of(inspection.workshop.plant)))
+    record_changed(session, inspection)
     return correction
 
 

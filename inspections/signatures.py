@@ -126,4 +126,8 @@ def record_signature(
           new={"role": role.value, "meaning": SIGNATURE_MEANING[role], "signer_name": signer_name,
                "signer_user_id": signature.signer_user_id, "password_confirmed": password_confirmed,
                "image_sha256": signature.image_sha256})
+    if inspection.status == InspectionStatus.submitted:
+        from inspections.service import record_changed
+
+        record_changed(session, inspection)
     return signature

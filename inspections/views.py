@@ -31,9 +31,10 @@ from checklists.schemes import scheme_from_dict
 from database import db
 from inspections.models import Inspection, InspectionStatus, Signature, SignatureRole
 from inspections.photos import photo_path
-from inspections.reports.archive import ArchiveCorrupt, document_number, issue_report
+from inspections.reports.archive import ArchiveCorrupt, document_number
 from inspections.reports.charts import line_chart
 from inspections.reports.context import inspection_report_context, plant_report_context, workshop_report_context
+from inspections.reports.issuing import issued_inspection_report, report_state
 from inspections.reports.pdf import ReportUnavailable, render_pdf
 from inspections.reports.periods import (
     PeriodError,
@@ -724,7 +725,18 @@ def _result_extras(inspection: Inspection) -> dict:
     return {"may_countersign": may_record_signature(current_user, inspection),
             "may_approve": may_approve(current_user, inspection),
             "may_correct": is_manager(current_user) and inspection.status == InspectionStatus.submitted,
-            "today": clock.today(clock.zone_of(inspection.workshop.plant))}
+            "today": clock.today(clock.zone_of(inspection.workshop.plant)),
+            "report": report_state(inspection) if inspection.status == InspectionStatus.submitted else None}
+
+
+@bp.get("/inspections/<int:inspection_id>/report-state")
+def report_state_fragment(inspection_id: int):
+    """The result page's line about its report, polled while the report is being issued."""
+    inspection = get_inspection_or_404(inspection_id)
+    if inspection.status != InspectionStatus.submitted:
+        abort(409, _("检查提交后才能生成报告"))
+    return render_block("inspections/result.html", "report_state", inspection=inspection,
+                        report=report_state(inspection))
 
 
 @bp.get("/signatures/<int:signature_id>.png")
@@ -765,26 +777,6 @@ def report_pdf(inspection_id: int):
     response.cache_control.private = True
     response.cache_control.no_cache = True  # revalidate: a countersign makes a newer document
     return response.make_conditional(request)
-
-
-def render_inspection_pdf(inspection: Inspection, kind: str, issue, context: dict | None = None) -> bytes:
-    """The report HTML for this issue, printed by WeasyPrint (a request context is needed for its URLs)."""
-    context = context or inspection_report_context(session=db(), inspection=inspection)
-    images = {f"/signatures/{s.image_sha256}.png": s.image_png for s in context["signatures"] if s.image_png}
-    verify_url = public_url("verify.document", sha256=issue.record_sha256)
-    html = render_template(
-        "print/inspection.html", **context, issue=issue, kind=kind, now=clock.now(), verify_url=verify_url,
-        verify_qr=qr_svg(verify_url),
-        previous_number=document_number(inspection.id, kind, issue.previous.sequence) if issue.previous else None,
-    )
-    return render_pdf(html, current_app.config["DATA_DIR"], images)
-
-
-def issued_inspection_report(inspection: Inspection, kind: str):
-    """The stored report; the report context (charts, history) is gathered only when a render is needed."""
-    return issue_report(engine=current_app.extensions["engine"], session=db(), inspection=inspection, kind=kind,
-                        data_dir=current_app.config["DATA_DIR"], user=current_user,
-                        render=lambda issue: render_inspection_pdf(inspection, kind, issue))
 
 
 def _period_text(exc: PeriodError) -> str:

@@ -1,0 +1,129 @@
+"""Issuing inspection reports: the PDF of the record as it stands, stored once per state of the record.
+
+At submit and at every change of the record (a signature, an approval, a correction, a corrective action's move)
+the background task issues the new documents, so a download serves stored bytes. A download that comes first
+(the consumer busy or down) issues the document itself: the same idempotent step, so the two never store two.
+A consumer killed mid-render leaves its run marked running; the sweep queues it again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app, has_request_context, render_template, request
+from flask_login import current_user
+from sqlmodel import select
+
+import clock
+from database import db
+from inspections.models import Inspection, InspectionStatus
+from inspections.reports.archive import (
+    REPORT_KINDS,
+    document_number,
+    fingerprint,
+    issue_report,
+    latest_document,
+    record_statement,
+)
+from inspections.reports.context import inspection_report_context
+from inspections.reports.pdf import render_pdf
+from tasks import TaskRun, after_commit, at_start, background, every, run_of, run_state
+from web import public_url, qr_svg
+
+ISSUE_TASK = "reports.issue"
+SWEEP_TASK = "reports.sweep"
+STUCK_AFTER = timedelta(minutes=5)
+
+
+def render_inspection_pdf(inspection: Inspection, kind: str, issue, context: dict | None = None) -> bytes:
+    """The report HTML for this issue, printed by WeasyPrint (a request context is needed for its URLs)."""
+    context = context or inspection_report_context(session=db(), inspection=inspection)
+    images = {f"/signatures/{s.image_sha256}.png": s.image_png for s in context["signatures"] if s.image_png}
+    verify_url = public_url("verify.document", sha256=issue.record_sha256)
+    html = render_template(
+        "print/inspection.html", **context, issue=issue, kind=kind, now=clock.now(), verify_url=verify_url,
+        verify_qr=qr_svg(verify_url),
+        previous_number=document_number(inspection.id, kind, issue.previous.sequence) if issue.previous else None,
+    )
+    return render_pdf(html, current_app.config["DATA_DIR"], images)
+
+
+def issued_inspection_report(inspection: Inspection, kind: str, user=None):
+    """The stored report; the report context (charts, history) is gathered only when a render is needed."""
+    if user is None and has_request_context() and current_user and current_user.is_authenticated:
+        user = current_user
+    return issue_report(engine=current_app.extensions["engine"], session=db(), inspection=inspection, kind=kind,
+                        data_dir=current_app.config["DATA_DIR"], user=user,
+                        render=lambda issue: render_inspection_pdf(inspection, kind, issue))
+
+
+def report_is_current(inspection: Inspection, kind: str = "full") -> bool:
+    latest = latest_document(db(), inspection.id, kind)
+    return latest is not None and latest.record_sha256 == fingerprint(record_statement(session=db(),
+                                                                                        inspection=inspection))
+
+
+@dataclass(frozen=True)
+class ReportState:
+    """What the result page says about the report: ready, being issued (queued or running), or failed (and
+    retried), with the error and how many attempts were made."""
+
+    state: str
+    attempts: int = 0
+    error: str = ""
+
+    @property
+    def ready(self) -> bool:
+        return self.state == "ready"
+
+
+def report_state(inspection: Inspection) -> ReportState:
+    if report_is_current(inspection):
+        return ReportState("ready")
+    run = run_of(db(), run_key(inspection.id))
+    if run is None or run.state == "done":
+        return ReportState("queued")  # a record changed before the queue knew (or a run pending): being issued
+    return ReportState(run.state, run.attempts, run.error)
+
+
+def run_key(inspection_id: int) -> str:
+    return f"inspection:{inspection_id}"
+
+
+def request_reports(session, inspection: Inspection) -> None:
+    """The record changed: issue its reports in the background once this transaction has committed."""
+    if inspection.status != InspectionStatus.submitted:
+        return
+    base_url = request.host_url if has_request_context() else None
+    after_commit(session, ISSUE_TASK, run_key=run_key(inspection.id), inspection_id=inspection.id, base_url=base_url)
+
+
+@background(ISSUE_TASK, retries=3, retry_delay=15)
+def issue_reports_task(inspection_id: int, base_url: str | None = None) -> None:
+    """Issue every kind of report of the inspection as its record stands (nothing when they are current)."""
+    app = current_app
+    base = base_url or app.config.get("PUBLIC_BASE_URL") or "http://localhost/"
+    with app.test_request_context("/", base_url=base), run_state(run_key(inspection_id), ISSUE_TASK,
+                                                                  inspection_id=inspection_id, base_url=base_url):
+        inspection = db().get(Inspection, inspection_id)
+        if inspection is None or inspection.status != InspectionStatus.submitted:
+            return
+        for kind in REPORT_KINDS:
+            issued_inspection_report(inspection, kind)
+            db().rollback()  # end the read snapshot: the next kind sees the document just stored
+
+
+@background(SWEEP_TASK, retries=0)
+def sweep_task() -> None:
+    """Queue again the report runs a consumer left unfinished (killed mid-render) or that failed for good."""
+    cutoff = clock.now() - timedelta(seconds=current_app.config.get("TASK_STUCK_AFTER", STUCK_AFTER.total_seconds()))
+    stale = db().exec(select(TaskRun).where(TaskRun.name == ISSUE_TASK, TaskRun.state.in_(("queued", "running",
+                                                                                          "failed")),
+                                            TaskRun.updated_at < cutoff)).all()
+    for run in stale:
+        current_app.extensions["tasks"].enqueue(ISSUE_TASK, run_key=run.key, **run.arguments)
+
+
+every(SWEEP_TASK, minute="*")
+at_start(SWEEP_TASK)

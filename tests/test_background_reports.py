@@ -1,0 +1,159 @@
+"""Reports issued in the background: at submit and at every change of the record a task issues the documents,
+so a download serves stored bytes; until then the result page says so; a failed render is shown and retried; a
+consumer killed mid-render loses nothing and duplicates nothing (a real consumer process, SIGKILLed)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+import tasks
+from inspections.models import ReportDocument
+from tasks import TaskRun
+from tests.helpers import answer_all, published_items, start, submit
+
+
+def documents(app, inspection_id):
+    with Session(app.extensions["engine"]) as session:
+        return [(d.kind, d.sequence) for d in session.exec(
+            select(ReportDocument).where(ReportDocument.inspection_id == inspection_id)
+            .order_by(ReportDocument.kind, ReportDocument.sequence))]
+
+
+def run_state(app, inspection_id):
+    with Session(app.extensions["engine"]) as session:
+        run = session.exec(select(TaskRun).where(TaskRun.key == f"inspection:{inspection_id}")).first()
+        return (run.state, run.attempts, run.error) if run else None
+
+
+def submitted(client, auth, app):
+    auth.login("sup1")
+    inspection_id = start(client)
+    answer_all(client, inspection_id, published_items(app))
+    assert submit(client, inspection_id).status_code == 303
+    return inspection_id
+
+
+def test_submit_queues_the_reports_and_the_task_issues_them_once(app, client, auth, monkeypatch):
+    inspection_id = submitted(client, auth, app)
+    assert run_state(app, inspection_id)[0] == "queued" and documents(app, inspection_id) == []
+    page = client.get(f"/inspections/{inspection_id}").text
+    assert 'data-report-state="queued"' in page and "报告生成中" in page and 'hx-trigger="every 2s"' in page
+    assert tasks.drain(app) == 1
+    assert documents(app, inspection_id) == [("findings", 1), ("full", 1)]
+    assert run_state(app, inspection_id)[0] == "done"
+    assert 'data-report-state="ready"' in client.get(f"/inspections/{inspection_id}/report-state").text
+
+    # the download is the stored document: no render happens in the request any more
+    import inspections.reports.issuing as issuing
+
+    monkeypatch.setattr(issuing, "render_pdf", lambda *a, **k: pytest.fail("rendered in the request"))
+    response = client.get(f"/inspections/{inspection_id}/report.pdf")
+    assert response.status_code == 200 and response.headers["X-Report-Document"] == f"6S-{inspection_id}-1"
+    # the same work queued again (a retry, a sweep) changes nothing
+    app.extensions["tasks"].enqueue("reports.issue", run_key=f"inspection:{inspection_id}",
+                                    inspection_id=inspection_id, base_url=None)
+    tasks.drain(app)
+    assert documents(app, inspection_id) == [("findings", 1), ("full", 1)]
+
+
+def test_a_change_of_the_record_issues_the_next_document(app, client, auth):
+    inspection_id = submitted(client, auth, app)
+    tasks.drain(app)
+    auth.logout()
+    auth.login("manager")
+    response = client.post(f"/inspections/{inspection_id}/items/{published_items(app)[0].key}/correct",
+                           data={"score": "1", "note": "复核", "reason": "复核时发现问题"})
+    assert response.status_code == 303
+    assert run_state(app, inspection_id)[0] == "queued"
+    assert tasks.drain(app) == 1
+    assert documents(app, inspection_id) == [("findings", 1), ("findings", 2), ("full", 1), ("full", 2)]
+
+
+def test_a_failed_render_is_shown_and_retried(app, client, auth, monkeypatch):
+    inspection_id = submitted(client, auth, app)
+    import inspections.reports.issuing as issuing
+
+    def broken(*_args, **_kwargs):
+        raise OSError("fonts missing")
+
+    monkeypatch.setattr(issuing, "render_pdf", broken)
+    tasks.drain(app)
+    state, attempts, error = run_state(app, inspection_id)
+    assert state == "failed" and attempts >= 1 and "fonts missing" in error
+    page = client.get(f"/inspections/{inspection_id}").text
+    assert 'data-report-state="failed"' in page and "报告生成失败" in page
+    monkeypatch.undo()
+    app.config["TASK_STUCK_AFTER"] = 0
+    from inspections.reports.issuing import sweep_task
+
+    with app.app_context():
+        sweep_task()  # the periodic sweep queues the failed run again
+    tasks.drain(app)
+    assert run_state(app, inspection_id)[0] == "done"
+    assert documents(app, inspection_id) == [("findings", 1), ("full", 1)]
+
+
+def consumer(env, cwd, log: Path):
+    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "tasks", "consume", "--workers",
+                                 "1"], env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait_for(condition, timeout=60.0, step=0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (value := condition()):
+            return value
+        time.sleep(step)
+    raise AssertionError("timed out")
+
+
+def test_a_consumer_killed_mid_render_loses_nothing_and_duplicates_nothing(sqlite_url, tmp_path):
+    """SqliteHuey in a file, a real `flask tasks consume` process, SIGKILL while it renders, a new consumer."""
+    from app import create_app
+
+    queue = f"sqlite:///{tmp_path / 'tasks.db'}"
+    data_dir = tmp_path / "data"
+    config = {"TESTING": True, "SECRET_KEY": "x" * 32, "DATABASE_URL": sqlite_url, "DATA_DIR": str(data_dir),
+              "WTF_CSRF_ENABLED": False, "TASK_QUEUE": queue}
+    app = create_app(config)
+    client = app.test_client()
+    from tests.seed import PASSWORD
+
+    client.post("/login", data={"username": "sup1", "password": PASSWORD})
+    inspection_id = start(client)
+    answer_all(client, inspection_id, published_items(app))
+    assert submit(client, inspection_id).status_code == 303
+    assert app.extensions["tasks"].pending == 1
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "DATABASE_URL": sqlite_url, "DATA_DIR": str(data_dir), "TASK_QUEUE": queue,
+           "SECRET_KEY": "x" * 32, "TASK_STUCK_AFTER": "0"}
+    log = tmp_path / "consumer.log"
+    first = consumer(env, root, log)
+    try:
+        wait_for(lambda: (run_state(app, inspection_id) or ("",))[0] == "running")
+        first.send_signal(signal.SIGKILL)  # mid-render: the first render takes most of a second
+        first.wait(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    # killed within a few milliseconds of starting a render of most of a second: nothing stored, run left running
+    assert documents(app, inspection_id) == [] and run_state(app, inspection_id)[0] == "running"
+    second = consumer(env, root, log)  # its start-up sweep finds the run left running
+    try:
+        wait_for(lambda: run_state(app, inspection_id)[0] == "done" and len(documents(app, inspection_id)) == 2,
+                 timeout=120, step=0.2)
+    finally:
+        second.terminate()
+        second.wait(timeout=30)
+    assert documents(app, inspection_id) == [("findings", 1), ("full", 1)], log.read_text()[-2000:]
+    response = client.get(f"/inspections/{inspection_id}/report.pdf")
+    assert response.status_code == 200 and response.headers["X-Report-Document"] == f"6S-{inspection_id}-1"
+    app.extensions["engine"].dispose()
