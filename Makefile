@@ -11,7 +11,7 @@ export FLASK_APP := app
 
 # Debian packages: what the app needs to run (PDF rendering), and what the tests add.
 APT_RUN := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fontconfig python3-venv
-APT_TEST := chromium poppler-utils postgresql libreoffice-calc-nogui
+APT_TEST := chromium poppler-utils postgresql libreoffice-calc-nogui redis-server
 
 .PHONY: help run serve setup test test-zones bench lint messages system-run system-test clean
 
@@ -58,10 +58,12 @@ setup: system-run $(VENV)/.installed
 
 run: setup serve
 
+# gunicorn and, beside it, the task consumer (issued reports, the periodic sweep); Ctrl-C stops both.
 serve:
 	@echo "6S Inspect on http://$(HOST):$(PORT)  (demo logins above; Ctrl-C stops)"
-	$(BIN)/gunicorn --workers 2 --threads 4 \
-	  --bind $(HOST):$(PORT) --access-logfile - 'app:create_app()'
+	@$(BIN)/flask tasks consume & consumer=$$!; \
+	  trap 'kill $$consumer 2>/dev/null; wait $$consumer 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/gunicorn --workers 2 --threads 4 --bind $(HOST):$(PORT) --access-logfile - 'app:create_app()'
 
 # The whole suite on both cores with the machine's zone pinned to UTC, then the day-and-zone tests (marker `clock`)
 # again as a machine in Shanghai and one in Los Angeles would run them: the app's days must not move with TZ.

@@ -134,7 +134,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         except Exception:  # any database failure means "not healthy"
             app.logger.exception("health check failed")
             return jsonify(status="unavailable"), 503
-        return jsonify(status="ok")
+        from tasks import queue_health
+
+        # a queue behind (no consumer) is reported, not a failed check: the app serves and reports render on demand
+        return jsonify(status="ok", tasks=queue_health(app))
 
     return app
 

@@ -126,7 +126,7 @@ def make_huey(url: str, instance_path: str | Path):
         return MemoryHuey("sixs", immediate=url == "immediate")
     if url.startswith("sqlite:///"):
         return SqliteHuey("sixs", filename=url.removeprefix("sqlite:///"))
-    if url.startswith(("postgresql://", "postgres://")):
+    if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
         return PostgresHuey("sixs", dsn=url.replace("postgresql+psycopg://", "postgresql://"))
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisHuey("sixs", url=url)
@@ -175,6 +175,40 @@ class Tasks:
     @property
     def pending(self) -> int:
         return self.huey.pending_count()
+
+    def close(self) -> None:
+        """Close the queue's connections (a test's app, a consumer that stops)."""
+        self.huey.storage.close()
+
+
+HEARTBEAT = "consumer:heartbeat"
+HEARTBEAT_EVERY_SECONDS = 60
+
+
+def beat() -> None:
+    """The consumer is alive: its periodic heartbeat (every minute) says so in the database all servers share."""
+    _set_run(HEARTBEAT, HEARTBEAT, {}, "done")
+
+
+def queue_health(app: Flask) -> dict:
+    """For /healthz: how many tasks wait, and whether a consumer has beaten in the last three minutes."""
+    from database import db
+
+    url = app.config.get("TASK_QUEUE") or "sqlite:"
+    # the kind of queue only: a URL may carry a password, and /healthz answers anyone
+    health: dict[str, Any] = {"queue": urlsplit(url).scheme or url}
+    try:
+        health["pending"] = app.extensions["tasks"].pending
+    except Exception:  # the queue's store is down: say so, the app itself still serves
+        health["pending"] = None
+    run = run_of(db(), HEARTBEAT)
+    if run is None:
+        health |= {"consumer_alive": False, "consumer_seen": None}
+    else:
+        age = (clock.now() - clock.as_utc(run.updated_at)).total_seconds()
+        health |= {"consumer_alive": age < 3 * HEARTBEAT_EVERY_SECONDS,
+                   "consumer_seen": clock.as_utc(run.updated_at).isoformat()}
+    return health
 
 
 def init_app(app: Flask) -> None:

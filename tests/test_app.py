@@ -9,7 +9,8 @@ from tests.seed import PASSWORD
 
 def test_healthz_answers_ok_when_the_database_answers(client):
     response = client.get("/healthz")
-    assert response.status_code == 200 and response.json == {"status": "ok"}
+    assert response.status_code == 200 and response.json["status"] == "ok"
+    assert set(response.json["tasks"]) == {"queue", "pending", "consumer_alive", "consumer_seen"}
 
 
 def test_healthz_fails_when_the_database_does_not(tmp_path):

@@ -156,4 +156,94 @@ def test_a_consumer_killed_mid_render_loses_nothing_and_duplicates_nothing(sqlit
     assert documents(app, inspection_id) == [("findings", 1), ("full", 1)], log.read_text()[-2000:]
     response = client.get(f"/inspections/{inspection_id}/report.pdf")
     assert response.status_code == 200 and response.headers["X-Report-Document"] == f"6S-{inspection_id}-1"
+    app.extensions["tasks"].close()
+    app.extensions["engine"].dispose()
+
+
+def test_healthz_reports_the_queue_and_the_consumer(app, client, auth):
+    health = client.get("/healthz").get_json()
+    assert health["status"] == "ok" and health["tasks"]["consumer_alive"] is False
+    inspection_id = submitted(client, auth, app)
+    assert client.get("/healthz").get_json()["tasks"]["pending"] == 1
+    from inspections.reports.issuing import sweep_task
+
+    with app.app_context():
+        sweep_task()  # what the consumer runs every minute: also its heartbeat
+    tasks.drain(app)
+    health = client.get("/healthz").get_json()["tasks"]
+    assert health["pending"] == 0 and health["consumer_alive"] is True and health["consumer_seen"]
+    assert documents(app, inspection_id) == [("findings", 1), ("full", 1)]
+
+
+def test_healthz_never_shows_the_queues_address(sqlite_url, tmp_path):
+    from app import create_app
+
+    app = create_app({"TESTING": True, "DATABASE_URL": sqlite_url, "DATA_DIR": str(tmp_path),
+                      "TASK_QUEUE": "redis://:s3cret@127.0.0.1:9/0"})  # nothing listens on port 9
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200  # the app serves; the queue's trouble is reported
+    assert response.json["tasks"]["queue"] == "redis" and response.json["tasks"]["pending"] is None
+    assert "s3cret" not in response.text
+    with pytest.raises(ValueError, match="unknown queue 'amqp'"):
+        tasks.make_huey("amqp://guest:guest@mq/", tmp_path)
+    app.extensions["engine"].dispose()
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """Debian's redis-server on a free port of 127.0.0.1, nothing kept on disk."""
+    import shutil
+    import socket
+
+    server = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not Path(server).exists():
+        pytest.skip("redis-server is not installed: apt-get install redis-server (make test does)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([server, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                                "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    try:
+        import redis
+
+        client = redis.Redis(host="127.0.0.1", port=port)
+        wait_for(lambda: _pings(client), timeout=20, step=0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _pings(client) -> bool:
+    try:
+        return client.ping()
+    except Exception:
+        return False
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql", "redis"])
+def test_each_queue_engine_carries_the_report_task(engine, sqlite_url, tmp_path, request):
+    """The same code on a SQLite file, on PostgreSQL (the group's database) and on Redis, by TASK_QUEUE alone."""
+    from app import create_app
+    from tests.seed import PASSWORD
+
+    if engine == "sqlite":
+        queue = f"sqlite:///{tmp_path / 'tasks.db'}"
+    elif engine == "postgresql":
+        info = request.getfixturevalue("pg_connection").info
+        queue = f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
+    else:
+        queue = request.getfixturevalue("redis_url")
+    app = create_app({"TESTING": True, "DATABASE_URL": sqlite_url, "DATA_DIR": str(tmp_path / "data"),
+                      "WTF_CSRF_ENABLED": False, "TASK_QUEUE": queue})
+    client = app.test_client()
+    client.post("/login", data={"username": "sup1", "password": PASSWORD})
+    inspection_id = start(client)
+    answer_all(client, inspection_id, published_items(app))
+    assert submit(client, inspection_id).status_code == 303
+    assert app.extensions["tasks"].pending == 1
+    assert tasks.drain(app) == 1  # what a consumer does: take it off the queue and run it
+    assert documents(app, inspection_id) == [("findings", 1), ("full", 1)]
+    assert app.extensions["tasks"].pending == 0
+    app.extensions["tasks"].close()
     app.extensions["engine"].dispose()

@@ -28,7 +28,7 @@ from inspections.reports.archive import (
 )
 from inspections.reports.context import inspection_report_context
 from inspections.reports.pdf import render_pdf
-from tasks import TaskRun, after_commit, at_start, background, every, run_of, run_state
+from tasks import TaskRun, after_commit, at_start, background, beat, every, run_of, run_state
 from web import public_url, qr_svg
 
 ISSUE_TASK = "reports.issue"
@@ -117,6 +117,7 @@ def issue_reports_task(inspection_id: int, base_url: str | None = None) -> None:
 @background(SWEEP_TASK, retries=0)
 def sweep_task() -> None:
     """Queue again the report runs a consumer left unfinished (killed mid-render) or that failed for good."""
+    beat()  # the sweep runs every minute on the consumer: it is also the consumer's heartbeat
     cutoff = clock.now() - timedelta(seconds=current_app.config.get("TASK_STUCK_AFTER", STUCK_AFTER.total_seconds()))
     stale = db().exec(select(TaskRun).where(TaskRun.name == ISSUE_TASK, TaskRun.state.in_(("queued", "running",
                                                                                           "failed")),
