@@ -60,6 +60,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         SMTP_STARTTLS=os.environ.get("SMTP_STARTTLS", "0") == "1",
         # Background work left running this long (a consumer died mid-task) is queued again by the sweep.
         TASK_STUCK_AFTER=float(os.environ.get("TASK_STUCK_AFTER", "300")),
+        # When the consumer runs the daily run (UTC HH:MM): 23:30 is 07:30 in Shanghai, before the morning shift.
+        DAILY_RUN_AT=os.environ.get("DAILY_RUN_AT", "23:30"),
     )
     if test_config:
         app.config.update(test_config)
@@ -274,6 +276,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _init_tasks(app: Flask) -> None:
     """The queue, after the blueprints: their packages declare the tasks it binds."""
+    import actions.tasks  # noqa: F401  (declares the daily run)
     import inspections.reports.issuing  # noqa: F401  (declares the report tasks)
     import tasks
 

@@ -97,7 +97,7 @@ class Background:
 
 
 REGISTRY: dict[str, Background] = {}
-PERIODIC: list[tuple[str, dict]] = []  # (task name, crontab arguments)
+PERIODIC: list[tuple[str, dict, str | None, str | None]] = []  # (name, crontab, config key, default "HH:MM")
 AT_START: list[str] = []  # queued each time a consumer starts (it may follow one that died mid-task)
 
 
@@ -109,9 +109,17 @@ def background(name: str, retries: int = 3, retry_delay: int = 10):
     return register
 
 
-def every(name: str, **crontab_arguments) -> None:
-    """Run a declared task on the consumer on a schedule (crontab fields, in UTC)."""
-    PERIODIC.append((name, crontab_arguments))
+def every(name: str, config_key: str | None = None, default: str | None = None, **crontab_arguments) -> None:
+    """Run a declared task on the consumer on a schedule: crontab fields, or once a day at the UTC time "HH:MM"
+    in the app's config_key (else default)."""
+    PERIODIC.append((name, crontab_arguments, config_key, default))
+
+
+def daily_at(text: str) -> dict:
+    hour, _, minute = str(text).partition(":")
+    if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+        raise ValueError(f"a time of day must be HH:MM (UTC), not {text!r}")
+    return {"hour": str(int(hour)), "minute": str(int(minute))}
 
 
 def at_start(name: str) -> None:
@@ -148,8 +156,10 @@ class Tasks:
         if PERIODIC:
             from huey import crontab
 
-            for name, schedule in PERIODIC:
+            for name, schedule, config_key, default in PERIODIC:
                 entry = REGISTRY[name]
+                if config_key:
+                    schedule = daily_at(app.config.get(config_key) or default)
                 huey.periodic_task(crontab(**schedule), name=f"{name}:periodic")(self._runner(entry))
 
     def _runner(self, entry: Background):
@@ -269,7 +279,9 @@ def consume_command(workers: int):
     tasks: Tasks = current_app.extensions["tasks"]
     for name in AT_START:
         tasks.enqueue(name)
-    consumer = Consumer(tasks.huey, workers=workers, worker_type="thread", periodic=True, check_worker_health=True)
+    # flush_locks: a lock held by a consumer that was killed would otherwise block its task for good
+    consumer = Consumer(tasks.huey, workers=workers, worker_type="thread", periodic=True, check_worker_health=True,
+                        flush_locks=True)
     consumer.run()
 
 

@@ -33,38 +33,47 @@ def notify_command(day, dry_run, resend):
     """The daily run: escalate red tags past their holding period, then e-mail owners and their managers about
     overdue actions and POST each plant's webhook. Run again the same day (a retry after a failure), it sends
     only what has not been delivered yet; exit status 1 while something could not be delivered."""
+    if daily_run(day=day.date() if day else None, dry_run=dry_run, resend=resend, say=click.echo):
+        raise SystemExit(1)
+
+
+def daily_run(*, day=None, dry_run: bool = False, resend: bool = False, say=click.echo) -> bool:
+    """The daily run itself (the CLI above and the consumer's periodic task). Returns whether something could not
+    be delivered. Running it again the same day sends only what has not arrived yet. say(message, err=…) reports."""
+    echo = say
+
     config = current_app.config
     base_url = (config.get("PUBLIC_BASE_URL") or "").rstrip("/")
     engine = current_app.extensions["engine"]
     with Session(engine) as session:  # one clock reading for the whole run
-        days = fixed_day(session, day.date()) if day else plant_days(session)
+        days = fixed_day(session, day) if day else plant_days(session)
     if dry_run:
         with Session(engine) as session:
             due = session.exec(select(func.count()).select_from(RedTag).where(
                 RedTag.status == TagStatus.held, days.before(RedTag.hold_until, RedTag.workshop_id))).one()
-        click.echo(f"{due} red tags would escalate")
+        echo(f"{due} red tags would escalate")
     else:
         with write_session(engine) as session:  # first, so that escalated tags are counted like any action
             escalated = escalate_due(session=session, days=days)
-        click.echo(f"{len(escalated)} red tags escalated to corrective actions")
+        echo(f"{len(escalated)} red tags escalated to corrective actions")
     with Session(engine) as session:
         rows = overdue_rows(session, days)
         owners, managers = recipients(session, rows)
         digests = build_digests(rows, owners, managers)
         hooks = plant_payloads(session, rows, days, base_url)
         delivered = set() if resend else delivered_on(session, days.dates())
-    click.echo(f"{len(rows)} overdue actions; {len(digests)} e-mails; {len(hooks)} plant webhooks")
+    echo(f"{len(rows)} overdue actions; {len(digests)} e-mails; {len(hooks)} plant webhooks")
     mails = [d for d in digests if mail_delivery(d).key not in delivered]
     hooks_due = [(p, payload) for p, payload in hooks if webhook_delivery(p, payload).key not in delivered]
     if len(mails) < len(digests) or len(hooks_due) < len(hooks):
-        click.echo(f"already delivered today: {len(digests) - len(mails)} e-mails, "
+        echo(f"already delivered today: {len(digests) - len(mails)} e-mails, "
                    f"{len(hooks) - len(hooks_due)} webhooks (--resend sends them again)")
     if dry_run:
         for digest in mails:
-            click.echo(f"  mail {digest.to.email}: {len(digest.rows)} actions")
+            echo(f"  mail {digest.to.email}: {len(digest.rows)} actions")
         for plant, payload in hooks_due:
-            click.echo(f"  webhook {plant.code}: {payload['count']} actions → {plant.webhook_url}")
-        return
+            echo(f"  webhook {plant.code}: {payload['count']} actions → {plant.webhook_url}")
+        return False
 
     def keep(delivery):
         with write_session(engine) as session:
@@ -72,22 +81,21 @@ def notify_command(day, dry_run, resend):
 
     failed = False
     if mails and not config["SMTP_HOST"]:
-        click.echo("SMTP_HOST is not set: no e-mail sent", err=True)
+        echo("SMTP_HOST is not set: no e-mail sent", err=True)
         failed = True
     elif mails:
         settings = MailSettings(config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_FROM"], config["SMTP_USER"],
                                 config["SMTP_PASSWORD"], config["SMTP_STARTTLS"])
         refused = send_digests(mails, settings, base_url, sent=lambda digest: keep(mail_delivery(digest)))
-        click.echo(f"sent {len(mails) - len(refused)} e-mails")
+        echo(f"sent {len(mails) - len(refused)} e-mails")
         for digest, reason in refused:
-            click.echo(f"mail {digest.to.email}: FAILED ({reason})", err=True)
+            echo(f"mail {digest.to.email}: FAILED ({reason})", err=True)
         failed = bool(refused)
     for plant, payload in hooks_due:  # webhooks go out whatever happened to the e-mail
         is_delivered, tries, outcome = post_webhook(plant.webhook_url, plant.webhook_secret, payload,
                                                     backoff=config.get("WEBHOOK_BACKOFF", 2.0))
-        click.echo(f"webhook {plant.code}: {'delivered' if is_delivered else 'FAILED'} after {tries} tries ({outcome})")
+        echo(f"webhook {plant.code}: {'delivered' if is_delivered else 'FAILED'} after {tries} tries ({outcome})")
         if is_delivered:
             keep(webhook_delivery(plant, payload))
         failed = failed or not is_delivered
-    if failed:
-        raise SystemExit(1)
+    return failed
