@@ -100,8 +100,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if response.mimetype == "text/html" and "Cache-Control" not in response.headers:
-            # Shared tablets: the back button after a logout must not bring the previous user's pages back.
+        if response.mimetype in ("text/html", "application/json") and "Cache-Control" not in response.headers:
+            # Shared tablets: the back button after a logout must not bring the previous user's pages back; API
+            # answers are one user's view of records that change.
             response.headers["Cache-Control"] = "no-store"
         return response
 

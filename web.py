@@ -73,3 +73,12 @@ def static_fingerprint(folder) -> str:
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def private_cache(response, immutable: bool):
+    """Files that belong to someone's workshop: browsers may keep them, shared caches never. An immutable one (a
+    photo or signature of a record, stored by its hash) is kept for a year without asking again; one whose
+    content may change under the same address (an action's after-photo) is revalidated by its ETag each time.
+    (send_file's max_age gave "public, max-age=86400, private": public and private at once.)"""
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable" if immutable else "private, no-cache"
+    return response

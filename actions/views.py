@@ -20,7 +20,7 @@ from actions.models import CorrectiveAction, Priority
 from database import db
 from inspections.photos import photo_path
 from inspections.service import photos_by_item
-from web import at_plant, plant_today, render_page
+from web import at_plant, plant_today, private_cache, render_page
 
 bp = Blueprint("actions", __name__)
 LIST_LIMIT = 500
@@ -209,8 +209,6 @@ def after_photo(action_id: int):
                       thumbnail=request.args.get("size") == "thumb")
     if not path.is_file():
         abort(404)
-    response = send_file(path, mimetype="image/jpeg", max_age=86400, conditional=True,
-                         download_name=f"action-{action_id}-after.jpg")
-    response.cache_control.private = True
-    return response
+    response = send_file(path, mimetype="image/jpeg", conditional=True, download_name=f"action-{action_id}-after.jpg")
+    return private_cache(response, immutable=False)  # a returned action gets a new after-photo at this address
 

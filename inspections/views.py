@@ -79,7 +79,7 @@ from inspections.trends import (
     workshop_trend,
 )
 from redtags.service import tag_counts
-from web import at_plant, is_fragment_request, public_url, qr_svg, render_page
+from web import at_plant, is_fragment_request, private_cache, public_url, qr_svg, render_page
 
 bp = Blueprint("inspections", __name__)
 
@@ -468,10 +468,8 @@ def photo(photo_id: int):
     path = photo_path(current_app.config["DATA_DIR"], record.sha256, thumbnail=request.args.get("size") == "thumb")
     if not path.is_file():
         abort(404)
-    response = send_file(path, mimetype="image/jpeg", max_age=86400, conditional=True,
-                         download_name=f"photo-{photo_id}.jpg")
-    response.cache_control.private = True  # a record of someone's workshop: browsers only, no shared caches
-    return response
+    response = send_file(path, mimetype="image/jpeg", conditional=True, download_name=f"photo-{photo_id}.jpg")
+    return private_cache(response, immutable=True)  # a photo row never changes what it shows
 
 
 @bp.post("/inspections/<int:inspection_id>/categories/<category_key>/not-applicable")
@@ -745,10 +743,7 @@ def signature_image(signature_id: int):
     if record is None or record.image_png is None or get_visible_inspection(
             session=db(), user=current_user, inspection_id=record.inspection_id) is None:
         abort(404)
-    response = Response(record.image_png, mimetype="image/png")
-    response.cache_control.private = True
-    response.cache_control.max_age = 86400
-    return response
+    return private_cache(Response(record.image_png, mimetype="image/png"), immutable=True)
 
 
 @bp.get("/inspections/<int:inspection_id>/report.pdf")

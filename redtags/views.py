@@ -18,7 +18,7 @@ from database import db
 from inspections.photos import photo_path
 from redtags import service
 from redtags.models import RedTag, TagOutcome, TagReason
-from web import at_plant, plant_today, public_url, qr_svg, render_page
+from web import at_plant, plant_today, private_cache, public_url, qr_svg, render_page
 
 bp = Blueprint("redtags", __name__)
 REGISTER_LIMIT = 500
@@ -187,7 +187,5 @@ def photo(tag_id: int):
     path = photo_path(current_app.config["DATA_DIR"], tag.photo_sha256, thumbnail=request.args.get("size") == "thumb")
     if not path.is_file():
         abort(404)
-    response = send_file(path, mimetype="image/jpeg", max_age=86400, conditional=True,
-                         download_name=f"{tag.number}.jpg")
-    response.cache_control.private = True
-    return response
+    response = send_file(path, mimetype="image/jpeg", conditional=True, download_name=f"{tag.number}.jpg")
+    return private_cache(response, immutable=True)  # the photo a tag was raised with

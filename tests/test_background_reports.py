@@ -247,3 +247,10 @@ def test_each_queue_engine_carries_the_report_task(engine, sqlite_url, tmp_path,
     assert app.extensions["tasks"].pending == 0
     app.extensions["tasks"].close()
     app.extensions["engine"].dispose()
+
+
+def test_api_answers_are_not_kept_by_caches(app, client, auth):
+    from tests.helpers import token_headers
+
+    response = client.get("/api/v1/workshops", headers=token_headers(app, "sup1"))
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
