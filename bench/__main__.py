@@ -111,6 +111,7 @@ def main() -> None:
     # (a) the same HTML through WeasyPrint with default options and the full-size photos, and
     # (b) headless Chromium printing that same full-size HTML.
     submitted = _inspection_with_photos(client, 6)
+    rows.extend(_background_report_rows(app, client, submitted))
     rows.extend(_pdf_rows(app, client, submitted, workdir, url))
     # last: the deduction sheet takes SZ-CNC over from the standard one
     rows.append(_deduction_form_row(app, client, form_url))
@@ -122,6 +123,27 @@ def main() -> None:
     print()
     app.extensions["engine"].dispose()
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _background_report_rows(app, client, inspection_id: int) -> list[tuple]:
+    """Submit → stored reports with the consumer idle (the task run in this process, both kinds: full and
+    findings), then the first download, which now serves stored bytes, beside rendering it in the request."""
+    import time
+
+    import tasks
+
+    started = time.perf_counter()
+    ran = tasks.drain(app)
+    issue_ms = (time.perf_counter() - started) * 1000
+    assert ran == 1
+    first = time.perf_counter()
+    response = client.get(f"/inspections/{inspection_id}/report.pdf")
+    first_ms = (time.perf_counter() - first) * 1000
+    assert response.status_code == 200
+    return [("submit → stored reports (consumer idle; full + findings)", f"{issue_ms:.0f} ms", "—",
+             "target ≤ 2000 ms"),
+            ("first report download after submit (stored by the task)", f"{first_ms:.1f} ms",
+             f"{issue_ms / 2:.0f} ms (one render in the request, before)", "target ≤ 20 ms")]
 
 
 def _deduction_form_row(app, client, standard_url: str) -> tuple:
