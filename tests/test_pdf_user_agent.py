@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+import inspections.reports.issuing
 import inspections.views
 from inspections.reports import pdf
 from tests.conftest import AuthActions
@@ -27,7 +28,8 @@ def printed_html(sqlite_app, monkeypatch):
         captured[len(captured)] = (html, args, kwargs)
         return real_render(html, *args, **kwargs)
 
-    monkeypatch.setattr(inspections.views, "render_pdf", capture)
+    monkeypatch.setattr(inspections.views, "render_pdf", capture)  # the period reports
+    monkeypatch.setattr(inspections.reports.issuing, "render_pdf", capture)  # issued inspection reports
     client = app.test_client()
     AuthActions(client).login("sup1")
     items = published_items(app)

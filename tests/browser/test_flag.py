@@ -43,6 +43,8 @@ def test_a_flag_is_one_tap_survives_offline_and_goes_with_na(live_server, browse
         other = page.locator('[data-item-code="sort-03"]')
         other.locator('input[type=radio][value="3"]').check()
         other.locator(".flag-toggle").click()
+        # both changes are in the tablet's outbox (IndexedDB writes are asynchronous) before the page goes away
+        page.wait_for_function("() => Number(document.querySelector('[data-outbox-count]').dataset.outboxCount) >= 2")
         page.reload()
         page.wait_for_selector('[data-item-code="sort-03"]')
         assert page.locator('[data-item-code="sort-03"] input[type=checkbox]').is_checked()
