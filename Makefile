@@ -11,7 +11,7 @@ export FLASK_APP := app
 
 # Debian packages: what the app needs to run (PDF rendering), and what the tests add.
 APT_RUN := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fontconfig python3-venv
-APT_TEST := chromium poppler-utils postgresql libreoffice-calc-nogui redis-server
+APT_TEST := chromium poppler-utils postgresql libreoffice-calc-nogui redis-server wrk
 
 .PHONY: help run serve setup test test-zones bench lint messages system-run system-test clean
 
@@ -85,6 +85,7 @@ test-zones: $(VENV)/.installed-dev
 bench: system-test $(VENV)/.installed-dev
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.large
+	$(BIN)/python -m bench.load
 
 # Translations: extract the message ids (the Chinese texts), merge into the English catalogue, compile.
 messages: $(VENV)/.installed-dev

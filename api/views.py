@@ -8,6 +8,7 @@ import clock
 from accounts.days import plant_days
 from accounts.models import Workshop
 from accounts.service import SignInRefused, confirm_password, get_visible_workshop_or_404, visible_workshops
+from checklists.models import ChecklistItem
 from checklists.schemes import scheme_from_dict
 from database import db
 from inspections.models import SIGNATURE_MEANING, Inspection, SignatureRole
@@ -140,7 +141,7 @@ def put_answer(inspection_id: int, item_key: str):
     except ValueError as exc:
         return jsonify(error=str(exc), items=[item_key]), 422
     session.commit()
-    item = next(i for c in inspection.version.categories for i in c.items if i.key == item_key)
+    item = session.get(ChecklistItem, answer.item_id)  # loaded by the save: no query
     return jsonify(item=item_key, **answer_fields(answer, item, scheme), note=answer.note, flagged=answer.flagged,
                    revision=answer.revision)
 

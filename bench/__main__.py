@@ -116,13 +116,17 @@ def main() -> None:
     # last: the deduction sheet takes SZ-CNC over from the standard one
     rows.append(_deduction_form_row(app, client, form_url))
 
+    print_rows(rows)
+    app.extensions["engine"].dispose()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def print_rows(rows: list[tuple]) -> None:
     widths = [max(len(str(r[i])) for r in rows + [HEADER]) for i in range(4)]
     print()
     for row in [HEADER, tuple("-" * w for w in widths), *rows]:
         print(" | ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)))
     print()
-    app.extensions["engine"].dispose()
-    shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _background_report_rows(app, client, inspection_id: int) -> list[tuple]:

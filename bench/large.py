@@ -187,26 +187,52 @@ def _export_rows(client, engine) -> list[tuple]:
 def throwaway_postgres():
     """Debian's PostgreSQL as the `postgres` user, its cluster kept between runs (building the large data set
     takes minutes). Yields the database URL, or None without the binaries."""
+    from alembic.script import ScriptDirectory
+
+    from database import alembic_config, make_engine
+
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    with postgres_cluster(f"sixs-bench-{head}-g{GENERATOR_VERSION}", keep=True) as (url, fresh):
+        if url and fresh:
+            print("building the large data set on PostgreSQL once (a few minutes)", flush=True)
+            upgrade_database(url)
+            from inspections.demo_large import generate_large
+
+            engine = make_engine(url)
+            with write_session(engine) as session:
+                generate_large(session=session, progress=lambda m: print("  " + m, flush=True))
+            engine.dispose()
+        yield url
+
+
+@contextmanager
+def throwaway_postgres_empty():
+    """A new, empty cluster for this run only (removed afterwards): the database URL, or None."""
+    import uuid
+
+    with postgres_cluster(f"sixs-load-{uuid.uuid4().hex[:8]}", keep=False) as (url, _fresh):
+        yield url
+
+
+@contextmanager
+def postgres_cluster(name: str, keep: bool):
+    """(URL, whether the cluster was just created) of a cluster `name` started on a free loopback port, run as
+    the `postgres` user when we are root (PostgreSQL refuses root); (None, False) without the binaries."""
     import glob
     import os
     import shutil
     import socket
     import subprocess
 
-    from alembic.script import ScriptDirectory
-
-    from database import alembic_config, make_engine
-
     bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
     if not bins:
         print("PostgreSQL binaries not found: the PostgreSQL rows are skipped (apt-get install postgresql)")
-        yield None
+        yield None, False
         return
     bin_dir = Path(bins[-1]).parent
-    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
     # As root the cluster must live where the `postgres` user can reach it: its home directory.
     base = Path("/var/lib/postgresql") if os.geteuid() == 0 else CACHE
-    home = base / f"sixs-bench-{head}-g{GENERATOR_VERSION}"
+    home = base / name
     as_postgres = (lambda args: ["runuser", "-u", "postgres", "--", *args]) if os.geteuid() == 0 else (lambda a: a)
     fresh = not (home / "data" / "PG_VERSION").exists()
     if fresh:
@@ -224,21 +250,13 @@ def throwaway_postgres():
                                 "-o", f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c fsync=off "
                                       "-c synchronous_commit=off -c full_page_writes=off -c shared_buffers=256MB",
                                 "start"]), check=True, capture_output=True)
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     try:
-        if fresh:
-            print("building the large data set on PostgreSQL once (a few minutes)", flush=True)
-            upgrade_database(url)
-            from inspections.demo_large import generate_large
-
-            engine = make_engine(url)
-            with write_session(engine) as session:
-                generate_large(session=session, progress=lambda m: print("  " + m, flush=True))
-            engine.dispose()
-        yield url
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", fresh
     finally:
         subprocess.run(as_postgres([str(bin_dir / "pg_ctl"), "-D", str(home / "data"), "-m", "fast", "stop"]),
                        check=False, capture_output=True)
+        if not keep:
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def _sqlite(value: datetime) -> str:

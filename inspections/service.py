@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, select
 
 import clock
@@ -148,10 +149,15 @@ def parse_score(raw: object) -> AnswerValue:
 
 
 def find_item(inspection: Inspection, item_key: str) -> ChecklistItem | None:
-    return next(
-        (item for category in inspection.version.categories for item in category.items if item.key == item_key),
-        None,
-    )
+    """The item of the inspection's version with this key. One indexed query, unless the page already loaded the
+    version's items: loading all 105 to find one was a quarter of an answer save's time."""
+    version = inspection.version
+    session = object_session(inspection)
+    if session is None or "categories" in version.__dict__:
+        return next((item for category in version.categories for item in category.items if item.key == item_key),
+                    None)
+    return session.exec(select(ChecklistItem).where(ChecklistItem.version_id == version.id,
+                                                    ChecklistItem.key == item_key)).first()
 
 
 def editable_item(user: User, inspection: Inspection, item_key: str) -> ChecklistItem:

@@ -1,5 +1,8 @@
 """The JSON API (/api/v1), with tokens and with the browser session, on SQLite and PostgreSQL."""
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from sqlmodel import Session, select
 
@@ -33,7 +36,8 @@ def test_workshops_are_filtered_by_scope(client, token_for):
     assert codes == ["W1", "W2", "W3"]
 
 
-def test_paper_audit_entered_through_the_api(app, client, token_for):
+@pytest.mark.clock
+def test_paper_audit_entered_through_the_api(app, client, token_for, clock_at):
     headers = token_for("sup1")
     response = client.post("/api/v1/workshops/W1/inspections", headers=headers)
     assert response.status_code == 201
@@ -70,7 +74,9 @@ def test_paper_audit_entered_through_the_api(app, client, token_for):
     assert [p["id"] for p in trend["inspections"]] == [inspection_id]
     point = trend["inspections"][0]
     assert point["overall_percent"] == 100.0 and point["checklist"] == {"key": "standard-6s", "version": 2}
-    assert point["categories"]["office"] is None and point["date"] == body["submitted_at"][:10]
+    # the trend's day is the plant's (Shanghai), whatever the UTC date of the instant
+    shanghai_day = datetime.fromisoformat(body["submitted_at"]).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    assert point["categories"]["office"] is None and point["date"] == shanghai_day.isoformat()
 
 
 @pytest.mark.parametrize("body", [{"score": 7}, {"score": "x"}, {"score": True}, {"note": "no score"},

@@ -1,0 +1,153 @@
+"""The SQLite writers' gate: writers queue for the write lock instead of sleeping in SQLite's busy handler, across
+threads and processes, and every way a transaction ends lets the next one in."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from database import WriterGate, make_engine, write_session, writing
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'gate.db'}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE log (n INTEGER, who TEXT)")
+    yield engine
+    engine.dispose()
+
+
+def rows(engine) -> list[tuple]:
+    with engine.connect() as connection:
+        return [tuple(r) for r in connection.execute(text("SELECT n, who FROM log ORDER BY rowid"))]
+
+
+def test_a_second_writer_waits_for_the_first_and_then_goes_on(engine):
+    first_in, second_done = threading.Event(), threading.Event()
+
+    def second():
+        with write_session(engine) as session:
+            session.execute(text("INSERT INTO log VALUES (2, 'second')"))
+        second_done.set()
+
+    with write_session(engine) as session:
+        session.execute(text("INSERT INTO log VALUES (1, 'first')"))
+        first_in.set()
+        worker = threading.Thread(target=second)
+        worker.start()
+        # the second writer is held at the gate while the first is open (it would otherwise fail or sleep)
+        assert not second_done.wait(0.3)
+    worker.join(15)
+    assert second_done.is_set()
+    assert rows(engine) == [(1, "first"), (2, "second")]
+
+
+@pytest.mark.parametrize("ending", ["commit", "rollback", "error", "close"])
+def test_every_end_of_a_write_transaction_lets_the_next_writer_in(engine, ending):
+    gate = WriterGate.for_database(engine.url.database)
+    with writing(engine).connect() as connection:
+        transaction = connection.begin()
+        connection.exec_driver_sql("INSERT INTO log VALUES (1, 'x')")
+        assert gate.holder is not None
+        if ending == "commit":
+            transaction.commit()
+        elif ending == "rollback":
+            transaction.rollback()
+        elif ending == "error":
+            with pytest.raises(Exception, match="no such table"):
+                connection.exec_driver_sql("INSERT INTO missing VALUES (1)")
+            transaction.rollback()
+        else:
+            connection.invalidate()  # the DBAPI connection is closed under the transaction
+    assert gate.holder is None
+    # not blocked: another thread writes at once
+    done = threading.Event()
+
+    def write():
+        with write_session(engine) as session:
+            session.execute(text("INSERT INTO log VALUES (2, 'after')"))
+        done.set()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    thread.join(15)
+    assert done.is_set()
+    assert rows(engine)[-1] == (2, "after")
+
+
+def test_readers_never_take_the_gate(engine):
+    gate = WriterGate.for_database(engine.url.database)
+    with write_session(engine) as session:
+        session.execute(text("INSERT INTO log VALUES (1, 'w')"))
+        # a read transaction on another connection goes on while the writer holds the gate (WAL)
+        assert rows(engine) == []
+        assert gate.holder is not None
+    assert rows(engine) == [(1, "w")]
+
+
+def _hold_the_write_lock(url: str, holding, release) -> None:
+    engine = make_engine(url)
+    with write_session(engine) as session:
+        session.execute(text("INSERT INTO log VALUES (1, 'child')"))
+        holding.set()
+        release.wait(30)
+    engine.dispose()
+
+
+def test_writers_of_other_processes_queue_behind_each_other(engine):
+    """A gunicorn worker and the task consumer share the file: the flock beside it orders them."""
+    context = multiprocessing.get_context("fork")
+    holding, release = context.Event(), context.Event()
+    child = context.Process(target=_hold_the_write_lock, args=(str(engine.url), holding, release))
+    child.start()
+    try:
+        assert holding.wait(30)
+        assert Path(engine.url.database + ".writers").exists()
+        written = threading.Event()
+
+        def write():
+            with write_session(engine) as session:
+                session.execute(text("INSERT INTO log VALUES (2, 'parent')"))
+            written.set()
+
+        thread = threading.Thread(target=write)
+        thread.start()
+        assert not written.wait(0.3)  # waiting at the gate, not failing with "database is locked"
+        release.set()
+        thread.join(15)
+        assert written.is_set()
+    finally:
+        release.set()
+        child.join(15)
+    assert child.exitcode == 0
+    assert rows(engine) == [(1, "child"), (2, "parent")]
+
+
+def test_many_concurrent_writers_lose_nothing(engine):
+    def writer(n: int):
+        for i in range(20):
+            with write_session(engine) as session:
+                count = session.execute(text("SELECT count(*) FROM log")).scalar_one()
+                session.execute(text("INSERT INTO log VALUES (:n, :who)"), {"n": count, "who": f"{n}-{i}"})
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    stored = rows(engine)
+    # every write stored, and each saw all the earlier ones (read-then-write inside one serialised transaction)
+    assert [n for n, _who in stored] == list(range(160))
+    assert len({who for _n, who in stored}) == 160
+
+
+def test_an_in_memory_database_has_no_gate():
+    engine = make_engine("sqlite://")
+    with write_session(engine) as session:
+        assert session.execute(text("SELECT 1")).scalar_one() == 1
+    engine.dispose()
