@@ -5,13 +5,18 @@ Run with ``flask --app app run`` (development) or ``gunicorn 'app:create_app()'`
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 from pathlib import Path
 
 from flask import Flask, has_request_context, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
+
+import assets
+from assets import static_url
 
 DEFAULT_LOCALE = "zh_CN"
 SUPPORTED_LOCALES = ("zh_CN", "en")
@@ -68,6 +73,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _refuse_debug_in_production(app)
     instance.mkdir(parents=True, exist_ok=True)
     _ensure_secret(app, Path(app.config.get("SECRET_KEY_FILE") or instance / "secret_key"))
+    assets.init_app(app)  # WhiteNoise in front of the app, inside the proxy fix
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -116,15 +122,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     @app.get("/sw.js")
     def service_worker():
         # Served from the root so that it may look after every page of the app (a worker's scope is its path),
-        # with its cache named after the static files it keeps (see web.static_fingerprint).
-        from web import static_fingerprint
-
-        version = app.extensions.get("static_fingerprint")
-        if version is None or app.debug:
-            version = app.extensions["static_fingerprint"] = static_fingerprint(app.static_folder)
+        # with its cache named after the static files it keeps and its shell listing their hashed names: a deploy
+        # that changes any of them changes the worker, which then drops the old copies (assets.StaticBuild).
+        build = app.extensions["static_build"]
         source = (Path(app.static_folder) / "js" / "sw.js").read_text(encoding="utf-8")
-        response = app.response_class(source.replace('"sixs-static"', f'"sixs-{version}"'),
-                                      mimetype="text/javascript")
+        source = source.replace('"sixs-static"', f'"sixs-{build.fingerprint}"')
+        source = re.sub(r'"/static/([^"]+)"', lambda m: json.dumps(static_url(app, m.group(1))), source)
+        response = app.response_class(source, mimetype="text/javascript")
         response.headers["Cache-Control"] = "no-cache"
         return response
 
@@ -190,8 +194,8 @@ def _init_extensions(app: Flask) -> None:
 
     from accounts.views import load_user, load_user_from_request
 
-    # Tablets on weak Wi-Fi: the 42-item form page is ~120 KB of HTML and ~7 KB gzipped.
-    app.config.setdefault("COMPRESS_ALGORITHM", ["gzip"])
+    # Tablets on weak Wi-Fi: the 42-item form page is ~120 KB of HTML and ~7 KB gzipped (less as Brotli).
+    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
     app.config.setdefault("COMPRESS_MIN_SIZE", 1024)
     # Streamed responses (static files, photos) pass through: compressing them leaks their file handles,
     # and the service worker keeps the static files on the tablet anyway.

@@ -60,21 +60,6 @@ def plant_today(plant) -> date:
     return clock.today(at_plant(plant))
 
 
-def static_fingerprint(folder) -> str:
-    """A short digest of every file under the static folder (names and bytes). The service worker names its cache
-    after it: a deploy that changes a stylesheet or script changes the worker, which drops the old copies — a
-    cache-first worker would otherwise serve tablets yesterday's code forever."""
-    import hashlib
-    from pathlib import Path
-
-    digest = hashlib.sha256()
-    root = Path(folder)
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def private_cache(response, immutable: bool):
     """Files that belong to someone's workshop: browsers may keep them, shared caches never. An immutable one (a
     photo or signature of a record, stored by its hash) is kept for a year without asking again; one whose

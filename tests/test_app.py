@@ -1,9 +1,12 @@
 """App-wide behaviour: health, configuration, CSRF, headers, error pages."""
 
+import re
+
 import pytest
 from sqlalchemy import text
 
 from app import create_app
+from assets import build_static
 from tests.seed import PASSWORD
 
 
@@ -102,29 +105,40 @@ def test_pages_are_gzipped_for_clients_that_accept_it(client, auth):
 
 
 def test_the_service_worker_names_its_cache_after_the_static_files(app, client):
-    from web import static_fingerprint
-
     response = client.get("/sw.js")
     assert response.status_code == 200 and response.mimetype == "text/javascript"
     assert response.headers["Cache-Control"] == "no-cache"
     body = response.get_data(as_text=True)
-    assert f'var CACHE = "sixs-{static_fingerprint(app.static_folder)}";' in body and '"sixs-static"' not in body
+    build = app.extensions["static_build"]
+    assert f'var CACHE = "sixs-{build.fingerprint}";' in body and '"sixs-static"' not in body
+    # the shell it keeps offline is the pages' own hashed addresses, each of which the server has
+    shell = re.search(r"var SHELL = \[(.*?)\];", body).group(1)
+    urls = [u.strip().strip('"') for u in shell.split(",")]
+    assert urls == ["/static/" + build.names[name] for name in ("css/app.css", "js/htmx-2.0.11.min.js",
+                                                                "js/outbox.js")]
+    for url in urls:
+        assert client.get(url, buffered=True).status_code == 200
 
 
 def test_the_static_fingerprint_changes_with_any_static_file(tmp_path):
-    from web import static_fingerprint
-
-    (tmp_path / "css").mkdir()
-    (tmp_path / "css" / "app.css").write_text("body { color: #111 }")
-    (tmp_path / "app.js").write_text("1")
-    first = static_fingerprint(tmp_path)
-    assert static_fingerprint(tmp_path) == first and len(first) == 16
-    (tmp_path / "css" / "app.css").write_text("body { color: #112 }")
-    changed = static_fingerprint(tmp_path)
-    (tmp_path / "app.js").rename(tmp_path / "other.js")
-    renamed = static_fingerprint(tmp_path)
-    (tmp_path / "new.js").write_text("")
-    assert len({first, changed, renamed, static_fingerprint(tmp_path)}) == 4
+    source, target = tmp_path / "static", tmp_path / "build"
+    (source / "css").mkdir(parents=True)
+    (source / "css" / "app.css").write_text("body { color: #111 }")
+    (source / "app.js").write_text("1")
+    first = build_static(source, target)
+    assert build_static(source, target).fingerprint == first.fingerprint and len(first.fingerprint) == 16
+    (source / "css" / "app.css").write_text("body { color: #112 }")
+    changed = build_static(source, target)
+    assert changed.names["css/app.css"] != first.names["css/app.css"]
+    assert changed.names["app.js"] == first.names["app.js"]
+    (source / "app.js").rename(source / "other.js")
+    renamed = build_static(source, target)
+    (source / "new.js").write_text("")
+    prints = {first.fingerprint, changed.fingerprint, renamed.fingerprint, build_static(source, target).fingerprint}
+    assert len(prints) == 4
+    # both generations stay on disk: a tablet still on the old page finds the old file
+    assert (target / first.names["css/app.css"]).read_text() == "body { color: #111 }"
+    assert (target / changed.names["css/app.css"]).read_text() == "body { color: #112 }"
 
 
 def test_templates_translate_in_the_request_language_also_after_a_forced_locale(app):
