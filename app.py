@@ -16,6 +16,7 @@ from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
 
 import assets
+import observability
 from assets import static_url
 
 DEFAULT_LOCALE = "zh_CN"
@@ -67,6 +68,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         TASK_STUCK_AFTER=float(os.environ.get("TASK_STUCK_AFTER", "300")),
         # When the consumer runs the daily run (UTC HH:MM): 23:30 is 07:30 in Shanghai, before the morning shift.
         DAILY_RUN_AT=os.environ.get("DAILY_RUN_AT", "23:30"),
+        # /metrics: readable with this bearer token, or without one only from the machine itself.
+        METRICS_TOKEN=os.environ.get("METRICS_TOKEN", ""),
+        # json (one object per line, with the request id) or text
+        LOG_FORMAT=os.environ.get("LOG_FORMAT", "json"),
+        LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO"),
     )
     if test_config:
         app.config.update(test_config)
@@ -87,6 +93,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["engine"] = make_engine(app.config["DATABASE_URL"])
     app.teardown_appcontext(close_db)
 
+    observability.init_app(app)  # first: every later hook and log line has the request id
     _init_extensions(app)
     _register_blueprints(app)
     _init_tasks(app)
@@ -144,7 +151,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         from tasks import queue_health
 
         # a queue behind (no consumer) is reported, not a failed check: the app serves and reports render on demand
-        return jsonify(status="ok", tasks=queue_health(app))
+        return jsonify(status="ok", database=app.extensions["engine"].dialect.name, tasks=queue_health(app))
 
     return app
 

@@ -40,6 +40,7 @@ from inspections.scoring import (
     validate_answer,
 )
 from inspections.signatures import SignatureRole, record_signature
+from observability import answer_saved
 
 MAX_NOTE_LENGTH = 2000
 MIN_REASON_LENGTH = 4
@@ -194,6 +195,7 @@ def save_answer(
     if seen is not None:
         answer = session.exec(select(Answer).where(Answer.inspection_id == inspection.id,
                                                    Answer.item_id == item.id)).first()
+        answer_saved("duplicate")
         if seen.outcome == "conflict":
             raise InspectionError("conflict", "the answer was changed on another device", status=409,
                                   items=[item_key], current=answer)
@@ -226,6 +228,7 @@ def save_answer(
     unchanged = (answer is not None and (value is None or old_value == value) and (note is None or note == old_note)
                  and new_flagged == old_flagged)
     if unchanged:
+        answer_saved("unchanged")
         return answer  # a repeated save writes nothing
     current_revision = answer.revision if answer else 0
     if base_revision is not None and base_revision != current_revision:
@@ -234,6 +237,7 @@ def save_answer(
             outcome="conflict", old_value=_stored(old_value), new_value=_stored(value), old_note=old_note,
             new_note=note, old_flagged=old_flagged, new_flagged=flagged, revision=base_revision))
         session.flush()
+        answer_saved("conflict")
         raise InspectionError("conflict", "the answer was changed on another device", status=409,
                               items=[item_key], current=answer)
     if answer is None:
@@ -258,6 +262,7 @@ def save_answer(
           new={"item": item.key, "value": _stored(answer_value(answer)), "note": answer.note,
                "flagged": answer.flagged, "revision": answer.revision})
     session.flush()
+    answer_saved("applied")
     return answer
 
 

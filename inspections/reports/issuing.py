@@ -8,16 +8,19 @@ A consumer killed mid-render leaves its run marked running; the sweep queues it 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, has_request_context, render_template, request
 from flask_login import current_user
+from prometheus_client.core import CounterMetricFamily
+from sqlalchemy import func
 from sqlmodel import select
 
 import clock
 from database import db
-from inspections.models import Inspection, InspectionStatus
+from inspections.models import Inspection, InspectionStatus, ReportDocument
 from inspections.reports.archive import (
     REPORT_KINDS,
     document_number,
@@ -28,6 +31,7 @@ from inspections.reports.archive import (
 )
 from inspections.reports.context import inspection_report_context
 from inspections.reports.pdf import render_pdf
+from observability import database_figure, report_rendered
 from tasks import TaskRun, after_commit, at_start, background, beat, every, run_of, run_state
 from web import public_url, qr_svg
 
@@ -46,7 +50,10 @@ def render_inspection_pdf(inspection: Inspection, kind: str, issue, context: dic
         verify_qr=qr_svg(verify_url),
         previous_number=document_number(inspection.id, kind, issue.previous.sequence) if issue.previous else None,
     )
-    return render_pdf(html, current_app.config["DATA_DIR"], images)
+    started = time.perf_counter()
+    pdf = render_pdf(html, current_app.config["DATA_DIR"], images)
+    report_rendered(kind, time.perf_counter() - started)
+    return pdf
 
 
 def issued_inspection_report(inspection: Inspection, kind: str, user=None):
@@ -124,6 +131,14 @@ def sweep_task() -> None:
                                             TaskRun.updated_at < cutoff)).all()
     for run in stale:
         current_app.extensions["tasks"].enqueue(ISSUE_TASK, run_key=run.key, **run.arguments)
+
+
+@database_figure
+def reports_issued(session):
+    issued = CounterMetricFamily("sixs_reports_issued", "Report documents issued and stored", labels=["kind"])
+    for kind, count in session.exec(select(ReportDocument.kind, func.count()).group_by(ReportDocument.kind)):
+        issued.add_metric([kind], count)
+    yield issued
 
 
 every(SWEEP_TASK, minute="*")

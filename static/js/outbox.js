@@ -52,6 +52,7 @@
     });
   }
   function add(change) {
+    change.queuedAt = change.queuedAt || Date.now();  // for X-Outbox-Waited: how long it waited here
     return tx("readwrite", function (store) {
       if (!store) { change.seq = ++memorySeq; memory.push(change); return; }
       store.add(change);
@@ -337,6 +338,8 @@
   // ---- sending, in order ----
   function send(change) {
     var body = new FormData(), headers = { "X-CSRFToken": csrfToken(), "HX-Request": "true", "X-Change-Key": change.key };
+    // milliseconds on this tablet's own clock: the server counts changes that went out late (replays)
+    if (change.queuedAt) headers["X-Outbox-Waited"] = String(Math.max(0, Date.now() - change.queuedAt));
     if (change.kind === "form") {  // a whole page form: the server answers with a redirect, not a fragment
       delete headers["HX-Request"];
       change.fields.forEach(function (f) {
