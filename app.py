@@ -73,6 +73,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         # json (one object per line, with the request id) or text
         LOG_FORMAT=os.environ.get("LOG_FORMAT", "json"),
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO"),
+        # An export of more rows is made by the task consumer, with a progress bar; smaller ones download at once.
+        LARGE_EXPORT_ROWS=int(os.environ.get("LARGE_EXPORT_ROWS", "20000")),
     )
     if test_config:
         app.config.update(test_config)
@@ -289,6 +291,7 @@ def _register_blueprints(app: Flask) -> None:
 def _init_tasks(app: Flask) -> None:
     """The queue, after the blueprints: their packages declare the tasks it binds."""
     import actions.tasks  # noqa: F401  (declares the daily run)
+    import exports.jobs  # noqa: F401  (declares the export tasks)
     import inspections.reports.issuing  # noqa: F401  (declares the report tasks)
     import tasks
 
@@ -325,7 +328,7 @@ def _register_error_pages(app: Flask) -> None:
                                    description=description or ""), status
         return handle
 
-    for status in (400, 403, 404, 405, 409, 413, 422, 429, 500):
+    for status in (400, 403, 404, 405, 409, 410, 413, 422, 429, 500):
         app.register_error_handler(status, handler(status))
 
     from flask_babel import gettext as _
@@ -343,8 +346,8 @@ def _error_title(status: int) -> str:
 
     return {
         400: _("请求无效"), 403: _("没有权限"), 404: _("找不到该页面"), 405: _("不支持此操作"),
-        409: _("操作冲突"), 413: _("上传内容过大"), 422: _("提交的内容有误"), 429: _("尝试次数过多"),
-        500: _("服务器出错，请稍后再试"),
+        409: _("操作冲突"), 410: _("已不存在"), 413: _("上传内容过大"), 422: _("提交的内容有误"),
+        429: _("尝试次数过多"), 500: _("服务器出错，请稍后再试"),
     }.get(status, _("出错了"))
 
 

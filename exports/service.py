@@ -10,7 +10,7 @@ filter's from/to are days at each plant, so an export over a Shanghai and a Buda
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -75,6 +75,7 @@ class Export:
     header: list[str]
     rows: Iterator[list]
     zones: tuple[str, ...]
+    count: Callable[[], int]  # how many rows there will be (one COUNT query, asked only when needed)
 
 
 def wall_time(moment: datetime | None, zone_name: str) -> datetime | None:
@@ -168,6 +169,10 @@ def _joined(query):
             .join(User, Inspection.inspector_id == User.id))
 
 
+def _counter(session: Session, query) -> Callable[[], int]:
+    return lambda: session.exec(select(func.count()).select_from(query.order_by(None).subquery())).one()
+
+
 def _stream(session: Session, query):
     """Rows as they come: a server-side cursor on PostgreSQL, SQLite's own cursor otherwise."""
     return session.exec(query.execution_options(stream_results=True, yield_per=CHUNK))
@@ -205,7 +210,7 @@ def inspection_export(*, session: Session, user: User, flt: ExportFilter) -> Exp
         if chunk:
             yield from _with_percents(session, chunk, keys, names)
 
-    return Export(header, rows(), names)
+    return Export(header, rows(), names, _counter(session, query))
 
 
 def _zone_column(names: tuple[str, ...]) -> list[str]:
@@ -272,7 +277,7 @@ def answer_export(*, session: Session, user: User, flt: ExportFilter) -> Export:
                    version, category, item_key, text, "" if na else score, "是" if na else "", note or "", label,
                    deducted]  # 等级 and 扣分 last: columns read by position keep theirs
 
-    return Export(header, rows(), names)
+    return Export(header, rows(), names, _counter(session, query))
 
 
 def _round(value: float | None) -> float | None:
@@ -321,7 +326,7 @@ def action_export(*, session: Session, user: User, flt: ExportFilter) -> Export:
                    ACTION_STATUS_NAMES[str(status)], wall_time(done_at, zone), done_comment or "",
                    wall_time(closed_at, zone), closer_name or ""]
 
-    return Export(header, rows(), names)
+    return Export(header, rows(), names, _counter(session, query))
 
 
 TAG_STATUS_NAMES = {"held": "留置中", "escalated": "已过留置期（已转整改）", "decided": "已处置"}
@@ -379,4 +384,4 @@ def red_tag_export(*, session: Session, user: User, flt: ExportFilter) -> Export
                    TAG_STATUS_NAMES[str(status)], OUTCOME_NAMES_ZH.get(outcome, "") if outcome else "",
                    outcome_note or "", wall_time(decided_at, zone), decider_name or "", action_id or ""]
 
-    return Export(header, rows(), names)
+    return Export(header, rows(), names, _counter(session, query))

@@ -7,6 +7,7 @@ import accounts.models  # noqa: F401  (register tables)
 import actions.models  # noqa: F401
 import audit.models  # noqa: F401
 import checklists.models  # noqa: F401
+import exports.models  # noqa: F401
 import inspections.models  # noqa: F401
 import redtags.models  # noqa: F401
 import tasks  # noqa: F401  (task_run)

@@ -13,9 +13,11 @@ from tests.conftest import AuthActions
 from tests.helpers import token_headers
 from tests.security.conftest import fingerprint
 
-# What any signed-in user may do to their own account, and the public verify upload (it stores nothing).
+# What any signed-in user may do to their own account, the public verify upload (it stores nothing), and asking
+# for an export of what one may read (a job of one's own, tested in test_export_jobs).
 OWN_ACCOUNT = {"accounts.login", "accounts.logout", "accounts.switch_user", "accounts.change_password",
-               "accounts.end_all", "accounts.create_token", "accounts.revoke_token", "verify.upload"}
+               "accounts.end_all", "accounts.create_token", "accounts.revoke_token", "verify.upload",
+               "exports.ask"}
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -32,7 +34,7 @@ def url_arguments(app, target) -> dict:
         return {"action_id": action.id, "tag_id": tag.id, "plant_id": workshop.plant_id, "workshop_id": workshop.id,
                 "key": version.checklist.key, "number": version.number, "category_id": category.id,
                 "item_id": item.id, "user_id": sup1.id, "token_id": token.id, "code": "W1",
-                "item_key": target.item_key, "category_key": target.category_key}
+                "item_key": target.item_key, "category_key": target.category_key, "job_id": 1}
 
 
 def test_an_auditor_changes_nothing_through_any_route(app, target):
