@@ -1,5 +1,5 @@
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint, false
@@ -207,3 +207,29 @@ class ReportDocument(SQLModel, table=True):
     byte_size: int
     created_at: datetime = Field(default_factory=clock.now)
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+class PeriodReport(SQLModel, table=True):
+    """A workshop report or a plant's monthly 评比 as issued: stored once per content, served as stored bytes.
+
+    html_sha256 fingerprints what the PDF shows (its HTML with the print time left out): a download whose HTML
+    hashes the same is served the stored file; anything that changes the report (an inspection submitted or
+    corrected in the period, an action closed, a day passing that makes one overdue) changes it, and the next
+    download or the background refresh issues a new document. scope: the workshop ids the report covers (a plant
+    report covers the workshops its reader may see)."""
+
+    __tablename__ = "period_report"
+    __table_args__ = (UniqueConstraint("kind", "subject", "period_start", "period_end", "locale", "scope",
+                                       "html_sha256", name="uq_period_report_content"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # workshop | plant
+    subject: str = Field(max_length=32)  # the workshop's or plant's code
+    period_start: date
+    period_end: date
+    locale: str = Field(max_length=8)
+    scope: str = Field(max_length=2000)  # comma-separated workshop ids, ascending
+    html_sha256: str = Field(max_length=64)
+    file_sha256: str = Field(max_length=64)
+    byte_size: int
+    created_at: datetime = Field(default_factory=clock.now)

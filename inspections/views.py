@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import (
@@ -11,7 +12,6 @@ from flask import (
     current_app,
     flash,
     redirect,
-    render_template,
     request,
     send_file,
     url_for,
@@ -33,9 +33,10 @@ from inspections.models import Inspection, InspectionStatus, Signature, Signatur
 from inspections.photos import photo_path
 from inspections.reports.archive import ArchiveCorrupt, document_number
 from inspections.reports.charts import line_chart
-from inspections.reports.context import inspection_report_context, plant_report_context, workshop_report_context
+from inspections.reports.context import inspection_report_context, plant_report_context
 from inspections.reports.issuing import issued_inspection_report, report_state
-from inspections.reports.pdf import ReportUnavailable, render_pdf
+from inspections.reports.pdf import ReportUnavailable
+from inspections.reports.period_issuing import IssuedPeriodReport, issue_plant_report, issue_workshop_report
 from inspections.reports.periods import (
     PeriodError,
     finding_rows,
@@ -783,21 +784,23 @@ def _period_text(exc: PeriodError) -> str:
     }[exc.code]
 
 
-def _printed(template: str, context: dict) -> bytes:
-    """A print template rendered to PDF on the spot (period reports are not issued documents)."""
-    html = render_template(template, **context, now=clock.now())
+def _issued_or_500(issue: Callable[[], IssuedPeriodReport]) -> IssuedPeriodReport:
     try:
-        return render_pdf(html, current_app.config["DATA_DIR"])
+        return issue()
     except ReportUnavailable as exc:
         current_app.logger.error("report rendering unavailable: %s", exc)
         abort(500)
 
 
-def _pdf_response(pdf: bytes, filename: str) -> Response:
-    response = Response(pdf, mimetype="application/pdf",
-                        headers={"Content-Disposition": f'inline; filename="{filename}"'})
+def _pdf_response(issued: IssuedPeriodReport, filename: str) -> Response:
+    """The stored document: the same bytes until what the report shows changes (then a new one, new ETag)."""
+    response = Response(issued.pdf, mimetype="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{filename}"',
+                                 "X-Report-SHA256": issued.report.file_sha256})
+    response.set_etag(issued.report.file_sha256)
     response.cache_control.private = True
-    return response
+    response.cache_control.no_cache = True  # revalidate: the period may have changed since
+    return response.make_conditional(request)
 
 
 @bp.get("/workshops/<code>/report.pdf")
@@ -810,21 +813,25 @@ def workshop_report_pdf(code: str):
         period = parse_period(request.args.get("from"), request.args.get("to"), clock.today(zone))
     except PeriodError as exc:
         abort(422, _period_text(exc))
-    context = workshop_report_context(session=session, workshop=workshop, period=period)
-    return _pdf_response(_printed("print/workshop.html", context),
-                         f"6S-{workshop.code}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.pdf")
+    issued = _issued_or_500(lambda: issue_workshop_report(session=session, workshop=workshop, period=period))
+    return _pdf_response(issued, f"6S-{workshop.code}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.pdf")
 
 
-def plant_month_context(code: str) -> dict:
-    """The plant (only the workshops the reader may see) and its month, for the dashboard and its PDF."""
+def _plant_month(code: str):
+    """The plant, only the workshops the reader may see there, and the month asked for (404, 422)."""
     session = db()
     plant = session.exec(select(Plant).where(Plant.code == code)).first()
     workshops = [w for w in session.exec(visible_workshops(current_user)).all()
                  if plant is not None and w.plant_id == plant.id]
     if not workshops:
         abort(404)
-    month = _requested_month(clock.today(at_plant(plant)))
-    return plant_report_context(session=session, plant=plant, workshops=workshops, month=month)
+    return plant, workshops, _requested_month(clock.today(at_plant(plant)))
+
+
+def plant_month_context(code: str) -> dict:
+    """The plant's month for the dashboard (the same context its PDF is printed from)."""
+    plant, workshops, month = _plant_month(code)
+    return plant_report_context(session=db(), plant=plant, workshops=workshops, month=month)
 
 
 def _requested_month(today):
@@ -886,9 +893,9 @@ def plant_dashboard(code: str):
 @bp.get("/plants/<code>/report.pdf")
 def plant_report_pdf(code: str):
     """The monthly 6S 评比 of a plant: ?month=YYYY-MM. Only the workshops the reader may see take part."""
-    context = plant_month_context(code)
-    return _pdf_response(_printed("print/plant.html", context),
-                         f"6S-{context['plant'].code}-{context['month'].start:%Y-%m}.pdf")
+    plant, workshops, month = _plant_month(code)
+    issued = _issued_or_500(lambda: issue_plant_report(session=db(), plant=plant, workshops=workshops, month=month))
+    return _pdf_response(issued, f"6S-{plant.code}-{month.start:%Y-%m}.pdf")
 
 
 register_template_helpers(bp)

@@ -31,6 +31,7 @@ from inspections.reports.archive import (
 )
 from inspections.reports.context import inspection_report_context
 from inspections.reports.pdf import render_pdf
+from inspections.reports.period_issuing import refresh_covering
 from observability import database_figure, report_rendered
 from tasks import TaskRun, after_commit, at_start, background, beat, every, run_of, run_state
 from web import public_url, qr_svg
@@ -119,6 +120,8 @@ def issue_reports_task(inspection_id: int, base_url: str | None = None) -> None:
         for kind in REPORT_KINDS:
             issued_inspection_report(inspection, kind)
             db().rollback()  # end the read snapshot: the next kind sees the document just stored
+        # the workshop reports and plant 评比 read lately whose period covers this inspection
+        refresh_covering(session=db(), inspection=inspection)
 
 
 @background(SWEEP_TASK, retries=0)

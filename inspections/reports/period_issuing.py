@@ -1,0 +1,129 @@
+"""Workshop reports and plant 评比 issued like inspection reports: one stored PDF per content, served as stored
+bytes, issued again when what a period covers changes.
+
+A period report has no record of its own to fingerprint: what it shows is gathered from many (inspections, actions,
+red tags, the day it is read on). So the fingerprint is the report's own HTML with the print time left out
+(rendering the template takes milliseconds; the PDF takes about a second): the same HTML is the same document.
+After a change of an inspection (submit, signature, correction, an action's move) the background task issues again
+the stored reports whose period covers its day, so the next download is served at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app, render_template
+from flask_babel import force_locale, get_locale
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+import clock
+from accounts.models import Plant, Workshop
+from database import write_session
+from inspections.models import Inspection, PeriodReport
+from inspections.reports.archive import ArchiveCorrupt, _store, report_path
+from inspections.reports.context import plant_report_context, workshop_report_context
+from inspections.reports.pdf import render_pdf
+from inspections.reports.periods import Period
+
+TEMPLATES = {"workshop": "print/workshop.html", "plant": "print/plant.html"}
+# What the fingerprint's HTML says for the print time: a fixed instant, so only the content decides.
+FINGERPRINT_NOW = datetime(2000, 1, 1, tzinfo=UTC)
+REFRESH_WITHIN = timedelta(days=92)  # the stored reports refreshed in the background: those read recently
+
+
+@dataclass(frozen=True)
+class IssuedPeriodReport:
+    report: PeriodReport
+    pdf: bytes
+    fresh: bool  # rendered by this call
+
+
+def scope_of(workshops) -> str:
+    return ",".join(str(w.id) for w in sorted(workshops, key=lambda w: w.id))
+
+
+def issue_period_report(*, session: Session, kind: str, subject: str, period: Period, workshops,
+                        context: dict) -> IssuedPeriodReport:
+    """The stored document for this content, or a new one rendered, stored and recorded."""
+    template = TEMPLATES[kind]
+    locale = "zh_CN" if get_locale().language == "zh" else "en"  # the app's own names (SUPPORTED_LOCALES)
+    html_sha256 = hashlib.sha256(render_template(template, **context, now=FINGERPRINT_NOW).encode()).hexdigest()
+    key = {"kind": kind, "subject": subject, "period_start": period.start, "period_end": period.end,
+           "locale": locale, "scope": scope_of(workshops), "html_sha256": html_sha256}
+    data_dir = current_app.config["DATA_DIR"]
+    stored = session.exec(select(PeriodReport).filter_by(**key)).first()
+    if stored is not None:
+        try:
+            return IssuedPeriodReport(stored, _read(data_dir, stored.file_sha256), fresh=False)
+        except ArchiveCorrupt:
+            current_app.logger.error("stored period report %s is missing or altered: issued again", stored.id)
+    pdf = render_pdf(render_template(template, **context, now=clock.now()), data_dir)
+    file_sha256 = hashlib.sha256(pdf).hexdigest()
+    _store(data_dir, pdf, file_sha256)
+    if stored is not None:
+        return IssuedPeriodReport(stored, pdf, fresh=True)  # the row stands; its file was just restored
+    try:
+        with write_session(current_app.extensions["engine"]) as writer:
+            report = PeriodReport(**key, file_sha256=file_sha256, byte_size=len(pdf))
+            writer.add(report)
+    except IntegrityError:  # issued by someone else meanwhile (a download beside the refresh): theirs stands
+        session.rollback()
+        report = session.exec(select(PeriodReport).filter_by(**key)).one()
+        return IssuedPeriodReport(report, _read(data_dir, report.file_sha256), fresh=False)
+    return IssuedPeriodReport(report, pdf, fresh=True)
+
+
+def _read(data_dir, file_sha256: str) -> bytes:
+    path = report_path(data_dir, file_sha256)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ArchiveCorrupt(f"stored report {file_sha256} is missing") from exc
+    if hashlib.sha256(data).hexdigest() != file_sha256:
+        raise ArchiveCorrupt(f"stored report {file_sha256} no longer matches its hash")
+    return data
+
+
+def issue_workshop_report(*, session: Session, workshop: Workshop, period: Period) -> IssuedPeriodReport:
+    context = workshop_report_context(session=session, workshop=workshop, period=period)
+    return issue_period_report(session=session, kind="workshop", subject=workshop.code, period=period,
+                               workshops=[workshop], context=context)
+
+
+def issue_plant_report(*, session: Session, plant: Plant, workshops, month: Period) -> IssuedPeriodReport:
+    context = plant_report_context(session=session, plant=plant, workshops=workshops, month=month)
+    return issue_period_report(session=session, kind="plant", subject=plant.code, period=month,
+                               workshops=workshops, context=context)
+
+
+def refresh_covering(*, session: Session, inspection: Inspection,
+                     issue: Callable[..., IssuedPeriodReport] | None = None) -> int:
+    """Issue again the stored period reports (read in the last REFRESH_WITHIN) whose period covers the
+    inspection's day and whose scope holds its workshop, each in its own language. Returns how many were looked
+    at (a report whose content did not change is served as it is)."""
+    workshop = session.get(Workshop, inspection.workshop_id)
+    day = clock.local_day(inspection.submitted_at or inspection.started_at, clock.zone_of(workshop.plant))
+    since = clock.now() - REFRESH_WITHIN
+    latest: dict[tuple, PeriodReport] = {}
+    for report in session.exec(select(PeriodReport).where(
+            PeriodReport.period_start <= day, PeriodReport.period_end >= day, PeriodReport.created_at >= since)
+            .order_by(PeriodReport.id)):
+        if str(workshop.id) in report.scope.split(","):
+            latest[(report.kind, report.subject, report.period_start, report.period_end, report.locale,
+                    report.scope)] = report
+    for report in latest.values():
+        ids = [int(i) for i in report.scope.split(",")]
+        scoped = list(session.exec(select(Workshop).where(Workshop.id.in_(ids)).order_by(Workshop.id)))
+        period = Period(report.period_start, report.period_end)
+        with force_locale(report.locale):
+            if report.kind == "workshop":
+                issue_workshop_report(session=session, workshop=scoped[0], period=period)
+            else:
+                plant = session.get(Plant, scoped[0].plant_id)
+                issue_plant_report(session=session, plant=plant, workshops=scoped, month=period)
+        session.rollback()  # end the read snapshot: the next sees what was just stored
+    return len(latest)
