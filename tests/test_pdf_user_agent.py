@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 import inspections.reports.issuing
-import inspections.views
+import inspections.reports.period_issuing
 from inspections.reports import pdf
 from tests.conftest import AuthActions
 from tests.helpers import answer_all, published_items, start, submit
@@ -28,7 +28,7 @@ def printed_html(sqlite_app, monkeypatch):
         captured[len(captured)] = (html, args, kwargs)
         return real_render(html, *args, **kwargs)
 
-    monkeypatch.setattr(inspections.views, "render_pdf", capture)  # the period reports
+    monkeypatch.setattr(inspections.reports.period_issuing, "render_pdf", capture)  # the period reports
     monkeypatch.setattr(inspections.reports.issuing, "render_pdf", capture)  # issued inspection reports
     client = app.test_client()
     AuthActions(client).login("sup1")

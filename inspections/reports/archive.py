@@ -133,17 +133,22 @@ def report_path(data_dir: str | Path, file_sha256: str) -> Path:
 
 
 def read_stored(data_dir: str | Path, document: ReportDocument) -> bytes:
-    path = report_path(data_dir, document.file_sha256)
+    return read_report_file(data_dir, document.file_sha256)
+
+
+def read_report_file(data_dir: str | Path, file_sha256: str) -> bytes:
+    """A stored PDF by its hash, checked: missing or altered is ArchiveCorrupt, never wrong bytes."""
+    path = report_path(data_dir, file_sha256)
     try:
         data = path.read_bytes()
     except FileNotFoundError as exc:
-        raise ArchiveCorrupt(f"stored report {document.file_sha256} is missing") from exc
-    if hashlib.sha256(data).hexdigest() != document.file_sha256:
-        raise ArchiveCorrupt(f"stored report {document.file_sha256} no longer matches its hash")
+        raise ArchiveCorrupt(f"stored report {file_sha256} is missing") from exc
+    if hashlib.sha256(data).hexdigest() != file_sha256:
+        raise ArchiveCorrupt(f"stored report {file_sha256} no longer matches its hash")
     return data
 
 
-def _store(data_dir: str | Path, data: bytes, file_sha256: str) -> None:
+def store_report_file(data_dir: str | Path, data: bytes, file_sha256: str) -> None:
     path = report_path(data_dir, file_sha256)
     if path.is_file():
         return
@@ -202,7 +207,7 @@ def issue_report(
                       reason=change_reason(json.loads(latest.record_json) if latest else None, statement))
         pdf = render(issue)
         file_sha256 = hashlib.sha256(pdf).hexdigest()
-        _store(data_dir, pdf, file_sha256)
+        store_report_file(data_dir, pdf, file_sha256)
         try:
             with write_session(engine) as writer:
                 if (current := latest_document(writer, inspection.id, kind)) is not None and (

@@ -24,7 +24,7 @@ import clock
 from accounts.models import Plant, Workshop
 from database import write_session
 from inspections.models import Inspection, PeriodReport
-from inspections.reports.archive import ArchiveCorrupt, _store, report_path
+from inspections.reports.archive import ArchiveCorrupt, read_report_file, store_report_file
 from inspections.reports.context import plant_report_context, workshop_report_context
 from inspections.reports.pdf import render_pdf
 from inspections.reports.periods import Period
@@ -58,12 +58,12 @@ def issue_period_report(*, session: Session, kind: str, subject: str, period: Pe
     stored = session.exec(select(PeriodReport).filter_by(**key)).first()
     if stored is not None:
         try:
-            return IssuedPeriodReport(stored, _read(data_dir, stored.file_sha256), fresh=False)
+            return IssuedPeriodReport(stored, read_report_file(data_dir, stored.file_sha256), fresh=False)
         except ArchiveCorrupt:
             current_app.logger.error("stored period report %s is missing or altered: issued again", stored.id)
     pdf = render_pdf(render_template(template, **context, now=clock.now()), data_dir)
     file_sha256 = hashlib.sha256(pdf).hexdigest()
-    _store(data_dir, pdf, file_sha256)
+    store_report_file(data_dir, pdf, file_sha256)
     if stored is not None:
         return IssuedPeriodReport(stored, pdf, fresh=True)  # the row stands; its file was just restored
     try:
@@ -73,19 +73,8 @@ def issue_period_report(*, session: Session, kind: str, subject: str, period: Pe
     except IntegrityError:  # issued by someone else meanwhile (a download beside the refresh): theirs stands
         session.rollback()
         report = session.exec(select(PeriodReport).filter_by(**key)).one()
-        return IssuedPeriodReport(report, _read(data_dir, report.file_sha256), fresh=False)
+        return IssuedPeriodReport(report, read_report_file(data_dir, report.file_sha256), fresh=False)
     return IssuedPeriodReport(report, pdf, fresh=True)
-
-
-def _read(data_dir, file_sha256: str) -> bytes:
-    path = report_path(data_dir, file_sha256)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise ArchiveCorrupt(f"stored report {file_sha256} is missing") from exc
-    if hashlib.sha256(data).hexdigest() != file_sha256:
-        raise ArchiveCorrupt(f"stored report {file_sha256} no longer matches its hash")
-    return data
 
 
 def issue_workshop_report(*, session: Session, workshop: Workshop, period: Period) -> IssuedPeriodReport:
