@@ -124,11 +124,15 @@ def prepare(url: str, data_dir: Path, drafts: int) -> tuple[str, list[str]]:
 @contextmanager
 def server(url: str, data_dir: Path):
     port = free_port()
+    metrics = data_dir / "metrics"
+    metrics.mkdir(exist_ok=True)
     env = dict(os.environ, DATABASE_URL=url, DATA_DIR=str(data_dir), SECRET_KEY="load-" + os.urandom(16).hex(),
-               TASK_QUEUE="memory")
+               TASK_QUEUE="memory", PROMETHEUS_MULTIPROC_DIR=str(metrics))
+    # the log (a JSON line a request) goes to a file: a pipe nobody reads would fill and stop the server
+    log = (data_dir / "server.log").open("w")
     process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), *GUNICORN, "--bind",
                                 f"127.0.0.1:{port}", "app:create_app()"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -138,11 +142,12 @@ def server(url: str, data_dir: Path):
             except OSError:
                 time.sleep(0.05)
         else:
-            raise RuntimeError("the server did not start: " + process.stderr.read1().decode())
+            raise RuntimeError("the server did not start: " + (data_dir / "server.log").read_text()[-2000:])
         yield base
     finally:
         process.terminate()
         process.wait(10)
+        log.close()
 
 
 def wrk(base: str, path: str, clients: int, script: str, args: list[str] = (), acked_file: Path | None = None) -> dict:
