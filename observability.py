@@ -107,9 +107,17 @@ class DatabaseCollector:
         self.app = app
 
     def collect(self):
-        with Session(self.app.extensions["engine"]) as session:
-            for figure in DATABASE_FIGURES:
-                yield from figure(session)
+        try:
+            families = []
+            with Session(self.app.extensions["engine"]) as session:
+                for figure in DATABASE_FIGURES:
+                    families.extend(figure(session))
+        except Exception:  # the database is down: say so, and still give the process figures
+            self.app.logger.exception("metrics: the database figures could not be read")
+            yield GaugeMetricFamily("sixs_database_up", "Whether the database answered the scrape", value=0)
+        else:
+            yield GaugeMetricFamily("sixs_database_up", "Whether the database answered the scrape", value=1)
+            yield from families
         try:
             pending = self.app.extensions["tasks"].pending
         except Exception:  # the queue's store is down: no figure rather than a failed scrape

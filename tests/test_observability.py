@@ -52,6 +52,15 @@ def test_metrics_are_for_the_machine_itself_or_a_scraper_with_the_token(app, cli
                                              environ_base={"REMOTE_ADDR": "10.1.2.3"})
 
 
+def test_metrics_still_answer_when_the_database_does_not(app, client):
+    assert sample(scrape(client), "sixs_database_up") == 1
+    with app.extensions["engine"].begin() as connection:
+        connection.exec_driver_sql("DROP TABLE task_run")  # as a database that fails under the scrape
+    text = scrape(client)
+    assert sample(text, "sixs_database_up") == 0
+    assert "sixs_http_request_duration_seconds" in text  # the process figures are still there
+
+
 def test_answer_saves_are_counted_by_outcome_and_latency_by_endpoint(app, client):
     headers = token_headers(app, "sup1")
     inspection_id = client.post("/api/v1/workshops/W1/inspections", headers=headers).json["id"]
