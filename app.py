@@ -132,8 +132,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     def service_worker():
         # Served from the root so that it may look after every page of the app (a worker's scope is its path),
         # with its cache named after the static files it keeps and its shell listing their hashed names: a deploy
-        # that changes any of them changes the worker, which then drops the old copies (assets.StaticBuild).
-        build = app.extensions["static_build"]
+        # that changes any of them changes the worker, which then drops the old copies (assets.current_build).
+        build = assets.current_build(app)
         source = (Path(app.static_folder) / "js" / "sw.js").read_text(encoding="utf-8")
         source = source.replace('"sixs-static"', f'"sixs-{build.fingerprint}"')
         source = re.sub(r'"/static/([^"]+)"', lambda m: json.dumps(static_url(app, m.group(1))), source)

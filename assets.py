@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ PLAIN_MAX_AGE = 60  # seconds: a file asked for by its plain name (an old page, 
 class StaticBuild:
     root: Path
     names: dict[str, str]  # "js/outbox.js" → "js/outbox.3f2a9c1b7d4e.js"
+    linked: bool = True  # pages link the hashed names (not in debug mode, where the files are served as they are)
 
     @property
     def fingerprint(self) -> str:
@@ -41,6 +43,11 @@ def hashed_name(relative: str, data: bytes) -> str:
     path = Path(relative)
     digest = hashlib.sha256(data).hexdigest()[:DIGEST_LENGTH]
     return str(path.with_name(f"{path.stem}.{digest}{path.suffix}").as_posix())
+
+
+def _files(source: Path) -> Iterator[tuple[str, bytes]]:
+    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        yield path.relative_to(source).as_posix(), path.read_bytes()
 
 
 def _write_if_changed(target: Path, data: bytes, compressor: Compressor) -> None:
@@ -61,9 +68,7 @@ def _write_if_changed(target: Path, data: bytes, compressor: Compressor) -> None
 def build_static(source: Path, target: Path) -> StaticBuild:
     compressor = Compressor(quiet=True)
     names = {}
-    for path in sorted(p for p in source.rglob("*") if p.is_file()):
-        relative = path.relative_to(source).as_posix()
-        data = path.read_bytes()
+    for relative, data in _files(source):
         names[relative] = hashed_name(relative, data)
         _write_if_changed(target / relative, data, compressor)
         _write_if_changed(target / names[relative], data, compressor)
@@ -81,7 +86,7 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = WhiteNoise(app.wsgi_app, root=app.static_folder, prefix=app.static_url_path,
                                   autorefresh=True, max_age=0, allow_all_origins=False,
                                   add_headers_function=_add_headers)
-        app.extensions["static_build"] = StaticBuild(Path(app.static_folder), {})
+        app.extensions["static_build"] = None  # read afresh at each use (current_build): files change under us
         return
     build = build_static(Path(app.static_folder), Path(app.instance_path) / "static")
     app.extensions["static_build"] = build
@@ -95,7 +100,19 @@ def init_app(app: Flask) -> None:
             values["filename"] = build.names[values["filename"]]
 
 
+def current_build(app: Flask) -> StaticBuild:
+    """The build the app serves; in debug mode the files as they are now (their digest still names the service
+    worker's cache, so an edited script reaches the browser), linked by their plain names."""
+    build = app.extensions["static_build"]
+    if build is None:
+        source = Path(app.static_folder)
+        build = StaticBuild(source, {relative: hashed_name(relative, data) for relative, data in _files(source)},
+                            linked=False)
+    return build
+
+
 def static_url(app: Flask, relative: str) -> str:
-    """The address pages use for a static file (its hashed name outside debug mode)."""
-    name = app.extensions["static_build"].names.get(relative, relative)
+    """The address pages use for a static file: its hashed name, but in debug mode."""
+    build = current_build(app)
+    name = build.names.get(relative, relative) if build.linked else relative
     return f"{app.static_url_path}/{name}"

@@ -84,7 +84,6 @@ class WriterGate:
         self.thread_lock.release()
 
 
-
 def _gated_connection_class(gate: WriterGate):
     class GatedConnection(sqlite3.Connection):
         """Leaves the writers' gate once its transaction is over, whichever way it ends."""

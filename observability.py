@@ -13,6 +13,7 @@ first imported (gunicorn.conf.py), and the metric objects are made on first use,
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import re
@@ -140,11 +141,13 @@ def metrics_response(app: Flask) -> Response:
 
 def metrics_allowed(app: Flask) -> bool:
     """/metrics tells how busy the plant is: with METRICS_TOKEN set only a scraper sending it may read them;
-    without one, only a scraper on the same machine (the usual Prometheus beside the app)."""
+    without one, only a scraper on the same machine (the usual Prometheus beside the app), not through a proxy."""
     token = app.config.get("METRICS_TOKEN")
     if token:
-        return request.headers.get("Authorization", "") == f"Bearer {token}"
-    return request.remote_addr in ("127.0.0.1", "::1")
+        return hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}")
+    # nginx on the same machine connects from 127.0.0.1 too: a forwarded request came from somewhere else
+    forwarded = any(name in request.headers for name in ("X-Forwarded-For", "Forwarded", "X-Real-IP"))
+    return request.remote_addr in ("127.0.0.1", "::1") and not forwarded
 
 
 # ------------------------------------------------------------------ logs

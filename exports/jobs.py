@@ -1,16 +1,15 @@
 """Large exports in the background: asked for on the screen, built by the task consumer with its progress in the
 database, downloaded by the one who asked, removed after a day.
 
-An export over LARGE_EXPORT_ROWS rows (or any one whose rows cannot be streamed straight into the response) would
-hold a request open for minutes with nothing on screen. Asking for it creates an ExportJob; the task writes the
-file under DATA_DIR/exports/ (to a temporary name, then renamed: a consumer killed mid-file leaves no half file
-behind a "done"), telling rows_done as it goes; the screen polls it and shows a bar, then the link.
+An export over LARGE_EXPORT_ROWS rows would hold a request open for minutes with nothing on screen. Asking for
+it creates an ExportJob; the task writes the file under DATA_DIR/exports/ (to a temporary name, then renamed: a
+consumer killed mid-file leaves no half file behind a "done"), telling rows_done as it goes; the screen polls it
+and shows a bar, then the link.
 Asking again for the same export while it is on its way, or done and not expired, is the same job.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import uuid
 from datetime import timedelta
@@ -34,8 +33,6 @@ from exports.service import (
 )
 from exports.writers import write_csv, write_xlsx
 from tasks import after_commit, background, every
-
-log = logging.getLogger(__name__)
 
 DATASETS = {"inspections": inspection_export, "answers": answer_export, "actions": action_export,
             "red-tags": red_tag_export}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import inspect
 from sqlalchemy.orm import object_session
 from sqlmodel import Session, select
 
@@ -154,7 +155,7 @@ def find_item(inspection: Inspection, item_key: str) -> ChecklistItem | None:
     version's items: loading all 105 to find one was a quarter of an answer save's time."""
     version = inspection.version
     session = object_session(inspection)
-    if session is None or "categories" in version.__dict__:
+    if session is None or "categories" not in inspect(version).unloaded:
         return next((item for category in version.categories for item in category.items if item.key == item_key),
                     None)
     return session.exec(select(ChecklistItem).where(ChecklistItem.version_id == version.id,

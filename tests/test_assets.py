@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import brotli
@@ -50,3 +51,22 @@ def test_an_unknown_static_file_is_404(client):
     assert client.get("/static/js/nope.js").status_code == 404
     assert client.get("/static/js/outbox.000000000000.js").status_code == 404
     assert client.get("/static/../app.py").status_code == 404
+
+
+def test_in_debug_mode_pages_link_the_files_as_they_are_and_the_worker_follows_edits(sqlite_url, tmp_path):
+    import shutil
+
+    from app import create_app
+
+    app = create_app({"TESTING": True, "DEBUG": True, "SECRET_KEY": "test", "DATABASE_URL": sqlite_url,
+                      "DATA_DIR": str(tmp_path / "data")})
+    try:
+        app.static_folder = str(shutil.copytree(STATIC, tmp_path / "static"))
+        client = app.test_client()
+        before = re.search(r'var CACHE = "(sixs-[0-9a-f]{16})"', client.get("/sw.js").text).group(1)
+        assert '"/static/js/outbox.js"' in client.get("/sw.js").text  # the shell: plain names, served as they are
+        (tmp_path / "static" / "js" / "outbox.js").write_text("// edited\n", encoding="utf-8")
+        after = re.search(r'var CACHE = "(sixs-[0-9a-f]{16})"', client.get("/sw.js").text).group(1)
+        assert after != before  # a cache-first worker would otherwise keep serving the old script
+    finally:
+        app.extensions["engine"].dispose()

@@ -27,19 +27,24 @@ def rows(engine) -> list[tuple]:
         return [tuple(r) for r in connection.execute(text("SELECT n, who FROM log ORDER BY rowid"))]
 
 
-def test_a_second_writer_waits_for_the_first_and_then_goes_on(engine):
-    first_in, second_done = threading.Event(), threading.Event()
+def write_in_thread(engine, n: int, who: str) -> tuple[threading.Thread, threading.Event]:
+    """A writer on another thread inserting (n, who): its thread, and an event set once it has committed."""
+    done = threading.Event()
 
-    def second():
+    def write():
         with write_session(engine) as session:
-            session.execute(text("INSERT INTO log VALUES (2, 'second')"))
-        second_done.set()
+            session.execute(text("INSERT INTO log VALUES (:n, :who)"), {"n": n, "who": who})
+        done.set()
 
+    thread = threading.Thread(target=write)
+    thread.start()
+    return thread, done
+
+
+def test_a_second_writer_waits_for_the_first_and_then_goes_on(engine):
     with write_session(engine) as session:
         session.execute(text("INSERT INTO log VALUES (1, 'first')"))
-        first_in.set()
-        worker = threading.Thread(target=second)
-        worker.start()
+        worker, second_done = write_in_thread(engine, 2, "second")
         # the second writer is held at the gate while the first is open (it would otherwise fail or sleep)
         assert not second_done.wait(0.3)
     worker.join(15)
@@ -66,15 +71,7 @@ def test_every_end_of_a_write_transaction_lets_the_next_writer_in(engine, ending
             connection.invalidate()  # the DBAPI connection is closed under the transaction
     assert gate.holder is None
     # not blocked: another thread writes at once
-    done = threading.Event()
-
-    def write():
-        with write_session(engine) as session:
-            session.execute(text("INSERT INTO log VALUES (2, 'after')"))
-        done.set()
-
-    thread = threading.Thread(target=write)
-    thread.start()
+    thread, done = write_in_thread(engine, 2, "after")
     thread.join(15)
     assert done.is_set()
     assert rows(engine)[-1] == (2, "after")
@@ -108,15 +105,7 @@ def test_writers_of_other_processes_queue_behind_each_other(engine):
     try:
         assert holding.wait(30)
         assert Path(engine.url.database + ".writers").exists()
-        written = threading.Event()
-
-        def write():
-            with write_session(engine) as session:
-                session.execute(text("INSERT INTO log VALUES (2, 'parent')"))
-            written.set()
-
-        thread = threading.Thread(target=write)
-        thread.start()
+        thread, written = write_in_thread(engine, 2, "parent")
         assert not written.wait(0.3)  # waiting at the gate, not failing with "database is locked"
         release.set()
         thread.join(15)

@@ -45,6 +45,9 @@ def scrape(client, **kwargs) -> str:
 def test_metrics_are_for_the_machine_itself_or_a_scraper_with_the_token(app, client):
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 403
     assert "sixs_task_queue_depth" in scrape(client)  # from 127.0.0.1, as the test client is
+    # through nginx on the same machine the connection is from 127.0.0.1 as well: not the machine itself
+    for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
+        assert client.get("/metrics", headers={header: "203.0.113.9"}).status_code == 403
     app.config["METRICS_TOKEN"] = "scrape-secret-123"
     assert client.get("/metrics").status_code == 403  # with a token set, the address alone is not enough
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 403

@@ -4,13 +4,18 @@ document, and a stored file that was altered is never served."""
 
 from __future__ import annotations
 
+import hashlib
+from datetime import timedelta
+
 import pytest
 from sqlmodel import Session, select
 
+import clock
 import inspections.reports.period_issuing as period_issuing
 import tasks
 from inspections.models import PeriodReport
 from inspections.reports.archive import report_path
+from tasks import TaskRun
 from tests.conftest import AuthActions
 from tests.helpers import answer_all, plant_today, published_items, start, submit
 from tests.test_period_reports import pdf_text
@@ -95,15 +100,36 @@ def test_each_readers_scope_and_language_is_its_own_plant_document(clock_at, app
     assert client.get(f"/plants/P1/report.pdf?month={month}&lang=en").data == english.data
 
 
-def test_an_altered_stored_file_is_never_served(app, client):
+def test_an_altered_stored_file_is_never_served(app, client, travel):
     AuthActions(client).login("sup1")
     inspect(app, client)
     tasks.drain(app)
     first = client.get("/workshops/W1/report.pdf")
     path = report_path(app.config["DATA_DIR"], stored(app)[0].file_sha256)
     path.write_bytes(first.data.replace(b"%%EOF", b"%%EOF tampered"))
+    travel(clock.now() + timedelta(minutes=5))  # printed later: other bytes than the first
     again = client.get("/workshops/W1/report.pdf")
-    assert again.status_code == 200 and b"tampered" not in again.data
-    assert again.headers["X-Report-SHA256"] == stored(app)[0].file_sha256  # rendered and put back
-    path.unlink()
-    assert client.get("/workshops/W1/report.pdf").status_code == 200 and path.exists()
+    assert again.status_code == 200 and b"tampered" not in again.data and again.data != first.data
+    # the row names the file just printed, so the next download is served from it, not printed again
+    assert len(stored(app)) == 1
+    assert again.headers["X-Report-SHA256"] == stored(app)[0].file_sha256 == hashlib.sha256(again.data).hexdigest()
+    assert client.get("/workshops/W1/report.pdf").data == again.data
+    report_path(app.config["DATA_DIR"], stored(app)[0].file_sha256).unlink()
+    assert client.get("/workshops/W1/report.pdf").status_code == 200
+    assert report_path(app.config["DATA_DIR"], stored(app)[0].file_sha256).exists()
+
+
+def test_a_failing_refresh_leaves_the_inspections_reports_done(app, client, monkeypatch):
+    AuthActions(client).login("sup1")
+    inspect(app, client)
+    tasks.drain(app)
+    client.get("/workshops/W1/report.pdf")
+    monkeypatch.setattr(period_issuing, "render_pdf", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
+    inspection_id = inspect(app, client)
+    tasks.drain(app)
+    assert 'data-report-state="ready"' in client.get(f"/inspections/{inspection_id}/report-state").text
+    with Session(app.extensions["engine"]) as session:  # not failed, so not retried: the run is done
+        run = session.exec(select(TaskRun).where(TaskRun.key == f"inspection:{inspection_id}")).one()
+        assert (run.state, run.attempts) == ("done", 1)
+    monkeypatch.undo()
+    assert client.get("/workshops/W1/report.pdf").status_code == 200  # issued at its download instead

@@ -112,16 +112,20 @@ def issue_reports_task(inspection_id: int, base_url: str | None = None) -> None:
     """Issue every kind of report of the inspection as its record stands (nothing when they are current)."""
     app = current_app
     base = base_url or app.config.get("PUBLIC_BASE_URL") or "http://localhost/"
-    with app.test_request_context("/", base_url=base), run_state(run_key(inspection_id), ISSUE_TASK,
-                                                                  inspection_id=inspection_id, base_url=base_url):
-        inspection = db().get(Inspection, inspection_id)
-        if inspection is None or inspection.status != InspectionStatus.submitted:
-            return
-        for kind in REPORT_KINDS:
-            issued_inspection_report(inspection, kind)
-            db().rollback()  # end the read snapshot: the next kind sees the document just stored
-        # the workshop reports and plant 评比 read lately whose period covers this inspection
-        refresh_covering(session=db(), inspection=inspection)
+    with app.test_request_context("/", base_url=base):
+        with run_state(run_key(inspection_id), ISSUE_TASK, inspection_id=inspection_id, base_url=base_url):
+            inspection = db().get(Inspection, inspection_id)
+            if inspection is None or inspection.status != InspectionStatus.submitted:
+                return
+            for kind in REPORT_KINDS:
+                issued_inspection_report(inspection, kind)
+                db().rollback()  # end the read snapshot: the next kind sees the document just stored
+        # the stored workshop reports and plant 评比 whose period covers this inspection, outside the run: the
+        # inspection's reports are done whatever happens here, and a report not refreshed is issued at download
+        try:
+            refresh_covering(session=db(), inspection=inspection)
+        except Exception:
+            app.logger.exception("period reports covering inspection %s were not issued again", inspection_id)
 
 
 @background(SWEEP_TASK, retries=0)

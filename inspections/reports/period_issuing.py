@@ -5,13 +5,13 @@ A period report has no record of its own to fingerprint: what it shows is gather
 red tags, the day it is read on). So the fingerprint is the report's own HTML with the print time left out
 (rendering the template takes milliseconds; the PDF takes about a second): the same HTML is the same document.
 After a change of an inspection (submit, signature, correction, an action's move) the background task issues again
-the stored reports whose period covers its day, so the next download is served at once.
+the stored reports (issued in the last REFRESH_WITHIN) whose period covers its day, so the next download is
+served at once.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -32,7 +32,7 @@ from inspections.reports.periods import Period
 TEMPLATES = {"workshop": "print/workshop.html", "plant": "print/plant.html"}
 # What the fingerprint's HTML says for the print time: a fixed instant, so only the content decides.
 FINGERPRINT_NOW = datetime(2000, 1, 1, tzinfo=UTC)
-REFRESH_WITHIN = timedelta(days=92)  # the stored reports refreshed in the background: those read recently
+REFRESH_WITHIN = timedelta(days=92)  # the stored reports refreshed in the background: those issued lately
 
 
 @dataclass(frozen=True)
@@ -64,12 +64,14 @@ def issue_period_report(*, session: Session, kind: str, subject: str, period: Pe
     pdf = render_pdf(render_template(template, **context, now=clock.now()), data_dir)
     file_sha256 = hashlib.sha256(pdf).hexdigest()
     store_report_file(data_dir, pdf, file_sha256)
-    if stored is not None:
-        return IssuedPeriodReport(stored, pdf, fresh=True)  # the row stands; its file was just restored
     try:
         with write_session(current_app.extensions["engine"]) as writer:
-            report = PeriodReport(**key, file_sha256=file_sha256, byte_size=len(pdf))
-            writer.add(report)
+            if stored is None:
+                report = PeriodReport(**key, file_sha256=file_sha256, byte_size=len(pdf))
+                writer.add(report)
+            else:  # the same content, printed again: the row now names the new file
+                report = writer.get(PeriodReport, stored.id)
+                report.file_sha256, report.byte_size = file_sha256, len(pdf)
     except IntegrityError:  # issued by someone else meanwhile (a download beside the refresh): theirs stands
         session.rollback()
         report = session.exec(select(PeriodReport).filter_by(**key)).one()
@@ -89,9 +91,8 @@ def issue_plant_report(*, session: Session, plant: Plant, workshops, month: Peri
                                workshops=workshops, context=context)
 
 
-def refresh_covering(*, session: Session, inspection: Inspection,
-                     issue: Callable[..., IssuedPeriodReport] | None = None) -> int:
-    """Issue again the stored period reports (read in the last REFRESH_WITHIN) whose period covers the
+def refresh_covering(*, session: Session, inspection: Inspection) -> int:
+    """Issue again the stored period reports (issued in the last REFRESH_WITHIN) whose period covers the
     inspection's day and whose scope holds its workshop, each in its own language. Returns how many were looked
     at (a report whose content did not change is served as it is)."""
     workshop = session.get(Workshop, inspection.workshop_id)
