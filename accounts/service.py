@@ -384,12 +384,21 @@ def api_token_for(*, session: Session, token: str) -> ApiToken | None:
     ).first()
 
 
-def user_for_token(*, session: Session, token: str) -> User | None:
-    row = api_token_for(session=session, token=token)
-    if row is None:
+def token_and_user(*, session: Session, token: str) -> tuple[ApiToken, User] | None:
+    """The live token row for a presented token and its user, in one query (it runs before every API call), or
+    None when the token is unknown, revoked or its user may no longer sign in."""
+    row = session.exec(
+        select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_sha256 == _digest(token), ApiToken.revoked_at.is_(None))
+    ).first()
+    if row is None or not is_usable(row[1], session=session):
         return None
-    user = session.get(User, row.user_id)
-    return user if is_usable(user, session=session) else None
+    return row[0], row[1]
+
+
+def user_for_token(*, session: Session, token: str) -> User | None:
+    found = token_and_user(session=session, token=token)
+    return found[1] if found else None
 
 
 # ---- plants and workshops (the administrator's) ----

@@ -18,7 +18,6 @@ from accounts.service import (
     AccountError,
     SignInRefused,
     active_sessions,
-    api_token_for,
     confirm_password,
     create_api_token,
     end_all_sessions,
@@ -29,6 +28,7 @@ from accounts.service import (
     set_password,
     sign_in,
     start_session,
+    token_and_user,
 )
 from database import db, writing
 from web import render_page
@@ -76,12 +76,10 @@ def load_user_from_request(req) -> User | None:
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
-    token = api_token_for(session=db(), token=header.removeprefix("Bearer ").strip())
-    if token is None:
+    found = token_and_user(session=db(), token=header.removeprefix("Bearer ").strip())
+    if found is None:
         return None
-    user = db().get(User, token.user_id)
-    if not is_usable(user, session=db()):
-        return None
+    token, user = found
     _stamp(ApiToken, token.id, "last_used_at", token.last_used_at)
     return user
 

@@ -140,15 +140,18 @@ def put_answer(inspection_id: int, item_key: str):
         return _error(exc)
     except ValueError as exc:
         return jsonify(error=str(exc), items=[item_key]), 422
+    # The answer as saved, read before the commit expires it (after, each attribute would query again); only a
+    # counting sheet needs the item (its deduction).
+    item = session.get(ChecklistItem, answer.item_id) if scheme.counted else None
+    saved = dict(item=item_key, **answer_fields(answer, item, scheme), note=answer.note, flagged=answer.flagged,
+                 revision=answer.revision)
     session.commit()
-    item = session.get(ChecklistItem, answer.item_id)  # loaded by the save: no query
-    return jsonify(item=item_key, **answer_fields(answer, item, scheme), note=answer.note, flagged=answer.flagged,
-                   revision=answer.revision)
+    return jsonify(saved)
 
 
-def answer_fields(answer, item, scheme) -> dict:
+def answer_fields(answer, item: ChecklistItem | None, scheme) -> dict:
     """score (the stored value: points, or a count), and what it means: count and deducted on a counting
-    sheet, the level's label on named grades."""
+    sheet (which needs the item), the level's label on named grades."""
     value = answer_value(answer)
     if scheme.counted:
         return {"score": value, "count": value,

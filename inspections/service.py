@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import inspect
-from sqlalchemy.orm import object_session
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, object_session
 from sqlmodel import Session, select
 
 import clock
@@ -96,7 +97,8 @@ def current_score(inspection: Inspection) -> InspectionScore | None:
 
 
 def get_visible_inspection(*, session: Session, user: User, inspection_id: int) -> Inspection | None:
-    inspection = session.get(Inspection, inspection_id)
+    # every caller reads the version (its scheme, its items): one query for both
+    inspection = session.get(Inspection, inspection_id, options=[joinedload(Inspection.version)])
     if inspection is None or not can_see_workshop(session=session, user=user, workshop_id=inspection.workshop_id):
         return None
     return inspection
@@ -128,6 +130,13 @@ def start_inspection(*, session: Session, user: User, workshop: Workshop,
     session.add(inspection)
     session.flush()
     return inspection
+
+
+def _lock_inspection(session: Session, inspection: Inspection) -> None:
+    """Read the inspection again, holding its row until the commit (PostgreSQL; SQLite writers already queue).
+    Only its own row: the version loaded beside it (an outer join) cannot be locked."""
+    locking = session.get_bind().dialect.name != "sqlite"
+    session.refresh(inspection, with_for_update={"of": Inspection} if locking else None)
 
 
 def can_edit(user: User, inspection: Inspection) -> bool:
@@ -187,20 +196,18 @@ def save_answer(
     change_key (made by the tablet, one per change) makes a replay harmless: a key seen before returns the
     answer as it is. base_revision is the revision the tablet last saw: if someone else changed the answer
     since, the save is refused as a conflict (409) and recorded, so both values stay in the history.
+
+    Saves of one answer are applied one after another, whatever the engine: the answer's row is locked before
+    anything is decided (SQLite writers already queue at the database's gate), and two first saves racing to
+    create the row end with the loser saving again on top of the winner's answer.
     """
+    if session.get_bind().dialect.name != "sqlite":
+        # A submit holds the inspection's row while it scores the answers: wait for it and see its outcome, so no
+        # answer changes under a score being computed (SQLite writers already queue one at a time).
+        session.refresh(inspection, attribute_names=["status"], with_for_update={"read": True, "of": Inspection})
     item = editable_item(user, inspection, item_key)
     if change_key is not None:
         change_key = change_key.strip()[:64] or None
-    seen = session.exec(select(AnswerChange).where(AnswerChange.change_key == change_key)).first() \
-        if change_key else None
-    if seen is not None:
-        answer = session.exec(select(Answer).where(Answer.inspection_id == inspection.id,
-                                                   Answer.item_id == item.id)).first()
-        answer_saved("duplicate")
-        if seen.outcome == "conflict":
-            raise InspectionError("conflict", "the answer was changed on another device", status=409,
-                                  items=[item_key], current=answer)
-        return answer
     scheme = scheme_from_dict(inspection.version.scheme)
     if value is not None:
         try:
@@ -212,9 +219,43 @@ def save_answer(
             "note_too_long", f"the note is longer than {MAX_NOTE_LENGTH} characters", items=[item_key]
         )
     note = note.strip() if note is not None else None
+    change = _Change(value=value, note=note, flagged=flagged, change_key=change_key, base_revision=base_revision)
+    try:
+        return _apply(session, user, inspection, item, change)
+    except _FirstAnswerRace:
+        return _apply(session, user, inspection, item, change)
+
+
+@dataclass(frozen=True)
+class _Change:
+    value: AnswerValue | None
+    note: str | None
+    flagged: bool | None
+    change_key: str | None
+    base_revision: int | None
+
+
+class _FirstAnswerRace(Exception):
+    """Another save created this item's answer while this one was creating it too."""
+
+
+def _apply(session: Session, user: User, inspection: Inspection, item: ChecklistItem, change: _Change) -> Answer:
+    item_key, value, note, flagged = item.key, change.value, change.note, change.flagged
+    # FOR UPDATE: on PostgreSQL a second save of this answer waits here until the first commits, then reads
+    # what it wrote (no revision handed out twice, no change key applied twice); populate_existing, so an
+    # answer this request loaded earlier is read again too. SQLite ignores FOR UPDATE.
     answer = session.exec(
         select(Answer).where(Answer.inspection_id == inspection.id, Answer.item_id == item.id)
+        .with_for_update(of=Answer).execution_options(populate_existing=True)
     ).first()
+    seen = session.exec(select(AnswerChange.outcome).where(AnswerChange.change_key == change.change_key)).first() \
+        if change.change_key else None
+    if seen is not None:
+        answer_saved("duplicate")
+        if seen == "conflict":
+            raise InspectionError("conflict", "the answer was changed on another device", status=409,
+                                  items=[item_key], current=answer)
+        return answer
     if answer is None and value is None:
         if flagged:
             raise InspectionError("flag_needs_score", "choose a score before flagging the item", items=[item_key])
@@ -232,18 +273,18 @@ def save_answer(
         answer_saved("unchanged")
         return answer  # a repeated save writes nothing
     current_revision = answer.revision if answer else 0
-    if base_revision is not None and base_revision != current_revision:
+    if change.base_revision is not None and change.base_revision != current_revision:
         session.add(AnswerChange(
-            inspection_id=inspection.id, item_id=item.id, change_key=change_key, user_id=user.id,
+            inspection_id=inspection.id, item_id=item.id, change_key=change.change_key, user_id=user.id,
             outcome="conflict", old_value=_stored(old_value), new_value=_stored(value), old_note=old_note,
-            new_note=note, old_flagged=old_flagged, new_flagged=flagged, revision=base_revision))
+            new_note=note, old_flagged=old_flagged, new_flagged=flagged, revision=change.base_revision))
         session.flush()
         answer_saved("conflict")
         raise InspectionError("conflict", "the answer was changed on another device", status=409,
                               items=[item_key], current=answer)
-    if answer is None:
+    first = answer is None
+    if first:
         answer = Answer(inspection_id=inspection.id, item_id=item.id, updated_by_id=user.id)
-        session.add(answer)
     if value is not None:
         answer.not_applicable = value == NA
         answer.score = None if value == NA else value
@@ -253,9 +294,15 @@ def save_answer(
     answer.updated_at = clock.now()
     answer.updated_by_id = user.id
     answer.revision = current_revision + 1
+    if first:
+        try:
+            with session.begin_nested():  # a savepoint: losing the race must not undo the whole transaction
+                session.add(answer)
+        except IntegrityError as exc:
+            raise _FirstAnswerRace from exc
     session.add(AnswerChange(
-        inspection_id=inspection.id, item_id=item.id, change_key=change_key, user_id=user.id, outcome="applied",
-        old_value=_stored(old_value), new_value=_stored(answer_value(answer)), old_note=old_note,
+        inspection_id=inspection.id, item_id=item.id, change_key=change.change_key, user_id=user.id,
+        outcome="applied", old_value=_stored(old_value), new_value=_stored(answer_value(answer)), old_note=old_note,
         new_note=answer.note, old_flagged=old_flagged, new_flagged=answer.flagged, revision=answer.revision))
     audit(session, actor=user, action="answer.save", object_type="inspection", object_id=inspection.id,
           old={"item": item.key, "value": _stored(old_value), "note": old_note, "flagged": old_flagged}
@@ -399,7 +446,7 @@ def submit_inspection(*, session: Session, user: User, inspection: Inspection,
     None on a device without JavaScript, where the signed-in name is the signature).
     """
     # Lock the row so that two taps on two workers cannot both score it (SQLite: BEGIN IMMEDIATE does this).
-    session.refresh(inspection, with_for_update=session.get_bind().dialect.name != "sqlite")
+    _lock_inspection(session, inspection)
     if inspection.status == InspectionStatus.submitted:
         if inspection.inspector_id == user.id:
             return inspection  # the inspector's repeated tap
@@ -477,7 +524,7 @@ def correct_answer(*, session: Session, user: User, inspection: Inspection, item
     if note is not None and len(note) > MAX_NOTE_LENGTH:
         raise InspectionError("note_too_long", f"the note is longer than {MAX_NOTE_LENGTH} characters",
                               items=[item_key])
-    session.refresh(inspection, with_for_update=session.get_bind().dialect.name != "sqlite")
+    _lock_inspection(session, inspection)
     answer = session.exec(select(Answer).where(Answer.inspection_id == inspection.id,
                                                Answer.item_id == item.id)).one()
     old_value, old_note = answer_value(answer), answer.note

@@ -83,3 +83,110 @@ def test_plain_form_reports_conflicts_without_losing_the_other_items(app, client
     with Session(app.extensions["engine"]) as session:
         saved = {a.item.key: a.score for a in session.exec(select(Answer).where(Answer.inspection_id == inspection_id))}
     assert saved == {"sort-01": 4, "sort-02": 2}
+
+
+def _race(app, url: str, bodies: list[dict], headers: dict) -> list:
+    """Every body PUT to url at the same moment, each from its own thread (two tablets, an outbox replay racing
+    the live save): the responses, in the order of bodies."""
+    import threading
+
+    barrier = threading.Barrier(len(bodies))
+    results: list = [None] * len(bodies)
+
+    def save(index: int) -> None:
+        client = app.test_client()
+        barrier.wait()
+        response = client.put(url, headers=headers, json=bodies[index])
+        results[index] = (response.status_code, response.json)
+
+    threads = [threading.Thread(target=save, args=(i,)) for i in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+def test_racing_first_saves_of_one_item_are_each_applied_or_refused_never_an_error(app, client):
+    """Six devices save the same unanswered item at once, each a different value, all believing it unanswered
+    (revision 0): one wins, the others are conflicts showing the winner's value; nothing fails and no revision is
+    handed out twice. On PostgreSQL two first saves used to insert the answer twice (a 500)."""
+    headers = token_headers(app, "sup1")
+    inspection_id = client.post("/api/v1/workshops/W1/inspections", headers=headers).json["id"]
+    url = f"/api/v1/inspections/{inspection_id}/answers/sort-01"
+    results = _race(app, url, [{"score": value, "revision": 0, "change_key": f"race-{value}"}
+                               for value in (0, 1, 2, 3, 4, "na")], headers)
+    assert sorted(status for status, _ in results) == [200] + [409] * 5, results
+    winner = next(body for status, body in results if status == 200)
+    assert all(body["current"]["score"] == winner["score"] for status, body in results if status == 409)
+    assert [(outcome, rev) for outcome, _, _, _, rev in changes(app, inspection_id)
+            if outcome == "applied"] == [("applied", 1)]
+
+
+def test_racing_saves_without_a_revision_are_applied_one_after_another(app, client):
+    """Without a revision the last save wins, but every save is applied on top of the one before: revisions 1…n
+    each once, and the history chains old → new without a gap."""
+    headers = token_headers(app, "sup1")
+    inspection_id = client.post("/api/v1/workshops/W1/inspections", headers=headers).json["id"]
+    url = f"/api/v1/inspections/{inspection_id}/answers/sort-01"
+    results = _race(app, url, [{"score": 3, "note": f"n{i}", "change_key": f"free-{i}"} for i in range(8)], headers)
+    assert [status for status, _ in results] == [200] * 8, results
+    history = changes(app, inspection_id)
+    assert [rev for *_, rev in history] == list(range(1, 9))
+    assert sorted(body["revision"] for _, body in results) == list(range(1, 9))
+    with Session(app.extensions["engine"]) as session:
+        applied = session.exec(select(AnswerChange).where(AnswerChange.inspection_id == inspection_id)
+                               .order_by(AnswerChange.id)).all()
+        assert all(later.old_note == earlier.new_note for earlier, later in zip(applied, applied[1:], strict=False))
+
+
+def test_a_change_replayed_while_it_is_being_saved_is_stored_once(app, client):
+    headers = token_headers(app, "sup1")
+    inspection_id = client.post("/api/v1/workshops/W1/inspections", headers=headers).json["id"]
+    url = f"/api/v1/inspections/{inspection_id}/answers/sort-01"
+    client.put(url, headers=headers, json={"score": 1, "change_key": "before"})
+    results = _race(app, url, [{"score": 4, "note": "同一次修改", "change_key": "same"}] * 6, headers)
+    assert [status for status, _ in results] == [200] * 6, results
+    assert {(body["score"], body["revision"]) for _, body in results} == {(4, 2)}
+    assert [c[0] for c in changes(app, inspection_id)] == ["applied", "applied"]
+
+
+def test_saves_racing_a_submit_land_before_it_or_are_refused_after_it(app, client):
+    """A submit and late saves of the same inspection at the same moment: each save either lands before the
+    submit (and is in its score) or is refused as locked; the stored score is the score of the stored answers."""
+    import threading
+
+    from inspections.models import Inspection
+    from tests.helpers import answer_all_api
+
+    headers = token_headers(app, "sup1")
+    inspection_id = client.post("/api/v1/workshops/W1/inspections", headers=headers).json["id"]
+    keys = answer_all_api(client, headers, inspection_id, score=4)[:6]
+    barrier = threading.Barrier(len(keys) + 1)
+    statuses: dict = {}
+
+    def save(key):
+        own = app.test_client()
+        barrier.wait()
+        statuses[key] = own.put(f"/api/v1/inspections/{inspection_id}/answers/{key}", headers=headers,
+                                json={"score": 0, "change_key": f"late-{key}"}).status_code
+
+    def submit():
+        own = app.test_client()
+        barrier.wait()
+        statuses["submit"] = own.post(f"/api/v1/inspections/{inspection_id}/submit", headers=headers).status_code
+
+    threads = [threading.Thread(target=save, args=(key,)) for key in keys] + [threading.Thread(target=submit)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert statuses.pop("submit") == 200
+    assert set(statuses.values()) <= {200, 409}, statuses
+    with Session(app.extensions["engine"]) as session:
+        inspection = session.get(Inspection, inspection_id)
+        stored = {a.item.key: a.score for a in inspection.answers}
+        from inspections.service import current_score
+        assert inspection.status == "submitted"
+        assert inspection.overall_percent == current_score(inspection).overall_percent
+    assert all(stored[key] == (0 if status == 200 else 4) for key, status in statuses.items())
