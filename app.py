@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 import assets
 import observability
+import storage
 from assets import static_url
 
 DEFAULT_LOCALE = "zh_CN"
@@ -75,6 +76,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO"),
         # An export of more rows is made by the task consumer, with a progress bar; smaller ones download at once.
         LARGE_EXPORT_ROWS=int(os.environ.get("LARGE_EXPORT_ROWS", "20000")),
+        # files (photos, reports, exports): DATA_DIR, or a bucket shared by several servers (see storage.py)
+        STORAGE_URL=os.environ.get("STORAGE_URL", ""),
+        STORAGE_ENDPOINT_URL=os.environ.get("STORAGE_ENDPOINT_URL", ""),
     )
     if test_config:
         app.config.update(test_config)
@@ -93,6 +97,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from database import close_db, make_engine
 
     app.extensions["engine"] = make_engine(app.config["DATABASE_URL"])
+    storage.init_app(app)
     app.teardown_appcontext(close_db)
 
     observability.init_app(app)  # first: every later hook and log line has the request id
@@ -308,9 +313,11 @@ def _register_cli(app: Flask) -> None:
     from checklists.cli import checklist_cli
     from database import db_cli
     from inspections.demo import demo_command
+    from operations.cli import storage_cli
     from tasks import tasks_cli
 
-    for command in (db_cli, user_cli, token_cli, checklist_cli, demo_command, audit_cli, actions_cli, tasks_cli):
+    for command in (db_cli, user_cli, token_cli, checklist_cli, demo_command, audit_cli, actions_cli, tasks_cli,
+                    storage_cli):
         app.cli.add_command(command)
 
 

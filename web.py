@@ -67,3 +67,37 @@ def private_cache(response, immutable: bool):
     (send_file's max_age gave "public, max-age=86400, private": public and private at once.)"""
     response.headers["Cache-Control"] = "private, max-age=31536000, immutable" if immutable else "private, no-cache"
     return response
+
+
+def photo_response(sha256: str, *, thumbnail: bool, download_name: str, immutable: bool):
+    """A stored photo (or its thumbnail) as a private, cacheable JPEG. One that is missing or no longer matches
+    its hash is never served: the log names the stored file, and the page shows a placeholder saying so."""
+    import io
+
+    from flask import current_app, send_file
+
+    from photos import read_photo
+    from storage import StoredFileError, storage
+
+    try:
+        data = read_photo(storage(), sha256, thumbnail)
+    except StoredFileError as exc:
+        current_app.logger.error("photo not served: %s", exc)
+        return _damaged_photo(exc.key), 500
+    response = send_file(io.BytesIO(data), mimetype="image/jpeg", conditional=True, download_name=download_name,
+                         etag=f"{sha256}{'-thumb' if thumbnail else ''}", last_modified=None, max_age=None)
+    return private_cache(response, immutable=immutable)
+
+
+def _damaged_photo(key: str):
+    """An SVG in place of the image, so the page says what is wrong instead of showing a broken picture."""
+    from flask import Response
+    from flask_babel import gettext as _
+    from markupsafe import escape
+
+    text = escape(_("照片文件缺失或已被改动，请联系管理员"))
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 480 160" width="480" height="160">'
+           f'<rect width="480" height="160" fill="#fdecea" stroke="#b3261e" stroke-width="4"/>'
+           f'<text x="240" y="70" font-size="20" text-anchor="middle" fill="#b3261e">{text}</text>'
+           f'<text x="240" y="110" font-size="11" text-anchor="middle" fill="#5f2120">{escape(key)}</text></svg>')
+    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})

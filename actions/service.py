@@ -25,8 +25,9 @@ from audit.service import record as audit
 from checklists.schemes import DEFAULT_DUE_DAYS as SCHEME_DUE_DAYS
 from checklists.schemes import scheme_from_dict
 from inspections.models import Inspection, InspectionStatus, is_finding_answer
-from inspections.photos import PhotoError, store_image
+from photos import PhotoError, store_image
 from redtags.service import CLIENT_KEY
+from storage import Storage
 
 DEFAULT_DUE_DAYS = dict(zip((Severity.critical, Severity.normal), SCHEME_DUE_DAYS, strict=True))
 MAX_TEXT = 2000
@@ -205,7 +206,7 @@ def start(*, session: Session, user: User, action: CorrectiveAction) -> Correcti
 
 
 def mark_done(*, session: Session, user: User, action: CorrectiveAction, photo: bytes | None, comment: str,
-              data_dir, client_key: str | None = None) -> CorrectiveAction:
+              store: Storage, client_key: str | None = None) -> CorrectiveAction:
     """Fixed, with an after-photo (re-encoded, EXIF gone, stored by hash like every photo).
 
     client_key is the form's own key: the same form sent again (the tablet's outbox after a lost network, a double
@@ -228,7 +229,7 @@ def mark_done(*, session: Session, user: User, action: CorrectiveAction, photo: 
     if not photo:
         raise ActionError("photo_required", "a done action needs an after-photo")
     try:
-        stored = store_image(photo, data_dir)
+        stored = store_image(photo, store)
     except PhotoError as exc:
         raise ActionError(f"photo_{exc.code}", str(exc)) from exc
     action.after_photo_sha256, action.done_comment, action.done_at = stored.sha256, comment, clock.now()

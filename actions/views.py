@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import date
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
@@ -18,9 +18,9 @@ from accounts.service import can_see_workshop, get_visible_workshop_or_404, visi
 from actions import service
 from actions.models import CorrectiveAction, Priority
 from database import db
-from inspections.photos import photo_path
 from inspections.service import photos_by_item
-from web import at_plant, plant_today, private_cache, render_page
+from storage import storage
+from web import at_plant, photo_response, plant_today, render_page
 
 bp = Blueprint("actions", __name__)
 LIST_LIMIT = 500
@@ -172,7 +172,7 @@ def done(action_id: int):
     client_key = request.headers.get("X-Change-Key") or request.form.get("client_key") or None
     return _move(action_id, lambda a: service.mark_done(
         session=db(), user=current_user, action=a, photo=data, comment=request.form.get("comment", ""),
-        data_dir=current_app.config["DATA_DIR"], client_key=client_key), "done")
+        store=storage(), client_key=client_key), "done")
 
 
 def _inspection_id() -> int | None:
@@ -205,10 +205,7 @@ def after_photo(action_id: int):
     action = action_or_404(action_id)
     if not action.after_photo_sha256:
         abort(404)
-    path = photo_path(current_app.config["DATA_DIR"], action.after_photo_sha256,
-                      thumbnail=request.args.get("size") == "thumb")
-    if not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype="image/jpeg", conditional=True, download_name=f"action-{action_id}-after.jpg")
-    return private_cache(response, immutable=False)  # a returned action gets a new after-photo at this address
+    # not immutable: a returned action gets a new after-photo at this address (the ETag tells them apart)
+    return photo_response(action.after_photo_sha256, thumbnail=request.args.get("size") == "thumb",
+                          download_name=f"action-{action_id}-after.jpg", immutable=False)
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from app import create_app  # noqa: E402
 from database import upgrade_database, write_session  # noqa: E402
 from inspections.demo import DEMO_PASSWORD, generate_demo  # noqa: E402
-from inspections.photos import photo_path  # noqa: E402
+from photos import photo_key  # noqa: E402
 
 CHROMIUM = shutil.which("chromium")
 
@@ -65,7 +65,7 @@ def main() -> None:
     app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": url, "DATA_DIR": str(workdir),
                       "WTF_CSRF_ENABLED": False})
     with write_session(app.extensions["engine"]) as session:
-        generate_demo(session=session, data_dir=workdir)  # with photos: red tags need one each
+        generate_demo(session=session, store=app.extensions["storage"])  # with photos: red tags need one each
 
     @app.get("/bench/bare")
     def bare():
@@ -389,7 +389,7 @@ def _report_html(app, inspection_id: int, full_size: bool) -> tuple[str, dict]:
 
         data_dir = Path(app.config["DATA_DIR"])
         html = re.sub(r'src="photos/([0-9a-f]{64})\.thumb\.jpg"',
-                      lambda m: f'src="{photo_path(data_dir, m.group(1), thumbnail=False).as_uri()}"', html)
+                      lambda m: f'src="{(data_dir / photo_key(m.group(1))).as_uri()}"', html)
         for s in context["signatures"]:
             if s.image_png:
                 html = html.replace(f"signatures/{s.image_sha256}.png",

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from database import make_engine, upgrade_database, write_session  # noqa: E402
+from storage import LocalStorage  # noqa: E402
 
 DURATION_S = int(os.environ.get("LOAD_SECONDS", "5"))
 ROUNDS = int(os.environ.get("LOAD_ROUNDS", "3"))
@@ -106,7 +107,7 @@ def prepare(url: str, data_dir: Path, drafts: int) -> tuple[str, list[str]]:
     upgrade_database(url)
     engine = make_engine(url)
     with write_session(engine) as session:
-        generate_demo(session=session, data_dir=data_dir)
+        generate_demo(session=session, store=LocalStorage(data_dir))
     targets = []
     with write_session(engine) as session:
         user = session.exec(select(User).where(User.username == "zhang")).one()

@@ -10,7 +10,6 @@ Asking again for the same export while it is on its way, or done and not expired
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -31,7 +30,8 @@ from exports.service import (
     parse_filter,
     red_tag_export,
 )
-from exports.writers import write_csv, write_xlsx
+from exports.writers import XLSX_MIMETYPE, write_csv, write_xlsx
+from storage import storage
 from tasks import after_commit, background, every
 
 DATASETS = {"inspections": inspection_export, "answers": answer_export, "actions": action_export,
@@ -60,8 +60,8 @@ def filename_for(export: Export, dataset: str, fmt: str) -> str:
     return f"6S-{dataset}-{clock.local(clock.now(), zone):%Y%m%d-%H%M}.{fmt}"
 
 
-def export_path(data_dir: str | Path, job: ExportJob) -> Path:
-    return Path(data_dir) / "exports" / f"export-{job.id}.{job.fmt}"
+def export_key(job: ExportJob) -> str:
+    return f"exports/export-{job.id}.{job.fmt}"
 
 
 def request_export(*, session: Session, user: User, dataset: str, fmt: str, filters: dict[str, str],
@@ -108,9 +108,10 @@ def build_task(job_id: int) -> None:
             return
         user = session.get(User, job.user_id)
         _update(job_id, state=ExportState.running, rows_done=0, error="")
-        target = export_path(current_app.config["DATA_DIR"], job)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+        # written to a local file first (the writers need a file), then stored where every server can serve it
+        work = Path(current_app.config["DATA_DIR"]) / "exports-work"
+        work.mkdir(parents=True, exist_ok=True)
+        partial = work / f"export-{job.id}.{uuid.uuid4().hex}.part"
         try:
             export = build_export(session=session, user=user, dataset=job.dataset, filters=job.filters)
 
@@ -121,26 +122,29 @@ def build_task(job_id: int) -> None:
                 write_csv(export, str(partial), progress)
             else:
                 write_xlsx(export, job.dataset, str(partial), progress)
-            os.replace(partial, target)
+            byte_size = partial.stat().st_size
+            storage().put_file(export_key(job), partial,
+                               XLSX_MIMETYPE if job.fmt == "xlsx" else "text/csv; charset=utf-8")
         except Exception as exc:
-            partial.unlink(missing_ok=True)
             # the message the user sees; the queue retries, and the last failure stays
             _update(job_id, state=ExportState.failed, error=f"{exc.__class__.__name__}: {exc}"[:500])
             raise
+        finally:
+            partial.unlink(missing_ok=True)
         finished = clock.now()
         _update(job_id, state=ExportState.done, filename=filename_for(export, job.dataset, job.fmt),
-                byte_size=target.stat().st_size, finished_at=finished, expires_at=finished + KEEP_FOR)
+                byte_size=byte_size, finished_at=finished, expires_at=finished + KEEP_FOR)
 
 
 @background(SWEEP_TASK, retries=0)
 def sweep_task() -> None:
     """Remove the files of exports older than a day; queue again the jobs a dead consumer left behind."""
     now = clock.now()
-    data_dir = current_app.config["DATA_DIR"]
+    store = storage()
     with write_session(current_app.extensions["engine"]) as session:
         for job in session.exec(select(ExportJob).where(ExportJob.state == ExportState.done,
                                                         ExportJob.expires_at <= now)):
-            export_path(data_dir, job).unlink(missing_ok=True)
+            store.delete(export_key(job))
             job.state = ExportState.expired
         stale = session.exec(select(ExportJob).where(
             ExportJob.state.in_((ExportState.queued, ExportState.running)),

@@ -22,7 +22,7 @@ from exports.jobs import (
     DATASETS,
     FORMATS,
     build_export,
-    export_path,
+    export_key,
     filename_for,
     filters_of,
     jobs_of,
@@ -30,12 +30,12 @@ from exports.jobs import (
 )
 from exports.models import ExportJob, ExportState
 from exports.service import ExportError
-from exports.writers import csv_chunks, temporary_xlsx
+from exports.writers import XLSX_MIMETYPE, csv_chunks, temporary_xlsx
+from storage import StoredFileError, storage
 from web import render_page
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @bp.before_request
@@ -164,9 +164,15 @@ def download(job_id: int):
     if job.state == ExportState.expired or (job.state == ExportState.done and
                                             clock.as_utc(job.expires_at) <= clock.now()):
         abort(410, _("这份导出已超过一天，文件已删除。请重新导出。"))
-    path = export_path(current_app.config["DATA_DIR"], job)
-    if job.state != ExportState.done or not path.exists():
+    if job.state != ExportState.done:
         abort(409, _("这份导出还没有完成。"))
-    response = send_file(path, mimetype=XLSX_MIMETYPE if job.fmt == "xlsx" else "text/csv", as_attachment=True,
-                         download_name=job.filename)
+    try:
+        # streamed from storage and hashed on the way: an altered file breaks off at the end rather than arrive
+        stream = storage().open(export_key(job))
+    except StoredFileError as exc:
+        current_app.logger.error("export %s not served: %s", job.id, exc)
+        abort(410, _("这份导出的文件已不在服务器上（%(file)s）。请重新导出。", file=exc.key))
+    response = send_file(stream, mimetype=XLSX_MIMETYPE if job.fmt == "xlsx" else "text/csv", as_attachment=True,
+                         download_name=job.filename, conditional=False)
+    response.content_length = job.byte_size
     return _private(response)

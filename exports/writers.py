@@ -18,6 +18,8 @@ import xlsxwriter
 
 from exports.service import Export, safe_cell
 
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 SHEET_ROWS = 1_000_000  # Excel's limit is 1,048,576 rows a sheet
 WIDTH_SAMPLE = 200  # rows looked at for the column widths
 MAX_WIDTH = 60  # wider text wraps in its cell

@@ -30,6 +30,7 @@ from inspections.models import Answer, Inspection, InspectionStatus, Signature, 
 from inspections.scoring import NA, score_inspection
 from inspections.service import category_specs, store_result
 from inspections.signatures import clean_signature_image
+from storage import storage
 
 STANDARD_DIR = Path(__file__).resolve().parents[1] / "checklists" / "standard"
 DEMO_PASSWORD = "6s-demo-2026"  # printed on purpose: demo data only  # noqa: S105  # nosec B105
@@ -71,8 +72,8 @@ def load_standard_checklist(*, session: Session, publish_at: dict[int, datetime]
     return versions
 
 
-def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 6, data_dir=None) -> dict:
-    """data_dir: where photos go; without it the demo has no red tags (they need a photo)."""
+def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 6, store=None) -> dict:
+    """store: where photos go (a storage.Storage); without it the demo has no red tags (they need a photo)."""
     rng = random.Random(seed)  # repeatable demo data, not security  # noqa: S311  # nosec B311
     signatures: dict[int, bytes] = {}
     now = now or clock.now()
@@ -152,10 +153,10 @@ def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 
         session.flush()
         session.refresh(inspection, ["answers"])
         demo_actions(session=session, inspection=inspection, owner=inspector, rng=rng)
-        if data_dir is not None:
-            demo_red_tags(session=session, workshop=workshop, user=inspector, data_dir=data_dir, now=now, rng=rng)
+        if store is not None:
+            demo_red_tags(session=session, workshop=workshop, user=inspector, store=store, now=now, rng=rng)
     session.flush()
-    if data_dir is not None:
+    if store is not None:
         from redtags.service import escalate_due
 
         # the ones past their holding period, as the daily run
@@ -170,7 +171,7 @@ DEMO_TAGS = [  # (what, location, reason, days ago tagged, holding days, outcome
 ]
 
 
-def demo_red_tags(*, session: Session, workshop: Workshop, user, data_dir, now: datetime,
+def demo_red_tags(*, session: Session, workshop: Workshop, user, store, now: datetime,
                   rng: random.Random) -> None:
     """A few red tags per workshop: one holding, one past its period, one decided."""
     from io import BytesIO
@@ -184,7 +185,7 @@ def demo_red_tags(*, session: Session, workshop: Workshop, user, data_dir, now: 
         out = BytesIO()
         image.save(out, format="JPEG")
         tag = raise_tag(session=session, user=user, workshop=workshop, what=what, location=location, reason=reason,
-                        holding_days=days, photo=out.getvalue(), data_dir=data_dir,
+                        holding_days=days, photo=out.getvalue(), store=store,
                         today=clock.local_day(now - timedelta(days=ago), clock.zone_of(workshop.plant)))
         if outcome:
             decide(session=session, user=user, tag=tag, outcome=outcome, note="交设备科统一处理")
@@ -245,7 +246,7 @@ def demo_command(scale: str):
                        f"{summary['inspections']} inspections, {summary['answers']} answers "
                        f"(logins: manager, sup01…sup20, password {DEMO_PASSWORD})")
             return
-        summary = generate_demo(session=session, data_dir=current_app.config["DATA_DIR"])
+        summary = generate_demo(session=session, store=storage())
     click.echo(f"demo data loaded: {summary['workshops']} workshops, {summary['inspections']} inspections")
     click.echo(f"demo logins (password {DEMO_PASSWORD}):")
     for username, display, role, codes, plants in USERS:

@@ -28,7 +28,6 @@ from inspections.models import (
     Photo,
     is_finding_answer,
 )
-from inspections.photos import PhotoError, store_image
 from inspections.scoring import (
     NA,
     AnswerValue,
@@ -43,6 +42,8 @@ from inspections.scoring import (
 )
 from inspections.signatures import SignatureRole, record_signature
 from observability import answer_saved
+from photos import PhotoError, store_image
+from storage import Storage
 
 MAX_NOTE_LENGTH = 2000
 MIN_REASON_LENGTH = 4
@@ -593,7 +594,7 @@ MAX_PHOTOS_PER_ITEM = 10
 
 
 def add_photo(
-    *, session: Session, user: User, inspection: Inspection, item_key: str, data: bytes, data_dir: str,
+    *, session: Session, user: User, inspection: Inspection, item_key: str, data: bytes, store: Storage,
     change_key: str | None = None,
 ) -> Photo:
     """Validate, re-encode and store a photo for one item of a draft inspection (a replayed upload: once)."""
@@ -607,7 +608,7 @@ def add_photo(
     if len(existing) >= MAX_PHOTOS_PER_ITEM:
         raise InspectionError("too_many_photos", f"at most {MAX_PHOTOS_PER_ITEM} photos per item", items=[item_key])
     try:
-        stored = store_image(data, data_dir)
+        stored = store_image(data, store)
     except PhotoError as exc:
         raise InspectionError(f"photo_{exc.code}", str(exc), items=[item_key]) from exc
     photo = Photo(inspection_id=inspection.id, item_id=item.id, sha256=stored.sha256, width=stored.width,

@@ -13,7 +13,6 @@ from flask import (
     flash,
     redirect,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -30,7 +29,6 @@ from actions.service import stats_for
 from checklists.schemes import scheme_from_dict
 from database import db
 from inspections.models import Inspection, InspectionStatus, Signature, SignatureRole
-from inspections.photos import photo_path
 from inspections.reports.archive import ArchiveCorrupt, document_number
 from inspections.reports.charts import line_chart
 from inspections.reports.context import inspection_report_context, plant_report_context
@@ -80,7 +78,8 @@ from inspections.trends import (
     workshop_trend,
 )
 from redtags.service import tag_counts
-from web import at_plant, is_fragment_request, private_cache, public_url, qr_svg, render_page
+from storage import storage
+from web import at_plant, is_fragment_request, photo_response, private_cache, public_url, qr_svg, render_page
 
 bp = Blueprint("inspections", __name__)
 
@@ -392,7 +391,7 @@ def save_category(inspection_id: int, category_key: str):
             try:
                 with session.begin_nested():
                     add_photo(session=session, user=current_user, inspection=inspection, item_key=item.key,
-                              data=data, data_dir=current_app.config["DATA_DIR"])
+                              data=data, store=storage())
             except InspectionError as exc:
                 photo_errors[item.key] = _error_text(exc)
         raw_score = _raw_score(item.key, "")
@@ -440,7 +439,7 @@ def upload_photo(inspection_id: int, item_key: str):
         data = upload.read()
         upload.close()
         add_photo(session=session, user=current_user, inspection=inspection, item_key=item_key,
-                  data=data, data_dir=current_app.config["DATA_DIR"], change_key=request.headers.get("X-Change-Key"))
+                  data=data, store=storage(), change_key=request.headers.get("X-Change-Key"))
         session.commit()
     except InspectionError as exc:
         session.rollback()
@@ -466,11 +465,9 @@ def photo(photo_id: int):
     if record is None or get_visible_inspection(session=db(), user=current_user,
                                                 inspection_id=record.inspection_id) is None:
         abort(404)
-    path = photo_path(current_app.config["DATA_DIR"], record.sha256, thumbnail=request.args.get("size") == "thumb")
-    if not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype="image/jpeg", conditional=True, download_name=f"photo-{photo_id}.jpg")
-    return private_cache(response, immutable=True)  # a photo row never changes what it shows
+    # a photo row never changes what it shows
+    return photo_response(record.sha256, thumbnail=request.args.get("size") == "thumb",
+                          download_name=f"photo-{photo_id}.jpg", immutable=True)
 
 
 @bp.post("/inspections/<int:inspection_id>/categories/<category_key>/not-applicable")

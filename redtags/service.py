@@ -15,8 +15,9 @@ from accounts.models import User, Workshop
 from accounts.service import can_inspect, visible_workshops
 from actions.models import ActionEvent, ActionStatus, CorrectiveAction, Priority
 from audit.service import record as audit
-from inspections.photos import PhotoError, store_image
+from photos import PhotoError, store_image
 from redtags.models import OUTCOME_NAMES_ZH, RedTag, TagOutcome, TagReason, TagStatus
+from storage import Storage
 
 HOLDING_DAYS = (3, 7, 14, 30)  # offered on the form; 7 is the usual 6S practice
 MAX_HOLDING_DAYS = 90
@@ -60,8 +61,8 @@ CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def raise_tag(*, session: Session, user: User, workshop: Workshop, what: str, location: str, reason: str,
-              holding_days: int | None, photo: bytes | None, data_dir, today: date | None = None, quantity: str = "",
-              note: str = "", client_key: str | None = None) -> RedTag:
+              holding_days: int | None, photo: bytes | None, store: Storage, today: date | None = None,
+              quantity: str = "", note: str = "", client_key: str | None = None) -> RedTag:
     """A new tag, numbered RT-<workshop>-0001 upwards in that workshop. Everything is checked before the photo is
     stored, and the photo before the row is written.
 
@@ -90,7 +91,7 @@ def raise_tag(*, session: Session, user: User, workshop: Workshop, what: str, lo
     if not photo:
         raise RedTagError("photo_required", "a red tag needs a photo of the thing tagged")
     try:
-        stored = store_image(photo, data_dir)
+        stored = store_image(photo, store)
     except PhotoError as exc:
         raise RedTagError(f"photo_{exc.code}", str(exc)) from exc
     today = today or clock.today(clock.zone_of(workshop.plant))  # the holding period counts in the plant's days

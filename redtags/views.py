@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
@@ -15,10 +15,10 @@ from accounts.days import plant_days
 from accounts.models import Workshop
 from accounts.service import can_see_workshop, get_visible_workshop_or_404, visible_workshops
 from database import db
-from inspections.photos import photo_path
 from redtags import service
 from redtags.models import RedTag, TagOutcome, TagReason
-from web import at_plant, plant_today, private_cache, public_url, qr_svg, render_page
+from storage import storage
+from web import at_plant, photo_response, plant_today, public_url, qr_svg, render_page
 
 bp = Blueprint("redtags", __name__)
 REGISTER_LIMIT = 500
@@ -119,7 +119,7 @@ def create(code: str):
                 session=session, user=current_user, workshop=workshop, what=form.get("what", ""),
                 location=form.get("location", ""), reason=form.get("reason", ""),
                 holding_days=int(days) if days.isdigit() else None, photo=photo,
-                data_dir=current_app.config["DATA_DIR"], quantity=form.get("quantity", ""),
+                store=storage(), quantity=form.get("quantity", ""),
                 note=form.get("note", ""), client_key=client_key)
             session.commit()
             break
@@ -184,8 +184,6 @@ def decide(tag_id: int):
 @bp.get("/red-tags/<int:tag_id>/photo.jpg")
 def photo(tag_id: int):
     tag = tag_or_404(tag_id)
-    path = photo_path(current_app.config["DATA_DIR"], tag.photo_sha256, thumbnail=request.args.get("size") == "thumb")
-    if not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype="image/jpeg", conditional=True, download_name=f"{tag.number}.jpg")
-    return private_cache(response, immutable=True)  # the photo a tag was raised with
+    # the photo a tag was raised with
+    return photo_response(tag.photo_sha256, thumbnail=request.args.get("size") == "thumb",
+                          download_name=f"{tag.number}.jpg", immutable=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -136,18 +137,18 @@ def test_bad_requests_are_named(app, client, inspected):
 def test_a_file_is_kept_for_a_day_then_removed(clock_at, app, client, inspected, travel):
     job_id = ask(client)
     tasks.drain(app)
-    path = jobs.export_path(app.config["DATA_DIR"], job_row(app, job_id))
-    assert path.exists()
+    store, key = app.extensions["storage"], jobs.export_key(job_row(app, job_id))
+    assert store.exists(key)
     travel(clock.now() + timedelta(hours=23))
     with app.app_context():
         jobs.sweep_task()
-    assert path.exists() and client.get(f"/exports/jobs/{job_id}/file", buffered=True).status_code == 200
+    assert store.exists(key) and client.get(f"/exports/jobs/{job_id}/file", buffered=True).status_code == 200
     travel(clock.now() + timedelta(hours=2))
     # past the day the download is refused at once, even before the sweep removed it
     assert client.get(f"/exports/jobs/{job_id}/file").status_code == 410
     with app.app_context():
         jobs.sweep_task()
-    assert not path.exists() and job_row(app, job_id).state == "expired"
+    assert not store.exists(key) and job_row(app, job_id).state == "expired"
     response = client.get(f"/exports/jobs/{job_id}/file")
     assert response.status_code == 410 and "请重新导出" in response.get_data(as_text=True)
     assert ask(client) != job_id  # asking again makes a new one
@@ -165,14 +166,15 @@ def test_a_failed_build_is_shown_and_a_later_run_finishes_it(app, client, inspec
     assert job.state == "failed" and "No space left on device" in job.error
     page = client.get(f"/exports/jobs/{job_id}").get_data(as_text=True)
     assert 'data-export-state="failed"' in page and "No space left on device" in page
-    assert not list(jobs.export_path(app.config["DATA_DIR"], job).parent.glob("*.part"))  # no half file left
+    work = Path(app.config["DATA_DIR"]) / "exports-work"
+    assert not list(work.glob("*.part")) and not app.extensions["storage"].exists(jobs.export_key(job))
     monkeypatch.undo()
     with app.app_context():
         jobs.build_task(job_id=job_id)
         jobs.build_task(job_id=job_id)  # run again (a retry after all): nothing changes
     job = job_row(app, job_id)
     assert job.state == "done" and job.rows_done == 210
-    assert len(list(jobs.export_path(app.config["DATA_DIR"], job).parent.iterdir())) == 1
+    assert list(app.extensions["storage"].keys("exports/")) == [jobs.export_key(job)] and not list(work.iterdir())
 
 
 def test_a_job_its_consumer_left_running_is_queued_again(app, client, inspected, travel):

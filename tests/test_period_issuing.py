@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
@@ -14,7 +15,7 @@ import clock
 import inspections.reports.period_issuing as period_issuing
 import tasks
 from inspections.models import PeriodReport
-from inspections.reports.archive import report_path
+from inspections.reports.archive import report_key
 from tasks import TaskRun
 from tests.conftest import AuthActions
 from tests.helpers import answer_all, plant_today, published_items, start, submit
@@ -105,7 +106,7 @@ def test_an_altered_stored_file_is_never_served(app, client, travel):
     inspect(app, client)
     tasks.drain(app)
     first = client.get("/workshops/W1/report.pdf")
-    path = report_path(app.config["DATA_DIR"], stored(app)[0].file_sha256)
+    path = (Path(app.config["DATA_DIR"]) / report_key(stored(app)[0].file_sha256))
     path.write_bytes(first.data.replace(b"%%EOF", b"%%EOF tampered"))
     travel(clock.now() + timedelta(minutes=5))  # printed later: other bytes than the first
     again = client.get("/workshops/W1/report.pdf")
@@ -114,9 +115,9 @@ def test_an_altered_stored_file_is_never_served(app, client, travel):
     assert len(stored(app)) == 1
     assert again.headers["X-Report-SHA256"] == stored(app)[0].file_sha256 == hashlib.sha256(again.data).hexdigest()
     assert client.get("/workshops/W1/report.pdf").data == again.data
-    report_path(app.config["DATA_DIR"], stored(app)[0].file_sha256).unlink()
+    (Path(app.config["DATA_DIR"]) / report_key(stored(app)[0].file_sha256)).unlink()
     assert client.get("/workshops/W1/report.pdf").status_code == 200
-    assert report_path(app.config["DATA_DIR"], stored(app)[0].file_sha256).exists()
+    assert (Path(app.config["DATA_DIR"]) / report_key(stored(app)[0].file_sha256)).exists()
 
 
 def test_a_failing_refresh_leaves_the_inspections_reports_done(app, client, monkeypatch):

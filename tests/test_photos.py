@@ -7,7 +7,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from inspections.photos import LONG_SIDE, PhotoError, normalise_image
+from photos import LONG_SIDE, PhotoError, normalise_image
 from tests.helpers import start, submit
 
 

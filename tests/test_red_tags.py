@@ -223,7 +223,7 @@ def test_the_workshop_report_shows_the_red_tags_of_its_period_as_they_stood_at_i
         def tag(what, ago, days):
             return raise_tag(session=session, user=sup1, workshop=w1, what=what, location="仓库门口",
                              reason="unneeded", holding_days=days, photo=photo(320, 240),
-                             data_dir=app.config["DATA_DIR"], today=today - timedelta(days=ago))
+                             store=app.extensions["storage"], today=today - timedelta(days=ago))
 
         tag("旧工装", 60, 10)  # undecided, long past its period
         tag("空纸箱", 5, 30)  # raised in the last month, still holding

@@ -12,7 +12,7 @@ import sqlalchemy
 from sqlmodel import Session, select
 
 from inspections.models import Inspection, ReportDocument
-from inspections.reports.archive import issue_report, report_path
+from inspections.reports.archive import issue_report, report_key
 from tests.conftest import AuthActions
 from tests.helpers import answer_all, drawn_signature, published_items, start, submit
 from tests.seed import PASSWORD
@@ -49,7 +49,7 @@ def test_a_report_is_stored_once_and_served_byte_identical(app, client, tmp_path
     assert first.data == second.data
     digest = hashlib.sha256(first.data).hexdigest()
     assert first.headers["X-Report-SHA256"] == digest and first.headers["X-Report-Document"] == f"6S-{inspection_id}-1"
-    assert report_path(app.config["DATA_DIR"], digest).read_bytes() == first.data
+    assert (Path(app.config["DATA_DIR"]) / report_key(digest)).read_bytes() == first.data
     with Session(app.extensions["engine"]) as session:
         (document,) = session.exec(select(ReportDocument)).all()
         assert (document.sequence, document.reason, document.file_sha256, document.byte_size) == (
@@ -134,7 +134,7 @@ def test_a_stored_file_that_no_longer_matches_its_hash_is_never_served(sqlite_ap
     app, client = sqlite_app, sqlite_app.test_client()
     inspection_id = submitted(app, client)
     response = client.get(f"/inspections/{inspection_id}/report.pdf")
-    path = report_path(app.config["DATA_DIR"], response.headers["X-Report-SHA256"])
+    path = (Path(app.config["DATA_DIR"]) / report_key(response.headers["X-Report-SHA256"]))
     path.write_bytes(response.data.replace(b"%PDF-", b"%PDF-", 1) + b"\n% appended")
     assert client.get(f"/inspections/{inspection_id}/report.pdf").status_code == 500
     assert "no longer matches its hash" in caplog.text
@@ -205,7 +205,7 @@ def test_two_first_downloads_at_once_store_one_document(sqlite_app):
     def issue_once(render_fn):
         with Session(engine) as session:
             return issue_report(engine=engine, session=session, inspection=session.get(Inspection, inspection_id),
-                                kind="full", data_dir=app.config["DATA_DIR"], render=render_fn)
+                                kind="full", store=app.extensions["storage"], render=render_fn)
 
     issued = issue_once(render)
     assert issued.pdf == b"%PDF-other worker" and not issued.fresh

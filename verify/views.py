@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Blueprint, current_app, redirect, request, url_for
+from flask import Blueprint, redirect, request, url_for
 
 from database import db
 from inspections.reports.archive import document_number, verify
+from storage import storage
 from web import at_plant, render_page
 
 bp = Blueprint("verify", __name__)
@@ -43,7 +44,7 @@ def upload():
 
 @bp.get("/verify/<sha256>")
 def document(sha256: str):
-    result = verify(session=db(), sha256=sha256, data_dir=current_app.config["DATA_DIR"])
+    result = verify(session=db(), sha256=sha256, store=storage())
     if result is None:
         return render_page("verify/verify.html", status=404, result=None, searched=sha256[:64])
     at_plant(result.inspection.workshop.plant)  # times as the plant's paper shows them

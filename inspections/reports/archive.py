@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +22,7 @@ from database import write_session
 from inspections.models import Inspection, ReportDocument
 from inspections.service import corrections_of, photos_by_item
 from inspections.signatures import signatures_of
+from storage import Storage, StoredFileError
 
 REPORT_KINDS = ("full", "findings")
 
@@ -128,36 +126,24 @@ def document_number(inspection_id: int, kind: str, sequence: int) -> str:
     return f"6S-{inspection_id}-{'F' if kind == 'findings' else ''}{sequence}"
 
 
-def report_path(data_dir: str | Path, file_sha256: str) -> Path:
-    return Path(data_dir) / "reports" / file_sha256[:2] / f"{file_sha256}.pdf"
+def report_key(file_sha256: str) -> str:
+    return f"reports/{file_sha256[:2]}/{file_sha256}.pdf"
 
 
-def read_stored(data_dir: str | Path, document: ReportDocument) -> bytes:
-    return read_report_file(data_dir, document.file_sha256)
+def read_stored(store: Storage, document: ReportDocument) -> bytes:
+    return read_report_file(store, document.file_sha256)
 
 
-def read_report_file(data_dir: str | Path, file_sha256: str) -> bytes:
-    """A stored PDF by its hash, checked: missing or altered is ArchiveCorrupt, never wrong bytes."""
-    path = report_path(data_dir, file_sha256)
+def read_report_file(store: Storage, file_sha256: str) -> bytes:
+    """A stored PDF by its hash, checked: missing or altered is ArchiveCorrupt (naming it), never wrong bytes."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise ArchiveCorrupt(f"stored report {file_sha256} is missing") from exc
-    if hashlib.sha256(data).hexdigest() != file_sha256:
-        raise ArchiveCorrupt(f"stored report {file_sha256} no longer matches its hash")
-    return data
+        return store.get(report_key(file_sha256))
+    except StoredFileError as exc:
+        raise ArchiveCorrupt(str(exc)) from exc
 
 
-def store_report_file(data_dir: str | Path, data: bytes, file_sha256: str) -> None:
-    path = report_path(data_dir, file_sha256)
-    if path.is_file():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
-        tmp.write(data)
-        tmp.flush()
-        os.fsync(tmp.fileno())
-    os.replace(tmp.name, path)  # readers see the whole file or none
+def store_report_file(store: Storage, data: bytes, file_sha256: str) -> None:
+    store.put(report_key(file_sha256), data, "application/pdf")
 
 
 def latest_document(session: Session, inspection_id: int, kind: str) -> ReportDocument | None:
@@ -187,7 +173,7 @@ class IssuedReport:
 
 
 def issue_report(
-    *, engine: Engine, session: Session, inspection: Inspection, kind: str, data_dir: str | Path,
+    *, engine: Engine, session: Session, inspection: Inspection, kind: str, store: Storage,
     render: Callable[[Issue], bytes], user: User | None = None, attempts: int = 3,
 ) -> IssuedReport:
     """The stored report for the record as it stands: the existing one, or a new one that supersedes it.
@@ -200,14 +186,14 @@ def issue_report(
     for _attempt in range(attempts):
         latest = latest_document(session, inspection.id, kind)
         if latest is not None and latest.record_sha256 == record_sha256:
-            return IssuedReport(latest, read_stored(data_dir, latest), fresh=False)
+            return IssuedReport(latest, read_stored(store, latest), fresh=False)
         sequence = latest.sequence + 1 if latest else 1
         issue = Issue(number=document_number(inspection.id, kind, sequence), sequence=sequence,
                       record_sha256=record_sha256, previous=latest,
                       reason=change_reason(json.loads(latest.record_json) if latest else None, statement))
         pdf = render(issue)
         file_sha256 = hashlib.sha256(pdf).hexdigest()
-        store_report_file(data_dir, pdf, file_sha256)
+        store_report_file(store, pdf, file_sha256)
         try:
             with write_session(engine) as writer:
                 if (current := latest_document(writer, inspection.id, kind)) is not None and (
@@ -241,7 +227,7 @@ class Verification:
     record_intact: bool  # the inspection as held now still states what the latest document states
 
 
-def verify(*, session: Session, sha256: str, data_dir: str | Path) -> Verification | None:
+def verify(*, session: Session, sha256: str, store: Storage) -> Verification | None:
     sha256 = sha256.strip().lower()
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
         return None
@@ -256,7 +242,7 @@ def verify(*, session: Session, sha256: str, data_dir: str | Path) -> Verificati
     inspection = session.get(Inspection, document.inspection_id)
     latest = latest_document(session, inspection.id, document.kind)
     try:
-        read_stored(data_dir, document)
+        read_stored(store, document)
         file_intact = True
     except ArchiveCorrupt:
         file_intact = False

@@ -11,7 +11,8 @@ from urllib.parse import unquote, urlsplit
 
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from inspections.photos import photo_path
+from photos import read_photo
+from storage import Storage, StoredFileError
 
 # Documents are rendered with this base URL, so relative links resolve into a namespace we control.
 REPORT_BASE_URL = "https://report.invalid/"
@@ -25,11 +26,11 @@ PHOTO_THUMB = re.compile(r"^/photos/([0-9a-f]{64})\.thumb\.jpg$")
 
 
 class StaticOnlyFetcher(URLFetcher):
-    def __init__(self, static_dir: str | Path, data_dir: str | Path | None = None,
+    def __init__(self, static_dir: str | Path, store: Storage | None = None,
                  images: dict[str, bytes] | None = None):
         super().__init__(allowed_protocols=("https",), allow_redirects=False)
         self.static_dir = Path(static_dir).resolve()
-        self.data_dir = Path(data_dir).resolve() if data_dir else None
+        self.store = store
         # PNG images held in the database (signatures), by path: /signatures/<sha256>.png
         self.images = images or {}
         self.refused: list[str] = []
@@ -44,9 +45,12 @@ class StaticOnlyFetcher(URLFetcher):
             if parts.path in self.images:
                 return URLFetcherResponse(url, self.images[parts.path], {"Content-Type": "image/png"}, 200)
             photo = PHOTO_THUMB.match(parts.path)
-            if photo and self.data_dir:
-                path = photo_path(self.data_dir, photo.group(1), thumbnail=True)
-                if path.is_file():
-                    return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": "image/jpeg"}, 200)
+            if photo and self.store is not None:
+                try:
+                    data = read_photo(self.store, photo.group(1), thumbnail=True)
+                    return URLFetcherResponse(url, data, {"Content-Type": "image/jpeg"}, 200)
+                except StoredFileError as exc:
+                    self.refused.append(url)
+                    raise RefusedResource(str(exc)) from exc
         self.refused.append(url)
         raise RefusedResource(f"report resources are limited to our static files: {url}")

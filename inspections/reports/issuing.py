@@ -33,6 +33,7 @@ from inspections.reports.context import inspection_report_context
 from inspections.reports.pdf import render_pdf
 from inspections.reports.period_issuing import refresh_covering
 from observability import database_figure, report_rendered
+from storage import storage
 from tasks import TaskRun, after_commit, at_start, background, beat, every, run_of, run_state
 from web import public_url, qr_svg
 
@@ -52,7 +53,7 @@ def render_inspection_pdf(inspection: Inspection, kind: str, issue, context: dic
         previous_number=document_number(inspection.id, kind, issue.previous.sequence) if issue.previous else None,
     )
     started = time.perf_counter()
-    pdf = render_pdf(html, current_app.config["DATA_DIR"], images)
+    pdf = render_pdf(html, storage(), images)
     report_rendered(kind, time.perf_counter() - started)
     return pdf
 
@@ -62,7 +63,7 @@ def issued_inspection_report(inspection: Inspection, kind: str, user=None):
     if user is None and has_request_context() and current_user and current_user.is_authenticated:
         user = current_user
     return issue_report(engine=current_app.extensions["engine"], session=db(), inspection=inspection, kind=kind,
-                        data_dir=current_app.config["DATA_DIR"], user=user,
+                        store=storage(), user=user,
                         render=lambda issue: render_inspection_pdf(inspection, kind, issue))
 
 

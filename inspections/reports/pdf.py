@@ -8,6 +8,8 @@ import shutil
 import subprocess  # fixed argument list, no user input  # noqa: S404  # nosec B404
 from pathlib import Path
 
+from storage import Storage
+
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 PRINT_CSS = STATIC_DIR / "css" / "print.css"
 USER_AGENT_CSS = Path(__file__).with_name("user_agent.css")
@@ -64,9 +66,10 @@ def _report_html_class():
     return ReportHTML
 
 
-def render_pdf(html: str, data_dir: str | Path | None = None, images: dict[str, bytes] | None = None,
+def render_pdf(html: str, store: Storage | None = None, images: dict[str, bytes] | None = None,
                *, full_user_agent: bool = False) -> bytes:
-    """images: PNGs the document refers to by path (e.g. "signatures/<sha256>.png" → /signatures/…).
+    """store: where the photos' thumbnails are read from (checked against their hashes).
+    images: PNGs the document refers to by path (e.g. "signatures/<sha256>.png" → /signatures/…).
     full_user_agent: WeasyPrint's own UA stylesheet instead of ours (the test compares the two)."""
     check_pdf_prerequisites()
     from weasyprint import HTML
@@ -74,7 +77,7 @@ def render_pdf(html: str, data_dir: str | Path | None = None, images: dict[str, 
     from inspections.reports.fetcher import REPORT_BASE_URL, StaticOnlyFetcher
 
     logging.getLogger("fontTools").setLevel(logging.WARNING)
-    fetcher = StaticOnlyFetcher(STATIC_DIR, data_dir, images)
+    fetcher = StaticOnlyFetcher(STATIC_DIR, store, images)
     document_class = HTML if full_user_agent else _report_html_class()
     document = document_class(string=html, base_url=REPORT_BASE_URL, url_fetcher=fetcher)
     return document.write_pdf(stylesheets=[print_stylesheet()])

@@ -28,6 +28,7 @@ from inspections.reports.archive import ArchiveCorrupt, read_report_file, store_
 from inspections.reports.context import plant_report_context, workshop_report_context
 from inspections.reports.pdf import render_pdf
 from inspections.reports.periods import Period
+from storage import storage
 
 TEMPLATES = {"workshop": "print/workshop.html", "plant": "print/plant.html"}
 # What the fingerprint's HTML says for the print time: a fixed instant, so only the content decides.
@@ -54,16 +55,16 @@ def issue_period_report(*, session: Session, kind: str, subject: str, period: Pe
     html_sha256 = hashlib.sha256(render_template(template, **context, now=FINGERPRINT_NOW).encode()).hexdigest()
     key = {"kind": kind, "subject": subject, "period_start": period.start, "period_end": period.end,
            "locale": locale, "scope": scope_of(workshops), "html_sha256": html_sha256}
-    data_dir = current_app.config["DATA_DIR"]
+    store = storage()
     stored = session.exec(select(PeriodReport).filter_by(**key)).first()
     if stored is not None:
         try:
-            return IssuedPeriodReport(stored, read_report_file(data_dir, stored.file_sha256), fresh=False)
+            return IssuedPeriodReport(stored, read_report_file(store, stored.file_sha256), fresh=False)
         except ArchiveCorrupt:
             current_app.logger.error("stored period report %s is missing or altered: issued again", stored.id)
-    pdf = render_pdf(render_template(template, **context, now=clock.now()), data_dir)
+    pdf = render_pdf(render_template(template, **context, now=clock.now()), store)
     file_sha256 = hashlib.sha256(pdf).hexdigest()
-    store_report_file(data_dir, pdf, file_sha256)
+    store_report_file(store, pdf, file_sha256)
     try:
         with write_session(current_app.extensions["engine"]) as writer:
             if stored is None:
@@ -75,7 +76,7 @@ def issue_period_report(*, session: Session, kind: str, subject: str, period: Pe
     except IntegrityError:  # issued by someone else meanwhile (a download beside the refresh): theirs stands
         session.rollback()
         report = session.exec(select(PeriodReport).filter_by(**key)).one()
-        return IssuedPeriodReport(report, read_report_file(data_dir, report.file_sha256), fresh=False)
+        return IssuedPeriodReport(report, read_report_file(store, report.file_sha256), fresh=False)
     return IssuedPeriodReport(report, pdf, fresh=True)
 
 

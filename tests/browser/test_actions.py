@@ -1,6 +1,7 @@
 """The corrective-action loop on a tablet: assign, fix with a photo taken on the spot, verify at the next
 inspection. Screenshots at 768×1024."""
 
+import io
 import re
 
 import pytest
@@ -73,7 +74,7 @@ def test_a_fix_marked_done_without_network_waits_on_the_tablet_and_arrives_once(
 
     from accounts.models import User
     from actions.models import ActionEvent, CorrectiveAction
-    from inspections.photos import photo_path
+    from photos import read_photo
 
     base, app = live_server
     submitted_with_a_finding(app)
@@ -127,5 +128,5 @@ def test_a_fix_marked_done_without_network_waits_on_the_tablet_and_arrives_once(
         assert action.status == "done" and action.done_comment == "油污已清理，地面划线补齐"
         moves = session.exec(select(ActionEvent).where(ActionEvent.action_id == action_id)).all()
         assert [m.to_status for m in moves] == ["done"] and CLIENT_KEY.fullmatch(moves[0].client_key)
-        with Image.open(photo_path(app.config["DATA_DIR"], action.after_photo_sha256)) as image:
+        with Image.open(io.BytesIO(read_photo(app.extensions["storage"], action.after_photo_sha256))) as image:
             assert max(image.size) <= 1600  # downscaled on the tablet before it waited

@@ -1,6 +1,7 @@
 """Raising a red tag on the floor with a tablet: one form, big choices, a photo from the camera; then the
 register with its countdown and the outcome. 768×1024 and 1024×768; screenshots in test-artifacts/."""
 
+import io
 import re
 
 import pytest
@@ -68,7 +69,7 @@ def test_raise_a_tag_see_the_countdown_and_record_the_outcome(live_server, brows
 def test_a_tag_raised_without_network_waits_on_the_tablet_and_arrives_once(live_server, browser, artifacts):
     from sqlmodel import Session, select
 
-    from inspections.photos import photo_path
+    from photos import read_photo
     from redtags.models import RedTag
 
     base, app = live_server
@@ -127,5 +128,5 @@ def test_a_tag_raised_without_network_waits_on_the_tablet_and_arrives_once(live_
         from PIL import Image
 
         for tag in raised:  # the photo went with the form, downscaled on the tablet
-            with Image.open(photo_path(app.config["DATA_DIR"], tag.photo_sha256)) as image:
+            with Image.open(io.BytesIO(read_photo(app.extensions["storage"], tag.photo_sha256))) as image:
                 assert max(image.size) <= 1600

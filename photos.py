@@ -1,7 +1,8 @@
-"""Photos for answers: validate by content, re-encode (drops EXIF and anything smuggled), store by hash.
+"""Photos (of answers, corrective actions, red tags): validate by content, re-encode (drops EXIF and anything
+smuggled), store by hash.
 
-Files live under DATA_DIR/photos/<first two hex>/<sha256>.jpg with a print/screen thumbnail beside them
-(<sha256>.thumb.jpg). Names are generated, never taken from the upload.
+Stored as photos/<first two hex>/<sha256>.jpg with a print/screen thumbnail beside it (<sha256>.thumb.jpg), in the
+app's storage (a folder or a bucket, see storage.py). Names are generated, never taken from the upload.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import hashlib
 import io
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from storage import Storage
 
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
 MAX_UPLOAD_BYTES = 12 * 1024 * 1024
@@ -74,20 +76,20 @@ def _normalise(data: bytes) -> tuple[bytes, bytes, int, int]:
     return full.getvalue(), thumb.getvalue(), image.width, image.height
 
 
-def photo_path(data_dir: str | Path, sha256: str, thumbnail: bool = False) -> Path:
+def photo_key(sha256: str, thumbnail: bool = False) -> str:
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
         raise ValueError("not a sha256")
-    return Path(data_dir) / "photos" / sha256[:2] / f"{sha256}{'.thumb' if thumbnail else ''}.jpg"
+    return f"photos/{sha256[:2]}/{sha256}{'.thumb' if thumbnail else ''}.jpg"
 
 
-def store_image(data: bytes, data_dir: str | Path) -> StoredPhoto:
+def store_image(data: bytes, store: Storage) -> StoredPhoto:
     full, thumb, width, height = normalise_image(data)
     digest = hashlib.sha256(full).hexdigest()
-    path = photo_path(data_dir, digest)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for target, content in ((path, full), (photo_path(data_dir, digest, thumbnail=True), thumb)):
-        if not target.exists():  # same content, same name: storing twice is harmless
-            tmp = target.with_suffix(".tmp")
-            tmp.write_bytes(content)
-            tmp.replace(target)
+    store.put(photo_key(digest), full, "image/jpeg")
+    store.put(photo_key(digest, thumbnail=True), thumb, "image/jpeg")
     return StoredPhoto(sha256=digest, width=width, height=height, byte_size=len(full))
+
+
+def read_photo(store: Storage, sha256: str, thumbnail: bool = False) -> bytes:
+    """The stored JPEG, checked against its hash (StoredFileError names it otherwise)."""
+    return store.get(photo_key(sha256, thumbnail))
