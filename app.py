@@ -313,11 +313,11 @@ def _register_cli(app: Flask) -> None:
     from checklists.cli import checklist_cli
     from database import db_cli
     from inspections.demo import demo_command
-    from operations.cli import storage_cli
+    from operations.cli import backup_cli, storage_cli
     from tasks import tasks_cli
 
     for command in (db_cli, user_cli, token_cli, checklist_cli, demo_command, audit_cli, actions_cli, tasks_cli,
-                    storage_cli):
+                    storage_cli, backup_cli):
         app.cli.add_command(command)
 
 

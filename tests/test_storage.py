@@ -5,11 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,43 +12,6 @@ from PIL import Image
 from sqlmodel import Session, select
 
 from storage import LocalStorage, S3Storage, StoredFileError, copy_all, sha256_of, storage_from_settings
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def s3_server():
-    """moto's S3-compatible server on a loopback port: its endpoint URL."""
-    pytest.importorskip("moto")
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(endpoint + "/moto-api/", timeout=1).read()  # noqa: S310 (loopback)
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("moto server did not start")
-        yield endpoint
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
-@pytest.fixture
-def s3_env(s3_server, monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    return s3_server
 
 
 def _bucket(endpoint: str) -> str:
