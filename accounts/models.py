@@ -122,10 +122,13 @@ class UserSession(SQLModel, table=True):
 
 
 class LoginAttempt(SQLModel, table=True):
-    """Failed sign-ins, for the rate limit (per user name and per client address). Pruned after a day."""
+    """Failed sign-ins, for the rate limit (see accounts.service.sign_in). Pruned after a day."""
 
     __tablename__ = "login_attempt"
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=now, index=True)
     username: str = Field(max_length=64, index=True)
     address: str = Field(max_length=64, index=True)
+    device: str = Field(default="", max_length=32)  # the device cookie's id ("" without a valid one)
+    trusted: bool = False  # that device had signed in as this name before
+    known: bool = True  # the name is a user's

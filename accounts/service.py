@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 import clock
+from accounts.devices import NO_DEVICE, Device
 from accounts.models import (
     ApiToken,
     LoginAttempt,
@@ -40,8 +41,9 @@ COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
 
 # Sign-in rate limit: failures counted over a sliding window, per user name and per client address.
 LOGIN_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_ADDRESS = 30
+MAX_FAILURES_PER_USER = 5  # per name, from browsers that never signed in as it; and per trusted browser
+MAX_FAILURES_PER_ADDRESS = 30  # wrong names (no such user) from one address: someone guessing names
+MAX_NAMES_PER_ADDRESS = 10  # different real names failing from one address: someone trying a password on many
 SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
 
 
@@ -238,25 +240,57 @@ class SignInRefused(Exception):
         self.code, self.minutes, self.day = code, minutes, day
 
 
-def _failures_since(session: Session, column, value: str, since) -> tuple[int, object]:
-    count, oldest = session.exec(
-        select(func.count(LoginAttempt.id), func.min(LoginAttempt.at)).where(column == value, LoginAttempt.at >= since)
-    ).one()
-    return count, oldest
+def _locked(session: Session, now, *conditions) -> SignInRefused | None:
+    """Refused while the failures matching conditions in the window reach the limit (the first condition)."""
+    limit, *where = conditions
+    count, oldest = session.exec(select(func.count(LoginAttempt.id), func.min(LoginAttempt.at))
+                                 .where(LoginAttempt.at >= now - LOGIN_WINDOW, *where)).one()
+    if count < limit:
+        return None
+    return SignInRefused("locked", minutes=max(1, int((clock.as_utc(oldest) + LOGIN_WINDOW - now)
+                                                      .total_seconds() // 60) + 1))
 
 
-def sign_in(*, session: Session, username: str, password: str, address: str) -> User:
-    """The user, or SignInRefused("wrong" | "locked" | "expired"). A locked name is not even checked: the
-    lock holds for the right password too, or it would not slow a guesser down."""
+def _spraying(session: Session, now, address: str, name: str) -> SignInRefused | None:
+    """Many real names failing from one address (one password tried on each): other names are held too."""
+    names = session.exec(select(LoginAttempt.username, func.min(LoginAttempt.at)).where(
+        LoginAttempt.at >= now - LOGIN_WINDOW, LoginAttempt.address == address, LoginAttempt.known,
+        LoginAttempt.trusted.is_(False)).group_by(LoginAttempt.username)).all()
+    if len(names) < MAX_NAMES_PER_ADDRESS or name in {n for n, _ in names}:
+        return None
+    oldest = min(at for _, at in names)
+    return SignInRefused("locked", minutes=max(1, int((clock.as_utc(oldest) + LOGIN_WINDOW - now)
+                                                      .total_seconds() // 60) + 1))
+
+
+def sign_in(*, session: Session, username: str, password: str, address: str, device: Device = NO_DEVICE) -> User:
+    """The user, or SignInRefused("wrong" | "locked" | "expired").
+
+    Wrong passwords are limited without letting anyone lock others out (a plant's tablets share one NAT address,
+    a shared tablet serves several people):
+    - per name, from browsers that never signed in as it: 5 in 15 minutes, then the name is held for them. A
+      locked name is not even checked: the lock holds for the right password too, or it would not slow a guesser;
+    - a browser that signed in as the name before (its device cookie, accounts.devices) is not held by that: it
+      has its own 5;
+    - per address, only what points to someone guessing: 30 unknown names, or 10 different real names failing
+      (one password tried on many); then untrusted attempts from that address are held, except for the names
+      already failing there, which their own limit holds.
+    """
     name = username.strip().lower()[:64]
+    address = address[:64]
     now = clock.now()
-    since = now - LOGIN_WINDOW
-    for column, value, limit in ((LoginAttempt.username, name, MAX_FAILURES_PER_USER),
-                                 (LoginAttempt.address, address, MAX_FAILURES_PER_ADDRESS)):
-        count, oldest = _failures_since(session, column, value, since)
-        if count >= limit:
-            minutes = max(1, int((clock.as_utc(oldest) + LOGIN_WINDOW - now).total_seconds() // 60) + 1)
-            raise SignInRefused("locked", minutes=minutes)
+    trusted = device.trusted_for(name)
+    if trusted:
+        checks = [(MAX_FAILURES_PER_USER, LoginAttempt.username == name, LoginAttempt.device == device.device_id,
+                   LoginAttempt.trusted)]
+    else:
+        checks = [(MAX_FAILURES_PER_USER, LoginAttempt.username == name, LoginAttempt.trusted.is_(False)),
+                  (MAX_FAILURES_PER_ADDRESS, LoginAttempt.address == address, LoginAttempt.known.is_(False))]
+    for conditions in checks:
+        if (refused := _locked(session, now, *conditions)) is not None:
+            raise refused
+    if not trusted and (refused := _spraying(session, now, address, name)) is not None:
+        raise refused
     user = session.exec(select(User).where(func.lower(User.username) == name)).first()
     if user is None:
         check_password_hash(_DUMMY_HASH, password)  # same time as a real check: names cannot be probed
@@ -264,20 +298,25 @@ def sign_in(*, session: Session, username: str, password: str, address: str) -> 
     else:
         ok = check_password_hash(user.password_hash, password) and user.active
     if not ok:
-        session.add(LoginAttempt(username=name, address=address[:64]))
+        session.add(LoginAttempt(username=name, address=address, device=device.device_id or "", trusted=trusted,
+                                 known=user is not None))
         session.exec(delete(LoginAttempt).where(LoginAttempt.at < now - timedelta(days=1)))
         session.flush()
         raise SignInRefused("wrong")
     if user.access_expires_on is not None and user.access_expires_on < access_day(session=session, user=user):
         raise SignInRefused("expired", day=user.access_expires_on)
-    session.exec(delete(LoginAttempt).where(LoginAttempt.username == name))
+    # the right password clears the failures of the side it came from: this browser's, or the untrusted ones
+    session.exec(delete(LoginAttempt).where(LoginAttempt.username == name, *(
+        (LoginAttempt.device == device.device_id, LoginAttempt.trusted) if trusted
+        else (LoginAttempt.trusted.is_(False),))))
     return user
 
 
-def confirm_password(*, session: Session, user: User, password: str, address: str) -> None:
+def confirm_password(*, session: Session, user: User, password: str, address: str,
+                     device: Device = NO_DEVICE) -> None:
     """The signed-in user re-enters their password (before a signature). Counted and limited like a sign-in, so
     an unattended tablet cannot be used to guess it; raises SignInRefused. The caller commits a failure."""
-    confirmed = sign_in(session=session, username=user.username, password=password, address=address)
+    confirmed = sign_in(session=session, username=user.username, password=password, address=address, device=device)
     if confirmed.id != user.id:
         raise SignInRefused("wrong")
 

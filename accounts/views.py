@@ -11,6 +11,9 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 import clock
+from accounts.devices import COOKIE as DEVICE_COOKIE
+from accounts.devices import MAX_AGE_DAYS as DEVICE_MAX_AGE_DAYS
+from accounts.devices import Device, read_device, remembered
 from accounts.models import ApiToken, User, UserSession
 from accounts.service import (
     MAX_PASSWORD_LENGTH,
@@ -109,11 +112,25 @@ def refused_message(refused: SignInRefused) -> tuple[int, str]:
     return 422, _("用户名或密码不正确")
 
 
+def this_device() -> Device:
+    """What this browser's device cookie proves (the names it signed in as before), or NO_DEVICE."""
+    return read_device(request.cookies.get(DEVICE_COOKIE), current_app.config["SECRET_KEY"])
+
+
+def _remember_device(response, name: str):
+    """The device cookie, now naming `name` too: next time this browser is not held by someone else's guessing."""
+    response.set_cookie(DEVICE_COOKIE, remembered(this_device(), name, current_app.config["SECRET_KEY"]),
+                        max_age=DEVICE_MAX_AGE_DAYS * 86400, httponly=True, samesite="Lax",
+                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE") or request.is_secure))
+    return response
+
+
 def reconfirm_password(password: str) -> tuple[int, str] | None:
     """The signed-in user re-enters their password before signing: None when right, else (status, message).
     A failure is committed at once, so it counts towards the lock even though the form is shown again."""
     try:
-        confirm_password(session=db(), user=current_user, password=password or "", address=_client_address())
+        confirm_password(session=db(), user=current_user, password=password or "", address=_client_address(),
+                         device=this_device())
     except SignInRefused as refused:
         db().commit()
         status, message = refused_message(refused)
@@ -129,7 +146,7 @@ def login():
     if form.validate_on_submit():
         try:
             user = sign_in(session=db(), username=form.username.data, password=form.password.data,
-                           address=_client_address())
+                           address=_client_address(), device=this_device())
         except SignInRefused as refused:
             db().commit()  # the failed attempt counts even though the sign-in did not happen
             status, message = refused_message(refused)
@@ -141,7 +158,7 @@ def login():
         session.clear()  # nothing of a previous user's session survives on a shared tablet
         login_user(user)
         session["_user_id"] = token  # the loader receives this token, not the user id
-        return redirect(_safe_next(request.args.get("next")), code=303)
+        return _remember_device(redirect(_safe_next(request.args.get("next")), code=303), user.username)
     status = 422 if form.is_submitted() else 200
     return render_page("accounts/login.html", form=form, status=status)
 

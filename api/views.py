@@ -8,6 +8,7 @@ import clock
 from accounts.days import plant_days
 from accounts.models import Workshop
 from accounts.service import SignInRefused, confirm_password, get_visible_workshop_or_404, visible_workshops
+from accounts.views import this_device
 from checklists.models import ChecklistItem
 from checklists.schemes import scheme_from_dict
 from database import db
@@ -174,7 +175,7 @@ def submit(inspection_id: int):
         # A token is not the person: a signature needs the signer's password, as on the screen.
         try:
             confirm_password(session=session, user=current_user, password=str(body.get("password") or ""),
-                             address=(request.remote_addr or "unknown")[:64])
+                             address=(request.remote_addr or "unknown")[:64], device=this_device())
         except SignInRefused as refused:
             session.commit()  # the failure counts towards the lock
             status = 429 if refused.code == "locked" else 422
