@@ -91,6 +91,7 @@ bench: system-test $(VENV)/.installed-dev
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.large
 	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.storage
 
 # Translations: extract the message ids (the Chinese texts), merge into the English catalogue, compile.
 messages: $(VENV)/.installed-dev
