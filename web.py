@@ -96,8 +96,9 @@ def _damaged_photo(key: str):
     from markupsafe import escape
 
     text = escape(_("照片文件缺失或已被改动，请联系管理员"))
+    shown = key if len(key) <= 44 else f"{key[:24]}…{key[-18:]}"  # the whole name is in the log
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 480 160" width="480" height="160">'
-           f'<rect width="480" height="160" fill="#fdecea" stroke="#b3261e" stroke-width="4"/>'
-           f'<text x="240" y="70" font-size="20" text-anchor="middle" fill="#b3261e">{text}</text>'
-           f'<text x="240" y="110" font-size="11" text-anchor="middle" fill="#5f2120">{escape(key)}</text></svg>')
+           f'<rect x="2" y="2" width="476" height="156" fill="#fdecea" stroke="#b3261e" stroke-width="4"/>'
+           f'<text x="240" y="72" font-size="22" text-anchor="middle" fill="#b3261e">{text}</text>'
+           f'<text x="240" y="112" font-size="15" text-anchor="middle" fill="#5f2120">{escape(shown)}</text></svg>')
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
