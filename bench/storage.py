@@ -139,7 +139,8 @@ def _backup_rows(name: str, url: str, data_dir: Path, workdir: Path) -> list[tup
     size = (folder / "database.sqlite3").stat().st_size / 1024 / 1024
     return [(f"backup create, {name} (SQLite {size:.0f} MB, {summary.files} files)", _seconds(backup_s),
              f"cp of the database and data folder {_seconds(copy_s)}", f"{backup_s / copy_s:.1f}×"),
-            (f"backup restore, {name} (every hash checked first, the files the records need after)", _seconds(restore_s),
+            (f"backup restore, {name} (every hash checked first, the files the records need after)",
+             _seconds(restore_s),
              f"cp {_seconds(copy_s)}", f"{restore_s / copy_s:.1f}×")]
 
 
