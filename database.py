@@ -177,8 +177,61 @@ def db() -> Session:
     if "db_session" not in g:
         engine = current_app.extensions["engine"]
         mutating = request and request.method not in ("GET", "HEAD", "OPTIONS")
-        g.db_session = Session(writing(engine) if mutating else engine, expire_on_commit=False)
+        first_reads = mutating and _view_reads_first()
+        g.db_session = Session(writing(engine) if mutating and not first_reads else engine, expire_on_commit=False)
+        if first_reads:
+            g.db_session.info["reads_first"] = True
+            event.listen(g.db_session, "before_flush", _refuse_writes_before_begin_writing)
     return g.db_session
+
+
+def reads_first(view):
+    """Mark a view whose writes are few and late (an answer save): its request session starts without the write
+    lock, so working out who is asking and what they may change happens outside the writers' gate, and the view's
+    service calls begin_writing() before its first write. On SQLite, where writers go one at a time, only the
+    writing part then holds the gate (the whole request did before, rendering included)."""
+    view.reads_first = True
+    return view
+
+
+def _view_reads_first() -> bool:
+    from flask import current_app, request
+
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return bool(getattr(view, "reads_first", False))
+
+
+def request_holds_write_lock() -> bool:
+    """Whether this request's session took (or will take) the write lock from its start (non-GET requests that
+    do not read first)."""
+    from flask import g, has_request_context, request
+
+    if not has_request_context() or request.method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    session = g.get("db_session")
+    return not (session is not None and session.info.get("reads_first")) and not _view_reads_first()
+
+
+def begin_writing(session: Session) -> None:
+    """From here on this session writes. In a request that reads first (see reads_first) on SQLite: end the read
+    transaction (nothing was written; the objects read stay loaded, and the caller reads again, under the lock,
+    whatever may have changed meanwhile) and begin a new one with the write lock (BEGIN IMMEDIATE, behind the
+    writers' gate). Anywhere else nothing: other sessions write from their start, PostgreSQL locks rows."""
+    if not session.info.get("reads_first") or session.info.get("writing"):
+        return
+    session.info["writing"] = True
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("begin_writing() after a change: the change would be written without the lock")
+        session.commit()
+    session.connection(execution_options={"sqlite_immediate": True})
+
+
+def _refuse_writes_before_begin_writing(session, _flush_context, _instances) -> None:
+    if not session.info.get("writing") and (session.new or session.dirty or session.deleted):
+        raise RuntimeError("this request reads first: its service must call begin_writing() before it writes")
 
 
 def close_db(_exc=None) -> None:

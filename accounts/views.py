@@ -33,7 +33,7 @@ from accounts.service import (
     start_session,
     token_and_user,
 )
-from database import db, writing
+from database import db, request_holds_write_lock, writing
 from web import render_page
 
 bp = Blueprint("accounts", __name__)
@@ -62,7 +62,7 @@ def _stamp(model, row_id: int, field: str, previous) -> None:
     now = clock.now()
     if previous is not None and now - clock.as_utc(previous) < SESSION_TOUCH_INTERVAL:
         return
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
+    if request_holds_write_lock():
         # This request's own session already holds SQLite's write lock (BEGIN IMMEDIATE): a second writer would
         # wait for it until the busy timeout. The stamp rides along with the request's commit instead.
         setattr(db().get(model, row_id), field, now)

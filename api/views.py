@@ -11,7 +11,7 @@ from accounts.service import SignInRefused, confirm_password, get_visible_worksh
 from accounts.views import this_device
 from checklists.models import ChecklistItem
 from checklists.schemes import scheme_from_dict
-from database import db
+from database import db, reads_first
 from inspections.models import SIGNATURE_MEANING, Inspection, SignatureRole
 from inspections.scoring import NA, category_full_marks, item_deduction
 from inspections.service import (
@@ -99,6 +99,7 @@ def start(code: str):
                    version=inspection.version.number), 201
 
 @bp.put("/inspections/<int:inspection_id>/answers/<item_key>")
+@reads_first
 def put_answer(inspection_id: int, item_key: str):
     session = db()
     inspection = _inspection_or_404(inspection_id)

@@ -18,6 +18,7 @@ from audit.service import record as audit
 from checklists.models import ChecklistCategory, ChecklistItem, ChecklistVersion
 from checklists.schemes import scheme_from_dict
 from checklists.service import versions_for_workshop
+from database import begin_writing
 from inspections.models import (
     Answer,
     AnswerChange,
@@ -172,13 +173,17 @@ def find_item(inspection: Inspection, item_key: str) -> ChecklistItem | None:
                                                     ChecklistItem.key == item_key)).first()
 
 
-def editable_item(user: User, inspection: Inspection, item_key: str) -> ChecklistItem:
-    """The item to change, once we know this user may change this inspection at all."""
+_NOT_LOOKED_UP = object()
+
+
+def editable_item(user: User, inspection: Inspection, item_key: str, found=_NOT_LOOKED_UP) -> ChecklistItem:
+    """The item to change, once we know this user may change this inspection at all (found: the item already
+    looked up, or None when there is none)."""
     if not can_edit(user, inspection):
         if inspection.status != InspectionStatus.draft:
             raise InspectionError("locked", "this inspection is submitted and locked", status=409)
         raise InspectionError("not_allowed", "only the inspector can change this inspection", status=403)
-    item = find_item(inspection, item_key)
+    item = find_item(inspection, item_key) if found is _NOT_LOOKED_UP else found
     if item is None:
         raise InspectionError("unknown_item", f"no item {item_key!r} in this checklist version", status=404)
     return item
@@ -202,11 +207,15 @@ def save_answer(
     anything is decided (SQLite writers already queue at the database's gate), and two first saves racing to
     create the row end with the loser saving again on top of the winner's answer.
     """
+    found = find_item(inspection, item_key)  # a published version never changes: read before taking any lock
+    begin_writing(session)
     if session.get_bind().dialect.name != "sqlite":
         # A submit holds the inspection's row while it scores the answers: wait for it and see its outcome, so no
-        # answer changes under a score being computed (SQLite writers already queue one at a time).
+        # answer changes under a score being computed.
         session.refresh(inspection, attribute_names=["status"], with_for_update={"read": True, "of": Inspection})
-    item = editable_item(user, inspection, item_key)
+    elif session.info.get("reads_first"):
+        session.refresh(inspection, attribute_names=["status"])  # read before the lock: read it again under it
+    item = editable_item(user, inspection, item_key, found=found)
     if change_key is not None:
         change_key = change_key.strip()[:64] or None
     scheme = scheme_from_dict(inspection.version.scheme)

@@ -27,7 +27,7 @@ from accounts.service import can_inspect, get_visible_workshop_or_404, is_manage
 from accounts.views import reconfirm_password
 from actions.service import stats_for
 from checklists.schemes import scheme_from_dict
-from database import db
+from database import db, reads_first
 from inspections.models import Inspection, InspectionStatus, Signature, SignatureRole
 from inspections.reports.archive import ArchiveCorrupt, document_number
 from inspections.reports.charts import line_chart
@@ -333,6 +333,7 @@ def _flag(item_key: str) -> bool | None:
 
 
 @bp.post("/inspections/<int:inspection_id>/answers/<item_key>")
+@reads_first
 def answer(inspection_id: int, item_key: str):
     """Save one item (as it is given). Answers with the item's state line and the new progress.
 

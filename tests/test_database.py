@@ -140,3 +140,100 @@ def test_an_in_memory_database_has_no_gate():
     with write_session(engine) as session:
         assert session.execute(text("SELECT 1")).scalar_one() == 1
     engine.dispose()
+
+
+# ---- requests that read first (database.reads_first / begin_writing)
+
+def test_a_session_that_reads_first_takes_the_gate_only_when_it_begins_writing(engine):
+    from sqlmodel import Session
+
+    from database import begin_writing
+
+    gate = WriterGate.for_database(engine.url.database)
+    session = Session(engine, expire_on_commit=False)
+    session.info["reads_first"] = True
+    assert session.execute(text("SELECT count(*) FROM log")).scalar() == 0
+    assert gate.holder is None  # reading: the gate is free for others
+    thread, done = write_in_thread(engine, 1, "meanwhile")
+    thread.join(15)
+    assert done.is_set()  # another writer went through while this session was reading
+    begin_writing(session)
+    assert gate.holder is not None
+    # now this session is the writer, and it sees what was committed before it began writing
+    assert session.execute(text("SELECT who FROM log")).scalars().all() == ["meanwhile"]
+    worker, second_done = write_in_thread(engine, 3, "after")
+    assert not second_done.wait(0.3)  # held at the gate behind us
+    session.execute(text("INSERT INTO log VALUES (2, 'reader turned writer')"))
+    session.commit()
+    worker.join(15)
+    assert rows(engine) == [(1, "meanwhile"), (2, "reader turned writer"), (3, "after")]
+    session.close()
+
+
+def test_a_change_before_begin_writing_is_refused(engine):
+    from sqlalchemy import event
+    from sqlmodel import Session
+
+    from audit.models import AuditEvent
+    from database import _refuse_writes_before_begin_writing, begin_writing
+
+    session = Session(engine)
+    session.info["reads_first"] = True
+    event.listen(session, "before_flush", _refuse_writes_before_begin_writing)
+    session.add(AuditEvent(id=1, actor_name="x", action="x", object_type="x", object_id="1", prev_sha256="0",
+                           sha256="0"))
+    with pytest.raises(RuntimeError, match="must call begin_writing"):
+        session.flush()
+    with pytest.raises(RuntimeError, match="after a change"):
+        begin_writing(session)
+    session.close()
+
+
+def test_an_answer_save_waits_for_a_writer_and_then_sees_what_it_did(sqlite_app):
+    """The API save reads who is asking and the inspection before it takes the write lock; a submit committed
+    while it waited must still stop it (409 locked), not be overwritten."""
+    from sqlmodel import Session
+
+    from inspections.models import Inspection
+    from tests.helpers import token_headers
+
+    client = sqlite_app.test_client()
+    headers = token_headers(sqlite_app, "sup1")
+    inspection_id = client.post("/api/v1/workshops/W1/inspections", headers=headers).json["id"]
+    engine = sqlite_app.extensions["engine"]
+    holding, release, result = threading.Event(), threading.Event(), {}
+
+    def submit_elsewhere():
+        with write_session(engine) as session:  # another worker's write transaction, e.g. a submit
+            session.get(Inspection, inspection_id).status = "submitted"
+            session.flush()
+            holding.set()
+            release.wait(15)
+
+    other = threading.Thread(target=submit_elsewhere)
+    other.start()
+    assert holding.wait(15)
+
+    def save():
+        result["response"] = sqlite_app.test_client().put(
+            f"/api/v1/inspections/{inspection_id}/answers/sort-01", headers=headers, json={"score": 2})
+
+    saver = threading.Thread(target=save)
+    saver.start()
+    saver.join(0.5)
+    assert saver.is_alive()  # read what it needed, now waiting at the gate
+    release.set()
+    other.join(15)
+    saver.join(15)
+    response = result["response"]
+    assert response.status_code == 409 and response.json["code"] == "locked"
+    with Session(engine) as session:
+        assert session.exec(select_answers(inspection_id)).all() == []
+
+
+def select_answers(inspection_id: int):
+    from sqlmodel import select
+
+    from inspections.models import Answer
+
+    return select(Answer).where(Answer.inspection_id == inspection_id)
