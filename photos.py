@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from storage import Storage
+from storage import NO_RECORDED_HASH, Storage, StoredFileError
 
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
 MAX_UPLOAD_BYTES = 12 * 1024 * 1024
@@ -91,5 +91,17 @@ def store_image(data: bytes, store: Storage) -> StoredPhoto:
 
 
 def read_photo(store: Storage, sha256: str, thumbnail: bool = False) -> bytes:
-    """The stored JPEG, checked against its hash (StoredFileError names it otherwise)."""
-    return store.get(photo_key(sha256, thumbnail))
+    """The stored JPEG, checked against its hash (StoredFileError names it otherwise).
+
+    A thumbnail stored before thumbnails had their hash recorded (installations older than storage.py) is made
+    again from the photo, which is checked against its own name, and stored with its hash: it is never trusted
+    as found, and never shown as damaged either."""
+    key = photo_key(sha256, thumbnail)
+    try:
+        return store.get(key)
+    except StoredFileError as exc:
+        if not thumbnail or exc.problem != NO_RECORDED_HASH:
+            raise
+    thumb = normalise_image(store.get(photo_key(sha256)))[1]
+    store.put(key, thumb, "image/jpeg")
+    return thumb

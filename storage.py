@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Protocol
 from urllib.parse import urlparse
 
+NO_RECORDED_HASH = "has no recorded hash"
 HASH_NAMED = re.compile(r"(?:^|/)([0-9a-f]{64})\.[a-z]+$")  # photos/ab/<sha>.jpg, reports/ab/<sha>.pdf
 _KEY = re.compile(r"[a-z0-9][a-z0-9._/-]{0,254}")
 CHUNK = 1024 * 1024
@@ -164,7 +165,7 @@ class LocalStorage:
         try:
             return self._record(path).read_text().strip()
         except FileNotFoundError as exc:
-            raise StoredFileError(key, "has no recorded hash") from exc
+            raise StoredFileError(key, NO_RECORDED_HASH) from exc
 
     def get(self, key: str) -> bytes:
         path = self._path(key)
@@ -253,7 +254,7 @@ class S3Storage:
     def _expected(self, key: str, found) -> str:
         expected = expected_hash(key) or found.get("Metadata", {}).get("sha256")
         if not expected:
-            raise StoredFileError(key, "has no recorded hash")
+            raise StoredFileError(key, NO_RECORDED_HASH)
         return expected
 
     def get(self, key: str) -> bytes:

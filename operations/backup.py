@@ -114,6 +114,8 @@ def create_backup(*, engine: Engine, store: Storage, folder: Path,
     else:
         raise BackupError(f"backups of a {engine_name} database are not supported")
     progress(f"database copied ({database_file.stat().st_size} bytes)")
+    with Session(engine) as session:
+        check_referenced(session, store)  # thumbnails stored before hashes were recorded get theirs first
 
     files: dict[str, str] = {}
     total = 0

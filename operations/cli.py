@@ -21,6 +21,8 @@ def migrate_command(source_dir: str | None):
     if isinstance(target, LocalStorage) and target.root.resolve() == source.root.resolve():
         raise click.UsageError("STORAGE_URL is not set (or names the data folder itself): set "
                                "STORAGE_URL=s3://bucket/prefix (and STORAGE_ENDPOINT_URL for a server other than AWS)")
+    with Session(current_app.extensions["engine"]) as session:
+        check_referenced(session, source)  # thumbnails stored before hashes were recorded get theirs first
     click.echo(f"copying {source.location} → {target.location}")
     summary = copy_all(source, target, prefixes=("photos/", "reports/", "exports/"))
     click.echo(f"copied {summary['copied']} files, {summary['present']} already there")

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from actions.models import CorrectiveAction
 from inspections.models import PeriodReport, Photo, ReportDocument
 from inspections.reports.archive import report_key
-from photos import photo_key
+from photos import photo_key, read_photo
 from redtags.models import RedTag
 from storage import Storage, StoredFileError
 
@@ -48,7 +48,8 @@ class FileCheck:
 
 
 def check_referenced(session: Session, store: Storage) -> FileCheck:
-    """Read every file the records refer to from store, each checked against its hash."""
+    """Read every file the records refer to from store, each checked against its hash (a thumbnail stored
+    before hashes were recorded is made again from its photo, see photos.read_photo)."""
     result, seen = FileCheck(), set()
     for key, what in referenced_keys(session):
         if key in seen:  # the same photo or report under two records: one read
@@ -56,7 +57,10 @@ def check_referenced(session: Session, store: Storage) -> FileCheck:
         seen.add(key)
         result.checked += 1
         try:
-            store.get(key)
+            if key.endswith(".thumb.jpg"):  # a thumbnail from before hashes were recorded is made again
+                read_photo(store, key.rsplit("/", 1)[1].split(".")[0], thumbnail=True)
+            else:
+                store.get(key)
         except StoredFileError as exc:
             result.problems.append(f"{exc} (needed by {what})")
     return result

@@ -210,3 +210,38 @@ def test_an_installation_moves_its_files_into_a_bucket_and_keeps_working(sqlite_
 def test_migrate_without_a_bucket_says_what_to_set(sqlite_app):
     result = sqlite_app.test_cli_runner().invoke(args=["storage", "migrate"])
     assert result.exit_code == 2 and "STORAGE_URL=s3://bucket/prefix" in result.output
+
+
+def test_a_thumbnail_from_before_hashes_were_recorded_is_made_again_from_its_checked_photo(sqlite_app):
+    """An installation upgraded to this storage has thumbnails without a recorded hash: they are never trusted as
+    found, nor shown as damaged; each is made again from its photo (checked against its name) on first use."""
+    from photos import photo_key
+    from tests.helpers import start
+    from tests.seed import PASSWORD
+
+    store = sqlite_app.extensions["storage"]
+    client = sqlite_app.test_client()
+    client.post("/login", data={"username": "sup1", "password": PASSWORD})
+    inspection_id = start(client)
+    client.post(f"/inspections/{inspection_id}/answers/sort-01", data={"score-sort-01": "1"})
+    client.post(f"/inspections/{inspection_id}/photos/sort-01", data={"photo": (io.BytesIO(_jpeg()), "p.jpg")},
+                content_type="multipart/form-data")
+    with Session(sqlite_app.extensions["engine"]) as session:
+        from inspections.models import Photo
+
+        photo = session.exec(select(Photo)).one()
+    thumb = store.root / photo_key(photo.sha256, thumbnail=True)
+    record = thumb.with_name(thumb.name + ".sha256")
+    record.unlink()  # as an installation older than storage.py left it
+    thumb.write_bytes(b"whatever was there")  # not trusted: made again
+    shown = client.get(f"/photos/{photo.id}?size=thumb")
+    assert shown.status_code == 200 and Image.open(io.BytesIO(shown.data)).size == (64, 48)
+    assert record.exists() and sha256_of(thumb.read_bytes()) == record.read_text()
+    record.unlink()
+    assert sqlite_app.test_cli_runner().invoke(args=["storage", "check"]).exit_code == 0
+    assert record.exists()
+    # made again only from a photo that is itself intact
+    record.unlink()
+    (store.root / photo_key(photo.sha256)).write_bytes(_jpeg((1, 2, 3)))
+    refused = client.get(f"/photos/{photo.id}?size=thumb")
+    assert refused.status_code == 500 and refused.mimetype == "image/svg+xml"
