@@ -204,12 +204,9 @@ def _view_reads_first() -> bool:
 def request_holds_write_lock() -> bool:
     """Whether this request's session took (or will take) the write lock from its start (non-GET requests that
     do not read first)."""
-    from flask import g, has_request_context, request
+    from flask import has_request_context, request
 
-    if not has_request_context() or request.method in ("GET", "HEAD", "OPTIONS"):
-        return False
-    session = g.get("db_session")
-    return not (session is not None and session.info.get("reads_first")) and not _view_reads_first()
+    return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS") and not _view_reads_first()
 
 
 def begin_writing(session: Session) -> None:

@@ -12,6 +12,7 @@ altered object raises StoredFileError naming it: never a broken image, never a w
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import re
@@ -135,13 +136,12 @@ class LocalStorage:
             while chunk := source.read(CHUNK):
                 digest.update(chunk)
         target.parent.mkdir(parents=True, exist_ok=True)
-        if Path(path).resolve() != target.resolve():
-            with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp, open(path, "rb") as source:
-                while chunk := source.read(CHUNK):
-                    tmp.write(chunk)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.replace(tmp.name, target)
+        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp, open(path, "rb") as source:
+            while chunk := source.read(CHUNK):
+                tmp.write(chunk)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp.name, target)
         if expected_hash(key) is None:
             self._write(self._record(target), digest.hexdigest().encode())
 
@@ -225,8 +225,6 @@ class S3Storage:
         if expected_hash(key) is not None and _intact(self, key):
             return
         digest = sha256_of(data)
-        import base64
-
         self.client.put_object(
             Bucket=self.bucket, Key=self._name(key), Body=data, ContentType=content_type,
             Metadata={"sha256": digest},

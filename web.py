@@ -85,7 +85,7 @@ def photo_response(sha256: str, *, thumbnail: bool, download_name: str, immutabl
         current_app.logger.error("photo not served: %s", exc)
         return _damaged_photo(exc.key), 500
     response = send_file(io.BytesIO(data), mimetype="image/jpeg", conditional=True, download_name=download_name,
-                         etag=f"{sha256}{'-thumb' if thumbnail else ''}", last_modified=None, max_age=None)
+                         etag=f"{sha256}{'-thumb' if thumbnail else ''}")
     return private_cache(response, immutable=immutable)
 
 

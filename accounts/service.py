@@ -245,8 +245,11 @@ def _locked(session: Session, now, *conditions) -> SignInRefused | None:
     limit, *where = conditions
     count, oldest = session.exec(select(func.count(LoginAttempt.id), func.min(LoginAttempt.at))
                                  .where(LoginAttempt.at >= now - LOGIN_WINDOW, *where)).one()
-    if count < limit:
-        return None
+    return _held_since(oldest, now) if count >= limit else None
+
+
+def _held_since(oldest, now) -> SignInRefused:
+    """Refused until the oldest failure counted leaves the window, in whole minutes (at least one)."""
     return SignInRefused("locked", minutes=max(1, int((clock.as_utc(oldest) + LOGIN_WINDOW - now)
                                                       .total_seconds() // 60) + 1))
 
@@ -258,9 +261,7 @@ def _spraying(session: Session, now, address: str, name: str) -> SignInRefused |
         LoginAttempt.trusted.is_(False)).group_by(LoginAttempt.username)).all()
     if len(names) < MAX_NAMES_PER_ADDRESS or name in {n for n, _ in names}:
         return None
-    oldest = min(at for _, at in names)
-    return SignInRefused("locked", minutes=max(1, int((clock.as_utc(oldest) + LOGIN_WINDOW - now)
-                                                      .total_seconds() // 60) + 1))
+    return _held_since(min(at for _, at in names), now)
 
 
 def sign_in(*, session: Session, username: str, password: str, address: str, device: Device = NO_DEVICE) -> User:

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import clock
-from operations.files import check_referenced, referenced_keys
+from operations.files import check_referenced, read_checked, referenced_keys
 from storage import Storage, StoredFileError
 
 FORMAT = 1
@@ -114,15 +114,13 @@ def create_backup(*, engine: Engine, store: Storage, folder: Path,
     else:
         raise BackupError(f"backups of a {engine_name} database are not supported")
     progress(f"database copied ({database_file.stat().st_size} bytes)")
-    with Session(engine) as session:
-        check_referenced(session, store)  # thumbnails stored before hashes were recorded get theirs first
 
     files: dict[str, str] = {}
     total = 0
     for prefix in FILE_PREFIXES:
         for key in store.keys(prefix):
             try:
-                data = store.get(key)
+                data = read_checked(store, key)
             except StoredFileError as exc:
                 raise BackupError(f"{exc}: the backup is incomplete; see `flask storage check`") from exc
             target = folder / "files" / key

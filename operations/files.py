@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -37,6 +38,16 @@ def referenced_keys(session: Session) -> Iterator[tuple[str, str]]:
         yield report_key(sha256), f"period report {report_id}"
 
 
+THUMBNAIL = re.compile(r"photos/[0-9a-f]{2}/([0-9a-f]{64})\.thumb\.jpg")
+
+
+def read_checked(store: Storage, key: str) -> bytes:
+    """store.get, except that a thumbnail stored before hashes were recorded is made again from its photo
+    (photos.read_photo) instead of being reported as damaged."""
+    thumbnail = THUMBNAIL.fullmatch(key)
+    return read_photo(store, thumbnail.group(1), thumbnail=True) if thumbnail else store.get(key)
+
+
 @dataclass
 class FileCheck:
     checked: int = 0
@@ -57,10 +68,7 @@ def check_referenced(session: Session, store: Storage) -> FileCheck:
         seen.add(key)
         result.checked += 1
         try:
-            if key.endswith(".thumb.jpg"):  # a thumbnail from before hashes were recorded is made again
-                read_photo(store, key.rsplit("/", 1)[1].split(".")[0], thumbnail=True)
-            else:
-                store.get(key)
+            read_checked(store, key)
         except StoredFileError as exc:
             result.problems.append(f"{exc} (needed by {what})")
     return result

@@ -7,54 +7,20 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import requests
 from sqlmodel import Session, select
 
 from inspections.models import AnswerChange, Photo, ReportDocument
-from tests.conftest import _free_port, _pg_url
+from tests.conftest import _pg_url
 from tests.helpers import published_items, token_headers
 from tests.seed import PASSWORD
+from tests.servers import ROOT, client, csrf, gunicorn, stop
 from tests.test_background_reports import consumer, wait_for
 from tests.test_storage import _bucket, _jpeg
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.postgres
-
-
-def _gunicorn(env: dict, log: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    with log.open("ab") as out:
-        process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--workers", "1", "--threads",
-                                    "4", "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "3", "app:create_app()"],
-                                   cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    session = requests.Session()
-    session.trust_env = False
-    for _ in range(300):
-        try:
-            session.get(base + "/healthz", timeout=5)
-            return process, base
-        except requests.RequestException:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("gunicorn did not start: " + log.read_text()[-2000:])
-
-
-def _browser() -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False
-    return session
-
-
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
 
 
 def test_two_servers_one_consumer_one_database_one_bucket(pg_connection, s3_env, tmp_path):
@@ -66,9 +32,9 @@ def test_two_servers_one_consumer_one_database_one_bucket(pg_connection, s3_env,
     processes = []
     log = tmp_path / "servers.log"
     try:
-        server_a, a = _gunicorn({**env, "DATA_DIR": str(tmp_path / "a")}, log)
+        server_a, a = gunicorn({**env, "DATA_DIR": str(tmp_path / "a")}, log)
         processes.append(server_a)
-        server_b, b = _gunicorn({**env, "DATA_DIR": str(tmp_path / "b")}, log)
+        server_b, b = gunicorn({**env, "DATA_DIR": str(tmp_path / "b")}, log)
         processes.append(server_b)
         worker = consumer({**env, "DATA_DIR": str(tmp_path / "c")}, ROOT, tmp_path / "consumer.log")
         processes.append(worker)
@@ -80,20 +46,20 @@ def test_two_servers_one_consumer_one_database_one_bucket(pg_connection, s3_env,
         items = [item.key for item in published_items(app)]
 
         # start on A (the API), answer on B
-        inspection_id = _browser().post(f"{a}/api/v1/workshops/W1/inspections", headers=api).json()["id"]
-        tablet = _browser()
+        inspection_id = client().post(f"{a}/api/v1/workshops/W1/inspections", headers=api).json()["id"]
+        tablet = client()
         for key in items:
             saved = tablet.put(f"{b}/api/v1/inspections/{inspection_id}/answers/{key}", headers=api,
                                json={"score": 3, "change_key": f"b-{key}"})
             assert saved.status_code == 200, saved.text
         # a photo on B, from the screens: a session signed in on A is good on B (sessions live in the database)
-        supervisor = _browser()
-        token = _csrf(supervisor.get(f"{a}/login").text)
+        supervisor = client()
+        token = csrf(supervisor.get(f"{a}/login").text)
         assert supervisor.post(f"{a}/login", data={"csrf_token": token, "username": "sup1", "password": PASSWORD},
                                allow_redirects=False).status_code == 303
         form = supervisor.get(f"{b}/inspections/{inspection_id}").text
         uploaded = supervisor.post(f"{b}/inspections/{inspection_id}/photos/{items[0]}",
-                                   data={"csrf_token": _csrf(form)},
+                                   data={"csrf_token": csrf(form)},
                                    files={"photo": ("p.jpg", _jpeg(), "image/jpeg")}, allow_redirects=False)
         assert uploaded.status_code in (200, 303), uploaded.text[:300]
         with Session(app.extensions["engine"]) as session:
@@ -102,7 +68,7 @@ def test_two_servers_one_consumer_one_database_one_bucket(pg_connection, s3_env,
         assert shown.status_code == 200 and hashlib.sha256(shown.content).hexdigest() == photo.sha256
 
         # submit on A; the consumer issues the report; B serves it, A verifies it
-        assert _browser().post(f"{a}/api/v1/inspections/{inspection_id}/submit", headers=api).status_code == 200
+        assert client().post(f"{a}/api/v1/inspections/{inspection_id}/submit", headers=api).status_code == 200
 
         def issued():
             with Session(app.extensions["engine"]) as session:
@@ -113,34 +79,26 @@ def test_two_servers_one_consumer_one_database_one_bucket(pg_connection, s3_env,
         report = supervisor.get(f"{b}/inspections/{inspection_id}/report.pdf")
         assert report.status_code == 200 and report.headers["X-Report-Document"] == f"6S-{inspection_id}-1"
         assert hashlib.sha256(report.content).hexdigest() == document.file_sha256
-        verified = _browser().get(f"{a}/verify/{document.file_sha256}")
+        verified = client().get(f"{a}/verify/{document.file_sha256}")
         assert verified.status_code == 200 and f"6S-{inspection_id}-1" in verified.text
 
         # a tablet saves on A, the answer reaches A but the reply is lost; A goes away; the outbox replays on B
-        draft = _browser().post(f"{a}/api/v1/workshops/W2/inspections",
+        draft = client().post(f"{a}/api/v1/workshops/W2/inspections",
                                 headers=token_headers(app, "sup2")).json()["id"]
         sup2 = token_headers(app, "sup2")
         change = {"score": 1, "note": "地面油污", "revision": 0, "change_key": "tablet-7-0001"}
-        assert _browser().put(f"{a}/api/v1/inspections/{draft}/answers/{items[0]}", headers=sup2,
+        assert client().put(f"{a}/api/v1/inspections/{draft}/answers/{items[0]}", headers=sup2,
                               json=change).status_code == 200
         server_a.terminate()
         server_a.wait(15)
         with pytest.raises(requests.ConnectionError):
-            _browser().put(f"{a}/api/v1/inspections/{draft}/answers/{items[0]}", headers=sup2, json=change,
+            client().put(f"{a}/api/v1/inspections/{draft}/answers/{items[0]}", headers=sup2, json=change,
                            timeout=5)
-        replay = _browser().put(f"{b}/api/v1/inspections/{draft}/answers/{items[0]}", headers=sup2, json=change)
+        replay = client().put(f"{b}/api/v1/inspections/{draft}/answers/{items[0]}", headers=sup2, json=change)
         assert replay.status_code == 200 and replay.json()["revision"] == 1 and replay.json()["note"] == "地面油污"
         with Session(app.extensions["engine"]) as session:
             changes = session.exec(select(AnswerChange).where(AnswerChange.inspection_id == draft)).all()
         assert [(c.outcome, c.revision) for c in changes] == [("applied", 1)]  # once, not twice, no conflict
         app.extensions["engine"].dispose()
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-
-
+        stop(processes)

@@ -5,9 +5,6 @@ other one. Nothing is lost, nothing is applied twice. PostgreSQL and an S3 bucke
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
@@ -16,26 +13,14 @@ from inspections.models import Answer, AnswerChange
 from tests.browser.actions import new_inspection
 from tests.conftest import _free_port, _make_app, _pg_url
 from tests.helpers import published_items
+from tests.servers import gunicorn, has_nginx, nginx, stop
 from tests.test_storage import _bucket
-from tests.test_two_servers import _gunicorn
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres,
-              pytest.mark.skipif(not shutil.which("nginx") and not Path("/usr/sbin/nginx").exists(),
-                                 reason="nginx not installed (apt-get install nginx-light)")]
+              pytest.mark.skipif(not has_nginx(), reason="nginx not installed (apt-get install nginx-light)")]
 
-NGINX = """
-daemon off;
-user root;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    access_log {dir}/access.log;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
+HTTP_BLOCK = """
+    access_log {{dir}}/access.log;
     upstream sixs {{
         server 127.0.0.1:{a} max_fails=1 fail_timeout=30s;
         server 127.0.0.1:{b} backup;
@@ -51,7 +36,6 @@ http {{
             proxy_set_header X-Forwarded-Host $http_host;
         }}
     }}
-}}
 """
 
 
@@ -68,19 +52,14 @@ def test_the_outbox_replays_against_the_other_server_when_its_own_is_gone(pg_con
                PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
     processes = []
     try:
-        server_a, a = _gunicorn({**env, "DATA_DIR": str(tmp_path / "a")}, tmp_path / "a.log")
+        server_a, a = gunicorn({**env, "DATA_DIR": str(tmp_path / "a")}, tmp_path / "a.log")
         processes.append(server_a)
-        server_b, b = _gunicorn({**env, "DATA_DIR": str(tmp_path / "b")}, tmp_path / "b.log")
+        server_b, b = gunicorn({**env, "DATA_DIR": str(tmp_path / "b")}, tmp_path / "b.log")
         processes.append(server_b)
         conf = tmp_path / "nginx"
         conf.mkdir()
         port = _free_port()
-        (conf / "nginx.conf").write_text(NGINX.format(dir=conf, a=a.rsplit(":", 1)[1], b=b.rsplit(":", 1)[1],
-                                                      port=port))
-        nginx = subprocess.Popen([shutil.which("nginx") or "/usr/sbin/nginx", "-p", str(conf), "-c",
-                                  str(conf / "nginx.conf"), "-e", str(conf / "error.log")],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        processes.append(nginx)
+        processes.append(nginx(conf, HTTP_BLOCK.format(a=a.rsplit(":", 1)[1], b=b.rsplit(":", 1)[1], port=port)))
         base = f"http://127.0.0.1:{port}"
         app = _make_app(database, tmp_path / "reader")
 
@@ -119,10 +98,4 @@ def test_the_outbox_replays_against_the_other_server_when_its_own_is_gone(pg_con
         assert f"/answers/{items[0].key} 200" not in replayed  # saved on A before it stopped
         app.extensions["engine"].dispose()
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+        stop(processes)
