@@ -9,6 +9,7 @@ import audit.models  # noqa: F401
 import checklists.models  # noqa: F401
 import exports.models  # noqa: F401
 import inspections.models  # noqa: F401
+import plans.models  # noqa: F401
 import redtags.models  # noqa: F401
 import tasks  # noqa: F401  (task_run)
 from database import make_engine

@@ -27,9 +27,9 @@ _GAP_SAMPLE = 60  # occurrences looked at for the shortest gap between two (ever
 class PlanError(ValueError):
     """A plan the app cannot use: `field` names the field, the message says why (English; screens translate)."""
 
-    def __init__(self, field: str, message: str):
+    def __init__(self, field: str, message: str, code: str = "invalid", **params):
         super().__init__(message)
-        self.field = field
+        self.field, self.code, self.params = field, code, params
 
 
 class State(StrEnum):
@@ -67,25 +67,27 @@ def parse_recurrence(rule: str, starts_on: date, window_days: int) -> Recurrence
     between two occurrences (windows would overlap and one inspection would fulfil two)."""
     text = (rule or "").strip().upper().removeprefix("RRULE:")
     if not text:
-        raise PlanError("rrule", "a recurrence is required, e.g. FREQ=WEEKLY;BYDAY=MO")
+        raise PlanError("rrule", "a recurrence is required, e.g. FREQ=WEEKLY;BYDAY=MO", "required")
     if len(text) > 200 or "\n" in text or _FORBIDDEN_PARTS.search(text):
-        raise PlanError("rrule", f"{text[:60]!r} is not a recurrence of days this app follows")
+        raise PlanError("rrule", f"{text[:60]!r} is not a recurrence of days this app follows", "unreadable")
     if not isinstance(window_days, int) or isinstance(window_days, bool) or not 1 <= window_days <= MAX_WINDOW_DAYS:
-        raise PlanError("window_days", f"the window is 1 to {MAX_WINDOW_DAYS} days")
+        raise PlanError("window_days", f"the window is 1 to {MAX_WINDOW_DAYS} days", "window_range",
+                        most=MAX_WINDOW_DAYS)
     recurrence = Recurrence(rule=text, starts_on=starts_on, window_days=window_days)
     try:
         parsed = recurrence._rule()
     except (ValueError, TypeError, KeyError, IndexError) as exc:
-        raise PlanError("rrule", f"{text[:60]!r} cannot be read as an RFC 5545 RRULE: {exc}") from exc
+        raise PlanError("rrule", f"{text[:60]!r} cannot be read as an RFC 5545 RRULE: {exc}",
+                        "unreadable") from exc
     if getattr(parsed, "_freq", None) not in ALLOWED_FREQUENCIES:
-        raise PlanError("rrule", "a plan repeats daily, weekly, monthly or yearly")
+        raise PlanError("rrule", "a plan repeats daily, weekly, monthly or yearly", "frequency")
     days = [moment.date() for moment in _first(parsed, _GAP_SAMPLE)]
     if not days:
-        raise PlanError("rrule", f"{text[:60]!r} never falls on a day from {starts_on.isoformat()}")
+        raise PlanError("rrule", f"{text[:60]!r} never falls on a day from {starts_on.isoformat()}", "never")
     gaps = [(later - earlier).days for earlier, later in zip(days, days[1:], strict=False)]
     if gaps and window_days > min(gaps):
         raise PlanError("window_days", f"the window ({window_days} days) is longer than the time between two "
-                                       f"inspections ({min(gaps)} days)")
+                                       f"inspections ({min(gaps)} days)", "window_too_long", days=min(gaps))
     return recurrence
 
 
