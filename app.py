@@ -279,6 +279,7 @@ def _register_blueprints(app: Flask) -> None:
     from checklists.views import bp as checklists_bp
     from exports.views import bp as exports_bp
     from inspections.views import bp as inspections_bp
+    from plans.views import bp as plans_bp
     from redtags.views import bp as redtags_bp
     from verify.views import bp as verify_bp
 
@@ -291,6 +292,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(verify_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(redtags_bp)
+    app.register_blueprint(plans_bp)
     app.extensions["csrf_protect"].exempt(api_bp)  # the API checks CSRF itself for cookie sessions
 
 

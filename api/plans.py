@@ -100,8 +100,7 @@ def occurrence_json(found: Occurrence, workshops: dict[int, Workshop]) -> dict:
     return {
         "id": found.id, "plan": found.plan_id, "workshop": workshops[found.workshop_id].code,
         "opens_on": window.opens_on.isoformat(), "closes_on": window.closes_on.isoformat(),
-        "late_until": ((window.next_opens_on - timedelta(days=1)).isoformat() if window.next_opens_on else None)
-        if found.allow_late else None,
+        "late_until": found.late_until.isoformat() if found.late_until else None,
         "state": found.state.value, "inspection": found.inspection_id, "draft": found.draft_id,
         "done_on": found.done_on.isoformat() if found.done_on else None, "on_time": found.on_time,
         "skip": {"reason": found.skip.reason, "at": found.skip.skipped_at.isoformat()} if found.skip else None,

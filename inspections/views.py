@@ -130,8 +130,13 @@ def home():
     overseen = counts_by_plant(session=session, user=current_user, days=days) if may_inspect else {}
     if len(plants) == 1:
         at_plant(plants[0])
+    from plans.service import agenda, checklist_keys
+
+    planned = agenda(session, current_user, days, may_inspect)
     return render_page("inspections/home.html", workshops=workshops, latest=latest, drafts=drafts,
-                       may_inspect=may_inspect, plants=plants,
+                       may_inspect=may_inspect, plants=plants, agenda=planned,
+                       checklist_keys=checklist_keys(session, {o.plan_id for o in planned}),
+                       workshop_by_id={w.id: w for w in workshops},
                        this_month=f"{days.of(plants[0]) if plants else days.latest():%Y-%m}",
                        my_actions=mine, all_actions=overseen)
 

@@ -175,3 +175,63 @@ def completion(outcomes: Iterable[tuple[State, bool]]) -> Completion:
             done += 1
             on_time += bool(in_window)
     return Completion(planned=planned, done=done, on_time=on_time)
+
+
+# ---- the plan editor's choices, as rules and back ----
+
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+REPEATS = ("daily", "weekly", "biweekly", "monthly_weekday", "monthly_day", "custom")
+_CHOICE_PATTERNS = [
+    ("daily", re.compile(r"FREQ=DAILY")),
+    ("weekly", re.compile(r"FREQ=WEEKLY;BYDAY=(?P<weekday>MO|TU|WE|TH|FR|SA|SU)")),
+    ("biweekly", re.compile(r"FREQ=WEEKLY;INTERVAL=2;BYDAY=(?P<weekday>MO|TU|WE|TH|FR|SA|SU)")),
+    ("monthly_weekday", re.compile(r"FREQ=MONTHLY;BYDAY=(?P<nth>[1-4]|-1)(?P<weekday>MO|TU|WE|TH|FR|SA|SU)")),
+    ("monthly_day", re.compile(r"FREQ=MONTHLY;BYMONTHDAY=(?P<monthday>[1-9]|1[0-9]|2[0-8]|-1)")),
+]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the plan editor offers instead of RRULE text (weekly on a day, every two weeks, the n-th weekday of
+    the month, a day of the month, daily), or the text itself (custom)."""
+
+    repeat: str
+    weekday: str = "MO"
+    nth: str = "1"
+    monthday: str = "1"
+    custom: str = ""
+
+
+def rule_of(choice: Choice) -> str:
+    """The RRULE text of a choice (not yet checked: parse_recurrence does that); PlanError for a choice the
+    editor does not offer."""
+    weekday = choice.weekday if choice.weekday in WEEKDAYS else None
+    if choice.repeat == "daily":
+        return "FREQ=DAILY"
+    if choice.repeat in ("weekly", "biweekly", "monthly_weekday") and weekday is None:
+        raise PlanError("weekday", f"{choice.weekday!r} is not a weekday", "weekday")
+    if choice.repeat == "weekly":
+        return f"FREQ=WEEKLY;BYDAY={weekday}"
+    if choice.repeat == "biweekly":
+        return f"FREQ=WEEKLY;INTERVAL=2;BYDAY={weekday}"
+    if choice.repeat == "monthly_weekday":
+        if choice.nth not in ("1", "2", "3", "4", "-1"):
+            raise PlanError("nth", f"{choice.nth!r}: the 1st to 4th, or the last", "nth")
+        return f"FREQ=MONTHLY;BYDAY={choice.nth}{weekday}"
+    if choice.repeat == "monthly_day":
+        if choice.monthday not in {str(d) for d in range(1, 29)} | {"-1"}:
+            raise PlanError("monthday", f"{choice.monthday!r}: a day 1 to 28, or the last", "monthday")
+        return f"FREQ=MONTHLY;BYMONTHDAY={choice.monthday}"
+    if choice.repeat == "custom":
+        return choice.custom.strip()
+    raise PlanError("repeat", f"{choice.repeat!r} is not one of {', '.join(REPEATS)}", "repeat")
+
+
+def choice_of(rule: str) -> Choice:
+    """The editor's choice that makes exactly this rule, or custom."""
+    text = (rule or "").strip().upper().removeprefix("RRULE:")
+    for repeat, pattern in _CHOICE_PATTERNS:
+        matched = pattern.fullmatch(text)
+        if matched:
+            return Choice(repeat, **{k: v for k, v in matched.groupdict().items() if v})
+    return Choice("custom", custom=text)

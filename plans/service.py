@@ -6,6 +6,7 @@ through the API or replayed from a tablet's outbox fulfils its occurrence the sa
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from checklists.service import versions_for_workshop
 from inspections.models import Inspection, InspectionStatus
 from plans.models import InspectionPlan, PlanSkip, PlanVersion
 from plans.recurrence import (
+    MAX_WINDOW_DAYS,
     Completion,
     PlanError,
     Recurrence,
@@ -36,6 +38,9 @@ from plans.recurrence import (
 
 MAX_REASON = 200
 OPEN_STATES = (State.due, State.overdue)
+# Overdue lasts until the next window opens: up to a year for a yearly plan (a longer late one is not looked for).
+AGENDA_LOOK_BACK_DAYS = 366
+_LOOK_BACK = MAX_WINDOW_DAYS + 8  # windows that can hold one day: one per day of the longest window, and versions
 
 
 class PlanNotFound(LookupError):
@@ -296,6 +301,12 @@ class Occurrence:
     def on_time(self) -> bool:
         return self.done_on is not None and self.done_on <= self.window.closes_on
 
+    @property
+    def late_until(self) -> date | None:
+        """The last day a late inspection fulfils it (None: late ones not allowed, or no next window yet)."""
+        following = self.window.next_opens_on
+        return following - timedelta(days=1) if self.allow_late and following else None
+
     def for_user(self, user_id: int) -> bool:
         return not self.inspector_ids or user_id in self.inspector_ids
 
@@ -452,28 +463,56 @@ def _match(plan_windows: list[_Windows], started: list[_Started],
     """Which inspection fulfils which window: submitted inspections first, each in order of starting, to the
     earliest window open on its day (else, late ones allowed, the window it is late for); then drafts to the
     windows left, as work in progress. An inspection matching no window is an extra (surprise) one."""
+    opens = [w.window.opens_on for w in plan_windows]
     submitted: dict[date, tuple[int, date]] = {}
     drafts: dict[date, int] = {}
     for inspection in started:
-        target = _target(plan_windows, inspection.started_on, taken=submitted.keys() | skipped)
-        if target is None:
+        if inspection.submitted_on is None:
             continue
-        if inspection.submitted_on is not None:
+        target = _target(plan_windows, opens, inspection.started_on, taken=submitted.keys() | skipped)
+        if target is not None:
             submitted[target] = (inspection.id, inspection.submitted_on)
     for inspection in started:
         if inspection.submitted_on is None:
-            target = _target(plan_windows, inspection.started_on, taken=submitted.keys() | skipped | drafts.keys())
+            target = _target(plan_windows, opens, inspection.started_on,
+                             taken=submitted.keys() | skipped | drafts.keys())
             if target is not None:
                 drafts[target] = inspection.id
     return submitted, drafts
 
 
-def _target(plan_windows: list[_Windows], day: date, taken) -> date | None:
-    inside = [w for w in plan_windows if w.window.holds(day) and w.window.opens_on not in taken]
+def _target(plan_windows: list[_Windows], opens: list[date], day: date, taken) -> date | None:
+    """The window an inspection started on `day` fulfils. Windows are in order of opening and a version's windows
+    never overlap, so only the few opened in the last MAX_WINDOW_DAYS can hold the day, and only the last one
+    opened before it can be late."""
+    index = bisect_right(opens, day)
+    inside = []
+    for item in reversed(plan_windows[max(0, index - _LOOK_BACK):index]):
+        if item.window.opens_on < day - timedelta(days=MAX_WINDOW_DAYS):
+            break
+        if item.window.holds(day) and item.window.opens_on not in taken:
+            inside.append(item.window.opens_on)
     if inside:
-        return inside[0].window.opens_on
-    late = [w for w in plan_windows if _late_ok(w, day) and w.window.opens_on not in taken]
-    return late[-1].window.opens_on if late else None
+        return min(inside)
+    if index and _late_ok(plan_windows[index - 1], day) and opens[index - 1] not in taken:
+        return opens[index - 1]
+    return None
+
+
+def agenda(session: Session, user: User, days: PlantDays, workshop_ids: set[int]) -> list[Occurrence]:
+    """本周待检: the user's occurrences at these workshops that are open now (due, or overdue from an earlier week),
+    and the rest of this week's (upcoming, done, skipped), most urgent first."""
+    plans = visible_plans(session, user)
+    if not plans or not workshop_ids:
+        return []
+    today = days.latest()
+    monday = monday_of(today)
+    found = occurrences(session, plans, monday - timedelta(days=AGENDA_LOOK_BACK_DAYS), monday + timedelta(days=6),
+                        days, workshop_ids=workshop_ids)
+    kept = [o for o in found if o.for_user(user.id)
+            and (o.state in OPEN_STATES or o.window.opens_on >= monday)]
+    rank = {State.overdue: 0, State.due: 1, State.upcoming: 2, State.done: 3, State.skipped: 4, State.missed: 5}
+    return sorted(kept, key=lambda o: (rank[o.state], o.window.closes_on, o.workshop_id))
 
 
 # ------------------------------------------------------------------ reading, for a user
@@ -489,6 +528,15 @@ def visible_plans(session: Session, user: User) -> list[InspectionPlan]:
                                              (InspectionPlan.workshop_id.is_(None))
                                              & InspectionPlan.plant_id.in_(plants)))
     return list(session.exec(query.order_by(InspectionPlan.plant_id, InspectionPlan.id)))
+
+
+def checklist_keys(session: Session, plan_ids: set[int]) -> dict[int, str]:
+    """Each plan's checklist key (what the start button sends)."""
+    if not plan_ids:
+        return {}
+    return dict(session.exec(select(InspectionPlan.id, Checklist.key)
+                             .join(Checklist, InspectionPlan.checklist_id == Checklist.id)
+                             .where(InspectionPlan.id.in_(plan_ids))).all())
 
 
 def visible_workshop_ids(session: Session, user: User) -> set[int] | None:
