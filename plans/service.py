@@ -605,3 +605,77 @@ class Week:
 
 def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
+
+
+# ------------------------------------------------------------------ the calendar feed
+
+
+def _feed_digest(token: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_calendar_feed(session: Session, user: User) -> str:
+    """A new secret address for the user's calendar (the old one stops working). Only its digest is kept: the
+    token is shown once."""
+    import secrets
+
+    from plans.models import CalendarFeed
+
+    token = secrets.token_urlsafe(24)
+    feed = session.get(CalendarFeed, user.id)
+    if feed is None:
+        feed = CalendarFeed(user_id=user.id, token_sha256=_feed_digest(token))
+        session.add(feed)
+    else:
+        feed.token_sha256, feed.created_at = _feed_digest(token), clock.now()
+    session.flush()
+    audit.record(session, actor=user, action="calendar.new", object_type="user", object_id=user.id)
+    return token
+
+
+def revoke_calendar_feed(session: Session, user: User) -> bool:
+    from plans.models import CalendarFeed
+
+    feed = session.get(CalendarFeed, user.id)
+    if feed is None:
+        return False
+    session.delete(feed)
+    session.flush()
+    audit.record(session, actor=user, action="calendar.revoke", object_type="user", object_id=user.id)
+    return True
+
+
+def calendar_feed_of(session: Session, user: User):
+    from plans.models import CalendarFeed
+
+    return session.get(CalendarFeed, user.id)
+
+
+def feed_user(session: Session, token: str) -> User | None:
+    """The active user whose feed this token opens, or None."""
+    from accounts.service import is_usable
+    from plans.models import CalendarFeed
+
+    if not token or len(token) > 100:
+        return None
+    feed = session.exec(select(CalendarFeed).where(CalendarFeed.token_sha256 == _feed_digest(token))).first()
+    user = session.get(User, feed.user_id) if feed else None
+    return user if user is not None and is_usable(user, session=session) else None
+
+
+FEED_PAST_DAYS = 28
+FEED_FUTURE_DAYS = 92
+
+
+def feed_occurrences(session: Session, user: User, days: PlantDays) -> list[Occurrence]:
+    """What the user's calendar shows: their occurrences from four weeks back to three months ahead, at the
+    workshops they may inspect."""
+    ids = {w.id for w in session.exec(visible_workshops(user))
+           if can_inspect(session=session, user=user, workshop_id=w.id)}
+    plans = visible_plans(session, user)
+    today = days.latest()
+    found = occurrences(session, plans, today - timedelta(days=FEED_PAST_DAYS),
+                        today + timedelta(days=FEED_FUTURE_DAYS), days, workshop_ids=ids)
+    return [o for o in found if o.for_user(user.id)]

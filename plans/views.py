@@ -32,22 +32,27 @@ from plans.recurrence import (
 )
 from plans.service import (
     PlanInput,
+    calendar_feed_of,
     change_plan,
     create_plan,
     current_version,
+    feed_occurrences,
+    feed_user,
     figures_by,
     figures_of,
     find_occurrence,
     get_visible_plan,
     may_plan,
     monday_of,
+    new_calendar_feed,
     occurrences,
+    revoke_calendar_feed,
     set_paused,
     skip_occurrence,
     versions_of,
     visible_plans,
 )
-from web import at_plant, render_page
+from web import at_plant, public_url, render_page
 
 bp = Blueprint("plans", __name__)
 BOARD_WEEKS = 26
@@ -55,9 +60,11 @@ BOARD_WEEKS_BACK = 4  # the board opens with this many weeks before the current 
 
 
 @bp.before_request
-@login_required
 def _require_login():
-    """Every screen here needs a signed-in user."""
+    """Every screen here needs a signed-in user; the calendar feed opens with its own secret instead."""
+    if request.endpoint == "plans.calendar_feed":
+        return None
+    return login_required(lambda: None)()
 
 
 def plan_error_text(exc: PlanError) -> str:
@@ -358,3 +365,54 @@ def skip(occurrence_id: str):
     session.commit()
     flash(_("已跳过这次检查"))
     return redirect(url_for(".occurrence", occurrence_id=occurrence_id), code=303)
+
+
+# ------------------------------------------------------------------ the calendar feed
+
+
+@bp.get("/plans/calendar")
+def calendar():
+    feed = calendar_feed_of(db(), current_user)
+    return render_page("plans/calendar.html", feed=feed, address=None)
+
+
+@bp.post("/plans/calendar")
+def new_calendar():
+    session = db()
+    token = new_calendar_feed(session, current_user)
+    session.commit()
+    address = public_url(".calendar_feed", token=token)
+    return render_page("plans/calendar.html", feed=calendar_feed_of(session, current_user), address=address)
+
+
+@bp.post("/plans/calendar/revoke")
+def revoke_calendar():
+    session = db()
+    if revoke_calendar_feed(session, current_user):
+        session.commit()
+        flash(_("日历订阅地址已停用"))
+    return redirect(url_for(".calendar"), code=303)
+
+
+@bp.get("/calendar/<token>.ics")
+def calendar_feed(token: str):
+    from flask import Response
+
+    import clock
+    from plans.calendar import calendar_of
+
+    session = db()
+    user = feed_user(session, token)
+    if user is None:
+        abort(404)
+    days = plant_days(session)
+    found = feed_occurrences(session, user, days)
+    names = {w.id: w.name for w in session.exec(select(Workshop).where(
+        Workshop.id.in_({o.workshop_id for o in found})))} if found else {}
+    body = calendar_of(found, name=_("6S 检查计划"), workshop_name=names.get,
+                       link=lambda o: public_url(".occurrence", occurrence_id=o.id),
+                       host=request.host.split(":")[0] or "6s-inspect", stamp=clock.now())
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Cache-Control"] = "private, no-store"  # the address is the secret
+    response.headers["Content-Disposition"] = 'inline; filename="6s-plans.ics"'
+    return response
