@@ -26,7 +26,24 @@ class Plant(PlantBase, table=True):
     webhook_secret: str | None = Field(default=None, max_length=128)
     # The plant's IANA time zone: its days (inspection dates, due dates, months of the ranking) are its own.
     timezone: str = Field(default=DEFAULT_ZONE_NAME, max_length=64)
+    # the monthly ranking: a planned inspection that was missed counts as a score of 0 (else it is only shown)
+    missed_counts_as_zero: bool = False
     workshops: list["Workshop"] = Relationship(back_populates="plant")
+
+
+class PlantRobot(SQLModel, table=True):
+    """A group-chat robot of the plant (WeCom, DingTalk, Feishu): plan reminders and the overdue-action digest go
+    there (chatbots.py)."""
+
+    __tablename__ = "plant_robot"
+
+    id: int | None = Field(default=None, primary_key=True)
+    plant_id: int = Field(foreign_key="plant.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=16)  # wecom | dingtalk | feishu
+    url: str = Field(max_length=500)
+    secret: str = Field(default="", max_length=128)
+    label: str = Field(default="", max_length=80)
+    created_at: datetime = Field(default_factory=now)
 
 
 class WorkshopBase(SQLModel):

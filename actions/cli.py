@@ -1,11 +1,15 @@
+import time
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
 from sqlmodel import Session, func, select
 
 from accounts.days import fixed_day, plant_days
+from accounts.models import User
 from actions.notify import (
     MailSettings,
+    Recipient,
     build_digests,
     delivered_on,
     mail_delivery,
@@ -14,10 +18,13 @@ from actions.notify import (
     post_webhook,
     recipients,
     record_delivery,
+    robot_messages,
     send_digests,
     webhook_delivery,
 )
+from chatbots import Pacer, send
 from database import write_session
+from plans.reminders import people_for, reminder_rows
 from redtags.models import RedTag, TagStatus
 from redtags.service import escalate_due
 
@@ -59,20 +66,30 @@ def daily_run(*, day=None, dry_run: bool = False, resend: bool = False, say=clic
     with Session(engine) as session:
         rows = overdue_rows(session, days)
         owners, managers = recipients(session, rows)
-        digests = build_digests(rows, owners, managers)
+        reminders = reminder_rows(session, days)
+        heard = people_for(session, reminders)
+        people = {u.id: Recipient(u.id, u.display_name, (u.email or "").strip())
+                  for u in session.exec(select(User).where(User.id.in_(set(heard))))} if heard else {}
+        digests = build_digests(rows, owners, managers, plans=heard, people=people)
         hooks = plant_payloads(session, rows, days, base_url)
+        chats = robot_messages(session, rows, reminders, days, base_url)
         delivered = set() if resend else delivered_on(session, days.dates())
-    echo(f"{len(rows)} overdue actions; {len(digests)} e-mails; {len(hooks)} plant webhooks")
+    echo(f"{len(rows)} overdue actions; {len(digests)} e-mails; {len(hooks)} plant webhooks; "
+         f"{len(reminders)} plan reminders; {len(chats)} chat robots")
     mails = [d for d in digests if mail_delivery(d).key not in delivered]
     hooks_due = [(p, payload) for p, payload in hooks if webhook_delivery(p, payload).key not in delivered]
-    if len(mails) < len(digests) or len(hooks_due) < len(hooks):
+    chats_due = [m for m in chats if m.delivery().key not in delivered]
+    if len(mails) < len(digests) or len(hooks_due) < len(hooks) or len(chats_due) < len(chats):
         echo(f"already delivered today: {len(digests) - len(mails)} e-mails, "
-                   f"{len(hooks) - len(hooks_due)} webhooks (--resend sends them again)")
+             f"{len(hooks) - len(hooks_due)} webhooks, {len(chats) - len(chats_due)} chat robots "
+             "(--resend sends them again)")
     if dry_run:
         for digest in mails:
-            echo(f"  mail {digest.to.email}: {len(digest.rows)} actions")
+            echo(f"  mail {digest.to.email}: {len(digest.rows)} actions, {len(digest.plans)} plan reminders")
         for plant, payload in hooks_due:
             echo(f"  webhook {plant.code}: {payload['count']} actions → {plant.webhook_url}")
+        for message in chats_due:
+            echo(f"  {message.robot.kind} robot of {message.plant_code}: {message.count} lines")
         return False
 
     def keep(delivery):
@@ -97,5 +114,15 @@ def daily_run(*, day=None, dry_run: bool = False, resend: bool = False, say=clic
         echo(f"webhook {plant.code}: {'delivered' if is_delivered else 'FAILED'} after {tries} tries ({outcome})")
         if is_delivered:
             keep(webhook_delivery(plant, payload))
+        failed = failed or not is_delivered
+    pacer = Pacer(sleep=config.get("ROBOT_SLEEP", time.sleep))  # 20 messages a minute per robot, across the run
+    for message in chats_due:
+        is_delivered, outcome = send(message.robot, message.title, message.text, pacer=pacer,
+                                     backoff=config.get("WEBHOOK_BACKOFF", 2.0),
+                                     sleep=config.get("ROBOT_SLEEP", time.sleep))
+        echo(f"{message.robot.kind} robot of {message.plant_code}: {'delivered' if is_delivered else 'FAILED'} "
+             f"({outcome})")
+        if is_delivered:
+            keep(message.delivery())
         failed = failed or not is_delivered
     return failed

@@ -53,40 +53,63 @@ class Recipient:
 class Digest:
     to: Recipient
     rows: list[OverdueRow] = field(default_factory=list)
+    plans: list = field(default_factory=list)  # plans.reminders.ReminderRow: inspections due, overdue, missed
 
     @property
     def day(self) -> date:
         """The digest's date: the furthest-ahead plant date among its rows."""
-        return max(row.today for row in self.rows)
+        return max([row.today for row in self.rows] + [row.today for row in self.plans])
 
     def subject(self) -> str:
-        return f"6S 巡检：{len(self.rows)} 项整改已逾期（{self.day.isoformat()}）"
+        parts = ([f"{len(self.rows)} 项整改已逾期"] if self.rows else []) + \
+            ([f"{len(self.plans)} 项检查提醒"] if self.plans else [])
+        return f"6S 巡检：{'，'.join(parts)}（{self.day.isoformat()}）"
 
     def body(self, base_url: str) -> str:
-        lines = [f"{self.to.name}，您好：", "", f"截至 {self.day.isoformat()}，以下整改措施已过完成期限：", ""]
-        for row in sorted(self.rows, key=lambda r: (r.due_on, r.action_id)):
-            days = (row.today - row.due_on).days
-            lines.append(f"· {row.plant_name} · {row.workshop_name}：{row.item_text}")
-            lines.append(f"  责任人 {row.owner_name or '未指派'}，期限 {row.due_on.isoformat()}，逾期 {days} 天"
-                         f"  {base_url}/actions/{row.action_id}")
-        lines += ["", "请尽快整改并上传整改后照片。此邮件由系统每日发送，无需回复。"]
+        lines = [f"{self.to.name}，您好：", ""]
+        if self.plans:
+            from plans.reminders import mail_text
+
+            lines += ["检查计划提醒：", ""] + mail_text(self.plans, base_url)
+        if self.rows:
+            lines += [f"截至 {self.day.isoformat()}，以下整改措施已过完成期限：", ""]
+            lines += overdue_lines(self.rows, base_url)
+            lines += ["", "请尽快整改并上传整改后照片。此邮件由系统每日发送，无需回复。"]
+        else:
+            lines += ["此邮件由系统每日发送，无需回复。"]
         return "\n".join(lines)
 
 
+def overdue_lines(rows: list[OverdueRow], base_url: str) -> list[str]:
+    lines = []
+    for row in sorted(rows, key=lambda r: (r.due_on, r.action_id)):
+        days = (row.today - row.due_on).days
+        lines.append(f"· {row.plant_name} · {row.workshop_name}：{row.item_text}")
+        lines.append(f"  责任人 {row.owner_name or '未指派'}，期限 {row.due_on.isoformat()}，逾期 {days} 天"
+                     f"  {base_url}/actions/{row.action_id}")
+    return lines
+
+
 def build_digests(rows: list[OverdueRow], owners: dict[int, Recipient],
-                  managers_by_workshop: dict[int, list[Recipient]]) -> list[Digest]:
-    """One digest per person: the overdue actions they own, plus those of the workshops they manage.
-    People without an e-mail address get none (the home screen shows them the count)."""
+                  managers_by_workshop: dict[int, list[Recipient]], plans: dict[int, list] | None = None,
+                  people: dict[int, Recipient] | None = None) -> list[Digest]:
+    """One digest per person: the overdue actions they own, plus those of the workshops they manage, plus their
+    plan reminders (`plans`: user id → rows, `people`: who they are). People without an e-mail address get none
+    (the home screen shows them the count and 本周待检)."""
     digests: dict[int, Digest] = {}
     listed: set[tuple[int, int]] = set()  # (person, action): an owner who also manages the workshop, once
     for row in rows:
-        people = [owners[row.owner_id]] if row.owner_id in owners else []
-        people += managers_by_workshop.get(row.workshop_id, [])
-        for person in people:
+        persons = [owners[row.owner_id]] if row.owner_id in owners else []
+        persons += managers_by_workshop.get(row.workshop_id, [])
+        for person in persons:
             if (person.user_id, row.action_id) in listed:
                 continue
             listed.add((person.user_id, row.action_id))
             digests.setdefault(person.user_id, Digest(person)).rows.append(row)
+    for user_id, reminders in (plans or {}).items():
+        person = (people or {}).get(user_id)
+        if person is not None and reminders:
+            digests.setdefault(user_id, Digest(person)).plans.extend(reminders)
     return [d for d in digests.values() if d.to.email]
 
 
@@ -270,3 +293,47 @@ def plant_payloads(session: Session, rows: list[OverdueRow], days: PlantDays,
                      "due_on": r.due_on.isoformat(), "url": f"{base_url}/actions/{r.action_id}"}
                     for r in by_plant[plant.code]],
     }) for plant in plants if plant.webhook_url and plant.webhook_secret and by_plant.get(plant.code)]
+
+
+# ---- group-chat robots: plan reminders and overdue actions, one message (or a few) per robot and day ----
+
+@dataclass(frozen=True)
+class RobotMessage:
+    robot_id: int
+    robot: object  # chatbots.Robot
+    plant_code: str
+    day: date
+    title: str
+    text: str
+    count: int
+
+    def delivery(self) -> Delivery:
+        return Delivery("robot", f"robot:{self.robot_id}", self.robot.url.split("?", 1)[0], self.count, self.day)
+
+
+def robot_messages(session: Session, rows: list[OverdueRow], reminders: list, days: PlantDays,
+                   base_url: str) -> list[RobotMessage]:
+    from accounts.robots import as_robot, robots_of
+    from plans.reminders import chat_text
+
+    plants = {p.id: p for p in session.exec(select(Plant))}
+    stored = robots_of(session, plants)
+    messages = []
+    for plant_id, robots in stored.items():
+        plant = plants[plant_id]
+        mine = [r for r in reminders if r.plant_id == plant_id]
+        overdue = [r for r in rows if r.plant_code == plant.code]
+        if not mine and not overdue:
+            continue
+        parts = [chat_text(mine, base_url)] if mine else []
+        if overdue:
+            parts.append(f"**逾期整改（{len(overdue)}）**")
+            parts += [f"- {r.workshop_name}：{r.item_text} · 责任人 {r.owner_name or '未指派'} · "
+                      f"逾期 {(r.today - r.due_on).days} 天  {base_url}/actions/{r.action_id}"
+                      for r in sorted(overdue, key=lambda r: (r.due_on, r.action_id))]
+        today = days.of(plant)
+        for robot in robots:
+            messages.append(RobotMessage(robot.id, as_robot(robot), plant.code, today,
+                                         f"{plant.name} · 6S 巡检提醒 {today.isoformat()}", "\n".join(parts),
+                                         len(mine) + len(overdue)))
+    return messages

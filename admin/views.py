@@ -180,8 +180,11 @@ def _sites_page(status: int = 200, errors: dict | None = None, values: dict | No
         return f"{clock.local(now, zone):%Y-%m-%d %H:%M} (UTC{clock.offset_text(now, zone)})"
 
     local_now = {p.id: wall(clock.zone_of(p)) for p, _workshops in plants}
+    from accounts.robots import robots_of
+
     return render_page("admin/sites.html", status=status, plants=plants, errors=errors or {}, values=values or {},
-                       zone_names=clock.zone_names(), local_now=local_now)
+                       zone_names=clock.zone_names(), local_now=local_now,
+                       robots=robots_of(db(), [p.id for p, _workshops in plants]))
 
 
 @bp.get("/sites")
@@ -230,6 +233,74 @@ def plant_webhook(plant_id: int):
     return _site_change(lambda: set_plant_webhook(session=db(), actor=current_user, plant=plant,
                                                   url=request.form.get("webhook_url", ""),
                                                   secret=request.form.get("webhook_secret", "")), f"webhook_{plant.id}")
+
+
+def _robot_text(exc) -> str:
+    return {"robot_kind": _("请选择机器人类型"), "robot_url": _("机器人地址必须以 http:// 或 https:// 开头"),
+            "robot_secret": _("企业微信群机器人没有签名密钥；钉钉、飞书的密钥最多 128 个字符"),
+            "robot_count": _("每个工厂最多 5 个机器人")}.get(exc.code, str(exc))
+
+
+@bp.post("/plants/<int:plant_id>/robots")
+def add_plant_robot(plant_id: int):
+    from accounts.robots import add_robot
+    from chatbots import RobotError
+
+    plant = db().get(Plant, plant_id) or abort(404)
+    form = request.form
+    try:
+        add_robot(session=db(), actor=current_user, plant=plant, kind=form.get("kind", ""), url=form.get("url", ""),
+                  secret=form.get("secret", ""), label=form.get("label", ""))
+    except RobotError as exc:
+        db().rollback()
+        key = f"robot_{plant.id}"
+        return _sites_page(422, {key: _robot_text(exc)}, {key: {k: v for k, v in form.items() if k != "secret"}})
+    db().commit()
+    flash(_("已添加群机器人"))
+    return redirect(url_for("admin.sites"), code=303)
+
+
+def _robot_or_404(robot_id: int):
+    from accounts.models import PlantRobot
+
+    return db().get(PlantRobot, robot_id) or abort(404)
+
+
+@bp.post("/robots/<int:robot_id>/delete")
+def remove_plant_robot(robot_id: int):
+    from accounts.robots import remove_robot
+
+    remove_robot(session=db(), actor=current_user, robot=_robot_or_404(robot_id))
+    db().commit()
+    flash(_("已删除群机器人"))
+    return redirect(url_for("admin.sites"), code=303)
+
+
+@bp.post("/robots/<int:robot_id>/test")
+def test_plant_robot(robot_id: int):
+    """A test message now, so the admin sees at once whether the address and the secret are right."""
+    from accounts.robots import as_robot
+    from chatbots import Pacer, send
+
+    stored = _robot_or_404(robot_id)
+    plant = db().get(Plant, stored.plant_id)
+    delivered, outcome = send(as_robot(stored), _("6S 巡检测试消息"),
+                              _("%(plant)s 的群机器人已连接：检查提醒和逾期整改会发到这里。", plant=plant.name),
+                              pacer=Pacer(), attempts=1)
+    flash(_("测试消息已送达") if delivered else _("测试消息未送达：%(why)s", why=outcome))
+    return redirect(url_for("admin.sites"), code=303)
+
+
+@bp.post("/plants/<int:plant_id>/ranking")
+def plant_ranking_rule(plant_id: int):
+    from accounts.robots import set_missed_counts_as_zero
+
+    plant = db().get(Plant, plant_id) or abort(404)
+    set_missed_counts_as_zero(session=db(), actor=current_user, plant=plant,
+                              value=request.form.get("missed_counts_as_zero") == "1")
+    db().commit()
+    flash(_("已保存"))
+    return redirect(url_for("admin.sites"), code=303)
 
 
 @bp.post("/plants/<int:plant_id>/timezone")
