@@ -77,6 +77,7 @@ from inspections.trends import (
     version_changes,
     workshop_trend,
 )
+from plans.figures import plan_figures, trend_with_missed
 from redtags.service import tag_counts
 from storage import storage
 from web import at_plant, is_fragment_request, photo_response, private_cache, public_url, qr_svg, render_page
@@ -166,16 +167,22 @@ def workshop(code: str):
     view_note = (_("同口径：只按各版共有的 %(n)d 个检查项计分，版本之间逐项可比", n=len(common_keys)) if like
                  else _("各版完整评分：每次检查按其所用版本的全部检查项计分（得分率可直接比较）"))
     chart, multiples = None, []
-    if points:
+    planned = plan_figures(session, [workshop], period.start, period.end, plant_days(session))
+    missed = planned.missed.get(workshop.id, [])
+    if points or missed:
         label_format = "%Y-%m" if period.days > 366 else "%m-%d"
         labels = [clock.local(p.submitted_at, zone).strftime(label_format) for p in points]
         series = series_from_points(points, names)
         shown = [series[0]] + [s for s in series[1:] if s.key in chosen]
-        chart = line_chart(labels, [(s.name, s.values) for s in shown], markers=version_changes(points),
-                           marker_label=_("检查表换版"),
+        axis = trend_with_missed(labels, [(s.name, s.values) for s in shown], version_changes(points),
+                                 [clock.local_day(p.submitted_at, zone) for p in points],
+                                 [o.window.opens_on for o in missed],
+                                 lambda day: day.strftime(label_format) + " " + _("漏检"))
+        chart = line_chart(axis.labels, axis.series, markers=axis.markers, marker_label=_("检查表换版"),
+                           missed=axis.missed, missed_label=_("计划内漏检"),
                            title=_("%(name)s 6S 得分趋势", name=workshop.name) + " · " + view_note)
         multiples = [(s, line_chart(labels, [(s.name, s.values)], markers=version_changes(points), width=360,
-                                    height=190, title=s.name)) for s in series[1:]]
+                                    height=190, title=s.name)) for s in series[1:]] if points else []
     drafts = session.exec(
         select(Inspection)
         .where(Inspection.workshop_id == workshop.id, Inspection.status == InspectionStatus.draft)
@@ -198,6 +205,7 @@ def workshop(code: str):
         may_inspect=can_inspect(session=session, user=current_user, workshop_id=workshop.id),
         action_stats=stats_for(session=session, workshop_ids=[workshop.id], today=today, since=since, until=until),
         tag_counts=tag_counts(session=session, workshop_ids=[workshop.id], today=today),
+        plan=planned.of(workshop.id), missed=missed,
     )
 
 
@@ -860,8 +868,15 @@ def group_dashboard():
     plants = list({w.plant.code: w.plant for w in workshops}.values())
     rows = group_table([(p.code, p.name) for p in plants], league, {w.code: w.plant.code for w in workshops},
                        list(names))
+    from inspections.reports.context import month_plan_figures
+    from plans.figures import combine
+
+    planned = month_plan_figures(session=session, workshops=workshops, month=month)
+    plan_by_plant = {p.code: combine([planned.by_workshop[w.id] for w in workshops
+                                      if w.plant_id == p.id and w.id in planned.by_workshop]) for p in plants}
     return render_page(
         "inspections/group.html", rows=rows, category_names=names, month=month, inspection_count=count,
+        plan_total=planned.total, plan_by_plant=plan_by_plant,
         heat=lambda v: heat_level(v, grades), grades=grades,
         month_value=f"{month.start:%Y-%m}", previous_value=f"{previous_month(month).start:%Y-%m}",
         next_value=f"{(month.end + timedelta(days=1)):%Y-%m}",

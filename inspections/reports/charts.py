@@ -122,6 +122,8 @@ def line_chart(
     *,
     markers: Sequence[int] = (),
     marker_label: str = "",
+    missed: Sequence[int] = (),
+    missed_label: str = "",
     width: int = 720,
     height: int = 300,
     title: str = "",
@@ -129,6 +131,8 @@ def line_chart(
     """Percent lines (0–100) over time. The first series is drawn heavy (the overall score).
 
     markers: indexes where a vertical dashed line marks an event (a checklist version change).
+    missed: indexes of planned inspections that did not happen: a red ✕ on the axis and a red line up the plot
+    (the series have None there, so the line breaks instead of joining across the missing week).
     Gaps (None) break a line instead of dropping to zero.
     """
     legend_rows = math.ceil(len(series) / 4)
@@ -168,6 +172,14 @@ def line_chart(
             parts.append(f'<line class="marker" x1="{_fmt(x)}" y1="{top}" x2="{_fmt(x)}" y2="{top + plot_h}" '
                          'stroke="#92400e" stroke-dasharray="5 4" stroke-width="1.5"/>'
                          f'<text x="{_fmt(x + 4)}" y="{top + 12}" fill="#92400e">{escape(marker_label)}</text>')
+    for i in missed:
+        if 0 <= i < count:
+            x = x_at(i)
+            parts.append(f'<g class="missed"><line x1="{_fmt(x)}" y1="{top}" x2="{_fmt(x)}" y2="{top + plot_h}" '
+                         'stroke="#b91c1c" stroke-dasharray="2 3" stroke-width="1.5"/>'
+                         f'<text x="{_fmt(x)}" y="{_fmt(top + plot_h - 4)}" text-anchor="middle" fill="#b91c1c" '
+                         f'font-size="14" font-weight="700">✕</text>'
+                         f'<title>{escape(missed_label)} {escape(x_labels[i])}</title></g>')
     for s, (name, values) in enumerate(series):
         colour = SERIES_COLOURS[s % len(SERIES_COLOURS)]
         stroke = 3.5 if s == 0 else 1.8

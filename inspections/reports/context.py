@@ -116,12 +116,19 @@ def workshop_report_context(*, session: Session, workshop, period) -> dict:
     ids = [p.inspection_id for p in points]
     names = category_names_in_order(session=session, inspection_ids=ids)
     inspections = {i.id: i for i in session.exec(select(Inspection).where(Inspection.id.in_(ids)))} if ids else {}
+    from accounts.days import plant_days
+    from plans.figures import plan_figures, trend_with_missed
+
+    planned = plan_figures(session, [workshop], period.start, period.end, plant_days(session))
+    missed = planned.missed.get(workshop.id, [])
+    axis = trend_with_missed([clock.local(p.submitted_at, zone).strftime("%m-%d") for p in points],
+                             [(s.name, s.values) for s in series_from_points(points, names)],
+                             version_changes(points), [clock.local_day(p.submitted_at, zone) for p in points],
+                             [o.window.opens_on for o in missed], lambda day: f"{day:%m-%d} 漏检")
     chart = line_chart(
-        [clock.local(p.submitted_at, zone).strftime("%m-%d") for p in points],
-        [(s.name, s.values) for s in series_from_points(points, names)],
-        markers=[i for i in version_changes(points)], marker_label="检查表换版",
-        width=720, height=330, title=f"{workshop.name} 6S 得分趋势",
-    ) if points else None
+        axis.labels, axis.series, markers=axis.markers, marker_label="检查表换版", missed=axis.missed,
+        missed_label="计划内漏检", width=720, height=330, title=f"{workshop.name} 6S 得分趋势",
+    ) if points or missed else None
     findings = finding_rows(session=session, inspection_ids=ids)
     latest_id = ids[-1] if ids else None
     category_means = {key: mean(p.category_percents.get(key) for p in points) for key in names}
@@ -143,6 +150,8 @@ def workshop_report_context(*, session: Session, workshop, period) -> dict:
         "top_findings": top_findings(findings, 10),
         "open_findings": [f for f in findings if f.inspection_id == latest_id],
         "version_changes": {points[i].inspection_id for i in version_changes(points)},
+        "plan": planned.of(workshop.id),
+        "missed": missed,
         **period_actions(session=session, workshop=workshop, since=since, until=until),
         **period_red_tags(session=session, workshop=workshop, period=period, since=since, until=until),
     }
@@ -209,12 +218,23 @@ def monthly_league(*, session: Session, workshops, month):
     last_month = {w.code: last.get(w.id, []) for w in workshops}
     ids = [p.inspection_id for points in this_month.values() for p in points]
     names = category_names_in_order(session=session, inspection_ids=ids)
-    league = league_table([(w.code, w.name) for w in workshops], this_month, last_month, list(names))
+    planned = month_plan_figures(session=session, workshops=workshops, month=month)
+    league = league_table([(w.code, w.name) for w in workshops], this_month, last_month, list(names),
+                          missed={w.code: planned.missed_count(w.id) for w in workshops},
+                          zero_for_missed={w.code for w in workshops if w.plant.missed_counts_as_zero})
     grades = DEFAULT_GRADES
     if ids:
         newest = session.get(Inspection, max(ids))
         grades = tuple(scheme_from_dict(newest.version.scheme).grades)
     return league, names, grades, len(ids)
+
+
+def month_plan_figures(*, session: Session, workshops, month):
+    """The plan figures of the occurrences opening in the month (each plant's own days), states as of now."""
+    from accounts.days import plant_days
+    from plans.figures import plan_figures
+
+    return plan_figures(session, workshops, month.start, month.end, plant_days(session))
 
 
 def _between(bounds) -> dict:
@@ -228,7 +248,11 @@ def plant_report_context(*, session: Session, plant, workshops, month) -> dict:
 
     league, names, grades, count = monthly_league(session=session, workshops=workshops, month=month)
     ranked = [row for row in league if row.rank is not None]
+    planned = month_plan_figures(session=session, workshops=workshops, month=month)
     return {
+        "plan": planned,
+        "plan_by_code": {w.code: planned.of(w.id) for w in workshops},
+        "missed_by_code": {w.code: planned.missed.get(w.id, []) for w in workshops},
         "plant": plant,
         "workshops": workshops,
         "month": month,

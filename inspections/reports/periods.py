@@ -129,23 +129,32 @@ class LeagueRow:
     previous_average: float | None
     change: float | None
     category_averages: dict[str, float | None]
+    missed: int = 0  # planned inspections of the month that did not happen
+    missed_counted: bool = False  # …counted as 0 in the average (the plant's rule)
 
 
 def league_table(
     workshops: Sequence[tuple[str, str]], this_month: dict[str, list[TrendPoint]],
     last_month: dict[str, list[TrendPoint]], category_keys: Sequence[str],
+    missed: Mapping[str, int] | None = None, zero_for_missed: frozenset[str] | set[str] = frozenset(),
 ) -> list[LeagueRow]:
-    """Workshops ranked by their average overall percent for the month; ties share a rank; no data last."""
+    """Workshops ranked by their average overall percent for the month; ties share a rank; no data last.
+    missed: workshop code → planned inspections missed; for the codes in zero_for_missed each counts as a score
+    of 0 in the average (so a workshop cannot rank well by skipping its hard weeks)."""
+    missed = missed or {}
     rows = []
     for code, name in workshops:
         points = this_month.get(code, [])
-        average = mean(p.overall_percent for p in points)
+        counted = code in zero_for_missed and missed.get(code, 0) > 0
+        scores = [p.overall_percent for p in points] + ([0.0] * missed.get(code, 0) if counted else [])
+        average = mean(scores)
         previous = mean(p.overall_percent for p in last_month.get(code, []))
         rows.append(LeagueRow(
             workshop_code=code, workshop_name=name, rank=None, inspections=len(points), average=average,
             latest=points[-1].overall_percent if points else None, previous_average=previous,
             change=change(average, previous),
             category_averages={key: mean(p.category_percents.get(key) for p in points) for key in category_keys},
+            missed=missed.get(code, 0), missed_counted=counted,
         ))
     rows.sort(key=lambda r: (r.average is None, -(r.average or 0), r.workshop_code))
     ranked, rank, last = [], 0, None
