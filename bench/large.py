@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import time
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,7 +26,7 @@ from database import upgrade_database, write_session  # noqa: E402
 from inspections.demo import DEMO_PASSWORD  # noqa: E402
 
 CACHE = ROOT / ".bench-cache"
-GENERATOR_VERSION = 1  # bump when demo_large changes what it writes
+GENERATOR_VERSION = 2  # bump when demo_large changes what it writes
 # The same output as the trend (a percent per inspection and category), computed from the answers.
 NAIVE_TREND = """
 SELECT i.id, i.submitted_at, it.category_id, 100.0 * SUM(a.score * it.weight) / SUM(4 * it.weight)
@@ -121,6 +121,7 @@ def measure(url: str, label: str) -> None:
     group_ms, group_p95 = timed(lambda: client.get(f"/plants?month={month}"), 5)
     rows.append(("group dashboard, a month, 20 plants × 30 workshops (page)",
                  f"{group_ms:.0f} ms (p95 {group_p95:.0f})", "—", "no target yet"))
+    rows.extend(_plan_rows(app, client, month))
     rows.extend(_export_rows(client, engine))
     print(f"\nlarge data set ({label}): {counts[0]} inspections, {counts[1]} answers; month {month}")
     widths = [max(len(str(r[i])) for r in rows + [HEADER]) for i in range(4)]
@@ -128,6 +129,38 @@ def measure(url: str, label: str) -> None:
         print(" | ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)))
     print()
     engine.dispose()
+
+
+def _plan_rows(app, client, month: str) -> list[tuple]:
+    """The plan board of a plant (30 workshops × 26 weeks) and the group's completion figures for a month (600
+    workshops), beside the bare endpoint (/healthz: the app's floor per request on this machine)."""
+    from sqlmodel import Session
+
+    from accounts.days import plant_days
+    from accounts.models import Workshop
+    from inspections.reports.periods import parse_month
+    from plans.figures import plan_figures
+
+    bare_ms, _ = timed(lambda: client.get("/healthz"), 50)
+    page = client.get("/plants/P07/plan-board?from=2026-01-05")
+    assert page.status_code == 200 and page.get_data(as_text=True).count("data-state=") >= 30 * 20, "board empty"
+    board_ms, board_p95 = timed(lambda: client.get("/plants/P07/plan-board?from=2026-01-05"), 10)
+    period = parse_month(month, date.today())  # noqa: DTZ011 - only the month's bounds are used
+    with Session(app.extensions["engine"]) as session:
+        workshops = session.exec(select(Workshop)).all()
+        for w in workshops:
+            _ = w.plant
+        days = plant_days(session)
+        figures = plan_figures(session, workshops, period.start, period.end, days)
+        assert figures.total.planned >= 500, figures.total
+        group_ms, group_p95 = timed(lambda: plan_figures(session, workshops, period.start, period.end, days), 5)
+    return [
+        ("plan board, 30 workshops × 26 weeks (page)", f"{board_ms:.1f} ms (p95 {board_p95:.1f})",
+         f"{bare_ms:.2f} ms (/healthz)", f"{board_ms / bare_ms:.0f}× · target < 250 ms"),
+        (f"group completion figures, a month, {len(workshops)} workshops ({figures.total.planned} planned)",
+         f"{group_ms:.1f} ms (p95 {group_p95:.1f})", f"{bare_ms:.2f} ms (/healthz)",
+         f"{group_ms / bare_ms:.0f}× · target < 500 ms"),
+    ]
 
 
 def _peak_kib() -> int:

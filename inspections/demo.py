@@ -99,6 +99,8 @@ def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 
         for username, display, role, codes, plants in USERS
     }
     inspectors = {w.code: users["zhang" if w.code.startswith("SZ") else "li"] for w in workshops}
+    demo_plans(session=session, plants={w.plant_id for w in workshops}, checklist_id=versions[1].checklist_id,
+               manager=users["manager"], first_week=first_week)
 
     count = 0
     for workshop in workshops:
@@ -162,6 +164,26 @@ def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 
         # the ones past their holding period, as the daily run
         escalate_due(session=session, days=plant_days(session, at=now))
     return {"inspections": count, "workshops": len(workshops), "users": sorted(users)}
+
+
+def demo_plans(*, session: Session, plants, checklist_id: int, manager, first_week: datetime) -> None:
+    """Each plant's weekly programme since the demo's first week: every workshop on the weekday the demo's rounds
+    start, a 4-day window, late inspections allowed (the demo's rounds mostly fall inside, a few late). Written
+    as rows, backdated: a plan made today would only count from today."""
+    from plans.models import InspectionPlan, PlanVersion
+    from plans.recurrence import WEEKDAYS
+
+    for plant_id in sorted(plants):
+        plant = session.get(Plant, plant_id)
+        start = clock.local_day(first_week, clock.zone_of(plant))
+        plan = InspectionPlan(plant_id=plant_id, checklist_id=checklist_id, created_by_id=manager.id,
+                              created_at=first_week)
+        session.add(plan)
+        session.flush()
+        session.add(PlanVersion(plan_id=plan.id, rrule=f"FREQ=WEEKLY;BYDAY={WEEKDAYS[start.weekday()]}",
+                                starts_on=start, valid_from=start, window_days=4, allow_late=True,
+                                created_by_id=manager.id, created_at=first_week))
+    session.flush()
 
 
 DEMO_TAGS = [  # (what, location, reason, days ago tagged, holding days, outcome)

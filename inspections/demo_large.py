@@ -95,6 +95,11 @@ def generate_large(*, session: Session, plants: int = 20, workshops_per_plant: i
     session.flush()
     manager = create_user(session=session, username="manager", password=DEMO_PASSWORD, role=Role.manager,
                           display_name="集团质量经理", plant_codes=[plant.code for plant in plant_rows])
+    from inspections.demo import demo_plans
+
+    # every plant's weekly programme over the five years (plan boards and completion figures have work to do)
+    demo_plans(session=session, plants={plant.id for plant in plant_rows}, checklist_id=versions[1].checklist_id,
+               manager=manager, first_week=first_week)
     progress("scoring the answer sheets")
     pools = {number: _sheets(version, rng) for number, version in versions.items()}
     inspector_of = {}

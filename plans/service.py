@@ -398,7 +398,8 @@ def occurrences(session: Session, plans: list[InspectionPlan], start: date, end:
     earliest = min((w[0].window.opens_on for w in windows_by_plan.values() if w), default=None)
     if earliest is None:
         return []
-    inspections = _inspections(session, plans, workshops_by_plant, earliest, days)
+    latest = max(_last_useful_day(w) for ws in windows_by_plan.values() for w in ws)
+    inspections = _inspections(session, plans, workshops_by_plant, earliest, latest, days)
     for plan in plans:
         plan_windows = windows_by_plan[plan.id]
         targets = [w for w in workshops_by_plant[plan.plant_id] if plan.workshop_id in (None, w.id)]
@@ -429,20 +430,31 @@ class _Started:
     submitted_on: date | None
 
 
-def _inspections(session: Session, plans, workshops_by_plant, earliest: date,
+def _last_useful_day(item: _Windows) -> date:
+    """The last day an inspection could start and still fulfil this window (late, until the next one opens)."""
+    window = item.window
+    if item.version.allow_late:
+        return window.next_opens_on - timedelta(days=1) if window.next_opens_on else date.max - timedelta(days=2)
+    return window.closes_on
+
+
+def _inspections(session: Session, plans, workshops_by_plant, earliest: date, latest: date,
                  days: PlantDays) -> dict[tuple[int, int], list[_Started]]:
     from checklists.models import ChecklistVersion
 
     workshop_ids = {w.id for ws in workshops_by_plant.values() for w in ws}
     checklist_ids = {p.checklist_id for p in plans}
-    since = datetime.combine(earliest - timedelta(days=2), datetime.min.time(), tzinfo=UTC)
-    rows = session.exec(
-        select(Inspection.id, Inspection.workshop_id, ChecklistVersion.checklist_id, Inspection.started_at,
-               Inspection.submitted_at, Inspection.status)
-        .join(ChecklistVersion, Inspection.version_id == ChecklistVersion.id)
-        .where(Inspection.workshop_id.in_(workshop_ids), ChecklistVersion.checklist_id.in_(checklist_ids),
-               Inspection.started_at >= since)
-        .order_by(Inspection.started_at, Inspection.id))
+    # a day apart on each side: plant days are at most 14 hours from UTC
+    since = datetime.combine(earliest - timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    query = (select(Inspection.id, Inspection.workshop_id, ChecklistVersion.checklist_id, Inspection.started_at,
+                    Inspection.submitted_at, Inspection.status)
+             .join(ChecklistVersion, Inspection.version_id == ChecklistVersion.id)
+             .where(Inspection.workshop_id.in_(workshop_ids), ChecklistVersion.checklist_id.in_(checklist_ids),
+                    Inspection.started_at >= since))
+    if latest < date.max - timedelta(days=2):
+        query = query.where(Inspection.started_at < datetime.combine(latest + timedelta(days=2), datetime.min.time(),
+                                                                      tzinfo=UTC))
+    rows = session.exec(query.order_by(Inspection.started_at, Inspection.id))
     plant_of = {w.id: w.plant_id for ws in workshops_by_plant.values() for w in ws}
     found: dict[tuple[int, int], list[_Started]] = defaultdict(list)
     for inspection_id, workshop_id, checklist_id, started_at, submitted_at, status in rows:
@@ -507,9 +519,15 @@ def agenda(session: Session, user: User, days: PlantDays, workshop_ids: set[int]
         return []
     today = days.latest()
     monday = monday_of(today)
-    found = occurrences(session, plans, monday - timedelta(days=AGENDA_LOOK_BACK_DAYS), monday + timedelta(days=6),
-                        days, workshop_ids=workshop_ids)
-    kept = [o for o in found if o.for_user(user.id)
+    # what can still be open from before this week: each plan's last opening before it (overdue lasts until the
+    # next window opens), so a year of a daily plan is not worked out for one screen
+    versions = session.exec(select(PlanVersion).where(PlanVersion.plan_id.in_([p.id for p in plans]))).all()
+    first = min((_previous_open(v, monday) for v in versions), default=monday)
+    found = occurrences(session, plans, max(first, monday - timedelta(days=AGENDA_LOOK_BACK_DAYS)),
+                        monday + timedelta(days=6), days, workshop_ids=workshop_ids)
+    # managers and admins have the board; their home lists only the plans that name them
+    named_only = is_manager(user)
+    kept = [o for o in found if (user.id in o.inspector_ids if named_only else o.for_user(user.id))
             and (o.state in OPEN_STATES or o.window.opens_on >= monday)]
     rank = {State.overdue: 0, State.due: 1, State.upcoming: 2, State.done: 3, State.skipped: 4, State.missed: 5}
     return sorted(kept, key=lambda o: (rank[o.state], o.window.closes_on, o.workshop_id))
@@ -528,6 +546,16 @@ def visible_plans(session: Session, user: User) -> list[InspectionPlan]:
                                              (InspectionPlan.workshop_id.is_(None))
                                              & InspectionPlan.plant_id.in_(plants)))
     return list(session.exec(query.order_by(InspectionPlan.plant_id, InspectionPlan.id)))
+
+
+def _previous_open(version: PlanVersion, before: date) -> date:
+    """The version's last opening before `before` (or `before` when it has none)."""
+    if version.paused or version.valid_from >= before:
+        return before
+    rule = Recurrence(version.rrule, version.starts_on, version.window_days)._rule()
+    moment = rule.before(datetime(before.year, before.month, before.day))
+    day = moment.date() if moment else before
+    return day if day >= version.valid_from else before
 
 
 def checklist_keys(session: Session, plan_ids: set[int]) -> dict[int, str]:
