@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from accounts.days import PlantDays
 from plans.models import InspectionPlan
 from plans.recurrence import Completion, State, completion
-from plans.service import Occurrence, occurrences
+from plans.service import Occurrence, worked_out
 
 
 @dataclass
@@ -24,6 +24,7 @@ class PlanFigures:
     missed: dict[int, list[Occurrence]] = field(default_factory=dict)  # in order of opening
     total: Completion = field(default_factory=lambda: Completion(0, 0, 0))
     planned_workshops: set[int] = field(default_factory=set)  # those any plan covers
+    extra: dict[int, int] = field(default_factory=dict)  # surprise inspections: in no plan's window
 
     def of(self, workshop_id: int) -> Completion | None:
         return self.by_workshop.get(workshop_id)
@@ -44,7 +45,7 @@ def plans_covering(session: Session, workshops) -> list[InspectionPlan]:
 def plan_figures(session: Session, workshops, start: date, end: date, days: PlantDays) -> PlanFigures:
     """Occurrences opening in [start, end] at these workshops, with their states today."""
     plans = plans_covering(session, workshops)
-    found = occurrences(session, plans, start, end, days, workshop_ids={w.id for w in workshops})
+    found, extra = worked_out(session, plans, start, end, days, workshop_ids={w.id for w in workshops})
     grouped: dict[int, list[Occurrence]] = defaultdict(list)
     for each in found:
         grouped[each.workshop_id].append(each)
@@ -52,7 +53,7 @@ def plan_figures(session: Session, workshops, start: date, end: date, days: Plan
         by_workshop={k: completion((o.state, o.on_time) for o in v) for k, v in grouped.items()},
         missed={k: [o for o in v if o.state == State.missed] for k, v in grouped.items()},
         total=completion((o.state, o.on_time) for o in found),
-        planned_workshops=set(grouped),
+        planned_workshops=set(grouped), extra=extra,
     )
 
 

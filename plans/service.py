@@ -378,8 +378,15 @@ def occurrences(session: Session, plans: list[InspectionPlan], start: date, end:
                 workshop_ids: set[int] | None = None) -> list[Occurrence]:
     """Every occurrence of these plans opening in [start, end] (plant days), at the workshops given (all the
     plans' workshops when None), with its state today at its plant."""
+    return worked_out(session, plans, start, end, days, workshop_ids)[0]
+
+
+def worked_out(session: Session, plans: list[InspectionPlan], start: date, end: date, days: PlantDays,
+               workshop_ids: set[int] | None = None) -> tuple[list[Occurrence], dict[int, int]]:
+    """The occurrences (as `occurrences`), and per workshop the extra (surprise) inspections: submitted ones of a
+    plan's checklist, started in [start, end], that fulfil no window."""
     if not plans:
-        return []
+        return [], {}
     plan_ids = [p.id for p in plans]
     versions: dict[int, list[PlanVersion]] = defaultdict(list)
     for version in session.exec(select(PlanVersion).where(PlanVersion.plan_id.in_(plan_ids))
@@ -394,10 +401,11 @@ def occurrences(session: Session, plans: list[InspectionPlan], start: date, end:
         select(PlanSkip).where(PlanSkip.plan_id.in_(plan_ids), PlanSkip.opens_on >= start, PlanSkip.opens_on <= end))}
 
     found: list[Occurrence] = []
+    extra: dict[int, int] = defaultdict(int)
     windows_by_plan = {p.id: _plan_windows(versions[p.id], start, end) for p in plans}
     earliest = min((w[0].window.opens_on for w in windows_by_plan.values() if w), default=None)
     if earliest is None:
-        return []
+        return [], {}
     latest = max(_last_useful_day(w) for ws in windows_by_plan.values() for w in ws)
     inspections = _inspections(session, plans, workshops_by_plant, earliest, latest, days)
     for plan in plans:
@@ -405,8 +413,12 @@ def occurrences(session: Session, plans: list[InspectionPlan], start: date, end:
         targets = [w for w in workshops_by_plant[plan.plant_id] if plan.workshop_id in (None, w.id)]
         for workshop in targets:
             today = days.of(workshop)
-            submitted, drafts = _match(plan_windows, inspections.get((workshop.id, plan.checklist_id), []),
+            started = inspections.get((workshop.id, plan.checklist_id), [])
+            submitted, drafts = _match(plan_windows, started,
                                        {k[2] for k in skips if k[:2] == (plan.id, workshop.id)})
+            fulfilling = {inspection_id for inspection_id, _day in submitted.values()}
+            extra[workshop.id] += sum(1 for s in started if s.submitted_on is not None and s.id not in fulfilling
+                                      and start <= s.started_on <= end)
             for item in plan_windows:
                 opens = item.window.opens_on
                 skip = skips.get((plan.id, workshop.id, opens))
@@ -420,7 +432,7 @@ def occurrences(session: Session, plans: list[InspectionPlan], start: date, end:
                     inspection_id=done[0] if done else None, done_on=done[1] if done else None,
                     draft_id=draft if state in (State.due, State.overdue, State.upcoming) else None, skip=skip))
     found.sort(key=lambda o: (o.window.opens_on, o.workshop_id, o.plan_id))
-    return found
+    return found, dict(extra)
 
 
 @dataclass(frozen=True)

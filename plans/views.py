@@ -45,12 +45,12 @@ from plans.service import (
     may_plan,
     monday_of,
     new_calendar_feed,
-    occurrences,
     revoke_calendar_feed,
     set_paused,
     skip_occurrence,
     versions_of,
     visible_plans,
+    worked_out,
 )
 from web import at_plant, public_url, render_page
 
@@ -303,8 +303,8 @@ def board(code: str):
         abort(400, _("日期格式应为 YYYY-MM-DD"))
     mondays = [first + timedelta(weeks=i) for i in range(BOARD_WEEKS)]
     plans = [p for p in visible_plans(session, current_user) if p.plant_id == plant.id]
-    found = occurrences(session, plans, first, mondays[-1] + timedelta(days=6), days,
-                        workshop_ids={w.id for w in workshops})
+    found, extra = worked_out(session, plans, first, mondays[-1] + timedelta(days=6), days,
+                              workshop_ids={w.id for w in workshops})
     cells: dict[tuple[int, date], list] = {}
     for each in found:
         cells.setdefault((each.workshop_id, monday_of(each.window.opens_on)), []).append(each)
@@ -312,7 +312,7 @@ def board(code: str):
     return render_page("plans/board.html", plant=plant, workshops=workshops, mondays=mondays, cells=cells,
                        today=today, this_monday=monday_of(today),
                        by_workshop=figures_by(found, lambda o: o.workshop_id), total=figures_of(found),
-                       plans=[_row(p) for p in plans], earlier=first - step, later=first + step,
+                       plans=[_row(p) for p in plans], earlier=first - step, later=first + step, extra=extra,
                        may_create=is_manager(current_user))
 
 

@@ -41,7 +41,7 @@ def _submit(client, headers, inspection_id):
     assert response.status_code == 200, response.data
 
 
-def test_a_weekly_plan_goes_due_done_upcoming_and_missed(client, headers, travel):
+def test_a_weekly_plan_goes_due_done_upcoming_and_missed(client, headers, travel, auth):
     travel(MON_1000)
     manager, sup = headers("manager"), headers("sup1")
     response = client.post("/api/v1/plans", headers=manager, json=WEEKLY)
@@ -72,8 +72,14 @@ def test_a_weekly_plan_goes_due_done_upcoming_and_missed(client, headers, travel
     states = [(o["opens_on"], o["state"], o["draft"]) for o in _occurrences(
         client, sup, **{"from": "2026-11-30", "to": "2026-12-14"})]
     assert states == [("2026-11-30", "done", None), ("2026-12-07", "missed", None), ("2026-12-14", "upcoming", None)]
-    assert extra
     assert [o["state"] for o in _occurrences(client, sup, state="missed")] == ["missed"]
+    # submitted, it is a surprise inspection: counted apart on the board, fulfilling nothing
+    _submit(client, sup, extra)
+    assert [o["state"] for o in _occurrences(client, sup, **{"from": "2026-12-07", "to": "2026-12-07"})] == ["missed"]
+    auth.login("manager")
+    board = client.get("/plants/P1/plan-board?from=2026-11-30").get_data(as_text=True)
+    w1 = board.split('data-workshop="W1"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-extra="1"' in w1 and 'data-week="2026-12-07" data-state="missed"' in w1
 
 
 def test_late_inspections_fulfil_an_overdue_occurrence_until_the_next_window(client, headers, travel):
@@ -201,3 +207,32 @@ def test_occurrence_queries_are_checked(client, headers, travel):
                          ({"from": "2026-01-01", "to": "2027-12-31"}, "from")):
         response = client.get("/api/v1/occurrences", headers=sup, query_string=query)
         assert response.status_code == 422 and response.get_json()["items"][0] == field
+
+
+def test_a_budapest_plant_keeps_its_days_across_the_spring_change(app, client, headers, travel):
+    """P2 (W3) on Europe/Budapest: clocks go forward on Sunday 29 March 2026. A weekly Monday plan's window is the
+    plant's Monday, whichever UTC date that starts on; an inspection at 00:30 on Monday 30 March in Budapest
+    (22:30 UTC on the 29th) fulfils the window of the 30th, and one at 23:30 on Sunday the 5th of April (21:30 UTC)
+    does not fulfil the window opening on the 6th."""
+    from sqlmodel import Session, select
+
+    from accounts.models import Plant
+    with Session(app.extensions["engine"]) as session:
+        session.exec(select(Plant).where(Plant.code == "P2")).one().timezone = "Europe/Budapest"
+        session.commit()
+    travel(datetime(2026, 3, 23, 8, 0, tzinfo=UTC))
+    manager = headers("manager")
+    assert client.post("/api/v1/plans", headers=manager, json={**WEEKLY, "workshop": "W3", "starts_on": "2026-03-23",
+                                                               "window_days": 1}).status_code == 201
+    inspector = manager  # W3's inspector here (the plant's manager)
+    travel(datetime(2026, 3, 29, 22, 30, tzinfo=UTC))
+    first = client.post("/api/v1/workshops/W3/inspections", headers=inspector).get_json()["id"]
+    _submit(client, inspector, first)
+    travel(datetime(2026, 4, 5, 21, 30, tzinfo=UTC))
+    early = client.post("/api/v1/workshops/W3/inspections", headers=inspector).get_json()["id"]
+    _submit(client, inspector, early)
+    travel(datetime(2026, 4, 7, 8, 0, tzinfo=UTC))
+    found = {o["opens_on"]: o for o in _occurrences(client, manager, workshop="W3",
+                                                    **{"from": "2026-03-23", "to": "2026-04-06"})}
+    assert [(day, o["state"], o["inspection"]) for day, o in sorted(found.items())] == [
+        ("2026-03-23", "missed", None), ("2026-03-30", "done", first), ("2026-04-06", "missed", None)]
