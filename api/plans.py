@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from accounts.days import plant_days
 from accounts.models import Plant, User, Workshop
+from accounts.service import is_manager
 from api.views import bp
 from checklists.models import Checklist
 from database import db
@@ -23,6 +24,7 @@ from plans.service import (
     create_plan,
     find_occurrence,
     get_visible_plan,
+    may_plan,
     occurrences,
     set_paused,
     skip_occurrence,
@@ -107,9 +109,15 @@ def occurrence_json(found: Occurrence, workshops: dict[int, Workshop]) -> dict:
     }
 
 
+def _not_allowed():
+    return jsonify(error="plans are made and changed by the workshops' managers", code="not_allowed"), 403
+
+
 @bp.post("/plans")
 def create():
     session = db()
+    if not is_manager(current_user):  # who may, before what they sent
+        return _not_allowed()
     given, error = _plan_input(request.get_json(silent=True), PLAN_FIELDS)
     if error:
         return error
@@ -142,6 +150,8 @@ def get_plan(plan_id: int):
 def change(plan_id: int):
     session = db()
     plan = _plan_or_404(plan_id)
+    if not may_plan(session, current_user, plan):
+        return _not_allowed()
     given, error = _plan_input(request.get_json(silent=True), CHANGE_FIELDS, base=plan)
     if error:
         return error
@@ -227,6 +237,8 @@ def skip(occurrence: str):
     found = find_occurrence(session, current_user, occurrence, plant_days(session))
     if found is None:
         abort(404, "no such occurrence")
+    if not may_plan(session, current_user, session.get(InspectionPlan, found.plan_id)):
+        return _not_allowed()
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or set(body) - {"reason"} or not isinstance(body.get("reason"), str):
         unknown = sorted(set(body) - {"reason"}) if isinstance(body, dict) else []

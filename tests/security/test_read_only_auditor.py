@@ -17,7 +17,7 @@ from tests.security.conftest import fingerprint
 # for an export of what one may read (a job of one's own, tested in test_export_jobs).
 OWN_ACCOUNT = {"accounts.login", "accounts.logout", "accounts.switch_user", "accounts.change_password",
                "accounts.end_all", "accounts.create_token", "accounts.revoke_token", "verify.upload",
-               "exports.ask"}
+               "exports.ask", "plans.new_calendar", "plans.revoke_calendar"}
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -31,10 +31,32 @@ def url_arguments(app, target) -> dict:
         action = session.exec(select(CorrectiveAction)).first()  # the submitted inspection's finding
         workshop = session.exec(select(Workshop).where(Workshop.code == "W1")).one()
         tag = session.exec(select(RedTag)).first()
-        return {"action_id": action.id, "tag_id": tag.id, "plant_id": workshop.plant_id, "workshop_id": workshop.id,
+        plan, robot, today = _plan_and_robot(session, workshop)
+        return {"plan_id": plan.id, "robot_id": robot.id,
+                "occurrence": f"{plan.id}-{workshop.id}-{today:%Y%m%d}",
+                "occurrence_id": f"{plan.id}-{workshop.id}-{today:%Y%m%d}",
+                "action_id": action.id, "tag_id": tag.id, "plant_id": workshop.plant_id, "workshop_id": workshop.id,
                 "key": version.checklist.key, "number": version.number, "category_id": category.id,
                 "item_id": item.id, "user_id": sup1.id, "token_id": token.id, "code": "W1",
                 "item_key": target.item_key, "category_key": target.category_key, "job_id": 1}
+
+
+def _plan_and_robot(session, workshop):
+    """A plan of W1 due today and a chat robot of its plant, for the auditor to try to change."""
+    from accounts.days import plant_days
+    from accounts.models import Plant
+    from accounts.robots import add_robot
+    from plans.service import PlanInput, create_plan
+
+    manager = session.exec(select(User).where(User.username == "manager")).one()
+    days = plant_days(session)
+    today = days.of(workshop)
+    plan = create_plan(session=session, actor=manager, days=days, given=PlanInput(
+        checklist="standard-6s", rrule="FREQ=DAILY", starts_on=today, window_days=1, workshop="W1"))
+    robot = add_robot(session=session, actor=manager, plant=session.get(Plant, workshop.plant_id), kind="wecom",
+                      url="http://127.0.0.1:9/wecom", secret="")
+    session.commit()
+    return plan, robot, today
 
 
 def test_an_auditor_changes_nothing_through_any_route(app, target):
@@ -67,4 +89,6 @@ def test_an_auditor_changes_nothing_through_any_route(app, target):
     assert {"inspections.answer", "inspections.submit", "inspections.correct", "inspections.approve",
             "inspections.upload_photo", "checklists.publish", "admin.new_user", "admin.edit_user",
             "api.put_answer", "api.start", "actions.assign", "actions.done", "actions.verify",
-            "admin.create_plant_route", "admin.plant_webhook", "redtags.create", "redtags.decide"} <= set(tried)
+            "admin.create_plant_route", "admin.plant_webhook", "redtags.create", "redtags.decide",
+            "plans.new", "plans.edit", "plans.pause", "plans.skip", "api.create", "api.change", "api.skip",
+            "admin.add_plant_robot", "admin.remove_plant_robot", "admin.test_plant_robot"} <= set(tried)
