@@ -16,16 +16,15 @@ from api.views import bp
 from checklists.models import Checklist
 from database import db
 from plans.models import InspectionPlan
+from plans.occurrences import Occurrence, occurrences
 from plans.recurrence import PlanError, State
 from plans.service import (
-    Occurrence,
     PlanInput,
     change_plan,
     create_plan,
     find_occurrence,
     get_visible_plan,
     may_plan,
-    occurrences,
     set_paused,
     skip_occurrence,
     versions_of,

@@ -12,8 +12,8 @@ from sqlmodel import Session, select
 
 from accounts.days import PlantDays
 from plans.models import InspectionPlan
+from plans.occurrences import Occurrence, worked_out
 from plans.recurrence import Completion, State, completion
-from plans.service import Occurrence, worked_out
 
 
 @dataclass

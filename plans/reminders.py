@@ -14,8 +14,8 @@ from sqlmodel import Session, select
 from accounts.days import PlantDays
 from accounts.models import Plant, Role, User, UserPlant, UserWorkshop, Workshop
 from plans.models import InspectionPlan
+from plans.occurrences import Occurrence, occurrences
 from plans.recurrence import State
-from plans.service import Occurrence, occurrences
 
 KINDS = ("opens_tomorrow", "closes_today", "overdue", "missed")
 HEADINGS = {"opens_tomorrow": "明天开始", "closes_today": "今天截止", "overdue": "已超期，可补检", "missed": "昨天漏检"}

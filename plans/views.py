@@ -17,7 +17,16 @@ from accounts.service import can_inspect, is_manager, visible_workshops
 from checklists.models import Checklist
 from checklists.service import versions_for_workshop
 from database import db
+from plans.calendar import (
+    calendar_feed_of,
+    calendar_of,
+    feed_occurrences,
+    feed_user,
+    new_calendar_feed,
+    revoke_calendar_feed,
+)
 from plans.models import InspectionPlan
+from plans.occurrences import figures_by, figures_of, monday_of, worked_out
 from plans.recurrence import (
     MAX_WINDOW_DAYS,
     REPEATS,
@@ -32,25 +41,16 @@ from plans.recurrence import (
 )
 from plans.service import (
     PlanInput,
-    calendar_feed_of,
     change_plan,
     create_plan,
     current_version,
-    feed_occurrences,
-    feed_user,
-    figures_by,
-    figures_of,
     find_occurrence,
     get_visible_plan,
     may_plan,
-    monday_of,
-    new_calendar_feed,
-    revoke_calendar_feed,
     set_paused,
     skip_occurrence,
     versions_of,
     visible_plans,
-    worked_out,
 )
 from web import at_plant, public_url, render_page
 
@@ -399,7 +399,6 @@ def calendar_feed(token: str):
     from flask import Response
 
     import clock
-    from plans.calendar import calendar_of
 
     session = db()
     user = feed_user(session, token)
