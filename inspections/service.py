@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, object_session
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 import clock
 from accounts.models import User, Workshop
@@ -104,6 +104,22 @@ def get_visible_inspection(*, session: Session, user: User, inspection_id: int) 
     if inspection is None or not can_see_workshop(session=session, user=user, workshop_id=inspection.workshop_id):
         return None
     return inspection
+
+
+def latest_submitted(*, session: Session, workshop_ids: list[int]) -> dict[int, Inspection | None]:
+    """Each workshop's most recently submitted inspection (None: never inspected), in two queries."""
+    found: dict[int, Inspection | None] = dict.fromkeys(workshop_ids)
+    if not workshop_ids:
+        return found
+    newest = (select(Inspection.workshop_id, func.max(Inspection.submitted_at).label("at"))
+              .where(Inspection.workshop_id.in_(workshop_ids), Inspection.status == InspectionStatus.submitted)
+              .group_by(Inspection.workshop_id).subquery())
+    rows = session.exec(select(Inspection).join(newest, (Inspection.workshop_id == newest.c.workshop_id)
+                                                & (Inspection.submitted_at == newest.c.at))
+                        .order_by(Inspection.id))
+    for inspection in rows:
+        found[inspection.workshop_id] = inspection
+    return found
 
 
 def start_inspection(*, session: Session, user: User, workshop: Workshop,

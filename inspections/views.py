@@ -24,6 +24,7 @@ import clock
 from accounts.days import plant_days
 from accounts.models import Plant
 from accounts.service import can_inspect, get_visible_workshop_or_404, is_manager, visible_workshops
+from accounts.service import may_inspect as user_may_inspect
 from accounts.views import reconfirm_password
 from actions.service import stats_for
 from checklists.schemes import scheme_from_dict
@@ -53,6 +54,7 @@ from inspections.service import (
     editable_item,
     find_item,
     get_visible_inspection,
+    latest_submitted,
     mark_category_not_applicable,
     parse_score,
     photos_by_item,
@@ -110,19 +112,14 @@ def get_item_or_404(inspection: Inspection, item_key: str):
 def home():
     session = db()
     workshops = session.exec(visible_workshops(current_user)).all()
-    latest = {}
-    for workshop in workshops:
-        latest[workshop.id] = session.exec(
-            select(Inspection)
-            .where(Inspection.workshop_id == workshop.id, Inspection.status == InspectionStatus.submitted)
-            .order_by(Inspection.submitted_at.desc())
-        ).first()
+    latest = latest_submitted(session=session, workshop_ids=[w.id for w in workshops])
     drafts = session.exec(
         select(Inspection)
         .where(Inspection.inspector_id == current_user.id, Inspection.status == InspectionStatus.draft)
         .order_by(Inspection.started_at.desc())
     ).all()
-    may_inspect = {w.id for w in workshops if can_inspect(session=session, user=current_user, workshop_id=w.id)}
+    # the workshops listed are the visible ones: whoever may inspect at all may inspect each of them
+    may_inspect = {w.id for w in workshops} if user_may_inspect(current_user) else set()
     plants = list({w.plant.id: w.plant for w in workshops}.values())
     from actions.service import counts_by_plant, counts_for
 
@@ -864,14 +861,15 @@ def group_dashboard():
     if not workshops:
         abort(404)
     month = _requested_month(plant_days(session).latest())
-    league, names, grades, count = monthly_league(session=session, workshops=workshops, month=month)
-    plants = list({w.plant.code: w.plant for w in workshops}.values())
-    rows = group_table([(p.code, p.name) for p in plants], league, {w.code: w.plant.code for w in workshops},
-                       list(names))
     from inspections.reports.context import month_plan_figures
     from plans.figures import combine
 
     planned = month_plan_figures(session=session, workshops=workshops, month=month)
+    league, names, grades, count = monthly_league(session=session, workshops=workshops, month=month,
+                                                  planned=planned)
+    plants = list({w.plant.code: w.plant for w in workshops}.values())
+    rows = group_table([(p.code, p.name) for p in plants], league, {w.code: w.plant.code for w in workshops},
+                       list(names))
     plan_by_plant = {p.code: combine([planned.by_workshop[w.id] for w in workshops
                                       if w.plant_id == p.id and w.id in planned.by_workshop]) for p in plants}
     return render_page(

@@ -88,3 +88,32 @@ def trend_with_missed(labels: list[str], series: list[tuple[str, tuple]], marker
     new_series = [(name, [values[i] if kind == "point" else None for kind, i in order]) for name, values in series]
     return TrendAxis(new_labels, new_series, [place[i] for i in markers if i in place],
                      [position for position, (kind, _i) in enumerate(order) if kind == "missed"])
+
+
+@dataclass(frozen=True)
+class BoardCell:
+    """One workshop's week on the plan board: its most pressing state, the occurrence a tap opens (the first not
+    done), and how many of its occurrences are done (a daily plan has several a week)."""
+
+    state: str
+    opens: str  # the occurrence id a tap opens
+    opens_on: date
+    done: int
+    count: int
+
+
+PRESSING = (State.missed, State.overdue, State.due, State.upcoming, State.skipped, State.done)
+
+
+def board_cells(found: list[Occurrence], week_of) -> dict[tuple[int, date], BoardCell]:
+    """(workshop id, the week's first day) → its cell, for occurrences in order of opening."""
+    grouped: dict[tuple[int, date], list[Occurrence]] = defaultdict(list)
+    for each in found:
+        grouped[(each.workshop_id, week_of(each.window.opens_on))].append(each)
+    cells = {}
+    for key, here in grouped.items():
+        states = {o.state for o in here}
+        first = next((o for o in here if o.state != State.done), here[0])
+        cells[key] = BoardCell(next(s.value for s in PRESSING if s in states), first.id, first.window.opens_on,
+                               sum(1 for o in here if o.state == State.done), len(here))
+    return cells

@@ -106,8 +106,8 @@ def may_plan_plant(session: Session, user: User, plant: Plant) -> bool:
     """A plant-wide plan: managers who see every workshop of the plant."""
     if not is_manager(user):
         return False
-    ids = [w.id for w in _workshops_of(session, plant, None)]
-    return all(can_see_workshop(session=session, user=user, workshop_id=i) for i in ids)
+    seen = {w.id for w in session.exec(visible_workshops(user).where(Workshop.plant_id == plant.id))}
+    return {w.id for w in _workshops_of(session, plant, None)} <= seen
 
 
 def may_plan(session: Session, user: User, plan: InspectionPlan) -> bool:
@@ -267,11 +267,16 @@ def agenda(session: Session, user: User, days: PlantDays, workshop_ids: set[int]
     # what can still be open from before this week: each plan's last opening before it (overdue lasts until the
     # next window opens), so a year of a daily plan is not worked out for one screen
     versions = session.exec(select(PlanVersion).where(PlanVersion.plan_id.in_([p.id for p in plans]))).all()
+    # managers and admins have the board; their home lists only the plans that name them
+    named_only = is_manager(user)
+    if named_only:
+        naming = {v.plan_id for v in versions if user.id in v.inspector_ids}
+        plans, versions = [p for p in plans if p.id in naming], [v for v in versions if v.plan_id in naming]
+        if not plans:
+            return []
     first = min((previous_open(v, monday) for v in versions), default=monday)
     found = occurrences(session, plans, max(first, monday - timedelta(days=AGENDA_LOOK_BACK_DAYS)),
                         monday + timedelta(days=6), days, workshop_ids=workshop_ids)
-    # managers and admins have the board; their home lists only the plans that name them
-    named_only = is_manager(user)
     kept = [o for o in found if (user.id in o.inspector_ids if named_only else o.for_user(user.id))
             and (o.state in OPEN_STATES or o.window.opens_on >= monday)]
     rank = {State.overdue: 0, State.due: 1, State.upcoming: 2, State.done: 3, State.skipped: 4, State.missed: 5}

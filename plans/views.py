@@ -25,6 +25,7 @@ from plans.calendar import (
     new_calendar_feed,
     revoke_calendar_feed,
 )
+from plans.figures import board_cells
 from plans.models import InspectionPlan
 from plans.occurrences import figures_by, figures_of, monday_of, worked_out
 from plans.recurrence import (
@@ -305,25 +306,13 @@ def board(code: str):
     plans = [p for p in visible_plans(session, current_user) if p.plant_id == plant.id]
     found, extra = worked_out(session, plans, first, mondays[-1] + timedelta(days=6), days,
                               workshop_ids={w.id for w in workshops})
-    cells: dict[tuple[int, date], list] = {}
-    for each in found:
-        cells.setdefault((each.workshop_id, monday_of(each.window.opens_on)), []).append(each)
+    cells = board_cells(found, monday_of)
     step = timedelta(weeks=BOARD_WEEKS // 2)
     return render_page("plans/board.html", plant=plant, workshops=workshops, mondays=mondays, cells=cells,
                        today=today, this_monday=monday_of(today),
                        by_workshop=figures_by(found, lambda o: o.workshop_id), total=figures_of(found),
                        plans=[_row(p) for p in plans], earlier=first - step, later=first + step, extra=extra,
                        may_create=is_manager(current_user))
-
-
-def cell_state(found: list) -> str:
-    """The colour of a board cell: its most pressing state."""
-    order = [State.missed, State.overdue, State.due, State.upcoming, State.skipped, State.done]
-    states = {o.state for o in found}
-    return next(s.value for s in order if s in states)
-
-
-bp.add_app_template_global(cell_state, "plan_cell_state")
 
 
 def _occurrence_or_404(occurrence_id: str):

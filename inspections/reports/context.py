@@ -198,7 +198,7 @@ def period_red_tags(*, session: Session, workshop, period, since, until) -> dict
             "tag_rows": [(t, REASON_NAMES_ZH[t.reason], state_at_end(t), decided_by_end(t)) for t in shown]}
 
 
-def monthly_league(*, session: Session, workshops, month):
+def monthly_league(*, session: Session, workshops, month, planned=None):
     """The month's league of these workshops from the rollups: (rows, category names, grade bands, count). Each
     workshop's month is the calendar month at its own plant (plants in several zones: one query per zone)."""
     from checklists.schemes import DEFAULT_GRADES
@@ -218,7 +218,8 @@ def monthly_league(*, session: Session, workshops, month):
     last_month = {w.code: last.get(w.id, []) for w in workshops}
     ids = [p.inspection_id for points in this_month.values() for p in points]
     names = category_names_in_order(session=session, inspection_ids=ids)
-    planned = month_plan_figures(session=session, workshops=workshops, month=month)
+    if planned is None:  # the plan figures of the month, when the caller has not worked them out already
+        planned = month_plan_figures(session=session, workshops=workshops, month=month)
     league = league_table([(w.code, w.name) for w in workshops], this_month, last_month, list(names),
                           missed={w.code: planned.missed_count(w.id) for w in workshops},
                           zero_for_missed={w.code for w in workshops if w.plant.missed_counts_as_zero})
@@ -246,9 +247,10 @@ def plant_report_context(*, session: Session, plant, workshops, month) -> dict:
     from inspections.reports.periods import band_colour, heat_level
     from inspections.trends import mean
 
-    league, names, grades, count = monthly_league(session=session, workshops=workshops, month=month)
-    ranked = [row for row in league if row.rank is not None]
     planned = month_plan_figures(session=session, workshops=workshops, month=month)
+    league, names, grades, count = monthly_league(session=session, workshops=workshops, month=month,
+                                                  planned=planned)
+    ranked = [row for row in league if row.rank is not None]
     return {
         "plan": planned,
         "plan_by_code": {w.code: planned.of(w.id) for w in workshops},
