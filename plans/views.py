@@ -270,7 +270,8 @@ def _preview(choice: Choice, starts_on: str, window_days) -> dict:
         return {"error": plan_error_text(exc), "windows": []}
     except (ValueError, TypeError):
         return {"error": _("请填写开始日期和检查窗口"), "windows": []}
-    shown = windows(recurrence, start, start + timedelta(days=800))[:6]
+    first = max(start, plant_days(db()).latest())  # the next ones: an old plan's first windows are history
+    shown = windows(recurrence, first, first + timedelta(days=800))[:6]
     return {"error": None, "windows": shown, "rule": recurrence.rule}
 
 
