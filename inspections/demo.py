@@ -168,7 +168,7 @@ def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 
 
 def demo_plans(*, session: Session, plants, checklist_id: int, manager, first_week: datetime) -> None:
     """Each plant's weekly programme since the demo's first week: every workshop on the weekday the demo's rounds
-    start, a 4-day window, late inspections allowed (the demo's rounds mostly fall inside, a few late). Written
+    start, a 3-day window, late inspections allowed (the demo's rounds mostly fall inside, some late). Written
     as rows, backdated: a plan made today would only count from today."""
     from plans.models import InspectionPlan, PlanVersion
     from plans.recurrence import WEEKDAYS
@@ -181,7 +181,7 @@ def demo_plans(*, session: Session, plants, checklist_id: int, manager, first_we
         session.add(plan)
         session.flush()
         session.add(PlanVersion(plan_id=plan.id, rrule=f"FREQ=WEEKLY;BYDAY={WEEKDAYS[start.weekday()]}",
-                                starts_on=start, valid_from=start, window_days=4, allow_late=True,
+                                starts_on=start, valid_from=start, window_days=3, allow_late=True,
                                 created_by_id=manager.id, created_at=first_week))
     session.flush()
 
