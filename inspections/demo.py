@@ -77,7 +77,10 @@ def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 
     rng = random.Random(seed)  # repeatable demo data, not security  # noqa: S311  # nosec B311
     signatures: dict[int, bytes] = {}
     now = now or clock.now()
-    first_week = now - timedelta(weeks=WEEKS)
+    # rounds in the working day (from 08:00 at the default zone's plants), so a round never starts the evening
+    # before its planned day, whatever the hour the demo is loaded
+    zone = clock.zone_named(None)
+    first_week = clock.day_start(clock.local_day(now - timedelta(weeks=WEEKS), zone), zone) + timedelta(hours=8)
     versions = load_standard_checklist(
         session=session, publish_at={1: first_week - timedelta(days=7), 2: first_week + timedelta(weeks=6)}
     )

@@ -1,5 +1,7 @@
 """The flask CLI: users, tokens, checklists, migrations and demo data."""
 
+from datetime import timedelta
+
 from sqlmodel import Session, func, select
 
 from accounts.models import User
@@ -94,6 +96,17 @@ def test_demo_fills_an_empty_database_only(tmp_path):
         assert session.exec(select(func.count()).select_from(CorrectiveAction)
                             .where(CorrectiveAction.red_tag_id.is_not(None))).one() == 6
         assert session.exec(select(func.count()).select_from(Finding).where(Finding.flagged)).one() >= 1
+        # each plant's weekly plan over the 12 weeks: every round fulfils a window, some of them late
+        from accounts.days import plant_days
+        from accounts.models import Workshop
+        from plans.figures import plan_figures
+
+        workshops = session.exec(select(Workshop)).all()
+        days = plant_days(session)
+        today = days.latest()
+        figures = plan_figures(session, workshops, today - timedelta(weeks=13), today, days)
+        assert figures.total.planned >= 6 * 11 and figures.total.done == figures.total.planned
+        assert 0 < figures.total.on_time < figures.total.done and sum(figures.extra.values()) == 0
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and "not loaded" in again.output
     app.extensions["engine"].dispose()
