@@ -54,6 +54,8 @@ class WorkshopBase(SQLModel):
 
 class Workshop(WorkshopBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
+    # when it was added (None: before migration 0024): a plant-wide plan's windows count from then on
+    created_at: datetime | None = Field(default_factory=now)
     plant: "Plant" = Relationship(back_populates="workshops")
 
 

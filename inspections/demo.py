@@ -90,7 +90,7 @@ def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 
         session.add(plant)
         session.flush()
         for code, name in shops:
-            workshop = Workshop(code=code, name=name, plant_id=plant.id)
+            workshop = Workshop(code=code, name=name, plant_id=plant.id, created_at=first_week - timedelta(days=7))
             session.add(workshop)
             workshops.append(workshop)
     session.flush()

@@ -85,7 +85,8 @@ def generate_large(*, session: Session, plants: int = 20, workshops_per_plant: i
         plant_rows.append(plant)
         codes = []
         for w in range(1, workshops_per_plant + 1):
-            workshop = Workshop(code=f"P{p:02d}-W{w:02d}", name=f"{p}厂{w}号车间", plant_id=plant.id)
+            workshop = Workshop(code=f"P{p:02d}-W{w:02d}", name=f"{p}厂{w}号车间", plant_id=plant.id,
+                                created_at=first_week - timedelta(days=7))
             session.add(workshop)
             workshops.append(workshop)
             codes.append(workshop.code)

@@ -166,13 +166,17 @@ def worked_out(session: Session, plans: list[InspectionPlan], start: date, end: 
         targets = [w for w in workshops_by_plant[plan.plant_id] if plan.workshop_id in (None, w.id)]
         for workshop in targets:
             today = days.of(workshop)
+            # a workshop added to the plant later has no windows before it existed
+            added = clock.local_day(_aware(workshop.created_at), days.zones.get(workshop.plant_id, days.default_zone)) \
+                if workshop.created_at else None
+            here = [w for w in plan_windows if added is None or w.window.opens_on >= added]
             started = inspections.get((workshop.id, plan.checklist_id), [])
-            submitted, drafts = _match(plan_windows, started,
+            submitted, drafts = _match(here, started,
                                        {k[2] for k in skips if k[:2] == (plan.id, workshop.id)})
             fulfilling = {inspection_id for inspection_id, _day in submitted.values()}
             extra[workshop.id] += sum(1 for s in started if s.submitted_on is not None and s.id not in fulfilling
                                       and start <= s.started_on <= end)
-            for item in plan_windows:
+            for item in here:
                 opens = item.window.opens_on
                 skip = skips.get((plan.id, workshop.id, opens))
                 done = submitted.get(opens)

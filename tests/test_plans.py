@@ -236,3 +236,26 @@ def test_a_budapest_plant_keeps_its_days_across_the_spring_change(app, client, h
                                                     **{"from": "2026-03-23", "to": "2026-04-06"})}
     assert [(day, o["state"], o["inspection"]) for day, o in sorted(found.items())] == [
         ("2026-03-23", "missed", None), ("2026-03-30", "done", first), ("2026-04-06", "missed", None)]
+
+
+def test_a_workshop_added_later_counts_from_the_day_it_was_added(app, client, headers, auth, travel):
+    travel(MON_1000)
+    manager = headers("manager")
+    assert client.post("/api/v1/plans", headers=manager, json={**WEEKLY, "workshop": None, "plant": "P1"}
+                       ).status_code == 201
+    travel(datetime(2026, 12, 16, 2, 0, tzinfo=UTC))  # Wednesday the 16th: the admin adds a workshop
+    auth.login("admin")
+    from sqlmodel import Session, select
+
+    from accounts.models import Plant
+    with Session(app.extensions["engine"]) as session:
+        plant_id = session.exec(select(Plant.id).where(Plant.code == "P1")).one()
+    assert client.post(f"/admin/plants/{plant_id}/workshops", data={"code": "W9", "name": "九号车间"}
+                       ).status_code == 303
+    travel(datetime(2026, 12, 22, 2, 0, tzinfo=UTC))
+    found = _occurrences(client, manager, plant="P1", **{"from": "2026-11-30", "to": "2026-12-21"})
+    by_workshop = {}
+    for o in found:
+        by_workshop.setdefault(o["workshop"], []).append((o["opens_on"], o["state"]))
+    assert by_workshop["W9"] == [("2026-12-21", "due")]  # not missed for the weeks before it existed
+    assert [day for day, _state in by_workshop["W1"]] == ["2026-11-30", "2026-12-07", "2026-12-14", "2026-12-21"]
