@@ -104,23 +104,23 @@ def people_for(session: Session, rows: list[ReminderRow]) -> dict[int, list[Remi
     return dict(heard)
 
 
+def by_heading(rows: list[ReminderRow]) -> list[tuple[str, list[ReminderRow]]]:
+    """The rows under their headings, in KINDS order; headings without rows left out."""
+    grouped = [(HEADINGS[kind], [r for r in rows if r.kind == kind]) for kind in KINDS]
+    return [(heading, mine) for heading, mine in grouped if mine]
+
+
 def chat_text(rows: list[ReminderRow], base_url: str) -> str:
-    """Markdown for a plant's group chat: the rows grouped under their headings."""
+    """Markdown for a plant's group chat."""
     lines: list[str] = []
-    for kind in KINDS:
-        mine = [r for r in rows if r.kind == kind]
-        if mine:
-            lines.append(f"**{HEADINGS[kind]}（{len(mine)}）**")
-            lines += [f"- {r.line(base_url)}" for r in mine]
+    for heading, mine in by_heading(rows):
+        lines.append(f"**{heading}（{len(mine)}）**")
+        lines += [f"- {r.line(base_url)}" for r in mine]
     return "\n".join(lines)
 
 
 def mail_text(rows: list[ReminderRow], base_url: str) -> list[str]:
     lines: list[str] = []
-    for kind in KINDS:
-        mine = [r for r in rows if r.kind == kind]
-        if mine:
-            lines.append(f"{HEADINGS[kind]}：")
-            lines += [f"· {r.plant_name} · {r.line(base_url)}" for r in mine]
-            lines.append("")
+    for heading, mine in by_heading(rows):
+        lines += [f"{heading}：", *[f"· {r.plant_name} · {r.line(base_url)}" for r in mine], ""]
     return lines
