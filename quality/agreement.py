@@ -1,0 +1,96 @@
+"""How well inspectors agree when they score the same floor (joint inspections for calibration), pure.
+
+- Fleiss' kappa for any number of raters, the score levels as categories (Fleiss 1971).
+- Weighted Cohen's kappa for two raters on ordinal levels (linear or quadratic disagreement weights; Cohen 1968).
+- The mean absolute difference between two raters, and each rater's bias against the others' mean.
+
+Written out rather than taken from statsmodels: the arithmetic is twenty lines, and statsmodels would bring
+numpy, scipy and pandas (some 150 MB) into a web app for it; the tests reproduce the published worked examples.
+Kappa is None where it is undefined (every rating in one category: agreement by chance is already perfect).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from statistics import fmean
+
+
+def fleiss_kappa(table: Sequence[Sequence[int]]) -> float | None:
+    """table[subject][category] = how many raters put the subject in the category; every subject rated by the
+    same number of raters (at least two)."""
+    rows = [list(r) for r in table if sum(r)]
+    if not rows:
+        return None
+    raters = sum(rows[0])
+    if raters < 2 or any(sum(r) != raters for r in rows):
+        raise ValueError("every subject needs the same number of raters, at least two")
+    subjects = len(rows)
+    p_j = [sum(r[j] for r in rows) / (subjects * raters) for j in range(len(rows[0]))]
+    p_i = [(sum(n * n for n in r) - raters) / (raters * (raters - 1)) for r in rows]
+    p_bar, p_e = fmean(p_i), sum(p * p for p in p_j)
+    if p_e >= 1:
+        return None
+    return (p_bar - p_e) / (1 - p_e)
+
+
+def ratings_table(ratings: Sequence[Sequence[object]], categories: Sequence[object]) -> list[list[int]]:
+    """ratings[subject] = each rater's category → Fleiss' count table."""
+    index = {c: i for i, c in enumerate(categories)}
+    table = []
+    for row in ratings:
+        counts = [0] * len(categories)
+        for value in row:
+            counts[index[value]] += 1
+        table.append(counts)
+    return table
+
+
+def weighted_kappa(first: Sequence[object], second: Sequence[object], categories: Sequence[object],
+                   weights: str = "linear") -> float | None:
+    """Cohen's kappa of two raters over ordered categories, disagreements weighted by distance ("linear",
+    "quadratic", or "none" for plain Cohen's kappa)."""
+    if len(first) != len(second):
+        raise ValueError("both raters rate the same subjects")
+    k, n = len(categories), len(first)
+    if n == 0 or k < 2:
+        return None
+    index = {c: i for i, c in enumerate(categories)}
+    observed = [[0.0] * k for _ in range(k)]
+    for a, b in zip(first, second, strict=True):
+        observed[index[a]][index[b]] += 1 / n
+    rows = [sum(observed[i]) for i in range(k)]
+    cols = [sum(observed[i][j] for i in range(k)) for j in range(k)]
+
+    def weight(i: int, j: int) -> float:
+        if weights == "none":
+            return float(i != j)
+        distance = abs(i - j) / (k - 1)
+        return distance if weights == "linear" else distance * distance
+
+    disagreement = sum(weight(i, j) * observed[i][j] for i in range(k) for j in range(k))
+    expected = sum(weight(i, j) * rows[i] * cols[j] for i in range(k) for j in range(k))
+    if expected == 0:
+        return None
+    return 1 - disagreement / expected
+
+
+def mean_absolute_difference(first: Sequence[float], second: Sequence[float]) -> float | None:
+    pairs = list(zip(first, second, strict=True))
+    return fmean(abs(a - b) for a, b in pairs) if pairs else None
+
+
+def biases(scores: Mapping[str, Sequence[float | None]]) -> dict[str, float | None]:
+    """Each rater's mean difference from the mean of the others, over the subjects both they and at least one
+    other rater scored (None: not applicable). Positive: more lenient than the panel."""
+    raters = list(scores)
+    subjects = len(next(iter(scores.values()), []))
+    found: dict[str, float | None] = {}
+    for rater in raters:
+        differences = []
+        for s in range(subjects):
+            mine = scores[rater][s]
+            others = [scores[o][s] for o in raters if o != rater and scores[o][s] is not None]
+            if mine is not None and others:
+                differences.append(mine - fmean(others))
+        found[rater] = fmean(differences) if differences else None
+    return found
