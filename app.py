@@ -272,6 +272,7 @@ def _install_request_translations(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     import api.plans  # noqa: F401  (its routes join the API's blueprint)
+    import api.quality  # noqa: F401
     from accounts.views import bp as accounts_bp
     from actions.views import bp as actions_bp
     from admin.views import bp as admin_bp
@@ -280,6 +281,7 @@ def _register_blueprints(app: Flask) -> None:
     from exports.views import bp as exports_bp
     from inspections.views import bp as inspections_bp
     from plans.views import bp as plans_bp
+    from quality.views import bp as quality_bp
     from redtags.views import bp as redtags_bp
     from verify.views import bp as verify_bp
 
@@ -293,6 +295,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(exports_bp)
     app.register_blueprint(redtags_bp)
     app.register_blueprint(plans_bp)
+    app.register_blueprint(quality_bp)
     app.extensions["csrf_protect"].exempt(api_bp)  # the API checks CSRF itself for cookie sessions
 
 

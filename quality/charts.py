@@ -1,0 +1,119 @@
+"""The XmR chart as SVG, pure (server-rendered on screen and vector in the PDF): the values with the centre line
+and the natural process limits, signals marked in red, and the moving-range chart under it."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from markupsafe import Markup, escape
+
+from inspections.reports.charts import FONT, _fmt
+from quality.spc import XmR
+
+INK, MUTED, GRID = "#0f172a", "#475569", "#e2e8f0"
+VALUE, CENTRE, LIMIT, SIGNAL = "#1d4ed8", "#047857", "#b91c1c", "#b91c1c"
+
+
+def control_chart(labels: Sequence[str], chart: XmR, *, width: int = 720, height: int = 380,
+                  title: str = "", value_label: str = "X", range_label: str = "mR") -> Markup:
+    """Both charts in one SVG; without limits (too few points) the values alone, and the caller says why."""
+    count = len(chart.values)
+    left, right, top, gap = 48, 64, 16, 34
+    x_h = int((height - top - gap - 40) * 0.68)
+    mr_h = height - top - gap - 40 - x_h
+    plot_w = width - left - right
+    flagged = {s.index for s in chart.signals}
+
+    def x_at(i: int) -> float:
+        return left + (plot_w * i / (count - 1) if count > 1 else plot_w / 2)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+             f'font-family="{FONT}" font-size="12" role="img" aria-label="{escape(title)}">']
+    if title:
+        parts.append(f"<title>{escape(title)}</title>")
+    if count == 0:
+        parts.append("</svg>")
+        return Markup("".join(parts))  # noqa: S704  # nosec B704 - escaped above
+
+    # the individuals chart: its scale fits the values and the limits, with a margin
+    span = list(chart.values) + [v for v in (chart.lower, chart.upper) if v is not None]
+    low, high = min(span), max(span)
+    pad = max((high - low) * 0.08, 1.0)
+    low, high = low - pad, high + pad
+
+    def y_at(v: float) -> float:
+        return top + x_h * (high - v) / (high - low)
+
+    for tick in _ticks(low, high):
+        parts.append(f'<line x1="{left}" y1="{_fmt(y_at(tick))}" x2="{width - right}" y2="{_fmt(y_at(tick))}" '
+                     f'stroke="{GRID}"/><text x="{left - 6}" y="{_fmt(y_at(tick) + 4)}" text-anchor="end" '
+                     f'fill="{MUTED}">{_fmt(tick)}</text>')
+    if chart.has_limits:
+        for value, colour, dash, name in ((chart.upper, LIMIT, "6 4", "UNPL"), (chart.centre, CENTRE, "", "x̄"),
+                                          (chart.lower, LIMIT, "6 4", "LNPL")):
+            y, dashed = _fmt(y_at(value)), f' stroke-dasharray="{dash}"' if dash else ""
+            parts.append(f'<line class="limit" x1="{left}" y1="{y}" x2="{width - right}" y2="{y}" stroke="{colour}"'
+                         f'{dashed} stroke-width="1.5"/>'
+                         f'<text x="{width - right + 4}" y="{_fmt(y_at(value) + 4)}" fill="{colour}">{name} '
+                         f'{_fmt(value)}</text>')
+        if chart.baseline < count:  # where the limits stop being computed and start being applied
+            x = _fmt((x_at(chart.baseline - 1) + x_at(chart.baseline)) / 2)
+            parts.append(f'<line x1="{x}" y1="{top}" x2="{x}" y2="{top + x_h}" stroke="{MUTED}" '
+                         'stroke-dasharray="2 3"/>')
+    path = " ".join(f"{_fmt(x_at(i))},{_fmt(y_at(v))}" for i, v in enumerate(chart.values))
+    parts.append(f'<polyline points="{path}" fill="none" stroke="{VALUE}" stroke-width="2" stroke-linejoin="round"/>')
+    for i, v in enumerate(chart.values):
+        if i in flagged:
+            parts.append(f'<circle class="signal" cx="{_fmt(x_at(i))}" cy="{_fmt(y_at(v))}" r="5.5" fill="{SIGNAL}"'
+                         f'/>')
+        else:
+            parts.append(f'<circle cx="{_fmt(x_at(i))}" cy="{_fmt(y_at(v))}" r="3" fill="{VALUE}"/>')
+    parts.append(f'<text x="{left}" y="{top - 4}" fill="{INK}" font-weight="700">{escape(value_label)}</text>')
+
+    # the moving-range chart
+    mr_top = top + x_h + gap
+    ranges = [r for r in chart.moving_ranges if r is not None]
+    mr_high = max(ranges + [chart.mr_upper or 0.0, 1.0]) * 1.1
+
+    def y_mr(v: float) -> float:
+        return mr_top + mr_h * (1 - v / mr_high)
+
+    parts.append(f'<line x1="{left}" y1="{_fmt(y_mr(0))}" x2="{width - right}" y2="{_fmt(y_mr(0))}" stroke="{GRID}"/>'
+                 f'<text x="{left}" y="{mr_top - 4}" fill="{INK}" font-weight="700">{escape(range_label)}</text>')
+    if chart.mr_upper is not None:
+        for value, colour, dash, name in ((chart.mr_upper, LIMIT, "6 4", "URL"), (chart.mr_centre, CENTRE, "", "mR̄")):
+            y, dashed = _fmt(y_mr(value)), f' stroke-dasharray="{dash}"' if dash else ""
+            parts.append(f'<line class="limit" x1="{left}" y1="{y}" x2="{width - right}" y2="{y}" stroke="{colour}"'
+                         f'{dashed} stroke-width="1.2"/>'
+                         f'<text x="{width - right + 4}" y="{_fmt(y_mr(value) + 4)}" fill="{colour}">{name} '
+                         f'{_fmt(value)}</text>')
+    points = [(x_at(i), y_mr(r)) for i, r in enumerate(chart.moving_ranges) if r is not None]
+    if len(points) > 1:
+        parts.append(f'<polyline points="{" ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in points)}" fill="none" '
+                     f'stroke="{VALUE}" stroke-width="1.5"/>')
+    for i, r in enumerate(chart.moving_ranges):
+        if r is not None:
+            over = chart.mr_upper is not None and r > chart.mr_upper
+            parts.append(f'<circle cx="{_fmt(x_at(i))}" cy="{_fmt(y_mr(r))}" r="{4 if over else 2}" '
+                         f'fill="{SIGNAL if over else VALUE}"/>')
+
+    # dates under the moving-range chart, thinned so that no two overlap (about 7 px a character at 12 px)
+    widest = max((len(label) for label in labels), default=1) * 7 + 8
+    step = max(1, math.ceil(count * widest / plot_w))
+    for i, label in enumerate(labels):
+        if i % step == 0:
+            anchor = "start" if i == 0 else ("end" if i == count - 1 else "middle")
+            parts.append(f'<text x="{_fmt(x_at(i))}" y="{height - 12}" text-anchor="{anchor}" fill="{MUTED}">'
+                         f"{escape(label)}</text>")
+    parts.append("</svg>")
+    return Markup("".join(parts))  # every text above is escaped  # noqa: S704  # nosec B704
+
+
+def _ticks(low: float, high: float) -> list[float]:
+    """About five round values between low and high."""
+    raw = (high - low) / 5
+    magnitude = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    first = math.ceil(low / step) * step
+    return [first + i * step for i in range(int((high - first) / step) + 1)]
