@@ -57,3 +57,42 @@ def workshop_control_chart(code: str):
 
 def _round(value):
     return None if value is None else round(value, 2)
+
+
+@bp.get("/pareto")
+def pareto_api():
+    """?workshop= | plant= (or neither: every workshop the caller sees), from/to (plant days), by=item|category."""
+    from sqlmodel import select
+
+    from accounts.days import plant_days
+    from accounts.models import Plant
+    from accounts.service import visible_workshops
+    from inspections.reports.periods import PeriodError, parse_period
+    from quality.service import pareto_of_findings
+
+    session = db()
+    unknown = sorted(set(request.args) - {"workshop", "plant", "from", "to", "by"})
+    if unknown:
+        return jsonify(error=f"unknown parameters: {', '.join(unknown)}", code="unknown_field", items=unknown), 422
+    workshops = session.exec(visible_workshops(current_user)).all()
+    if request.args.get("workshop"):
+        workshops = [w for w in workshops if w.code == request.args["workshop"]]
+    if request.args.get("plant"):
+        plant = session.exec(select(Plant).where(Plant.code == request.args["plant"])).first()
+        workshops = [w for w in workshops if plant is not None and w.plant_id == plant.id]
+    if not workshops:
+        return jsonify(error="no such workshop or plant", code="not_found"), 404
+    try:
+        period = parse_period(request.args.get("from"), request.args.get("to"), plant_days(session).latest())
+    except PeriodError as exc:
+        return jsonify(error=str(exc), code="bad_period", items=["from", "to"]), 422
+    try:
+        found = pareto_of_findings(session=session, workshops=workshops, period=period,
+                                   by=request.args.get("by") or "item")
+    except ChartError as exc:
+        return jsonify(error=str(exc), code=exc.code, items=[exc.field]), 422
+    return jsonify(by=found.by, **{"from": period.start.isoformat(), "to": period.end.isoformat()},
+                   total=found.total,
+                   rows=[{"key": r.key, "label": r.label, "count": r.count, "percent": round(r.percent, 2),
+                          "cumulative_percent": round(r.cumulative_percent, 2), "vital": r.vital,
+                          "inspections": found.inspections[r.key]} for r in found.rows])

@@ -117,3 +117,60 @@ def _ticks(low: float, high: float) -> list[float]:
     step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
     first = math.ceil(low / step) * step
     return [first + i * step for i in range(int((high - first) / step) + 1)]
+
+
+def pareto_chart(rows, *, links=None, width: int = 720, height: int = 320, title: str = "",
+                 count_label: str = "", share_label: str = "") -> Markup:
+    """Bars of the counts, largest first, the cumulative share as a line on the right axis and the 80 % mark;
+    a bar links to what is behind it when links(row) gives an address. At most 20 bars (the rest are the tail)."""
+    rows = list(rows)[:20]
+    left, right, top, bottom = 44, 48, 16, 96
+    plot_w, plot_h = width - left - right, height - top - bottom
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+             f'font-family="{FONT}" font-size="12" role="img" aria-label="{escape(title)}">']
+    if title:
+        parts.append(f"<title>{escape(title)}</title>")
+    if not rows:
+        parts.append("</svg>")
+        return Markup("".join(parts))  # noqa: S704  # nosec B704 - escaped above
+    most = max(r.count for r in rows)
+    slot = plot_w / len(rows)
+    bar = min(slot * 0.7, 60)
+
+    def y_count(n: float) -> float:
+        return top + plot_h * (1 - n / most)
+
+    def y_share(p: float) -> float:
+        return top + plot_h * (1 - p / 100)
+
+    for share in (0, 20, 40, 60, 80, 100):
+        y = _fmt(y_share(share))
+        mark = share == 80  # the vital few end where the line crosses it
+        dashed = ' stroke-dasharray="6 4"' if mark else ""
+        parts.append(f'<line x1="{left}" y1="{y}" x2="{width - right}" y2="{y}" stroke="{LIMIT if mark else GRID}"'
+                     f'{dashed}/><text x="{width - right + 6}" y="{_fmt(y_share(share) + 4)}" '
+                     f'fill="{LIMIT if mark else MUTED}">{share}%</text>')
+    for i, row in enumerate(rows):
+        x = left + slot * i + (slot - bar) / 2
+        y = y_count(row.count)
+        rect = (f'<rect class="bar{" vital" if row.vital else ""}" x="{_fmt(x)}" y="{_fmt(y)}" width="{_fmt(bar)}" '
+                f'height="{_fmt(top + plot_h - y)}" fill="{VALUE if row.vital else "#94a3b8"}">'
+                f"<title>{escape(row.label)}: {row.count}</title></rect>"
+                f'<text x="{_fmt(x + bar / 2)}" y="{_fmt(y - 4)}" text-anchor="middle" fill="{INK}">{row.count}</text>')
+        href = links(row) if links else None
+        parts.append(f'<a href="{escape(href)}">{rect}</a>' if href else rect)
+        label = row.label if len(row.label) <= 8 else row.label[:7] + "…"
+        cx, cy = x + bar / 2, top + plot_h + 10
+        parts.append(f'<text x="{_fmt(cx)}" y="{_fmt(cy)}" text-anchor="end" fill="{MUTED}" '
+                     f'transform="rotate(-45 {_fmt(cx)} {_fmt(cy)})">{escape(label)}</text>')
+    line = " ".join(f"{_fmt(left + slot * i + slot / 2)},{_fmt(y_share(r.cumulative_percent))}"
+                    for i, r in enumerate(rows))
+    parts.append(f'<polyline class="cumulative" points="{line}" fill="none" stroke="{LIMIT}" stroke-width="2"/>')
+    for i, r in enumerate(rows):
+        parts.append(f'<circle cx="{_fmt(left + slot * i + slot / 2)}" cy="{_fmt(y_share(r.cumulative_percent))}" '
+                     f'r="3" fill="{LIMIT}"/>')
+    parts.append(f'<text x="{left}" y="{top - 4}" fill="{INK}" font-weight="700">{escape(count_label)}</text>'
+                 f'<text x="{width - right}" y="{top - 4}" text-anchor="end" fill="{LIMIT}">'
+                 f"{escape(share_label)}</text>")
+    parts.append("</svg>")
+    return Markup("".join(parts))  # every text above is escaped  # noqa: S704  # nosec B704

@@ -54,3 +54,51 @@ def control_chart(*, session: Session, workshop, series: str = OVERALL, baseline
 
 def _value(point: TrendPoint, series: str) -> float | None:
     return point.overall_percent if series == OVERALL else point.category_percents.get(series)
+
+
+# ------------------------------------------------------------------ Pareto of findings
+
+
+@dataclass(frozen=True)
+class ParetoResult:
+    by: str  # item | category
+    rows: list  # quality.pareto.ParetoRow
+    inspections: dict[str, list[int]]  # key → the inspections behind the bar (newest first, at most 50)
+    total: int
+
+
+def pareto_of_findings(*, session: Session, workshops, period, by: str = "item") -> ParetoResult:
+    """The period's findings (the `finding` rows made at submission and by corrections) at these workshops, counted
+    by item (its stable key across versions, worded as last found) or by category; each plant's period in its own
+    days."""
+    from sqlmodel import select
+
+    from actions.models import Finding
+    from checklists.models import ChecklistCategory, ChecklistItem
+    from inspections.models import Inspection
+    from quality.pareto import pareto
+
+    if by not in ("item", "category"):
+        raise ChartError("by", "by is item or category", "bad_by")
+    by_zone: dict[str, list[int]] = {}
+    for w in workshops:
+        by_zone.setdefault(w.plant.timezone, []).append(w.id)
+    counts: dict[str, list] = {}  # key → [label, count, [(submitted_at, inspection id)]]
+    for zone_name, ids in by_zone.items():
+        since, until = period.bounds(clock.zone_named(zone_name))
+        query = (select(Finding.item_key, ChecklistItem.text, ChecklistCategory.key, ChecklistCategory.name,
+                        Inspection.id, Inspection.submitted_at)
+                 .join(Inspection, Finding.inspection_id == Inspection.id)
+                 .join(ChecklistItem, Finding.item_id == ChecklistItem.id)
+                 .join(ChecklistCategory, ChecklistItem.category_id == ChecklistCategory.id)
+                 .where(Finding.workshop_id.in_(ids), Inspection.submitted_at >= since, Inspection.submitted_at < until)
+                 .order_by(Inspection.submitted_at))
+        for item_key, text, category_key, category_name, inspection_id, submitted_at in session.exec(query):
+            key, label = (item_key, text) if by == "item" else (category_key, category_name)
+            entry = counts.setdefault(key, [label, 0, []])
+            entry[0] = label  # the newest wording (rows come oldest first)
+            entry[1] += 1
+            entry[2].append((submitted_at, inspection_id))
+    rows = pareto({key: (label, n) for key, (label, n, _found) in counts.items()})
+    behind = {key: [i for _at, i in sorted(found, reverse=True)][:50] for key, (_l, _n, found) in counts.items()}
+    return ParetoResult(by, rows, behind, sum(n for _l, n, _f in counts.values()))

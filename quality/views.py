@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, abort, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlmodel import select
 
-from accounts.service import get_visible_workshop_or_404
+from accounts.days import plant_days
+from accounts.models import Plant
+from accounts.service import get_visible_workshop_or_404, visible_workshops
 from database import db
+from inspections.reports.periods import PeriodError, parse_period
 from quality.charts import control_chart as control_chart_svg
-from quality.service import OVERALL, ChartError, control_chart
+from quality.charts import pareto_chart
+from quality.service import OVERALL, ChartError, control_chart, pareto_of_findings
 from quality.spc import ALTERNATING_LENGTH, RUN_LENGTH, TREND_LENGTH, Signal
 from web import at_plant, render_page
 
@@ -61,3 +66,37 @@ def workshop_control_chart(code: str):
     return render_page("quality/control_chart.html", status=status, workshop=workshop, found=found, svg=svg,
                        rules=rules, baseline=baseline or "", errors=errors,
                        words=[(s, signal_words(s, label)) for s in found.chart.signals])
+
+
+@bp.get("/pareto")
+def pareto_page():
+    """问题排列图: ?workshop= or ?plant= (else every workshop the reader sees), from/to, by=item|category."""
+    session = db()
+    workshops = session.exec(visible_workshops(current_user)).all()
+    workshop_code, plant_code = request.args.get("workshop"), request.args.get("plant")
+    where = _("全部车间")
+    if workshop_code:
+        workshops = [w for w in workshops if w.code == workshop_code]
+        where = workshops[0].name if workshops else where
+    elif plant_code:
+        plant = session.exec(select(Plant).where(Plant.code == plant_code)).first()
+        workshops = [w for w in workshops if plant is not None and w.plant_id == plant.id]
+        where = plant.name if plant else where
+    if not workshops:
+        abort(404)
+    at_plant(workshops[0].plant)
+    errors, status = {}, 200
+    today = plant_days(session).latest()
+    try:
+        period = parse_period(request.args.get("from"), request.args.get("to"), today)
+    except PeriodError:
+        errors["period"], status = _("日期格式应为 YYYY-MM-DD，且开始不晚于结束（最长五年）"), 422
+        period = parse_period(None, None, today)
+    by = request.args.get("by") if request.args.get("by") in ("item", "category") else "item"
+    found = pareto_of_findings(session=session, workshops=workshops, period=period, by=by)
+    svg = pareto_chart(found.rows, links=lambda r: f"#behind-{r.key}",
+                       title=_("%(where)s 问题排列图 %(start)s – %(end)s", where=where, start=period.start.isoformat(),
+                               end=period.end.isoformat()),
+                       count_label=_("问题次数"), share_label=_("累计占比"))
+    return render_page("quality/pareto.html", status=status, errors=errors, found=found, svg=svg, period=period,
+                       by=by, where=where, workshop_code=workshop_code or "", plant_code=plant_code or "")

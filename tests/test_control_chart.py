@@ -59,3 +59,59 @@ def test_the_control_chart_page_draws_limits_and_names_the_signal(app, client, a
     bad = client.get("/workshops/W1/control-chart?baseline=x&series=nope")
     assert bad.status_code == 422 and "没有这个类别" in bad.get_data(as_text=True)
     assert client.get("/workshops/W3/control-chart").status_code == 404
+
+
+def _inspect_with(client, headers, low: dict[str, int]) -> int:
+    from tests.helpers import published_items
+
+    inspection = client.post("/api/v1/workshops/W1/inspections", headers=headers).get_json()["id"]
+    for item in published_items(client.application):
+        assert client.put(f"/api/v1/inspections/{inspection}/answers/{item.key}", headers=headers,
+                          json={"score": low.get(item.key, 3)}).status_code == 200
+    assert client.post(f"/api/v1/inspections/{inspection}/submit", headers=headers,
+                       json={"signature": drawn_signature(), "password": PASSWORD}).status_code == 200
+    return inspection
+
+
+def test_pareto_of_findings_by_item_and_category(app, client, travel):
+    sup = token_headers(app, "sup1")
+    travel(datetime(2026, 11, 2, 2, 0, tzinfo=UTC))
+    first = _inspect_with(client, sup, {"sort-01": 0, "sort-02": 1, "shine-01": 0})
+    travel(datetime(2026, 11, 9, 2, 0, tzinfo=UTC))
+    second = _inspect_with(client, sup, {"sort-01": 0, "shine-01": 1})
+    travel(datetime(2026, 11, 16, 2, 0, tzinfo=UTC))
+    third = _inspect_with(client, sup, {"sort-01": 1})
+    response = client.get("/api/v1/pareto?workshop=W1&from=2026-11-01&to=2026-11-30", headers=sup)
+    assert response.status_code == 200, response.data
+    found = response.get_json()
+    assert [(r["key"], r["count"], r["percent"], r["cumulative_percent"]) for r in found["rows"]] == [
+        ("sort-01", 3, 50.0, 50.0), ("shine-01", 2, 33.33, 83.33), ("sort-02", 1, 16.67, 100.0)]
+    assert found["rows"][0]["inspections"] == [third, second, first] and found["total"] == 6
+    assert [r["vital"] for r in found["rows"]] == [True, True, False]
+    by_category = client.get("/api/v1/pareto?workshop=W1&from=2026-11-01&to=2026-11-30&by=category",
+                             headers=sup).get_json()
+    assert [(r["key"], r["count"]) for r in by_category["rows"]] == [("sort", 4), ("shine", 2)]
+    # a period without the last inspection; the plant; refusals
+    assert client.get("/api/v1/pareto?plant=P1&from=2026-11-01&to=2026-11-10", headers=sup).get_json()["total"] == 5
+    for query, field in (("by=shift", "by"), ("from=2026-12-01&to=2026-11-01", "from"), ("month=2026-11", "month")):
+        response = client.get(f"/api/v1/pareto?workshop=W1&{query}", headers=sup)
+        assert response.status_code == 422 and response.get_json()["items"][0] == field, query
+    assert client.get("/api/v1/pareto?workshop=W3", headers=sup).status_code == 404
+
+
+def test_the_pareto_page_draws_the_bars_and_lists_what_is_behind_them(app, client, auth, travel):
+    sup = token_headers(app, "sup1")
+    travel(datetime(2026, 11, 2, 2, 0, tzinfo=UTC))
+    first = _inspect_with(client, sup, {"sort-01": 0, "shine-01": 0})
+    travel(datetime(2026, 11, 9, 2, 0, tzinfo=UTC))
+    second = _inspect_with(client, sup, {"sort-01": 0})
+    auth.login("sup1")
+    assert 'data-action="pareto"' in client.get("/workshops/W1").get_data(as_text=True)
+    page = client.get("/pareto?workshop=W1&from=2026-11-01&to=2026-11-30").get_data(as_text=True)
+    svg = page.split('<figure class="chart pareto-chart"', 1)[1].split("</figure>", 1)[0]
+    assert svg.count("<rect") == 2 and 'href="#behind-sort-01"' in svg and 'class="cumulative"' in svg
+    row = page.split('id="behind-sort-01"', 1)[1].split("</tr>", 1)[0]
+    assert f"/inspections/{second}" in row and f"/inspections/{first}" in row and "66.7%" in row
+    bad = client.get("/pareto?workshop=W1&from=2026-12-01&to=2026-11-01")
+    assert bad.status_code == 422 and "YYYY-MM-DD" in bad.get_data(as_text=True)
+    assert client.get("/pareto?workshop=W3").status_code == 404
