@@ -115,3 +115,23 @@ def test_the_pareto_page_draws_the_bars_and_lists_what_is_behind_them(app, clien
     bad = client.get("/pareto?workshop=W1&from=2026-12-01&to=2026-11-01")
     assert bad.status_code == 422 and "YYYY-MM-DD" in bad.get_data(as_text=True)
     assert client.get("/pareto?workshop=W3").status_code == 404
+
+
+def test_the_reports_carry_the_control_chart_and_the_pareto(app, client, auth, travel, tmp_path):
+    from tests.browser.conftest import ARTIFACTS
+    from tests.test_period_reports import pdf_text
+
+    sup = token_headers(app, "sup1")
+    start = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
+    for week, low in enumerate([{"sort-01": 0}, {"sort-01": 0, "shine-01": 1}, {}, {"sort-01": 1}, {}]):
+        travel(start + timedelta(days=5 * week))
+        _inspect_with(client, sup, low)
+    travel(datetime(2026, 12, 2, 2, 0, tzinfo=UTC))
+    auth.login("manager")
+    workshop_pdf = client.get("/workshops/W1/report.pdf?from=2026-11-01&to=2026-11-30")
+    (ARTIFACTS / "quality-workshop-report.pdf").write_bytes(workshop_pdf.data)  # looked at as PNG pages
+    text = pdf_text(workshop_pdf.data, tmp_path).replace(" ", "")
+    assert "过程控制图（XmR，总分）" in text and "自然过程限" in text and "由前5次检查算出" in text
+    assert "问题排列图（本期4个问题）" in text
+    plant_text = pdf_text(client.get("/plants/P1/report.pdf?month=2026-11").data, tmp_path).replace(" ", "")
+    assert "问题排列图（本月4个问题）" in plant_text

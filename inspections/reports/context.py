@@ -152,9 +152,32 @@ def workshop_report_context(*, session: Session, workshop, period) -> dict:
         "version_changes": {points[i].inspection_id for i in version_changes(points)},
         "plan": planned.of(workshop.id),
         "missed": missed,
+        **quality_pages(session=session, workshops=[workshop], period=period, workshop=workshop),
         **period_actions(session=session, workshop=workshop, since=since, until=until),
         **period_red_tags(session=session, workshop=workshop, period=period, since=since, until=until),
     }
+
+
+def quality_pages(*, session: Session, workshops, period, workshop=None) -> dict:
+    """The control chart (one workshop: its overall score since the last version change, every signal rule) and
+    the period's Pareto of findings, as the printed reports show them."""
+    from quality.charts import control_chart as control_chart_svg
+    from quality.charts import pareto_chart
+    from quality.service import control_chart, pareto_of_findings
+    from quality.spc import signal_text
+
+    found = pareto_of_findings(session=session, workshops=workshops, period=period, by="item")
+    pages = {"pareto": found, "pareto_chart": pareto_chart(found.rows, title="问题排列图", count_label="问题次数",
+                                                           share_label="累计占比") if found.rows else None}
+    if workshop is not None:
+        control = control_chart(session=session, workshop=workshop, rules=(1, 2, 3, 4))
+        label = lambda i: control.dates[i][5:]  # noqa: E731 - MM-DD
+        pages["control"] = control
+        pages["control_chart"] = control_chart_svg([d[5:] for d in control.dates], control.chart,
+                                                   title=f"{workshop.name} 过程控制图", value_label="得分率 %",
+                                                   range_label="移动极差") if control.points else None
+        pages["control_signals"] = [signal_text(s, label) for s in control.chart.signals]
+    return pages
 
 
 def period_actions(*, session: Session, workshop, since, until) -> dict:
@@ -252,6 +275,7 @@ def plant_report_context(*, session: Session, plant, workshops, month) -> dict:
                                                   planned=planned)
     ranked = [row for row in league if row.rank is not None]
     return {
+        **quality_pages(session=session, workshops=workshops, period=month),
         "plan": planned,
         "plan_by_code": {w.code: planned.of(w.id) for w in workshops},
         "missed_by_code": {w.code: planned.missed.get(w.id, []) for w in workshops},
