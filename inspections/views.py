@@ -900,7 +900,13 @@ def plant_dashboard(code: str):
     month_since, month_until = month.bounds(zone)
     actions = stats_for(session=db(), workshop_ids=[w.id for w in context["workshops"]], today=clock.today(zone),
                         since=month_since, until=month_until)
-    return render_page("inspections/plant.html", **context, month_value=f"{month.start:%Y-%m}",
+    leniency = []
+    if is_manager(current_user):  # who scores high or low is for the quality managers
+        from quality.service import inspector_leniency
+
+        leniency = inspector_leniency(session=db(), workshops=context["workshops"],
+                                      since=months_back(month, 6)[0].bounds(zone)[0], until=month.bounds(zone)[1])
+    return render_page("inspections/plant.html", **context, month_value=f"{month.start:%Y-%m}", leniency=leniency,
                        action_stats=actions, trend=trend, trend_rows=list(zip(labels, averages, strict=True)),
                        previous_value=f"{previous_month(month).start:%Y-%m}",
                        next_value=f"{(month.end + timedelta(days=1)):%Y-%m}")

@@ -94,3 +94,21 @@ def biases(scores: Mapping[str, Sequence[float | None]]) -> dict[str, float | No
                 differences.append(mine - fmean(others))
         found[rater] = fmean(differences) if differences else None
     return found
+
+
+def leniency(scores: Sequence[tuple[object, object, float]]) -> dict[object, tuple[float, int]]:
+    """(inspector, group, score) rows — a group is a workshop in a month — → each inspector's mean difference
+    between their own mean and the other inspectors' mean in the groups someone else scored too, and how many such
+    groups there were. Positive: scores higher than the others on the same floors."""
+    by_group: dict[object, dict[object, list[float]]] = {}
+    for inspector, group, score in scores:
+        by_group.setdefault(group, {}).setdefault(inspector, []).append(score)
+    differences: dict[object, list[float]] = {}
+    for inspectors in by_group.values():
+        if len(inspectors) < 2:
+            continue
+        means = {i: fmean(v) for i, v in inspectors.items()}
+        for inspector, own in means.items():
+            others = fmean(m for other, m in means.items() if other != inspector)
+            differences.setdefault(inspector, []).append(own - others)
+    return {i: (fmean(d), len(d)) for i, d in differences.items()}

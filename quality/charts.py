@@ -82,7 +82,8 @@ def control_chart(labels: Sequence[str], chart: XmR, *, width: int = 720, height
     parts.append(f'<line x1="{left}" y1="{_fmt(y_mr(0))}" x2="{width - right}" y2="{_fmt(y_mr(0))}" stroke="{GRID}"/>'
                  f'<text x="{left}" y="{mr_top - 4}" fill="{INK}" font-weight="700">{escape(range_label)}</text>')
     if chart.mr_upper is not None:
-        for value, colour, dash, name in ((chart.mr_upper, LIMIT, "6 4", "URL"), (chart.mr_centre, CENTRE, "", "mR 均值")):
+        for value, colour, dash, name in ((chart.mr_upper, LIMIT, "6 4", "URL"),
+                                          (chart.mr_centre, CENTRE, "", "mR 均值")):
             y, dashed = _fmt(y_mr(value)), f' stroke-dasharray="{dash}"' if dash else ""
             parts.append(f'<line class="limit" x1="{left}" y1="{y}" x2="{width - right}" y2="{y}" stroke="{colour}"'
                          f'{dashed} stroke-width="1.2"/>'

@@ -102,3 +102,33 @@ def pareto_of_findings(*, session: Session, workshops, period, by: str = "item")
     rows = pareto({key: (label, n) for key, (label, n, _found) in counts.items()})
     behind = {key: [i for _at, i in sorted(found, reverse=True)][:50] for key, (_l, _n, found) in counts.items()}
     return ParetoResult(by, rows, behind, sum(n for _l, n, _f in counts.values()))
+
+
+@dataclass(frozen=True)
+class Leniency:
+    inspector: str  # display name
+    difference: float  # percentage points above (+) or below (−) the others on the same floors in the same months
+    groups: int  # workshop-months compared
+
+
+def inspector_leniency(*, session: Session, workshops, since, until) -> list[Leniency]:
+    """Per inspector, how their overall scores compare with the other inspectors' scores of the same workshops in
+    the same month (each plant's months), most lenient first; inspectors never compared are left out."""
+    from sqlmodel import select
+
+    from accounts.models import User
+    from inspections.models import Inspection, InspectionStatus
+    from quality.agreement import leniency
+
+    plants = {w.id: w.plant for w in workshops}
+    rows = session.exec(select(Inspection.inspector_id, Inspection.workshop_id, Inspection.submitted_at,
+                               Inspection.overall_percent)
+                        .where(Inspection.workshop_id.in_(list(plants)),
+                               Inspection.status == InspectionStatus.submitted, Inspection.submitted_at >= since, Inspection.submitted_at < until,
+                               Inspection.overall_percent.is_not(None))).all()
+    scores = [(inspector, (workshop_id, f"{clock.local(at, clock.zone_of(plants[workshop_id])):%Y-%m}"), percent)
+              for inspector, workshop_id, at, percent in rows]
+    found = leniency(scores)
+    names = {u.id: u.display_name for u in session.exec(select(User).where(User.id.in_(list(found))))} if found else {}
+    return sorted((Leniency(names.get(i, str(i)), d, n) for i, (d, n) in found.items()),
+                  key=lambda r: (-r.difference, r.inspector))

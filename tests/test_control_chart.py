@@ -135,3 +135,19 @@ def test_the_reports_carry_the_control_chart_and_the_pareto(app, client, auth, t
     assert "问题排列图（本期4个问题）" in text
     plant_text = pdf_text(client.get("/plants/P1/report.pdf?month=2026-11").data, tmp_path).replace(" ", "")
     assert "问题排列图（本月4个问题）" in plant_text
+
+
+def test_managers_see_who_scores_high_on_the_same_floors(app, client, auth, travel):
+    travel(datetime(2026, 11, 3, 2, 0, tzinfo=UTC))
+    _inspect_with(client, token_headers(app, "sup1"), {})  # every item 3: 75 %
+    travel(datetime(2026, 11, 10, 2, 0, tzinfo=UTC))
+    _inspect_with(client, token_headers(app, "manager"), {"sort-01": 0, "sort-02": 0, "sort-03": 0})
+    travel(datetime(2026, 12, 2, 2, 0, tzinfo=UTC))
+    auth.login("manager")
+    page = client.get("/plants/P1?month=2026-11").get_data(as_text=True)
+    section = page.split('data-section="leniency"', 1)[1].split("</section>", 1)[0]
+    assert "sup1 平均比其他检查员高" in section and "manager 平均比其他检查员低" in section
+    assert section.index("sup1") < section.index("manager")  # most lenient first
+    auth.logout()
+    auth.login("sup1")
+    assert 'data-section="leniency"' not in client.get("/plants/P1?month=2026-11").get_data(as_text=True)

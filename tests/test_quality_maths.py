@@ -133,3 +133,13 @@ def test_pareto_is_ordered_and_ends_at_one_hundred(counts):
     if rows:
         assert rows[-1].cumulative_percent == pytest.approx(100.0) and rows[0].vital
         assert sum(r.percent for r in rows) == pytest.approx(100.0)
+
+
+def test_leniency_compares_inspectors_on_the_same_floors_and_months():
+    from quality.agreement import leniency
+
+    rows = [("张", ("W1", "2026-11"), 80), ("李", ("W1", "2026-11"), 70), ("张", ("W2", "2026-11"), 90),
+            ("王", ("W2", "2026-11"), 86), ("李", ("W2", "2026-11"), 84), ("李", ("W3", "2026-11"), 50)]
+    found = leniency(rows)
+    # W1: 张 +10, 李 −10; W2: 张 90 − 85 = +5, 王 86 − 87 = −1, 李 84 − 88 = −4; W3 had one inspector only
+    assert found == {"张": (pytest.approx(7.5), 2), "李": (pytest.approx(-7.0), 2), "王": (pytest.approx(-1.0), 1)}
