@@ -26,7 +26,7 @@ from database import upgrade_database, write_session  # noqa: E402
 from inspections.demo import DEMO_PASSWORD  # noqa: E402
 
 CACHE = ROOT / ".bench-cache"
-GENERATOR_VERSION = 4  # bump when demo_large changes what it writes
+GENERATOR_VERSION = 5  # bump when demo_large changes what it writes
 # The same output as the trend (a percent per inspection and category), computed from the answers.
 NAIVE_TREND = """
 SELECT i.id, i.submitted_at, it.category_id, 100.0 * SUM(a.score * it.weight) / SUM(4 * it.weight)
@@ -122,6 +122,7 @@ def measure(url: str, label: str) -> None:
     rows.append(("group dashboard, a month, 20 plants × 30 workshops (page)",
                  f"{group_ms:.0f} ms (p95 {group_p95:.0f})", "—", "no target yet"))
     rows.extend(_plan_rows(app, client, month))
+    rows.extend(_quality_rows(client, naive, label))
     rows.extend(_export_rows(client, engine))
     print(f"\nlarge data set ({label}): {counts[0]} inspections, {counts[1]} answers; month {month}")
     widths = [max(len(str(r[i])) for r in rows + [HEADER]) for i in range(4)]
@@ -160,6 +161,42 @@ def _plan_rows(app, client, month: str) -> list[tuple]:
         (f"group completion figures, a month, {len(workshops)} workshops ({figures.total.planned} planned)",
          f"{group_ms:.1f} ms (p95 {group_p95:.1f})", f"{bare_ms:.2f} ms (/healthz)",
          f"{group_ms / bare_ms:.0f}× · target < 500 ms"),
+    ]
+
+
+NAIVE_PARETO = """
+SELECT ci.key, COUNT(*) FROM answer a JOIN checklist_item ci ON ci.id = a.item_id
+JOIN inspection i ON i.id = a.inspection_id JOIN workshop w ON w.id = i.workshop_id
+WHERE a.score <= 1 AND i.submitted_at >= :since AND {where} GROUP BY ci.key ORDER BY COUNT(*) DESC
+"""
+
+
+def _quality_rows(client, naive, label: str) -> list[tuple]:
+    """The control chart and the Pareto of a workshop over its five years, a plant's Pareto for a year, beside
+    the naive scan of the answers for the same counts."""
+    chart = client.get("/api/v1/workshops/P07-W13/control-chart?rules=1,2,3,4").get_json()
+    assert len(chart["points"]) >= 100, "the control chart has no points"
+    chart_ms, chart_p95 = timed(lambda: client.get("/api/v1/workshops/P07-W13/control-chart?rules=1,2,3,4"), 20)
+    naive_trend_ms, _ = timed(lambda: naive(NAIVE_TREND, code="P07-W13"), 3)
+    five_years = "from=2021-12-01&to=2026-12-31"
+    pareto = client.get(f"/api/v1/pareto?workshop=P07-W13&{five_years}").get_json()
+    assert pareto["total"] > 0, "the large data set has no findings"
+    pareto_ms, pareto_p95 = timed(lambda: client.get(f"/api/v1/pareto?workshop=P07-W13&{five_years}"), 10)
+    old = "2021-12-01" if label == "SQLite" else datetime(2021, 12, 1, tzinfo=UTC)
+    naive_ms, _ = timed(lambda: naive(NAIVE_PARETO.format(where="w.code = :code"), code="P07-W13", since=old), 3)
+    year = "from=2025-12-01&to=2026-11-30"
+    plant_ms, plant_p95 = timed(lambda: client.get(f"/api/v1/pareto?plant=P07&{year}"), 5)
+    since = "2025-12-01" if label == "SQLite" else datetime(2025, 12, 1, tzinfo=UTC)
+    naive_plant_ms, _ = timed(lambda: naive(NAIVE_PARETO.format(
+        where="w.plant_id = (SELECT id FROM plant WHERE code = :code)"), code="P07", since=since), 3)
+    return [
+        ("control chart, a workshop since its version change (API)", f"{chart_ms:.1f} ms (p95 {chart_p95:.1f})",
+         f"{naive_trend_ms:.0f} ms (raw SQL over its answers)", f"{chart_ms / naive_trend_ms:.2f}× · target < 50 ms"),
+        (f"Pareto of a workshop, 5 years ({pareto['total']} findings, API)",
+         f"{pareto_ms:.1f} ms (p95 {pareto_p95:.1f})", f"{naive_ms:.0f} ms (raw SQL over its answers)",
+         f"{pareto_ms / naive_ms:.2f}× · target < 100 ms"),
+        ("Pareto of a plant, a year (30 workshops, API)", f"{plant_ms:.1f} ms (p95 {plant_p95:.1f})",
+         f"{naive_plant_ms:.0f} ms (raw SQL over its answers)", f"{plant_ms / naive_plant_ms:.2f}× · target < 500 ms"),
     ]
 
 

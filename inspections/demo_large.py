@@ -160,6 +160,14 @@ def generate_large(*, session: Session, plants: int = 20, workshops_per_plant: i
             if counts["inspections"] % 20_000 < 500:
                 progress(f"{counts['inspections']} inspections, {counts['answers']} answers")
     flush(final=True)
+    progress("the findings (every answer at or below the standard sheet's finding level, 1)")
+    # one statement: the Pareto and the actions read findings from this table, made at submission in real life
+    connection.execute(text(
+        "INSERT INTO finding (inspection_id, item_id, item_key, workshop_id, severity, score, flagged, note, "
+        "created_at) SELECT a.inspection_id, a.item_id, ci.key, i.workshop_id, 'normal', a.score, :no, '', "
+        "i.submitted_at FROM answer a JOIN checklist_item ci ON ci.id = a.item_id "
+        "JOIN inspection i ON i.id = a.inspection_id WHERE a.score IS NOT NULL AND a.score <= 1"), {"no": False})
+    counts["findings"] = connection.execute(text("SELECT COUNT(*) FROM finding")).scalar()
     if dialect == "postgresql":  # ids were given explicitly: move the sequences past them
         for table in ("inspection", "category_result", "answer"):
             # fixed table names above, no input

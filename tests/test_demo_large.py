@@ -36,9 +36,15 @@ def empty_engine(request, tmp_path):
 def test_generated_rollups_equal_a_recomputation_from_the_answers(empty_engine):
     with write_session(empty_engine) as session:
         summary = generate_large(session=session, plants=2, workshops_per_plant=2, weeks=8, seed=3)
-    assert summary == {"inspections": 32, "answers": summary["answers"], "workshops": 4, "plants": 2}
+    assert summary == {"inspections": 32, "answers": summary["answers"], "workshops": 4, "plants": 2,
+                       "findings": summary["findings"]}
     with Session(empty_engine) as session:
         assert session.exec(select(func.count()).select_from(Answer)).one() == summary["answers"]
+        # a finding for each answer at or below the finding level, as submission makes them
+        from actions.models import Finding
+        low = session.exec(select(func.count()).select_from(Answer).where(Answer.score <= 1)).one()
+        assert summary["findings"] == low > 0
+        assert session.exec(select(func.count()).select_from(Finding)).one() == low
         inspections = session.exec(select(Inspection).order_by(Inspection.id)).all()
         assert len(inspections) == 32
         versions = [i.version.number for i in inspections[:8]]  # first workshop: 4 weeks on v1, then v2
