@@ -32,11 +32,11 @@ class ControlChart:
 
 
 def control_chart(*, session: Session, workshop, series: str = OVERALL, baseline: int | None = None,
-                  rules=(1,)) -> ControlChart:
+                  rules=(1,), since=None, until=None) -> ControlChart:
     """The workshop's XmR chart of its overall score or one category's, from the last checklist version change
     on (scores of different versions are not one process); limits from the first `baseline` points of it (12 by
-    default)."""
-    points = workshop_trend(session=session, workshop_id=workshop.id)
+    default). since/until (UTC instants) keep it to a period: a printed period report shows only its period."""
+    points = workshop_trend(session=session, workshop_id=workshop.id, since=since, until=until)
     names = category_names_in_order(session=session, inspection_ids=[p.inspection_id for p in points])
     if series != OVERALL and series not in names:
         raise ChartError("series", f"no series {series!r}: overall or one of {', '.join(names)}", "unknown_series")

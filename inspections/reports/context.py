@@ -170,7 +170,8 @@ def quality_pages(*, session: Session, workshops, period, workshop=None) -> dict
     pages = {"pareto": found, "pareto_chart": pareto_chart(found.rows, title="问题排列图", count_label="问题次数",
                                                            share_label="累计占比") if found.rows else None}
     if workshop is not None:
-        control = control_chart(session=session, workshop=workshop, rules=(1, 2, 3, 4))
+        since, until = period.bounds(clock.zone_of(workshop.plant))
+        control = control_chart(session=session, workshop=workshop, rules=(1, 2, 3, 4), since=since, until=until)
         label = lambda i: control.dates[i][5:]  # noqa: E731 - MM-DD
         pages["control"] = control
         pages["control_chart"] = control_chart_svg([d[5:] for d in control.dates], control.chart,
