@@ -146,7 +146,7 @@ def _plan_rows(app, client, month: str) -> list[tuple]:
     page = client.get("/plants/P07/plan-board?from=2026-01-05")
     assert page.status_code == 200 and page.get_data(as_text=True).count("data-state=") >= 30 * 20, "board empty"
     board_ms, board_p95 = timed(lambda: client.get("/plants/P07/plan-board?from=2026-01-05"), 10)
-    period = parse_month(month, date.today())  # noqa: DTZ011 - only the month's bounds are used
+    period = parse_month(month, date.fromisoformat(month + "-01"))  # the month is given: no "today" needed
     with Session(app.extensions["engine"]) as session:
         workshops = session.exec(select(Workshop)).all()
         for w in workshops:

@@ -50,13 +50,8 @@ def control_chart(labels: Sequence[str], chart: XmR, *, width: int = 720, height
                      f'stroke="{GRID}"/><text x="{left - 6}" y="{_fmt(y_at(tick) + 4)}" text-anchor="end" '
                      f'fill="{MUTED}">{_fmt(tick)}</text>')
     if chart.has_limits:
-        for value, colour, dash, name in ((chart.upper, LIMIT, "6 4", "UNPL"), (chart.centre, CENTRE, "", "x̄"),
-                                          (chart.lower, LIMIT, "6 4", "LNPL")):
-            y, dashed = _fmt(y_at(value)), f' stroke-dasharray="{dash}"' if dash else ""
-            parts.append(f'<line class="limit" x1="{left}" y1="{y}" x2="{width - right}" y2="{y}" stroke="{colour}"'
-                         f'{dashed} stroke-width="1.5"/>'
-                         f'<text x="{width - right + 4}" y="{_fmt(y_at(value) + 4)}" fill="{colour}">{name} '
-                         f'{_fmt(value)}</text>')
+        parts += _levels(((chart.upper, LIMIT, True, "UNPL"), (chart.centre, CENTRE, False, "x̄"),
+                          (chart.lower, LIMIT, True, "LNPL")), y_at, left, width - right, 1.5)
         if chart.baseline < count:  # where the limits stop being computed and start being applied
             x = _fmt((x_at(chart.baseline - 1) + x_at(chart.baseline)) / 2)
             parts.append(f'<line x1="{x}" y1="{top}" x2="{x}" y2="{top + x_h}" stroke="{MUTED}" '
@@ -82,13 +77,8 @@ def control_chart(labels: Sequence[str], chart: XmR, *, width: int = 720, height
     parts.append(f'<line x1="{left}" y1="{_fmt(y_mr(0))}" x2="{width - right}" y2="{_fmt(y_mr(0))}" stroke="{GRID}"/>'
                  f'<text x="{left}" y="{mr_top - 4}" fill="{INK}" font-weight="700">{escape(range_label)}</text>')
     if chart.mr_upper is not None:
-        for value, colour, dash, name in ((chart.mr_upper, LIMIT, "6 4", "URL"),
-                                          (chart.mr_centre, CENTRE, "", "mR 均值")):
-            y, dashed = _fmt(y_mr(value)), f' stroke-dasharray="{dash}"' if dash else ""
-            parts.append(f'<line class="limit" x1="{left}" y1="{y}" x2="{width - right}" y2="{y}" stroke="{colour}"'
-                         f'{dashed} stroke-width="1.2"/>'
-                         f'<text x="{width - right + 4}" y="{_fmt(y_mr(value) + 4)}" fill="{colour}">{name} '
-                         f'{_fmt(value)}</text>')
+        parts += _levels(((chart.mr_upper, LIMIT, True, "URL"), (chart.mr_centre, CENTRE, False, "mR 均值")),
+                         y_mr, left, width - right, 1.2)
     points = [(x_at(i), y_mr(r)) for i, r in enumerate(chart.moving_ranges) if r is not None]
     if len(points) > 1:
         parts.append(f'<polyline points="{" ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in points)}" fill="none" '
@@ -109,6 +99,18 @@ def control_chart(labels: Sequence[str], chart: XmR, *, width: int = 720, height
                          f"{escape(label)}</text>")
     parts.append("</svg>")
     return Markup("".join(parts))  # every text above is escaped  # noqa: S704  # nosec B704
+
+
+def _levels(levels, y_of, x1: float, x2: float, stroke: float) -> list[str]:
+    """Horizontal limit and centre lines across the plot, each named with its value at the right end."""
+    parts = []
+    for value, colour, dashed, name in levels:
+        y = _fmt(y_of(value))
+        dash = ' stroke-dasharray="6 4"' if dashed else ""
+        parts.append(f'<line class="limit" x1="{x1}" y1="{y}" x2="{x2}" y2="{y}" stroke="{colour}"{dash} '
+                     f'stroke-width="{stroke}"/><text x="{x2 + 4}" y="{_fmt(y_of(value) + 4)}" fill="{colour}">'
+                     f"{escape(name)} {_fmt(value)}</text>")
+    return parts
 
 
 def _ticks(low: float, high: float) -> list[float]:
