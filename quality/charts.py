@@ -19,7 +19,7 @@ def control_chart(labels: Sequence[str], chart: XmR, *, width: int = 720, height
                   title: str = "", value_label: str = "X", range_label: str = "mR") -> Markup:
     """Both charts in one SVG; without limits (too few points) the values alone, and the caller says why."""
     count = len(chart.values)
-    left, right, top, gap = 48, 64, 16, 34
+    left, right, top, gap = 48, 84, 16, 34  # right: room for "mR 均值 12.3"
     x_h = int((height - top - gap - 40) * 0.68)
     mr_h = height - top - gap - 40 - x_h
     plot_w = width - left - right
