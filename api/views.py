@@ -168,7 +168,7 @@ def submit(inspection_id: int):
     inspection = _inspection_or_404(inspection_id)
     body = request.get_json(silent=True) or {}
     image = None
-    if body.get("signature") and inspection.status != "submitted":
+    if body.get("signature") and not inspection.locked:
         try:
             image = clean_signature_image(str(body["signature"]))
         except SignatureError as exc:
@@ -201,7 +201,7 @@ def inspection_json(inspection: Inspection) -> dict:
                     photos_by_item(session=db(), inspection=inspection).items()}
     scheme = scheme_from_dict(version.scheme)
     maxima = "full_marks" if scheme.counted else "max_points"
-    if inspection.status == "submitted":
+    if inspection.locked:
         categories = [{"key": r.category_key, "name": r.category_name, "percent": _round(r.percent),
                        "points": _round(r.points) if r.percent is not None else None,
                        maxima: _round(r.max_points) if r.percent is not None else None}
@@ -236,6 +236,7 @@ def inspection_json(inspection: Inspection) -> dict:
         "checklist": {"key": version.checklist.key, "version": version.number},
         "status": inspection.status.value if hasattr(inspection.status, "value") else inspection.status,
         "inspector": inspection.inspector.username,
+        "calibration": inspection.calibration_id,  # a joint inspection's copy: see /api/v1/calibrations/<id>
         "started_at": _iso(inspection.started_at),
         "submitted_at": _iso(inspection.submitted_at),
         "answers": answers,

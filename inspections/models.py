@@ -12,7 +12,27 @@ from checklists.models import ChecklistItem, ChecklistVersion
 
 class InspectionStatus(StrEnum):
     draft = "draft"
-    submitted = "submitted"
+    submitted = "submitted"  # the workshop's official record: trends, rankings, plans, findings, reports
+    # a joint inspection's copy, submitted and locked, that did not become the official record: it counts only in
+    # the calibration report and in inspector leniency, never in trends (migration 0025)
+    calibration = "calibration"
+
+
+class Calibration(SQLModel, table=True):
+    """A joint inspection for calibration: two or more named inspectors each fill their own copy (an Inspection
+    with calibration_id) of one workshop against one checklist version, without seeing each other's answers
+    until all have submitted. The manager then makes one copy, or a reconciled copy, the official inspection."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workshop_id: int = Field(foreign_key="workshop.id", index=True)
+    version_id: int = Field(foreign_key="checklist_version.id")
+    started_by_id: int = Field(foreign_key="user.id")
+    started_at: datetime = Field(default_factory=clock.now)
+    decided_by_id: int | None = Field(default=None, foreign_key="user.id")
+    decided_at: datetime | None = None
+
+    workshop: Workshop = Relationship()
+    version: "ChecklistVersion" = Relationship()
 
 
 class Inspection(SQLModel, table=True):
@@ -31,6 +51,9 @@ class Inspection(SQLModel, table=True):
     overall_percent: float | None = None
     grade: str | None = Field(default=None, max_length=32)
     passed: bool | None = None
+    # a copy of a joint inspection (see Calibration); reconciled: the manager's copy made from the panel's
+    calibration_id: int | None = Field(default=None, foreign_key="calibration.id", index=True)
+    reconciled: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
     workshop: Workshop = Relationship()
     version: "ChecklistVersion" = Relationship()
@@ -39,6 +62,11 @@ class Inspection(SQLModel, table=True):
     category_results: list["CategoryResult"] = Relationship(
         back_populates="inspection", sa_relationship_kwargs={"order_by": "CategoryResult.position"}
     )
+
+    @property
+    def locked(self) -> bool:
+        """Submitted, officially or as a calibration copy: answers change only through a correction."""
+        return self.status != InspectionStatus.draft
 
 
 class Answer(SQLModel, table=True):

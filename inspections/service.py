@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import inspect
+from sqlalchemy import false, inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, object_session
 from sqlmodel import Session, func, select
@@ -22,6 +22,7 @@ from database import begin_writing
 from inspections.models import (
     Answer,
     AnswerChange,
+    Calibration,
     CategoryResult,
     Correction,
     Inspection,
@@ -103,7 +104,21 @@ def get_visible_inspection(*, session: Session, user: User, inspection_id: int) 
     inspection = session.get(Inspection, inspection_id, options=[joinedload(Inspection.version)])
     if inspection is None or not can_see_workshop(session=session, user=user, workshop_id=inspection.workshop_id):
         return None
+    if inspection.calibration_id is not None and hidden_from_panel(session=session, user=user, inspection=inspection):
+        return None
     return inspection
+
+
+def hidden_from_panel(*, session: Session, user: User, inspection: Inspection) -> bool:
+    """A joint inspection's copy is hidden from the other inspectors of its panel until every copy is submitted:
+    nobody scores with a colleague's answers in view. The manager who is not on the panel sees them all."""
+    if inspection.inspector_id == user.id or inspection.reconciled:
+        return False
+    copies = session.exec(select(Inspection.inspector_id, Inspection.status)
+                          .where(Inspection.calibration_id == inspection.calibration_id,
+                                 Inspection.reconciled == false())).all()
+    on_panel = any(inspector_id == user.id for inspector_id, _status in copies)
+    return on_panel and any(status == InspectionStatus.draft for _inspector, status in copies)
 
 
 def latest_submitted(*, session: Session, workshop_ids: list[int]) -> dict[int, Inspection | None]:
@@ -158,8 +173,9 @@ def _lock_inspection(session: Session, inspection: Inspection) -> None:
 
 
 def can_edit(user: User, inspection: Inspection) -> bool:
+    # a joint inspection's copy is its inspector's alone: even a manager does not fill in a panel member's view
     return inspection.status == InspectionStatus.draft and (
-        inspection.inspector_id == user.id or is_manager(user)
+        inspection.inspector_id == user.id or (is_manager(user) and inspection.calibration_id is None)
     )
 
 
@@ -473,7 +489,7 @@ def submit_inspection(*, session: Session, user: User, inspection: Inspection,
     """
     # Lock the row so that two taps on two workers cannot both score it (SQLite: BEGIN IMMEDIATE does this).
     _lock_inspection(session, inspection)
-    if inspection.status == InspectionStatus.submitted:
+    if inspection.locked:
         if inspection.inspector_id == user.id:
             return inspection  # the inspector's repeated tap
         raise InspectionError("locked", "this inspection is submitted and locked", status=409)
@@ -495,23 +511,36 @@ def submit_inspection(*, session: Session, user: User, inspection: Inspection,
         raise InspectionError("photo_missing", f"{len(without_photo)} findings need a photo", items=without_photo)
     result = score_inspection(specs, values, scheme)
     store_result(session=session, inspection=inspection, result=result)
-    inspection.status = InspectionStatus.submitted
+    # a joint inspection's copy waits for the manager's choice; the reconciled copy is the choice
+    copy = inspection.calibration_id is not None and not inspection.reconciled
+    inspection.status = InspectionStatus.calibration if copy else InspectionStatus.submitted
     inspection.submitted_at = clock.now()
     session.flush()
     audit(session, actor=user, action="inspection.submit", object_type="inspection", object_id=inspection.id,
           new={"workshop": inspection.workshop.code, "checklist_version_id": inspection.version_id,
-               "overall_percent": result.overall_percent, "grade": result.grade, "passed": result.passed})
-    # every finding becomes a corrective action; due dates count from the day at the workshop's plant
-    from actions.service import record_findings
-
-    record_findings(session=session, inspection=inspection,
-                    today=today or clock.local_day(inspection.submitted_at, clock.zone_of(inspection.workshop.plant)))
+               "overall_percent": result.overall_percent, "grade": result.grade, "passed": result.passed,
+               **({"calibration": inspection.calibration_id} if inspection.calibration_id else {})})
     if signed or signature_image is not None:
         record_signature(session=session, user=user, inspection=inspection, role=SignatureRole.inspector,
                          signer_name=user.display_name, signer_user=user, image=signature_image,
                          password_confirmed=password_confirmed)
-    record_changed(session, inspection)
+    if not copy:
+        became_official(session=session, inspection=inspection, today=today)
+    if inspection.reconciled:
+        calibration = session.get(Calibration, inspection.calibration_id)
+        calibration.decided_by_id, calibration.decided_at = user.id, inspection.submitted_at
     return inspection
+
+
+def became_official(*, session: Session, inspection: Inspection, today: date | None = None) -> None:
+    """An inspection is now the workshop's record (at submit, or a calibration copy the manager chose): every
+    finding becomes a corrective action, due dates counted from the day at the workshop's plant; its reports are
+    issued."""
+    from actions.service import record_findings
+
+    record_findings(session=session, inspection=inspection,
+                    today=today or clock.local_day(inspection.submitted_at, clock.zone_of(inspection.workshop.plant)))
+    record_changed(session, inspection)
 
 
 def record_changed(session: Session, inspection: Inspection) -> None:

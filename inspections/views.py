@@ -182,7 +182,8 @@ def workshop(code: str):
                                     height=190, title=s.name)) for s in series[1:]] if points else []
     drafts = session.exec(
         select(Inspection)
-        .where(Inspection.workshop_id == workshop.id, Inspection.status == InspectionStatus.draft)
+        .where(Inspection.workshop_id == workshop.id, Inspection.status == InspectionStatus.draft,
+               Inspection.calibration_id.is_(None))  # a joint inspection's copies are listed on its own page
         .order_by(Inspection.started_at.desc())
     ).all()
     recent = [p.inspection_id for p in points[-12:]]
@@ -307,7 +308,7 @@ def _open_actions(inspection: Inspection) -> dict:
 @bp.get("/inspections/<int:inspection_id>")
 def inspection(inspection_id: int):
     inspection = get_inspection_or_404(inspection_id)
-    if inspection.status == InspectionStatus.submitted:
+    if inspection.locked:
         context = inspection_report_context(session=db(), inspection=inspection)
         return render_page("inspections/result.html", errors={}, form={}, **_result_extras(inspection), **context)
     context = _form_context(inspection, request.args.get("category"))
@@ -515,7 +516,7 @@ def category_not_applicable(inspection_id: int, category_key: str):
 def review_page(inspection_id: int):
     """The summary before signing: scores, grade, findings, and links to whatever is still unanswered."""
     inspection = get_inspection_or_404(inspection_id)
-    if inspection.status == InspectionStatus.submitted:
+    if inspection.locked:
         return redirect(url_for(".inspection", inspection_id=inspection.id), code=303)
     return render_page("inspections/review.html", **_review_context(inspection))
 
@@ -573,7 +574,7 @@ def submit(inspection_id: int):
     """Sign and submit. What is wrong (unanswered items, a missing signature) is named; answers stay saved."""
     session = db()
     inspection = get_inspection_or_404(inspection_id)
-    if inspection.status == InspectionStatus.submitted:
+    if inspection.locked:
         if inspection.inspector_id == current_user.id:
             return redirect(url_for(".inspection", inspection_id=inspection.id), code=303)  # a repeated tap
         abort(409, _error_text(InspectionError("locked", "")))

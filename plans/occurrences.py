@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, or_, select
 
 import clock
 from accounts.days import PlantDays
@@ -219,7 +219,9 @@ def _inspections(session: Session, plans, workshops_by_plant, earliest: date, la
                     Inspection.submitted_at, Inspection.status)
              .join(ChecklistVersion, Inspection.version_id == ChecklistVersion.id)
              .where(Inspection.workshop_id.in_(workshop_ids), ChecklistVersion.checklist_id.in_(checklist_ids),
-                    Inspection.started_at >= since))
+                    Inspection.started_at >= since,
+                    # a joint inspection's copies fulfil nothing until one of them is made the official record
+                    or_(Inspection.calibration_id.is_(None), Inspection.status == InspectionStatus.submitted)))
     if latest < date.max - timedelta(days=2):
         query = query.where(Inspection.started_at < datetime.combine(latest + timedelta(days=2), datetime.min.time(),
                                                                       tzinfo=UTC))

@@ -12,6 +12,7 @@ Kappa is None where it is undefined (every rating in one category: agreement by 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from statistics import fmean
 
 
@@ -112,3 +113,48 @@ def leniency(scores: Sequence[tuple[object, object, float]]) -> dict[object, tup
             others = fmean(m for other, m in means.items() if other != inspector)
             differences.setdefault(inspector, []).append(own - others)
     return {i: (fmean(d), len(d)) for i, d in differences.items()}
+
+
+NOT_APPLICABLE = "na"
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How a panel agreed over a set of items: None where a figure is undefined or does not apply."""
+
+    items: int  # items every rater answered (scored or N/A)
+    fleiss: float | None  # the score levels and N/A as categories
+    weighted: float | None  # two raters only: linear-weighted Cohen's kappa over the items both scored
+    mean_absolute_difference: float | None  # mean over items and pairs of raters of |a − b|, both scored
+
+
+def panel_agreement(ratings: Sequence[Sequence[object]], levels: Sequence[object]) -> Agreement:
+    """ratings[item] = each rater's answer (a level, NOT_APPLICABLE, or None: not answered), raters in the same
+    order on every item → the panel's agreement. Items someone left unanswered take no part."""
+    complete = [list(row) for row in ratings if row and all(value is not None for value in row)]
+    categories = [*levels, NOT_APPLICABLE]
+    fleiss = fleiss_kappa(ratings_table(complete, categories)) if complete and len(complete[0]) >= 2 else None
+    scored = [row for row in complete if NOT_APPLICABLE not in row]
+    weighted = None
+    if scored and len(scored[0]) == 2:
+        weighted = weighted_kappa([r[0] for r in scored], [r[1] for r in scored], list(levels), "linear")
+    differences = [abs(row[a] - row[b]) for row in complete for a in range(len(row)) for b in range(a + 1, len(row))
+                   if row[a] != NOT_APPLICABLE and row[b] != NOT_APPLICABLE]
+    return Agreement(len(complete), fleiss, weighted, fmean(differences) if differences else None)
+
+
+def spread(values: Sequence[object]) -> float | None:
+    """An item's spread: the highest score less the lowest (N/A and unanswered left out)."""
+    scored = [v for v in values if v is not None and v != NOT_APPLICABLE]
+    return max(scored) - min(scored) if len(scored) >= 2 else None
+
+
+def kappa_reading(kappa: float | None) -> str | None:
+    """Landis & Koch's (1977) bands, as keys: poor < 0 ≤ slight ≤ 0.20 < fair ≤ 0.40 < moderate ≤ 0.60 <
+    substantial ≤ 0.80 < almost_perfect."""
+    if kappa is None:
+        return None
+    for upper, band in ((0.0, "poor"), (0.2, "slight"), (0.4, "fair"), (0.6, "moderate"), (0.8, "substantial")):
+        if kappa < upper or (upper > 0 and kappa <= upper):
+            return band
+    return "almost_perfect"

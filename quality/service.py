@@ -124,7 +124,9 @@ def inspector_leniency(*, session: Session, workshops, since, until) -> list[Len
     rows = session.exec(select(Inspection.inspector_id, Inspection.workshop_id, Inspection.submitted_at,
                                Inspection.overall_percent)
                         .where(Inspection.workshop_id.in_(list(plants)),
-                               Inspection.status == InspectionStatus.submitted, Inspection.submitted_at >= since,
+                               # a joint inspection's copies compare inspectors on the same floor best of all
+                               Inspection.status.in_([InspectionStatus.submitted, InspectionStatus.calibration]),
+                               Inspection.submitted_at >= since,
                                Inspection.submitted_at < until, Inspection.overall_percent.is_not(None))).all()
     scores = [(inspector, (workshop_id, f"{clock.local(at, clock.zone_of(plants[workshop_id])):%Y-%m}"), percent)
               for inspector, workshop_id, at, percent in rows]
