@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from dateutil.relativedelta import relativedelta
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -122,7 +124,7 @@ def measure(url: str, label: str) -> None:
     rows.append(("group dashboard, a month, 20 plants × 30 workshops (page)",
                  f"{group_ms:.0f} ms (p95 {group_p95:.0f})", "—", "no target yet"))
     rows.extend(_plan_rows(app, client, month))
-    rows.extend(_quality_rows(client, naive, label))
+    rows.extend(_quality_rows(client, naive, label, last.date()))
     rows.extend(_export_rows(client, engine))
     print(f"\nlarge data set ({label}): {counts[0]} inspections, {counts[1]} answers; month {month}")
     widths = [max(len(str(r[i])) for r in rows + [HEADER]) for i in range(4)]
@@ -171,22 +173,24 @@ WHERE a.score <= 1 AND i.submitted_at >= :since AND {where} GROUP BY ci.key ORDE
 """
 
 
-def _quality_rows(client, naive, label: str) -> list[tuple]:
+def _quality_rows(client, naive, label: str, last: date) -> list[tuple]:
     """The control chart and the Pareto of a workshop over its five years, a plant's Pareto for a year, beside
     the naive scan of the answers for the same counts."""
     chart = client.get("/api/v1/workshops/P07-W13/control-chart?rules=1,2,3,4").get_json()
     assert len(chart["points"]) >= 100, "the control chart has no points"
     chart_ms, chart_p95 = timed(lambda: client.get("/api/v1/workshops/P07-W13/control-chart?rules=1,2,3,4"), 20)
     naive_trend_ms, _ = timed(lambda: naive(NAIVE_TREND, code="P07-W13"), 3)
-    five_years = "from=2021-12-01&to=2026-12-31"
+    start = last - relativedelta(years=5) + timedelta(days=1)  # five years, the longest period asked for
+    five_years = f"from={start}&to={last}"
     pareto = client.get(f"/api/v1/pareto?workshop=P07-W13&{five_years}").get_json()
-    assert pareto["total"] > 0, "the large data set has no findings"
+    assert pareto.get("total", 0) > 0, f"the large data set has no findings: {pareto}"
     pareto_ms, pareto_p95 = timed(lambda: client.get(f"/api/v1/pareto?workshop=P07-W13&{five_years}"), 10)
-    old = "2021-12-01" if label == "SQLite" else datetime(2021, 12, 1, tzinfo=UTC)
+    old = str(start) if label == "SQLite" else datetime.combine(start, datetime.min.time(), tzinfo=UTC)
     naive_ms, _ = timed(lambda: naive(NAIVE_PARETO.format(where="w.code = :code"), code="P07-W13", since=old), 3)
-    year = "from=2025-12-01&to=2026-11-30"
+    year_start = last - relativedelta(years=1) + timedelta(days=1)
+    year = f"from={year_start}&to={last}"
     plant_ms, plant_p95 = timed(lambda: client.get(f"/api/v1/pareto?plant=P07&{year}"), 5)
-    since = "2025-12-01" if label == "SQLite" else datetime(2025, 12, 1, tzinfo=UTC)
+    since = str(year_start) if label == "SQLite" else datetime.combine(year_start, datetime.min.time(), tzinfo=UTC)
     naive_plant_ms, _ = timed(lambda: naive(NAIVE_PARETO.format(
         where="w.plant_id = (SELECT id FROM plant WHERE code = :code)"), code="P07", since=since), 3)
     return [

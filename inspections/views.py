@@ -730,7 +730,8 @@ def correct(inspection_id: int, item_key: str):
 
 
 def _result_extras(inspection: Inspection) -> dict:
-    return {"may_countersign": may_record_signature(current_user, inspection),
+    official = inspection.status == InspectionStatus.submitted  # not a joint inspection's calibration record
+    return {"may_countersign": official and may_record_signature(current_user, inspection),
             "may_approve": may_approve(current_user, inspection),
             "may_correct": is_manager(current_user) and inspection.status == InspectionStatus.submitted,
             "today": clock.today(clock.zone_of(inspection.workshop.plant)),

@@ -200,6 +200,10 @@ def test_on_screen_the_manager_reconciles_a_copy_from_the_panel(app, client, aut
                                         headers=token_headers(app, "manager")).get_json()["inspections"]] == [draft_id]
     page = client.get(page_url).get_data(as_text=True)
     assert "本车间的正式检查是" in page and f"#{draft_id}" in page
+    record = client.get(f"/inspections/{copy['sup1']}").get_data(as_text=True)
+    assert "校准记录" in record and "report.pdf" not in record
+    official = client.get(f"/inspections/{draft_id}").get_data(as_text=True)
+    assert "合议稿" in official and "report.pdf" in official
     listing = client.get("/workshops/W1/calibrations").get_data(as_text=True)
     assert f'data-calibration="{calibration_id}"' in listing and "已确定正式检查" in listing
     # a supervisor reads the list but has no start form

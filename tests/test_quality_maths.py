@@ -143,3 +143,48 @@ def test_leniency_compares_inspectors_on_the_same_floors_and_months():
     found = leniency(rows)
     # W1: 张 +10, 李 −10; W2: 张 90 − 85 = +5, 王 86 − 87 = −1, 李 84 − 88 = −4; W3 had one inspector only
     assert found == {"张": (pytest.approx(7.5), 2), "李": (pytest.approx(-7.0), 2), "王": (pytest.approx(-1.0), 1)}
+
+
+def test_panel_agreement_of_a_calibration():
+    from quality.agreement import NOT_APPLICABLE, panel_agreement, spread
+
+    na = NOT_APPLICABLE
+    # two raters, five items: four agree, one a level apart; an item one left unanswered takes no part
+    found = panel_agreement([[4, 4], [3, 3], [2, 3], [1, 1], [0, 0], [2, None]], levels=range(5))
+    assert found.items == 5 and found.mean_absolute_difference == pytest.approx(0.2)
+    assert found.fleiss == pytest.approx(fleiss_kappa(ratings_table([[4, 4], [3, 3], [2, 3], [1, 1], [0, 0]],
+                                                                    [0, 1, 2, 3, 4, na])))
+    assert found.weighted == pytest.approx(weighted_kappa([4, 3, 2, 1, 0], [4, 3, 3, 1, 0], range(5)))
+    assert 0.7 < found.weighted < 1 and found.fleiss < found.weighted  # a near miss is half an agreement
+    # N/A against a score is a disagreement for Fleiss, left out of the distances and the weighted kappa
+    with_na = panel_agreement([[4, na], [3, 3], [1, 1]], levels=range(5))
+    assert with_na.mean_absolute_difference == 0.0 and with_na.weighted == 1.0 and with_na.fleiss < 1
+    three = panel_agreement([[4, 4, 2], [3, 3, 3]], levels=range(5))
+    assert three.weighted is None and three.mean_absolute_difference == pytest.approx((0 + 2 + 2) / 6)
+    assert panel_agreement([], levels=range(5)).fleiss is None
+    assert spread([4, na, 1, None]) == 3 and spread([2, na]) is None
+
+
+@pytest.mark.parametrize(("kappa", "band"), [(None, None), (-0.1, "poor"), (0.0, "slight"), (0.2, "slight"),
+                                             (0.21, "fair"), (0.4, "fair"), (0.6, "moderate"), (0.8, "substantial"),
+                                             (0.81, "almost_perfect"), (1.0, "almost_perfect")])
+def test_kappa_reads_in_landis_and_koch_bands(kappa, band):
+    from quality.agreement import kappa_reading
+
+    assert kappa_reading(kappa) == band
+
+
+@given(st.lists(st.lists(st.sampled_from([0, 1, 2, 3, 4, "na"]), min_size=3, max_size=3), min_size=1,
+                max_size=30), st.randoms())
+def test_the_panel_figures_do_not_depend_on_who_is_listed_first(rows, rnd):
+    from quality.agreement import panel_agreement
+
+    order = [0, 1, 2]
+    rnd.shuffle(order)
+    before = panel_agreement(rows, levels=range(5))
+    after = panel_agreement([[row[i] for i in order] for row in rows], levels=range(5))
+    assert before.items == after.items
+    for a, b in ((before.fleiss, after.fleiss), (before.mean_absolute_difference, after.mean_absolute_difference)):
+        assert (a is None and b is None) or a == pytest.approx(b)
+    if before.mean_absolute_difference is not None:
+        assert 0 <= before.mean_absolute_difference <= 4
