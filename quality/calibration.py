@@ -106,6 +106,11 @@ class ItemRow:
     values: list[object]  # each copy's answer in panel order: a level, "na", or None (not answered)
     spread: float | None
 
+    @property
+    def agreed(self) -> bool:
+        """Everyone who answered gave the same answer (N/A against a score is a disagreement too)."""
+        return len({v for v in self.values if v is not None}) <= 1
+
 
 @dataclass(frozen=True)
 class CategoryRow:

@@ -79,6 +79,11 @@ def kappa_words(band: str | None) -> str:
             "moderate": _("中等"), "substantial": _("较强"), "almost_perfect": _("几乎完全一致")}[band]
 
 
+def figure(value: float | None) -> str:
+    """Two decimals, and never "-0.00" for a kappa a hair below zero."""
+    return "—" if value is None else f"{round(value, 2) + 0.0:.2f}"
+
+
 @bp.route("/workshops/<code>/calibrations", methods=["GET", "POST"])
 def workshop_calibrations(code: str):
     """A workshop's joint inspections, and for managers the form that starts one."""
@@ -133,7 +138,7 @@ def _render(state: CalibrationState, errors: dict | None = None, status: int = 2
     return render_page(
         "quality/calibration.html", status=status, state=state, found=found, names=names, errors=errors or {},
         may_decide=is_manager(current_user) and state.complete and not state.decided,
-        mine=state.copy_of(current_user), kappa_text=lambda k: kappa_words(kappa_reading(k)),
+        mine=state.copy_of(current_user), kappa_text=lambda k: kappa_words(kappa_reading(k)), figure=figure,
         readings=[bias_words(n, b, found.unit) for n, b in zip(names, found.bias, strict=True)] if found else [])
 
 

@@ -178,7 +178,7 @@ def test_on_screen_the_manager_reconciles_a_copy_from_the_panel(app, client, aut
     _submit(client, token_headers(app, "manager"), copy["manager"])
     page = client.get(page_url).get_data(as_text=True)
     assert "calibration-report" in page and "data-hidden-until-all" not in page
-    assert 'data-item="%s" class="spread-wide"' % keys[1] in page
+    assert f'data-item="{keys[1]}" class="spread-wide"' in page
     assert "张班长 平均比其他检查员低 0.2 级" in page and "sup1 平均比其他检查员高 0.1 级" in page
     reconcile = client.post(f"/calibrations/{calibration_id}/reconcile")
     assert reconcile.status_code == 303
