@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import abort, jsonify, request
 from flask_login import current_user
 
-from accounts.service import get_visible_workshop_or_404
+from accounts.service import get_visible_workshop_or_404, is_manager
 from api.views import bp
 from database import db
 from inspections.models import Calibration
@@ -16,6 +16,7 @@ from quality.calibration import (
     CalibrationError,
     CalibrationState,
     choose_official,
+    may_start,
     may_view,
     report,
     start_calibration,
@@ -38,6 +39,8 @@ def _bad(message: str, code: str, fields: list[str]):
 def start_calibration_api(code: str):
     session = db()
     workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code)
+    if not may_start(session=session, user=current_user, workshop=workshop):  # who may, before what was sent
+        return jsonify(error="only a quality manager may start a joint inspection", code="not_allowed"), 403
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return _bad("expected a JSON object", "bad_request", [])
@@ -75,6 +78,8 @@ def get_calibration(calibration_id: int):
 @bp.post("/calibrations/<int:calibration_id>/official")
 def calibration_official_api(calibration_id: int):
     state = _calibration_or_404(calibration_id)
+    if not is_manager(current_user):  # who may, before what was sent
+        return jsonify(error="only a quality manager may decide a joint inspection", code="not_allowed"), 403
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or set(body) != {"inspection"} or not isinstance(body["inspection"], int) \
             or isinstance(body["inspection"], bool):

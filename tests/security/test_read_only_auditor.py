@@ -32,7 +32,8 @@ def url_arguments(app, target) -> dict:
         workshop = session.exec(select(Workshop).where(Workshop.code == "W1")).one()
         tag = session.exec(select(RedTag)).first()
         plan, robot, today = _plan_and_robot(session, workshop)
-        return {"plan_id": plan.id, "robot_id": robot.id,
+        calibration = _calibration(session, workshop)
+        return {"plan_id": plan.id, "robot_id": robot.id, "calibration_id": calibration.id,
                 "occurrence": f"{plan.id}-{workshop.id}-{today:%Y%m%d}",
                 "occurrence_id": f"{plan.id}-{workshop.id}-{today:%Y%m%d}",
                 "action_id": action.id, "tag_id": tag.id, "plant_id": workshop.plant_id, "workshop_id": workshop.id,
@@ -57,6 +58,16 @@ def _plan_and_robot(session, workshop):
                       url="http://127.0.0.1:9/wecom", secret="")
     session.commit()
     return plan, robot, today
+
+
+def _calibration(session, workshop):
+    """A joint inspection of W1 by sup1 and the manager, for the auditor to try to decide."""
+    from quality.calibration import start_calibration
+
+    manager = session.exec(select(User).where(User.username == "manager")).one()
+    calibration = start_calibration(session=session, user=manager, workshop=workshop, usernames=["sup1", "manager"])
+    session.commit()
+    return calibration
 
 
 def test_an_auditor_changes_nothing_through_any_route(app, target):
