@@ -25,7 +25,7 @@ def _rules(raw: str | None) -> tuple[int, ...] | None:
 @bp.get("/workshops/<code>/control-chart")
 def workshop_control_chart(code: str):
     workshop = get_visible_workshop_or_404(session=db(), user=current_user, code=code)
-    unknown = sorted(set(request.args) - {"series", "baseline", "rules"})
+    unknown = sorted(set(request.args) - {"series", "baseline", "rules", "view"})
     if unknown:
         return jsonify(error=f"unknown parameters: {', '.join(unknown)}", code="unknown_field", items=unknown), 422
     rules = _rules(request.args.get("rules"))
@@ -34,15 +34,20 @@ def workshop_control_chart(code: str):
         field = "rules" if rules is None else "baseline"
         return jsonify(error=f"{field}: rules are 1–4 separated by commas, baseline a number of points",
                        code=f"bad_{field}", items=[field]), 422
+    view = request.args.get("view") or "version"
+    if view not in ("version", "like"):
+        return jsonify(error="view: version (since the last checklist version change) or like (like-for-like "
+                       "across versions)", code="bad_view", items=["view"]), 422
     try:
         found = control_chart(session=db(), workshop=workshop, series=request.args.get("series") or OVERALL,
-                              baseline=int(raw_baseline) if raw_baseline else None, rules=rules)
+                              baseline=int(raw_baseline) if raw_baseline else None, rules=rules,
+                              like=view == "like")
     except ChartError as exc:
         return jsonify(error=str(exc), code=exc.code, items=[exc.field]), 422
     chart = found.chart
     label = lambda i: found.dates[i]  # noqa: E731 - the signal's words name the inspection's day
     return jsonify(
-        workshop=workshop.code, series=found.series, since_version_change=found.since_version_change,
+        workshop=workshop.code, series=found.series, view=view, since_version_change=found.since_version_change,
         baseline=chart.baseline, rules=list(rules),
         points=[{"inspection": p.inspection_id, "date": found.dates[i], "value": round(chart.values[i], 2),
                  "moving_range": None if chart.moving_ranges[i] is None else round(chart.moving_ranges[i], 2)}
@@ -51,7 +56,8 @@ def workshop_control_chart(code: str):
         mr_centre=_round(chart.mr_centre), mr_upper=_round(chart.mr_upper),
         signals=[{"rule": s.rule, "inspection": found.points[s.index].inspection_id, "text": signal_text(s, label)}
                  for s in chart.signals],
-        note=None if chart.has_limits else "fewer than 4 points since the last checklist version change: no limits",
+        note=None if chart.has_limits else ("fewer than 4 points: no limits" if view == "like" else
+                                            "fewer than 4 points since the last checklist version change: no limits"),
     )
 
 

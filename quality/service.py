@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 import clock
-from inspections.trends import TrendPoint, category_names_in_order, version_changes, workshop_trend
+from inspections.trends import (
+    TrendPoint,
+    category_names_in_order,
+    like_for_like_points,
+    version_changes,
+    workshop_trend,
+)
 from quality.spc import DEFAULT_BASELINE, XmR, xmr
 
 OVERALL = "overall"
@@ -29,27 +35,32 @@ class ControlChart:
     chart: XmR
     since_version_change: bool  # the points start at the last checklist version change
     category_names: dict[str, str]
+    like_for_like: bool = False  # every version, each inspection scored on the items all versions share
 
 
 def control_chart(*, session: Session, workshop, series: str = OVERALL, baseline: int | None = None,
-                  rules=(1,), since=None, until=None) -> ControlChart:
+                  rules=(1,), since=None, until=None, like: bool = False) -> ControlChart:
     """The workshop's XmR chart of its overall score or one category's, from the last checklist version change
     on (scores of different versions are not one process); limits from the first `baseline` points of it (12 by
-    default). since/until (UTC instants) keep it to a period: a printed period report shows only its period."""
+    default). since/until (UTC instants) keep it to a period: a printed period report shows only its period.
+    like: the like-for-like view instead — every inspection across versions, each scored on the items every
+    version shares, so one process runs through the changes."""
     points = workshop_trend(session=session, workshop_id=workshop.id, since=since, until=until)
+    if like and points:
+        points, _common = like_for_like_points(session=session, points=points)
     names = category_names_in_order(session=session, inspection_ids=[p.inspection_id for p in points])
     if series != OVERALL and series not in names:
         raise ChartError("series", f"no series {series!r}: overall or one of {', '.join(names)}", "unknown_series")
     if baseline is not None and not 1 <= baseline <= 10_000:
         raise ChartError("baseline", "the baseline is 1 to 10000 points", "bad_baseline")
     changes = version_changes(points)
-    start = changes[-1] if changes else 0
+    start = changes[-1] if changes and not like else 0
     shown = [p for p in points[start:] if _value(p, series) is not None]
     zone = clock.zone_of(workshop.plant)
     chart = xmr([_value(p, series) for p in shown], baseline=baseline or DEFAULT_BASELINE, rules=rules)
     return ControlChart(series, "总分" if series == OVERALL else names[series], shown,
-                        [clock.local_day(p.submitted_at, zone).isoformat() for p in shown], chart, bool(changes),
-                        names)
+                        [clock.local_day(p.submitted_at, zone).isoformat() for p in shown], chart,
+                        bool(changes) and not like, names, like)
 
 
 def _value(point: TrendPoint, series: str) -> float | None:

@@ -53,11 +53,13 @@ def workshop_control_chart(code: str):
     if raw and baseline is None:
         errors["baseline"], status = _("基准点数为 1 到 10000 的整数"), 422
     series = request.args.get("series") or OVERALL
+    like = request.args.get("view") == "like"
     try:
-        found = control_chart(session=db(), workshop=workshop, series=series, baseline=baseline, rules=rules)
+        found = control_chart(session=db(), workshop=workshop, series=series, baseline=baseline, rules=rules,
+                              like=like)
     except ChartError:
         errors["series"], status = _("没有这个类别"), 422
-        found = control_chart(session=db(), workshop=workshop, baseline=baseline, rules=rules)
+        found = control_chart(session=db(), workshop=workshop, baseline=baseline, rules=rules, like=like)
     label = lambda i: found.dates[i][5:]  # noqa: E731 - MM-DD on the chart and in the words
     svg = control_chart_svg([found.dates[i][5:] for i in range(len(found.points))], found.chart,
                             title=_("%(name)s 过程控制图（XmR）· %(series)s", name=workshop.name,

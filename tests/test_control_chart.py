@@ -3,7 +3,9 @@ the inspection, too few points said instead of drawn, refusals naming the field.
 
 from datetime import UTC, datetime, timedelta
 
-from tests.helpers import drawn_signature, token_headers
+from sqlmodel import Session, select
+
+from tests.helpers import answer_all_api, drawn_signature, token_headers
 from tests.seed import PASSWORD
 
 
@@ -115,6 +117,12 @@ def test_the_pareto_page_draws_the_bars_and_lists_what_is_behind_them(app, clien
     bad = client.get("/pareto?workshop=W1&from=2026-12-01&to=2026-11-01")
     assert bad.status_code == 422 and "YYYY-MM-DD" in bad.get_data(as_text=True)
     assert client.get("/pareto?workshop=W3").status_code == 404
+    # the group's month: every workshop the manager sees, both plants
+    auth.login("manager")
+    group = client.get("/plants?month=2026-11").get_data(as_text=True)
+    assert 'href="/pareto?from=2026-11-01&amp;to=2026-11-30" data-action="pareto"' in group
+    whole = client.get("/pareto?from=2026-11-01&to=2026-11-30").get_data(as_text=True)
+    assert "全部车间" in whole and 'id="behind-sort-01"' in whole
 
 
 def test_the_reports_carry_the_control_chart_and_the_pareto(app, client, auth, travel, tmp_path):
@@ -151,3 +159,45 @@ def test_managers_see_who_scores_high_on_the_same_floors(app, client, auth, trav
     auth.logout()
     auth.login("sup1")
     assert 'data-section="leniency"' not in client.get("/plants/P1?month=2026-11").get_data(as_text=True)
+
+
+def test_the_like_for_like_view_runs_the_chart_through_a_version_change(app, client, travel):
+    """Since the last version change the chart has two points and no limits; like for like it has all six, each
+    scored on the items both versions share, so the new item's zeros do not show as a fall."""
+    from checklists.models import Checklist, ChecklistVersion
+    from checklists.service import add_item, new_draft, publish_version
+
+    sup = token_headers(app, "sup1")
+    start = datetime(2026, 9, 1, 2, 0, tzinfo=UTC)
+    for week in range(4):
+        travel(start + timedelta(weeks=week))
+        _inspect(client, sup, 3)
+    travel(start + timedelta(weeks=4))
+    with Session(app.extensions["engine"]) as session:
+        draft = new_draft(session=session, checklist=session.exec(select(Checklist)).one())
+        add_item(session=session, category=draft.categories[0], text="新增：废料桶每日清空")
+        publish_version(session=session, version=draft, user=None, note="加一项")
+        session.commit()
+        new_key = session.exec(select(ChecklistVersion).where(ChecklistVersion.id == draft.id)).one() \
+            .categories[0].items[-1].key
+    for week in (5, 6):
+        travel(start + timedelta(weeks=week))
+        inspection = client.post("/api/v1/workshops/W1/inspections", headers=sup).get_json()["id"]
+        answer_all_api(client, sup, inspection, score=3)
+        assert client.put(f"/api/v1/inspections/{inspection}/answers/{new_key}", headers=sup,
+                          json={"score": 0}).status_code == 200
+        assert client.post(f"/api/v1/inspections/{inspection}/submit", headers=sup,
+                           json={"signature": drawn_signature(), "password": PASSWORD}).status_code == 200
+    recent = client.get("/api/v1/workshops/W1/control-chart", headers=sup).get_json()
+    assert recent["view"] == "version" and recent["since_version_change"] and len(recent["points"]) == 2
+    assert recent["centre"] is None and recent["points"][0]["value"] < 75.0
+    like = client.get("/api/v1/workshops/W1/control-chart?view=like", headers=sup).get_json()
+    assert like["view"] == "like" and not like["since_version_change"] and len(like["points"]) == 6
+    assert {p["value"] for p in like["points"]} == {75.0} and like["centre"] == 75.0 and like["signals"] == []
+    bad = client.get("/api/v1/workshops/W1/control-chart?view=all", headers=sup)
+    assert bad.status_code == 422 and bad.get_json()["items"] == ["view"]
+    from tests.conftest import AuthActions
+
+    AuthActions(client).login("sup1")
+    page = client.get("/workshops/W1/control-chart?view=like").get_data(as_text=True)
+    assert 'data-points="6"' in page and '<option value="like" selected>' in page
