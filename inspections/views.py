@@ -909,6 +909,7 @@ def plant_dashboard(code: str):
         leniency = inspector_leniency(session=db(), workshops=context["workshops"],
                                       since=months_back(month, 6)[0].bounds(zone)[0], until=month.bounds(zone)[1])
     return render_page("inspections/plant.html", **context, month_value=f"{month.start:%Y-%m}", leniency=leniency,
+                       leniency_months=[f"{m.start:%Y-%m}" for m in months_back(month, 6)],
                        action_stats=actions, trend=trend, trend_rows=list(zip(labels, averages, strict=True)),
                        previous_value=f"{previous_month(month).start:%Y-%m}",
                        next_value=f"{(month.end + timedelta(days=1)):%Y-%m}")

@@ -120,6 +120,7 @@ class Leniency:
     inspector: str  # display name
     difference: float  # percentage points above (+) or below (−) the others on the same floors in the same months
     groups: int  # workshop-months compared
+    by_month: dict[str, float]  # "YYYY-MM" → that month's difference, for the months they were compared in
 
 
 def inspector_leniency(*, session: Session, workshops, since, until) -> list[Leniency]:
@@ -142,6 +143,10 @@ def inspector_leniency(*, session: Session, workshops, since, until) -> list[Len
     scores = [(inspector, (workshop_id, f"{clock.local(at, clock.zone_of(plants[workshop_id])):%Y-%m}"), percent)
               for inspector, workshop_id, at, percent in rows]
     found = leniency(scores)
+    by_month: dict[object, dict[str, float]] = {}
+    for month in sorted({group[1] for _i, group, _s in scores}):
+        for inspector, (difference, _n) in leniency([s for s in scores if s[1][1] == month]).items():
+            by_month.setdefault(inspector, {})[month] = difference
     names = {u.id: u.display_name for u in session.exec(select(User).where(User.id.in_(list(found))))} if found else {}
-    return sorted((Leniency(names.get(i, str(i)), d, n) for i, (d, n) in found.items()),
+    return sorted((Leniency(names.get(i, str(i)), d, n, by_month.get(i, {})) for i, (d, n) in found.items()),
                   key=lambda r: (-r.difference, r.inspector))

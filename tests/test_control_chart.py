@@ -156,9 +156,34 @@ def test_managers_see_who_scores_high_on_the_same_floors(app, client, auth, trav
     section = page.split('data-section="leniency"', 1)[1].split("</section>", 1)[0]
     assert "sup1 平均比其他检查员高" in section and "manager 平均比其他检查员低" in section
     assert section.index("sup1") < section.index("manager")  # most lenient first
+    months = section.split('class="leniency-months"', 1)[1]
+    sup1_row = months.split('<tr data-inspector="sup1">', 1)[1].split("</tr>", 1)[0]
+    assert '<td class="num" data-month="2026-11">+' in sup1_row and '<td class="num" data-month="2026-10">—' in sup1_row
     auth.logout()
     auth.login("sup1")
     assert 'data-section="leniency"' not in client.get("/plants/P1?month=2026-11").get_data(as_text=True)
+
+
+def test_a_joint_inspection_counts_in_leniency_though_not_in_trends(app, client, auth, travel):
+    """Two inspectors on the same floor on the same day are leniency's best evidence: the calibration copies count
+    there, and only there."""
+    from tests.test_calibration import _fill, _submit
+
+    travel(datetime(2026, 10, 6, 2, 0, tzinfo=UTC))
+    manager, sup1 = token_headers(app, "manager"), token_headers(app, "sup1")
+    started = client.post("/api/v1/workshops/W1/calibrations", headers=manager,
+                          json={"inspectors": ["sup1", "manager"]}).get_json()
+    copy = {c["inspector"]: c["inspection"] for c in started["copies"]}
+    _fill(client, sup1, copy["sup1"], {})
+    _fill(client, manager, copy["manager"], {"sort-01": 0, "sort-02": 0})
+    _submit(client, sup1, copy["sup1"])
+    _submit(client, manager, copy["manager"])
+    travel(datetime(2026, 11, 2, 2, 0, tzinfo=UTC))
+    auth.login("manager")
+    section = client.get("/plants/P1?month=2026-10").get_data(as_text=True).split('data-section="leniency"', 1)[1]
+    row = section.split('<tr data-inspector="sup1">', 1)[1].split("</tr>", 1)[0]
+    assert '<td class="num" data-month="2026-10">+' in row
+    assert client.get("/api/v1/workshops/W1/trend", headers=manager).get_json()["inspections"] == []
 
 
 def test_the_like_for_like_view_runs_the_chart_through_a_version_change(app, client, travel):
