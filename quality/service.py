@@ -94,22 +94,28 @@ def pareto_of_findings(*, session: Session, workshops, period, by: str = "item")
     by_zone: dict[str, list[int]] = {}
     for w in workshops:
         by_zone.setdefault(w.plant.timezone, []).append(w.id)
-    counts: dict[str, list] = {}  # key → [label, count, [(submitted_at, inspection id)]]
+    counts: dict[str, list] = {}  # key → [label, count, [(submitted_at, inspection id)], newest item id]
+    findings = []
     for zone_name, ids in by_zone.items():
         since, until = period.bounds(clock.zone_named(zone_name))
-        query = (select(Finding.item_key, ChecklistItem.text, ChecklistCategory.key, ChecklistCategory.name,
-                        Inspection.id, Inspection.submitted_at)
-                 .join(Inspection, Finding.inspection_id == Inspection.id)
-                 .join(ChecklistItem, Finding.item_id == ChecklistItem.id)
-                 .join(ChecklistCategory, ChecklistItem.category_id == ChecklistCategory.id)
-                 .where(Finding.workshop_id.in_(ids), Inspection.submitted_at >= since, Inspection.submitted_at < until)
-                 .order_by(Inspection.submitted_at))
-        for item_key, text, category_key, category_name, inspection_id, submitted_at in session.exec(query):
-            key, label = (item_key, text) if by == "item" else (category_key, category_name)
-            entry = counts.setdefault(key, [label, 0, []])
-            entry[0] = label  # the newest wording (rows come oldest first)
-            entry[1] += 1
-            entry[2].append((submitted_at, inspection_id))
+        # Filtered on the inspection's (workshop, submitted_at) index and left unordered: ordered by time, SQLite
+        # walks every plant's inspections of the period by the time index (30× slower on a group's database).
+        findings.extend(session.exec(
+            select(Finding.item_key, Finding.item_id, Inspection.id, Inspection.submitted_at)
+            .join(Inspection, Finding.inspection_id == Inspection.id)
+            .where(Inspection.workshop_id.in_(ids), Inspection.submitted_at >= since, Inspection.submitted_at < until)))
+    # each item's wording and category, read once per item version rather than once per finding
+    items = {item_id: (text, category_key, category_name) for item_id, text, category_key, category_name in
+             session.exec(select(ChecklistItem.id, ChecklistItem.text, ChecklistCategory.key, ChecklistCategory.name)
+                          .join(ChecklistCategory, ChecklistItem.category_id == ChecklistCategory.id)
+                          .where(ChecklistItem.id.in_({f[1] for f in findings})))} if findings else {}
+    for item_key, item_id, inspection_id, submitted_at in sorted(findings, key=lambda r: (r[3], r[2])):
+        text, category_key, category_name = items[item_id]
+        key, label = (item_key, text) if by == "item" else (category_key, category_name)
+        entry = counts.setdefault(key, [label, 0, []])
+        entry[0] = label  # the newest wording (rows sorted oldest first)
+        entry[1] += 1
+        entry[2].append((submitted_at, inspection_id))
     rows = pareto({key: (label, n) for key, (label, n, _found) in counts.items()})
     behind = {key: [i for _at, i in sorted(found, reverse=True)][:50] for key, (_l, _n, found) in counts.items()}
     return ParetoResult(by, rows, behind, sum(n for _l, n, _f in counts.values()))
