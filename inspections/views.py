@@ -841,7 +841,7 @@ def _plant_month(code: str):
 def plant_month_context(code: str) -> dict:
     """The plant's month for the dashboard (the same context its PDF is printed from)."""
     plant, workshops, month = _plant_month(code)
-    return plant_report_context(session=db(), plant=plant, workshops=workshops, month=month)
+    return plant_report_context(session=db(), plant=plant, workshops=workshops, month=month, for_print=False)
 
 
 def _requested_month(today):

@@ -266,8 +266,9 @@ def _between(bounds) -> dict:
     return {"since": bounds[0], "until": bounds[1]}
 
 
-def plant_report_context(*, session: Session, plant, workshops, month) -> dict:
-    """The monthly 6S 评比 of a plant's workshops (those the reader may see), the month at the plant."""
+def plant_report_context(*, session: Session, plant, workshops, month, for_print: bool = True) -> dict:
+    """The monthly 6S 评比 of a plant's workshops (those the reader may see), the month at the plant. The screen
+    (for_print False) links to the Pareto instead of drawing it."""
     from inspections.reports.periods import band_colour, heat_level
     from inspections.trends import mean
 
@@ -276,7 +277,7 @@ def plant_report_context(*, session: Session, plant, workshops, month) -> dict:
                                                   planned=planned)
     ranked = [row for row in league if row.rank is not None]
     return {
-        **quality_pages(session=session, workshops=workshops, period=month),
+        **(quality_pages(session=session, workshops=workshops, period=month) if for_print else {}),
         "plan": planned,
         "plan_by_code": {w.code: planned.of(w.id) for w in workshops},
         "missed_by_code": {w.code: planned.missed.get(w.id, []) for w in workshops},
