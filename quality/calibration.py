@@ -74,15 +74,14 @@ def start_calibration(*, session: Session, user: User, workshop: Workshop, usern
     if barred:
         raise CalibrationError("may_not_inspect", f"may not inspect: {', '.join(barred)}",
                                names=[_named(found[n]) for n in barred])
-    calibration = Calibration(workshop_id=workshop.id, version_id=0, started_by_id=user.id)
     copies = []
-    try:
+    try:  # the usual start, as each inspector: the same checks and the same version for all
         for name in names:
             copies.append(start_inspection(session=session, user=found[name], workshop=workshop,
                                            checklist_key=checklist_key))
     except InspectionError as exc:
         raise CalibrationError(exc.code, str(exc), status=exc.status, field="checklist") from exc
-    calibration.version_id = copies[0].version_id
+    calibration = Calibration(workshop_id=workshop.id, version_id=copies[0].version_id, started_by_id=user.id)
     session.add(calibration)
     session.flush()
     for copy in copies:
@@ -239,8 +238,10 @@ def start_reconciled(*, session: Session, user: User, calibration: Calibration) 
     _decidable(session, user, state)
     if state.reconciled is not None:
         return state.reconciled
+    # started when the panel started: it records that walk of the floor (a plan's window sees it there too)
     reconciled = Inspection(workshop_id=calibration.workshop_id, version_id=calibration.version_id,
-                            inspector_id=user.id, calibration_id=calibration.id, reconciled=True)
+                            inspector_id=user.id, calibration_id=calibration.id, reconciled=True,
+                            started_at=calibration.started_at)
     session.add(reconciled)
     session.flush()
     answers = [{a.item_id: a for a in copy.answers} for copy in state.copies]

@@ -92,7 +92,6 @@ def test_copies_stay_hidden_until_all_submit_then_the_manager_makes_one_official
     assert client.get("/api/v1/pareto?workshop=W1&from=2026-11-01&to=2026-12-31",
                       headers=manager).get_json()["total"] == 0
     assert client.get("/api/v1/actions?workshop=W1", headers=manager).get_json()["actions"] == []
-    assert client.get(f"/api/v1/inspections/{copy['sup1']}/report.pdf", headers=manager).status_code in (404, 405)
 
     # only a manager decides; a supervisor is refused, a copy outside the panel is named
     assert client.post(f"/api/v1/calibrations/{calibration['id']}/official", headers=sup1,
@@ -202,6 +201,7 @@ def test_on_screen_the_manager_reconciles_a_copy_from_the_panel(app, client, aut
     assert "本车间的正式检查是" in page and f"#{draft_id}" in page
     record = client.get(f"/inspections/{copy['sup1']}").get_data(as_text=True)
     assert "校准记录" in record and "report.pdf" not in record
+    assert client.get(f"/inspections/{copy['sup1']}/report.pdf").status_code == 409  # a record, not a report
     official = client.get(f"/inspections/{draft_id}").get_data(as_text=True)
     assert "合议稿" in official and "report.pdf" in official
     listing = client.get("/workshops/W1/calibrations").get_data(as_text=True)
