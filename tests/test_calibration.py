@@ -211,3 +211,35 @@ def test_on_screen_the_manager_reconciles_a_copy_from_the_panel(app, client, aut
     listing = client.get("/workshops/W1/calibrations")
     assert listing.status_code == 200 and 'data-form="start-calibration"' not in listing.get_data(as_text=True)
     assert client.post("/workshops/W1/calibrations", data={"inspectors": ["sup1", "sup3"]}).status_code == 403
+
+
+def test_a_planned_week_is_done_by_the_official_copy_not_by_the_panel(app, client, travel):
+    """The copies fulfil no plan while they are drafts or records; the copy made official does, on the day it
+    was submitted (Tuesday 1 December, the window's second day), even when the choice comes after the window."""
+    from tests.test_plans import WEEKLY
+
+    travel(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))
+    _add_supervisor(app)
+    manager, sup1, sup3 = (token_headers(app, u) for u in ("manager", "sup1", "sup3"))
+    assert client.post("/api/v1/plans", headers=manager, json=WEEKLY).status_code == 201
+
+    def week():
+        [found] = client.get("/api/v1/occurrences", headers=manager,
+                             query_string={"from": "2026-11-30", "to": "2026-11-30"}).get_json()["occurrences"]
+        return found
+
+    copies = client.post("/api/v1/workshops/W1/calibrations", headers=manager,
+                         json={"inspectors": ["sup1", "sup3"]}).get_json()
+    copy = {c["inspector"]: c["inspection"] for c in copies["copies"]}
+    assert (week()["state"], week()["draft"]) == ("due", None)
+    travel(datetime(2026, 12, 1, 3, 0, tzinfo=UTC))
+    for name, headers in (("sup1", sup1), ("sup3", sup3)):
+        _fill(client, headers, copy[name], {})
+        _submit(client, headers, copy[name])
+    assert week()["state"] == "due"
+    travel(datetime(2026, 12, 4, 3, 0, tzinfo=UTC))  # the window closed on Wednesday
+    assert week()["state"] == "missed"
+    assert client.post(f"/api/v1/calibrations/{copies['id']}/official", headers=manager,
+                       json={"inspection": copy["sup3"]}).status_code == 200
+    done = week()
+    assert (done["state"], done["inspection"], done["on_time"]) == ("done", copy["sup3"], True)
