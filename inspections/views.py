@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 from flask import (
@@ -35,7 +34,7 @@ from inspections.reports.charts import line_chart
 from inspections.reports.context import inspection_report_context, plant_report_context
 from inspections.reports.issuing import issued_inspection_report, report_state
 from inspections.reports.pdf import ReportUnavailable
-from inspections.reports.period_issuing import IssuedPeriodReport, issue_plant_report, issue_workshop_report
+from inspections.reports.period_issuing import issue_plant_report, issue_workshop_report, issued_or_500, pdf_response
 from inspections.reports.periods import (
     PeriodError,
     finding_rows,
@@ -794,25 +793,6 @@ def _period_text(exc: PeriodError) -> str:
     }[exc.code]
 
 
-def _issued_or_500(issue: Callable[[], IssuedPeriodReport]) -> IssuedPeriodReport:
-    try:
-        return issue()
-    except ReportUnavailable as exc:
-        current_app.logger.error("report rendering unavailable: %s", exc)
-        abort(500)
-
-
-def _pdf_response(issued: IssuedPeriodReport, filename: str) -> Response:
-    """The stored document: the same bytes until what the report shows changes (then a new one, new ETag)."""
-    response = Response(issued.pdf, mimetype="application/pdf",
-                        headers={"Content-Disposition": f'inline; filename="{filename}"',
-                                 "X-Report-SHA256": issued.report.file_sha256})
-    response.set_etag(issued.report.file_sha256)
-    response.cache_control.private = True
-    response.cache_control.no_cache = True  # revalidate: the period may have changed since
-    return response.make_conditional(request)
-
-
 @bp.get("/workshops/<code>/report.pdf")
 def workshop_report_pdf(code: str):
     """The workshop's trend history on paper: ?from=YYYY-MM-DD&to=YYYY-MM-DD (the last twelve weeks by default)."""
@@ -823,8 +803,8 @@ def workshop_report_pdf(code: str):
         period = parse_period(request.args.get("from"), request.args.get("to"), clock.today(zone))
     except PeriodError as exc:
         abort(422, _period_text(exc))
-    issued = _issued_or_500(lambda: issue_workshop_report(session=session, workshop=workshop, period=period))
-    return _pdf_response(issued, f"6S-{workshop.code}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.pdf")
+    issued = issued_or_500(lambda: issue_workshop_report(session=session, workshop=workshop, period=period))
+    return pdf_response(issued, f"6S-{workshop.code}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.pdf")
 
 
 def _plant_month(code: str):
@@ -919,8 +899,8 @@ def plant_dashboard(code: str):
 def plant_report_pdf(code: str):
     """The monthly 6S 评比 of a plant: ?month=YYYY-MM. Only the workshops the reader may see take part."""
     plant, workshops, month = _plant_month(code)
-    issued = _issued_or_500(lambda: issue_plant_report(session=db(), plant=plant, workshops=workshops, month=month))
-    return _pdf_response(issued, f"6S-{plant.code}-{month.start:%Y-%m}.pdf")
+    issued = issued_or_500(lambda: issue_plant_report(session=db(), plant=plant, workshops=workshops, month=month))
+    return pdf_response(issued, f"6S-{plant.code}-{month.start:%Y-%m}.pdf")
 
 
 register_template_helpers(bp)

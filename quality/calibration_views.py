@@ -8,10 +8,13 @@ from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+import clock
 from accounts.service import get_visible_workshop_or_404, is_manager
 from checklists.service import versions_for_workshop
 from database import db
 from inspections.models import Calibration
+from inspections.reports.period_issuing import issue_period_report, issued_or_500, pdf_response
+from inspections.reports.periods import Period
 from quality.agreement import kappa_reading
 from quality.calibration import (
     MAX_INSPECTORS,
@@ -132,14 +135,36 @@ def calibration_page(calibration_id: int):
     return _render(state)
 
 
-def _render(state: CalibrationState, errors: dict | None = None, status: int = 200):
+def _report_context(state: CalibrationState) -> dict:
+    """What the page and the PDF show of the report (nothing until every copy is submitted)."""
     found: Report | None = report(state) if state.complete else None
     names = [c.inspector.display_name for c in state.copies]
+    return {"state": state, "found": found, "names": names, "figure": figure,
+            "kappa_text": lambda k: kappa_words(kappa_reading(k)),
+            "readings": [bias_words(n, b, found.unit) for n, b in zip(names, found.bias, strict=True)] if found
+            else []}
+
+
+def _render(state: CalibrationState, errors: dict | None = None, status: int = 200):
     return render_page(
-        "quality/calibration.html", status=status, state=state, found=found, names=names, errors=errors or {},
+        "quality/calibration.html", status=status, errors=errors or {}, **_report_context(state),
         may_decide=is_manager(current_user) and state.complete and not state.decided,
-        mine=state.copy_of(current_user), kappa_text=lambda k: kappa_words(kappa_reading(k)), figure=figure,
-        readings=[bias_words(n, b, found.unit) for n, b in zip(names, found.bias, strict=True)] if found else [])
+        mine=state.copy_of(current_user))
+
+
+@bp.get("/calibrations/<int:calibration_id>/report.pdf")
+def calibration_report_pdf(calibration_id: int):
+    """The calibration report on paper, issued and stored like the period reports (the same bytes until the
+    decision changes what it says); not before every copy is submitted."""
+    state = _calibration_or_404(calibration_id)
+    if not state.complete:
+        abort(409, _("全部检查员提交后才有报告"))
+    calibration = state.calibration
+    day = clock.local_day(calibration.started_at, clock.zone_of(calibration.workshop.plant))
+    issued = issued_or_500(lambda: issue_period_report(
+        session=db(), kind="calibration", subject=f"calibration-{calibration.id}", period=Period(day, day),
+        workshops=[calibration.workshop], context=_report_context(state)))
+    return pdf_response(issued, f"6S-{calibration.workshop.code}-calibration-{calibration.id}-{day:%Y%m%d}.pdf")
 
 
 @bp.post("/calibrations/<int:calibration_id>/official")

@@ -148,7 +148,7 @@ def test_who_may_be_on_the_panel_is_checked_by_name(app, client):
         assert session.exec(select(Calibration)).all() == [] and session.exec(select(Inspection)).all() == []
 
 
-def test_on_screen_the_manager_reconciles_a_copy_from_the_panel(app, client, auth, travel):
+def test_on_screen_the_manager_reconciles_a_copy_from_the_panel(app, client, auth, travel, tmp_path):
     travel(datetime(2026, 12, 1, 2, 0, tzinfo=UTC))
     _add_supervisor(app)
     auth.login("manager")
@@ -173,6 +173,7 @@ def test_on_screen_the_manager_reconciles_a_copy_from_the_panel(app, client, aut
     # the manager is on the panel: while their own copy is a draft they see neither the others nor the report
     assert client.get(f"/inspections/{copy['sup1']}").status_code == 404
     page = client.get(page_url).get_data(as_text=True)
+    assert client.get(f"/calibrations/{calibration_id}/report.pdf").status_code == 409  # not before all submit
     assert "data-hidden-until-all" in page and "calibration-report" not in page and 'data-action="fill-my-copy"' in page
     _submit(client, token_headers(app, "manager"), copy["manager"])
     page = client.get(page_url).get_data(as_text=True)
@@ -204,6 +205,18 @@ def test_on_screen_the_manager_reconciles_a_copy_from_the_panel(app, client, aut
     assert client.get(f"/inspections/{copy['sup1']}/report.pdf").status_code == 409  # a record, not a report
     official = client.get(f"/inspections/{draft_id}").get_data(as_text=True)
     assert "合议稿" in official and "report.pdf" in official
+    pdf = client.get(f"/calibrations/{calibration_id}/report.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    from tests.browser.conftest import ARTIFACTS
+    from tests.test_period_reports import pdf_text
+
+    (ARTIFACTS / "calibration-report.pdf").write_bytes(pdf.data)  # looked at as PNG pages
+    text = pdf_text(pdf.data, tmp_path).replace(" ", "")
+    assert "一号车间联合检查（校准）报告" in text and "张班长平均比其他检查员低0.2级" in text
+    assert f"#{draft_id}（合议稿）" in text and "其余各份只作校准记录" in text
+    assert "评分不一致的检查项" in text and keys[1] in text
+    again = client.get(f"/calibrations/{calibration_id}/report.pdf")
+    assert again.headers["X-Report-SHA256"] == pdf.headers["X-Report-SHA256"]  # stored, served as stored
     listing = client.get("/workshops/W1/calibrations").get_data(as_text=True)
     assert f'data-calibration="{calibration_id}"' in listing and "已确定正式检查" in listing
     # a supervisor reads the list but has no start form

@@ -12,10 +12,11 @@ served at once.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app, render_template
+from flask import Response, abort, current_app, render_template, request
 from flask_babel import force_locale, get_locale
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -26,11 +27,12 @@ from database import write_session
 from inspections.models import Inspection, PeriodReport
 from inspections.reports.archive import ArchiveCorrupt, read_report_file, store_report_file
 from inspections.reports.context import plant_report_context, workshop_report_context
-from inspections.reports.pdf import render_pdf
+from inspections.reports.pdf import ReportUnavailable, render_pdf
 from inspections.reports.periods import Period
 from storage import storage
 
-TEMPLATES = {"workshop": "print/workshop.html", "plant": "print/plant.html"}
+TEMPLATES = {"workshop": "print/workshop.html", "plant": "print/plant.html",
+             "calibration": "print/calibration.html"}  # a joint inspection's report (quality.calibration_views)
 # What the fingerprint's HTML says for the print time: a fixed instant, so only the content decides.
 FINGERPRINT_NOW = datetime(2000, 1, 1, tzinfo=UTC)
 REFRESH_WITHIN = timedelta(days=92)  # the stored reports refreshed in the background: those issued lately
@@ -80,6 +82,25 @@ def issue_period_report(*, session: Session, kind: str, subject: str, period: Pe
     return IssuedPeriodReport(report, pdf, fresh=True)
 
 
+def issued_or_500(issue: Callable[[], IssuedPeriodReport]) -> IssuedPeriodReport:
+    try:
+        return issue()
+    except ReportUnavailable as exc:
+        current_app.logger.error("report rendering unavailable: %s", exc)
+        abort(500)
+
+
+def pdf_response(issued: IssuedPeriodReport, filename: str) -> Response:
+    """The stored document: the same bytes until what the report shows changes (then a new one, new ETag)."""
+    response = Response(issued.pdf, mimetype="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{filename}"',
+                                 "X-Report-SHA256": issued.report.file_sha256})
+    response.set_etag(issued.report.file_sha256)
+    response.cache_control.private = True
+    response.cache_control.no_cache = True  # revalidate: the period may have changed since
+    return response.make_conditional(request)
+
+
 def issue_workshop_report(*, session: Session, workshop: Workshop, period: Period) -> IssuedPeriodReport:
     context = workshop_report_context(session=session, workshop=workshop, period=period)
     return issue_period_report(session=session, kind="workshop", subject=workshop.code, period=period,
@@ -107,6 +128,8 @@ def refresh_covering(*, session: Session, inspection: Inspection) -> int:
             latest[(report.kind, report.subject, report.period_start, report.period_end, report.locale,
                     report.scope)] = report
     for report in latest.values():
+        if report.kind not in ("workshop", "plant"):
+            continue  # a joint inspection's report shows its own copies only: issued again when downloaded
         ids = [int(i) for i in report.scope.split(",")]
         scoped = list(session.exec(select(Workshop).where(Workshop.id.in_(ids)).order_by(Workshop.id)))
         period = Period(report.period_start, report.period_end)
