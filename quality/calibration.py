@@ -187,8 +187,12 @@ def report(state: CalibrationState) -> Report:
     scores = {str(i): [None if v in (None, NOT_APPLICABLE) else v for v in (row[i] for row in every)]
               for i in range(len(state.copies))}
     bias = biases(scores)
-    unit = {"pass_fail": "pass_rate", "deduction": "count"}.get(scheme.type, "points" if scheme.named else "level")
-    factor = 100.0 if unit == "pass_rate" else 1.0
+    if scheme.type == "levels":
+        unit, factor = ("points" if scheme.named else "level"), 1.0
+    elif scheme.type == "deduction":
+        unit, factor = "count", 1.0
+    else:  # pass/fail: the share of items passed, in percentage points
+        unit, factor = "pass_rate", 100.0
     return Report(items, categories, panel_agreement(every, levels),
                   [None if bias[str(i)] is None else bias[str(i)] * factor for i in range(len(state.copies))], unit)
 

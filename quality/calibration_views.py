@@ -167,6 +167,14 @@ def calibration_report_pdf(calibration_id: int):
     return pdf_response(issued, f"6S-{calibration.workshop.code}-calibration-{calibration.id}-{day:%Y%m%d}.pdf")
 
 
+def _refused_decision(state: CalibrationState, exc: CalibrationError):
+    """The page again, saying why (nothing was changed); 403 for someone who may not decide at all."""
+    db().rollback()
+    if exc.status == 403:
+        abort(403, refusal_text(exc))
+    return _render(state_of(db(), state.calibration), {"decision": refusal_text(exc)}, exc.status)
+
+
 @bp.post("/calibrations/<int:calibration_id>/official")
 def calibration_official(calibration_id: int):
     state = _calibration_or_404(calibration_id)
@@ -175,10 +183,7 @@ def calibration_official(calibration_id: int):
         chosen = choose_official(session=db(), user=current_user, calibration=state.calibration,
                                  inspection_id=int(raw) if raw.isdigit() else -1)
     except CalibrationError as exc:
-        db().rollback()
-        if exc.status == 403:
-            abort(403, refusal_text(exc))
-        return _render(state_of(db(), state.calibration), {"decision": refusal_text(exc)}, exc.status)
+        return _refused_decision(state, exc)
     db().commit()
     flash(_("已将 %(name)s 的一份定为本车间的正式检查", name=chosen.inspector.display_name))
     return redirect(url_for(".calibration_page", calibration_id=calibration_id), code=303)
@@ -190,9 +195,6 @@ def calibration_reconcile(calibration_id: int):
     try:
         reconciled = start_reconciled(session=db(), user=current_user, calibration=state.calibration)
     except CalibrationError as exc:
-        db().rollback()
-        if exc.status == 403:
-            abort(403, refusal_text(exc))
-        return _render(state_of(db(), state.calibration), {"decision": refusal_text(exc)}, exc.status)
+        return _refused_decision(state, exc)
     db().commit()
     return redirect(url_for("inspections.inspection", inspection_id=reconciled.id), code=303)

@@ -34,6 +34,23 @@ def draw_signature(page, canvas_selector):
     page.mouse.up()
 
 
+def answer_rest_and_submit(page, base, app, inspection_id, items, username="sup1", score=3):
+    """The items not tapped on the form as they would arrive from a second tablet (through the API), then signed
+    and submitted on the review screen, as the inspector does."""
+    from tests.helpers import token_headers
+
+    api, headers = app.test_client(), token_headers(app, username)
+    for other in items:
+        assert api.put(f"/api/v1/inspections/{inspection_id}/answers/{other.key}", headers=headers,
+                       json={"score": score}).status_code == 200
+    page.goto(f"{base}/inspections/{inspection_id}/review")
+    draw_signature(page, 'canvas[data-signature-for="signature"]')
+    page.fill(".sign-form input[name=password]", PASSWORD)
+    with page.expect_navigation():
+        page.click('[data-action="submit-inspection"]')
+    page.wait_for_url(re.compile(rf"/inspections/{inspection_id}$"))
+
+
 def submitted_with_a_finding(app, note: str = "") -> int:
     """An inspection of W1 submitted through the API as sup1 with one finding: its first item scored 1."""
     from tests.helpers import published_items, token_headers

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import Session
 
-from tests.browser.actions import draw_signature, login
-from tests.helpers import published_items, token_headers
+from tests.browser.actions import answer_rest_and_submit, login
+from tests.helpers import published_items
 from tests.seed import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -24,16 +24,7 @@ def _fill_on_the_form(page, base, inspection_id, app, username, first_score):
     items = published_items(app)
     page.locator(f'[data-item-code="{items[0].key}"] input[type=radio][value="{first_score}"]').check()
     page.wait_for_selector(f'[data-item-code="{items[0].key}"] .state-saved')
-    api, headers = app.test_client(), token_headers(app, username)
-    for item in items[1:]:
-        assert api.put(f"/api/v1/inspections/{inspection_id}/answers/{item.key}", headers=headers,
-                       json={"score": 3}).status_code == 200
-    page.goto(f"{base}/inspections/{inspection_id}/review")
-    draw_signature(page, 'canvas[data-signature-for="signature"]')
-    page.fill(".sign-form input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.click('[data-action="submit-inspection"]')
-    page.wait_for_url(re.compile(rf"/inspections/{inspection_id}$"))
+    answer_rest_and_submit(page, base, app, inspection_id, items[1:], username)
 
 
 def test_two_inspectors_calibrate_on_two_tablets(live_server, browser, artifacts, travel):

@@ -7,9 +7,8 @@ import subprocess
 
 import pytest
 
-from tests.browser.actions import draw_signature, login, new_inspection
-from tests.helpers import published_items, token_headers
-from tests.seed import PASSWORD
+from tests.browser.actions import answer_rest_and_submit, login, new_inspection
+from tests.helpers import published_items
 from tests.test_photos import jpeg_bytes
 
 pytestmark = pytest.mark.browser
@@ -50,17 +49,7 @@ def test_low_score_to_verified_fix_in_both_pdfs(live_server, browser, artifacts,
         item.locator("input[type=file]").set_input_files(str(before))
         page.wait_for_selector(f'[data-item-code="{low.key}"] .photos img')
         page.wait_for_selector('[data-outbox-count="0"]', state="attached", timeout=30_000)
-        # the other 104 items as they would arrive from a second tablet, through the API
-        api, headers = app.test_client(), token_headers(app, "sup1")
-        for other in items[1:]:
-            assert api.put(f"/api/v1/inspections/{inspection_id}/answers/{other.key}", headers=headers,
-                           json={"score": 3}).status_code == 200
-        page.goto(f"{base}/inspections/{inspection_id}/review")
-        draw_signature(page, 'canvas[data-signature-for="signature"]')
-        page.fill(".sign-form input[name=password]", PASSWORD)
-        with page.expect_navigation():
-            page.click('[data-action="submit-inspection"]')
-        page.wait_for_url(re.compile(rf"/inspections/{inspection_id}$"))
+        answer_rest_and_submit(page, base, app, inspection_id, items[1:])  # the other 104, signed, submitted
         link = page.locator(f'[data-item-code="{low.key}"] [data-action-link]')
         assert "待整改" in link.inner_text()  # 2. the finding has its action
 
