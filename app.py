@@ -102,6 +102,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     observability.init_app(app)  # first: every later hook and log line has the request id
     _init_extensions(app)
+    _harden_parsing(app)  # before the routes: they are compiled with the id converter
     _register_blueprints(app)
     _init_tasks(app)
     _register_cli(app)
@@ -329,21 +330,49 @@ def _register_cli(app: Flask) -> None:
         app.cli.add_command(command)
 
 
+def _harden_parsing(app: Flask) -> None:
+    """Ids in URLs fit the database's 64-bit integers (a longer one is simply not found, never a 500), and JSON
+    nested deeper than the parser goes is malformed JSON (400), not a RecursionError."""
+    from flask.json.provider import DefaultJSONProvider
+    from werkzeug.routing import IntegerConverter
+
+    class DatabaseId(IntegerConverter):
+        def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's name
+            kwargs.setdefault("max", 2**63 - 1)
+            super().__init__(map, *args, **kwargs)
+
+    class BoundedJSON(DefaultJSONProvider):
+        def loads(self, s, **kwargs):
+            try:
+                return super().loads(s, **kwargs)
+            except RecursionError as exc:
+                raise ValueError("JSON nested too deeply") from exc
+
+    app.url_map.converters["int"] = DatabaseId
+    app.json = BoundedJSON(app)
+
+
 def _register_error_pages(app: Flask) -> None:
+    from api.problems import problem
+
     def handler(status: int):
         def handle(error):
             if status >= 500:
                 app.logger.error("server error on %s %s", request.method, request.path, exc_info=error)
             description = getattr(error, "description", None) if status < 500 else None
+            if request.path.startswith("/api/"):
+                # the API's own shape and language; Werkzeug's default texts are replaced by ours
+                own = description if description != getattr(type(error), "description", None) else None
+                allow = {"Allow": ", ".join(sorted(error.valid_methods))} if getattr(error, "valid_methods", None) \
+                    else {}
+                return problem(status, own, headers=allow)
             if description == getattr(type(error), "description", None):
                 description = _default_description(status)  # Werkzeug's own text is English and technical
-            if request.path.startswith("/api/"):
-                return jsonify(error=description or _error_title(status)), status
             return render_template("errors/error.html", status=status, title=_error_title(status),
                                    description=description or ""), status
         return handle
 
-    for status in (400, 403, 404, 405, 409, 410, 413, 422, 429, 500):
+    for status in (400, 401, 403, 404, 405, 409, 410, 413, 415, 422, 429, 500):
         app.register_error_handler(status, handler(status))
 
     from flask_babel import gettext as _

@@ -4,10 +4,11 @@ inspection routes. Routes join the API's blueprint (its sign-in and CSRF rules a
 
 from __future__ import annotations
 
-from flask import abort, jsonify, request
+from flask import abort, jsonify
 from flask_login import current_user
 
 from accounts.service import get_visible_workshop_or_404, is_manager
+from api.problems import json_body
 from api.views import bp
 from database import db
 from inspections.models import Calibration
@@ -41,12 +42,7 @@ def start_calibration_api(code: str):
     workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code)
     if not may_start(session=session, user=current_user, workshop=workshop):  # who may, before what was sent
         return jsonify(error="only a quality manager may start a joint inspection", code="not_allowed"), 403
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return _bad("expected a JSON object", "bad_request", [])
-    unknown = sorted(set(body) - START_FIELDS)
-    if unknown:
-        return _bad(f"unknown fields: {', '.join(unknown)}", "unknown_field", unknown)
+    body = json_body(allowed=START_FIELDS)
     names = body.get("inspectors")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         return _bad("inspectors must be a list of usernames", "bad_inspectors", ["inspectors"])
@@ -80,9 +76,8 @@ def calibration_official_api(calibration_id: int):
     state = _calibration_or_404(calibration_id)
     if not is_manager(current_user):  # who may, before what was sent
         return jsonify(error="only a quality manager may decide a joint inspection", code="not_allowed"), 403
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or set(body) != {"inspection"} or not isinstance(body["inspection"], int) \
-            or isinstance(body["inspection"], bool):
+    body = json_body(allowed={"inspection"})
+    if not isinstance(body.get("inspection"), int) or isinstance(body["inspection"], bool):
         return _bad('expected {"inspection": <the id of a submitted copy>}', "bad_request", ["inspection"])
     try:
         choose_official(session=db(), user=current_user, calibration=state.calibration,
@@ -99,6 +94,9 @@ def calibration_reconcile_api(calibration_id: int):
     """The manager's reconciled copy (a draft filled in from the panel's median scores): answer and submit it
     through the inspection routes; submitted, it is the official inspection."""
     state = _calibration_or_404(calibration_id)
+    if not is_manager(current_user):  # who may, before what was sent
+        return jsonify(error="only a quality manager may decide a joint inspection", code="not_allowed"), 403
+    json_body(allowed=set(), optional=True)  # nothing to send: anything sent is named
     try:
         reconciled = start_reconciled(session=db(), user=current_user, calibration=state.calibration)
     except CalibrationError as exc:

@@ -12,6 +12,7 @@ from sqlmodel import select
 from accounts.days import plant_days
 from accounts.models import Plant, User, Workshop
 from accounts.service import is_manager
+from api.problems import json_body
 from api.views import bp
 from checklists.models import Checklist
 from database import db
@@ -117,7 +118,7 @@ def create():
     session = db()
     if not is_manager(current_user):  # who may, before what they sent
         return _not_allowed()
-    given, error = _plan_input(request.get_json(silent=True), PLAN_FIELDS)
+    given, error = _plan_input(json_body(), PLAN_FIELDS)
     if error:
         return error
     try:
@@ -151,7 +152,7 @@ def change(plan_id: int):
     plan = _plan_or_404(plan_id)
     if not may_plan(session, current_user, plan):
         return _not_allowed()
-    given, error = _plan_input(request.get_json(silent=True), CHANGE_FIELDS, base=plan)
+    given, error = _plan_input(json_body(), CHANGE_FIELDS, base=plan)
     if error:
         return error
     try:
@@ -165,6 +166,9 @@ def change(plan_id: int):
 def _pause(plan_id: int, paused: bool):
     session = db()
     plan = _plan_or_404(plan_id)
+    if not may_plan(session, current_user, plan):  # who may, before what was sent
+        return _not_allowed()
+    json_body(allowed=set(), optional=True)  # nothing to send: anything sent is named
     try:
         set_paused(session=session, actor=current_user, plan=plan, paused=paused, days=plant_days(session))
     except PlanError as exc:
@@ -238,11 +242,9 @@ def skip(occurrence: str):
         abort(404, "no such occurrence")
     if not may_plan(session, current_user, session.get(InspectionPlan, found.plan_id)):
         return _not_allowed()
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or set(body) - {"reason"} or not isinstance(body.get("reason"), str):
-        unknown = sorted(set(body) - {"reason"}) if isinstance(body, dict) else []
-        return _bad('expected JSON {"reason": "…"}' + (f"; unknown fields: {', '.join(unknown)}" if unknown else ""),
-                    "unknown_field" if unknown else "reason_required", unknown or ["reason"])
+    body = json_body(allowed={"reason"})
+    if not isinstance(body.get("reason"), str):
+        return _bad('expected JSON {"reason": "…"}', "reason_required", ["reason"])
     try:
         skip_occurrence(session=session, actor=current_user, occurrence=found, reason=body["reason"])
     except PlanError as exc:

@@ -7,16 +7,25 @@ from sqlmodel import select
 import clock
 from accounts.days import plant_days
 from accounts.models import Workshop
-from accounts.service import SignInRefused, confirm_password, get_visible_workshop_or_404, visible_workshops
+from accounts.service import (
+    SignInRefused,
+    can_inspect,
+    confirm_password,
+    get_visible_workshop_or_404,
+    visible_workshops,
+)
 from accounts.views import this_device
+from api.problems import ApiProblem, as_problem, json_body, problem
 from checklists.models import ChecklistItem
 from checklists.schemes import scheme_from_dict
 from database import db, reads_first
 from inspections.models import SIGNATURE_MEANING, Inspection, SignatureRole
 from inspections.scoring import NA, category_full_marks, item_deduction
 from inspections.service import (
+    MAX_CHANGE_KEY,
     InspectionError,
     answer_value,
+    can_edit,
     current_score,
     get_visible_inspection,
     parse_score,
@@ -29,6 +38,19 @@ from inspections.signatures import SignatureError, clean_signature_image, signat
 from inspections.trends import workshop_trend
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+WWW_AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="6S Inspect"'}
+ANSWER_FIELDS = frozenset({"score", "count", "level", "note", "flagged", "revision", "change_key"})
+
+
+@bp.errorhandler(ApiProblem)
+def _problem(exc: ApiProblem):
+    return problem(exc.status, exc.detail, exc.code, exc.items, **exc.extra)
+
+
+@bp.after_request
+def _problem_details(response):
+    """Every error answer of the API in one shape (RFC 9457), whichever way the route made it."""
+    return as_problem(response)
 
 @bp.before_request
 def _authenticate():
@@ -41,10 +63,12 @@ def _authenticate():
 
         user = load_user_from_request(request)
         if user is None:
-            return jsonify(error="invalid or revoked token"), 401
+            return problem(401, "invalid or revoked token", "invalid_token",
+                           headers=WWW_AUTHENTICATE | {"WWW-Authenticate": 'Bearer realm="6S Inspect", '
+                                                                          'error="invalid_token"'})
         g._login_user = user  # Flask-Login's per-request user
     if not current_user.is_authenticated:
-        return jsonify(error="authentication required: a session cookie or 'Authorization: Bearer <token>'"), 401
+        return problem(401, headers=WWW_AUTHENTICATE)
     bearer = request.headers.get("Authorization", "").startswith("Bearer ")
     if not bearer and request.method not in ("GET", "HEAD", "OPTIONS"):
         # A browser session (cookie) must prove the request came from our pages.
@@ -63,6 +87,15 @@ def _error(exc: InspectionError):
                            "revision": exc.current.revision, "updated_by": exc.current.updated_by_id,
                            "updated_at": _iso(exc.current.updated_at)}
     return jsonify(body), exc.status
+
+def _not_editable(inspection: Inspection):
+    """The refusal for someone who may not change this inspection (None: they may)."""
+    if can_edit(current_user, inspection):
+        return None
+    if inspection.locked:
+        return _error(InspectionError("locked", "this inspection is submitted and locked", status=409))
+    return _error(InspectionError("not_allowed", "only the inspector can change this inspection", status=403))
+
 
 def _inspection_or_404(inspection_id: int) -> Inspection:
     inspection = get_visible_inspection(session=db(), user=current_user, inspection_id=inspection_id)
@@ -85,8 +118,10 @@ def workshops():
 def start(code: str):
     session = db()
     workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code)
-    body = request.get_json(silent=True) if request.content_length else {}
-    if not isinstance(body, dict) or not isinstance(body.get("checklist", ""), str):
+    if not can_inspect(session=session, user=current_user, workshop_id=workshop.id):  # who may, before what was sent
+        return _error(InspectionError("not_allowed", "you may not inspect this workshop", status=403))
+    body = json_body(allowed={"checklist"}, optional=True)
+    if not isinstance(body.get("checklist", ""), str):
         return jsonify(error='expected JSON {"checklist": key} (or no body when the workshop offers one checklist)',
                        code="bad_request"), 422
     try:
@@ -103,9 +138,12 @@ def start(code: str):
 def put_answer(inspection_id: int, item_key: str):
     session = db()
     inspection = _inspection_or_404(inspection_id)
-    body = request.get_json(silent=True)
+    refused = _not_editable(inspection)
+    if refused is not None:  # who may, before what was sent
+        return refused
+    body = json_body(allowed=ANSWER_FIELDS)
     scheme = scheme_from_dict(inspection.version.scheme)
-    given = [name for name in ("score", "count", "level") if isinstance(body, dict) and name in body]
+    given = [name for name in ("score", "count", "level") if name in body]
     if len(given) != 1:
         answer_field = '"count": 0..n or "na"' if scheme.counted else \
             f'"score": {"|".join(str(o.value) for o in scheme.options)} or "na" (or "level": a label)'
@@ -118,14 +156,17 @@ def put_answer(inspection_id: int, item_key: str):
         return jsonify(error='this sheet counts occurrences: send "count"', code="bad_answer", items=[item_key]), 422
     note, flagged = body.get("note"), body.get("flagged")
     if note is not None and not isinstance(note, str):
-        return jsonify(error="note must be text"), 422
+        return jsonify(error="note must be text", code="bad_note", items=["note"]), 422
     if flagged is not None and not isinstance(flagged, bool):
-        return jsonify(error="flagged must be true or false"), 422
+        return jsonify(error="flagged must be true or false", code="bad_flagged", items=["flagged"]), 422
     revision, change_key = body.get("revision"), body.get("change_key")
     if revision is not None and (isinstance(revision, bool) or not isinstance(revision, int)):
-        return jsonify(error="revision must be a whole number"), 422
-    if change_key is not None and not isinstance(change_key, str):
-        return jsonify(error="change_key must be text"), 422
+        return jsonify(error="revision must be a whole number", code="bad_revision", items=["revision"]), 422
+    if change_key is not None and (not isinstance(change_key, str)
+                                   or not 0 < len(change_key.strip()) <= MAX_CHANGE_KEY):
+        # never cut to length: two keys sharing their first characters would make the second change a no-op
+        return jsonify(error=f"change_key must be text of 1 to {MAX_CHANGE_KEY} characters",
+                       code="bad_change_key", items=["change_key"]), 422
     try:
         raw = body[given[0]]
         if given[0] == "level" and raw != NA:
@@ -166,7 +207,12 @@ def answer_fields(answer, item: ChecklistItem | None, scheme) -> dict:
 def submit(inspection_id: int):
     session = db()
     inspection = _inspection_or_404(inspection_id)
-    body = request.get_json(silent=True) or {}
+    repeated = inspection.locked and inspection.inspector_id == current_user.id  # the inspector's second tap
+    refused = None if repeated else _not_editable(inspection)
+    if refused is not None:  # who may, before what was sent
+        return refused
+    # read strictly: a body cut short (a signature half sent) must not submit without the signature it carried
+    body = json_body(allowed={"signature", "password"}, optional=True)
     image = None
     if body.get("signature") and not inspection.locked:
         try:

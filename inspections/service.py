@@ -248,8 +248,7 @@ def save_answer(
     elif session.info.get("reads_first"):
         session.refresh(inspection, attribute_names=["status"])  # read before the lock: read it again under it
     item = editable_item(user, inspection, item_key, found=found)
-    if change_key is not None:
-        change_key = change_key.strip()[:64] or None
+    change_key = _change_key(change_key)
     scheme = scheme_from_dict(inspection.version.scheme)
     if value is not None:
         try:
@@ -266,6 +265,19 @@ def save_answer(
         return _apply(session, user, inspection, item, change)
     except _FirstAnswerRace:
         return _apply(session, user, inspection, item, change)
+
+
+MAX_CHANGE_KEY = 64
+
+
+def _change_key(raw: str | None) -> str | None:
+    """The tablet's key for one change, refused when too long — never cut: two keys sharing their first 64
+    characters would make the second change look like a replay of the first, and it would be lost."""
+    key = (raw or "").strip() or None
+    if key is not None and len(key) > MAX_CHANGE_KEY:
+        raise InspectionError("bad_change_key", f"change_key is longer than {MAX_CHANGE_KEY} characters",
+                              items=["change_key"])
+    return key
 
 
 @dataclass(frozen=True)
@@ -653,7 +665,7 @@ def add_photo(
 ) -> Photo:
     """Validate, re-encode and store a photo for one item of a draft inspection (a replayed upload: once)."""
     item = editable_item(user, inspection, item_key)
-    change_key = (change_key or "").strip()[:64] or None
+    change_key = _change_key(change_key)
     if change_key:
         seen = session.exec(select(Photo).where(Photo.change_key == change_key)).first()
         if seen is not None:

@@ -79,14 +79,18 @@ def test_paper_audit_entered_through_the_api(app, client, token_for, clock_at):
     assert point["categories"]["office"] is None and point["date"] == shanghai_day.isoformat()
 
 
-@pytest.mark.parametrize("body", [{"score": 7}, {"score": "x"}, {"score": True}, {"note": "no score"},
-                                  {"score": 2, "note": 5}, "not json"])
-def test_bad_answers_get_422_with_a_reason(client, token_for, body):
+@pytest.mark.parametrize(("body", "field"), [({"score": 7}, "sort-01"), ({"score": "x"}, "sort-01"),
+                                              ({"score": True}, "sort-01"), ({"note": "no score"}, None),
+                                              ({"score": 2, "note": 5}, "note"), ({"score": 2, "colour": 1}, "colour"),
+                                              ({"score": 2, "change_key": "k" * 65}, "change_key")])
+def test_bad_answers_get_422_with_a_reason(client, token_for, body, field):
     headers = token_for("sup1")
     inspection_id = client.post("/api/v1/workshops/W1/inspections", headers=headers).json["id"]
-    kwargs = {"json": body} if isinstance(body, dict) else {"data": body}
-    response = client.put(f"/api/v1/inspections/{inspection_id}/answers/sort-01", headers=headers, **kwargs)
-    assert response.status_code == 422 and response.json["error"]
+    response = client.put(f"/api/v1/inspections/{inspection_id}/answers/sort-01", headers=headers, json=body)
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    problem = response.json
+    assert problem["status"] == 422 and problem["title"] == "Unprocessable Content" and problem["detail"]
+    assert problem["code"] and (field is None or problem["items"] == [field])
 
 
 def test_unknown_item_is_404(client, token_for):
@@ -196,3 +200,51 @@ def test_trend_api_agrees_with_the_rollups_and_a_recomputation(app, client, toke
                 assert point["categories"][category.key] == (
                     None if category.percent is None else pytest.approx(category.percent, abs=0.006))
                 assert (stored[category.key] is None) == (category.percent is None)
+
+
+def test_what_broke_the_api_is_refused_in_words_and_loses_nothing(app, client, token_for):
+    """The inputs an integrator found: ids past 64 bits and JSON nested 100 000 deep were 500s; a truncated submit
+    body submitted without its signature; a 65-character change_key was cut and the next change lost; text/plain
+    passed for JSON; 401 and 405 lacked their headers."""
+    from tests.helpers import answer_all_api, drawn_signature
+    from tests.seed import PASSWORD
+
+    headers = token_for("sup1")
+    huge = client.get("/api/v1/inspections/1180591620717411303424", headers=headers)
+    assert huge.status_code == 404 and huge.json["code"] == "not_found"
+    assert huge.mimetype == "application/problem+json" and huge.json["status"] == 404
+    inspection_id = client.post("/api/v1/workshops/W1/inspections", headers=headers).json["id"]
+    answer = f"/api/v1/inspections/{inspection_id}/answers/sort-01"
+    deep = client.put(answer, headers=headers | {"Content-Type": "application/json"},
+                      data='{"score": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    assert deep.status_code == 400 and deep.json["code"] == "bad_json"
+    malformed = client.put(answer, headers=headers | {"Content-Type": "application/json"}, data='{"score": 3')
+    assert malformed.status_code == 400 and malformed.json["code"] == "bad_json"
+    plain = client.put(answer, headers=headers | {"Content-Type": "text/plain"}, data='{"score": 3}')
+    assert plain.status_code == 415 and plain.json["code"] == "unsupported_media_type"
+
+    # two change keys sharing their first 64 characters are two changes, or the longer one is refused
+    key = "k" * 64
+    assert client.put(answer, headers=headers, json={"score": 3, "change_key": key}).status_code == 200
+    longer = client.put(answer, headers=headers, json={"score": 1, "change_key": key + "x"})
+    assert longer.status_code == 422 and longer.json["items"] == ["change_key"]
+
+    answer_all_api(client, headers, inspection_id)
+    cut = client.post(f"/api/v1/inspections/{inspection_id}/submit", headers=headers | {
+        "Content-Type": "application/json"}, data='{"signature": "data:image/png;base64,iVBORw0KGgo')
+    assert cut.status_code == 400
+    assert client.get(f"/api/v1/inspections/{inspection_id}", headers=headers).json["status"] == "draft"
+    signed = client.post(f"/api/v1/inspections/{inspection_id}/submit", headers=headers,
+                         json={"signature": drawn_signature(), "password": PASSWORD})
+    assert signed.status_code == 200 and signed.json["signatures"][0]["drawn"] is True
+
+    anonymous = client.get("/api/v1/workshops")
+    assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Bearer")
+    assert anonymous.json["code"] == "unauthenticated"
+    wrong = client.get("/api/v1/workshops", headers={"Authorization": "Bearer nonsense"})
+    assert wrong.status_code == 401 and 'error="invalid_token"' in wrong.headers["WWW-Authenticate"]
+    not_allowed = client.delete("/api/v1/workshops", headers=headers)
+    assert not_allowed.status_code == 405 and not_allowed.headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert not_allowed.json["code"] == "method_not_allowed"
+    unknown_route = client.get("/api/v1/nothing-here", headers=headers)
+    assert unknown_route.status_code == 404 and unknown_route.mimetype == "application/problem+json"

@@ -48,16 +48,20 @@ def test_forged_fields_in_screen_posts_are_ignored(app, client, auth):
         assert inspection.inspector_id == users["sup1"] and inspection.submitted_at.year > 2020
 
 
-def test_forged_fields_in_api_bodies_are_ignored(app, client):
+def test_forged_fields_in_api_bodies_are_refused_by_name(app, client):
     versions, users = ids(app)
     headers = token_headers(app, "sup1")
-    created = client.post("/api/v1/workshops/W1/inspections", headers=headers, json=FORGED(versions, users))
+    forged = FORGED(versions, users)
+    refused = client.post("/api/v1/workshops/W1/inspections", headers=headers, json=forged)
+    assert refused.status_code == 422 and refused.get_json()["items"] == sorted(forged)
+    created = client.post("/api/v1/workshops/W1/inspections", headers=headers)
     assert created.status_code == 201
     inspection_id = created.get_json()["id"]
     key = published_items(app)[0].key
     put = client.put(f"/api/v1/inspections/{inspection_id}/answers/{key}", headers=headers,
-                     json={"score": 2, **FORGED(versions, users)})
-    assert put.status_code == 200
+                     json={"score": 2, **forged})
+    assert put.status_code == 422 and put.get_json()["items"] == sorted(set(forged) - {"score"})
+    assert client.get(f"/api/v1/inspections/{inspection_id}", headers=headers).get_json()["answers"] == []
     body = client.get(f"/api/v1/inspections/{inspection_id}", headers=headers).get_json()
     assert body["status"] == "draft" and body["inspector"] == "sup1" and body["workshop"] == "W1"
     assert body["checklist"]["version"] == max(versions) and body["overall_percent"] != 100
