@@ -15,6 +15,7 @@ from accounts.service import (
     visible_workshops,
 )
 from accounts.views import this_device
+from api.idempotency import keep_answer, replay_or_claim
 from api.problems import ApiProblem, as_problem, json_body, problem
 from checklists.models import ChecklistItem
 from checklists.schemes import scheme_from_dict
@@ -49,8 +50,9 @@ def _problem(exc: ApiProblem):
 
 @bp.after_request
 def _problem_details(response):
-    """Every error answer of the API in one shape (RFC 9457), whichever way the route made it."""
-    return as_problem(response)
+    """Every error answer of the API in one shape (RFC 9457), whichever way the route made it; the answer to a
+    POST with an Idempotency-Key kept as it leaves."""
+    return keep_answer(as_problem(response))
 
 @bp.before_request
 def _authenticate():
@@ -74,6 +76,12 @@ def _authenticate():
         # A browser session (cookie) must prove the request came from our pages.
         current_app.extensions["csrf_protect"].protect()
     return None
+
+
+@bp.before_request
+def _idempotency_first():
+    """A POST with an Idempotency-Key: the answer to the first request with that key, if there was one."""
+    return replay_or_claim(current_user)
 
 def _error(exc: InspectionError):
     body = {"error": str(exc), "code": exc.code}

@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 
 import accounts.models  # noqa: F401  (register tables)
 import actions.models  # noqa: F401
+import api.models  # noqa: F401
 import audit.models  # noqa: F401
 import checklists.models  # noqa: F401
 import exports.models  # noqa: F401

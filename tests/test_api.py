@@ -248,3 +248,61 @@ def test_what_broke_the_api_is_refused_in_words_and_loses_nothing(app, client, t
     assert not_allowed.json["code"] == "method_not_allowed"
     unknown_route = client.get("/api/v1/nothing-here", headers=headers)
     assert unknown_route.status_code == 404 and unknown_route.mimetype == "application/problem+json"
+
+
+def test_a_retried_post_with_its_idempotency_key_gets_the_first_answer(app, client, token_for):
+    """Starting an inspection twice made two drafts: with the same Idempotency-Key the retry is answered from the
+    first request; another request under that key is refused; another user's key is theirs."""
+    from sqlmodel import Session, select
+
+    from inspections.models import Inspection
+
+    headers = token_for("sup1")
+    first = client.post("/api/v1/workshops/W1/inspections", headers=headers | {"Idempotency-Key": "start-w1-1"})
+    again = client.post("/api/v1/workshops/W1/inspections", headers=headers | {"Idempotency-Key": "start-w1-1"})
+    assert first.status_code == again.status_code == 201 and again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first.headers
+    with Session(app.extensions["engine"]) as session:
+        assert len(session.exec(select(Inspection)).all()) == 1
+    other = client.post("/api/v1/workshops/W2/inspections", headers=headers | {"Idempotency-Key": "start-w1-1"})
+    assert other.status_code in (404, 422)  # W2 is outside sup1's scope: 404 before anything is claimed
+    reused = client.post("/api/v1/workshops/W1/inspections", headers=headers | {"Idempotency-Key": "start-w1-1"},
+                         json={"checklist": "standard-6s"})
+    assert reused.status_code == 422 and reused.get_json()["code"] == "idempotency_key_reused"
+    # a refusal is an answer too: replayed, not run again
+    inspection_id = first.get_json()["id"]
+    submit = f"/api/v1/inspections/{inspection_id}/submit"
+    refused = client.post(submit, headers=headers | {"Idempotency-Key": "submit-1"})
+    assert refused.status_code == 422 and refused.get_json()["code"] == "unanswered"
+    assert client.post(submit, headers=headers | {"Idempotency-Key": "submit-1"}).get_json() == refused.get_json()
+    assert client.post("/api/v1/workshops/W1/inspections",
+                       headers=headers | {"Idempotency-Key": "x" * 256}).status_code == 400
+    manager = token_for("manager")
+    theirs = client.post("/api/v1/workshops/W1/inspections", headers=manager | {"Idempotency-Key": "start-w1-1"})
+    assert theirs.status_code == 201 and theirs.get_json()["id"] != inspection_id
+
+
+def test_a_key_still_being_answered_is_409_until_it_is_abandoned(app, client, token_for):
+    from datetime import timedelta
+
+    from sqlmodel import Session, select
+
+    import clock
+    from accounts.models import User
+    from api.idempotency import _fingerprint
+    from api.models import IdempotencyKey
+
+    headers = token_for("sup1")
+    with app.test_request_context("/api/v1/workshops/W1/inspections", method="POST"):
+        same = _fingerprint()  # the request below, claimed by another worker a moment ago
+    with Session(app.extensions["engine"]) as session:
+        sup1 = session.exec(select(User).where(User.username == "sup1")).one()
+        session.add(IdempotencyKey(user_id=sup1.id, key="busy", request_sha256=same, created_at=clock.now()))
+        session.add(IdempotencyKey(user_id=sup1.id, key="dead", request_sha256=same,
+                                   created_at=clock.now() - timedelta(minutes=5)))
+        session.commit()
+    busy = client.post("/api/v1/workshops/W1/inspections", headers=headers | {"Idempotency-Key": "busy"})
+    assert busy.status_code == 409 and busy.headers["Retry-After"] == "1"
+    assert busy.get_json()["code"] == "idempotency_in_progress"
+    dead = client.post("/api/v1/workshops/W1/inspections", headers=headers | {"Idempotency-Key": "dead"})
+    assert dead.status_code == 201  # a claim never answered in two minutes: the worker died; the key is free
