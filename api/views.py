@@ -294,6 +294,9 @@ def inspection_json(inspection: Inspection) -> dict:
         "started_at": _iso(inspection.started_at),
         "submitted_at": _iso(inspection.submitted_at),
         "answers": answers,
+        # every item of the version, answered or not: what a client must fill in (texts: /api/v1/checklists/…)
+        "items": [{"item": item.key, "category": category.key, "text": item.text,
+                   "answered": item.id in by_item} for category in version.categories for item in category.items],
         "categories": categories,
         "overall_percent": _round(overall),
         "grade": grade,

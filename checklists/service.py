@@ -110,6 +110,11 @@ def _scope_rank(checklist: Checklist, workshop: Workshop) -> int:
     return -1
 
 
+def is_used_at(checklist: Checklist, workshop: Workshop) -> bool:
+    """The checklist is given to this workshop (itself, its plant, or everywhere), whatever else is too."""
+    return _scope_rank(checklist, workshop) >= 0
+
+
 def versions_for_workshop(*, session: Session, workshop: Workshop) -> list[ChecklistVersion]:
     """The published versions a new inspection of this workshop may use, most recently published first.
 

@@ -1,0 +1,71 @@
+"""What an integrator reads before and after entering a paper audit (SQLite and PostgreSQL): the checklists and a
+version's every item, an inspection's items answered or not, and inspections listed with filters and a cursor."""
+
+from datetime import UTC, datetime
+
+from tests.helpers import answer_all_api, drawn_signature, published_items, token_headers
+from tests.seed import PASSWORD
+
+
+def test_a_client_learns_the_checklist_it_must_fill_in(app, client):
+    sup = token_headers(app, "sup1")
+    listed = client.get("/api/v1/checklists", headers=sup).get_json()["checklists"]
+    assert [c["key"] for c in listed] == ["standard-6s"]
+    versions = listed[0]["versions"]
+    assert all(v["status"] != "draft" for v in versions) and all(len(v["content_sha256"]) == 64 for v in versions)
+    number = max(v["number"] for v in versions if v["status"] == "published")
+    version = client.get(f"/api/v1/checklists/standard-6s/versions/{number}", headers=sup).get_json()
+    items = [i["key"] for c in version["categories"] for i in c["items"]]
+    assert items == [i.key for i in published_items(app)] and len(items) == 105
+    assert version["scheme"]["type"] == "levels" and version["categories"][0]["key"] == "sort"
+    assert client.get("/api/v1/checklists/standard-6s/versions/999", headers=sup).status_code == 404
+    assert client.get("/api/v1/checklists/nope/versions/1", headers=sup).status_code == 404
+    assert client.get("/api/v1/checklists?x=1", headers=sup).get_json()["items"] == ["x"]
+
+    # the inspection lists every item, answered or not
+    inspection = client.post("/api/v1/workshops/W1/inspections", headers=sup).get_json()["id"]
+    client.put(f"/api/v1/inspections/{inspection}/answers/{items[0]}", headers=sup, json={"score": 2})
+    body = client.get(f"/api/v1/inspections/{inspection}", headers=sup).get_json()
+    assert [i["item"] for i in body["items"]] == items
+    assert [i["item"] for i in body["items"] if i["answered"]] == [items[0]]
+
+
+def test_inspections_are_listed_by_filter_and_page(app, client, travel):
+    sup1, sup2, manager = (token_headers(app, u) for u in ("sup1", "sup2", "manager"))
+    made = []
+    for day, (headers, workshop) in enumerate([(sup1, "W1"), (sup2, "W2"), (sup1, "W1"), (sup1, "W1")], start=1):
+        # 23:30 in Shanghai on the 1st … 4th of December (15:30 UTC the same day)
+        travel(datetime(2026, 12, day, 15, 30, tzinfo=UTC))
+        inspection = client.post(f"/api/v1/workshops/{workshop}/inspections", headers=headers).get_json()["id"]
+        answer_all_api(client, headers, inspection)
+        assert client.post(f"/api/v1/inspections/{inspection}/submit", headers=headers,
+                           json={"signature": drawn_signature(), "password": PASSWORD}).status_code == 200
+        made.append(inspection)
+    draft = client.post("/api/v1/workshops/W1/inspections", headers=sup1).get_json()["id"]
+
+    def ids(headers, **query):
+        response = client.get("/api/v1/inspections", headers=headers, query_string=query)
+        assert response.status_code == 200, response.data
+        return [i["id"] for i in response.get_json()["inspections"]]
+
+    assert ids(manager) == made
+    assert ids(sup1) == [made[0], made[2], made[3]]  # W2 is not theirs
+    assert ids(manager, workshop="W2") == [made[1]] and ids(manager, plant="P1") == made
+    assert ids(manager, status="draft") == [draft] and ids(manager, status="all") == [*made, draft]
+    # days at the plant: 23:30 on the 2nd in Shanghai is the 2nd, though 15:30 UTC
+    assert ids(manager, **{"from": "2026-12-02", "to": "2026-12-03"}) == [made[1], made[2]]
+    assert ids(manager, inspector="sup2") == [made[1]]
+    assert ids(manager, checklist="standard-6s", version="2") == made and ids(manager, checklist="nope") == []
+    first = client.get("/api/v1/inspections", headers=manager, query_string={"limit": 3}).get_json()
+    assert [i["id"] for i in first["inspections"]] == made[:3] and first["next_cursor"]
+    second = client.get("/api/v1/inspections", headers=manager,
+                        query_string={"limit": 3, "cursor": first["next_cursor"]}).get_json()
+    assert [i["id"] for i in second["inspections"]] == made[3:] and second["next_cursor"] is None
+    row = first["inspections"][0]
+    assert (row["workshop"], row["plant"], row["status"], row["inspector"]) == ("W1", "P1", "submitted", "sup1")
+    assert row["overall_percent"] == 75.0 and row["checklist"] == {"key": "standard-6s", "version": 2}
+    for query, field in (({"limit": 0}, "limit"), ({"status": "x"}, "status"), ({"from": "12/01"}, "from"),
+                         ({"cursor": "%%%"}, "cursor"), ({"colour": "red"}, "colour")):
+        response = client.get("/api/v1/inspections", headers=manager, query_string=query)
+        assert response.status_code == 422 and response.get_json()["items"] == [field], query
+    assert client.get("/api/v1/inspections?workshop=W3", headers=sup1).status_code == 404
