@@ -275,6 +275,7 @@ def _register_blueprints(app: Flask) -> None:
     import api.calibrations  # noqa: F401
     import api.plans  # noqa: F401  (its routes join the API's blueprint)
     import api.quality  # noqa: F401
+    import api.records  # noqa: F401
     import api.resources  # noqa: F401
     import quality.calibration_views  # noqa: F401  (its routes join the quality blueprint)
     from accounts.views import bp as accounts_bp

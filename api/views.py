@@ -83,7 +83,7 @@ def _idempotency_first():
     """A POST with an Idempotency-Key: the answer to the first request with that key, if there was one."""
     return replay_or_claim(current_user)
 
-def _error(exc: InspectionError):
+def inspection_refusal(exc: InspectionError):
     body = {"error": str(exc), "code": exc.code}
     if exc.items:
         body["items"] = exc.items
@@ -101,11 +101,12 @@ def _not_editable(inspection: Inspection):
     if can_edit(current_user, inspection):
         return None
     if inspection.locked:
-        return _error(InspectionError("locked", "this inspection is submitted and locked", status=409))
-    return _error(InspectionError("not_allowed", "only the inspector can change this inspection", status=403))
+        return inspection_refusal(InspectionError("locked", "this inspection is submitted and locked", status=409))
+    return inspection_refusal(InspectionError("not_allowed", "only the inspector can change this inspection",
+                                              status=403))
 
 
-def _inspection_or_404(inspection_id: int) -> Inspection:
+def inspection_or_404(inspection_id: int) -> Inspection:
     inspection = get_visible_inspection(session=db(), user=current_user, inspection_id=inspection_id)
     if inspection is None:
         abort(404, "no such inspection")
@@ -127,7 +128,7 @@ def start(code: str):
     session = db()
     workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code)
     if not can_inspect(session=session, user=current_user, workshop_id=workshop.id):  # who may, before what was sent
-        return _error(InspectionError("not_allowed", "you may not inspect this workshop", status=403))
+        return inspection_refusal(InspectionError("not_allowed", "you may not inspect this workshop", status=403))
     body = json_body(allowed={"checklist"}, optional=True)
     if not isinstance(body.get("checklist", ""), str):
         return jsonify(error='expected JSON {"checklist": key} (or no body when the workshop offers one checklist)',
@@ -136,7 +137,7 @@ def start(code: str):
         inspection = start_inspection(session=session, user=current_user, workshop=workshop,
                                       checklist_key=body.get("checklist") or None)
     except InspectionError as exc:
-        return _error(exc)
+        return inspection_refusal(exc)
     session.commit()
     return jsonify(id=inspection.id, checklist=inspection.version.checklist.key,
                    version=inspection.version.number), 201
@@ -145,23 +146,13 @@ def start(code: str):
 @reads_first
 def put_answer(inspection_id: int, item_key: str):
     session = db()
-    inspection = _inspection_or_404(inspection_id)
+    inspection = inspection_or_404(inspection_id)
     refused = _not_editable(inspection)
     if refused is not None:  # who may, before what was sent
         return refused
     body = json_body(allowed=ANSWER_FIELDS)
     scheme = scheme_from_dict(inspection.version.scheme)
-    given = [name for name in ("score", "count", "level") if name in body]
-    if len(given) != 1:
-        answer_field = '"count": 0..n or "na"' if scheme.counted else \
-            f'"score": {"|".join(str(o.value) for o in scheme.options)} or "na" (or "level": a label)'
-        return jsonify(error=f'expected JSON {{{answer_field}, "note": "…", "flagged": true|false}}',
-                       code="bad_answer"), 422
-    if given[0] == "count" and not scheme.counted:
-        return jsonify(error='this sheet scores levels: send "score" (points) or "level" (a label)',
-                       code="bad_answer", items=[item_key]), 422
-    if given[0] == "level" and scheme.counted:
-        return jsonify(error='this sheet counts occurrences: send "count"', code="bad_answer", items=[item_key]), 422
+    value = given_value(body, scheme, item_key)
     note, flagged = body.get("note"), body.get("flagged")
     if note is not None and not isinstance(note, str):
         return jsonify(error="note must be text", code="bad_note", items=["note"]), 422
@@ -176,19 +167,12 @@ def put_answer(inspection_id: int, item_key: str):
         return jsonify(error=f"change_key must be text of 1 to {MAX_CHANGE_KEY} characters",
                        code="bad_change_key", items=["change_key"]), 422
     try:
-        raw = body[given[0]]
-        if given[0] == "level" and raw != NA:
-            raw = scheme.value_for_label(str(raw))
-            if raw is None:
-                return jsonify(error=f'level must be one of {", ".join(o.label for o in scheme.options)} or "na"',
-                               code="invalid_score", items=[item_key]), 422
-        value = parse_score(raw)
         answer = save_answer(session=session, user=current_user, inspection=inspection, item_key=item_key,
                              value=value, note=note, change_key=change_key, base_revision=revision, flagged=flagged)
     except InspectionError as exc:
         if exc.code == "conflict":
             session.commit()  # keep the refused value in the history
-        return _error(exc)
+        return inspection_refusal(exc)
     except ValueError as exc:
         return jsonify(error=str(exc), items=[item_key]), 422
     # The answer as saved, read before the commit expires it (after, each attribute would query again); only a
@@ -198,6 +182,33 @@ def put_answer(inspection_id: int, item_key: str):
                  revision=answer.revision)
     session.commit()
     return jsonify(saved)
+
+
+def given_value(body: dict, scheme, item_key: str, *, required: bool = True):
+    """The answer a body gives — exactly one of "score", "count" (counting sheets) or "level" (a named grade's
+    label) — as a stored value; None when it gives none and none is required. Refusals name the item."""
+    given = [name for name in ("score", "count", "level") if name in body]
+    if not given and not required:
+        return None
+    if len(given) != 1:
+        answer_field = '"count": 0..n or "na"' if scheme.counted else \
+            f'"score": {"|".join(str(o.value) for o in scheme.options)} or "na" (or "level": a label)'
+        raise ApiProblem(422, "bad_answer", f'expected JSON {{{answer_field}, "note": "…", "flagged": true|false}}')
+    if given[0] == "count" and not scheme.counted:
+        raise ApiProblem(422, "bad_answer", 'this sheet scores levels: send "score" (points) or "level" (a label)',
+                         items=[item_key])
+    if given[0] == "level" and scheme.counted:
+        raise ApiProblem(422, "bad_answer", 'this sheet counts occurrences: send "count"', items=[item_key])
+    raw = body[given[0]]
+    if given[0] == "level" and raw != NA:
+        raw = scheme.value_for_label(str(raw))
+        if raw is None:
+            raise ApiProblem(422, "invalid_score", f'level must be one of '
+                             f'{", ".join(o.label for o in scheme.options)} or "na"', items=[item_key])
+    try:
+        return parse_score(raw)
+    except ValueError as exc:
+        raise ApiProblem(422, "invalid_score", str(exc), items=[item_key]) from exc
 
 
 def answer_fields(answer, item: ChecklistItem | None, scheme) -> dict:
@@ -214,7 +225,7 @@ def answer_fields(answer, item: ChecklistItem | None, scheme) -> dict:
 @bp.post("/inspections/<int:inspection_id>/submit")
 def submit(inspection_id: int):
     session = db()
-    inspection = _inspection_or_404(inspection_id)
+    inspection = inspection_or_404(inspection_id)
     repeated = inspection.locked and inspection.inspector_id == current_user.id  # the inspector's second tap
     refused = None if repeated else _not_editable(inspection)
     if refused is not None:  # who may, before what was sent
@@ -227,26 +238,34 @@ def submit(inspection_id: int):
             image = clean_signature_image(str(body["signature"]))
         except SignatureError as exc:
             return jsonify(error=str(exc), code=f"signature_{exc.code}"), 422
-        # A token is not the person: a signature needs the signer's password, as on the screen.
-        try:
-            confirm_password(session=session, user=current_user, password=str(body.get("password") or ""),
-                             address=(request.remote_addr or "unknown")[:64], device=this_device())
-        except SignInRefused as refused:
-            session.commit()  # the failure counts towards the lock
-            status = 429 if refused.code == "locked" else 422
-            return jsonify(error="the signer's password is required and must be right",
-                           code=f"password_{refused.code}"), status
+        refused = password_refused(body)
+        if refused is not None:
+            return refused
     try:
         submit_inspection(session=session, user=current_user, inspection=inspection, signature_image=image,
                           password_confirmed=image is not None)
     except InspectionError as exc:
-        return _error(exc)
+        return inspection_refusal(exc)
     session.commit()
     return jsonify(inspection_json(inspection))
 
+def password_refused(body: dict):
+    """A token is not the person: a signature needs the signer's password, as on the screen. The refusal (a wrong
+    password counts towards the sign-in lock, as on the screen), or None."""
+    try:
+        confirm_password(session=db(), user=current_user, password=str(body.get("password") or ""),
+                         address=(request.remote_addr or "unknown")[:64], device=this_device())
+    except SignInRefused as refused:
+        db().commit()  # the failure counts towards the lock
+        status = 429 if refused.code == "locked" else 422
+        return jsonify(error="the signer's password is required and must be right",
+                       code=f"password_{refused.code}", items=["password"]), status
+    return None
+
+
 @bp.get("/inspections/<int:inspection_id>")
 def get_inspection(inspection_id: int):
-    return jsonify(inspection_json(_inspection_or_404(inspection_id)))
+    return jsonify(inspection_json(inspection_or_404(inspection_id)))
 
 def inspection_json(inspection: Inspection) -> dict:
     version = inspection.version

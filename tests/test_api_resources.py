@@ -69,3 +69,42 @@ def test_inspections_are_listed_by_filter_and_page(app, client, travel):
         response = client.get("/api/v1/inspections", headers=manager, query_string=query)
         assert response.status_code == 422 and response.get_json()["items"] == [field], query
     assert client.get("/api/v1/inspections?workshop=W3", headers=sup1).status_code == 404
+
+
+def test_a_manager_approves_and_corrects_through_the_api(app, client):
+    """The screens' rules through the API: approval with the password (not of one's own inspection), a correction
+    with a reason that rescored the result and keeps the old value."""
+    sup, manager = token_headers(app, "sup1"), token_headers(app, "manager")
+    inspection = client.post("/api/v1/workshops/W1/inspections", headers=sup).get_json()["id"]
+    keys = answer_all_api(client, sup, inspection)
+    approve = f"/api/v1/inspections/{inspection}/approve"
+    corrections = f"/api/v1/inspections/{inspection}/corrections"
+    early = client.post(corrections, headers=manager, json={"item": keys[0], "score": 4, "reason": "复核后更正"})
+    assert early.status_code == 409 and early.get_json()["code"] == "not_submitted"
+    assert client.post(f"/api/v1/inspections/{inspection}/submit", headers=sup,
+                       json={"signature": drawn_signature(), "password": PASSWORD}).status_code == 200
+
+    assert client.post(approve, headers=sup, json={"password": PASSWORD}).status_code == 403
+    wrong = client.post(approve, headers=manager, json={"password": "not-the-password"})
+    assert wrong.status_code == 422 and wrong.get_json()["items"] == ["password"]
+    approved = client.post(approve, headers=manager, json={"password": PASSWORD, "signature": drawn_signature()})
+    assert approved.status_code == 200
+    roles = {s["role"]: s for s in approved.get_json()["signatures"]}
+    assert roles["manager"]["password_confirmed"] and roles["manager"]["drawn"]
+    assert client.post(approve, headers=manager, json={"password": PASSWORD}).status_code == 409  # once
+
+    assert client.post(corrections, headers=sup, json={"item": keys[0], "score": 4, "reason": "x"}).status_code == 403
+    for body, field in (({"item": keys[0], "score": 4}, "reason"), ({"score": 4, "reason": "复核"}, "item"),
+                        ({"item": keys[0], "score": 9, "reason": "复核后更正"}, keys[0]),
+                        ({"item": keys[0], "score": 4, "reason": "复核后更正", "by": "me"}, "by")):
+        refused = client.post(corrections, headers=manager, json=body)
+        assert refused.status_code == 422 and refused.get_json()["items"] == [field], body
+    before = client.get(f"/api/v1/inspections/{inspection}", headers=manager).get_json()["overall_percent"]
+    corrected = client.post(corrections, headers=manager,
+                            json={"item": keys[0], "score": 0, "reason": "复核：工作台上仍有废料"})
+    assert corrected.status_code == 201
+    body = corrected.get_json()
+    assert body["overall_percent"] < before
+    assert next(a for a in body["answers"] if a["item"] == keys[0])["score"] == 0
+    assert client.post(corrections, headers=manager, json={"item": "nope-99", "score": 1,
+                                                           "reason": "复核后更正"}).status_code == 404

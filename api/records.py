@@ -1,0 +1,73 @@
+"""The API's hands on a submitted record, with the screens' rules: a quality manager approves (password
+re-entered, signature drawn) and corrects an answer with a reason. Routes join the API's blueprint."""
+
+from __future__ import annotations
+
+from flask import jsonify
+from flask_login import current_user
+
+from accounts.service import is_manager
+from api.problems import ApiProblem, json_body
+from api.views import bp, given_value, inspection_json, inspection_or_404, inspection_refusal, password_refused
+from checklists.schemes import scheme_from_dict
+from database import db
+from inspections.models import InspectionStatus, SignatureRole
+from inspections.service import InspectionError, correct_answer
+from inspections.signatures import SignatureError, clean_signature_image, may_approve, record_signature
+
+CORRECTION_FIELDS = {"item", "score", "count", "level", "note", "reason"}
+
+
+@bp.post("/inspections/<int:inspection_id>/approve")
+def approve(inspection_id: int):
+    """{"password", "signature"?: a drawn PNG as a data URL} — the manager's approval (not of their own)."""
+    inspection = inspection_or_404(inspection_id)
+    if not may_approve(current_user, inspection):  # who may, before what was sent
+        return jsonify(error="a quality manager approves a submitted inspection they did not inspect",
+                       code="not_allowed"), 403
+    body = json_body(allowed={"password", "signature"})
+    image = None
+    if body.get("signature") is not None:
+        try:
+            image = clean_signature_image(str(body["signature"]))
+        except SignatureError as exc:
+            return jsonify(error=str(exc), code=f"signature_{exc.code}", items=["signature"]), 422
+    refused = password_refused(body)
+    if refused is not None:
+        return refused
+    try:
+        record_signature(session=db(), user=current_user, inspection=inspection, role=SignatureRole.manager,
+                         signer_name=current_user.display_name, image=image, password_confirmed=True)
+    except SignatureError as exc:
+        db().rollback()
+        return jsonify(error=str(exc), code=f"signature_{exc.code}"), exc.status
+    db().commit()
+    return jsonify(inspection_json(inspection))
+
+
+@bp.post("/inspections/<int:inspection_id>/corrections")
+def correct(inspection_id: int):
+    """{"item", one of "score" / "count" / "level" and/or "note", "reason"} — a manager's correction of a
+    submitted answer: the old value stays in the record, the result is rescored, the next PDF is a new document."""
+    inspection = inspection_or_404(inspection_id)
+    if not is_manager(current_user):  # who may, before what was sent
+        return jsonify(error="only a quality manager corrects a submitted inspection", code="not_allowed"), 403
+    if inspection.status != InspectionStatus.submitted:
+        return jsonify(error="only a submitted inspection is corrected; a draft is changed directly",
+                       code="not_submitted"), 409
+    body = json_body(allowed=CORRECTION_FIELDS)
+    item_key, note, reason = body.get("item"), body.get("note"), body.get("reason")
+    for name, value in (("item", item_key), ("reason", reason)):
+        if not isinstance(value, str):
+            raise ApiProblem(422, f"bad_{name}", f"{name} is required text", items=[name])
+    if note is not None and not isinstance(note, str):
+        raise ApiProblem(422, "bad_note", "note must be text", items=["note"])
+    value = given_value(body, scheme_from_dict(inspection.version.scheme), item_key, required=note is None)
+    try:
+        correct_answer(session=db(), user=current_user, inspection=inspection, item_key=item_key, value=value,
+                       note=note, reason=reason)
+    except InspectionError as exc:
+        db().rollback()
+        return inspection_refusal(exc)
+    db().commit()
+    return jsonify(inspection_json(inspection)), 201
