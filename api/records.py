@@ -1,9 +1,10 @@
-"""The API's hands on a submitted record, with the screens' rules: a quality manager approves (password
-re-entered, signature drawn) and corrects an answer with a reason. Routes join the API's blueprint."""
+"""The API's hands on an inspection's record, with the screens' rules: photos uploaded and listed, a quality
+manager's approval (password re-entered, signature drawn) and corrections with a reason. Routes join the API's
+blueprint."""
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import jsonify, request, url_for
 from flask_login import current_user
 
 from accounts.service import is_manager
@@ -11,9 +12,10 @@ from api.problems import ApiProblem, json_body
 from api.views import bp, given_value, inspection_json, inspection_or_404, inspection_refusal, password_refused
 from checklists.schemes import scheme_from_dict
 from database import db
-from inspections.models import InspectionStatus, SignatureRole
-from inspections.service import InspectionError, correct_answer
+from inspections.models import InspectionStatus, Photo, SignatureRole
+from inspections.service import InspectionError, add_photo, correct_answer, editable_item, photos_by_item
 from inspections.signatures import SignatureError, clean_signature_image, may_approve, record_signature
+from storage import storage
 
 CORRECTION_FIELDS = {"item", "score", "count", "level", "note", "reason"}
 
@@ -71,3 +73,48 @@ def correct(inspection_id: int):
         return inspection_refusal(exc)
     db().commit()
     return jsonify(inspection_json(inspection)), 201
+
+
+@bp.post("/inspections/<int:inspection_id>/items/<item_key>/photos")
+def upload_photo(inspection_id: int, item_key: str):
+    """multipart/form-data with one file field `photo`: the screens' checks (a real JPEG/PNG/WebP/HEIC under the
+    size limit, at most 10 per item, re-encoded without EXIF, stored by hash). `X-Change-Key` or an
+    Idempotency-Key makes a retry harmless."""
+    inspection = inspection_or_404(inspection_id)
+    try:
+        editable_item(current_user, inspection, item_key)  # who may, before what was sent
+    except InspectionError as exc:
+        return inspection_refusal(exc)
+    if request.mimetype != "multipart/form-data":
+        raise ApiProblem(415, "unsupported_media_type", "send the photo as multipart/form-data, field 'photo'")
+    unknown = sorted((set(request.files) | set(request.form)) - {"photo"})
+    if unknown:
+        raise ApiProblem(422, "unknown_field", f"unknown fields: {', '.join(unknown)}", items=unknown)
+    upload = request.files.get("photo")
+    if upload is None or not upload.filename:
+        raise ApiProblem(422, "photo_missing", "no file in the field 'photo'", items=["photo"])
+    data = upload.read()
+    upload.close()
+    try:
+        photo = add_photo(session=db(), user=current_user, inspection=inspection, item_key=item_key, data=data,
+                          store=storage(), change_key=request.headers.get("X-Change-Key"))
+    except InspectionError as exc:
+        db().rollback()
+        return inspection_refusal(exc)
+    db().commit()
+    return jsonify(photo_json(photo)), 201
+
+
+def photo_json(photo: Photo) -> dict:
+    return {"id": photo.id, "item_id": photo.item_id, "sha256": photo.sha256, "width": photo.width,
+            "height": photo.height, "byte_size": photo.byte_size, "uploaded_at": photo.uploaded_at.isoformat(),
+            "url": url_for("inspections.photo", photo_id=photo.id)}
+
+
+@bp.get("/inspections/<int:inspection_id>/photos")
+def photos(inspection_id: int):
+    """Every photo of the inspection by item key; `url` downloads the JPEG (the same token works there)."""
+    inspection = inspection_or_404(inspection_id)
+    keys = {item.id: item.key for category in inspection.version.categories for item in category.items}
+    found = photos_by_item(session=db(), inspection=inspection)
+    return jsonify(photos={keys[item_id]: [photo_json(p) for p in listed] for item_id, listed in found.items()})

@@ -108,3 +108,31 @@ def test_a_manager_approves_and_corrects_through_the_api(app, client):
     assert next(a for a in body["answers"] if a["item"] == keys[0])["score"] == 0
     assert client.post(corrections, headers=manager, json={"item": "nope-99", "score": 1,
                                                            "reason": "复核后更正"}).status_code == 404
+
+
+def test_photos_go_up_with_the_screens_checks(app, client):
+    from io import BytesIO
+
+    from tests.test_photos import jpeg_bytes
+
+    sup, sup2 = token_headers(app, "sup1"), token_headers(app, "sup2")
+    inspection = client.post("/api/v1/workshops/W1/inspections", headers=sup).get_json()["id"]
+    key = published_items(app)[0].key
+    url = f"/api/v1/inspections/{inspection}/items/{key}/photos"
+
+    def upload(headers, data=None, **fields):
+        files = {"photo": (BytesIO(data if data is not None else jpeg_bytes()), "p.jpg")} | fields
+        return client.post(url, headers=headers, data=files, content_type="multipart/form-data")
+
+    made = upload(sup | {"X-Change-Key": "photo-1"})
+    assert made.status_code == 201 and len(made.get_json()["sha256"]) == 64
+    assert made.get_json()["width"] <= 1600  # re-encoded as on the tablet
+    assert upload(sup | {"X-Change-Key": "photo-1"}).get_json()["id"] == made.get_json()["id"]  # a replay: once
+    assert upload(sup, data=b"not an image").get_json()["code"] == "photo_unreadable"
+    assert upload(sup, colour="red").get_json()["items"] == ["colour"]
+    assert client.post(url, headers=sup, json={"photo": "x"}).status_code == 415
+    assert upload(sup2).status_code == 404  # another supervisor's workshop
+    listed = client.get(f"/api/v1/inspections/{inspection}/photos", headers=sup).get_json()["photos"]
+    assert [p["id"] for p in listed[key]] == [made.get_json()["id"]]
+    download = client.get(listed[key][0]["url"], headers=sup)
+    assert download.status_code == 200 and download.mimetype == "image/jpeg"
