@@ -276,6 +276,7 @@ def _register_blueprints(app: Flask) -> None:
     import api.plans  # noqa: F401  (its routes join the API's blueprint)
     import api.quality  # noqa: F401
     import api.records  # noqa: F401
+    import api.reference  # noqa: F401
     import api.resources  # noqa: F401
     import quality.calibration_views  # noqa: F401  (its routes join the quality blueprint)
     from accounts.views import bp as accounts_bp
@@ -333,15 +334,21 @@ def _register_cli(app: Flask) -> None:
 
 
 def _harden_parsing(app: Flask) -> None:
-    """Ids in URLs fit the database's 64-bit integers (a longer one is simply not found, never a 500), and JSON
-    nested deeper than the parser goes is malformed JSON (400), not a RecursionError."""
+    """Ids in URLs fit the database's integers (a larger one is simply not found, never a 500), and JSON nested
+    deeper than the parser goes is malformed JSON (400), not a RecursionError."""
     from flask.json.provider import DefaultJSONProvider
     from werkzeug.routing import IntegerConverter
 
+    from database import MAX_ID
+
     class DatabaseId(IntegerConverter):
-        def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's name
-            kwargs.setdefault("max", 2**63 - 1)
-            super().__init__(map, *args, **kwargs)
+        """Ids are PostgreSQL integers (32-bit): a larger number names no record, so it is read as 0, which no
+        record has, and the route answers 404 (PostgreSQL would refuse the comparison: a 500). Refusing the match
+        instead made werkzeug answer 405 where a rule of another method matched."""
+
+        def to_python(self, value: str) -> int:
+            number = int(value)
+            return number if number <= MAX_ID else 0
 
     class BoundedJSON(DefaultJSONProvider):
         def loads(self, s, **kwargs):

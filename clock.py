@@ -17,6 +17,10 @@ DEFAULT_ZONE_NAME = "Asia/Shanghai"
 # The offset the plants we started with live at: times there are shown without it, anywhere else with it.
 HOME_OFFSET = timedelta(hours=8)
 
+# The days a request may name: wide enough for any record, narrow enough that the day before, the month after
+# and the UTC bounds of a day in any zone stay within Python's dates (years 1 … 9999).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
+
 
 class UnknownZone(ValueError):
     """Not an IANA time zone name that this machine's zone database knows."""

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+MAX_ID = 2**31 - 1  # ids are INTEGER (SERIAL) columns on PostgreSQL: a larger number names no record
 
 
 class WriterGate:

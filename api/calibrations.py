@@ -8,7 +8,9 @@ from flask import abort, jsonify
 from flask_login import current_user
 
 from accounts.service import get_visible_workshop_or_404, is_manager
+from api.openapi import operation
 from api.problems import json_body
+from api.schemas import CalibrationBody, CalibrationOut, NoBody, NoQuery, OfficialBody
 from api.views import bp
 from database import db
 from inspections.models import Calibration
@@ -37,12 +39,14 @@ def _bad(message: str, code: str, fields: list[str]):
 
 
 @bp.post("/workshops/<code>/calibrations")
+@operation(summary="Start a joint inspection (calibration)",
+           tags=["calibrations"], ok={201: CalibrationOut}, body=CalibrationBody)
 def start_calibration_api(code: str):
     session = db()
     workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code)
     if not may_start(session=session, user=current_user, workshop=workshop):  # who may, before what was sent
         return jsonify(error="only a quality manager may start a joint inspection", code="not_allowed"), 403
-    body = json_body(allowed=START_FIELDS)
+    body = json_body(CalibrationBody)
     names = body.get("inspectors")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         return _bad("inspectors must be a list of usernames", "bad_inspectors", ["inspectors"])
@@ -67,16 +71,20 @@ def _calibration_or_404(calibration_id: int) -> CalibrationState:
 
 
 @bp.get("/calibrations/<int:calibration_id>")
+@operation(summary="Read a joint inspection (calibration) and its report",
+           tags=["calibrations"], ok={200: CalibrationOut}, query=NoQuery)
 def get_calibration(calibration_id: int):
     return jsonify(calibration_json(_calibration_or_404(calibration_id)))
 
 
 @bp.post("/calibrations/<int:calibration_id>/official")
+@operation(summary="Make one copy the official inspection",
+           tags=["calibrations"], ok={200: CalibrationOut}, body=OfficialBody)
 def calibration_official_api(calibration_id: int):
     state = _calibration_or_404(calibration_id)
     if not is_manager(current_user):  # who may, before what was sent
         return jsonify(error="only a quality manager may decide a joint inspection", code="not_allowed"), 403
-    body = json_body(allowed={"inspection"})
+    body = json_body(OfficialBody)
     if not isinstance(body.get("inspection"), int) or isinstance(body["inspection"], bool):
         return _bad('expected {"inspection": <the id of a submitted copy>}', "bad_request", ["inspection"])
     try:
@@ -90,13 +98,14 @@ def calibration_official_api(calibration_id: int):
 
 
 @bp.post("/calibrations/<int:calibration_id>/reconcile")
+@operation(summary="Start the reconciled copy", tags=["calibrations"], ok={201: CalibrationOut}, body=NoBody)
 def calibration_reconcile_api(calibration_id: int):
     """The manager's reconciled copy (a draft filled in from the panel's median scores): answer and submit it
     through the inspection routes; submitted, it is the official inspection."""
     state = _calibration_or_404(calibration_id)
     if not is_manager(current_user):  # who may, before what was sent
         return jsonify(error="only a quality manager may decide a joint inspection", code="not_allowed"), 403
-    json_body(allowed=set(), optional=True)  # nothing to send: anything sent is named
+    json_body(NoBody, optional=True)  # nothing to send: anything sent is named
     try:
         reconciled = start_reconciled(session=db(), user=current_user, calibration=state.calibration)
     except CalibrationError as exc:

@@ -9,10 +9,24 @@ from flask import abort, jsonify, request
 from flask_login import current_user
 from sqlmodel import select
 
+import clock
 from accounts.days import plant_days
 from accounts.models import Plant, User, Workshop
 from accounts.service import is_manager
+from api.openapi import operation
 from api.problems import json_body
+from api.schemas import (
+    NoBody,
+    NoQuery,
+    OccurrenceFilters,
+    OccurrenceOut,
+    Occurrences,
+    PlanBody,
+    PlanChangeBody,
+    PlanOut,
+    Plans,
+    SkipBody,
+)
 from api.views import bp
 from checklists.models import Checklist
 from database import db
@@ -59,7 +73,7 @@ def _plan_input(body, allowed: set[str], base: InspectionPlan | None = None):
         starts_on = date.fromisoformat(starts) if isinstance(starts, str) else None
     except ValueError:
         starts_on = None
-    if starts_on is None:
+    if starts_on is None or not clock.FIRST_DAY <= starts_on <= clock.LAST_DAY:
         return None, _bad("starts_on: a date YYYY-MM-DD", "starts_on", ["starts_on"])
     window = body.get("window_days", 1)
     inspectors = body.get("inspectors", [])
@@ -114,11 +128,12 @@ def _not_allowed():
 
 
 @bp.post("/plans")
+@operation(summary="Make an inspection plan", tags=["plans"], ok={201: PlanOut}, body=PlanBody)
 def create():
     session = db()
     if not is_manager(current_user):  # who may, before what they sent
         return _not_allowed()
-    given, error = _plan_input(json_body(), PLAN_FIELDS)
+    given, error = _plan_input(json_body(PlanBody), PLAN_FIELDS)
     if error:
         return error
     try:
@@ -130,6 +145,7 @@ def create():
 
 
 @bp.get("/plans")
+@operation(summary="List inspection plans", tags=["plans"], ok={200: Plans}, query=NoQuery)
 def list_plans():
     return jsonify(plans=[plan_json(p) for p in visible_plans(db(), current_user)])
 
@@ -142,17 +158,19 @@ def _plan_or_404(plan_id: int) -> InspectionPlan:
 
 
 @bp.get("/plans/<int:plan_id>")
+@operation(summary="Read an inspection plan", tags=["plans"], ok={200: PlanOut}, query=NoQuery)
 def get_plan(plan_id: int):
     return jsonify(plan_json(_plan_or_404(plan_id)))
 
 
 @bp.put("/plans/<int:plan_id>")
+@operation(summary="Change a plan from a day on", tags=["plans"], ok={200: PlanOut}, body=PlanChangeBody)
 def change(plan_id: int):
     session = db()
     plan = _plan_or_404(plan_id)
     if not may_plan(session, current_user, plan):
         return _not_allowed()
-    given, error = _plan_input(json_body(), CHANGE_FIELDS, base=plan)
+    given, error = _plan_input(json_body(PlanChangeBody), CHANGE_FIELDS, base=plan)
     if error:
         return error
     try:
@@ -168,7 +186,7 @@ def _pause(plan_id: int, paused: bool):
     plan = _plan_or_404(plan_id)
     if not may_plan(session, current_user, plan):  # who may, before what was sent
         return _not_allowed()
-    json_body(allowed=set(), optional=True)  # nothing to send: anything sent is named
+    json_body(NoBody, optional=True)  # nothing to send: anything sent is named
     try:
         set_paused(session=session, actor=current_user, plan=plan, paused=paused, days=plant_days(session))
     except PlanError as exc:
@@ -178,11 +196,13 @@ def _pause(plan_id: int, paused: bool):
 
 
 @bp.post("/plans/<int:plan_id>/pause")
+@operation(summary="Pause a plan", tags=["plans"], ok={200: PlanOut}, body=NoBody)
 def pause(plan_id: int):
     return _pause(plan_id, True)
 
 
 @bp.post("/plans/<int:plan_id>/resume")
+@operation(summary="Resume a plan", tags=["plans"], ok={200: PlanOut}, body=NoBody)
 def resume(plan_id: int):
     return _pause(plan_id, False)
 
@@ -192,12 +212,14 @@ def _day_arg(name: str, default: date):
     if not raw:
         return default
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         return None
+    return day if clock.FIRST_DAY <= day <= clock.LAST_DAY else None
 
 
 @bp.get("/occurrences")
+@operation(summary="List plan occurrences", tags=["plans"], ok={200: Occurrences}, query=OccurrenceFilters)
 def list_occurrences():
     session = db()
     days = plant_days(session)
@@ -235,6 +257,7 @@ def list_occurrences():
 
 
 @bp.post("/occurrences/<occurrence>/skip")
+@operation(summary="Skip an occurrence, with a reason", tags=["plans"], ok={200: OccurrenceOut}, body=SkipBody)
 def skip(occurrence: str):
     session = db()
     found = find_occurrence(session, current_user, occurrence, plant_days(session))
@@ -242,7 +265,7 @@ def skip(occurrence: str):
         abort(404, "no such occurrence")
     if not may_plan(session, current_user, session.get(InspectionPlan, found.plan_id)):
         return _not_allowed()
-    body = json_body(allowed={"reason"})
+    body = json_body(SkipBody)
     if not isinstance(body.get("reason"), str):
         return _bad('expected JSON {"reason": "…"}', "reason_required", ["reason"])
     try:

@@ -10,6 +10,7 @@ import json
 from http import HTTPStatus
 
 from flask import Response, current_app, request
+from pydantic import BaseModel, ValidationError
 
 PROBLEM_JSON = "application/problem+json"
 # The code a problem carries when its route gave none: what the status says.
@@ -71,10 +72,12 @@ def as_problem(response: Response) -> Response:
     return response
 
 
-def json_body(*, allowed: set[str] | frozenset[str] | None = None, optional: bool = False) -> dict:
-    """The request's JSON object. No body: {} when optional, else 422. A body that is not declared JSON: 415;
-    malformed (or nested beyond what can be read): 400; not an object: 422; a field not in `allowed`: 422 naming
-    it."""
+def json_body(model: type[BaseModel] | None = None, *, allowed: set[str] | frozenset[str] | None = None,
+              optional: bool = False) -> dict:
+    """The request's JSON object, read with `model` (api.schemas: the fields the client sent, as a dict) or
+    checked against `allowed`. No body: {} when optional, else 422. A body that is not declared JSON: 415;
+    malformed (or nested beyond what can be read): 400; not an object: 422; a field not in the model or
+    `allowed`: 422 naming it; a field of the wrong type: 422 naming it."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         if optional:
@@ -93,4 +96,25 @@ def json_body(*, allowed: set[str] | frozenset[str] | None = None, optional: boo
         unknown = sorted(set(body) - set(allowed))
         if unknown:
             raise ApiProblem(422, "unknown_field", f"unknown fields: {', '.join(unknown)}", items=unknown)
+    if model is not None:
+        try:
+            return model.model_validate(body).model_dump(exclude_unset=True, by_alias=True)
+        except ValidationError as exc:
+            raise refusal_of(exc, "fields") from None
     return body
+
+
+def refusal_of(exc: ValidationError, where: str) -> ApiProblem:
+    """A pydantic refusal as one problem naming every field concerned (unknown ones first)."""
+    errors = exc.errors(include_url=False)
+    unknown = sorted({str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden" and e["loc"]})
+    if unknown:
+        return ApiProblem(422, "unknown_field", f"unknown {where}: {', '.join(unknown)}", items=unknown,
+                          field=unknown[0])
+    fields = list(dict.fromkeys(str(e["loc"][0]) if e["loc"] else "" for e in errors))
+    first = errors[0]
+    name = fields[0] or where
+    code = "bad_date" if first["type"].startswith("date") else ("missing_field" if first["type"] == "missing"
+                                                                 else f"bad_{name}")
+    detail = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or where}: {e['msg']}" for e in errors[:5])
+    return ApiProblem(422, code, detail, items=[f for f in fields if f], field=fields[0] or None)

@@ -6,6 +6,8 @@ from flask import jsonify, request
 from flask_login import current_user
 
 from accounts.service import get_visible_workshop_or_404
+from api.openapi import operation
+from api.schemas import ControlChart, ControlChartQuery, Pareto, ParetoQuery
 from api.views import bp
 from database import db
 from quality.service import OVERALL, ChartError, control_chart
@@ -23,6 +25,8 @@ def _rules(raw: str | None) -> tuple[int, ...] | None:
 
 
 @bp.get("/workshops/<code>/control-chart")
+@operation(summary="A workshop's control chart (XmR)",
+           tags=["analytics"], ok={200: ControlChart}, query=ControlChartQuery)
 def workshop_control_chart(code: str):
     workshop = get_visible_workshop_or_404(session=db(), user=current_user, code=code)
     unknown = sorted(set(request.args) - {"series", "baseline", "rules", "view"})
@@ -66,6 +70,7 @@ def _round(value):
 
 
 @bp.get("/pareto")
+@operation(summary="Pareto of findings", tags=["analytics"], ok={200: Pareto}, query=ParetoQuery)
 def pareto_api():
     """?workshop= | plant= (or neither: every workshop the caller sees), from/to (plant days), by=item|category."""
     from sqlmodel import select

@@ -8,7 +8,9 @@ from flask import jsonify, request, url_for
 from flask_login import current_user
 
 from accounts.service import is_manager
+from api.openapi import operation
 from api.problems import ApiProblem, json_body
+from api.schemas import ApproveBody, CorrectionBody, InspectionOut, NoQuery, PhotoOut, Photos, PhotoUpload
 from api.views import bp, given_value, inspection_json, inspection_or_404, inspection_refusal, password_refused
 from checklists.schemes import scheme_from_dict
 from database import db
@@ -21,13 +23,15 @@ CORRECTION_FIELDS = {"item", "score", "count", "level", "note", "reason"}
 
 
 @bp.post("/inspections/<int:inspection_id>/approve")
+@operation(summary="Approve (the quality manager's signature)",
+           tags=["inspections"], ok={200: InspectionOut}, body=ApproveBody)
 def approve(inspection_id: int):
     """{"password", "signature"?: a drawn PNG as a data URL} — the manager's approval (not of their own)."""
     inspection = inspection_or_404(inspection_id)
     if not may_approve(current_user, inspection):  # who may, before what was sent
         return jsonify(error="a quality manager approves a submitted inspection they did not inspect",
                        code="not_allowed"), 403
-    body = json_body(allowed={"password", "signature"})
+    body = json_body(ApproveBody)
     image = None
     if body.get("signature") is not None:
         try:
@@ -48,6 +52,8 @@ def approve(inspection_id: int):
 
 
 @bp.post("/inspections/<int:inspection_id>/corrections")
+@operation(summary="Correct a submitted answer, with a reason",
+           tags=["inspections"], ok={201: InspectionOut}, body=CorrectionBody)
 def correct(inspection_id: int):
     """{"item", one of "score" / "count" / "level" and/or "note", "reason"} — a manager's correction of a
     submitted answer: the old value stays in the record, the result is rescored, the next PDF is a new document."""
@@ -57,7 +63,7 @@ def correct(inspection_id: int):
     if inspection.status != InspectionStatus.submitted:
         return jsonify(error="only a submitted inspection is corrected; a draft is changed directly",
                        code="not_submitted"), 409
-    body = json_body(allowed=CORRECTION_FIELDS)
+    body = json_body(CorrectionBody)
     item_key, note, reason = body.get("item"), body.get("note"), body.get("reason")
     for name, value in (("item", item_key), ("reason", reason)):
         if not isinstance(value, str):
@@ -76,6 +82,7 @@ def correct(inspection_id: int):
 
 
 @bp.post("/inspections/<int:inspection_id>/items/<item_key>/photos")
+@operation(summary="Upload a photo for an item", tags=["photos"], ok={201: PhotoOut}, form=PhotoUpload)
 def upload_photo(inspection_id: int, item_key: str):
     """multipart/form-data with one file field `photo`: the screens' checks (a real JPEG/PNG/WebP/HEIC under the
     size limit, at most 10 per item, re-encoded without EXIF, stored by hash). `X-Change-Key` or an
@@ -112,6 +119,7 @@ def photo_json(photo: Photo) -> dict:
 
 
 @bp.get("/inspections/<int:inspection_id>/photos")
+@operation(summary="List an inspection's photos", tags=["photos"], ok={200: Photos}, query=NoQuery)
 def photos(inspection_id: int):
     """Every photo of the inspection by item key; `url` downloads the JPEG (the same token works there)."""
     inspection = inspection_or_404(inspection_id)

@@ -18,11 +18,13 @@ from sqlmodel import select
 import clock
 from accounts.models import Plant, User
 from accounts.service import is_manager, visible_workshops
+from api.openapi import operation
 from api.problems import ApiProblem
+from api.schemas import Checklists, InspectionFilters, InspectionPage, NoQuery, VersionOut
 from api.views import bp
 from checklists.models import Checklist, ChecklistVersion, VersionStatus
 from checklists.service import is_used_at
-from database import db
+from database import MAX_ID, db
 from inspections.models import Inspection, InspectionStatus
 
 LIST_FILTERS = {"plant", "workshop", "status", "from", "to", "checklist", "version", "inspector", "cursor", "limit"}
@@ -48,6 +50,7 @@ def _readable_versions(checklist: Checklist) -> list[ChecklistVersion]:
 
 
 @bp.get("/checklists")
+@operation(summary="List checklists and their versions", tags=["checklists"], ok={200: Checklists}, query=NoQuery)
 def checklists():
     session = db()
     _no_unknown_arguments(set())
@@ -60,6 +63,8 @@ def checklists():
 
 
 @bp.get("/checklists/<key>/versions/<int:number>")
+@operation(summary="Read a checklist version: every category and item",
+           tags=["checklists"], ok={200: VersionOut}, query=NoQuery)
 def checklist_version(key: str, number: int):
     """One version as a client needs it to fill an inspection in: every category and item, in form order."""
     session = db()
@@ -97,9 +102,12 @@ def _day(name: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise ApiProblem(422, "bad_date", f"{name} is a day, YYYY-MM-DD", items=[name]) from None
+    if not clock.FIRST_DAY <= day <= clock.LAST_DAY:
+        raise ApiProblem(422, "bad_date", f"{name} lies between {clock.FIRST_DAY} and {clock.LAST_DAY}", items=[name])
+    return day
 
 
 def _cursor() -> int:
@@ -107,12 +115,17 @@ def _cursor() -> int:
     if not raw:
         return 0
     try:
-        return int(base64.urlsafe_b64decode(raw.encode() + b"==").decode().removeprefix("i:"))
+        after = int(base64.urlsafe_b64decode(raw.encode() + b"==").decode().removeprefix("i:"))
     except ValueError:
-        raise ApiProblem(422, "bad_cursor", "cursor is the next_cursor of a previous page", items=["cursor"]) from None
+        after = -1
+    if not 0 <= after <= MAX_ID:
+        raise ApiProblem(422, "bad_cursor", "cursor is the next_cursor of a previous page", items=["cursor"])
+    return after
 
 
 @bp.get("/inspections")
+@operation(summary="List inspections (filters, cursor pages)",
+           tags=["inspections"], ok={200: InspectionPage}, query=InspectionFilters)
 def inspections():
     """?plant= &workshop= &status=draft|submitted|calibration|all (default submitted) &from= &to= (days of the
     submission at each plant) &checklist= &version= &inspector= (username) &limit= (≤ 1000) &cursor= — oldest

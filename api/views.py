@@ -16,7 +16,26 @@ from accounts.service import (
 )
 from accounts.views import this_device
 from api.idempotency import keep_answer, replay_or_claim
+from api.openapi import operation
 from api.problems import ApiProblem, as_problem, json_body, problem
+from api.schemas import (
+    ActionFilters,
+    Actions,
+    AnswerBody,
+    InspectionOut,
+    League,
+    LeagueQuery,
+    NoQuery,
+    RedTagFilters,
+    RedTags,
+    SavedAnswer,
+    StartBody,
+    Started,
+    SubmitBody,
+    Trend,
+    TrendQuery,
+    Workshops,
+)
 from checklists.models import ChecklistItem
 from checklists.schemes import scheme_from_dict
 from database import db, reads_first
@@ -56,6 +75,8 @@ def _problem_details(response):
 
 @bp.before_request
 def _authenticate():
+    if request.endpoint in ("api.openapi_json", "api.reference"):  # the API's description is public
+        return None
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         # An explicit token speaks for its own user, even when a browser session cookie comes along.
@@ -119,17 +140,19 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 @bp.get("/workshops")
+@operation(summary="List workshops", tags=["workshops"], ok={200: Workshops}, query=NoQuery)
 def workshops():
     rows: list[Workshop] = db().exec(visible_workshops(current_user)).all()
     return jsonify(workshops=[{"code": w.code, "name": w.name, "plant": w.plant.code} for w in rows])
 
 @bp.post("/workshops/<code>/inspections")
+@operation(summary="Start an inspection", tags=["inspections"], ok={201: Started}, body=StartBody)
 def start(code: str):
     session = db()
     workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code)
     if not can_inspect(session=session, user=current_user, workshop_id=workshop.id):  # who may, before what was sent
         return inspection_refusal(InspectionError("not_allowed", "you may not inspect this workshop", status=403))
-    body = json_body(allowed={"checklist"}, optional=True)
+    body = json_body(StartBody, optional=True)
     if not isinstance(body.get("checklist", ""), str):
         return jsonify(error='expected JSON {"checklist": key} (or no body when the workshop offers one checklist)',
                        code="bad_request"), 422
@@ -143,6 +166,7 @@ def start(code: str):
                    version=inspection.version.number), 201
 
 @bp.put("/inspections/<int:inspection_id>/answers/<item_key>")
+@operation(summary="Answer an item", tags=["inspections"], ok={200: SavedAnswer}, body=AnswerBody)
 @reads_first
 def put_answer(inspection_id: int, item_key: str):
     session = db()
@@ -150,7 +174,7 @@ def put_answer(inspection_id: int, item_key: str):
     refused = _not_editable(inspection)
     if refused is not None:  # who may, before what was sent
         return refused
-    body = json_body(allowed=ANSWER_FIELDS)
+    body = json_body(AnswerBody)
     scheme = scheme_from_dict(inspection.version.scheme)
     value = given_value(body, scheme, item_key)
     note, flagged = body.get("note"), body.get("flagged")
@@ -223,6 +247,7 @@ def answer_fields(answer, item: ChecklistItem | None, scheme) -> dict:
     return {"score": value}
 
 @bp.post("/inspections/<int:inspection_id>/submit")
+@operation(summary="Sign and submit an inspection", tags=["inspections"], ok={200: InspectionOut}, body=SubmitBody)
 def submit(inspection_id: int):
     session = db()
     inspection = inspection_or_404(inspection_id)
@@ -231,7 +256,7 @@ def submit(inspection_id: int):
     if refused is not None:  # who may, before what was sent
         return refused
     # read strictly: a body cut short (a signature half sent) must not submit without the signature it carried
-    body = json_body(allowed={"signature", "password"}, optional=True)
+    body = json_body(SubmitBody, optional=True)
     image = None
     if body.get("signature") and not inspection.locked:
         try:
@@ -264,6 +289,7 @@ def password_refused(body: dict):
 
 
 @bp.get("/inspections/<int:inspection_id>")
+@operation(summary="Read an inspection", tags=["inspections"], ok={200: InspectionOut}, query=NoQuery)
 def get_inspection(inspection_id: int):
     return jsonify(inspection_json(inspection_or_404(inspection_id)))
 
@@ -327,6 +353,7 @@ def inspection_json(inspection: Inspection) -> dict:
     }
 
 @bp.get("/workshops/<code>/trend")
+@operation(summary="A workshop's trend", tags=["analytics"], ok={200: Trend}, query=TrendQuery)
 def trend(code: str):
     """?from=&to= (YYYY-MM-DD, local days; default: all history), ?view=like for the like-for-like scores."""
     from inspections.reports.periods import PeriodError, parse_period
@@ -358,6 +385,7 @@ def trend(code: str):
                    inspections=inspections)
 
 @bp.get("/plants/<code>/league")
+@operation(summary="A plant's monthly league of workshops", tags=["analytics"], ok={200: League}, query=LeagueQuery)
 def league(code: str):
     """The month's ranking of the plant's workshops that the caller may see (?month=YYYY-MM, default this month)."""
     from accounts.models import Plant
@@ -387,6 +415,7 @@ def league(code: str):
 
 
 @bp.get("/actions")
+@operation(summary="List corrective actions", tags=["actions"], ok={200: Actions}, query=ActionFilters)
 def actions():
     """Corrective actions the caller may see: ?workshop=CODE&status=open|overdue|done|verified|all (default
     open), oldest due first, at most 1000."""
@@ -424,6 +453,7 @@ def actions():
 
 
 @bp.get("/red-tags")
+@operation(summary="List red tags", tags=["red tags"], ok={200: RedTags}, query=RedTagFilters)
 def red_tags():
     """The red-tag register the caller may see: ?workshop=CODE&status=open|overdue|decided|all (default open),
     the one whose holding period ends first first, at most 1000."""

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 from sqlmodel import select
 
+import clock
 from accounts.days import plant_days
 from accounts.models import Plant, User, Workshop
 from accounts.service import can_inspect, is_manager, visible_workshops
@@ -302,6 +303,8 @@ def board(code: str):
         first = monday_of(date.fromisoformat(request.args["from"])) if request.args.get("from") else \
             monday_of(today) - timedelta(weeks=BOARD_WEEKS_BACK)
     except ValueError:
+        abort(400, _("日期格式应为 YYYY-MM-DD"))
+    if not clock.FIRST_DAY <= first <= clock.LAST_DAY:  # the board's weeks must stay within the calendar
         abort(400, _("日期格式应为 YYYY-MM-DD"))
     mondays = [first + timedelta(weeks=i) for i in range(BOARD_WEEKS)]
     plans = [p for p in visible_plans(session, current_user) if p.plant_id == plant.id]

@@ -213,6 +213,9 @@ def test_what_broke_the_api_is_refused_in_words_and_loses_nothing(app, client, t
     huge = client.get("/api/v1/inspections/1180591620717411303424", headers=headers)
     assert huge.status_code == 404 and huge.json["code"] == "not_found"
     assert huge.mimetype == "application/problem+json" and huge.json["status"] == 404
+    # one past PostgreSQL's integer ids is not found either (it was a 500 there); a PUT to one is 404, not 405
+    assert client.get("/api/v1/inspections/2147483648", headers=headers).status_code == 404
+    assert client.put("/api/v1/plans/45287145850177893433344", headers=headers, json={}).status_code == 404
     inspection_id = client.post("/api/v1/workshops/W1/inspections", headers=headers).json["id"]
     answer = f"/api/v1/inspections/{inspection_id}/answers/sort-01"
     deep = client.put(answer, headers=headers | {"Content-Type": "application/json"},

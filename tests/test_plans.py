@@ -132,7 +132,7 @@ def test_a_manager_skips_an_occurrence_with_a_reason_and_a_supervisor_may_not(cl
     ({"rrule": ""}, "rrule", "required"),
     ({"window_days": 8}, "window_days", "window_too_long"),
     ({"window_days": 0}, "window_days", "window_range"),
-    ({"window_days": "3"}, "window_days", "window_range"),
+    ({"window_days": "3"}, "window_days", "bad_window_days"),  # the wrong type: refused by the model
     ({"inspectors": ["sup2"]}, "inspectors", "inspector_outside"),
     ({"inspectors": ["nobody"]}, "inspectors", "unknown_inspector"),
     ({"checklist": "nope"}, "checklist", "unknown_checklist"),

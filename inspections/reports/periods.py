@@ -20,6 +20,7 @@ from inspections.trends import OverallPoint, TrendPoint, change, mean
 
 DEFAULT_PERIOD_DAYS = 84  # twelve weekly audits
 MAX_PERIOD_DAYS = 5 * 366
+FIRST_DAY, LAST_DAY = clock.FIRST_DAY, clock.LAST_DAY
 
 
 class PeriodError(ValueError):
@@ -50,8 +51,10 @@ def parse_period(raw_from: str | None, raw_to: str | None, today: date) -> Perio
     try:
         end = date.fromisoformat(raw_to) if raw_to else today
         start = date.fromisoformat(raw_from) if raw_from else end - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise PeriodError("bad_date", "dates are written YYYY-MM-DD") from exc
+    if not (FIRST_DAY <= start <= LAST_DAY and FIRST_DAY <= end <= LAST_DAY):
+        raise PeriodError("bad_date", f"dates lie between {FIRST_DAY} and {LAST_DAY}")
     if start > end:
         raise PeriodError("reversed", "the period starts after it ends")
     if (end - start).days + 1 > MAX_PERIOD_DAYS:
@@ -67,6 +70,8 @@ def parse_month(raw: str | None, today: date) -> Period:
             first = date(year, month, 1)
         except ValueError as exc:
             raise PeriodError("bad_month", "a month is written YYYY-MM") from exc
+        if not FIRST_DAY <= first <= LAST_DAY:
+            raise PeriodError("bad_month", f"months lie between {FIRST_DAY:%Y-%m} and {LAST_DAY:%Y-%m}")
     else:
         first = today.replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)

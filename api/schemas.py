@@ -1,0 +1,564 @@
+"""The API's shapes as pydantic models: request bodies and query strings (read with them: `json_body(model=…)`,
+`@operation(query=…)`), and the answers (described in the OpenAPI document; Schemathesis holds every answer to
+them in the tests). Field descriptions are the reference page's text, in English like the rest of the API."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from database import MAX_ID
+
+Score = float | str | None  # points or a count; "na" where the item does not apply
+Day = Field(description="a day, YYYY-MM-DD (the plant's local day)")
+
+
+class Body(BaseModel):
+    """A request body: a field not described here is refused by name (422 unknown_field)."""
+    model_config = ConfigDict(extra="forbid")
+
+
+class Query(BaseModel):
+    """A query string: a parameter not described here is refused by name (422 unknown_field)."""
+    model_config = ConfigDict(extra="forbid")
+
+
+class Answer(BaseModel):
+    """An answer: open to fields added later (clients must ignore members they do not know)."""
+    model_config = ConfigDict(extra="allow")
+
+
+# ---- errors
+
+class Problem(Answer):
+    """RFC 9457 problem details, with our `code` (for programs) and `items` (the fields or item keys concerned)."""
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="what went wrong, stable across releases: e.g. unknown_field, locked, conflict")
+    error: str = Field(description="the same text as detail, for clients written before problem details")
+    items: list[str | None] | None = None
+
+
+# ---- request bodies
+
+class StartBody(Body):
+    checklist: StrictStr | None = Field(None, description="the checklist key; needed when the workshop offers "
+                                                          "more than one")
+
+
+class AnswerBody(Body):
+    score: StrictInt | float | StrictStr | None = Field(None, description='points of the sheet\'s scale, or "na"')
+    count: StrictInt | StrictStr | None = Field(None, description='occurrences on a counting sheet, or "na"')
+    level: StrictStr | None = Field(None, description="a named grade's label (or \"na\")")
+    note: StrictStr | None = None
+    flagged: StrictBool | None = Field(None, description="a finding to follow up even with a passing score")
+    revision: StrictInt | None = Field(None, ge=0, le=MAX_ID,
+                                       description="the revision this change was made on; a later one answers 409 "
+                                                   "conflict with the answer as it stands")
+    change_key: StrictStr | None = Field(None, min_length=1, max_length=64,
+                                         description="makes a retry of this change harmless")
+
+
+class SubmitBody(Body):
+    signature: StrictStr | None = Field(None, description="the inspector's drawn signature, a PNG data URL")
+    password: StrictStr | None = Field(None, description="the signer's password: needed with a signature")
+
+
+class ApproveBody(Body):
+    password: StrictStr = Field(description="the manager's password, as on the screen")
+    signature: StrictStr | None = Field(None, description="a drawn PNG signature as a data URL")
+
+
+class CorrectionBody(Body):
+    item: StrictStr = Field(description="the item key")
+    score: StrictInt | float | StrictStr | None = None
+    count: StrictInt | StrictStr | None = None
+    level: StrictStr | None = None
+    note: StrictStr | None = None
+    reason: StrictStr = Field(description="why the record is corrected; kept with the old value")
+
+
+class CalibrationBody(Body):
+    inspectors: list[StrictStr] = Field(description="usernames, at least two")
+    checklist: StrictStr | None = None
+
+
+class OfficialBody(Body):
+    inspection: StrictInt = Field(ge=1, le=MAX_ID, description="the id of a submitted copy")
+
+
+class NoBody(Body):
+    """Nothing to send (anything sent is refused by name)."""
+
+
+class PhotoUpload(Body):
+    photo: bytes = Field(description="a JPEG, PNG, WebP or HEIC photo (re-encoded without EXIF, stored by hash)")
+
+
+class PlanBody(Body):
+    workshop: StrictStr | None = Field(None, description="a workshop code, or plant for every workshop of a plant")
+    plant: StrictStr | None = None
+    checklist: StrictStr = Field(description="the checklist key")
+    rrule: StrictStr = Field(description="RFC 5545 recurrence, e.g. FREQ=WEEKLY;BYDAY=MO")
+    starts_on: StrictStr = Field(description="YYYY-MM-DD")
+    window_days: StrictInt = 1
+    inspectors: list[StrictStr] = []
+    allow_late: StrictBool = False
+
+
+class PlanChangeBody(Body):
+    rrule: StrictStr | None = None
+    starts_on: StrictStr = Field(description="YYYY-MM-DD: the change applies to occurrences from this day")
+    window_days: StrictInt = 1
+    inspectors: list[StrictStr] = []
+    allow_late: StrictBool = False
+
+
+class SkipBody(Body):
+    reason: StrictStr
+
+
+# ---- query strings
+
+class NoQuery(Query):
+    pass
+
+
+class InspectionFilters(Query):
+    plant: str | None = None
+    workshop: str | None = None
+    status: Literal["draft", "submitted", "calibration", "all"] | None = None
+    from_: date | None = Field(None, alias="from", description="first day of submission, YYYY-MM-DD")
+    to: date | None = Field(None, description="last day of submission, YYYY-MM-DD")
+    checklist: str | None = None
+    version: int | None = Field(None, ge=1, le=MAX_ID)
+    inspector: str | None = Field(None, description="username")
+    limit: int | None = Field(None, ge=1, le=1000, description="default 100")
+    cursor: str | None = Field(None, description="next_cursor of the previous page")
+
+
+class Period(Query):
+    from_: date | None = Field(None, alias="from")
+    to: date | None = None
+
+
+class TrendQuery(Period):
+    view: Literal["full", "like"] | None = Field(None, description="like: like-for-like across versions")
+
+
+class LeagueQuery(Query):
+    month: str | None = Field(None, pattern=r"^\d{4}-\d{2}$", description="YYYY-MM, default this month")
+
+
+class ActionFilters(Query):
+    workshop: str | None = None
+    status: Literal["open", "overdue", "done", "verified", "all"] | None = None
+
+
+class RedTagFilters(Query):
+    workshop: str | None = None
+    status: Literal["open", "overdue", "decided", "all"] | None = None
+
+
+class ControlChartQuery(Query):
+    series: str | None = Field(None, description="overall (default) or a category key")
+    baseline: int | None = Field(None, ge=0)
+    rules: str | None = Field(None, pattern=r"^[1-4](,[1-4])*$", description="Nelson rules, e.g. 1,2,3")
+    view: Literal["version", "like"] | None = None
+
+
+class ParetoQuery(Period):
+    workshop: str | None = None
+    plant: str | None = None
+    by: Literal["item", "category"] | None = None
+
+
+class OccurrenceFilters(Period):
+    workshop: str | None = None
+    plant: str | None = None
+    state: str | None = None
+
+
+# ---- answers
+
+class WorkshopOut(Answer):
+    code: str
+    name: str
+    plant: str
+
+
+class Workshops(Answer):
+    workshops: list[WorkshopOut]
+
+
+class ChecklistRef(Answer):
+    key: str
+    version: int
+
+
+class Started(Answer):
+    id: int
+    checklist: str
+    version: int
+
+
+class SavedAnswer(Answer):
+    item: str
+    score: Score
+    count: Score = None
+    deducted: float | None = None
+    level: str | None = None
+    note: str | None
+    flagged: bool
+    revision: int
+
+
+class AnswerOut(Answer):
+    item: str
+    category: str
+    score: Score
+    note: str | None
+    flagged: bool
+    photo_count: int
+
+
+class ItemState(Answer):
+    item: str
+    category: str
+    text: str
+    answered: bool
+
+
+class CategoryResult(Answer):
+    key: str
+    name: str
+    percent: float | None
+    points: float | None
+
+
+class SignatureOut(Answer):
+    role: str
+    name: str
+    meaning: str
+    signed_at: str | None
+    drawn: bool
+    password_confirmed: bool
+
+
+class InspectionOut(Answer):
+    id: int
+    workshop: str
+    checklist: ChecklistRef
+    status: Literal["draft", "submitted", "calibration"]
+    inspector: str
+    calibration: int | None
+    started_at: str | None
+    submitted_at: str | None
+    answers: list[AnswerOut]
+    items: list[ItemState] = Field(description="every item of the version, answered or not")
+    categories: list[CategoryResult]
+    overall_percent: float | None
+    grade: str | None
+    passed: bool | None
+    signatures: list[SignatureOut]
+
+
+class InspectionRow(Answer):
+    id: int
+    workshop: str
+    plant: str
+    checklist: ChecklistRef
+    status: str
+    inspector: str | None
+    calibration: int | None
+    started_at: str | None
+    submitted_at: str | None
+    overall_percent: float | None
+    grade: str | None
+    passed: bool | None
+
+
+class InspectionPage(Answer):
+    inspections: list[InspectionRow]
+    next_cursor: str | None = Field(description="null on the last page")
+
+
+class PhotoOut(Answer):
+    id: int
+    item_id: int
+    sha256: str
+    width: int
+    height: int
+    byte_size: int
+    uploaded_at: str
+    url: str = Field(description="downloads the JPEG (the same token works there)")
+
+
+class Photos(Answer):
+    photos: dict[str, list[PhotoOut]] = Field(description="by item key")
+
+
+class VersionSummary(Answer):
+    number: int
+    status: str
+    name: str
+    content_sha256: str | None
+    published_at: str | None
+
+
+class ChecklistOut(Answer):
+    key: str
+    name: str
+    versions: list[VersionSummary]
+
+
+class Checklists(Answer):
+    checklists: list[ChecklistOut]
+
+
+class ItemOut(Answer):
+    key: str
+    text: str
+    text_en: str | None
+    guidance: str | None
+    weight: float | None
+    critical: bool
+    photo_required: bool
+    deduct: float | None
+    unit: str | None
+    level_texts: Any = None
+
+
+class CategoryOut(Answer):
+    key: str
+    name: str
+    name_en: str | None
+    weight: float | None
+    full_marks: float | None
+    items: list[ItemOut]
+
+
+class VersionOut(Answer):
+    key: str
+    name: str
+    number: int
+    status: str
+    description: str | None
+    change_note: str | None
+    content_sha256: str | None
+    published_at: str | None
+    scheme: dict[str, Any]
+    categories: list[CategoryOut]
+
+
+class TrendPoint(Answer):
+    id: int
+    date: str
+    submitted_at: str | None
+    overall_percent: float | None
+    grade: str | None
+    categories: dict[str, float | None]
+    checklist: ChecklistRef
+
+
+class Trend(Answer):
+    workshop: str
+    timezone: str
+    view: str
+    common_items: list[str] | None
+    inspections: list[TrendPoint]
+
+
+class LeagueRow(Answer):
+    code: str
+    name: str
+    rank: int | None
+    inspections: int
+    average: float | None
+    latest: float | None
+    previous_average: float | None
+    change: float | None
+    categories: dict[str, float | None]
+
+
+class League(Answer):
+    plant: str
+    timezone: str
+    month: str
+    inspections: int
+    categories: list[dict[str, str]]
+    workshops: list[LeagueRow]
+
+
+class ActionOut(Answer):
+    id: int
+    workshop: str
+    source: Literal["finding", "red_tag"]
+    red_tag: str | None
+    inspection: int | None
+    item: str | None
+    item_text: str | None
+    score: Score
+    flagged: bool
+    severity: str | None
+    owner: str | None
+    due_on: str
+    priority: str
+    action: str | None
+    status: str
+    overdue: bool
+    done_at: str | None
+    closed_at: str | None
+
+
+class Actions(Answer):
+    status: str
+    actions: list[ActionOut]
+
+
+class RedTagOut(Answer):
+    number: str
+    workshop: str
+    what: str
+    quantity: int | None
+    location: str | None
+    reason: str
+    tagged_on: str
+    hold_until: str
+    days_left: int
+    status: str
+    outcome: str | None
+    decided_at: str | None
+
+
+class RedTags(Answer):
+    status: str
+    red_tags: list[RedTagOut]
+
+
+class ChartPoint(Answer):
+    inspection: int
+    date: str
+    value: float
+    moving_range: float | None
+
+
+class Signal(Answer):
+    rule: int
+    inspection: int
+    text: str
+
+
+class ControlChart(Answer):
+    workshop: str
+    series: str
+    view: str
+    since_version_change: bool | None = None
+    baseline: int | None
+    rules: list[int]
+    points: list[ChartPoint]
+    centre: float | None
+    lower: float | None
+    upper: float | None
+    mr_centre: float | None
+    mr_upper: float | None
+    signals: list[Signal]
+    note: str | None
+
+
+class ParetoRow(Answer):
+    key: str
+    label: str
+    count: int
+    percent: float
+    cumulative_percent: float
+    vital: bool
+    inspections: list[int]
+
+
+class Pareto(Answer):
+    by: str
+    from_: str = Field(alias="from")
+    to: str
+    total: int
+    rows: list[ParetoRow]
+
+
+class Copy(Answer):
+    inspector: str
+    inspection: int
+    status: str
+    submitted_at: str | None
+
+
+class AgreementOut(Answer):
+    items: int
+    fleiss_kappa: float | None
+    weighted_kappa: float | None
+    mean_absolute_difference: float | None
+    reading: str | None
+
+
+class CalibrationOut(Answer):
+    id: int
+    workshop: str
+    checklist: ChecklistRef
+    started_at: str
+    state: Literal["open", "complete", "decided"]
+    copies: list[Copy]
+    reconciled: int | None
+    official: int | None
+    report: dict[str, Any] | None = Field(description="null until every copy is submitted")
+
+
+class PlanVersionOut(Answer):
+    valid_from: str
+    valid_until: str | None
+    rrule: str
+    starts_on: str
+    window_days: int
+    allow_late: bool
+    paused: bool
+
+
+class PlanOut(Answer):
+    id: int
+    plant: str
+    workshop: str | None
+    checklist: str
+    rrule: str
+    starts_on: str
+    window_days: int
+    allow_late: bool
+    paused: bool
+    inspectors: list[str]
+    versions: list[PlanVersionOut]
+
+
+class Plans(Answer):
+    plans: list[PlanOut]
+
+
+class OccurrenceOut(Answer):
+    id: str
+    plan: int
+    workshop: str
+    opens_on: str
+    closes_on: str
+    late_until: str | None
+    state: str
+    inspection: int | None
+    draft: int | None
+    done_on: str | None
+    on_time: bool | None
+    skip: dict[str, str] | None
+
+
+class Occurrences(Answer):
+    from_: str = Field(alias="from")
+    to: str
+    occurrences: list[OccurrenceOut]

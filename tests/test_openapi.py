@@ -1,0 +1,114 @@
+"""The API keeps the promises of its OpenAPI document (SQLite and PostgreSQL): Schemathesis generates requests for
+every operation from the document — valid ones and invalid ones — and checks each answer: no 5xx, every status,
+content type, header and body as described, invalid input refused. Path parameters are now and then the ids of
+real records (an inspection of the caller's, a submitted one, a plan, a calibration), so the answers of found
+records are checked too, not only 404s."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import CHECKS
+
+from tests.helpers import answer_all_api, drawn_signature, token_headers
+from tests.seed import PASSWORD
+
+# Every check but the two that need a stateful model of who may do what: an unauthorised caller's 403/404 for a
+# known record is tested by the security tests (tests/security), the rest here.
+EXCLUDED = {"ignored_auth", "use_after_free", "ensure_resource_availability", "positive_data_acceptance"}
+
+
+def _records(app, client) -> dict:
+    """Real records for path parameters: the manager's draft and a submitted inspection, a plan, a calibration."""
+    manager, sup1, sup2 = (token_headers(app, u) for u in ("manager", "sup1", "sup2"))
+    draft = client.post("/api/v1/workshops/W1/inspections", headers=manager).get_json()["id"]
+    submitted = client.post("/api/v1/workshops/W1/inspections", headers=sup1).get_json()["id"]
+    answer_all_api(client, sup1, submitted)
+    assert client.post(f"/api/v1/inspections/{submitted}/submit", headers=sup1,
+                       json={"signature": drawn_signature(), "password": PASSWORD}).status_code == 200
+    plan = client.post("/api/v1/plans", headers=manager, json={
+        "workshop": "W1", "checklist": "standard-6s", "rrule": "FREQ=WEEKLY;BYDAY=MO", "starts_on": "2026-01-05",
+        "window_days": 2}).get_json()["id"]
+    calibration = client.post("/api/v1/workshops/W2/calibrations", headers=manager,
+                              json={"inspectors": ["sup2", "manager"]}).get_json()["id"]
+    item = client.get(f"/api/v1/inspections/{draft}", headers=manager).get_json()["items"][0]["item"]
+    del sup2
+    return {"inspection_id": [draft, submitted], "plan_id": [plan], "calibration_id": [calibration],
+            "code": ["W1", "W2"], "key": ["standard-6s"], "number": [2], "item_key": [item]}
+
+
+def _operations() -> list:
+    """The document's operations in valid and invalid input, read at collection from an app that is never served
+    (no database needed). An operation that takes nothing at all has no invalid input."""
+    from api.openapi import openapi_document
+    from app import create_app
+
+    made = create_app({"TESTING": True, "SECRET_KEY": "collect", "DATABASE_URL": "sqlite://"})
+    with made.test_request_context():
+        document = openapi_document()
+    found = []
+    for path, methods in document["paths"].items():
+        for method, described in methods.items():
+            label = f"{method.upper()} {path}"
+            found.append(pytest.param(label, GenerationMode.POSITIVE, id=f"{label} valid"))
+            if described.get("parameters") or described.get("requestBody"):
+                found.append(pytest.param(label, GenerationMode.NEGATIVE, id=f"{label} invalid"))
+    return found
+
+
+@pytest.mark.parametrize(("label", "mode"), _operations())
+def test_every_operation_keeps_the_document(app, label, mode):
+    client = app.test_client()
+    known = _records(app, client)
+    # identity: the in-process client does not undo Flask-Compress's gzip/br as an HTTP client would
+    headers = token_headers(app, "manager") | {"Accept-Encoding": "identity"}
+    method, path = label.split(" ", 1)
+    loaded = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    # Who may is for the security tests (tests/security): here every request carries the manager's token, so
+    # Schemathesis must not make (or mangle) credentials of its own — a mangled one beside ours would be
+    # "invalid input accepted".
+    loaded.raw_schema.pop("security")
+    operation = loaded[path][method]
+    excluded = [check for check in CHECKS.get_all() if check.__name__ in EXCLUDED]
+    real = {name: st.sampled_from(known[name]) for name in known if "{" + name + "}" in path}
+
+    def with_real_ids(drawn):
+        case, chosen = drawn
+        if chosen is not None:
+            case.path_parameters = {**(case.path_parameters or {}), **chosen}
+        return case
+
+    cases = st.tuples(operation.as_strategy(generation_mode=mode),
+                      st.none() | st.fixed_dictionaries(real) if real else st.none()).map(with_real_ids)
+
+    @given(case=cases)
+    @settings(max_examples=25, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    def keeps_the_document(case):
+        case.call_and_validate(headers=headers, excluded_checks=excluded)
+
+    keeps_the_document()
+
+
+def test_the_document_is_public_and_describes_every_api_route(app):
+    client = app.test_client()
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert document["openapi"] == "3.1.0"
+    described = {(method.upper(), path) for path, methods in document["paths"].items() for method in methods}
+    routes = {(method, rule.rule.replace("<int:", "<").replace("<", "{").replace(">", "}"))
+              for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")
+              and rule.endpoint not in ("api.openapi_json", "api.reference")
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert described == routes  # a route added without @operation fails here
+    answer = document["paths"]["/api/v1/inspections/{inspection_id}/answers/{item_key}"]["put"]
+    body = document["components"]["schemas"]["AnswerBody"]
+    assert body["additionalProperties"] is False and "change_key" in body["properties"]
+    assert set(answer["responses"]) >= {"200", "400", "401", "403", "404", "409", "415", "422"}
+    assert "application/problem+json" in answer["responses"]["422"]["content"]
+    page = client.get("/api/v1/reference")
+    assert page.status_code == 200 and b"redoc-3.0.1.standalone" in page.data
+    assert "'unsafe-inline'" in page.headers["Content-Security-Policy"]  # that page only
+    assert "'unsafe-inline'" not in client.get("/login").headers["Content-Security-Policy"]
