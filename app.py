@@ -290,6 +290,7 @@ def _register_blueprints(app: Flask) -> None:
     from quality.views import bp as quality_bp
     from redtags.views import bp as redtags_bp
     from verify.views import bp as verify_bp
+    from webhooks.views import bp as webhooks_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(actions_bp)
@@ -302,6 +303,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(redtags_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(quality_bp)
+    app.register_blueprint(webhooks_bp)
     app.extensions["csrf_protect"].exempt(api_bp)  # the API checks CSRF itself for cookie sessions
 
 
@@ -311,11 +313,13 @@ def _init_tasks(app: Flask) -> None:
     import exports.jobs  # noqa: F401  (declares the export tasks)
     import inspections.reports.issuing  # noqa: F401  (declares the report tasks)
     import tasks
+    import webhooks.tasks  # (declares the deliveries and their sweep)
 
     app.config.setdefault("TASK_QUEUE", os.environ.get("TASK_QUEUE"))
     if app.config.get("TESTING") and not app.config["TASK_QUEUE"]:
         app.config["TASK_QUEUE"] = "memory"  # a test drains it (tasks.drain) or runs a consumer
     tasks.init_app(app)
+    webhooks.tasks.listen()
 
 
 def _register_cli(app: Flask) -> None:

@@ -10,6 +10,7 @@ from accounts.models import User
 from actions.notify import (
     MailSettings,
     Recipient,
+    announce_overdue,
     build_digests,
     delivered_on,
     mail_delivery,
@@ -63,6 +64,9 @@ def daily_run(*, day=None, dry_run: bool = False, resend: bool = False, say=clic
         with write_session(engine) as session:  # first, so that escalated tags are counted like any action
             escalated = escalate_due(session=session, days=days)
         echo(f"{len(escalated)} red tags escalated to corrective actions")
+        with write_session(engine) as session:
+            announced = announce_overdue(session, overdue_rows(session, days))
+        echo(f"{announced} overdue-action webhook deliveries")
     with Session(engine) as session:
         rows = overdue_rows(session, days)
         owners, managers = recipients(session, rows)

@@ -26,6 +26,7 @@ import clock
 from accounts.days import PlantDays
 from accounts.models import Plant, Role, User, UserPlant, UserWorkshop, Workshop
 from actions.models import OPEN_STATUSES, CorrectiveAction, Finding, NotificationDelivery
+from webhooks.service import emit, subscribed
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,25 @@ def overdue_rows(session: Session, days: PlantDays) -> list[OverdueRow]:
                                action.owner_id, action.owner.display_name if action.owner else "", action.due_on,
                                days.of(plant)))
     return rows
+
+
+def announce_overdue(session: Session, rows: list[OverdueRow]) -> int:
+    """The `action.overdue` webhook event, once per action and due date: the event id is made of both, so the next
+    day's run (or a second run today) sends nothing new, and an action given a new due date that it misses again
+    is a new event. Returns how many deliveries were made."""
+    plants = {p.code: p for p in session.exec(select(Plant))}
+    workshops = {w.id: w.code for w in session.exec(select(Workshop))}
+    listening = {code: subscribed(session, plant.id, "action.overdue") for code, plant in plants.items()}
+    made = 0
+    for row in rows:
+        if listening.get(row.plant_code):
+            made += len(emit(session, plant_id=plants[row.plant_code].id, event="action.overdue",
+                             endpoints=listening[row.plant_code],
+                             event_id=f"evt_action_overdue_{row.action_id}_{row.due_on:%Y%m%d}", data={
+                                 "action": row.action_id, "workshop": workshops[row.workshop_id],
+                                 "subject": row.item_text, "owner": row.owner_name or None,
+                                 "due_on": row.due_on.isoformat(), "days_overdue": (row.today - row.due_on).days}))
+    return made
 
 
 def recipients(session: Session, rows: list[OverdueRow]) -> tuple[dict, dict]:

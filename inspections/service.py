@@ -46,6 +46,7 @@ from inspections.signatures import SignatureRole, record_signature
 from observability import answer_saved
 from photos import PhotoError, store_image
 from storage import Storage
+from webhooks.service import emit
 
 MAX_NOTE_LENGTH = 2000
 MIN_REASON_LENGTH = 4
@@ -550,9 +551,21 @@ def became_official(*, session: Session, inspection: Inspection, today: date | N
     issued."""
     from actions.service import record_findings
 
-    record_findings(session=session, inspection=inspection,
-                    today=today or clock.local_day(inspection.submitted_at, clock.zone_of(inspection.workshop.plant)))
+    findings = record_findings(session=session, inspection=inspection, today=today or clock.local_day(
+        inspection.submitted_at, clock.zone_of(inspection.workshop.plant)))
     record_changed(session, inspection)
+    _announce_submitted(session, inspection, len(findings))
+
+
+def _announce_submitted(session: Session, inspection: Inspection, findings: int) -> None:
+    version = inspection.version
+    emit(session, plant_id=inspection.workshop.plant_id, event="inspection.submitted", data={
+        "inspection": inspection.id, "workshop": inspection.workshop.code,
+        "checklist": {"key": version.checklist.key, "version": version.number},
+        "inspector": inspection.inspector.username, "submitted_at": inspection.submitted_at.isoformat(),
+        "overall_percent": None if inspection.overall_percent is None else round(inspection.overall_percent, 2),
+        "grade": inspection.grade, "passed": inspection.passed, "findings": findings,
+        "calibration": inspection.calibration_id})
 
 
 def record_changed(session: Session, inspection: Inspection) -> None:

@@ -13,6 +13,7 @@ import inspections.models  # noqa: F401
 import plans.models  # noqa: F401
 import redtags.models  # noqa: F401
 import tasks  # noqa: F401  (task_run)
+import webhooks.models  # noqa: F401
 from database import make_engine
 
 config = context.config

@@ -20,6 +20,7 @@ from checklists.service import versions_for_workshop
 from plans.models import InspectionPlan, PlanSkip, PlanVersion
 from plans.occurrences import OPEN_STATES, Occurrence, monday_of, occurrences, parse_occurrence_id, previous_open
 from plans.recurrence import PlanError, Recurrence, State, parse_recurrence
+from webhooks.service import emit
 
 MAX_REASON = 200
 # Overdue lasts until the next window opens: up to a year for a yearly plan (a longer late one is not looked for).
@@ -351,4 +352,9 @@ def skip_occurrence(*, session: Session, actor: User, occurrence: Occurrence, re
     audit.record(session, actor=actor, action="plan.skip", object_type="plan", object_id=plan.id,
                  new={"workshop_id": occurrence.workshop_id, "opens_on": occurrence.window.opens_on.isoformat(),
                       "reason": reason})
+    workshop = session.get(Workshop, occurrence.workshop_id)
+    emit(session, plant_id=workshop.plant_id, event="plan.occurrence_skipped", data={
+        "occurrence": occurrence.id, "plan": plan.id, "workshop": workshop.code,
+        "opens_on": occurrence.window.opens_on.isoformat(), "closes_on": occurrence.window.closes_on.isoformat(),
+        "reason": reason, "skipped_by": actor.username})
     return skip

@@ -23,6 +23,7 @@ from inspections.models import Inspection, ReportDocument
 from inspections.service import corrections_of, photos_by_item
 from inspections.signatures import signatures_of
 from storage import Storage, StoredFileError
+from webhooks.service import emit
 
 REPORT_KINDS = ("full", "findings")
 
@@ -172,6 +173,15 @@ class IssuedReport:
     fresh: bool  # rendered by this call
 
 
+def announce_issued(session: Session, inspection: Inspection, document: ReportDocument, number: str) -> None:
+    """`report.issued`, in the transaction that stores the document."""
+    emit(session, plant_id=inspection.workshop.plant_id, event="report.issued", data={
+        "document": number, "inspection": inspection.id, "workshop": inspection.workshop.code,
+        "kind": document.kind, "sequence": document.sequence, "reason": document.reason,
+        "file_sha256": document.file_sha256, "record_sha256": document.record_sha256,
+        "byte_size": document.byte_size, "verify": f"/verify/{document.file_sha256}"})
+
+
 def issue_report(
     *, engine: Engine, session: Session, inspection: Inspection, kind: str, store: Storage,
     render: Callable[[Issue], bytes], user: User | None = None, attempts: int = 3,
@@ -206,6 +216,8 @@ def issue_report(
                     created_by_id=user.id if user else None,
                 )
                 writer.add(document)
+                writer.flush()
+                announce_issued(writer, inspection, document, issue.number)
         except (_ChainMoved, IntegrityError):
             session.rollback()  # someone else issued one meanwhile: end our read snapshot and look again
             continue
