@@ -184,7 +184,7 @@ def post(url: str, headers: dict[str, str], body: bytes, timeout: float = TIMEOU
     started = time.monotonic()
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - http(s) only
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310 - http(s) only
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310
             response.read(4096)
             status, error = response.status, ""
     except urllib.error.HTTPError as exc:
