@@ -305,6 +305,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(quality_bp)
     app.register_blueprint(webhooks_bp)
     app.extensions["csrf_protect"].exempt(api_bp)  # the API checks CSRF itself for cookie sessions
+    from api.limits import init_limits
+
+    init_limits(app, api_bp)
 
 
 def _init_tasks(app: Flask) -> None:

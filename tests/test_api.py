@@ -309,3 +309,28 @@ def test_a_key_still_being_answered_is_409_until_it_is_abandoned(app, client, to
     assert busy.get_json()["code"] == "idempotency_in_progress"
     dead = client.post("/api/v1/workshops/W1/inspections", headers=headers | {"Idempotency-Key": "dead"})
     assert dead.status_code == 201  # a claim never answered in two minutes: the worker died; the key is free
+
+
+def test_each_token_has_its_own_rate_budget(sqlite_url, tmp_path, travel):
+    """Over API_RATE_LIMIT a token gets 429 problem details with Retry-After; another token (even of the same
+    user) and the public description are not held back; the budget comes back as the window moves on."""
+    from datetime import UTC, datetime
+
+    from tests.conftest import _make_app
+    from tests.helpers import token_headers
+
+    travel(datetime(2026, 12, 2, 15, 59, 30, tzinfo=UTC))
+    sqlite_app = _make_app(sqlite_url, tmp_path, RATELIMIT_ENABLED=True, API_RATE_LIMIT="3/minute")
+    client = sqlite_app.test_client()
+    first, second = token_headers(sqlite_app, "sup1"), token_headers(sqlite_app, "sup1")
+    answers = [client.get("/api/v1/workshops", headers=first) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    refused = answers[-1]
+    assert refused.mimetype == "application/problem+json" and refused.json["code"] == "rate_limited"
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert answers[0].headers["X-RateLimit-Limit"] == "3" and answers[1].headers["X-RateLimit-Remaining"] == "1"
+    assert client.get("/api/v1/workshops", headers=second).status_code == 200
+    assert client.get("/api/v1/openapi.json").status_code == 200
+    travel(datetime(2026, 12, 2, 16, 0, 31, tzinfo=UTC))  # a minute on (and a new day in Shanghai)
+    assert client.get("/api/v1/workshops", headers=first).status_code == 200
+    sqlite_app.extensions["engine"].dispose()
