@@ -34,9 +34,11 @@ def title_of(status: int) -> str:
 
 
 class ApiProblem(Exception):
-    def __init__(self, status: int, code: str, detail: str, items: list[str] | None = None, **extra):
+    def __init__(self, status: int, code: str, detail: str, items: list[str] | None = None,
+                 headers: dict[str, str] | None = None, **extra):
         super().__init__(detail)
         self.status, self.code, self.detail, self.items, self.extra = status, code, detail, items, extra
+        self.headers = headers
 
 
 def problem_body(status: int, detail: str | None = None, code: str | None = None, items=None, **extra) -> dict:

@@ -95,6 +95,37 @@ class NoBody(Body):
     """Nothing to send (anything sent is refused by name)."""
 
 
+class AssignBody(Body):
+    owner: StrictStr | None = Field(None, description="username of the owner: an active user of the workshop")
+    due_on: date | None = Field(None, description="YYYY-MM-DD, within a year")
+    priority: Literal["high", "medium", "low"] | None = None
+    action: StrictStr | None = Field(None, max_length=2000, description="what is to be done")
+
+
+class CommentBody(Body):
+    comment: StrictStr | None = Field(None, max_length=2000, description="required when returning an action")
+
+
+class DecideBody(Body):
+    outcome: Literal["scrap", "returned", "relocate", "keep"]
+    note: StrictStr | None = Field(None, max_length=2000)
+
+
+class DoneForm(Body):
+    photo: bytes = Field(description="the after-photo: JPEG, PNG or WebP")
+    comment: str | None = None
+
+
+class RedTagForm(Body):
+    what: str = Field(description="the thing tagged")
+    location: str
+    reason: Literal["unneeded", "defective", "excess", "unknown", "misplaced", "other"]
+    holding_days: int = Field(ge=1, le=90, description="how long the thing is held before it must be decided")
+    quantity: str | None = None
+    note: str | None = None
+    photo: bytes
+
+
 class PhotoUpload(Body):
     photo: bytes = Field(description="a JPEG, PNG, WebP or HEIC photo (re-encoded without EXIF, stored by hash)")
 
@@ -409,10 +440,12 @@ class ActionOut(Answer):
     due_on: str
     priority: str
     action: str | None
-    status: str
+    status: Literal["open", "in_progress", "done", "verified", "returned"]
     overdue: bool
     done_at: str | None
+    done_comment: str | None
     closed_at: str | None
+    after_photo: str | None = Field(description="downloads the after-photo (the same token works there)")
 
 
 class Actions(Answer):
@@ -421,18 +454,22 @@ class Actions(Answer):
 
 
 class RedTagOut(Answer):
+    id: int
     number: str
     workshop: str
     what: str
-    quantity: int | None
-    location: str | None
+    quantity: str
+    location: str
     reason: str
+    note: str | None
     tagged_on: str
     hold_until: str
     days_left: int
-    status: str
+    status: Literal["held", "escalated", "decided"]
     outcome: str | None
+    outcome_note: str | None
     decided_at: str | None
+    photo: str = Field(description="downloads the tag's photo")
 
 
 class RedTags(Answer):

@@ -5,7 +5,6 @@ from flask_login import current_user
 from sqlmodel import select
 
 import clock
-from accounts.days import plant_days
 from accounts.models import Workshop
 from accounts.service import (
     SignInRefused,
@@ -19,15 +18,11 @@ from api.idempotency import keep_answer, replay_or_claim
 from api.openapi import operation
 from api.problems import ApiProblem, as_problem, json_body, problem
 from api.schemas import (
-    ActionFilters,
-    Actions,
     AnswerBody,
     InspectionOut,
     League,
     LeagueQuery,
     NoQuery,
-    RedTagFilters,
-    RedTags,
     SavedAnswer,
     StartBody,
     Started,
@@ -64,7 +59,7 @@ ANSWER_FIELDS = frozenset({"score", "count", "level", "note", "flagged", "revisi
 
 @bp.errorhandler(ApiProblem)
 def _problem(exc: ApiProblem):
-    return problem(exc.status, exc.detail, exc.code, exc.items, **exc.extra)
+    return problem(exc.status, exc.detail, exc.code, exc.items, headers=exc.headers, **exc.extra)
 
 
 @bp.after_request
@@ -412,75 +407,3 @@ def league(code: str):
             "change": _round(r.change), "categories": {k: _round(v) for k, v in r.category_averages.items()},
         } for r in rows],
     )
-
-
-@bp.get("/actions")
-@operation(summary="List corrective actions", tags=["actions"], ok={200: Actions}, query=ActionFilters)
-def actions():
-    """Corrective actions the caller may see: ?workshop=CODE&status=open|overdue|done|verified|all (default
-    open), oldest due first, at most 1000."""
-    from actions.models import CorrectiveAction
-    from actions.service import action_filter, visible_actions, with_details
-
-    session = db()
-    query = visible_actions(current_user)
-    if request.args.get("workshop"):
-        workshop = session.exec(visible_workshops(current_user).where(Workshop.code == request.args["workshop"])
-                                ).first()
-        if workshop is None:
-            return jsonify(error="no such workshop in your scope", code="not_found"), 404
-        query = query.where(CorrectiveAction.workshop_id == workshop.id)
-    status = request.args.get("status", "open")
-    if status not in ("open", "overdue", "done", "verified", "all"):
-        return jsonify(error="status is open, overdue, done, verified or all", code="bad_status"), 422
-    days = plant_days(session)  # overdue at each action's own plant
-    rows = session.exec(with_details(action_filter(query, status, days))
-                        .order_by(CorrectiveAction.due_on, CorrectiveAction.id).limit(1000)).all()
-    def source(a) -> dict:
-        if a.finding is None:
-            return {"source": "red_tag", "red_tag": a.red_tag.number, "inspection": None, "item": None,
-                    "item_text": a.subject, "score": None, "flagged": False, "severity": None}
-        f = a.finding
-        return {"source": "finding", "red_tag": None, "inspection": f.inspection_id, "item": f.item_key,
-                "item_text": f.item.text, "score": f.score, "flagged": f.flagged, "severity": f.severity.value}
-
-    return jsonify(status=status, actions=[{
-        "id": a.id, "workshop": a.workshop.code, **source(a), "owner": a.owner.username if a.owner else None,
-        "due_on": a.due_on.isoformat(), "priority": a.priority.value, "action": a.action_text,
-        "status": a.status.value, "overdue": a.status.value in ("open", "in_progress", "returned")
-        and a.due_on < days.of(a.workshop), "done_at": _iso(a.done_at), "closed_at": _iso(a.closed_at),
-    } for a in rows])
-
-
-@bp.get("/red-tags")
-@operation(summary="List red tags", tags=["red tags"], ok={200: RedTags}, query=RedTagFilters)
-def red_tags():
-    """The red-tag register the caller may see: ?workshop=CODE&status=open|overdue|decided|all (default open),
-    the one whose holding period ends first first, at most 1000."""
-    from redtags.models import RedTag
-    from redtags.service import REGISTER_STATUSES, register_filter, visible_tags
-
-    session = db()
-    query = visible_tags(current_user)
-    if request.args.get("workshop"):
-        workshop = session.exec(visible_workshops(current_user).where(Workshop.code == request.args["workshop"])
-                                ).first()
-        if workshop is None:
-            return jsonify(error="no such workshop in your scope", code="not_found"), 404
-        query = query.where(RedTag.workshop_id == workshop.id)
-    status = request.args.get("status", "open")
-    if status not in REGISTER_STATUSES:
-        return jsonify(error="status is open, overdue, decided or all", code="bad_status"), 422
-    days = plant_days(session)
-    rows = session.exec(register_filter(query, status, days).order_by(RedTag.hold_until, RedTag.id).limit(1000)
-                        ).all()
-    found = session.exec(select(Workshop).where(Workshop.id.in_({t.workshop_id for t in rows}))).all() if rows else []
-    workshops = {w.id: w.code for w in found}
-    plants = {w.id: w.plant_id for w in found}
-    return jsonify(status=status, red_tags=[{
-        "number": t.number, "workshop": workshops[t.workshop_id], "what": t.what, "quantity": t.quantity,
-        "location": t.location, "reason": t.reason.value, "tagged_on": t.tagged_on.isoformat(),
-        "hold_until": t.hold_until.isoformat(), "days_left": t.days_left(days.of(plants[t.workshop_id])),
-        "status": t.status.value,
-        "outcome": t.outcome.value if t.outcome else None, "decided_at": _iso(t.decided_at),
-    } for t in rows])

@@ -6,6 +6,8 @@ records are checked too, not only 404s."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +17,7 @@ from schemathesis.checks import CHECKS
 
 from tests.helpers import answer_all_api, drawn_signature, token_headers
 from tests.seed import PASSWORD
+from tests.test_photos import jpeg_bytes
 
 # Every check but the two that need a stateful model of who may do what: an unauthorised caller's 403/404 for a
 # known record is tested by the security tests (tests/security), the rest here.
@@ -26,7 +29,8 @@ def _records(app, client) -> dict:
     manager, sup1, sup2 = (token_headers(app, u) for u in ("manager", "sup1", "sup2"))
     draft = client.post("/api/v1/workshops/W1/inspections", headers=manager).get_json()["id"]
     submitted = client.post("/api/v1/workshops/W1/inspections", headers=sup1).get_json()["id"]
-    answer_all_api(client, sup1, submitted)
+    first = answer_all_api(client, sup1, submitted)[0]
+    client.put(f"/api/v1/inspections/{submitted}/answers/{first}", headers=sup1, json={"score": 1})  # a finding
     assert client.post(f"/api/v1/inspections/{submitted}/submit", headers=sup1,
                        json={"signature": drawn_signature(), "password": PASSWORD}).status_code == 200
     plan = client.post("/api/v1/plans", headers=manager, json={
@@ -35,9 +39,14 @@ def _records(app, client) -> dict:
     calibration = client.post("/api/v1/workshops/W2/calibrations", headers=manager,
                               json={"inspectors": ["sup2", "manager"]}).get_json()["id"]
     item = client.get(f"/api/v1/inspections/{draft}", headers=manager).get_json()["items"][0]["item"]
+    action = client.get("/api/v1/actions", headers=manager).get_json()["actions"][0]["id"]
+    tag = client.post("/api/v1/workshops/W1/red-tags", headers=manager, content_type="multipart/form-data", data={
+        "what": "旧夹具", "location": "A 区", "reason": "unneeded", "holding_days": "7",
+        "photo": (io.BytesIO(jpeg_bytes(width=64, height=48)), "tag.jpg")}).get_json()["id"]
     del sup2
     return {"inspection_id": [draft, submitted], "plan_id": [plan], "calibration_id": [calibration],
-            "code": ["W1", "W2"], "key": ["standard-6s"], "number": [2], "item_key": [item]}
+            "code": ["W1", "W2"], "key": ["standard-6s"], "number": [2], "item_key": [item],
+            "action_id": [action], "tag_id": [tag]}
 
 
 def _operations() -> list:
