@@ -272,6 +272,7 @@ def _install_request_translations(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    import api.admin  # noqa: F401
     import api.calibrations  # noqa: F401
     import api.plans  # noqa: F401  (its routes join the API's blueprint)
     import api.quality  # noqa: F401

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from functools import wraps
 
-from flask import request
+from flask import g, request
 from pydantic import BaseModel, ValidationError
 from spectree import Response, SecurityScheme, SpecTree
 from spectree.models import InType, SecureType, SecuritySchemeData
@@ -66,7 +66,7 @@ def operation(*, summary: str, tags: list[str], ok: dict[int, type[BaseModel] | 
         @wraps(documented)
         def view(*args, **kwargs):
             if query is not None:
-                read_query(query)
+                g.query = read_query(query)  # the values as the model read them
             return documented(*args, **kwargs)
 
         return view

@@ -7,6 +7,7 @@ JSON is 415, malformed JSON 400, an unknown field 422 naming it — never silent
 from __future__ import annotations
 
 import json
+from datetime import date
 from http import HTTPStatus
 
 from flask import Response, current_app, request
@@ -116,7 +117,8 @@ def refusal_of(exc: ValidationError, where: str) -> ApiProblem:
     fields = list(dict.fromkeys(str(e["loc"][0]) if e["loc"] else "" for e in errors))
     first = errors[0]
     name = fields[0] or where
-    code = "bad_date" if first["type"].startswith("date") else ("missing_field" if first["type"] == "missing"
-                                                                 else f"bad_{name}")
+    bound = (first.get("ctx") or {}).get("le") or (first.get("ctx") or {}).get("ge")
+    a_day = first["type"].startswith("date") or isinstance(bound, date)
+    code = "bad_date" if a_day else ("missing_field" if first["type"] == "missing" else f"bad_{name}")
     detail = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or where}: {e['msg']}" for e in errors[:5])
     return ApiProblem(422, code, detail, items=[f for f in fields if f], field=fields[0] or None)

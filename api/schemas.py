@@ -5,14 +5,16 @@ them in the tests). Field descriptions are the reference page's text, in English
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+import clock
 from database import MAX_ID
 
 Score = float | str | None  # points or a count; "na" where the item does not apply
-Day = Field(description="a day, YYYY-MM-DD (the plant's local day)")
+# a day a request may name (clock.FIRST_DAY … LAST_DAY: the day after and a day's bounds stay within the calendar)
+Day = Annotated[date, Field(ge=clock.FIRST_DAY, le=clock.LAST_DAY)]
 
 
 class Body(BaseModel):
@@ -97,7 +99,7 @@ class NoBody(Body):
 
 class AssignBody(Body):
     owner: StrictStr | None = Field(None, description="username of the owner: an active user of the workshop")
-    due_on: date | None = Field(None, description="YYYY-MM-DD, within a year")
+    due_on: Day | None = Field(None, description="YYYY-MM-DD, within a year")
     priority: Literal["high", "medium", "low"] | None = None
     action: StrictStr | None = Field(None, max_length=2000, description="what is to be done")
 
@@ -124,6 +126,44 @@ class RedTagForm(Body):
     quantity: str | None = None
     note: str | None = None
     photo: bytes
+
+
+class NewPlantBody(Body):
+    code: StrictStr = Field(description="letters, digits, - or _; never changes")
+    name: StrictStr
+    timezone: StrictStr | None = Field(None, description="IANA zone, default Asia/Shanghai")
+
+
+class NewWorkshopBody(Body):
+    code: StrictStr
+    name: StrictStr
+
+
+Role = Literal["admin", "manager", "supervisor", "auditor"]
+
+
+class NewUserBody(Body):
+    username: StrictStr
+    password: StrictStr = Field(description="at least 10 characters, not a common password")
+    role: Role
+    display_name: StrictStr | None = None
+    email: StrictStr | None = None
+    plants: list[StrictStr] = Field([], description="plant codes: the whole plant in scope")
+    workshops: list[StrictStr] = Field([], description="workshop codes in scope")
+    may_inspect: StrictBool = Field(False, description="an auditor who may also inspect")
+    access_expires_on: Day | None = Field(None, description="an external auditor's last day")
+
+
+class UserChangeBody(Body):
+    """A field left out keeps its value; null clears email and access_expires_on (and is refused elsewhere)."""
+    display_name: StrictStr = Field(None)
+    role: Role = Field(None)
+    active: StrictBool = Field(None, description="false ends every session of the user")
+    email: StrictStr | None = None
+    plants: list[StrictStr] = Field(None)
+    workshops: list[StrictStr] = Field(None)
+    may_inspect: StrictBool = Field(None)
+    access_expires_on: Day | None = None
 
 
 class PhotoUpload(Body):
@@ -163,8 +203,8 @@ class InspectionFilters(Query):
     plant: str | None = None
     workshop: str | None = None
     status: Literal["draft", "submitted", "calibration", "all"] | None = None
-    from_: date | None = Field(None, alias="from", description="first day of submission, YYYY-MM-DD")
-    to: date | None = Field(None, description="last day of submission, YYYY-MM-DD")
+    from_: Day | None = Field(None, alias="from", description="first day of submission, YYYY-MM-DD")
+    to: Day | None = Field(None, description="last day of submission, YYYY-MM-DD")
     checklist: str | None = None
     version: int | None = Field(None, ge=1, le=MAX_ID)
     inspector: str | None = Field(None, description="username")
@@ -172,9 +212,19 @@ class InspectionFilters(Query):
     cursor: str | None = Field(None, description="next_cursor of the previous page")
 
 
+class AuditFilters(Query):
+    action: str | None = Field(None, description="e.g. inspection.submit")
+    object_type: str | None = None
+    object_id: str | None = None
+    from_: Day | None = Field(None, alias="from", description="first day (UTC)")
+    to: Day | None = Field(None, description="last day (UTC)")
+    limit: int | None = Field(None, ge=1, le=1000, description="default 200")
+    before: int | None = Field(None, ge=1, le=MAX_ID, description="next_before of the previous page")
+
+
 class Period(Query):
-    from_: date | None = Field(None, alias="from")
-    to: date | None = None
+    from_: Day | None = Field(None, alias="from")
+    to: Day | None = None
 
 
 class TrendQuery(Period):
@@ -599,3 +649,48 @@ class Occurrences(Answer):
     from_: str = Field(alias="from")
     to: str
     occurrences: list[OccurrenceOut]
+
+
+class PlantOut(Answer):
+    code: str
+    name: str
+    timezone: str
+    workshops: list[WorkshopOut]
+
+
+class Plants(Answer):
+    plants: list[PlantOut]
+
+
+class UserOut(Answer):
+    username: str
+    display_name: str
+    role: str
+    active: bool
+    may_inspect: bool
+    email: str | None
+    access_expires_on: str | None
+    plants: list[str]
+    workshops: list[str]
+
+
+class Users(Answer):
+    users: list[UserOut]
+
+
+class AuditOut(Answer):
+    id: int
+    at: str
+    actor: str | None
+    action: str
+    object_type: str
+    object_id: str
+    old: str | None = Field(description="the old values, JSON text")
+    new: str | None = Field(description="the new values, JSON text")
+    reason: str | None
+    sha256: str = Field(description="this row's link in the trail's hash chain")
+
+
+class AuditPage(Answer):
+    events: list[AuditOut]
+    next_before: int | None = Field(description="null on the last page")
