@@ -10,13 +10,28 @@ from flask_login import current_user
 from accounts.service import is_manager
 from api.openapi import operation
 from api.problems import ApiProblem, json_body
-from api.schemas import ApproveBody, CorrectionBody, InspectionOut, NoQuery, PhotoOut, Photos, PhotoUpload
+from api.schemas import (
+    ApproveBody,
+    CorrectionBody,
+    CountersignBody,
+    InspectionOut,
+    NoQuery,
+    PhotoOut,
+    Photos,
+    PhotoUpload,
+)
 from api.views import bp, given_value, inspection_json, inspection_or_404, inspection_refusal, password_refused
 from checklists.schemes import scheme_from_dict
 from database import db
 from inspections.models import InspectionStatus, Photo, SignatureRole
 from inspections.service import InspectionError, add_photo, correct_answer, editable_item, photos_by_item
-from inspections.signatures import SignatureError, clean_signature_image, may_approve, record_signature
+from inspections.signatures import (
+    SignatureError,
+    clean_signature_image,
+    may_approve,
+    may_record_signature,
+    record_signature,
+)
 from storage import storage
 
 CORRECTION_FIELDS = {"item", "score", "count", "level", "note", "reason"}
@@ -47,6 +62,39 @@ def approve(inspection_id: int):
     except SignatureError as exc:
         db().rollback()
         return jsonify(error=str(exc), code=f"signature_{exc.code}"), exc.status
+    db().commit()
+    return jsonify(inspection_json(inspection))
+
+
+@bp.post("/inspections/<int:inspection_id>/countersign")
+@operation(summary="Countersign: the workshop leader has seen the findings", tags=["inspections"],
+           ok={200: InspectionOut}, body=CountersignBody)
+def countersign(inspection_id: int):
+    """{"name": the leader's name, "signature"?: a drawn PNG, "password": the signed-in user's} — on the
+    inspector's (or a manager's) device, as on screen; once per inspection."""
+    inspection = inspection_or_404(inspection_id)
+    if not may_record_signature(current_user, inspection):  # who may, before what was sent
+        return jsonify(error="the inspector or a manager records the workshop leader's countersign",
+                       code="not_allowed"), 403
+    if inspection.status != InspectionStatus.submitted:
+        return jsonify(error="only a submitted inspection is countersigned", code="signature_not_submitted"), 409
+    body = json_body(CountersignBody)
+    image = None
+    if body.get("signature") is not None:
+        try:
+            image = clean_signature_image(body["signature"])
+        except SignatureError as exc:
+            return jsonify(error=str(exc), code=f"signature_{exc.code}", items=["signature"]), 422
+    refused = password_refused(body)
+    if refused is not None:
+        return refused
+    try:
+        record_signature(session=db(), user=current_user, inspection=inspection,
+                         role=SignatureRole.workshop_leader, signer_name=body["name"], image=image,
+                         password_confirmed=True)
+    except SignatureError as exc:
+        db().rollback()
+        return jsonify(error=str(exc), code=f"signature_{exc.code}", items=["name"]), exc.status
     db().commit()
     return jsonify(inspection_json(inspection))
 

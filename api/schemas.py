@@ -75,6 +75,12 @@ class ApproveBody(Body):
     signature: StrictStr | None = Field(None, description="a drawn PNG signature as a data URL")
 
 
+class CountersignBody(Body):
+    name: StrictStr = Field(min_length=1, max_length=60, description="the workshop leader's name")
+    signature: StrictStr | None = Field(None, description="the leader's drawn signature, a PNG data URL")
+    password: StrictStr = Field(description="the password of the signed-in user whose device records it")
+
+
 class CorrectionBody(Body):
     item: StrictStr = Field(description="the item key")
     score: StrictInt | float | StrictStr | None = None

@@ -136,3 +136,26 @@ def test_photos_go_up_with_the_screens_checks(app, client):
     assert [p["id"] for p in listed[key]] == [made.get_json()["id"]]
     download = client.get(listed[key][0]["url"], headers=sup)
     assert download.status_code == 200 and download.mimetype == "image/jpeg"
+
+
+def test_the_workshop_leader_countersigns_through_the_api(app, client):
+    sup = token_headers(app, "sup1")
+    inspection = client.post("/api/v1/workshops/W1/inspections", headers=sup).get_json()["id"]
+    answer_all_api(client, sup, inspection)
+    url = f"/api/v1/inspections/{inspection}/countersign"
+    early = client.post(url, headers=sup, json={"name": "张主任", "password": PASSWORD})
+    assert early.status_code == 409  # a draft is not countersigned
+    assert client.post(f"/api/v1/inspections/{inspection}/submit", headers=sup,
+                       json={"signature": drawn_signature(), "password": PASSWORD}).status_code == 200
+    assert client.post(url, headers=token_headers(app, "auditor"), data="{x").status_code == 403  # before the body
+    assert client.post(url, headers=token_headers(app, "sup2"), json={}).status_code == 404
+    wrong = client.post(url, headers=sup, json={"name": "张主任", "password": "not it"})
+    assert wrong.status_code == 422 and wrong.json["items"] == ["password"]
+    nameless = client.post(url, headers=sup, json={"name": "", "password": PASSWORD})
+    assert nameless.status_code == 422 and nameless.json["items"] == ["name"]
+    signed = client.post(url, headers=sup, json={"name": "张主任", "signature": drawn_signature(),
+                                                 "password": PASSWORD})
+    assert signed.status_code == 200, signed.json
+    leader = [s for s in signed.json["signatures"] if s["role"] == "workshop_leader"]
+    assert leader and (leader[0]["name"], leader[0]["drawn"], leader[0]["password_confirmed"]) == ("张主任", True, True)
+    assert client.post(url, headers=sup, json={"name": "李主任", "password": PASSWORD}).status_code == 409
