@@ -7,6 +7,8 @@ records are checked too, not only 404s."""
 from __future__ import annotations
 
 import io
+import shutil
+import uuid
 
 import pytest
 import schemathesis
@@ -70,14 +72,42 @@ def _operations() -> list:
     return found
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world(request, tmp_path_factory):
+    """One app per engine (and test worker) for every operation, with its real records: what one operation's
+    generated requests change (a plan paused, a user disabled) the next one meets, as an API in use would be."""
+    from pytest_postgresql.janitor import DatabaseJanitor
+
+    from tests.conftest import _make_app, _pg_url
+
+    folder = tmp_path_factory.mktemp("openapi")
+    janitor = None
+    if request.param == "sqlite":
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), folder / "api.db")
+        url = f"sqlite:///{folder / 'api.db'}"
+    else:
+        template = request.getfixturevalue("pg_template")
+        name = f"openapi_{uuid.uuid4().hex[:8]}"
+        janitor = DatabaseJanitor(user=template.user, host=template.host, port=template.port, dbname=name,
+                                  template_dbname=template.template_dbname)
+        janitor.init()
+        url = _pg_url(template.host, template.port, template.user, name)
+    app = _make_app(url, folder)
+    known = _records(app, app.test_client())
+    tokens = {user: token_headers(app, user) for user in ("admin", "manager")}
+    yield app, known, tokens
+    app.extensions["engine"].dispose()
+    if janitor is not None:
+        janitor.drop()
+
+
 @pytest.mark.parametrize(("label", "mode"), _operations())
-def test_every_operation_keeps_the_document(app, label, mode):
-    client = app.test_client()
-    known = _records(app, client)
+def test_every_operation_keeps_the_document(world, label, mode):
+    app, known, tokens = world
     method, path = label.split(" ", 1)
     caller = "admin" if path.startswith(("/api/v1/users", "/api/v1/audit")) or path in ADMIN_PLANT_PATHS else "manager"
     # identity: the in-process client does not undo Flask-Compress's gzip/br as an HTTP client would
-    headers = token_headers(app, caller) | {"Accept-Encoding": "identity"}
+    headers = tokens[caller] | {"Accept-Encoding": "identity"}
     loaded = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     # Who may is for the security tests (tests/security): here every request carries the manager's token, so
     # Schemathesis must not make (or mangle) credentials of its own — a mangled one beside ours would be
