@@ -42,6 +42,26 @@ CLOCK_INSTANTS = {
 }
 
 
+# On PostgreSQL the two instants where the calendars disagree (the day and the month change at the plant, not in
+# UTC); the two where they agree run on SQLite. Each instant × engine pair was a full test; the days are
+# counted in Python and in SQL alike, and both engines meet both kinds of instant.
+POSTGRESQL_INSTANTS = {"1601Z", "monthend-2359Z"}
+
+
+def pytest_collection_modifyitems(config, items):
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(item, "callspec", None) and item.callspec.params
+        if (params and params.get("app") == "postgresql" and "clock_at" in params
+                and params["clock_at"] not in POSTGRESQL_INSTANTS):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(params=list(CLOCK_INSTANTS))
 def clock_at(request):
     """The test runs at each of CLOCK_INSTANTS in turn (the clock ticks on from there). Yields the instant."""
