@@ -1,6 +1,7 @@
 """Per-token rate limits on the API (Flask-Limiter): each token (or browser session, or address without either)
-has its own budget, API_RATE_LIMIT (default 1200 a minute and 60 a second: a paper audit of 105 items entered
-in a burst passes, a runaway loop does not). Over it: 429 problem details with `Retry-After`; every answer carries
+has its own budget, API_RATE_LIMIT (default 3 000 a minute: a client entering paper audits as fast as it can
+— 105 answers, photos and a submit each — is not held back for the first twenty-odd in a minute; a runaway
+loop is). Over it: 429 problem details with `Retry-After`; every answer carries
 the `X-RateLimit-*` headers. Counted in the process by default (memory://); with several app servers set
 RATELIMIT_STORAGE_URI to the Redis they share (redis://…), so that the budget is the group's, not each worker's."""
 
@@ -13,7 +14,7 @@ from flask import Blueprint, Flask, current_app, request
 from flask_limiter import Limiter
 from flask_login import current_user
 
-DEFAULT_LIMIT = "1200/minute;60/second"
+DEFAULT_LIMIT = "3000/minute"
 
 
 def budget_key() -> str:

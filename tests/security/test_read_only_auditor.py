@@ -33,7 +33,9 @@ def url_arguments(app, target) -> dict:
         tag = session.exec(select(RedTag)).first()
         plan, robot, today = _plan_and_robot(session, workshop)
         calibration = _calibration(session, workshop)
-        return {"plan_id": plan.id, "robot_id": robot.id, "calibration_id": calibration.id,
+        endpoint, delivery = _webhook(session, workshop)
+        return {"endpoint_id": endpoint.id, "delivery_id": delivery.id, "username": "sup1",
+                "plan_id": plan.id, "robot_id": robot.id, "calibration_id": calibration.id,
                 "occurrence": f"{plan.id}-{workshop.id}-{today:%Y%m%d}",
                 "occurrence_id": f"{plan.id}-{workshop.id}-{today:%Y%m%d}",
                 "action_id": action.id, "tag_id": tag.id, "plant_id": workshop.plant_id, "workshop_id": workshop.id,
@@ -58,6 +60,18 @@ def _plan_and_robot(session, workshop):
                       url="http://127.0.0.1:9/wecom", secret="")
     session.commit()
     return plan, robot, today
+
+
+def _webhook(session, workshop):
+    """An event webhook of W1's plant with one delivery, for the auditor to try to change or redeliver."""
+    from webhooks.service import create_endpoint, send_test
+
+    admin = session.exec(select(User).where(User.username == "admin")).one()
+    endpoint = create_endpoint(session=session, actor=admin, plant=workshop.plant, url="http://127.0.0.1:9/6s",
+                               events=["report.issued"])
+    delivery = send_test(session=session, actor=admin, endpoint=endpoint)
+    session.commit()
+    return endpoint, delivery
 
 
 def _calibration(session, workshop):
