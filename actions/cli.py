@@ -25,7 +25,7 @@ from actions.notify import (
 )
 from chatbots import Pacer, send
 from database import write_session
-from plans.reminders import people_for, reminder_rows
+from plans.reminders import announce_missed, people_for, reminder_rows
 from redtags.models import RedTag, TagStatus
 from redtags.service import escalate_due
 
@@ -80,6 +80,9 @@ def daily_run(*, day=None, dry_run: bool = False, resend: bool = False, say=clic
         delivered = set() if resend else delivered_on(session, days.dates())
     echo(f"{len(rows)} overdue actions; {len(digests)} e-mails; {len(hooks)} plant webhooks; "
          f"{len(reminders)} plan reminders; {len(chats)} chat robots")
+    if not dry_run:
+        with write_session(engine) as session:
+            echo(f"{announce_missed(session, reminders)} missed-occurrence webhook deliveries")
     mails = [d for d in digests if mail_delivery(d).key not in delivered]
     hooks_due = [(p, payload) for p, payload in hooks if webhook_delivery(p, payload).key not in delivered]
     chats_due = [m for m in chats if m.delivery().key not in delivered]

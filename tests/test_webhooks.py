@@ -252,3 +252,21 @@ def test_only_admins_subscribe_and_refusals_name_the_field(app, client, auth):
     assert client.get("/admin/webhooks/999").status_code == 404
     with Session(app.extensions["engine"]) as session:
         assert session.exec(select(WebhookEndpoint)).all() == []
+
+
+def test_a_missed_planned_inspection_is_announced_once(app, client, auth, receiver, travel):
+    travel(datetime(2026, 11, 27, 3, 0, tzinfo=UTC))  # a Friday
+    subscribe(app, client, auth, receiver.url, ["plan.occurrence_missed"])
+    plan = client.post("/api/v1/plans", headers=token_headers(app, "manager"), json={
+        "workshop": "W1", "checklist": "standard-6s", "rrule": "FREQ=WEEKLY;BYDAY=MO", "starts_on": "2026-11-30",
+        "window_days": 1})
+    assert plan.status_code == 201, plan.json
+    runner = app.test_cli_runner()
+    travel(datetime(2026, 11, 30, 16, 30, tzinfo=UTC))  # 00:30 on Tuesday 1 December in Shanghai
+    first = runner.invoke(args=["actions", "notify"])
+    assert "1 missed-occurrence webhook deliveries" in first.output, first.output
+    assert "0 missed-occurrence" in runner.invoke(args=["actions", "notify"]).output  # once
+    tasks.drain(app)
+    (missed,) = [e for e in receiver.events.values() if e["type"] == "plan.occurrence_missed"]
+    assert (missed["data"]["workshop"], missed["data"]["opens_on"], missed["data"]["closes_on"]) == (
+        "W1", "2026-11-30", "2026-11-30")

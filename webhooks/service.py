@@ -34,7 +34,7 @@ from audit.service import record as audit
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 EVENTS = ("inspection.submitted", "finding.created", "report.issued", "action.overdue", "action.verified",
-          "red_tag.escalated", "plan.occurrence_skipped")
+          "red_tag.escalated", "plan.occurrence_skipped", "plan.occurrence_missed")
 TEST_EVENT = "webhook.test"  # sent from the admin screen to one endpoint: "does my receiver hear us?"
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
            timedelta(hours=8))

@@ -31,6 +31,7 @@ EVENT_NAMES = {
     "inspection.submitted": _l("检查已提交"), "finding.created": _l("发现问题项（生成整改）"),
     "report.issued": _l("报告已签发"), "action.overdue": _l("整改逾期"), "action.verified": _l("整改已验证关闭"),
     "red_tag.escalated": _l("红牌留置期满升级"), "plan.occurrence_skipped": _l("计划检查被跳过"),
+    "plan.occurrence_missed": _l("计划检查漏检"),
     "webhook.test": _l("测试事件"),
 }
 STATE_NAMES = {"pending": _l("等待重试"), "sending": _l("发送中"), "delivered": _l("已送达"), "failed": _l("失败")}
