@@ -81,6 +81,36 @@ def read_query(model: type[BaseModel]) -> BaseModel:
         raise refusal_of(exc, "parameters") from None
 
 
+def _link(operation_id: str, **parameters: str) -> dict:
+    return {"operationId": operation_id, "parameters": parameters}
+
+
+_ID = "$response.body#/id"
+# Where an answer leads (OpenAPI links): what a client does next with the id it was just given. Schemathesis
+# follows them in sequences (tests/test_openapi.py), and generated clients learn the flow.
+LINKS = {
+    ("/api/v1/workshops/{code}/inspections", "post", "201"): {
+        "ReadTheInspection": _link("get_inspection", inspection_id=_ID),
+        "AnswerAnItem": _link("put_answer", inspection_id=_ID),
+        "UploadAPhoto": _link("upload_photo", inspection_id=_ID),
+        "SignAndSubmit": _link("submit", inspection_id=_ID)},
+    ("/api/v1/inspections/{inspection_id}", "get", "200"): {
+        "AnswerTheFirstItem": _link("put_answer", inspection_id=_ID, item_key="$response.body#/items/0/item"),
+        "ListThePhotos": _link("photos", inspection_id=_ID),
+        "Countersign": _link("countersign", inspection_id=_ID),
+        "Approve": _link("approve", inspection_id=_ID)},
+    ("/api/v1/plans", "post", "201"): {
+        "ReadThePlan": _link("get_plan", plan_id=_ID), "ChangeThePlan": _link("change", plan_id=_ID),
+        "PauseThePlan": _link("pause", plan_id=_ID)},
+    ("/api/v1/workshops/{code}/red-tags", "post", "201"): {
+        "ReadTheTag": _link("get_red_tag", tag_id=_ID), "DecideTheTag": _link("decide_red_tag", tag_id=_ID)},
+    ("/api/v1/workshops/{code}/calibrations", "post", "201"): {
+        "ReadTheCalibration": _link("get_calibration", calibration_id=_ID)},
+    ("/api/v1/actions/{action_id}", "get", "200"): {
+        "AssignIt": _link("assign_action", action_id=_ID), "StartIt": _link("start_action", action_id=_ID)},
+}
+
+
 def openapi_document() -> dict:
     """SpecTree's document with what it cannot say: errors are application/problem+json, 409/429 carry
     Retry-After, every POST takes an Idempotency-Key."""
@@ -99,6 +129,9 @@ def openapi_document() -> dict:
                     answer["headers"] = RETRY_AFTER
                 if status == "401":
                     answer["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+            for (link_path, link_method, status), links in LINKS.items():
+                if (link_path, link_method) == (path, method):
+                    found["responses"][status]["links"] = links
             if method == "post":
                 found.setdefault("parameters", []).append(IDEMPOTENCY_HEADER)
             if method in ("post", "put") and path.endswith("/photos"):

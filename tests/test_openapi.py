@@ -154,3 +154,31 @@ def test_the_document_is_public_and_describes_every_api_route(app):
     assert page.status_code == 200 and b"redoc-3.0.1.standalone" in page.data
     assert "'unsafe-inline'" in page.headers["Content-Security-Policy"]  # that page only
     assert "'unsafe-inline'" not in client.get("/login").headers["Content-Security-Policy"]
+
+
+def test_the_documented_links_hold_in_sequences(world):
+    """Schemathesis follows the document's links: start an inspection, then read, answer, photograph and submit
+    that one; make a plan, then read, change and pause it; raise a red tag, then decide it … every answer on the
+    way as described."""
+    app, _known, tokens = world
+    loaded = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    loaded.raw_schema.pop("security")
+    excluded = [check for check in CHECKS.get_all() if check.__name__ in EXCLUDED]
+    headers = tokens["manager"] | {"Accept-Encoding": "identity"}
+
+    @loaded.hook
+    def flatmap_path_parameters(context, path_parameters):
+        # a sequence begins at a workshop that exists (W1) or not: the links are followed from what is made there
+        if not path_parameters or "code" not in path_parameters:
+            return st.just(path_parameters)
+        return st.sampled_from([{**path_parameters, "code": "W1"}, path_parameters])
+
+    class Sequences(loaded.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"headers": headers}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, excluded_checks=excluded)
+
+    Sequences.run(settings=settings(max_examples=40, stateful_step_count=6, deadline=None, derandomize=True,
+                                    database=None, suppress_health_check=list(HealthCheck)))
