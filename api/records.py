@@ -46,22 +46,28 @@ def approve(inspection_id: int):
     if not may_approve(current_user, inspection):  # who may, before what was sent
         return jsonify(error="a quality manager approves a submitted inspection they did not inspect",
                        code="not_allowed"), 403
-    body = json_body(ApproveBody)
+    return _signed(inspection, json_body(ApproveBody), SignatureRole.manager, current_user.display_name)
+
+
+def _signed(inspection, body: dict, role: SignatureRole, name: str, name_field: str | None = None):
+    """A signature recorded as on screen: the drawn image checked, the signed-in user's password re-entered (a
+    wrong one counts towards the sign-in lock), each role once."""
     image = None
     if body.get("signature") is not None:
         try:
-            image = clean_signature_image(str(body["signature"]))
+            image = clean_signature_image(body["signature"])
         except SignatureError as exc:
             return jsonify(error=str(exc), code=f"signature_{exc.code}", items=["signature"]), 422
     refused = password_refused(body)
     if refused is not None:
         return refused
     try:
-        record_signature(session=db(), user=current_user, inspection=inspection, role=SignatureRole.manager,
-                         signer_name=current_user.display_name, image=image, password_confirmed=True)
+        record_signature(session=db(), user=current_user, inspection=inspection, role=role, signer_name=name,
+                         image=image, password_confirmed=True)
     except SignatureError as exc:
         db().rollback()
-        return jsonify(error=str(exc), code=f"signature_{exc.code}"), exc.status
+        return jsonify(error=str(exc), code=f"signature_{exc.code}",
+                       items=[name_field] if name_field else None), exc.status
     db().commit()
     return jsonify(inspection_json(inspection))
 
@@ -79,24 +85,7 @@ def countersign(inspection_id: int):
     if inspection.status != InspectionStatus.submitted:
         return jsonify(error="only a submitted inspection is countersigned", code="signature_not_submitted"), 409
     body = json_body(CountersignBody)
-    image = None
-    if body.get("signature") is not None:
-        try:
-            image = clean_signature_image(body["signature"])
-        except SignatureError as exc:
-            return jsonify(error=str(exc), code=f"signature_{exc.code}", items=["signature"]), 422
-    refused = password_refused(body)
-    if refused is not None:
-        return refused
-    try:
-        record_signature(session=db(), user=current_user, inspection=inspection,
-                         role=SignatureRole.workshop_leader, signer_name=body["name"], image=image,
-                         password_confirmed=True)
-    except SignatureError as exc:
-        db().rollback()
-        return jsonify(error=str(exc), code=f"signature_{exc.code}", items=["name"]), exc.status
-    db().commit()
-    return jsonify(inspection_json(inspection))
+    return _signed(inspection, body, SignatureRole.workshop_leader, body["name"], name_field="name")
 
 
 @bp.post("/inspections/<int:inspection_id>/corrections")

@@ -44,6 +44,16 @@ def _iso(value):
     return value.isoformat() if value else None
 
 
+def _asked_workshop(session) -> Workshop | None:
+    """The ?workshop= of a list, in the caller's scope (404 outside it); None when not asked."""
+    if not request.args.get("workshop"):
+        return None
+    workshop = session.exec(visible_workshops(current_user).where(Workshop.code == request.args["workshop"])).first()
+    if workshop is None:
+        abort(404, "no such workshop in your scope")
+    return workshop
+
+
 # ---- corrective actions
 
 def action_json(a: CorrectiveAction, today: date) -> dict:
@@ -70,11 +80,7 @@ def list_actions():
     oldest due first, at most 1000."""
     session = db()
     query = actions.visible_actions(current_user)
-    if request.args.get("workshop"):
-        workshop = session.exec(visible_workshops(current_user).where(Workshop.code == request.args["workshop"])
-                                ).first()
-        if workshop is None:
-            abort(404, "no such workshop in your scope")
+    if (workshop := _asked_workshop(session)) is not None:
         query = query.where(CorrectiveAction.workshop_id == workshop.id)
     status = request.args.get("status", "open")
     days = plant_days(session)  # overdue at each action's own plant
@@ -244,11 +250,7 @@ def list_red_tags():
     first, at most 1000."""
     session = db()
     query = redtags.visible_tags(current_user)
-    if request.args.get("workshop"):
-        workshop = session.exec(visible_workshops(current_user).where(Workshop.code == request.args["workshop"])
-                                ).first()
-        if workshop is None:
-            abort(404, "no such workshop in your scope")
+    if (workshop := _asked_workshop(session)) is not None:
         query = query.where(RedTag.workshop_id == workshop.id)
     status = request.args.get("status", "open")
     days = plant_days(session)
