@@ -23,22 +23,10 @@ from accounts.service import (
     set_plant_timezone,
     update_user,
 )
+from api.answers import AuditPage, PlantOut, Plants, UserOut, Users, WorkshopOut
 from api.openapi import operation
 from api.problems import ApiProblem, json_body
-from api.schemas import (
-    AuditFilters,
-    AuditPage,
-    NewPlantBody,
-    NewUserBody,
-    NewWorkshopBody,
-    NoQuery,
-    PlantOut,
-    Plants,
-    UserChangeBody,
-    UserOut,
-    Users,
-    WorkshopOut,
-)
+from api.schemas import AuditFilters, NewPlantBody, NewUserBody, NewWorkshopBody, NoQuery, UserChangeBody
 from api.views import bp
 from audit.models import AuditEvent
 from audit.service import events_query

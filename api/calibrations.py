@@ -8,9 +8,10 @@ from flask import abort, jsonify
 from flask_login import current_user
 
 from accounts.service import get_visible_workshop_or_404, is_manager
+from api.answers import CalibrationOut
 from api.openapi import operation
 from api.problems import json_body
-from api.schemas import CalibrationBody, CalibrationOut, NoBody, NoQuery, OfficialBody
+from api.schemas import CalibrationBody, NoBody, NoQuery, OfficialBody
 from api.views import bp
 from database import db
 from inspections.models import Calibration

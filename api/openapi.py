@@ -17,8 +17,8 @@ from pydantic import BaseModel, ValidationError
 from spectree import Response, SecurityScheme, SpecTree
 from spectree.models import InType, SecureType, SecuritySchemeData
 
+from api.answers import Problem
 from api.problems import PROBLEM_JSON, refusal_of
-from api.schemas import Problem
 
 spec = SpecTree(
     "flask", title="6S Inspect API", version="1", mode="strict", annotations=False, path="api/v1/spectree",
@@ -33,7 +33,7 @@ spec = SpecTree(
             description="the browser's session (the screens); writes need the X-CSRFToken header")),
     ],
     security={"bearer": []},
-    naming_strategy=lambda model: model.__name__,  # the names in api.schemas are unique and read well
+    naming_strategy=lambda model: model.__name__,  # the names in api.schemas and api.answers are unique
     nested_naming_strategy=lambda _parent, child: child,
 )
 

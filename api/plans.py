@@ -13,20 +13,10 @@ import clock
 from accounts.days import plant_days
 from accounts.models import Plant, User, Workshop
 from accounts.service import is_manager
+from api.answers import OccurrenceOut, Occurrences, PlanOut, Plans
 from api.openapi import operation
 from api.problems import json_body
-from api.schemas import (
-    NoBody,
-    NoQuery,
-    OccurrenceFilters,
-    OccurrenceOut,
-    Occurrences,
-    PlanBody,
-    PlanChangeBody,
-    PlanOut,
-    Plans,
-    SkipBody,
-)
+from api.schemas import NoBody, NoQuery, OccurrenceFilters, PlanBody, PlanChangeBody, SkipBody
 from api.views import bp
 from checklists.models import Checklist
 from database import db

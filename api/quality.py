@@ -6,8 +6,9 @@ from flask import jsonify, request
 from flask_login import current_user
 
 from accounts.service import get_visible_workshop_or_404
+from api.answers import ControlChart, Pareto
 from api.openapi import operation
-from api.schemas import ControlChart, ControlChartQuery, Pareto, ParetoQuery
+from api.schemas import ControlChartQuery, ParetoQuery
 from api.views import bp
 from database import db
 from quality.service import OVERALL, ChartError, control_chart

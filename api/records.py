@@ -8,18 +8,10 @@ from flask import jsonify, request, url_for
 from flask_login import current_user
 
 from accounts.service import is_manager
+from api.answers import InspectionOut, PhotoOut, Photos
 from api.openapi import operation
 from api.problems import ApiProblem, json_body
-from api.schemas import (
-    ApproveBody,
-    CorrectionBody,
-    CountersignBody,
-    InspectionOut,
-    NoQuery,
-    PhotoOut,
-    Photos,
-    PhotoUpload,
-)
+from api.schemas import ApproveBody, CorrectionBody, CountersignBody, NoQuery, PhotoUpload
 from api.views import bp, given_value, inspection_json, inspection_or_404, inspection_refusal, password_refused
 from checklists.schemes import scheme_from_dict
 from database import db

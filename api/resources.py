@@ -18,9 +18,10 @@ from sqlmodel import select
 import clock
 from accounts.models import Plant, User
 from accounts.service import is_manager, visible_workshops
+from api.answers import Checklists, InspectionPage, VersionOut
 from api.openapi import operation
 from api.problems import ApiProblem
-from api.schemas import Checklists, InspectionFilters, InspectionPage, NoQuery, VersionOut
+from api.schemas import InspectionFilters, NoQuery
 from api.views import bp
 from checklists.models import Checklist, ChecklistVersion, VersionStatus
 from checklists.service import is_used_at

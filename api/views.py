@@ -14,23 +14,11 @@ from accounts.service import (
     visible_workshops,
 )
 from accounts.views import this_device
+from api.answers import InspectionOut, League, SavedAnswer, Started, Trend, Workshops
 from api.idempotency import keep_answer, replay_or_claim
 from api.openapi import operation
 from api.problems import ApiProblem, as_problem, json_body, problem
-from api.schemas import (
-    AnswerBody,
-    InspectionOut,
-    League,
-    LeagueQuery,
-    NoQuery,
-    SavedAnswer,
-    StartBody,
-    Started,
-    SubmitBody,
-    Trend,
-    TrendQuery,
-    Workshops,
-)
+from api.schemas import AnswerBody, LeagueQuery, NoQuery, StartBody, SubmitBody, TrendQuery
 from checklists.models import ChecklistItem
 from checklists.schemes import scheme_from_dict
 from database import db, reads_first

@@ -16,12 +16,11 @@ from accounts.models import User, Workshop
 from accounts.service import can_see_workshop, get_visible_workshop_or_404, visible_workshops
 from actions import service as actions
 from actions.models import CorrectiveAction
+from api.answers import ActionOut, Actions, RedTagOut, RedTags
 from api.openapi import operation
 from api.problems import ApiProblem, json_body
 from api.schemas import (
     ActionFilters,
-    ActionOut,
-    Actions,
     AssignBody,
     CommentBody,
     DecideBody,
@@ -30,8 +29,6 @@ from api.schemas import (
     NoQuery,
     RedTagFilters,
     RedTagForm,
-    RedTagOut,
-    RedTags,
 )
 from api.views import bp
 from database import db
