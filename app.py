@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 from pathlib import Path
+from urllib.parse import urlencode
 
 from flask import Flask, has_request_context, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
@@ -240,8 +241,13 @@ def _init_extensions(app: Flask) -> None:
         from flask_babel import get_locale
 
         chinese = get_locale().language == "zh"
+        # the same page in the other language: the month, period or filter chosen stays chosen
+        kept = [(name, value) for name, value in request.args.items(multi=True) if name != "lang"] \
+            if has_request_context() else []
+        other = urlencode([*kept, ("lang", "en" if chinese else "zh_CN")])
         # "责任人：张班长" but "Owner: Zhang": the colon after a label belongs to the language
-        return {"current_locale": "zh_CN" if chinese else "en", "colon": "：" if chinese else ": "}
+        return {"current_locale": "zh_CN" if chinese else "en", "colon": "：" if chinese else ": ",
+                "other_language_url": f"{request.path if has_request_context() else ''}?{other}"}
 
 
 def _install_request_translations(app: Flask) -> None:

@@ -54,3 +54,17 @@ def test_a_label_takes_the_colon_of_its_language(app, client, auth):
     english = client.get("/workshops/W1/actions?lang=en").text
     assert "责任人：" in chinese and "评分 1" in chinese
     assert "Owner: " in english and "Owner：" not in english and "Score 1" in english
+
+
+def test_the_language_link_keeps_what_was_chosen(app, client, auth):
+    """Switching language shows the same page: the month, period or filter in the address stays."""
+    import html
+    import re
+
+    auth.login("manager")
+    page = client.get("/plants/P1?month=2026-11&category=sort").text
+    link = html.unescape(re.search(r'<a class="lang" href="([^"]+)"', page).group(1))
+    assert link == "/plants/P1?month=2026-11&category=sort&lang=en"
+    back = client.get(link).text
+    link_back = html.unescape(re.search(r'<a class="lang" href="([^"]+)"', back).group(1))
+    assert link_back == "/plants/P1?month=2026-11&category=sort&lang=zh_CN"  # one lang, never two
