@@ -11,7 +11,7 @@ export FLASK_APP := app
 
 # Debian packages: what the app needs to run (PDF rendering), and what the tests add.
 APT_RUN := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fontconfig python3-venv
-APT_TEST := chromium poppler-utils postgresql libreoffice-calc-nogui redis-server wrk nginx-light openssl
+APT_TEST := chromium poppler-utils qpdf postgresql libreoffice-calc-nogui redis-server wrk nginx-light openssl
 
 .PHONY: help run serve setup test test-zones bench lint messages system-run system-test clean
 

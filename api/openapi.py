@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from functools import wraps
 
-from flask import g, request
+from flask import current_app, g, request
 from pydantic import BaseModel, ValidationError
 from spectree import Response, SecurityScheme, SpecTree
 from spectree.models import InType, SecureType, SecuritySchemeData
@@ -112,6 +112,15 @@ LINKS = {
 
 
 def openapi_document() -> dict:
+    """The app's document, built once: the routes cannot change while it runs (the public endpoint is asked
+    often and the post-processing walks every operation)."""
+    extensions = current_app.extensions
+    if "openapi_document" not in extensions:
+        extensions["openapi_document"] = _described()
+    return extensions["openapi_document"]
+
+
+def _described() -> dict:
     """SpecTree's document with what it cannot say: errors are application/problem+json, 409/429 carry
     Retry-After, every POST takes an Idempotency-Key."""
     document = copy.deepcopy(spec.spec)

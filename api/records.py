@@ -12,10 +12,11 @@ from api.answers import InspectionOut, PhotoOut, Photos
 from api.openapi import operation
 from api.problems import ApiProblem, json_body
 from api.schemas import ApproveBody, CorrectionBody, CountersignBody, NoQuery, PhotoUpload
-from api.views import bp, given_value, inspection_json, inspection_or_404, inspection_refusal, password_refused
+from api.views import bp, given_value, inspection_or_404, inspection_refusal, password_refused
 from checklists.schemes import scheme_from_dict
 from database import db
 from inspections.models import InspectionStatus, Photo, SignatureRole
+from inspections.representation import inspection_json
 from inspections.service import InspectionError, add_photo, correct_answer, editable_item, photos_by_item
 from inspections.signatures import (
     SignatureError,
@@ -25,8 +26,6 @@ from inspections.signatures import (
     record_signature,
 )
 from storage import storage
-
-CORRECTION_FIELDS = {"item", "score", "count", "level", "note", "reason"}
 
 
 @bp.post("/inspections/<int:inspection_id>/approve")
@@ -61,7 +60,7 @@ def _signed(inspection, body: dict, role: SignatureRole, name: str, name_field: 
         return jsonify(error=str(exc), code=f"signature_{exc.code}",
                        items=[name_field] if name_field else None), exc.status
     db().commit()
-    return jsonify(inspection_json(inspection))
+    return jsonify(inspection_json(db(), inspection))
 
 
 @bp.post("/inspections/<int:inspection_id>/countersign")
@@ -94,11 +93,6 @@ def correct(inspection_id: int):
                        code="not_submitted"), 409
     body = json_body(CorrectionBody)
     item_key, note, reason = body.get("item"), body.get("note"), body.get("reason")
-    for name, value in (("item", item_key), ("reason", reason)):
-        if not isinstance(value, str):
-            raise ApiProblem(422, f"bad_{name}", f"{name} is required text", items=[name])
-    if note is not None and not isinstance(note, str):
-        raise ApiProblem(422, "bad_note", "note must be text", items=["note"])
     value = given_value(body, scheme_from_dict(inspection.version.scheme), item_key, required=note is None)
     try:
         correct_answer(session=db(), user=current_user, inspection=inspection, item_key=item_key, value=value,
@@ -107,7 +101,7 @@ def correct(inspection_id: int):
         db().rollback()
         return inspection_refusal(exc)
     db().commit()
-    return jsonify(inspection_json(inspection)), 201
+    return jsonify(inspection_json(db(), inspection)), 201
 
 
 @bp.post("/inspections/<int:inspection_id>/items/<item_key>/photos")
