@@ -380,7 +380,8 @@ def _report_html(app, inspection_id: int, full_size: bool) -> tuple[str, dict]:
 
     inspection = db().get(Inspection, inspection_id)
     context = inspection_report_context(session=db(), inspection=inspection)
-    issue = Issue(number=f"6S-{inspection_id}-1", sequence=1, record_sha256="0" * 64, previous=None, reason="issued")
+    issue = Issue(number=f"6S-{inspection_id}-1", sequence=1, record_sha256="0" * 64, record_json="{}",
+                  previous=None, reason="issued")
     html = render_template("print/inspection.html", **context, issue=issue, kind="full", now=inspection.submitted_at,
                            verify_url="https://example.invalid/verify", verify_qr=qr_svg("https://example.invalid/v"),
                            previous_number=None)
@@ -403,7 +404,8 @@ def render_ours(app, inspection_id: int) -> bytes:
     from inspections.reports.archive import Issue
     from inspections.reports.issuing import render_inspection_pdf
 
-    issue = Issue(number=f"6S-{inspection_id}-1", sequence=1, record_sha256="0" * 64, previous=None, reason="issued")
+    issue = Issue(number=f"6S-{inspection_id}-1", sequence=1, record_sha256="0" * 64, record_json="{}",
+                  previous=None, reason="issued")
     return render_inspection_pdf(db().get(Inspection, inspection_id), "full", issue)
 
 

@@ -31,6 +31,15 @@ def localtime_filter(value, fmt: str = "%Y-%m-%d %H:%M", plant=None) -> str:
     return clock.wall_clock(value, clock.zone_of(plant) if plant is not None else display_zone(), fmt)
 
 
+def utc_iso_filter(value) -> str:
+    """An instant as ISO 8601 in UTC (the PDF's creation date: naive datetimes are UTC here)."""
+    from datetime import UTC
+
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def user_name_filter(user_id: int) -> str:
     from accounts.models import User
 
@@ -54,6 +63,7 @@ def unit_of(item) -> str:
 
 def register_template_helpers(bp: Blueprint) -> None:
     for name, function in (("percent", percent_filter), ("points", points_filter), ("localtime", localtime_filter),
+                           ("utc_iso", utc_iso_filter),
                            ("user_name", user_name_filter), ("local_name", local_name_filter)):
         bp.add_app_template_filter(function, name)
     for name, function in (("item_deduction", item_deduction), ("category_full_marks", category_full_marks),

@@ -99,9 +99,14 @@ def test_verify_is_public_and_accepts_the_file_hash_the_fingerprint_or_the_file(
 
     upload = client.post("/verify", data={"pdf": (BytesIO(pdf), "report.pdf")}, content_type="multipart/form-data")
     assert upload.status_code == 303 and upload.location.endswith(f"/verify/{file_sha}")
-    # one byte changed: not ours
+    # one byte changed: not the file issued (the record it still carries is named: tests/test_report_pdfa.py)
     altered = pdf[:-10] + bytes([pdf[-10] ^ 1]) + pdf[-9:]
     upload = client.post("/verify", data={"pdf": (BytesIO(altered), "report.pdf")},
+                         content_type="multipart/form-data")
+    page = client.get(upload.location)
+    assert 'data-verdict="authentic"' not in page.text and 'data-verdict="record-only"' in page.text
+    # a file that is not one of ours at all
+    upload = client.post("/verify", data={"pdf": (BytesIO(b"%PDF-1.7\n%%EOF"), "other.pdf")},
                          content_type="multipart/form-data")
     page = client.get(upload.location)
     assert page.status_code == 404 and 'data-verdict="unknown"' in page.text

@@ -97,7 +97,8 @@ def test_user_text_in_a_report_stays_text(sqlite_app, tmp_path):
                           check=True).stdout
     assert 'rel="attachment"' in text  # shown as the words the inspector typed, not obeyed
     detached = subprocess.run(["pdfdetach", "-list", str(path)], capture_output=True, text=True, check=True).stdout
-    assert detached.strip().startswith("0 embedded files")
+    # only the record the report carries on purpose: nothing the inspector's text asked for
+    assert detached.split() == ["2", "embedded", "files", "1:", "inspection.json", "2:", "record.json"]
 
 
 def test_fetcher_serves_only_our_static_files():

@@ -12,7 +12,7 @@ import hashlib
 from flask import Blueprint, redirect, request, url_for
 
 from database import db
-from inspections.reports.archive import document_number, verify
+from inspections.reports.archive import document_number, fingerprint_inside, issued_file, verify
 from storage import storage
 from web import at_plant, render_page
 
@@ -32,11 +32,15 @@ def upload():
     upload = request.files.get("pdf")
     typed = (request.form.get("sha256") or "").strip().lower()
     if upload and upload.filename:
-        digest = hashlib.sha256()
-        for chunk in iter(lambda: upload.stream.read(1 << 16), b""):
-            digest.update(chunk)
+        data = upload.stream.read(MAX_PDF_BYTES + 1)
         upload.close()
-        return redirect(url_for(".document", sha256=digest.hexdigest()), code=303)
+        if len(data) > MAX_PDF_BYTES:
+            return render_page("verify/verify.html", status=413, result=None, searched=None, too_large=True)
+        file_sha256 = hashlib.sha256(data).hexdigest()
+        if not issued_file(db(), file_sha256) and (record := fingerprint_inside(data)) is not None:
+            # not a file we issued, but it carries a record: say what that record is, and that the file differs
+            return redirect(url_for(".document", sha256=record, via="embedded"), code=303)
+        return redirect(url_for(".document", sha256=file_sha256), code=303)
     if typed:
         return redirect(url_for(".document", sha256=typed), code=303)
     return render_page("verify/verify.html", status=422, result=None, searched=None, missing=True)
@@ -52,5 +56,7 @@ def document(sha256: str):
         "document": document_number(result.inspection.id, result.document.kind, result.document.sequence),
         "latest": document_number(result.inspection.id, result.latest.kind, result.latest.sequence),
     }
-    response = render_page("verify/verify.html", result=result, numbers=numbers, searched=sha256[:64])
+    via_embedded = request.args.get("via") == "embedded" and result.matched == "record"
+    response = render_page("verify/verify.html", result=result, numbers=numbers, searched=sha256[:64],
+                           via_embedded=via_embedded)
     return response

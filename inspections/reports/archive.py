@@ -8,6 +8,7 @@ The record statement is the canonical JSON of what a report states about an insp
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -162,6 +163,7 @@ class Issue:
     number: str
     sequence: int
     record_sha256: str
+    record_json: str  # the canonical statement whose SHA-256 is record_sha256: the PDF carries it
     previous: ReportDocument | None
     reason: str
 
@@ -199,7 +201,7 @@ def issue_report(
             return IssuedReport(latest, read_stored(store, latest), fresh=False)
         sequence = latest.sequence + 1 if latest else 1
         issue = Issue(number=document_number(inspection.id, kind, sequence), sequence=sequence,
-                      record_sha256=record_sha256, previous=latest,
+                      record_sha256=record_sha256, record_json=canonical_json(statement), previous=latest,
                       reason=change_reason(json.loads(latest.record_json) if latest else None, statement))
         pdf = render(issue)
         file_sha256 = hashlib.sha256(pdf).hexdigest()
@@ -237,6 +239,34 @@ class Verification:
     latest: ReportDocument  # the newest document of the same inspection and kind
     file_intact: bool  # the stored bytes still match the hash
     record_intact: bool  # the inspection as held now still states what the latest document states
+
+
+RECORD_FILE = "record.json"  # the statement an issued PDF carries (PDF/A-3 associated file)
+
+
+def fingerprint_inside(pdf_bytes: bytes) -> str | None:
+    """The fingerprint of the record statement a PDF carries, computed here from what it carries (never read
+    from its text): a report re-saved by a PDF tool has another file hash but still carries its record.
+    None: not a PDF, or no record inside."""
+    import pikepdf
+
+    try:
+        with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
+            attached = pdf.attachments.get(RECORD_FILE)
+            if attached is None:
+                return None
+            data = attached.get_file().read_bytes()
+    except (pikepdf.PdfError, ValueError, KeyError, AttributeError):
+        return None
+    try:
+        statement = json.loads(data)
+    except ValueError:
+        return None
+    return fingerprint(statement) if isinstance(statement, dict) else None
+
+
+def issued_file(session: Session, file_sha256: str) -> bool:
+    return session.exec(select(ReportDocument.id).where(ReportDocument.file_sha256 == file_sha256)).first() is not None
 
 
 def verify(*, session: Session, sha256: str, store: Storage) -> Verification | None:

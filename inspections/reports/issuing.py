@@ -8,6 +8,7 @@ A consumer killed mid-render leaves its run marked running; the sweep queues it 
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +23,7 @@ import clock
 from database import db
 from inspections.models import Inspection, InspectionStatus, ReportDocument
 from inspections.reports.archive import (
+    RECORD_FILE,
     REPORT_KINDS,
     document_number,
     fingerprint,
@@ -30,8 +32,9 @@ from inspections.reports.archive import (
     record_statement,
 )
 from inspections.reports.context import inspection_report_context
-from inspections.reports.pdf import render_pdf
+from inspections.reports.pdf import Embedded, render_pdf
 from inspections.reports.period_issuing import refresh_covering
+from inspections.representation import inspection_json
 from observability import database_figure, report_rendered
 from storage import storage
 from tasks import TaskRun, after_commit, at_start, background, beat, every, run_of, run_state
@@ -47,15 +50,32 @@ def render_inspection_pdf(inspection: Inspection, kind: str, issue, context: dic
     context = context or inspection_report_context(session=db(), inspection=inspection)
     images = {f"/signatures/{s.image_sha256}.png": s.image_png for s in context["signatures"] if s.image_png}
     verify_url = public_url("verify.document", sha256=issue.record_sha256)
+    now = clock.now()
     html = render_template(
-        "print/inspection.html", **context, issue=issue, kind=kind, now=clock.now(), verify_url=verify_url,
+        "print/inspection.html", **context, issue=issue, kind=kind, now=now, verify_url=verify_url,
         verify_qr=qr_svg(verify_url),
         previous_number=document_number(inspection.id, kind, issue.previous.sequence) if issue.previous else None,
     )
     started = time.perf_counter()
-    pdf = render_pdf(html, storage(), images)
+    pdf = render_pdf(html, storage(), images, embedded=embedded_record(inspection, issue, now))
     report_rendered(kind, time.perf_counter() - started)
     return pdf
+
+
+INSPECTION_FILE = "inspection.json"
+
+
+def embedded_record(inspection: Inspection, issue, at) -> list[Embedded]:
+    """What the PDF carries beside its pages (PDF/A-3 associated files): the record statement, whose SHA-256 is
+    the fingerprint printed on every page (/verify accepts a PDF by it even when the file itself was re-saved),
+    and the inspection as the API answers it, for a program reading the archive."""
+    answer = json.dumps(inspection_json(db(), inspection), ensure_ascii=False, sort_keys=True, indent=1)
+    return [
+        Embedded(RECORD_FILE, issue.record_json.encode(), f"记录声明 record statement · SHA-256 {issue.record_sha256}",
+                 at),
+        Embedded(INSPECTION_FILE, answer.encode(), "检查记录 the inspection (GET /api/v1/inspections/"
+                 f"{inspection.id})", at),
+    ]
 
 
 def issued_inspection_report(inspection: Inspection, kind: str, user=None):

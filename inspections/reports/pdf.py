@@ -6,6 +6,9 @@ import functools
 import logging
 import shutil
 import subprocess  # fixed argument list, no user input  # noqa: S404  # nosec B404
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from storage import Storage
@@ -13,6 +16,22 @@ from storage import Storage
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 PRINT_CSS = STATIC_DIR / "css" / "print.css"
 USER_AGENT_CSS = Path(__file__).with_name("user_agent.css")
+
+
+# Every issued report is PDF/A-3a: archival (fonts embedded, sRGB output intent, XMP metadata, a trailer /ID),
+# tagged (a structure tree a screen reader follows) and able to carry the record it prints as an attached file.
+ARCHIVAL_VARIANT = "pdf/a-3a"
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """A file the PDF carries (PDF/A-3 associated file): `relationship` says what it is to the document."""
+
+    name: str
+    data: bytes
+    description: str
+    at: datetime  # its creation and modification date: the record's, so that a render depends on nothing else
+    relationship: str = "Data"
 
 
 class ReportUnavailable(RuntimeError):
@@ -67,12 +86,16 @@ def _report_html_class():
 
 
 def render_pdf(html: str, store: Storage | None = None, images: dict[str, bytes] | None = None,
-               *, full_user_agent: bool = False) -> bytes:
+               *, embedded: Sequence[Embedded] = (), archival: bool = True, full_user_agent: bool = False) -> bytes:
     """store: where the photos' thumbnails are read from (checked against their hashes).
     images: PNGs the document refers to by path (e.g. "signatures/<sha256>.png" → /signatures/…).
-    full_user_agent: WeasyPrint's own UA stylesheet instead of ours (the test compares the two)."""
+    embedded: files the PDF carries (the record it prints).
+    archival: PDF/A-3a (every issued report); False only for the benchmark's plain render.
+    full_user_agent: WeasyPrint's own UA stylesheet instead of ours (the test compares the two).
+    The document's metadata comes from the HTML: <title>, <html lang>, <meta name=author|description|keywords|
+    dcterms.created>."""
     check_pdf_prerequisites()
-    from weasyprint import HTML
+    from weasyprint import HTML, Attachment
 
     from inspections.reports.fetcher import REPORT_BASE_URL, StaticOnlyFetcher
 
@@ -80,4 +103,18 @@ def render_pdf(html: str, store: Storage | None = None, images: dict[str, bytes]
     fetcher = StaticOnlyFetcher(STATIC_DIR, store, images)
     document_class = HTML if full_user_agent else _report_html_class()
     document = document_class(string=html, base_url=REPORT_BASE_URL, url_fetcher=fetcher)
-    return document.write_pdf(stylesheets=[print_stylesheet()])
+    attachments = [Attachment(string=file.data, name=file.name, description=file.description, created=file.at,
+                              modified=file.at, relationship=file.relationship) for file in embedded]
+    if not archival:
+        return document.write_pdf(stylesheets=[print_stylesheet()], attachments=attachments)
+    return document.write_pdf(stylesheets=[print_stylesheet()], attachments=attachments,
+                              pdf_variant=ARCHIVAL_VARIANT, finisher=_associated_files_once)
+
+
+def _associated_files_once(document, pdf) -> None:
+    """WeasyPrint 70 lists each attached file twice in the catalogue's /AF (once from the name tree, once as
+    the file specification): a reader would show the record twice."""
+    import pydyf
+
+    if "AF" in pdf.catalog:
+        pdf.catalog["AF"] = pydyf.Array(dict.fromkeys(pdf.catalog["AF"]))

@@ -1,0 +1,176 @@
+"""Issued reports are archival PDF/A-3a: tagged, with XMP metadata, an /ID, an outline, and the record they print
+carried inside as files — the embedded inspection is what the API answers, the embedded statement hashes to the
+fingerprint printed on every page, and /verify recognises a re-saved copy by it."""
+
+import hashlib
+import io
+import json
+import subprocess
+from pathlib import Path
+
+import pikepdf
+from sqlmodel import Session, select
+
+from inspections.models import ReportDocument
+from tests.conftest import AuthActions
+from tests.test_report_archive import pdf_text, submitted
+
+PDFAID = "{http://www.aiim.org/pdfa/ns/id/}"
+DC = "{http://purl.org/dc/elements/1.1/}"
+
+
+def qpdf_check(data: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "check.pdf"
+    path.write_bytes(data)
+    done = subprocess.run(["qpdf", "--check", str(path)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def outline_titles(pdf: pikepdf.Pdf) -> list[tuple[int, str]]:
+    found = []
+    with pdf.open_outline() as outline:
+        def walk(items, depth):
+            for item in items:
+                found.append((depth, item.title))
+                walk(item.children, depth + 1)
+        walk(outline.root, 0)
+    return found
+
+
+def attached(pdf: pikepdf.Pdf) -> dict[str, bytes]:
+    return {name: spec.get_file().read_bytes() for name, spec in pdf.attachments.items()}
+
+
+def test_an_issued_report_is_tagged_pdfa3_with_metadata_outline_and_its_record_inside(app, client, tmp_path):
+    inspection_id = submitted(app, client)
+    response = client.get(f"/inspections/{inspection_id}/report.pdf")
+    assert response.status_code == 200
+    data = response.data
+    assert "No syntax or stream encoding errors" in qpdf_check(data, tmp_path)
+    with Session(app.extensions["engine"]) as session:
+        document = session.exec(select(ReportDocument).where(ReportDocument.kind == "full")).one()
+    api_answer = client.get(f"/api/v1/inspections/{inspection_id}").get_json()
+
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        # archival and tagged: PDF/A-3 level A, a structure tree, marked content, the language, an sRGB intent
+        with pdf.open_metadata() as xmp:
+            assert (xmp[f"{PDFAID}part"], xmp[f"{PDFAID}conformance"]) == ("3", "A")
+            assert xmp[f"{DC}creator"] == ["一厂"]
+            assert document.record_sha256 in xmp[f"{DC}description"]
+            assert f"6S-{inspection_id}-1" in xmp["{http://ns.adobe.com/pdf/1.3/}Keywords"]
+        assert pdf.Root.MarkInfo.Marked is True and "/StructTreeRoot" in pdf.Root
+        assert str(pdf.Root.Lang) == "zh-CN"
+        assert "sRGB" in str(pdf.Root.OutputIntents[0].OutputConditionIdentifier)
+        # the document information a file manager shows, and the trailer's /ID
+        info = pdf.docinfo
+        assert str(info.Author) == "一厂" and "一号车间" in str(info.Title) and str(info.CreationDate).startswith("D:")
+        file_id = pdf.trailer.ID
+        assert len(file_id) == 2 and len(bytes(file_id[0])) >= 16
+        # an outline of the report's sections, each category of the detail under 检查明细
+        titles = outline_titles(pdf)
+        assert (0, "6S 现场检查报告") in titles
+        assert {(1, "检查明细"), (1, "签名"), (1, "报告核验")} <= set(titles)
+        detail = titles.index((1, "检查明细"))
+        categories = ["整理", "整顿", "清扫", "清洁", "素养", "安全", "办公区"]
+        assert [t for _, t in titles[detail + 1:detail + 8]] == categories
+        assert all(depth == 2 for depth, _ in titles[detail + 1:detail + 8])
+        # the record, carried as associated files (relationship Data), each listed once
+        files = attached(pdf)
+        assert set(files) == {"record.json", "inspection.json"}
+        assert len(pdf.Root.AF) == 2
+        assert {str(spec.AFRelationship) for spec in pdf.Root.AF} == {"/Data"}
+        assert {spec.get_file().mime_type for spec in pdf.attachments.values()} == {"application/json"}
+    # the statement is the one stored, and hashes to the fingerprint printed in the PDF
+    assert files["record.json"].decode() == document.record_json
+    assert hashlib.sha256(files["record.json"]).hexdigest() == document.record_sha256
+    assert document.record_sha256[:16] in pdf_text(data, tmp_path)
+    # the inspection is exactly what the API answers for it
+    assert json.loads(files["inspection.json"]) == api_answer
+    assert api_answer["id"] == inspection_id and len(api_answer["answers"]) == len(api_answer["items"])
+
+
+def test_the_findings_report_and_the_workshop_report_are_archival_too(sqlite_app, tmp_path):
+    app, client = sqlite_app, sqlite_app.test_client()
+    inspection_id = submitted(app, client)
+    for url in (f"/inspections/{inspection_id}/report.pdf?detail=findings", "/workshops/W1/report.pdf"):
+        data = client.get(url).data
+        qpdf_check(data, tmp_path)
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            with pdf.open_metadata() as xmp:
+                assert (xmp[f"{PDFAID}part"], xmp[f"{PDFAID}conformance"]) == ("3", "A"), url
+            assert "/StructTreeRoot" in pdf.Root and str(pdf.docinfo.Author) == "一厂", url
+            assert outline_titles(pdf), url
+
+
+def resaved(data: bytes) -> bytes:
+    """What a PDF tool does to a file: the same pages and attachments, other bytes."""
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        pdf.docinfo["/Title"] = "saved again"
+        out = io.BytesIO()
+        pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        return out.getvalue()
+
+
+def with_record(data: bytes, statement: bytes) -> bytes:
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        spec = pdf.attachments["record.json"]
+        spec.obj.EF.F.write(statement)
+        out = io.BytesIO()
+        pdf.save(out)
+        return out.getvalue()
+
+
+def upload(client, data: bytes):
+    return client.post("/verify", data={"pdf": (io.BytesIO(data), "report.pdf")},
+                       content_type="multipart/form-data")
+
+
+def test_verify_recognises_a_resaved_copy_by_the_record_it_carries(app, client):
+    inspection_id = submitted(app, client)
+    response = client.get(f"/inspections/{inspection_id}/report.pdf")
+    original, file_sha = response.data, response.headers["X-Report-SHA256"]
+    with Session(app.extensions["engine"]) as session:
+        record_sha = session.exec(select(ReportDocument.record_sha256).where(ReportDocument.kind == "full")).one()
+    AuthActions(client).logout()
+
+    # the issued file itself: matched by its own hash, authentic
+    assert upload(client, original).location.endswith(f"/verify/{file_sha}")
+
+    # re-saved by a PDF tool: another file, the same record inside — said so, neither "authentic" nor "unknown"
+    copy = resaved(original)
+    assert hashlib.sha256(copy).hexdigest() != file_sha
+    answer = upload(client, copy)
+    assert answer.status_code == 303 and f"/verify/{record_sha}?via=embedded" in answer.location
+    page = client.get(answer.location)
+    assert page.status_code == 200 and 'data-verdict="record-only"' in page.text
+    assert "不是签发的原件" in page.text and f'data-document="6S-{inspection_id}-1"' in page.text
+
+    # a record edited inside the file (a score raised): its fingerprint is computed here, so it names nothing
+    statement = json.loads(original_record := _record_of(original))
+    statement["answers"][0]["value"] = 4 if statement["answers"][0]["value"] != 4 else 3
+    forged = with_record(copy, json.dumps(statement, sort_keys=True, ensure_ascii=False,
+                                          separators=(",", ":")).encode())
+    page = client.get(upload(client, forged).location)
+    assert page.status_code == 404 and 'data-verdict="unknown"' in page.text
+    assert json.loads(original_record) != statement
+
+    # not JSON, or not a PDF at all: unknown, never an error
+    for junk in (with_record(copy, b"{not json"), b"%PDF-1.7 nothing else", "随便".encode()):
+        page = client.get(upload(client, junk).location)
+        assert page.status_code == 404 and 'data-verdict="unknown"' in page.text
+
+
+def _record_of(data: bytes) -> bytes:
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        return attached(pdf)["record.json"]
+
+
+def test_verify_in_english_says_the_copy_is_not_the_original(sqlite_app):
+    app, client = sqlite_app, sqlite_app.test_client()
+    inspection_id = submitted(app, client)
+    original = client.get(f"/inspections/{inspection_id}/report.pdf").data
+    AuthActions(client).logout()
+    location = upload(client, resaved(original)).location
+    page = client.get(location + "&lang=en")
+    assert 'data-verdict="record-only"' in page.text and "not the original" in page.text
