@@ -95,7 +95,7 @@ bench: system-test $(VENV)/.installed-dev
 
 # Translations: extract the message ids (the Chinese texts), merge into the English catalogue, compile.
 messages: $(VENV)/.installed-dev
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location --omit-header \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k plain -o translations/messages.pot --no-location --omit-header \
 	  --ignore-dirs=".venv tests bench migrations" .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete --no-fuzzy-matching -w 120
 	$(BIN)/pybabel compile -d translations

@@ -114,7 +114,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         # One URL serves a page or a fragment depending on HX-Request: caches must keep them apart.
         response.vary.add("HX-Request")
         chosen = request.args.get("lang")
-        if chosen in SUPPORTED_LOCALES and request.cookies.get("lang") != chosen:
+        # a page's ?lang= is the screen's language from now on; a download's (a report in English) is not
+        if chosen in SUPPORTED_LOCALES and request.cookies.get("lang") != chosen and response.mimetype == "text/html":
             response.set_cookie("lang", chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")

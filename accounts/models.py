@@ -28,6 +28,8 @@ class Plant(PlantBase, table=True):
     timezone: str = Field(default=DEFAULT_ZONE_NAME, max_length=64)
     # the monthly ranking: a planned inspection that was missed counts as a score of 0 (else it is only shown)
     missed_counts_as_zero: bool = False
+    # the language its reports are printed in unless a download asks for another: zh | en | zh-en
+    report_language: str = Field(default="zh", max_length=8, sa_column_kwargs={"server_default": "zh"})
     workshops: list["Workshop"] = Relationship(back_populates="plant")
 
 

@@ -529,6 +529,21 @@ def set_plant_timezone(*, session: Session, actor: User | None, plant: Plant, na
         _site_audit(session, actor, "plant.timezone", plant, old=old, new={"timezone": name})
 
 
+def set_report_language(*, session: Session, actor: User | None, plant: Plant, language: str) -> None:
+    """The language the plant's inspection reports are issued in (zh, en or zh-en); a download may still ask
+    for another. Reports issued before keep theirs."""
+    from inspections.reports.language import REPORT_LANGUAGES
+
+    if language not in REPORT_LANGUAGES:
+        raise AccountError(f"没有这种报告语言：{language[:16] or '（空）'}", code="bad_report_language",
+                           detail=language[:16])
+    if language != plant.report_language:
+        old = {"report_language": plant.report_language}
+        plant.report_language = language
+        session.flush()
+        _site_audit(session, actor, "plant.report_language", plant, old=old, new={"report_language": language})
+
+
 # ---- access rules: every view and API call asks these, nothing else decides ----
 
 def visible_workshops(user: User):

@@ -299,6 +299,8 @@ def account_message(exc: AccountError) -> str:
         "bad_timezone": _("未知的时区「%(name)s」：请填写 IANA 时区名，例如 Asia/Shanghai 或 Europe/Budapest",
                           name=exc.detail),
         "bad_webhook_secret": _("签名密钥需要 16–128 个字符"),
+        "bad_report_language": _("没有这种报告语言：%(lang)s（可选 zh 中文、en 英文、zh-en 中英双语）",
+                                 lang=exc.detail),
         "bad_site_code": _("代码只能用字母、数字、- 或 _，最多 32 个字符"),
         "bad_site_name": _("名称不能为空，最多 200 个字符"),
         "duplicate_site": _("这个代码已经有了，请换一个"),

@@ -29,6 +29,7 @@ from accounts.service import (
     set_password,
     set_plant_timezone,
     set_plant_webhook,
+    set_report_language,
 )
 from accounts.views import account_message
 from audit.models import AuditEvent
@@ -301,6 +302,14 @@ def plant_ranking_rule(plant_id: int):
     db().commit()
     flash(_("已保存"))
     return redirect(url_for("admin.sites"), code=303)
+
+
+@bp.post("/plants/<int:plant_id>/report-language")
+def plant_report_language(plant_id: int):
+    plant = db().get(Plant, plant_id) or abort(404)
+    return _site_change(lambda: set_report_language(session=db(), actor=current_user, plant=plant,
+                                                    language=request.form.get("report_language", "")),
+                        f"report_language_{plant.id}")
 
 
 @bp.post("/plants/<int:plant_id>/timezone")

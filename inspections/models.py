@@ -221,12 +221,15 @@ class ReportDocument(SQLModel, table=True):
     """
 
     __tablename__ = "report_document"
-    __table_args__ = (UniqueConstraint("inspection_id", "kind", "sequence"),)
+    __table_args__ = (UniqueConstraint("inspection_id", "kind", "language", "sequence",
+                                       name="uq_report_document_language_sequence"),)
 
     id: int | None = Field(default=None, primary_key=True)
     inspection_id: int = Field(foreign_key="inspection.id", index=True)
     kind: str = Field(max_length=16)  # full | findings
-    sequence: int  # 1, 2, … per inspection and kind
+    # zh | en | zh-en (inspections/reports/language.py): each language is its own chain of issued documents
+    language: str = Field(default="zh", max_length=8, sa_column_kwargs={"server_default": "zh"})
+    sequence: int  # 1, 2, … per inspection, kind and language
     previous_id: int | None = Field(default=None, foreign_key="report_document.id")
     reason: str = Field(max_length=16)  # issued | signed | corrected
     record_sha256: str = Field(max_length=64, index=True)

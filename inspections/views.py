@@ -29,10 +29,11 @@ from actions.service import stats_for
 from checklists.schemes import scheme_from_dict
 from database import db, reads_first
 from inspections.models import Inspection, InspectionStatus, Signature, SignatureRole
-from inspections.reports.archive import ArchiveCorrupt, document_number
+from inspections.reports.archive import ArchiveCorrupt, number_of
 from inspections.reports.charts import line_chart
 from inspections.reports.context import inspection_report_context, plant_report_context
-from inspections.reports.issuing import issued_inspection_report, report_state
+from inspections.reports.issuing import issued_inspection_report, plant_language, report_state
+from inspections.reports.language import UnknownReportLanguage, report_language_of
 from inspections.reports.pdf import ReportUnavailable
 from inspections.reports.period_issuing import issue_plant_report, issue_workshop_report, issued_or_500, pdf_response
 from inspections.reports.periods import (
@@ -764,7 +765,11 @@ def report_pdf(inspection_id: int):
         abort(409, _("检查提交后才能生成报告"))
     kind = "findings" if request.args.get("detail") == "findings" else "full"
     try:
-        issued = issued_inspection_report(inspection, kind)
+        language = report_language_of(request.args.get("lang"), plant_language(inspection))
+    except UnknownReportLanguage as exc:
+        abort(400, _("没有这种报告语言：%(lang)s（可选 zh 中文、en 英文、zh-en 中英双语）", lang=str(exc)))
+    try:
+        issued = issued_inspection_report(inspection, kind, language=language)
     except ReportUnavailable as exc:
         current_app.logger.error("report rendering unavailable: %s", exc)
         abort(500)
@@ -772,11 +777,11 @@ def report_pdf(inspection_id: int):
         current_app.logger.error("report archive: %s", exc)
         abort(500)
     document = issued.document
-    filename = f"{document_number(inspection.id, kind, document.sequence)}-{inspection.workshop.code}-" \
+    filename = f"{number_of(document)}-{inspection.workshop.code}-" \
                f"{clock.local_day(inspection.submitted_at, clock.zone_of(inspection.workshop.plant)):%Y%m%d}.pdf"
     response = Response(issued.pdf, mimetype="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{filename}"',
-                                 "X-Report-Document": document_number(inspection.id, kind, document.sequence),
+                                 "X-Report-Document": number_of(document), "X-Report-Language": document.language,
                                  "X-Report-SHA256": document.file_sha256})
     response.set_etag(document.file_sha256)
     response.cache_control.private = True

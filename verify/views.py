@@ -12,7 +12,7 @@ import hashlib
 from flask import Blueprint, redirect, request, url_for
 
 from database import db
-from inspections.reports.archive import document_number, fingerprint_inside, issued_file, verify
+from inspections.reports.archive import fingerprint_inside, issued_file, number_of, verify
 from storage import storage
 from web import at_plant, render_page
 
@@ -53,8 +53,8 @@ def document(sha256: str):
         return render_page("verify/verify.html", status=404, result=None, searched=sha256[:64])
     at_plant(result.inspection.workshop.plant)  # times as the plant's paper shows them
     numbers = {
-        "document": document_number(result.inspection.id, result.document.kind, result.document.sequence),
-        "latest": document_number(result.inspection.id, result.latest.kind, result.latest.sequence),
+        "document": number_of(result.document),
+        "latest": number_of(result.latest),
     }
     via_embedded = request.args.get("via") == "embedded" and result.matched == "record"
     response = render_page("verify/verify.html", result=result, numbers=numbers, searched=sha256[:64],

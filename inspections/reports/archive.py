@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from accounts.models import User
 from database import write_session
 from inspections.models import Inspection, ReportDocument
+from inspections.reports.language import document_suffix
 from inspections.service import corrections_of, photos_by_item
 from inspections.signatures import signatures_of
 from storage import Storage, StoredFileError
@@ -124,8 +125,13 @@ def change_reason(previous: dict | None, current: dict) -> str:
     return "corrected"
 
 
-def document_number(inspection_id: int, kind: str, sequence: int) -> str:
-    return f"6S-{inspection_id}-{'F' if kind == 'findings' else ''}{sequence}"
+def document_number(inspection_id: int, kind: str, sequence: int, language: str = "zh") -> str:
+    """6S-12-3 (the third full report of inspection 12), 6S-12-F1 (its first findings summary), 6S-12-3-EN."""
+    return f"6S-{inspection_id}-{'F' if kind == 'findings' else ''}{sequence}{document_suffix(language)}"
+
+
+def number_of(document: ReportDocument) -> str:
+    return document_number(document.inspection_id, document.kind, document.sequence, document.language)
 
 
 def report_key(file_sha256: str) -> str:
@@ -148,10 +154,11 @@ def store_report_file(store: Storage, data: bytes, file_sha256: str) -> None:
     store.put(report_key(file_sha256), data, "application/pdf")
 
 
-def latest_document(session: Session, inspection_id: int, kind: str) -> ReportDocument | None:
+def latest_document(session: Session, inspection_id: int, kind: str, language: str = "zh") -> ReportDocument | None:
     return session.exec(
         select(ReportDocument)
-        .where(ReportDocument.inspection_id == inspection_id, ReportDocument.kind == kind)
+        .where(ReportDocument.inspection_id == inspection_id, ReportDocument.kind == kind,
+               ReportDocument.language == language)
         .order_by(ReportDocument.sequence.desc())
     ).first()
 
@@ -179,14 +186,14 @@ def announce_issued(session: Session, inspection: Inspection, document: ReportDo
     """`report.issued`, in the transaction that stores the document."""
     emit(session, plant_id=inspection.workshop.plant_id, event="report.issued", data={
         "document": number, "inspection": inspection.id, "workshop": inspection.workshop.code,
-        "kind": document.kind, "sequence": document.sequence, "reason": document.reason,
+        "kind": document.kind, "language": document.language, "sequence": document.sequence, "reason": document.reason,
         "file_sha256": document.file_sha256, "record_sha256": document.record_sha256,
         "byte_size": document.byte_size, "verify": f"/verify/{document.file_sha256}"})
 
 
 def issue_report(
     *, engine: Engine, session: Session, inspection: Inspection, kind: str, store: Storage,
-    render: Callable[[Issue], bytes], user: User | None = None, attempts: int = 3,
+    render: Callable[[Issue], bytes], user: User | None = None, attempts: int = 3, language: str = "zh",
 ) -> IssuedReport:
     """The stored report for the record as it stands: the existing one, or a new one that supersedes it.
 
@@ -196,11 +203,11 @@ def issue_report(
     statement = record_statement(session=session, inspection=inspection)
     record_sha256 = fingerprint(statement)
     for _attempt in range(attempts):
-        latest = latest_document(session, inspection.id, kind)
+        latest = latest_document(session, inspection.id, kind, language)
         if latest is not None and latest.record_sha256 == record_sha256:
             return IssuedReport(latest, read_stored(store, latest), fresh=False)
         sequence = latest.sequence + 1 if latest else 1
-        issue = Issue(number=document_number(inspection.id, kind, sequence), sequence=sequence,
+        issue = Issue(number=document_number(inspection.id, kind, sequence, language), sequence=sequence,
                       record_sha256=record_sha256, record_json=canonical_json(statement), previous=latest,
                       reason=change_reason(json.loads(latest.record_json) if latest else None, statement))
         pdf = render(issue)
@@ -208,11 +215,11 @@ def issue_report(
         store_report_file(store, pdf, file_sha256)
         try:
             with write_session(engine) as writer:
-                if (current := latest_document(writer, inspection.id, kind)) is not None and (
+                if (current := latest_document(writer, inspection.id, kind, language)) is not None and (
                         latest is None or current.id != latest.id):
                     raise _ChainMoved
                 document = ReportDocument(
-                    inspection_id=inspection.id, kind=kind, sequence=sequence,
+                    inspection_id=inspection.id, kind=kind, language=language, sequence=sequence,
                     previous_id=latest.id if latest else None, reason=issue.reason, record_sha256=record_sha256,
                     record_json=canonical_json(statement), file_sha256=file_sha256, byte_size=len(pdf),
                     created_by_id=user.id if user else None,
@@ -282,7 +289,7 @@ def verify(*, session: Session, sha256: str, store: Storage) -> Verification | N
     if document is None:
         return None
     inspection = session.get(Inspection, document.inspection_id)
-    latest = latest_document(session, inspection.id, document.kind)
+    latest = latest_document(session, inspection.id, document.kind, document.language)
     try:
         read_stored(store, document)
         file_intact = True

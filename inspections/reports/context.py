@@ -9,6 +9,7 @@ from accounts.models import User
 from checklists.schemes import scheme_from_dict
 from inspections.models import Inspection, InspectionStatus, is_finding_answer
 from inspections.reports.charts import category_chart, line_chart
+from inspections.reports.language import ReportLanguage
 from inspections.service import answers_by_key, corrections_of, photos_by_item
 from inspections.signatures import signatures_of
 from inspections.trends import workshop_trend
@@ -24,8 +25,10 @@ def previous_inspection(*, session: Session, inspection: Inspection) -> Inspecti
     ).first()
 
 
-def inspection_report_context(*, session: Session, inspection: Inspection) -> dict:
-    """Rendered from the version the inspection used, never the current one."""
+def inspection_report_context(*, session: Session, inspection: Inspection, words: ReportLanguage | None = None) -> dict:
+    """Rendered from the version the inspection used, never the current one; names and chart labels in `words`'
+    language (the screen's by default)."""
+    words = words or ReportLanguage.of_screen()
     version = inspection.version
     scheme = scheme_from_dict(version.scheme)
     answers = answers_by_key(inspection)
@@ -33,23 +36,26 @@ def inspection_report_context(*, session: Session, inspection: Inspection) -> di
     results = list(inspection.category_results)
     previous = previous_inspection(session=session, inspection=inspection)
     previous_by_key = {r.category_key: r.percent for r in previous.category_results} if previous else {}
-    labels = [r.category_name for r in results]
+    category_of = {category.key: category for category in version.categories}
+    labels = [words.name(category_of[r.category_key]) if r.category_key in category_of else r.category_name
+              for r in results]
     radar = category_chart(
         labels, [r.percent for r in results],
         [previous_by_key.get(r.category_key) for r in results] if previous else None,
-        size=300, title="各类别得分",
+        size=300, title=words.plain("各类别得分"),
     )
     zone = clock.zone_of(inspection.workshop.plant)
     history = [p for p in workshop_trend(session=session, workshop_id=inspection.workshop_id)
                if p.submitted_at <= inspection.submitted_at][-12:]
     sparkline = line_chart(
         [clock.local(p.submitted_at, zone).strftime("%m-%d") for p in history],
-        [("总分", [p.overall_percent for p in history])], width=420, height=170, title="近期总分",
+        [(words.plain("总分"), [p.overall_percent for p in history])], width=420, height=170,
+        title=words.plain("近期总分"),
     ) if len(history) > 1 else None
     categories = [
         {
             "key": category.key,
-            "name": category.name,
+            "name": words.name(category),
             "result": next((r for r in results if r.category_key == category.key), None),
             "previous_percent": previous_by_key.get(category.key),
             "items": [{"item": item, "answer": answers.get(item.key), "photos": photos.get(item.id, [])}

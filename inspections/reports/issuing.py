@@ -25,13 +25,14 @@ from inspections.models import Inspection, InspectionStatus, ReportDocument
 from inspections.reports.archive import (
     RECORD_FILE,
     REPORT_KINDS,
-    document_number,
     fingerprint,
     issue_report,
     latest_document,
+    number_of,
     record_statement,
 )
 from inspections.reports.context import inspection_report_context
+from inspections.reports.language import DEFAULT_REPORT_LANGUAGE, ReportLanguage
 from inspections.reports.pdf import Embedded, render_pdf
 from inspections.reports.period_issuing import refresh_covering
 from inspections.representation import inspection_json
@@ -45,16 +46,19 @@ SWEEP_TASK = "reports.sweep"
 STUCK_AFTER = timedelta(minutes=5)
 
 
-def render_inspection_pdf(inspection: Inspection, kind: str, issue, context: dict | None = None) -> bytes:
-    """The report HTML for this issue, printed by WeasyPrint (a request context is needed for its URLs)."""
-    context = context or inspection_report_context(session=db(), inspection=inspection)
+def render_inspection_pdf(inspection: Inspection, kind: str, issue, context: dict | None = None,
+                          language: str = DEFAULT_REPORT_LANGUAGE) -> bytes:
+    """The report HTML for this issue in its language, printed by WeasyPrint (a request context is needed for its
+    URLs)."""
+    words = ReportLanguage(language)
+    context = context or inspection_report_context(session=db(), inspection=inspection, words=words)
     images = {f"/signatures/{s.image_sha256}.png": s.image_png for s in context["signatures"] if s.image_png}
     verify_url = public_url("verify.document", sha256=issue.record_sha256)
     now = clock.now()
     html = render_template(
         "print/inspection.html", **context, issue=issue, kind=kind, now=now, verify_url=verify_url,
-        verify_qr=qr_svg(verify_url),
-        previous_number=document_number(inspection.id, kind, issue.previous.sequence) if issue.previous else None,
+        verify_qr=qr_svg(verify_url), previous_number=number_of(issue.previous) if issue.previous else None,
+        words=words, _=words.gettext, gettext=words.gettext, pgettext=words.pgettext, plain=words.plain,
     )
     started = time.perf_counter()
     pdf = render_pdf(html, storage(), images, embedded=embedded_record(inspection, issue, now))
@@ -78,17 +82,32 @@ def embedded_record(inspection: Inspection, issue, at) -> list[Embedded]:
     ]
 
 
-def issued_inspection_report(inspection: Inspection, kind: str, user=None):
-    """The stored report; the report context (charts, history) is gathered only when a render is needed."""
+def plant_language(inspection: Inspection) -> str:
+    return inspection.workshop.plant.report_language or DEFAULT_REPORT_LANGUAGE
+
+
+def issued_inspection_report(inspection: Inspection, kind: str, user=None, language: str | None = None):
+    """The stored report in `language` (the plant's by default); the report context (charts, history) is gathered
+    only when a render is needed."""
     if user is None and has_request_context() and current_user and current_user.is_authenticated:
         user = current_user
+    language = language or plant_language(inspection)
     return issue_report(engine=current_app.extensions["engine"], session=db(), inspection=inspection, kind=kind,
-                        store=storage(), user=user,
-                        render=lambda issue: render_inspection_pdf(inspection, kind, issue))
+                        store=storage(), user=user, language=language,
+                        render=lambda issue: render_inspection_pdf(inspection, kind, issue, language=language))
+
+
+def languages_to_issue(inspection: Inspection) -> list[str]:
+    """The plant's language, and every other one a report of this inspection was already issued in (a record
+    that changes changes all of them)."""
+    issued = db().exec(select(ReportDocument.language).where(ReportDocument.inspection_id == inspection.id)
+                       .distinct()).all()
+    first = plant_language(inspection)
+    return [first, *sorted(set(issued) - {first})]
 
 
 def report_is_current(inspection: Inspection, kind: str = "full") -> bool:
-    latest = latest_document(db(), inspection.id, kind)
+    latest = latest_document(db(), inspection.id, kind, plant_language(inspection))
     return latest is not None and latest.record_sha256 == fingerprint(record_statement(session=db(),
                                                                                         inspection=inspection))
 
@@ -138,9 +157,10 @@ def issue_reports_task(inspection_id: int, base_url: str | None = None) -> None:
             inspection = db().get(Inspection, inspection_id)
             if inspection is None or inspection.status != InspectionStatus.submitted:
                 return
-            for kind in REPORT_KINDS:
-                issued_inspection_report(inspection, kind)
-                db().rollback()  # end the read snapshot: the next kind sees the document just stored
+            for language in languages_to_issue(inspection):
+                for kind in REPORT_KINDS:
+                    issued_inspection_report(inspection, kind, language=language)
+                    db().rollback()  # end the read snapshot: the next kind sees the document just stored
         # the stored workshop reports and plant 评比 whose period covers this inspection, outside the run: the
         # inspection's reports are done whatever happens here, and a report not refreshed is issued at download
         try:

@@ -1,0 +1,140 @@
+"""The language a report is printed in: Chinese, English, or both (a foreign customer's auditor beside the plant's
+own staff). Chosen per plant, overridable per download with ?lang=.
+
+Labels come from the app's catalogue (the print templates' _() with Chinese msgids); the checklist's own words from
+its name_en / text_en. Where a checklist has no English for a name, the Chinese is printed with a mark (†), and the
+report says once what the mark means: nothing is left blank and nothing is invented.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from markupsafe import Markup
+
+REPORT_LANGUAGES = ("zh", "en", "zh-en")
+DEFAULT_REPORT_LANGUAGE = "zh"
+UNTRANSLATED_MARK = "†"
+TRANSLATIONS_DIR = Path(__file__).resolve().parents[2] / "translations"
+# ?lang= as people type it: the screens' own values work for reports too
+ALIASES = {"zh_CN": "zh", "zh-CN": "zh", "cn": "zh", "en_US": "en", "both": "zh-en", "zh+en": "zh-en", "zh_en": "zh-en"}
+
+
+class UnknownReportLanguage(ValueError):
+    pass
+
+
+def report_language_of(value: str | None, default: str = DEFAULT_REPORT_LANGUAGE) -> str:
+    """The report language a ?lang= (or a plant's setting) names; nothing given is the default; anything else is
+    refused with the values allowed (never a report in a language nobody asked for)."""
+    if value is None or value == "":
+        return default
+    code = ALIASES.get(value, value)
+    if code not in REPORT_LANGUAGES:
+        raise UnknownReportLanguage(value)
+    return code
+
+
+@functools.cache
+def _english():
+    from babel.support import Translations
+
+    return Translations.load(str(TRANSLATIONS_DIR), ["en"])
+
+
+def english(message: str) -> str:
+    return _english().ugettext(message)
+
+
+@dataclass
+class ReportLanguage:
+    """One render's language: its _() for labels and name() for the checklist's words. Records whether any name
+    was printed untranslated, so the template can explain the mark."""
+
+    code: str
+    mark: bool = True  # † after a name shown in Chinese for want of English (a report explains it, a screen not)
+    untranslated: bool = field(default=False)
+
+    @classmethod
+    def of_screen(cls) -> ReportLanguage:
+        """The language the page is shown in (Flask-Babel's locale), without marks."""
+        from flask import has_request_context
+        from flask_babel import get_locale
+
+        english_screen = has_request_context() and get_locale().language == "en"
+        return cls("en" if english_screen else "zh", mark=False)
+
+    @property
+    def tag(self) -> str:
+        """The document's language (BCP 47) for <html lang> and the PDF's /Lang."""
+        return "en" if self.code == "en" else "zh-CN"
+
+    @property
+    def bilingual(self) -> bool:
+        return self.code == "zh-en"
+
+    @property
+    def colon(self) -> str:
+        """"责任人：" but "Owner: ": the colon after a label belongs to the language."""
+        return ": " if self.code == "en" else "："
+
+    def _both(self, message: str, variables: dict, context: str | None = None) -> tuple[str, str]:
+        chinese = message % variables if variables else message
+        if self.code == "zh":
+            return chinese, chinese
+        translated = _english().upgettext(context, message) if context else english(message)
+        return chinese, (translated % variables if variables else translated)
+
+    def pgettext(self, context: str, message: str, **variables) -> str | Markup:
+        """A label whose English depends on where it stands ("车间": the screens' list heading "Workshops", a
+        report's field "Workshop")."""
+        chinese, translated = self._both(message, variables, context)
+        return self._joined(chinese, translated)
+
+    def plain(self, message: str, **variables) -> str:
+        """A label as plain text (a chart's title, the PDF's metadata): "检查日期", "Inspection date", or
+        "检查日期 / Inspection date"."""
+        chinese, translated = self._both(message, variables)
+        if self.code == "zh":
+            return chinese
+        if self.code == "en" or translated == chinese:
+            return translated
+        return f"{chinese} / {translated}"
+
+    def gettext(self, message: str, **variables) -> str | Markup:
+        """The print templates' _(): in a bilingual report the English line sits under the Chinese, marked as
+        English for a screen reader."""
+        chinese, translated = self._both(message, variables)
+        return self._joined(chinese, translated)
+
+    def _joined(self, chinese: str, translated: str) -> str | Markup:
+        if self.code == "zh":
+            return chinese
+        if self.code == "en" or translated == chinese:
+            return translated
+        return Markup('{}<span class="en" lang="en">{}</span>').format(chinese, translated)
+
+    def words(self, chinese: str | None, english_text: str | None) -> str:
+        """The checklist's own words (a category name, an item text) in the report's language."""
+        chinese = chinese or ""
+        if self.code == "zh":
+            return chinese
+        if not english_text:
+            self.untranslated = True
+            return f"{chinese}{UNTRANSLATED_MARK}" if self.mark else chinese
+        if self.code == "en":
+            return english_text
+        return f"{chinese} / {english_text}"
+
+    def name(self, thing) -> str:
+        """A category's or an item's words: name / name_en, or text / text_en."""
+        if hasattr(thing, "text"):
+            return self.words(thing.text, getattr(thing, "text_en", None))
+        return self.words(thing.name, getattr(thing, "name_en", None))
+
+
+def document_suffix(code: str) -> str:
+    """How the document number says its language: 6S-12-3, 6S-12-3-EN, 6S-12-3-ZHEN."""
+    return {"zh": "", "en": "-EN", "zh-en": "-ZHEN"}[code]

@@ -1,0 +1,197 @@
+"""Reports in Chinese, English or both: chosen per plant, overridable per download (?lang=), each language its own
+issued document; the checklist's English where it has one, the Chinese marked † where it has none."""
+
+import io
+import re
+import subprocess
+from pathlib import Path
+
+import pikepdf
+from sqlmodel import Session, select
+
+from accounts.models import Plant
+from inspections.models import ReportDocument
+from inspections.reports.language import ReportLanguage, report_language_of
+from tests.conftest import AuthActions
+from tests.helpers import drawn_signature
+from tests.seed import PASSWORD
+from tests.test_report_archive import submitted
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def text_of(data: bytes, tmp_path: Path, name: str = "r.pdf") -> str:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def look(data: bytes, name: str) -> None:
+    """The first page as a PNG in test-artifacts/, to be looked at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    pdf = ARTIFACTS / f"{name}.pdf"
+    pdf.write_bytes(data)
+    subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "1", "-singlefile", str(pdf),
+                    str(ARTIFACTS / name)], check=True)
+
+
+def documents(app) -> list[ReportDocument]:
+    with Session(app.extensions["engine"]) as session:
+        return list(session.exec(select(ReportDocument).order_by(ReportDocument.id)).all())
+
+
+def test_the_language_helper_falls_back_to_chinese_with_a_mark():
+    class Category:
+        name, name_en = "整理", "Sort"
+
+    class Untranslated:
+        name, name_en = "办公区", ""
+
+    class Item:
+        text, text_en = "通道畅通", None
+
+    english = ReportLanguage("en")
+    assert english.name(Category) == "Sort" and not english.untranslated
+    assert english.name(Item) == "通道畅通†" and english.untranslated
+    both = ReportLanguage("zh-en")
+    assert both.name(Category) == "整理 / Sort" and both.name(Untranslated) == "办公区†"
+    assert ReportLanguage("zh").name(Item) == "通道畅通"
+    screen = ReportLanguage("en", mark=False)
+    assert screen.name(Item) == "通道畅通"
+    # labels from the catalogue; the bilingual form keeps the English apart for layout and screen readers
+    assert english.plain("检查明细") == "Inspection details"
+    assert both.plain("检查明细") == "检查明细 / Inspection details"
+    assert str(both.gettext("检查明细")) == '检查明细<span class="en" lang="en">Inspection details</span>'
+    assert str(both.gettext("问题项（%(count)s）", count="<2>")).startswith("问题项（&lt;2&gt;）")
+    for given, code in (("", "zh"), (None, "zh"), ("en", "en"), ("zh_CN", "zh"), ("both", "zh-en"), ("zh-en", "zh-en")):
+        assert report_language_of(given) == code
+    assert report_language_of(None, "en") == "en"
+
+
+def test_an_english_report_is_its_own_document_in_english(app, client, tmp_path):
+    inspection_id = submitted(app, client)
+    chinese = client.get(f"/inspections/{inspection_id}/report.pdf")
+    english = client.get(f"/inspections/{inspection_id}/report.pdf?lang=en")
+    assert english.status_code == 200 and english.headers["X-Report-Language"] == "en"
+    assert english.headers["X-Report-Document"] == f"6S-{inspection_id}-1-EN"
+    assert chinese.headers["X-Report-Document"] == f"6S-{inspection_id}-1"
+    assert english.data != chinese.data
+    # a download's ?lang= does not switch the screens to English
+    assert "lang=" not in english.headers.get("Set-Cookie", "")
+    text = text_of(english.data, tmp_path)
+    for label in ("Shop-floor Inspection Report", "Inspection details", "Findings (", "Signatures", "Sort",
+                  "Set in order", "Record fingerprint (SHA-256)"):
+        assert label in text, label
+    assert "Page 1 of" in text
+    # the standard checklist has no English item texts: printed in Chinese, marked, and the mark explained
+    assert "†" in text and "no English for the name" in text
+    with pikepdf.open(io.BytesIO(english.data)) as pdf:
+        assert str(pdf.Root.Lang) == "en"
+        assert "6S inspection report" in str(pdf.docinfo.Title)
+        assert {name for name in pdf.attachments} == {"record.json", "inspection.json"}
+    rows = documents(app)
+    assert sorted((d.kind, d.language, d.sequence) for d in rows if d.kind == "full") == [
+        ("full", "en", 1), ("full", "zh", 1)]
+    assert len({d.record_sha256 for d in rows}) == 1  # one record, printed in two languages
+    # the English one verifies as its own document
+    en_doc = next(d for d in rows if d.language == "en" and d.kind == "full")
+    AuthActions(client).logout()
+    page = client.get(f"/verify/{en_doc.file_sha256}")
+    assert f'data-document="6S-{inspection_id}-1-EN"' in page.text and 'data-latest="yes"' in page.text
+    look(english.data, "report-en-p1")
+
+
+def test_a_bilingual_report_prints_both(sqlite_app, tmp_path):
+    app, client = sqlite_app, sqlite_app.test_client()
+    inspection_id = submitted(app, client)
+    response = client.get(f"/inspections/{inspection_id}/report.pdf?lang=zh-en")
+    assert response.headers["X-Report-Document"] == f"6S-{inspection_id}-1-ZHEN"
+    text = text_of(response.data, tmp_path)
+    for label in ("检查明细", "Inspection details", "签名", "Signatures", "整理 / Sort", "问题项", "Findings"):
+        assert label in text, label
+    with pikepdf.open(io.BytesIO(response.data)) as pdf:
+        assert str(pdf.Root.Lang) == "zh-CN"
+    look(response.data, "report-zh-en-p1")
+
+
+def test_a_language_we_do_not_print_is_refused_by_name(sqlite_app):
+    app, client = sqlite_app, sqlite_app.test_client()
+    inspection_id = submitted(app, client)
+    response = client.get(f"/inspections/{inspection_id}/report.pdf?lang=fr")
+    assert response.status_code == 400 and "fr" in response.text and "zh-en" in response.text
+    assert documents(app) == [] or all(d.language == "zh" for d in documents(app))
+
+
+def test_the_plants_language_is_the_default_and_changes_issue_every_language(sqlite_app, tmp_path):
+    app, client = sqlite_app, sqlite_app.test_client()
+    AuthActions(client).login("admin")
+    with Session(app.extensions["engine"]) as session:
+        plant_id = session.exec(select(Plant.id).where(Plant.code == "P1")).one()
+    bad = client.post(f"/admin/plants/{plant_id}/report-language", data={"report_language": "klingon"})
+    assert bad.status_code == 422 and "klingon" in bad.text
+    saved = client.post(f"/admin/plants/{plant_id}/report-language", data={"report_language": "en"})
+    assert saved.status_code == 303
+    sites = client.get("/admin/sites")
+    assert re.search(r'<option value="en" selected>', sites.text)
+    AuthActions(client).logout()
+
+    inspection_id = submitted(app, client)
+    plain = client.get(f"/inspections/{inspection_id}/report.pdf")
+    assert plain.headers["X-Report-Language"] == "en" and plain.headers["X-Report-Document"].endswith("-EN")
+    assert "Inspection details" in text_of(plain.data, tmp_path)
+    chinese = client.get(f"/inspections/{inspection_id}/report.pdf?lang=zh")
+    assert chinese.headers["X-Report-Document"] == f"6S-{inspection_id}-1"
+    # the result page offers the other two languages
+    page = client.get(f"/inspections/{inspection_id}")
+    offered = re.findall(r'data-report-lang="([^"]+)"', page.text)
+    assert offered == ["zh", "zh-en"]
+    # the audit trail has the change
+    AuthActions(client).logout()
+    AuthActions(client).login("admin")
+    assert "plant.report_language" in client.get("/admin/audit").text
+
+
+def test_a_changed_record_issues_every_language_already_issued(sqlite_app):
+    from inspections.reports.issuing import issue_reports_task, languages_to_issue
+
+    app, client = sqlite_app, sqlite_app.test_client()
+    inspection_id = submitted(app, client)
+    client.get(f"/inspections/{inspection_id}/report.pdf")
+    client.get(f"/inspections/{inspection_id}/report.pdf?lang=en")
+    with app.app_context():
+        from database import db
+        from inspections.models import Inspection
+
+        assert languages_to_issue(db().get(Inspection, inspection_id)) == ["zh", "en"]
+    # a countersign changes the record: the task issues the next document in both languages
+    assert client.post(f"/inspections/{inspection_id}/countersign", data={
+        "leader_name": "王主任", "leader_signature": drawn_signature(), "password": PASSWORD}).status_code == 303
+    with app.app_context():
+        issue_reports_task(inspection_id)
+    full = [(d.language, d.sequence, d.reason) for d in documents(app) if d.kind == "full"]
+    assert ("zh", 2, "signed") in full and ("en", 2, "signed") in full
+
+
+def test_every_chinese_word_left_in_an_english_report_is_the_checklists_or_the_plants_own(sqlite_app, tmp_path):
+    """Every label of the English report comes from the catalogue: the Chinese left anywhere in it is the plant's
+    and workshop's names, the people's, and the checklist's own words (its name, item texts, grades, levels)."""
+    from checklists.models import ChecklistVersion
+
+    app, client = sqlite_app, sqlite_app.test_client()
+    inspection_id = submitted(app, client)
+    data = client.get(f"/inspections/{inspection_id}/report.pdf?lang=en").data
+    squashed = re.sub(r"\s+", "", text_of(data, tmp_path))
+    own = ["一厂", "一号车间"]
+    with Session(app.extensions["engine"]) as session:
+        for version in session.exec(select(ChecklistVersion)).all():
+            levels = [str(v) for v in version.scheme.get("levels", {}).values()]
+            own += [version.checklist.name, *levels, *(level.split("：")[0] for level in levels)]
+            own += [grade["label"] for grade in version.scheme.get("grades", [])]
+            for category in version.categories:
+                for item in category.items:
+                    own.append(item.text)
+    for word in sorted({re.sub(r"\s+", "", w) for w in own if w}, key=len, reverse=True):
+        squashed = squashed.replace(word, "")
+    assert not HAN.findall(squashed), "".join(sorted(set(HAN.findall(squashed))))
