@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-from inspections.reports.charts import FONT, _fmt
+from inspections.reports.charts import FONT, _fmt, axis_labels
 from quality.spc import XmR
 
 INK, MUTED, GRID = "#0f172a", "#475569", "#e2e8f0"
@@ -89,14 +89,10 @@ def control_chart(labels: Sequence[str], chart: XmR, *, width: int = 720, height
             parts.append(f'<circle cx="{_fmt(x_at(i))}" cy="{_fmt(y_mr(r))}" r="{4 if over else 2}" '
                          f'fill="{SIGNAL if over else VALUE}"/>')
 
-    # dates under the moving-range chart, thinned so that no two overlap (about 7 px a character at 12 px)
-    widest = max((len(label) for label in labels), default=1) * 7 + 8
-    step = max(1, math.ceil(count * widest / plot_w))
-    for i, label in enumerate(labels):
-        if i % step == 0:
-            anchor = "start" if i == 0 else ("end" if i == count - 1 else "middle")
-            parts.append(f'<text x="{_fmt(x_at(i))}" y="{height - 12}" text-anchor="{anchor}" fill="{MUTED}">'
-                         f"{escape(label)}</text>")
+    # dates under the moving-range chart, thinned so that no two overlap, the newest always shown
+    for i, anchor in axis_labels([x_at(i) for i in range(count)], labels, 12, 4, width - 4):
+        parts.append(f'<text class="x-label" x="{_fmt(x_at(i))}" y="{height - 12}" text-anchor="{anchor}" '
+                     f'fill="{MUTED}">{escape(labels[i])}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # every text above is escaped  # noqa: S704  # nosec B704
 

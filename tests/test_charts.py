@@ -69,6 +69,6 @@ def test_line_chart_y_axis_maps_percent_linearly():
 
 def test_line_chart_legend_sits_below_the_axis_labels():
     svg = str(line_chart(["09-01", "09-08"], [(f"s{i}", [50, 60]) for i in range(8)], height=300))
-    axis_label_y = max(float(y) for y in re.findall(r'<text x="[\d.]+" y="([\d.]+)" text-anchor="middle"', svg))
+    axis_label_y = max(float(y) for y in re.findall(r'<text class="x-label" x="[\d.]+" y="([\d.]+)"', svg))
     legend_ys = [float(y) for y in re.findall(r'<rect x="[\d.]+" y="([\d.]+)"', svg)]
     assert len(legend_ys) == 8 and min(legend_ys) > axis_label_y and max(legend_ys) < 300

@@ -7,16 +7,66 @@ it fontconfig picks the Japanese and serif CJK faces.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
 FONT = "Noto Sans CJK SC, Noto Sans SC, sans-serif"
+MUTED_FILL = ' fill="#475569"'
 SERIES_COLOURS = ("#1d4ed8", "#b91c1c", "#047857", "#b45309", "#7c3aed", "#0e7490", "#be185d", "#4d7c0f")
 
 
 def _fmt(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def text_width(text: str, size: float) -> float:
+    """How wide `text` is drawn at `size` px in Noto Sans CJK, rounded up: a Chinese character is one em, a Latin
+    letter or digit at most 0.62 em (the widest capitals; most are narrower). Charts lay labels out by it, so an
+    estimate on the wide side means a gap, never an overlap (tests/browser/test_chart_labels.py measures)."""
+    width = 0.0
+    for char in text:
+        if unicodedata.east_asian_width(char) in ("W", "F"):
+            width += 1.0
+        elif char in " .,:;·|!'ilI()[]":
+            width += 0.34
+        else:
+            width += 0.62
+    return width * size
+
+
+def _box(x: float, width: float, anchor: str) -> tuple[float, float]:
+    return {"start": (x, x + width), "end": (x - width, x)}.get(anchor, (x - width / 2, x + width / 2))
+
+
+def axis_labels(xs: Sequence[float], labels: Sequence[str], size: float, low: float, high: float,
+                gap: float = 8) -> list[tuple[int, str]]:
+    """Which x-axis labels to draw, and anchored how, so that no two overlap and none leaves [low, high]: every
+    step-th from the first, the smallest step that fits, and always the last (the newest point is the one a
+    reader looks for; the label before it gives way when the two would touch)."""
+    count = len(labels)
+    if count == 0:
+        return []
+    widths = [text_width(label, size) for label in labels]
+
+    def anchor_of(i: int) -> str:
+        left, right = _box(xs[i], widths[i], "middle")
+        return "start" if left < low else ("end" if right > high else "middle")
+
+    def fits(chosen: list[int]) -> bool:
+        boxes = [_box(xs[i], widths[i], anchor_of(i)) for i in chosen]
+        return all(b[0] - a[1] >= gap for a, b in zip(boxes, boxes[1:], strict=False))
+
+    for step in range(1, count + 1):
+        chosen = list(range(0, count, step))
+        if chosen[-1] != count - 1:
+            chosen.append(count - 1)
+            if not fits(chosen[-2:]):
+                chosen.pop(-2)
+        if fits(chosen):
+            return [(i, anchor_of(i)) for i in chosen]
+    return [(count - 1, anchor_of(count - 1))]
 
 
 def radar_chart(
@@ -27,10 +77,15 @@ def radar_chart(
     size: int = 320,
     title: str = "",
 ) -> Markup:
-    """Radar of percents (0–100) per category; None (all N/A) is drawn at the centre and marked."""
+    """Radar of percents (0–100) per category; None (all N/A) is drawn at the centre and marked.
+
+    Each label (its name, a bilingual name split at " / " onto two lines, and its percent) is a block placed
+    wholly outside the outer ring, whatever the scores: the plotted area never covers a label. The drawing grows
+    (its viewBox) to hold the longest labels instead of cutting them off."""
     n = len(labels)
     if n < 3:
         raise ValueError("a radar chart needs at least 3 axes")
+    font, line, pad = 13, 15, 10
     centre = size / 2
     radius = size / 2 - 58
 
@@ -39,25 +94,77 @@ def radar_chart(
         r = radius * max(0.0, min(100.0, percent or 0.0)) / 100
         return centre + r * math.cos(angle), centre + r * math.sin(angle)
 
+    def place(lines: list[str], width: float, index: int, distance: float):
+        """The block of `lines` on axis `index`, `distance` from the centre: (x, top, left, right, anchor)."""
+        angle = -math.pi / 2 + 2 * math.pi * index / n
+        dx, dy = math.cos(angle), math.sin(angle)
+        anchor = "middle" if abs(dx) < 0.3 else ("start" if dx > 0 else "end")
+        height = line * len(lines)
+        x, y = centre + distance * dx, centre + distance * dy
+        top = y - height if dy < -0.3 else (y if dy > 0.3 else y - height / 2)
+        left, right = _box(x, width, anchor)
+        return x, top, left, right, anchor
+
+    def extent(top: float, count: int) -> tuple[float, float]:
+        """The block's ink from its first line's ascent to its last line's descent (Noto CJK: 1.16 and 0.29 em
+        about a baseline 0.88 em below each line's top)."""
+        return top + font * (0.88 - 1.16), top + line * (count - 1) + font * (0.88 + 0.29)
+
+    def clear_of_ring(block, count: int) -> bool:
+        _x, top, left, right, _anchor = block
+        high, low = extent(top, count)
+        nearest_x, nearest_y = min(max(centre, left), right), min(max(centre, high), low)
+        return math.hypot(nearest_x - centre, nearest_y - centre) >= radius + pad
+
+    def apart(one, other, one_count: int, other_count: int) -> bool:
+        (one_high, one_low), (other_high, other_low) = extent(one[1], one_count), extent(other[1], other_count)
+        return (one[3] + 4 <= other[2] or other[3] + 4 <= one[2] or one_low + 2 <= other_high
+                or other_low + 2 <= one_high)
+
+    blocks = []  # (lines, anchor, x, top, left, right): each label's lines, drawn from `top` down
+    for i, label in enumerate(labels):
+        value = values[i]
+        lines = [*[part for part in str(label).split(" / ") if part], "N/A" if value is None else f"{value:.0f}%"]
+        width = max(text_width(text, font) for text in lines)
+        distance = radius + pad
+        block = place(lines, width, i, distance)
+        # out along its own axis until it is clear of the ring and of the labels placed before it (the last
+        # is checked against the first too: they are neighbours)
+        while distance < size * 4 and not (clear_of_ring(block, len(lines)) and all(
+                apart(block, (other[2], other[3], other[4], other[5]), len(lines), len(other[0]))
+                for other in blocks)):
+            distance += 2
+            block = place(lines, width, i, distance)
+        x, top, left, right, anchor = block
+        blocks.append((lines, anchor, x, top, left, right))
+    # the drawing holds the ring and every label block
+    min_x = min(centre - radius, *(b[4] for b in blocks)) - 4
+    max_x = max(centre + radius, *(b[5] for b in blocks)) + 4
+    min_y = min(centre - radius, *(extent(b[3], len(b[0]))[0] for b in blocks)) - 4
+    max_y = max(centre + radius, *(extent(b[3], len(b[0]))[1] for b in blocks)) + 4
+    view_w, view_h = max_x - min_x, max_y - min_y
+    scale = size / max(view_w, view_h)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" width="{size}" height="{size}" '
-        f'font-family="{FONT}" font-size="13" role="img" aria-label="{escape(title)}">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{_fmt(min_x)} {_fmt(min_y)} {_fmt(view_w)} '
+        f'{_fmt(view_h)}" width="{_fmt(view_w * scale)}" height="{_fmt(view_h * scale)}" '
+        f'font-family="{FONT}" font-size="{font}" role="img" aria-label="{escape(title)}">'
     ]
     if title:
         parts.append(f"<title>{escape(title)}</title>")
     for ring in (20, 40, 60, 80, 100):
         ring_points = " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in (point(i, ring) for i in range(n)))
         parts.append(f'<polygon points="{ring_points}" fill="none" stroke="#cbd5e1" stroke-width="1"/>')
-    for i, label in enumerate(labels):
+    for i in range(n):
         x, y = point(i, 100)
         parts.append(f'<line x1="{_fmt(centre)}" y1="{_fmt(centre)}" x2="{_fmt(x)}" y2="{_fmt(y)}" '
                      'stroke="#cbd5e1" stroke-width="1"/>')
-        lx, ly = point(i, 122)
-        anchor = "middle" if abs(lx - centre) < 8 else ("start" if lx > centre else "end")
-        value = values[i]
-        shown = "N/A" if value is None else f"{value:.0f}%"
-        parts.append(f'<text x="{_fmt(lx)}" y="{_fmt(ly)}" text-anchor="{anchor}" fill="#0f172a">'
-                     f'{escape(label)}<tspan x="{_fmt(lx)}" dy="15" fill="#475569">{shown}</tspan></text>')
+    for lines, anchor, x, top, _left, _right in blocks:
+        # a line's baseline sits 0.8 em below its top (the font's ascent), so the block starts at `top`
+        spans = "".join(
+            f'<tspan x="{_fmt(x)}" y="{_fmt(top + line * k + font * 0.88)}"'
+            f'{MUTED_FILL if k == len(lines) - 1 else ""}>{escape(text)}</tspan>'  # the percent, muted
+            for k, text in enumerate(lines))
+        parts.append(f'<text class="axis-label" text-anchor="{anchor}" fill="#0f172a">{spans}</text>')
     if previous is not None:
         prev_points = " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in (point(i, v) for i, v in enumerate(previous)))
         parts.append(f'<polygon class="previous" points="{prev_points}" fill="none" stroke="#64748b" '
@@ -116,6 +223,19 @@ def category_chart(labels: Sequence[str], values: Sequence[float | None],
     return bar_chart(labels, values, previous, width=size, title=title)
 
 
+def _legend_flow(names: Sequence[str], low: float, high: float, size: float) -> list[tuple[float, int]]:
+    """Where each legend entry (a swatch and its name) goes: left to right, a new row when the next would pass
+    the right edge — long (bilingual) names never run into the next entry."""
+    placed, x, row = [], low, 0
+    for name in names:
+        width = 20 + text_width(name, size) + 14
+        if x > low and x + width > high:
+            x, row = low, row + 1
+        placed.append((x, row))
+        x += width
+    return placed
+
+
 def line_chart(
     x_labels: Sequence[str],
     series: Sequence[tuple[str, Sequence[float | None]]],
@@ -135,12 +255,13 @@ def line_chart(
     (the series have None there, so the line breaks instead of joining across the missing week).
     Gaps (None) break a line instead of dropping to zero.
     """
-    legend_rows = math.ceil(len(series) / 4)
     left, right, top = 44, 16, 16
-    axis_labels, legend_row = 26, 22
+    legend = _legend_flow([name for name, _values in series], left, width - right, 12)
+    legend_rows = 1 + max((row for _x, row in legend), default=0)
+    axis_band, legend_row = 26, 22
     plot_w = width - left - right
-    plot_h = height - top - axis_labels - legend_row * legend_rows - 6
-    legend_top = top + plot_h + axis_labels + 14
+    plot_h = height - top - axis_band - legend_row * legend_rows - 6
+    legend_top = top + plot_h + axis_band + 14
     count = len(x_labels)
 
     def x_at(i: int) -> float:
@@ -159,13 +280,9 @@ def line_chart(
         y = y_at(tick)
         parts.append(f'<line x1="{left}" y1="{_fmt(y)}" x2="{width - right}" y2="{_fmt(y)}" stroke="#e2e8f0"/>'
                      f'<text x="{left - 6}" y="{_fmt(y + 4)}" text-anchor="end" fill="#475569">{tick}</text>')
-    step = max(1, math.ceil(count / 8))
-    for i, label in enumerate(x_labels):
-        if i % step == 0 or i == count - 1:
-            # the last label ends at the edge instead of spilling over it
-            anchor = "end" if i == count - 1 and count > 1 else "middle"
-            parts.append(f'<text x="{_fmt(x_at(i))}" y="{top + plot_h + 18}" text-anchor="{anchor}" '
-                         f'fill="#475569">{escape(label)}</text>')
+    for i, anchor in axis_labels([x_at(i) for i in range(count)], x_labels, 12, 4, width - 4):
+        parts.append(f'<text class="x-label" x="{_fmt(x_at(i))}" y="{top + plot_h + 18}" text-anchor="{anchor}" '
+                     f'fill="#475569">{escape(x_labels[i])}</text>')
     for i in markers:
         if 0 <= i < count:
             x = x_at(i) - (x_at(i) - x_at(i - 1)) / 2 if i > 0 else x_at(i)
@@ -197,10 +314,10 @@ def line_chart(
                              'stroke-linejoin="round"/>')
             for x, y in run:
                 parts.append(f'<circle cx="{_fmt(x)}" cy="{_fmt(y)}" r="{3 if s == 0 else 2}" fill="{colour}"/>')
-        lx = left + (s % 4) * (plot_w / 4)
-        ly = legend_top + legend_row * (s // 4)
+        lx, row = legend[s]
+        ly = legend_top + legend_row * row
         parts.append(f'<rect x="{_fmt(lx)}" y="{_fmt(ly - 9)}" width="14" height="{4 if s else 6}" '
-                     f'fill="{colour}"/><text x="{_fmt(lx + 20)}" y="{_fmt(ly)}" fill="#0f172a">'
+                     f'fill="{colour}"/><text class="legend" x="{_fmt(lx + 20)}" y="{_fmt(ly)}" fill="#0f172a">'
                      f"{escape(name)}</text>")
     parts.append("</svg>")
     return Markup("".join(parts))  # every text and attribute above is escaped  # noqa: S704  # nosec B704
