@@ -98,6 +98,8 @@
     if (!box) return;
     var n = changes.length;
     box.hidden = n === 0;
+    // the page keeps room under the badge (app.css): the last item's buttons scroll clear of it
+    document.documentElement.classList.toggle("outbox-shown", n > 0);
     var count = box.querySelector("[data-outbox-count]");
     count.textContent = T.count.replace("%n", n);
     count.setAttribute("data-outbox-count", n);
@@ -584,6 +586,28 @@
     if (e.target.closest && e.target.closest('[data-action="sync-now"]')) { retryDelay = 2000; flush(); }
     if (e.target.closest && e.target.closest('[data-action="print"]')) { window.print(); }
   });
+  // A row of category tabs wider than the phone says that it scrolls: it fades out on the side where more tabs
+  // are, and the current tab is scrolled into the row.
+  function hintTabs() {
+    Array.prototype.forEach.call(document.querySelectorAll(".tabs"), function (row) {
+      if (row.getAttribute("data-hinted")) return;
+      row.setAttribute("data-hinted", "1");
+      var update = function () {
+        var rest = row.scrollWidth - row.clientWidth - row.scrollLeft;
+        row.classList.toggle("more-after", rest > 2);
+        row.classList.toggle("more-before", row.scrollLeft > 2);
+      };
+      var current = row.querySelector('[aria-current="page"]');
+      if (current && current.offsetLeft + current.offsetWidth > row.clientWidth) {
+        row.scrollLeft = current.offsetLeft - (row.clientWidth - current.offsetWidth) / 2;
+      }
+      row.addEventListener("scroll", update, { passive: true });
+      window.addEventListener("resize", update);
+      update();
+    });
+  }
+  document.addEventListener("DOMContentLoaded", hintTabs);
+  document.addEventListener("htmx:afterSettle", hintTabs);
   window.addEventListener("online", function () { retryDelay = 2000; flush(); });
   window.addEventListener("offline", function () { all().then(markQueued); });
   document.addEventListener("DOMContentLoaded", function () { restore().then(flush); });
