@@ -102,3 +102,12 @@ def _damaged_photo(key: str):
            f'<text x="240" y="72" font-size="22" text-anchor="middle" fill="#b3261e">{text}</text>'
            f'<text x="240" y="112" font-size="15" text-anchor="middle" fill="#5f2120">{escape(shown)}</text></svg>')
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+def screen_is_english() -> bool:
+    """The page being made is in English (a request whose locale is English): names from a checklist's
+    name_en / text_en, where it has them."""
+    from flask import has_request_context
+    from flask_babel import get_locale
+
+    return has_request_context() and get_locale().language == "en"

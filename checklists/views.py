@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 from sqlmodel import select
 
 from accounts.models import Plant, Workshop
 from accounts.service import is_manager
-from checklists.diff import KIND_LABELS, diff_checklists
+from checklists.diff import diff_checklists
 from checklists.excel import XLSX_MIMETYPE, Place, parse_workbook, workbook_bytes
 from checklists.files import ChecklistFileError, dump_checklist, parse_checklist
 from checklists.models import Checklist, ChecklistCategory, ChecklistItem, ChecklistVersion, VersionStatus
@@ -44,7 +45,7 @@ from checklists.service import (
     version_to_data,
 )
 from database import db
-from web import is_fragment_request, render_page
+from web import is_fragment_request, render_page, screen_is_english
 
 bp = Blueprint("checklists", __name__, url_prefix="/checklists")
 MAX_IMPORT_BYTES = 1024 * 1024
@@ -462,8 +463,23 @@ def diff(key: str):
         abort(422, _("版本号必须是数字"))
     old, new = get_version_or_404(key, a), get_version_or_404(key, b)
     changes = diff_checklists(version_to_data(old), version_to_data(new))
+    # the categories as the reader names them: name_en on an English screen where the version has one
+    english = screen_is_english()
+    category_names = {c.name: (c.name_en if english and c.name_en else c.name)
+                      for version in (old, new) for c in version.categories}
     return render_page("checklists/diff.html", checklist=checklist, old=old, new=new, changes=changes,
-                       numbers=numbers, labels=KIND_LABELS)
+                       numbers=numbers, labels=change_labels(), category_names=category_names)
+
+
+def change_labels() -> dict[str, str]:
+    """What a diff row says changed, in the reader's language (checklists.diff.KIND_LABELS is the CLI's)."""
+    return {
+        "added": _("新增"), "removed": pgettext("checklist change", "删除"), "reworded": _("措辞修改"),
+        "moved": _("移动"), "weight": _("权重"),
+        "critical": _("关键项"), "guidance": _("检查要点"), "photo_required": _("需拍照"),
+        "category_added": _("新增类别"), "category_removed": _("删除类别"), "category_renamed": _("类别改名"),
+        "category_weight": _("类别权重"), "scheme": _("评分方案"), "name": _("名称"),
+    }
 
 
 @bp.errorhandler(ChecklistError)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from checklists.models import Checklist, ChecklistVersion
+from checklists.models import Checklist, ChecklistCategory, ChecklistVersion
 from checklists.schemes import Scheme
 from inspections.models import CategoryResult, Inspection, InspectionStatus
 from inspections.scoring import AnswerValue, CategorySpec, score_inspection
@@ -32,9 +32,11 @@ class TrendSeries:
     values: tuple[float | None, ...]
 
 
-def series_from_points(points: list[TrendPoint], category_names: dict[str, str]) -> list[TrendSeries]:
-    """The overall line first, then one line per category in checklist order."""
-    series = [TrendSeries("overall", "总分", tuple(p.overall_percent for p in points))]
+def series_from_points(points: list[TrendPoint], category_names: dict[str, str],
+                       overall_name: str = "总分") -> list[TrendSeries]:
+    """The overall line first (named in the reader's language by the caller), then one line per category in
+    checklist order."""
+    series = [TrendSeries("overall", overall_name, tuple(p.overall_percent for p in points))]
     for key, name in category_names.items():
         series.append(TrendSeries(key, name, tuple(p.category_percents.get(key) for p in points)))
     return series
@@ -101,9 +103,16 @@ def trends_by_workshop(*, session: Session, workshop_ids: list[int], limit: int 
     return trends
 
 
-def category_names_in_order(*, session: Session, inspection_ids: list[int]) -> dict[str, str]:
+def category_names_in_order(*, session: Session, inspection_ids: list[int],
+                            english: bool | None = None) -> dict[str, str]:
+    """key → name of the categories these inspections were scored in, in checklist order. In English (the
+    screen's language unless `english` says) a category's name_en where the version it was scored in has one."""
     if not inspection_ids:
         return {}
+    if english is None:
+        from web import screen_is_english
+
+        english = screen_is_english()
     rows = session.exec(
         select(CategoryResult.category_key, CategoryResult.category_name, CategoryResult.position)
         .where(CategoryResult.inspection_id.in_(inspection_ids))
@@ -113,6 +122,16 @@ def category_names_in_order(*, session: Session, inspection_ids: list[int]) -> d
     names: dict[str, str] = {}
     for key, name, _position in rows:
         names.setdefault(key, name)
+    if english:
+        found = session.exec(
+            select(CategoryResult.category_key, ChecklistCategory.name_en)
+            .join(Inspection, Inspection.id == CategoryResult.inspection_id)
+            .join(ChecklistCategory, (ChecklistCategory.version_id == Inspection.version_id)
+                  & (ChecklistCategory.key == CategoryResult.category_key))
+            .where(CategoryResult.inspection_id.in_(inspection_ids), ChecklistCategory.name_en != "")
+            .distinct()).all()
+        english_names = dict(found)
+        names = {key: english_names.get(key) or name for key, name in names.items()}
     return names
 
 

@@ -169,7 +169,7 @@ def workshop(code: str):
     if points or missed:
         label_format = "%Y-%m" if period.days > 366 else "%m-%d"
         labels = [clock.local(p.submitted_at, zone).strftime(label_format) for p in points]
-        series = series_from_points(points, names)
+        series = series_from_points(points, names, _("总分"))
         shown = [series[0]] + [s for s in series[1:] if s.key in chosen]
         axis = trend_with_missed(labels, [(s.name, s.values) for s in shown], version_changes(points),
                                  [clock.local_day(p.submitted_at, zone) for p in points],

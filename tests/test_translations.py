@@ -16,7 +16,8 @@ METHODS = [("**/.venv/**", "ignore"), ("**/tests/**", "ignore"), ("**/bench/**",
 def source_message_ids() -> set[str]:
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
-            str(ROOT), METHODS, keywords={"_": None, "gettext": None, "_l": None, "lazy_gettext": None}):
+            str(ROOT), METHODS, keywords={"_": None, "gettext": None, "_l": None, "lazy_gettext": None, "plain": None,
+                      "pgettext": ((1, "c"), 2)}):
         found.add(message if isinstance(message, str) else message[0])
     return found
 

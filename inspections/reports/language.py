@@ -14,6 +14,8 @@ from pathlib import Path
 
 from markupsafe import Markup
 
+from web import screen_is_english
+
 REPORT_LANGUAGES = ("zh", "en", "zh-en")
 DEFAULT_REPORT_LANGUAGE = "zh"
 UNTRANSLATED_MARK = "†"
@@ -60,11 +62,7 @@ class ReportLanguage:
     @classmethod
     def of_screen(cls) -> ReportLanguage:
         """The language the page is shown in (Flask-Babel's locale), without marks."""
-        from flask import has_request_context
-        from flask_babel import get_locale
-
-        english_screen = has_request_context() and get_locale().language == "en"
-        return cls("en" if english_screen else "zh", mark=False)
+        return cls("en" if screen_is_english() else "zh", mark=False)
 
     @property
     def tag(self) -> str:
