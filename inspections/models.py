@@ -2,7 +2,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint, false
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint, false
 from sqlmodel import Field, Relationship, SQLModel
 
 import clock
@@ -127,6 +127,21 @@ class Photo(SQLModel, table=True):
     byte_size: int
     uploaded_at: datetime = Field(default_factory=clock.now)
     uploaded_by_id: int = Field(foreign_key="user.id")
+
+
+class PhotoMarkup(SQLModel, table=True):
+    """A layer of circles, arrows and texts drawn over a photo (inspections/markup.py). The photo is untouched;
+    every save is a new row, the newest counts. Append-only like the answers' history."""
+
+    __tablename__ = "photo_markup"
+
+    id: int | None = Field(default=None, primary_key=True)
+    photo_id: int = Field(foreign_key="photo.id", index=True, ondelete="CASCADE")
+    shapes: list = Field(sa_column=Column(JSON, nullable=False))
+    sha256: str = Field(max_length=64)  # of the canonical shapes: the record statement carries it
+    change_key: str | None = Field(default=None, max_length=64, unique=True)  # the outbox's replay is stored once
+    created_at: datetime = Field(default_factory=clock.now)
+    created_by_id: int = Field(foreign_key="user.id")
 
 
 class AnswerChange(SQLModel, table=True):

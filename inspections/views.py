@@ -28,6 +28,7 @@ from accounts.views import reconfirm_password
 from actions.service import stats_for
 from checklists.schemes import scheme_from_dict
 from database import db, reads_first
+from inspections.markup import layers_of
 from inspections.models import Inspection, InspectionStatus, Signature, SignatureRole
 from inspections.reports.archive import ArchiveCorrupt, number_of
 from inspections.reports.charts import line_chart
@@ -274,6 +275,7 @@ def _form_context(inspection: Inspection, category_key: str | None, with_actions
     categories = list(inspection.version.categories)
     current = next((c for c in categories if c.key == category_key), categories[0])
     index = categories.index(current)
+    photos = photos_by_item(session=db(), inspection=inspection)
     return {
         "inspection": inspection,
         "version": inspection.version,
@@ -284,7 +286,8 @@ def _form_context(inspection: Inspection, category_key: str | None, with_actions
         "next_category": categories[index + 1] if index + 1 < len(categories) else None,
         "answers": answers_by_key(inspection),
         "progress": progress(inspection),
-        "photos": photos_by_item(session=db(), inspection=inspection),
+        "photos": photos,
+        "markups": layers_of(db(), [p.id for listed in photos.values() for p in listed]),
         "editable": can_edit(current_user, inspection),
         **(_open_actions(inspection) if with_actions else {"open_actions": {}, "verifiable": set()}),
         "errors": {},

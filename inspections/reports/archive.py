@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 
 from accounts.models import User
 from database import write_session
+from inspections.markup import layers_of
 from inspections.models import Inspection, ReportDocument
 from inspections.reports.language import document_suffix
 from inspections.service import corrections_of, photos_by_item
@@ -47,6 +48,7 @@ def record_statement(*, session: Session, inspection: Inspection) -> dict:
     version = inspection.version
     answers = {answer.item_id: answer for answer in inspection.answers}  # by id: no lazy load per answer
     photos = photos_by_item(session=session, inspection=inspection)
+    layers = layers_of(session, [p.id for listed in photos.values() for p in listed])
     items = []
     for category in version.categories:
         for item in category.items:
@@ -59,6 +61,9 @@ def record_statement(*, session: Session, inspection: Inspection) -> dict:
             }
             if answer is not None and answer.flagged:
                 entry["flagged"] = True  # only when set: records from before flags keep their hash
+            marked = {photo.sha256: layers[photo.id].sha256 for photo in photos.get(item.id, []) if photo.id in layers}
+            if marked:
+                entry["markup"] = marked  # only when drawn: records without markup keep their hash
             items.append(entry)
     statement = {
         "inspection": inspection.id,

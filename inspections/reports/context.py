@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 import clock
 from accounts.models import User
 from checklists.schemes import scheme_from_dict
+from inspections.markup import layers_of, overlay_svg
 from inspections.models import Inspection, InspectionStatus, is_finding_answer
 from inspections.reports.charts import category_chart, line_chart
 from inspections.reports.language import ReportLanguage
@@ -89,6 +90,8 @@ def inspection_report_context(*, session: Session, inspection: Inspection, words
         "signatures": list(signatures_of(session, inspection).values()),
         "corrections": corrections,
         "actions": actions_by_item(session=session, inspection=inspection),
+        "markups": layers_of(session, [p.id for listed in photos.values() for p in listed]),
+        "overlay": overlay_svg,
     }
 
 

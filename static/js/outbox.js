@@ -349,6 +349,10 @@
       });
       return fetch(change.url, { method: "POST", body: body, headers: headers, credentials: "same-origin" });
     }
+    if (change.kind === "markup") {  // a photo's markup layer: fields as given, the photo strip comes back
+      change.fields.forEach(function (f) { body.append(f[0], f[1]); });
+      return fetch(change.url, { method: "POST", body: body, headers: headers, credentials: "same-origin" });
+    }
     if (change.kind === "answer") {
       if (change.score !== "") body.append("score-" + change.item, change.score);
       if (change.note !== null) body.append("note-" + change.item, change.note);
@@ -385,9 +389,11 @@
           if (change.kind === "form" && signedOut(response)) { say(T.expired); return "stop"; }
           if (change.kind === "form") return formAnswered(change, response).then(next);
           return response.text().then(function (html) {
-            if (change.kind === "photo") {
-              applyPhotos(change.item, html);
-              showState(change.item, "state-saved", zh ? "照片已保存" : "Photo saved");
+            if (change.kind === "photo" || change.kind === "markup") {
+              if (response.ok) applyPhotos(change.item, html);
+              showState(change.item, response.ok ? "state-saved" : "state-error",
+                        response.ok ? (change.kind === "photo" ? (zh ? "照片已保存" : "Photo saved") : (zh ? "标注已保存" : "Markup saved"))
+                                    : (zh ? "标注未保存" : "Markup not saved"));
             } else {
               var rev = applyAnswer(change.item, html);
               // later changes to the same item were made on top of this one: they continue from its revision
@@ -607,6 +613,15 @@
     });
   }
   document.addEventListener("DOMContentLoaded", hintTabs);
+  // what other scripts of the page queue (markup.js: a photo's markup), sent in order with everything else
+  window.sixsOutbox = {
+    queue: function (change) {
+      change.key = newKey();
+      change.page = location.pathname;
+      change.queuedAt = Date.now();
+      return add(change).then(refreshCounter).then(flush);
+    }
+  };
   document.addEventListener("htmx:afterSettle", hintTabs);
   window.addEventListener("online", function () { retryDelay = 2000; flush(); });
   window.addEventListener("offline", function () { all().then(markQueued); });

@@ -3,7 +3,7 @@
 // Everything else: network.
 "use strict";
 var CACHE = "sixs-static";  // the server puts a digest of the static files here (app.py, /sw.js)
-var SHELL = ["/static/css/app.css", "/static/js/htmx-2.0.11.min.js", "/static/js/outbox.js"];
+var SHELL = ["/static/css/app.css", "/static/js/htmx-2.0.11.min.js", "/static/js/outbox.js", "/static/js/markup.js"];
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (cache) { return cache.addAll(SHELL); }).then(function () {
