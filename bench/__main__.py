@@ -356,7 +356,7 @@ open("/proc/self/clear_refs", "w").write("5")
 def peak():
     return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
 from app import create_app
-from bench.__main__ import render_ours, render_default
+from bench.__main__ import render_ours, render_plain, render_default
 app = create_app({{"TESTING": True, "SECRET_KEY": "b", "DATABASE_URL": {url!r}, "DATA_DIR": {data!r},
                   "WTF_CSRF_ENABLED": False}})
 before = peak()
@@ -409,6 +409,18 @@ def render_ours(app, inspection_id: int) -> bytes:
     return render_inspection_pdf(db().get(Inspection, inspection_id), "full", issue)
 
 
+def render_plain(app, inspection_id: int) -> bytes:
+    """The same report as a plain PDF: no PDF/A (tags, XMP, output intent) and no record carried inside."""
+    from database import db
+    from inspections.models import Inspection
+    from inspections.reports.archive import Issue
+    from inspections.reports.issuing import render_inspection_pdf
+
+    issue = Issue(number=f"6S-{inspection_id}-1", sequence=1, record_sha256="0" * 64, record_json="{}",
+                  previous=None, reason="issued")
+    return render_inspection_pdf(db().get(Inspection, inspection_id), "full", issue, archival=False)
+
+
 def render_default(app, inspection_id: int) -> bytes:
     """The naive way: WeasyPrint's default fetcher and options, full-size photos."""
     from weasyprint import CSS, HTML
@@ -432,10 +444,18 @@ def _pdf_rows(app, client, inspection_id: int, workdir: Path, url: str) -> list[
         render_ours(app, inspection_id)  # warm: fonts loaded, templates compiled
         ours = render_ours(app, inspection_id)
         ours_ms, ours_p95 = timed(lambda: render_ours(app, inspection_id), 8)
+        render_plain(app, inspection_id)
+        plain = render_plain(app, inspection_id)
+        plain_ms, plain_p95 = timed(lambda: render_plain(app, inspection_id), 8)
         render_default(app, inspection_id)
         default_pdf = render_default(app, inspection_id)
         default_ms, _ = timed(lambda: render_default(app, inspection_id), 3)
         html, _context = _report_html(app, inspection_id, full_size=True)
+    rows.append(("PDF/A-3a render (tagged, XMP, record inside) vs the same as plain PDF",
+                 f"{ours_ms:.0f} ms (p95 {ours_p95:.0f})", f"{plain_ms:.0f} ms (p95 {plain_p95:.0f})",
+                 f"{ours_ms / plain_ms:.2f}×"))
+    rows.append(("PDF/A-3a file size vs plain", f"{len(ours) / 1024:.0f} KB", f"{len(plain) / 1024:.0f} KB",
+                 f"{len(ours) / len(plain):.2f}×"))
     rows.append(("PDF render, 105 items + 6 photos (warm worker)", f"{ours_ms:.0f} ms (p95 {ours_p95:.0f})",
                  f"{default_ms:.0f} ms (WeasyPrint defaults, full-size photos)",
                  f"{ours_ms / default_ms:.2f}× · target ≤ 500 ms"))
@@ -466,9 +486,10 @@ def _pdf_rows(app, client, inspection_id: int, workdir: Path, url: str) -> list[
                  f"{ours_ms:.0f} ms (render each time)", f"{served_ms / ours_ms:.3f}× · target ≤ 20 ms"))
     data_dir = app.config["DATA_DIR"]
     base, peak = _peak_rss(url, data_dir, inspection_id, "render_ours")
+    _base, plain_peak = _peak_rss(url, data_dir, inspection_id, "render_plain")
     _base, default_peak = _peak_rss(url, data_dir, inspection_id, "render_default")
     rows.append(("PDF render peak RSS (process incl. app)", f"{peak:.0f} MiB (app alone {base:.0f})",
-                 f"{default_peak:.0f} MiB (defaults)", "target ≤ 250 MiB"))
+                 f"{plain_peak:.0f} MiB (plain PDF) · {default_peak:.0f} MiB (defaults)", "target ≤ 250 MiB"))
     return rows
 
 

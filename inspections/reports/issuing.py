@@ -47,7 +47,7 @@ STUCK_AFTER = timedelta(minutes=5)
 
 
 def render_inspection_pdf(inspection: Inspection, kind: str, issue, context: dict | None = None,
-                          language: str = DEFAULT_REPORT_LANGUAGE) -> bytes:
+                          language: str = DEFAULT_REPORT_LANGUAGE, archival: bool = True) -> bytes:
     """The report HTML for this issue in its language, printed by WeasyPrint (a request context is needed for its
     URLs)."""
     words = ReportLanguage(language)
@@ -61,7 +61,8 @@ def render_inspection_pdf(inspection: Inspection, kind: str, issue, context: dic
         words=words, _=words.gettext, gettext=words.gettext, pgettext=words.pgettext, plain=words.plain,
     )
     started = time.perf_counter()
-    pdf = render_pdf(html, storage(), images, embedded=embedded_record(inspection, issue, now))
+    embedded = embedded_record(inspection, issue, now) if archival else ()
+    pdf = render_pdf(html, storage(), images, embedded=embedded, archival=archival)
     report_rendered(kind, time.perf_counter() - started)
     return pdf
 
