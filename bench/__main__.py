@@ -376,6 +376,8 @@ def _report_html(app, inspection_id: int, full_size: bool) -> tuple[str, dict]:
     from inspections.models import Inspection
     from inspections.reports.archive import Issue
     from inspections.reports.context import inspection_report_context
+    from inspections.reports.issuing import language_context
+    from inspections.reports.language import ReportLanguage
     from web import qr_svg
 
     inspection = db().get(Inspection, inspection_id)
@@ -384,7 +386,7 @@ def _report_html(app, inspection_id: int, full_size: bool) -> tuple[str, dict]:
                   previous=None, reason="issued")
     html = render_template("print/inspection.html", **context, issue=issue, kind="full", now=inspection.submitted_at,
                            verify_url="https://example.invalid/verify", verify_qr=qr_svg("https://example.invalid/v"),
-                           previous_number=None)
+                           previous_number=None, **language_context(ReportLanguage("zh")))
     if full_size:
         import re
 

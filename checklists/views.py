@@ -19,6 +19,7 @@ from checklists.diff import diff_checklists
 from checklists.excel import XLSX_MIMETYPE, Place, parse_workbook, workbook_bytes
 from checklists.files import ChecklistFileError, dump_checklist, parse_checklist
 from checklists.models import Checklist, ChecklistCategory, ChecklistItem, ChecklistVersion, VersionStatus
+from checklists.problem_text import problem_text
 from checklists.schemes import scheme_from_dict
 from checklists.service import (
     ChecklistError,
@@ -207,7 +208,7 @@ def import_file():
         except UnicodeDecodeError:
             problems = [_("文件不是 UTF-8 编码的文本")]
         except ChecklistFileError as exc:
-            problems = exc.problems
+            problems = [problem_text(problem) for problem in exc.problems]
     if problems:
         checklists = session.exec(select(Checklist).order_by(Checklist.key)).all()
         return render_page("checklists/index.html", status=422, checklists=checklists, errors={},

@@ -58,13 +58,19 @@ def render_inspection_pdf(inspection: Inspection, kind: str, issue, context: dic
     html = render_template(
         "print/inspection.html", **context, issue=issue, kind=kind, now=now, verify_url=verify_url,
         verify_qr=qr_svg(verify_url), previous_number=number_of(issue.previous) if issue.previous else None,
-        words=words, _=words.gettext, gettext=words.gettext, pgettext=words.pgettext, plain=words.plain,
+        **language_context(words),
     )
     started = time.perf_counter()
     embedded = embedded_record(inspection, issue, now) if archival else ()
     pdf = render_pdf(html, storage(), images, embedded=embedded, archival=archival)
     report_rendered(kind, time.perf_counter() - started)
     return pdf
+
+
+def language_context(words: ReportLanguage) -> dict:
+    """What a print template needs to speak the report's language: its _(), pgettext(), plain() and names."""
+    return {"words": words, "_": words.gettext, "gettext": words.gettext, "pgettext": words.pgettext,
+            "plain": words.plain}
 
 
 INSPECTION_FILE = "inspection.json"
