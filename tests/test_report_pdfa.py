@@ -81,6 +81,14 @@ def test_an_issued_report_is_tagged_pdfa3_with_metadata_outline_and_its_record_i
         assert len(pdf.Root.AF) == 2
         assert {str(spec.AFRelationship) for spec in pdf.Root.AF} == {"/Data"}
         assert {spec.get_file().mime_type for spec in pdf.attachments.values()} == {"application/json"}
+        # images are opaque (signatures are flattened on white when drawn, photos are JPEG): nothing for an
+        # archival reader to blend; every font is embedded
+        images = [image for page in pdf.pages for image in page.images.values()]
+        assert images and not [image for image in images if "/SMask" in image]
+    (tmp_path / "fonts.pdf").write_bytes(data)
+    fonts = subprocess.run(["pdffonts", str(tmp_path / "fonts.pdf")], capture_output=True, text=True,
+                           check=True).stdout.splitlines()[2:]
+    assert fonts and all(line.split()[-5] == "yes" for line in fonts), fonts  # the "emb" column
     # the statement is the one stored, and hashes to the fingerprint printed in the PDF
     assert files["record.json"].decode() == document.record_json
     assert hashlib.sha256(files["record.json"]).hexdigest() == document.record_sha256
