@@ -83,7 +83,7 @@ def test_an_issued_report_is_tagged_pdfa3_with_metadata_outline_and_its_record_i
         assert {spec.get_file().mime_type for spec in pdf.attachments.values()} == {"application/json"}
         # images are opaque (signatures are flattened on white when drawn, photos are JPEG): nothing for an
         # archival reader to blend; every font is embedded
-        images = [image for page in pdf.pages for image in page.images.values()]
+        images = [image for page in pdf.pages for image in page.get_images().values()]
         assert images and not [image for image in images if "/SMask" in image]
     (tmp_path / "fonts.pdf").write_bytes(data)
     fonts = subprocess.run(["pdffonts", str(tmp_path / "fonts.pdf")], capture_output=True, text=True,
