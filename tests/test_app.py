@@ -115,7 +115,7 @@ def test_the_service_worker_names_its_cache_after_the_static_files(app, client):
     shell = re.search(r"var SHELL = \[(.*?)\];", body).group(1)
     urls = [u.strip().strip('"') for u in shell.split(",")]
     assert urls == ["/static/" + build.names[name] for name in ("css/app.css", "js/htmx-2.0.11.min.js",
-                                                                "js/outbox.js")]
+                                                                "js/outbox.js", "js/markup.js")]
     for url in urls:
         assert client.get(url, buffered=True).status_code == 200
 

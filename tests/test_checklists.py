@@ -327,7 +327,8 @@ def test_web_export_and_import(app, client, auth, runner):
     bad = b"schema: 1\nkey: k\nname: n\ncategories:\n- key: a\n  name: A\n  items:\n  - key: a-1\n"
     response = client.post("/checklists/import", data={"file": (io.BytesIO(bad), "bad.yaml")},
                            content_type="multipart/form-data")
-    assert response.status_code == 422 and "line 8: categories[0].items[0].text: required" in response.text
+    # on a Chinese screen, in Chinese: the place as written, the line and what is wrong translated
+    assert response.status_code == 422 and "第 8 行：categories[0].items[0].text：必填" in response.text
     # a raw multipart body: the test client would spool a dict body this large to a file it never closes
     body = (b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.yaml\"\r\n\r\n"
             + b"#" * (1024 * 1024 + 10) + b"\r\n--b--\r\n")
