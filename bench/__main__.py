@@ -376,8 +376,7 @@ def _report_html(app, inspection_id: int, full_size: bool) -> tuple[str, dict]:
     from inspections.models import Inspection
     from inspections.reports.archive import Issue
     from inspections.reports.context import inspection_report_context
-    from inspections.reports.issuing import language_context
-    from inspections.reports.language import ReportLanguage
+    from inspections.reports.language import ReportLanguage, language_context
     from web import qr_svg
 
     inspection = db().get(Inspection, inspection_id)

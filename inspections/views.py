@@ -33,8 +33,8 @@ from inspections.models import Inspection, InspectionStatus, Signature, Signatur
 from inspections.reports.archive import ArchiveCorrupt, number_of
 from inspections.reports.charts import line_chart
 from inspections.reports.context import inspection_report_context, plant_report_context
-from inspections.reports.issuing import issued_inspection_report, plant_language, report_state
-from inspections.reports.language import UnknownReportLanguage, report_language_of
+from inspections.reports.issuing import issued_inspection_report, report_state
+from inspections.reports.language import UnknownReportLanguage, document_suffix, report_language_of
 from inspections.reports.pdf import ReportUnavailable
 from inspections.reports.period_issuing import issue_plant_report, issue_workshop_report, issued_or_500, pdf_response
 from inspections.reports.periods import (
@@ -767,10 +767,7 @@ def report_pdf(inspection_id: int):
     if inspection.status != InspectionStatus.submitted:
         abort(409, _("检查提交后才能生成报告"))
     kind = "findings" if request.args.get("detail") == "findings" else "full"
-    try:
-        language = report_language_of(request.args.get("lang"), plant_language(inspection))
-    except UnknownReportLanguage as exc:
-        abort(400, _("没有这种报告语言：%(lang)s（可选 zh 中文、en 英文、zh-en 中英双语）", lang=str(exc)))
+    language = _asked_report_language(inspection.workshop.plant)
     try:
         issued = issued_inspection_report(inspection, kind, language=language)
     except ReportUnavailable as exc:
@@ -811,8 +808,11 @@ def workshop_report_pdf(code: str):
         period = parse_period(request.args.get("from"), request.args.get("to"), clock.today(zone))
     except PeriodError as exc:
         abort(422, _period_text(exc))
-    issued = issued_or_500(lambda: issue_workshop_report(session=session, workshop=workshop, period=period))
-    return pdf_response(issued, f"6S-{workshop.code}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.pdf")
+    language = _asked_report_language(workshop.plant)
+    issued = issued_or_500(lambda: issue_workshop_report(session=session, workshop=workshop, period=period,
+                                                         language=language))
+    return pdf_response(issued, f"6S-{workshop.code}-{period.start:%Y%m%d}-{period.end:%Y%m%d}"
+                                f"{document_suffix(language)}.pdf")
 
 
 def _plant_month(code: str):
@@ -907,8 +907,20 @@ def plant_dashboard(code: str):
 def plant_report_pdf(code: str):
     """The monthly 6S 评比 of a plant: ?month=YYYY-MM. Only the workshops the reader may see take part."""
     plant, workshops, month = _plant_month(code)
-    issued = issued_or_500(lambda: issue_plant_report(session=db(), plant=plant, workshops=workshops, month=month))
-    return pdf_response(issued, f"6S-{plant.code}-{month.start:%Y-%m}.pdf")
+    language = _asked_report_language(plant)
+    issued = issued_or_500(lambda: issue_plant_report(session=db(), plant=plant, workshops=workshops, month=month,
+                                                      language=language))
+    return pdf_response(issued, f"6S-{plant.code}-{month.start:%Y-%m}{document_suffix(language)}.pdf")
+
+
+def _asked_report_language(plant) -> str:
+    """?lang= of a download (zh, en, zh-en; the pages' forms say report_lang=, as their lang= would switch the
+    screens), else the plant's report language; anything else is a 400 naming it."""
+    try:
+        asked = request.args.get("lang") or request.args.get("report_lang")
+        return report_language_of(asked, plant.report_language)
+    except UnknownReportLanguage as exc:
+        abort(400, _("没有这种报告语言：%(lang)s（可选 zh 中文、en 英文、zh-en 中英双语）", lang=str(exc)))
 
 
 register_template_helpers(bp)

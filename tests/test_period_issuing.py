@@ -91,9 +91,11 @@ def test_each_readers_scope_and_language_is_its_own_plant_document(clock_at, app
     supervisor = client.get(f"/plants/P1/report.pdf?month={month}&lang=zh_CN")
     assert "二号车间" in pdf_text(manager.data, tmp_path) and "二号车间" not in pdf_text(supervisor.data, tmp_path)
     assert manager.data != supervisor.data
-    # the print templates are Chinese only for now (#23), but the English one is a document of its own already
+    # the English one is a document of its own, in English; the locale column holds the report language
     assert sorted((r.locale, r.scope) for r in stored(app) if r.kind == "plant") == [
-        ("en", "1,2"), ("zh_CN", "1"), ("zh_CN", "1,2")]
+        ("en", "1,2"), ("zh", "1"), ("zh", "1,2")]
+    english_text = pdf_text(english.data, tmp_path)
+    assert "6Sranking" in english_text and "Topthree" in english_text and "月" not in english_text.split("一厂")[0]
     no_render(monkeypatch)
     assert client.get(f"/plants/P1/report.pdf?month={month}").data == supervisor.data
     auth.logout()

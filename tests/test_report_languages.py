@@ -174,16 +174,15 @@ def test_a_changed_record_issues_every_language_already_issued(sqlite_app):
     assert ("zh", 2, "signed") in full and ("en", 2, "signed") in full
 
 
-def test_every_chinese_word_left_in_an_english_report_is_the_checklists_or_the_plants_own(sqlite_app, tmp_path):
-    """Every label of the English report comes from the catalogue: the Chinese left anywhere in it is the plant's
-    and workshop's names, the people's, and the checklist's own words (its name, item texts, grades, levels)."""
+def leftover_han(app, text: str, own=("一厂", "一号车间", "二号车间")) -> str:
+    """The Chinese left in a report's text once the plant's and the checklist's own words are taken out."""
     from checklists.models import ChecklistVersion
 
-    app, client = sqlite_app, sqlite_app.test_client()
-    inspection_id = submitted(app, client)
-    data = client.get(f"/inspections/{inspection_id}/report.pdf?lang=en").data
-    squashed = re.sub(r"\s+", "", text_of(data, tmp_path))
-    own = ["一厂", "一号车间"]
+    squashed = re.sub(r"\s+", "", text)
+    # the Pareto chart's item labels are drawn rotated: pdftotext reads them out of order (they are the
+    # checklist's words; the table under the chart has them whole)
+    squashed = re.sub(r"Paretooffindings.*?CountShare", "", squashed)
+    own = list(own)
     with Session(app.extensions["engine"]) as session:
         for version in session.exec(select(ChecklistVersion)).all():
             levels = [str(v) for v in version.scheme.get("levels", {}).values()]
@@ -194,4 +193,45 @@ def test_every_chinese_word_left_in_an_english_report_is_the_checklists_or_the_p
                     own.append(item.text)
     for word in sorted({re.sub(r"\s+", "", w) for w in own if w}, key=len, reverse=True):
         squashed = squashed.replace(word, "")
-    assert not HAN.findall(squashed), "".join(sorted(set(HAN.findall(squashed))))
+    return "".join(sorted(set(HAN.findall(squashed))))
+
+
+def test_every_chinese_word_left_in_an_english_report_is_the_checklists_or_the_plants_own(sqlite_app, tmp_path):
+    """Every label of the English report comes from the catalogue: the Chinese left anywhere in it is the plant's
+    and workshop's names, the people's, and the checklist's own words (its name, item texts, grades, levels)."""
+    app, client = sqlite_app, sqlite_app.test_client()
+    inspection_id = submitted(app, client)
+    data = client.get(f"/inspections/{inspection_id}/report.pdf?lang=en").data
+    assert leftover_han(app, text_of(data, tmp_path)) == ""
+
+
+def test_the_workshop_report_and_the_ranking_speak_the_report_language(sqlite_app, tmp_path):
+    app, client = sqlite_app, sqlite_app.test_client()
+    submitted(app, client)
+    AuthActions(client).logout()
+    AuthActions(client).login("manager")
+    english = client.get("/workshops/W1/report.pdf?lang=en")
+    assert english.status_code == 200
+    text = text_of(english.data, tmp_path, "w.pdf")
+    for label in ("6S Workshop Inspection Trend Report", "Period average", "Corrective actions:", "Red tags:",
+                  "Sort", "Set in order", "Page 1 of"):
+        assert label in text, label
+    assert leftover_han(app, text) == ""
+    look(english.data, "workshop-en-p1")
+    both = text_of(client.get("/workshops/W1/report.pdf?lang=zh-en").data, tmp_path, "b.pdf")
+    assert "6S 车间检查趋势报告" in both and "6S Workshop Inspection Trend Report" in both and "整理 / Sort" in both
+    ranking = client.get("/plants/P1/report.pdf?lang=en")
+    assert ranking.status_code == 200 and 'filename="6S-P1-' in ranking.headers["Content-Disposition"]
+    ranking_text = text_of(ranking.data, tmp_path, "p.pdf")
+    assert "Top three" in ranking_text and "Workshops × categories" in ranking_text
+    assert leftover_han(app, ranking_text) == ""
+    look(ranking.data, "ranking-en-p1")
+    assert client.get("/workshops/W1/report.pdf?lang=de").status_code == 400
+    # the pages' forms choose it as report_lang (their lang= would switch the screens), the plant's preselected
+    page = client.get("/workshops/W1").text
+    assert re.search(r'<select name="report_lang">.*<option value="zh" selected', page, re.S)
+    by_form = client.get("/workshops/W1/report.pdf?report_lang=en")
+    assert by_form.data == english.data and "lang=" not in by_form.headers.get("Set-Cookie", "")
+    # the Chinese report is as it was
+    chinese = text_of(client.get("/workshops/W1/report.pdf").data, tmp_path, "z.pdf")
+    assert "6S 车间检查趋势报告" in chinese and "Period average" not in chinese

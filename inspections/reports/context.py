@@ -113,17 +113,46 @@ def correction_rows(*, session: Session, inspection: Inspection) -> list[dict]:
     return [{"correction": c, "item": items[c.item_id], "by": users[c.user_id]} for c in corrections]
 
 
-def workshop_report_context(*, session: Session, workshop, period) -> dict:
+def category_names(session: Session, inspection_ids: list[int], words: ReportLanguage) -> dict[str, str]:
+    """key → the categories' names in `words`' language: name_en where the versions have one, both in a
+    bilingual report, the Chinese (marked † in a report) where there is none."""
+    from inspections.trends import category_names_in_order
+
+    chinese = category_names_in_order(session=session, inspection_ids=inspection_ids, english=False)
+    if words.code == "zh":
+        return chinese
+    english = category_names_in_order(session=session, inspection_ids=inspection_ids, english=True)
+    return {key: words.words(name, english.get(key) if english.get(key) != name else None)
+            for key, name in chinese.items()}
+
+
+def category_word(session: Session, inspection_ids: list[int], words: ReportLanguage):
+    """A category's stored (Chinese) name → its name in `words`' language, for rows that carry only the name
+    (findings, actions): the name_en of the versions these inspections used."""
+    from checklists.models import ChecklistCategory
+
+    english: dict[str, str] = {}
+    if words.code != "zh" and inspection_ids:
+        versions = select(Inspection.version_id).where(Inspection.id.in_(inspection_ids)).distinct()
+        for name, name_en in session.exec(select(ChecklistCategory.name, ChecklistCategory.name_en)
+                                          .where(ChecklistCategory.version_id.in_(versions))):
+            if name_en:
+                english.setdefault(name, name_en)
+    return lambda name: name if words.code == "zh" else words.words(name, english.get(name))
+
+
+def workshop_report_context(*, session: Session, workshop, period, words: ReportLanguage | None = None) -> dict:
     """A workshop's history over a period (days at its plant): trend, each inspection, the most frequent and the
-    open findings, the actions and red tags of the period."""
+    open findings, the actions and red tags of the period; its words in `words`' language (the screen's)."""
+    words = words or ReportLanguage.of_screen()
     from inspections.reports.periods import finding_rows, top_findings
-    from inspections.trends import category_names_in_order, mean, series_from_points, version_changes
+    from inspections.trends import mean, series_from_points, version_changes
 
     zone = clock.zone_of(workshop.plant)
     since, until = period.bounds(zone)
     points = workshop_trend(session=session, workshop_id=workshop.id, since=since, until=until)
     ids = [p.inspection_id for p in points]
-    names = category_names_in_order(session=session, inspection_ids=ids)
+    names = category_names(session, ids, words)
     inspections = {i.id: i for i in session.exec(select(Inspection).where(Inspection.id.in_(ids)))} if ids else {}
     from accounts.days import plant_days
     from plans.figures import plan_figures, trend_with_missed
@@ -131,12 +160,13 @@ def workshop_report_context(*, session: Session, workshop, period) -> dict:
     planned = plan_figures(session, [workshop], period.start, period.end, plant_days(session))
     missed = planned.missed.get(workshop.id, [])
     axis = trend_with_missed([clock.local(p.submitted_at, zone).strftime("%m-%d") for p in points],
-                             [(s.name, s.values) for s in series_from_points(points, names)],
+                             [(s.name, s.values) for s in series_from_points(points, names, words.plain("总分"))],
                              version_changes(points), [clock.local_day(p.submitted_at, zone) for p in points],
-                             [o.window.opens_on for o in missed], lambda day: f"{day:%m-%d} 漏检")
+                             [o.window.opens_on for o in missed], lambda day: f"{day:%m-%d} " + words.plain("漏检"))
     chart = line_chart(
-        axis.labels, axis.series, markers=axis.markers, marker_label="检查表换版", missed=axis.missed,
-        missed_label="计划内漏检", width=720, height=330, title=f"{workshop.name} 6S 得分趋势",
+        axis.labels, axis.series, markers=axis.markers, marker_label=words.plain("检查表换版"), missed=axis.missed,
+        missed_label=words.plain("计划内漏检"), width=720, height=330,
+        title=words.plain("%(name)s 6S 得分趋势", name=workshop.name),
     ) if points or missed else None
     findings = finding_rows(session=session, inspection_ids=ids)
     latest_id = ids[-1] if ids else None
@@ -149,6 +179,7 @@ def workshop_report_context(*, session: Session, workshop, period) -> dict:
         "points": points,
         "inspections": inspections,
         "category_names": names,
+        "category_word": category_word(session, ids, words),
         "chart": chart,
         "average": mean(p.overall_percent for p in points),
         "first": points[0] if points else None,
@@ -161,32 +192,36 @@ def workshop_report_context(*, session: Session, workshop, period) -> dict:
         "version_changes": {points[i].inspection_id for i in version_changes(points)},
         "plan": planned.of(workshop.id),
         "missed": missed,
-        **quality_pages(session=session, workshops=[workshop], period=period, workshop=workshop),
+        **quality_pages(session=session, workshops=[workshop], period=period, workshop=workshop, words=words),
         **period_actions(session=session, workshop=workshop, since=since, until=until),
-        **period_red_tags(session=session, workshop=workshop, period=period, since=since, until=until),
+        **period_red_tags(session=session, workshop=workshop, period=period, since=since, until=until, words=words),
     }
 
 
-def quality_pages(*, session: Session, workshops, period, workshop=None) -> dict:
+def quality_pages(*, session: Session, workshops, period, workshop=None, words: ReportLanguage | None = None) -> dict:
     """The control chart (one workshop: its overall score since the last version change, every signal rule) and
     the period's Pareto of findings, as the printed reports show them."""
     from quality.charts import control_chart as control_chart_svg
     from quality.charts import pareto_chart
     from quality.service import control_chart, pareto_of_findings
-    from quality.spc import signal_text
+    from quality.views import signal_words
 
+    words = words or ReportLanguage.of_screen()
     found = pareto_of_findings(session=session, workshops=workshops, period=period, by="item")
-    pages = {"pareto": found, "pareto_chart": pareto_chart(found.rows, title="问题排列图", count_label="问题次数",
-                                                           share_label="累计占比") if found.rows else None}
+    pages = {"pareto": found, "pareto_chart": pareto_chart(
+        found.rows, title=words.plain("问题排列图"), count_label=words.plain("问题次数"),
+        share_label=words.plain("累计占比")) if found.rows else None}
     if workshop is not None:
         since, until = period.bounds(clock.zone_of(workshop.plant))
         control = control_chart(session=session, workshop=workshop, rules=(1, 2, 3, 4), since=since, until=until)
         label = lambda i: control.dates[i][5:]  # noqa: E731 - MM-DD
         pages["control"] = control
         pages["control_chart"] = control_chart_svg([d[5:] for d in control.dates], control.chart,
-                                                   title=f"{workshop.name} 过程控制图", value_label="得分率 %",
-                                                   range_label="移动极差") if control.points else None
-        pages["control_signals"] = [signal_text(s, label) for s in control.chart.signals]
+                                                   title=words.plain("%(name)s 过程控制图", name=workshop.name),
+                                                   value_label=words.plain("得分率 %"),
+                                                   range_label=words.plain("移动极差")) if control.points else None
+        # in the locale the report is gathered in (period_issuing: English for an English report)
+        pages["control_signals"] = [signal_words(s, label) for s in control.chart.signals]
     return pages
 
 
@@ -206,10 +241,12 @@ def period_actions(*, session: Session, workshop, since, until) -> dict:
             "actions_closed": [(a, f) for a, f in rows if a.status == "verified" and within(a.closed_at)]}
 
 
-def period_red_tags(*, session: Session, workshop, period, since, until) -> dict:
+def period_red_tags(*, session: Session, workshop, period, since, until, words: ReportLanguage | None = None) -> dict:
     """The workshop's red tags in a period: raised in it, decided in it, and still undecided at its end (as the
     register stood then, so a later decision does not rewrite an old report), each with its state at the end."""
     from redtags.models import OUTCOME_NAMES_ZH, REASON_NAMES_ZH, RedTag
+
+    words = words or ReportLanguage.of_screen()
 
     tags = session.exec(select(RedTag).where(RedTag.workshop_id == workshop.id, RedTag.tagged_on <= period.end)
                         .order_by(RedTag.tagged_on, RedTag.id)).all()
@@ -219,8 +256,8 @@ def period_red_tags(*, session: Session, workshop, period, since, until) -> dict
 
     def state_at_end(tag) -> str:
         if decided_by_end(tag):
-            return OUTCOME_NAMES_ZH[tag.outcome]
-        return "已过留置期" if tag.hold_until < period.end else "留置中"
+            return words.plain(OUTCOME_NAMES_ZH[tag.outcome])
+        return words.plain("已过留置期") if tag.hold_until < period.end else words.plain("留置中")
 
     raised = [t for t in tags if t.tagged_on >= period.start]
     decided = [t for t in tags if decided_by_end(t) and clock.as_utc(t.decided_at) >= since]
@@ -228,15 +265,16 @@ def period_red_tags(*, session: Session, workshop, period, since, until) -> dict
     shown = sorted({t.id: t for t in raised + decided + undecided}.values(), key=lambda t: (t.tagged_on, t.id))
     return {"tags_raised": raised, "tags_decided": decided, "tags_undecided_at_end": undecided,
             "tags_overdue_at_end": [t for t in undecided if t.hold_until < period.end],
-            "tag_rows": [(t, REASON_NAMES_ZH[t.reason], state_at_end(t), decided_by_end(t)) for t in shown]}
+            "tag_rows": [(t, words.plain(REASON_NAMES_ZH[t.reason]), state_at_end(t), decided_by_end(t))
+                         for t in shown]}
 
 
-def monthly_league(*, session: Session, workshops, month, planned=None):
+def monthly_league(*, session: Session, workshops, month, planned=None, words: ReportLanguage | None = None):
     """The month's league of these workshops from the rollups: (rows, category names, grade bands, count). Each
     workshop's month is the calendar month at its own plant (plants in several zones: one query per zone)."""
     from checklists.schemes import DEFAULT_GRADES
     from inspections.reports.periods import league_table, previous_month
-    from inspections.trends import category_names_in_order, trends_by_workshop
+    from inspections.trends import trends_by_workshop
 
     by_zone: dict[str, list[int]] = {}
     for w in workshops:
@@ -250,7 +288,7 @@ def monthly_league(*, session: Session, workshops, month, planned=None):
     this_month = {w.code: this.get(w.id, []) for w in workshops}
     last_month = {w.code: last.get(w.id, []) for w in workshops}
     ids = [p.inspection_id for points in this_month.values() for p in points]
-    names = category_names_in_order(session=session, inspection_ids=ids)
+    names = category_names(session, ids, words or ReportLanguage.of_screen())
     if planned is None:  # the plan figures of the month, when the caller has not worked them out already
         planned = month_plan_figures(session=session, workshops=workshops, month=month)
     league = league_table([(w.code, w.name) for w in workshops], this_month, last_month, list(names),
@@ -275,7 +313,8 @@ def _between(bounds) -> dict:
     return {"since": bounds[0], "until": bounds[1]}
 
 
-def plant_report_context(*, session: Session, plant, workshops, month, for_print: bool = True) -> dict:
+def plant_report_context(*, session: Session, plant, workshops, month, for_print: bool = True,
+                         words: ReportLanguage | None = None) -> dict:
     """The monthly 6S 评比 of a plant's workshops (those the reader may see), the month at the plant. The screen
     (for_print False) links to the Pareto instead of drawing it."""
     from inspections.reports.periods import band_colour, heat_level
@@ -283,10 +322,10 @@ def plant_report_context(*, session: Session, plant, workshops, month, for_print
 
     planned = month_plan_figures(session=session, workshops=workshops, month=month)
     league, names, grades, count = monthly_league(session=session, workshops=workshops, month=month,
-                                                  planned=planned)
+                                                  planned=planned, words=words)
     ranked = [row for row in league if row.rank is not None]
     return {
-        **(quality_pages(session=session, workshops=workshops, period=month) if for_print else {}),
+        **(quality_pages(session=session, workshops=workshops, period=month, words=words) if for_print else {}),
         "plan": planned,
         "plan_by_code": {w.code: planned.of(w.id) for w in workshops},
         "missed_by_code": {w.code: planned.missed.get(w.id, []) for w in workshops},

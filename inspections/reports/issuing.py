@@ -32,7 +32,7 @@ from inspections.reports.archive import (
     record_statement,
 )
 from inspections.reports.context import inspection_report_context
-from inspections.reports.language import DEFAULT_REPORT_LANGUAGE, ReportLanguage
+from inspections.reports.language import DEFAULT_REPORT_LANGUAGE, ReportLanguage, language_context
 from inspections.reports.pdf import Embedded, render_pdf
 from inspections.reports.period_issuing import refresh_covering
 from inspections.representation import inspection_json
@@ -65,12 +65,6 @@ def render_inspection_pdf(inspection: Inspection, kind: str, issue, context: dic
     pdf = render_pdf(html, storage(), images, embedded=embedded, archival=archival)
     report_rendered(kind, time.perf_counter() - started)
     return pdf
-
-
-def language_context(words: ReportLanguage) -> dict:
-    """What a print template needs to speak the report's language: its _(), pgettext(), plain() and names."""
-    return {"words": words, "_": words.gettext, "gettext": words.gettext, "pgettext": words.pgettext,
-            "plain": words.plain}
 
 
 INSPECTION_FILE = "inspection.json"

@@ -133,6 +133,12 @@ class ReportLanguage:
         return self.words(thing.name, getattr(thing, "name_en", None))
 
 
+def language_context(words: ReportLanguage) -> dict:
+    """What a print template needs to speak the report's language: its _(), pgettext(), plain() and names."""
+    return {"words": words, "_": words.gettext, "gettext": words.gettext, "pgettext": words.pgettext,
+            "plain": words.plain}
+
+
 def document_suffix(code: str) -> str:
     """How the document number says its language: 6S-12-3, 6S-12-3-EN, 6S-12-3-ZHEN."""
     return {"zh": "", "en": "-EN", "zh-en": "-ZHEN"}[code]

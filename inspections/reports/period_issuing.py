@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import Response, abort, current_app, render_template, request
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -27,6 +27,13 @@ from database import write_session
 from inspections.models import Inspection, PeriodReport
 from inspections.reports.archive import ArchiveCorrupt, read_report_file, store_report_file
 from inspections.reports.context import plant_report_context, workshop_report_context
+from inspections.reports.language import (
+    DEFAULT_REPORT_LANGUAGE,
+    ReportLanguage,
+    UnknownReportLanguage,
+    language_context,
+    report_language_of,
+)
 from inspections.reports.pdf import ReportUnavailable, render_pdf
 from inspections.reports.periods import Period
 from storage import storage
@@ -36,6 +43,8 @@ TEMPLATES = {"workshop": "print/workshop.html", "plant": "print/plant.html",
 # What the fingerprint's HTML says for the print time: a fixed instant, so only the content decides.
 FINGERPRINT_NOW = datetime(2000, 1, 1, tzinfo=UTC)
 REFRESH_WITHIN = timedelta(days=92)  # the stored reports refreshed in the background: those issued lately
+# the screens' locale a report's context is gathered in (the charts' and signals' words): English for English
+BABEL_LOCALE = {"zh": "zh_CN", "en": "en", "zh-en": "zh_CN"}
 
 
 @dataclass(frozen=True)
@@ -50,13 +59,14 @@ def scope_of(workshops) -> str:
 
 
 def issue_period_report(*, session: Session, kind: str, subject: str, period: Period, workshops,
-                        context: dict) -> IssuedPeriodReport:
-    """The stored document for this content, or a new one rendered, stored and recorded."""
+                        context: dict, language: str = DEFAULT_REPORT_LANGUAGE) -> IssuedPeriodReport:
+    """The stored document for this content in this language (zh, en, zh-en: the `locale` column), or a new one
+    rendered, stored and recorded."""
     template = TEMPLATES[kind]
-    locale = "zh_CN" if get_locale().language == "zh" else "en"  # the app's own names (SUPPORTED_LOCALES)
+    context = {**context, **language_context(ReportLanguage(language))}
     html_sha256 = hashlib.sha256(render_template(template, **context, now=FINGERPRINT_NOW).encode()).hexdigest()
     key = {"kind": kind, "subject": subject, "period_start": period.start, "period_end": period.end,
-           "locale": locale, "scope": scope_of(workshops), "html_sha256": html_sha256}
+           "locale": language, "scope": scope_of(workshops), "html_sha256": html_sha256}
     store = storage()
     stored = session.exec(select(PeriodReport).filter_by(**key)).first()
     if stored is not None:
@@ -101,16 +111,25 @@ def pdf_response(issued: IssuedPeriodReport, filename: str) -> Response:
     return response.make_conditional(request)
 
 
-def issue_workshop_report(*, session: Session, workshop: Workshop, period: Period) -> IssuedPeriodReport:
-    context = workshop_report_context(session=session, workshop=workshop, period=period)
-    return issue_period_report(session=session, kind="workshop", subject=workshop.code, period=period,
-                               workshops=[workshop], context=context)
+def issue_workshop_report(*, session: Session, workshop: Workshop, period: Period,
+                          language: str | None = None) -> IssuedPeriodReport:
+    """In `language` (the plant's by default); the context's own words (chart labels, names) in it too."""
+    language = language or workshop.plant.report_language or DEFAULT_REPORT_LANGUAGE
+    with force_locale(BABEL_LOCALE[language]):
+        context = workshop_report_context(session=session, workshop=workshop, period=period,
+                                          words=ReportLanguage(language))
+        return issue_period_report(session=session, kind="workshop", subject=workshop.code, period=period,
+                                   workshops=[workshop], context=context, language=language)
 
 
-def issue_plant_report(*, session: Session, plant: Plant, workshops, month: Period) -> IssuedPeriodReport:
-    context = plant_report_context(session=session, plant=plant, workshops=workshops, month=month)
-    return issue_period_report(session=session, kind="plant", subject=plant.code, period=month,
-                               workshops=workshops, context=context)
+def issue_plant_report(*, session: Session, plant: Plant, workshops, month: Period,
+                       language: str | None = None) -> IssuedPeriodReport:
+    language = language or plant.report_language or DEFAULT_REPORT_LANGUAGE
+    with force_locale(BABEL_LOCALE[language]):
+        context = plant_report_context(session=session, plant=plant, workshops=workshops, month=month,
+                                       words=ReportLanguage(language))
+        return issue_period_report(session=session, kind="plant", subject=plant.code, period=month,
+                                   workshops=workshops, context=context, language=language)
 
 
 def refresh_covering(*, session: Session, inspection: Inspection) -> int:
@@ -133,11 +152,14 @@ def refresh_covering(*, session: Session, inspection: Inspection) -> int:
         ids = [int(i) for i in report.scope.split(",")]
         scoped = list(session.exec(select(Workshop).where(Workshop.id.in_(ids)).order_by(Workshop.id)))
         period = Period(report.period_start, report.period_end)
-        with force_locale(report.locale):
-            if report.kind == "workshop":
-                issue_workshop_report(session=session, workshop=scoped[0], period=period)
-            else:
-                plant = session.get(Plant, scoped[0].plant_id)
-                issue_plant_report(session=session, plant=plant, workshops=scoped, month=period)
+        try:
+            language = report_language_of(report.locale)  # reports stored before #23 say zh_CN or en
+        except UnknownReportLanguage:
+            continue
+        if report.kind == "workshop":
+            issue_workshop_report(session=session, workshop=scoped[0], period=period, language=language)
+        else:
+            plant = session.get(Plant, scoped[0].plant_id)
+            issue_plant_report(session=session, plant=plant, workshops=scoped, month=period, language=language)
         session.rollback()  # end the read snapshot: the next sees what was just stored
     return len(latest)
