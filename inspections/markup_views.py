@@ -3,10 +3,9 @@ inspections blueprint."""
 
 from __future__ import annotations
 
-from flask import abort, redirect, request, url_for
+from flask import abort, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from jinja2_fragments.flask import render_block
 from sqlalchemy import false
 from sqlmodel import select
 
@@ -14,8 +13,7 @@ from database import MAX_ID, db
 from inspections.markup import MAX_SHAPES, MAX_TEXT, MarkupError, parse_shapes, save_markup
 from inspections.models import Photo
 from inspections.service import InspectionError, editable_item
-from inspections.views import _error_text, _form_context, bp, get_inspection_or_404, get_item_or_404
-from web import is_fragment_request, render_page
+from inspections.views import _error_text, bp, get_inspection_or_404, get_item_or_404, photo_strip_answer
 
 
 @bp.post("/inspections/<int:inspection_id>/items/<item_key>/markup")
@@ -45,14 +43,7 @@ def mark_up_photo(inspection_id: int, item_key: str):
     except MarkupError as exc:
         session.rollback()
         photo_errors[item_key], status = markup_error_text(exc), 422
-    context = _form_context(inspection, item.category.key, with_actions=not is_fragment_request(),
-                            photo_errors=photo_errors)
-    if is_fragment_request():
-        return render_block("inspections/inspection.html", "item_photos", item=item, **context), status
-    if photo_errors:
-        return render_page("inspections/inspection.html", status=status, **context)
-    return redirect(url_for(".inspection", inspection_id=inspection.id, category=item.category.key)
-                    + f"#item-{item_key}", code=303)
+    return photo_strip_answer(inspection, item, photo_errors, status)
 
 
 def markup_error_text(exc) -> str:

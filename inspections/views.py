@@ -462,14 +462,20 @@ def upload_photo(inspection_id: int, item_key: str):
             abort(exc.status, _error_text(exc))
         photo_errors[item_key] = _error_text(exc)
         status = 422
+    return photo_strip_answer(inspection, item, photo_errors, status)
+
+
+def photo_strip_answer(inspection: Inspection, item, photo_errors: dict, status: int):
+    """After a photo or its markup: the item's photo strip (htmx and the outbox), else the page again on a
+    refusal or back to the item."""
     context = _form_context(inspection, item.category.key, with_actions=not is_fragment_request(),
                             photo_errors=photo_errors)
     if is_fragment_request():
         return render_block("inspections/inspection.html", "item_photos", item=item, **context), status
     if photo_errors:
         return render_page("inspections/inspection.html", status=status, **context)
-    return redirect(url_for(".inspection", inspection_id=inspection.id, category=item.category.key)
-                    + f"#item-{item_key}", code=303)
+    return redirect(url_for("inspections.inspection", inspection_id=inspection.id, category=item.category.key)
+                    + f"#item-{item.key}", code=303)
 
 
 @bp.get("/photos/<int:photo_id>")
