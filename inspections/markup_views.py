@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import abort, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import false
 from sqlmodel import select
 
 from database import MAX_ID, db
@@ -30,8 +29,12 @@ def mark_up_photo(inspection_id: int, item_key: str):
         abort(exc.status if exc.status in (403, 409) else 422, _error_text(exc))
     photo_id, photo_key = request.form.get("photo", ""), request.form.get("photo_key", "")
     query = select(Photo).where(Photo.inspection_id == inspection.id, Photo.item_id == item.id)
-    found = session.exec(query.where(Photo.id == int(photo_id)) if photo_id.isdigit() and int(photo_id) <= MAX_ID
-                         else query.where(Photo.change_key == photo_key) if photo_key else query.where(false())).first()
+    if photo_id.isdigit() and int(photo_id) <= MAX_ID:
+        found = session.exec(query.where(Photo.id == int(photo_id))).first()
+    elif photo_key:
+        found = session.exec(query.where(Photo.change_key == photo_key)).first()
+    else:
+        found = None
     if found is None:
         abort(404, _("没有这张照片"))
     photo_errors, status = {}, 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlmodel import Session
 
 import clock
@@ -15,7 +16,7 @@ from inspections.trends import (
     version_changes,
     workshop_trend,
 )
-from quality.spc import DEFAULT_BASELINE, XmR, xmr
+from quality.spc import ALTERNATING_LENGTH, DEFAULT_BASELINE, RUN_LENGTH, TREND_LENGTH, Signal, XmR, xmr
 
 OVERALL = "overall"
 
@@ -161,3 +162,18 @@ def inspector_leniency(*, session: Session, workshops, since, until) -> list[Len
     names = {u.id: u.display_name for u in session.exec(select(User).where(User.id.in_(list(found))))} if found else {}
     return sorted((Leniency(names.get(i, str(i)), d, n, by_month.get(i, {})) for i, (d, n) in found.items()),
                   key=lambda r: (-r.difference, r.inspector))
+
+
+def signal_words(signal: Signal, label) -> str:
+    """The signal in the reader's language (the screen's, or the one a report is gathered in)."""
+    where = label(signal.first)
+    if signal.rule == 1:
+        return (_("%(day)s 超出上控制限", day=label(signal.index)) if signal.direction == "high"
+                else _("%(day)s 超出下控制限", day=label(signal.index)))
+    if signal.rule == 2:
+        return (_("连续 %(n)d 次高于中心线（%(day)s 起）", n=RUN_LENGTH, day=where) if signal.direction == "high"
+                else _("连续 %(n)d 次低于中心线（%(day)s 起）", n=RUN_LENGTH, day=where))
+    if signal.rule == 3:
+        return (_("连续 %(n)d 次上升（%(day)s 起）", n=TREND_LENGTH, day=where) if signal.direction == "up"
+                else _("连续 %(n)d 次下降（%(day)s 起）", n=TREND_LENGTH, day=where))
+    return _("连续 %(n)d 次交替升降（%(day)s 起）", n=ALTERNATING_LENGTH, day=where)

@@ -14,8 +14,7 @@ from database import db
 from inspections.reports.periods import PeriodError, parse_period
 from quality.charts import control_chart as control_chart_svg
 from quality.charts import pareto_chart
-from quality.service import OVERALL, ChartError, control_chart, pareto_of_findings
-from quality.spc import ALTERNATING_LENGTH, RUN_LENGTH, TREND_LENGTH, Signal
+from quality.service import OVERALL, ChartError, control_chart, pareto_of_findings, signal_words
 from web import at_plant, render_page
 
 bp = Blueprint("quality", __name__)
@@ -25,21 +24,6 @@ bp = Blueprint("quality", __name__)
 @login_required
 def _require_login():
     """Every screen here needs a signed-in user."""
-
-
-def signal_words(signal: Signal, label) -> str:
-    """The signal in the reader's language."""
-    where = label(signal.first)
-    if signal.rule == 1:
-        return (_("%(day)s 超出上控制限", day=label(signal.index)) if signal.direction == "high"
-                else _("%(day)s 超出下控制限", day=label(signal.index)))
-    if signal.rule == 2:
-        return (_("连续 %(n)d 次高于中心线（%(day)s 起）", n=RUN_LENGTH, day=where) if signal.direction == "high"
-                else _("连续 %(n)d 次低于中心线（%(day)s 起）", n=RUN_LENGTH, day=where))
-    if signal.rule == 3:
-        return (_("连续 %(n)d 次上升（%(day)s 起）", n=TREND_LENGTH, day=where) if signal.direction == "up"
-                else _("连续 %(n)d 次下降（%(day)s 起）", n=TREND_LENGTH, day=where))
-    return _("连续 %(n)d 次交替升降（%(day)s 起）", n=ALTERNATING_LENGTH, day=where)
 
 
 @bp.get("/workshops/<code>/control-chart")

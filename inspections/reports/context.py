@@ -203,8 +203,7 @@ def quality_pages(*, session: Session, workshops, period, workshop=None, words: 
     the period's Pareto of findings, as the printed reports show them."""
     from quality.charts import control_chart as control_chart_svg
     from quality.charts import pareto_chart
-    from quality.service import control_chart, pareto_of_findings
-    from quality.views import signal_words
+    from quality.service import control_chart, pareto_of_findings, signal_words
 
     words = words or ReportLanguage.of_screen()
     found = pareto_of_findings(session=session, workshops=workshops, period=period, by="item")

@@ -32,7 +32,7 @@ from inspections.reports.archive import (
     record_statement,
 )
 from inspections.reports.context import inspection_report_context
-from inspections.reports.language import DEFAULT_REPORT_LANGUAGE, ReportLanguage, language_context
+from inspections.reports.language import DEFAULT_REPORT_LANGUAGE, ReportLanguage, language_context, language_of_plant
 from inspections.reports.pdf import Embedded, render_pdf
 from inspections.reports.period_issuing import refresh_covering
 from inspections.representation import inspection_json
@@ -84,7 +84,7 @@ def embedded_record(inspection: Inspection, issue, at) -> list[Embedded]:
 
 
 def plant_language(inspection: Inspection) -> str:
-    return inspection.workshop.plant.report_language or DEFAULT_REPORT_LANGUAGE
+    return language_of_plant(inspection.workshop.plant)
 
 
 def issued_inspection_report(inspection: Inspection, kind: str, user=None, language: str | None = None):

@@ -28,6 +28,11 @@ class UnknownReportLanguage(ValueError):
     pass
 
 
+def language_of_plant(plant) -> str:
+    """The language a plant's reports are issued in unless a download asks for another."""
+    return plant.report_language or DEFAULT_REPORT_LANGUAGE
+
+
 def report_language_of(value: str | None, default: str = DEFAULT_REPORT_LANGUAGE) -> str:
     """The report language a ?lang= (or a plant's setting) names; nothing given is the default; anything else is
     refused with the values allowed (never a report in a language nobody asked for)."""

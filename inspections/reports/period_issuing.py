@@ -32,6 +32,7 @@ from inspections.reports.language import (
     ReportLanguage,
     UnknownReportLanguage,
     language_context,
+    language_of_plant,
     report_language_of,
 )
 from inspections.reports.pdf import ReportUnavailable, render_pdf
@@ -114,7 +115,7 @@ def pdf_response(issued: IssuedPeriodReport, filename: str) -> Response:
 def issue_workshop_report(*, session: Session, workshop: Workshop, period: Period,
                           language: str | None = None) -> IssuedPeriodReport:
     """In `language` (the plant's by default); the context's own words (chart labels, names) in it too."""
-    language = language or workshop.plant.report_language or DEFAULT_REPORT_LANGUAGE
+    language = language or language_of_plant(workshop.plant)
     with force_locale(BABEL_LOCALE[language]):
         context = workshop_report_context(session=session, workshop=workshop, period=period,
                                           words=ReportLanguage(language))
@@ -124,7 +125,7 @@ def issue_workshop_report(*, session: Session, workshop: Workshop, period: Perio
 
 def issue_plant_report(*, session: Session, plant: Plant, workshops, month: Period,
                        language: str | None = None) -> IssuedPeriodReport:
-    language = language or plant.report_language or DEFAULT_REPORT_LANGUAGE
+    language = language or language_of_plant(plant)
     with force_locale(BABEL_LOCALE[language]):
         context = plant_report_context(session=session, plant=plant, workshops=workshops, month=month,
                                        words=ReportLanguage(language))
