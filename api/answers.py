@@ -61,6 +61,7 @@ class SavedAnswer(Answer):
 class AnswerOut(Answer):
     item: str
     category: str
+    critical: bool = Field(description="a critical item: its worst answer fails the inspection whatever the total")
     score: Score
     note: str | None
     flagged: bool
@@ -71,7 +72,15 @@ class ItemState(Answer):
     item: str
     category: str
     text: str
+    critical: bool
     answered: bool
+
+
+class FailReasonOut(Answer):
+    """Why the inspection failed: its percent is below the pass mark, or critical items were failed."""
+    code: Literal["below_pass_mark", "critical_failed"]
+    items: list[str] | None = Field(default=None, description="critical_failed: the failed critical items' keys")
+    pass_mark: float | None = Field(default=None, description="below_pass_mark: the pass mark it missed")
 
 
 class CategoryResult(Answer):
@@ -105,6 +114,7 @@ class InspectionOut(Answer):
     overall_percent: float | None
     grade: str | None
     passed: bool | None
+    fail_reasons: list[FailReasonOut] = Field(description="why it failed (empty when passed or not yet scored)")
     signatures: list[SignatureOut]
 
 
@@ -121,6 +131,7 @@ class InspectionRow(Answer):
     overall_percent: float | None
     grade: str | None
     passed: bool | None
+    fail_reasons: list[FailReasonOut] = Field(description="why it failed (empty when passed or not yet scored)")
 
 
 class InspectionPage(Answer):

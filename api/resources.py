@@ -183,7 +183,7 @@ def inspections():
             "status": i.status.value, "inspector": names.get(i.inspector_id), "calibration": i.calibration_id,
             "started_at": _iso(i.started_at), "submitted_at": _iso(i.submitted_at),
             "overall_percent": None if i.overall_percent is None else round(i.overall_percent, 2),
-            "grade": i.grade, "passed": i.passed,
+            "grade": i.grade, "passed": i.passed, "fail_reasons": i.fail_reasons or [],
         } for i in page],
         next_cursor=base64.urlsafe_b64encode(f"i:{page[-1].id}".encode()).decode().rstrip("=") if more else None,
     )

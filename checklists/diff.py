@@ -83,7 +83,8 @@ def _show(value) -> str:
 def _scheme_summary(data: ChecklistData) -> str:
     scheme = data.scheme.to_dict()
     grades = "，".join(f"{g['label']}≥{g['min']:g}" for g in scheme["grades"])
-    options = " / ".join(o.label for o in data.scheme.options)
+    options = (f"0–{data.scheme.max_findings}" if data.scheme.counted
+               else " / ".join(o.label for o in data.scheme.options))
     critical, normal = data.scheme.action_due_days
     return (f"{scheme['type']}（{options}）；等级 {grades}；及格线 {scheme['pass_mark']:g}；"
             f"整改期限 关键项 {critical} 天 / 其他 {normal} 天")

@@ -75,6 +75,11 @@ class _Banded:
         """Whether the answers are named grades (优/良/…) worth their own points."""
         return False
 
+    @property
+    def labelled(self) -> bool:
+        """Whether an answer is shown by its label (优, 合格) rather than its stored number."""
+        return self.named
+
     def fails_critical(self, value: int) -> bool:
         """Whether this answer on a critical item fails the inspection: the worst answer there is."""
         return value == min(o.value for o in self.options)
@@ -153,6 +158,10 @@ class PassFailScheme(_Banded):
     fail_label: str = "不合格"
 
     @property
+    def labelled(self) -> bool:
+        return True  # 合格 / 不合格, never 1 / 0
+
+    @property
     def options(self) -> list[Option]:
         return [Option(1, self.ok_label, "符合要求"), Option(0, self.fail_label, "不符合要求")]
 
@@ -172,11 +181,14 @@ class DeductionScheme(_Banded):
     type: ClassVar[str] = "deduction"
     category_points: float = 20.0
     points_per_finding: float = 2.0
-    max_findings: int = 5
+    max_findings: int = MAX_COUNT  # a sheet may set a lower cap; without one, no real floor reaches it
 
     @property
     def counted(self) -> bool:
         return True
+
+    def label_of(self, value: int | None) -> str:
+        return str(value)
 
     def fails_critical(self, value: int) -> bool:
         return value > 0  # any occurrence on a critical item
@@ -297,7 +309,7 @@ def scheme_from_dict(data: Mapping[str, Any] | None) -> Scheme:
     if kind == "pass_fail":
         return PassFailScheme(ok_label=str(data.get("ok_label", "合格")),
                               fail_label=str(data.get("fail_label", "不合格")), **bands)
-    max_findings = _number(data, "max_findings", 5, minimum=1)
+    max_findings = _number(data, "max_findings", MAX_COUNT, minimum=1)
     if not float(max_findings).is_integer() or max_findings > MAX_COUNT:
         raise SchemeError(f"max_findings must be a whole number from 1 to {MAX_COUNT}")
     category_points = _number(data, "category_points", 20.0)

@@ -51,6 +51,9 @@ class Inspection(SQLModel, table=True):
     overall_percent: float | None = None
     grade: str | None = Field(default=None, max_length=32)
     passed: bool | None = None
+    # why it failed, when it did: [{"code": "critical_failed", "items": [item keys]}, {"code": "below_pass_mark",
+    # "pass_mark": 85.0}] (inspections/scoring.py FailReason); [] when passed, None before submit
+    fail_reasons: list | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # a copy of a joint inspection (see Calibration); reconciled: the manager's copy made from the panel's
     calibration_id: int | None = Field(default=None, foreign_key="calibration.id", index=True)
     reconciled: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
@@ -62,6 +65,15 @@ class Inspection(SQLModel, table=True):
     category_results: list["CategoryResult"] = Relationship(
         back_populates="inspection", sa_relationship_kwargs={"order_by": "CategoryResult.position"}
     )
+
+    @property
+    def failed_critical_items(self) -> list[str]:
+        return [key for reason in self.fail_reasons or () if reason["code"] == "critical_failed"
+                for key in reason["items"]]
+
+    @property
+    def below_pass_mark(self) -> bool:
+        return any(reason["code"] == "below_pass_mark" for reason in self.fail_reasons or ())
 
     @property
     def locked(self) -> bool:

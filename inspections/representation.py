@@ -7,7 +7,7 @@ from sqlmodel import Session
 from checklists.models import ChecklistItem
 from checklists.schemes import scheme_from_dict
 from inspections.models import SIGNATURE_MEANING, Inspection, SignatureRole
-from inspections.scoring import NA, category_full_marks, item_deduction
+from inspections.scoring import CRITICAL_FAILED, NA, category_full_marks, item_deduction
 from inspections.service import answer_value, current_score, photos_by_item
 from inspections.signatures import signatures_of
 
@@ -46,6 +46,7 @@ def inspection_json(session: Session, inspection: Inspection) -> dict:
                        maxima: rounded(r.max_points) if r.percent is not None else None}
                       for r in inspection.category_results]
         overall, grade, passed = inspection.overall_percent, inspection.grade, inspection.passed
+        fail_reasons = inspection.fail_reasons or []
     else:
         score = current_score(inspection)
         so_far = {s.key: s for s in score.categories} if score else {}
@@ -57,6 +58,8 @@ def inspection_json(session: Session, inspection: Inspection) -> dict:
                                "points": rounded(s.points) if counted else None,
                                maxima: rounded(s.max_points) if counted else None})
         overall, grade, passed = (score.overall_percent, score.grade, score.passed) if score else (None, None, None)
+        # so far: a critical item failed is final; the pass mark is known only at the end
+        fail_reasons = [r.to_dict() for r in score.fail_reasons if r.code == CRITICAL_FAILED] if score else []
     if scheme.counted:  # a counting sheet's full marks are known before anything is answered
         full = {c.key: category_full_marks(c, scheme) for c in version.categories}
         for c in categories:
@@ -66,7 +69,7 @@ def inspection_json(session: Session, inspection: Inspection) -> dict:
         for item in category.items:
             answer = by_item.get(item.id)
             if answer is not None:
-                answers.append({"item": item.key, "category": category.key,
+                answers.append({"item": item.key, "category": category.key, "critical": item.critical,
                                 **answer_fields(answer, item, scheme), "note": answer.note, "flagged": answer.flagged,
                                 "photo_count": photo_counts.get(item.id, 0)})
     return {
@@ -80,12 +83,13 @@ def inspection_json(session: Session, inspection: Inspection) -> dict:
         "submitted_at": iso(inspection.submitted_at),
         "answers": answers,
         # every item of the version, answered or not: what a client must fill in (texts: /api/v1/checklists/…)
-        "items": [{"item": item.key, "category": category.key, "text": item.text,
+        "items": [{"item": item.key, "category": category.key, "text": item.text, "critical": item.critical,
                    "answered": item.id in by_item} for category in version.categories for item in category.items],
         "categories": categories,
         "overall_percent": rounded(overall),
         "grade": grade,
         "passed": passed,
+        "fail_reasons": fail_reasons,
         "signatures": [{"role": s.role.value if hasattr(s.role, "value") else s.role, "name": s.signer_name,
                         "meaning": SIGNATURE_MEANING[SignatureRole(s.role)], "signed_at": iso(s.signed_at),
                         "drawn": s.image_png is not None, "password_confirmed": s.password_confirmed}

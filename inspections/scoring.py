@@ -10,7 +10,8 @@ Rules:
 - overall percent = weighted mean of the category percents (weights are equal by default), or with
   ``overall: sum`` the category points added up out of their maxima added up, as a paper sheet does;
 - a critical item at its worst (the lowest level, 不合格, any occurrence on deduction) fails the inspection
-  whatever the total.
+  whatever the total;
+- a failed inspection says why (``fail_reasons``): below the pass mark, critical items failed (which), or both.
 """
 
 from __future__ import annotations
@@ -51,6 +52,42 @@ class CategoryScore:
     percent: float | None
 
 
+BELOW_PASS_MARK = "below_pass_mark"
+CRITICAL_FAILED = "critical_failed"
+
+
+@dataclass(frozen=True)
+class FailReason:
+    """Why an inspection failed: its percent is below the pass mark, or these critical items were failed."""
+
+    code: Literal["below_pass_mark", "critical_failed"]
+    items: tuple[str, ...] = ()  # the critical items' keys, in checklist order
+    pass_mark: float | None = None  # below_pass_mark: the mark it missed
+
+    def to_dict(self) -> dict:
+        if self.code == CRITICAL_FAILED:
+            return {"code": self.code, "items": list(self.items)}
+        return {"code": self.code, "pass_mark": self.pass_mark}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> FailReason:
+        return cls(code=data["code"], items=tuple(data.get("items") or ()), pass_mark=data.get("pass_mark"))
+
+
+def fail_reasons_of(overall: float | None, pass_mark: float,
+                    failed_critical: Sequence[str]) -> tuple[FailReason, ...]:
+    """The reasons an inspection with this percent and these failed critical items fails (empty: it passes or
+    has no result)."""
+    if overall is None:
+        return ()
+    reasons = []
+    if failed_critical:
+        reasons.append(FailReason(CRITICAL_FAILED, items=tuple(failed_critical)))
+    if overall < pass_mark:
+        reasons.append(FailReason(BELOW_PASS_MARK, pass_mark=pass_mark))
+    return tuple(reasons)
+
+
 @dataclass(frozen=True)
 class InspectionScore:
     categories: tuple[CategoryScore, ...]
@@ -61,6 +98,7 @@ class InspectionScore:
     grade: str | None
     passed: bool | None
     failed_critical: tuple[str, ...]
+    fail_reasons: tuple[FailReason, ...] = ()
 
 
 def unanswered_keys(categories: Iterable[CategorySpec], answers: Mapping[str, AnswerValue]) -> list[str]:
@@ -126,7 +164,8 @@ def score_inspection(
     points, max_points = sum(s.points for s in counted), sum(s.max_points for s in counted)
     if scheme.overall == "sum":
         overall = 100.0 * points / max_points if max_points > 0 else None
-    passed = None if overall is None else (overall >= scheme.pass_mark and not failed_critical)
+    reasons = fail_reasons_of(overall, scheme.pass_mark, failed_critical)
+    passed = None if overall is None else not reasons
     return InspectionScore(
         categories=tuple(category_scores),
         overall_percent=overall,
@@ -135,6 +174,7 @@ def score_inspection(
         grade=scheme.grade_for(overall),
         passed=passed,
         failed_critical=tuple(failed_critical),
+        fail_reasons=reasons,
     )
 
 

@@ -667,6 +667,7 @@ def store_result(*, session: Session, inspection: Inspection, result: Inspection
     inspection.overall_percent = result.overall_percent
     inspection.grade = result.grade
     inspection.passed = result.passed
+    inspection.fail_reasons = [reason.to_dict() for reason in result.fail_reasons]
 
 
 MAX_PHOTOS_PER_ITEM = 10

@@ -61,11 +61,17 @@ def unit_of(item) -> str:
     return item.unit or DEFAULT_UNIT
 
 
+def items_by_key(version) -> dict:
+    """A version's items by key (the keys a stored result names, e.g. its failed critical items)."""
+    return {item.key: item for category in version.categories for item in category.items}
+
+
 def register_template_helpers(bp: Blueprint) -> None:
     for name, function in (("percent", percent_filter), ("points", points_filter), ("localtime", localtime_filter),
                            ("utc_iso", utc_iso_filter),
                            ("user_name", user_name_filter), ("local_name", local_name_filter)):
         bp.add_app_template_filter(function, name)
     for name, function in (("item_deduction", item_deduction), ("category_full_marks", category_full_marks),
-                           ("unit_of", unit_of)):
+                           ("unit_of", unit_of), ("items_by_key", items_by_key),
+                           ("local_name", local_name_filter)):
         bp.add_app_template_global(function, name)

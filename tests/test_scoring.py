@@ -1,5 +1,7 @@
 """Pure scoring: no Flask, no database."""
 
+import dataclasses
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -217,3 +219,66 @@ def test_running_score_counts_only_what_is_answered():
     result = running_score(two_categories(), {"a1": 2, "b1": NA}, SCHEME)
     assert result.categories[0].percent == 50.0 and result.categories[1].percent is None
     assert result.overall_percent == 50.0
+
+
+# --- why a result failed (#34) ---
+
+def pass_fail_sheet_with_one_critical():
+    """The sheet of the report: 25 items, one of them critical, pass mark 85 %."""
+    return [CategorySpec("s", "安全", (ItemSpec("exit", critical=True),) + tuple(ItemSpec(f"k{i}") for i in range(24)))]
+
+
+def test_a_failed_critical_item_is_the_reason_not_the_pass_mark():
+    scheme = PassFailScheme(pass_mark=85)
+    result = score_inspection(pass_fail_sheet_with_one_critical(), {"exit": 0} | {f"k{i}": 1 for i in range(24)}, scheme)
+    assert result.overall_percent == 96.0
+    assert result.passed is False
+    assert [r.to_dict() for r in result.fail_reasons] == [{"code": "critical_failed", "items": ["exit"]}]
+
+
+def test_both_reasons_are_named_when_both_hold():
+    scheme = PassFailScheme(pass_mark=85)
+    answers = {"exit": 0} | {f"k{i}": int(i < 10) for i in range(24)}
+    result = score_inspection(pass_fail_sheet_with_one_critical(), answers, scheme)
+    assert [r.code for r in result.fail_reasons] == ["critical_failed", "below_pass_mark"]
+    assert result.fail_reasons[1].to_dict() == {"code": "below_pass_mark", "pass_mark": 85}
+
+
+def test_a_deduction_sheet_names_the_critical_item_counted_once():
+    scheme = DeductionScheme(category_points=100, points_per_finding=1, pass_mark=85)
+    categories = [CategorySpec("s", "安全", (ItemSpec("a"), ItemSpec("exit", critical=True)))]
+    result = score_inspection(categories, {"a": 0, "exit": 1}, scheme)
+    assert result.overall_percent == 99.0
+    assert [(r.code, r.items) for r in result.fail_reasons] == [("critical_failed", ("exit",))]
+
+
+def test_a_count_is_bounded_only_by_the_sheet_else_by_999():
+    assert scheme_from_dict({"type": "deduction"}).max_findings == 999
+    scheme = scheme_from_dict({"type": "deduction", "category_points": 25, "points_per_finding": 2})
+    categories = [CategorySpec("s", "安全", (ItemSpec("shoes"),))]
+    # 20 unmarked places at 2 points take all of a 25-point category's 25 points: 0 %, not 15/25
+    assert score_inspection(categories, {"shoes": 20}, scheme).overall_percent == 0.0
+    scheme.validate(999)
+    with pytest.raises(ValueError, match="0 to 999"):
+        scheme.validate(1000)
+    capped = scheme_from_dict({"type": "deduction", "max_findings": 3})
+    with pytest.raises(ValueError, match="0 to 3"):
+        capped.validate(4)
+
+
+@given(scheme_and_answers(), st.sets(st.sampled_from(KEYS)), st.floats(0, 100))
+def test_failed_exactly_when_a_reason_holds(case, critical_keys, pass_mark):
+    name, values = case
+    scheme = dataclasses.replace(SCHEMES[name][0], pass_mark=pass_mark)
+    categories = [CategorySpec(c.key, c.name, tuple(ItemSpec(i.key, critical=i.key in critical_keys)
+                                                    for i in c.items)) for c in two_categories()]
+    answers = dict(zip(KEYS, values, strict=True))
+    result = score_inspection(categories, answers, scheme)
+    if result.overall_percent is None:
+        assert result.passed is None and result.fail_reasons == ()
+        return
+    codes = [r.code for r in result.fail_reasons]
+    assert result.passed is (not codes)
+    assert ("below_pass_mark" in codes) is (result.overall_percent < pass_mark)
+    failed = [k for k in KEYS if k in critical_keys and answers[k] != NA and scheme.fails_critical(answers[k])]
+    assert [r.items for r in result.fail_reasons if r.code == "critical_failed"] == ([tuple(failed)] if failed else [])
