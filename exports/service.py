@@ -193,11 +193,11 @@ def inspection_export(*, session: Session, user: User, flt: ExportFilter) -> Exp
     keys = [key for key, _name, _position in categories]
     header = ["检查编号", "工厂", *_zone_column(names), "车间代码", "车间", "检查表", "版本", "检查员", "检查日期",
               time_header("开始时间", names), time_header("提交时间", names), "总分%", "等级", "是否合格",
-              *[f"{name}%" for _key, name, _position in categories]]
+              "不合格原因", *[f"{name}%" for _key, name, _position in categories]]
     query = _joined(select(
         Inspection.id, Plant.name, Plant.timezone, Workshop.code, Workshop.name, Checklist.key, ChecklistVersion.number,
         User.display_name, Inspection.started_at, Inspection.submitted_at, Inspection.overall_percent,
-        Inspection.grade, Inspection.passed,
+        Inspection.grade, Inspection.passed, Inspection.fail_reasons,
     )).where(*conditions).order_by(Inspection.submitted_at, Inspection.id)
 
     def rows() -> Iterator[list]:
@@ -229,12 +229,24 @@ def _with_percents(session: Session, chunk: list, keys: list[str], names: tuple[
     ):
         percents.setdefault(inspection_id, {})[key] = percent
     for (inspection_id, plant, zone, code, name, checklist, version, inspector, started, submitted, overall, grade,
-         passed) in chunk:
+         passed, reasons) in chunk:
         mine = percents.get(inspection_id, {})
         submitted_local = wall_time(submitted, zone)
         yield [inspection_id, plant, *_zone_cell(zone, names), code, name, checklist, version, inspector,
                submitted_local.date(), wall_time(started, zone), submitted_local,
-               _round(overall), grade, "是" if passed else "否"] + [_round(mine.get(key)) for key in keys]
+               _round(overall), grade, "是" if passed else "否", fail_reasons_text(reasons)] + \
+            [_round(mine.get(key)) for key in keys]
+
+
+def fail_reasons_text(reasons: list | None) -> str:
+    """Why an inspection failed, as a spreadsheet cell: 关键项不合格：exit, aisle；未达及格线（85%）."""
+    parts = []
+    for reason in reasons or ():
+        if reason["code"] == "critical_failed":
+            parts.append("关键项不合格：" + ", ".join(reason["items"]))
+        else:
+            parts.append(f"未达及格线（{reason['pass_mark']:g}%）")
+    return "；".join(parts)
 
 
 def answer_export(*, session: Session, user: User, flt: ExportFilter) -> Export:

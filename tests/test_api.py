@@ -64,8 +64,8 @@ def test_paper_audit_entered_through_the_api(app, client, token_for, clock_at):
     assert body["workshop"] == "W1" and body["checklist"] == {"key": "standard-6s", "version": 2}
     assert body["inspector"] == "sup1" and body["submitted_at"]
     assert len(body["answers"]) == len(items)
-    assert body["answers"][0] == {"item": "sort-01", "category": "sort", "score": 4, "note": "纸质记录补录",
-                                  "flagged": False, "photo_count": 0}
+    assert body["answers"][0] == {"item": "sort-01", "category": "sort", "critical": False, "score": 4,
+                                  "note": "纸质记录补录", "flagged": False, "photo_count": 0}
     percents = {c["key"]: c["percent"] for c in body["categories"]}
     assert percents["sort"] == 100.0 and percents["office"] is None
     assert body["overall_percent"] == 100.0 and body["grade"] == "优" and body["passed"] is True

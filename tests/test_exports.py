@@ -46,9 +46,10 @@ def three_inspections(app, client):
 def test_inspection_export_agrees_with_rollups_and_a_recomputation(app, client, three_inspections):
     rows = read_csv(client.get("/exports/inspections.csv"))
     header, body = rows[0], rows[1:]
-    assert header[:13] == ["检查编号", "工厂", "车间代码", "车间", "检查表", "版本", "检查员", "检查日期",
-                           "开始时间（Asia/Shanghai）", "提交时间（Asia/Shanghai）", "总分%", "等级", "是否合格"]
-    assert header[13:] == ["整理%", "整顿%", "清扫%", "清洁%", "素养%", "安全%", "办公区%"]
+    assert header[:14] == ["检查编号", "工厂", "车间代码", "车间", "检查表", "版本", "检查员", "检查日期",
+                           "开始时间（Asia/Shanghai）", "提交时间（Asia/Shanghai）", "总分%", "等级", "是否合格",
+                           "不合格原因"]
+    assert header[14:] == ["整理%", "整顿%", "清扫%", "清洁%", "素养%", "安全%", "办公区%"]
     assert [int(r[0]) for r in body] == three_inspections
     with Session(app.extensions["engine"]) as session:
         for row in body:
@@ -60,8 +61,11 @@ def test_inspection_export_agrees_with_rollups_and_a_recomputation(app, client, 
                                      scheme_from_dict(inspection.version.scheme))
             assert float(row[10]) == pytest.approx(inspection.overall_percent, abs=0.006)
             assert float(row[10]) == pytest.approx(again.overall_percent, abs=0.006)
+            # the reason beside the verdict: 0–4 at i % 5 puts the first inspection below 60 %
+            assert (row[12] == "否") is bool(row[13]) is (not again.passed)
+            assert ("未达及格线（60%）" in row[13]) is (again.overall_percent < 60)
             for key, cell in zip(["sort", "set-in-order", "shine", "standardize", "sustain", "safety", "office"],
-                                 row[13:], strict=True):
+                                 row[14:], strict=True):
                 recomputed = next(c.percent for c in again.categories if c.key == key)
                 if stored[key] is None:
                     assert cell == "" and recomputed is None
