@@ -19,6 +19,7 @@ from sqlalchemy import text
 import assets
 import observability
 import storage
+import web
 from assets import static_url
 
 DEFAULT_LOCALE = "zh_CN"
@@ -108,6 +109,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_tasks(app)
     _register_cli(app)
     _register_error_pages(app)
+
+    app.before_request(web.refuse_another_users_change)
+    app.after_request(web.acknowledge_change)
 
     @app.after_request
     def _headers(response):

@@ -111,3 +111,31 @@ def screen_is_english() -> bool:
     from flask_babel import get_locale
 
     return has_request_context() and get_locale().language == "en"
+
+
+# Statuses that are not the server taking (or judging) a tablet's queued change: the page expired (CSRF), nobody
+# or somebody else is signed in, a proxy's session timeout. The change stays on the tablet.
+NOT_TAKEN = frozenset({400, 401, 403, 419})
+
+
+def refuse_another_users_change():
+    """before_request: a queued change carries the id of the user who made it (X-Change-User); it is never taken as
+    anyone else's, whoever is signed in on the tablet now."""
+    from flask_login import current_user
+
+    made_by = request.headers.get("X-Change-User")
+    if made_by and request.headers.get("X-Change-Key") and current_user.is_authenticated \
+            and made_by != str(current_user.id):
+        return "this change was queued by another user", 403
+
+
+def acknowledge_change(response):
+    """after_request: the server's own answer to a queued change names its key in X-Change-Ack; the outbox removes a
+    change only on that (a redirect to the sign-in page, a login page or a proxy's answer never carries it)."""
+    from flask_login import current_user
+
+    key = request.headers.get("X-Change-Key")
+    if key and current_user.is_authenticated and response.status_code < 500 \
+            and response.status_code not in NOT_TAKEN and not 300 <= response.status_code < 400:
+        response.headers["X-Change-Ack"] = key
+    return response

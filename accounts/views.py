@@ -172,9 +172,11 @@ def _sign_out(message: str):
     session.clear()
     flash(message)
     response = redirect(url_for("accounts.login"), code=303)
-    # Browsers that honour it (HTTPS or localhost) drop this site's caches and storage; outbox.js does the
-    # same itself on plain-HTTP factory networks, after making sure nothing unsent is left.
-    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    # Browsers that honour it (HTTPS or localhost) drop this site's HTTP cache; outbox.js drops the pages kept for
+    # offline use and the user's confirmed values itself (also on plain-HTTP factory networks), after making sure
+    # nothing of theirs is unsent. Not "storage": that would wipe the outbox, where another user's queued changes
+    # may wait for them (their session ended elsewhere) — never thrown away for someone else's sign-out.
+    response.headers["Clear-Site-Data"] = '"cache"'
     return response
 
 

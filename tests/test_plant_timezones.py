@@ -247,3 +247,34 @@ def test_file_names_carry_the_plants_date(app, client, auth, travel):
     auth.logout()
     auth.login("admin")
     assert "6S-audit-2026-12-03.csv" in client.get("/admin/audit.csv").headers["Content-Disposition"]
+
+
+def test_reports_issued_by_the_task_consumer_print_the_plants_clock(app, client, auth, travel, tmp_path):
+    """A New York plant: the consumer (no request, no page that named the plant) renders its stored report on New
+    York's clock with the offset, as the screen shows it — never Shanghai's (#34)."""
+    import subprocess
+
+    import tasks
+    from actions.models import CorrectiveAction
+
+    auth.login("admin")
+    assert set_zone(client, app, "P2", "America/New_York").status_code == 303
+    auth.logout()
+    travel(datetime(2026, 12, 6, 23, 35, 5, tzinfo=UTC))  # New York 12-06 18:35 (-05:00); Shanghai 12-07 07:35
+    auth.login("manager")
+    inspection_id = inspect(app, client, "W3")
+    assert "2026-12-06 18:35 (-05:00)" in client.get(f"/inspections/{inspection_id}").text
+    assert tasks.drain(app) >= 1  # what the consumer does
+    response = client.get(f"/inspections/{inspection_id}/report.pdf")
+    assert response.headers["X-Report-Document"] == f"6S-{inspection_id}-1"  # the stored one, not a re-render
+    path = tmp_path / "report.pdf"
+    path.write_bytes(response.data)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "2026-12-06 18:35 (-05:00)" in text  # inspected, issued, signed
+    assert text.count("(-05:00)") >= 3
+    assert "2026-12-07 07:35" not in text and "2026-12-07" not in text
+    with Session(app.extensions["engine"]) as session:
+        due = {a.due_on for a in session.exec(select(CorrectiveAction))}
+    assert due == {date(2026, 12, 13)}  # the plant's day + 7, printed as such
+    assert "2026-12-13" in text

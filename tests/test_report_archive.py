@@ -78,7 +78,9 @@ def test_a_countersign_issues_a_new_document_that_references_the_old_one(sqlite_
     # the old file still verifies as ours, and says it was superseded
     AuthActions(client).logout()
     page = client.get(f"/verify/{old.headers['X-Report-SHA256']}")
-    assert page.status_code == 200 and 'data-verdict="authentic"' in page.text
+    # genuine but superseded: amber, never the green tick (#34)
+    assert page.status_code == 200 and 'data-verdict="superseded"' in page.text
+    assert 'data-verdict="authentic"' not in page.text
     assert 'data-latest="no"' in page.text and f"已被 6S-{inspection_id}-2 取代（签名变更）" in page.text
 
 

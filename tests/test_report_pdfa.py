@@ -11,7 +11,7 @@ from pathlib import Path
 import pikepdf
 from sqlmodel import Session, select
 
-from inspections.models import ReportDocument
+from inspections.models import Inspection, ReportDocument
 from tests.conftest import AuthActions
 from tests.test_report_archive import pdf_text, submitted
 
@@ -182,3 +182,59 @@ def test_verify_in_english_says_the_copy_is_not_the_original(sqlite_app):
     location = upload(client, resaved(original)).location
     page = client.get(location + "&lang=en")
     assert 'data-verdict="record-only"' in page.text and "not the original" in page.text
+
+
+def test_verify_names_exactly_the_document_it_was_given(app, client):
+    """The full report and its findings summary print one record fingerprint: the QR code's number, or the number
+    an uploaded (modified) copy carries, says which of them it is (#34)."""
+    inspection_id = submitted(app, client)
+    full = client.get(f"/inspections/{inspection_id}/report.pdf").data
+    summary = client.get(f"/inspections/{inspection_id}/report.pdf?detail=findings").data
+    with Session(app.extensions["engine"]) as session:
+        records = set(session.exec(select(ReportDocument.record_sha256).where(
+            ReportDocument.inspection_id == inspection_id)).all())
+    assert len(records) == 1  # one record, two documents
+    record_sha = records.pop()
+    AuthActions(client).logout()
+
+    for data, number in ((full, f"6S-{inspection_id}-1"), (summary, f"6S-{inspection_id}-F1")):
+        answer = upload(client, resaved(data))
+        assert f"document={number}" in answer.location
+        page = client.get(answer.location).text
+        assert 'data-verdict="record-only"' in page and f'data-document="{number}"' in page
+    # the QR code's address names its document
+    assert f'data-document="6S-{inspection_id}-F1"' in client.get(
+        f"/verify/{record_sha}?document=6S-{inspection_id}-F1").text
+    # a fingerprint typed by hand: the full report, with the summary named beside it
+    page = client.get(f"/verify/{record_sha}").text
+    assert f'data-document="6S-{inspection_id}-1"' in page
+    assert f'data-siblings="6S-{inspection_id}-F1"' in page
+
+
+def test_a_superseded_report_shows_the_figures_it_printed_in_amber(app, client, auth):
+    inspection_id = submitted(app, client)
+    first = client.get(f"/inspections/{inspection_id}/report.pdf")
+    with Session(app.extensions["engine"]) as session:
+        printed = session.get(Inspection, inspection_id).overall_percent
+        item = session.get(Inspection, inspection_id).version.categories[0].items[0].key
+    auth.logout()
+    auth.login("manager")
+    done = client.post(f"/inspections/{inspection_id}/items/{item}/correct",
+                       data={"score": "0", "reason": "复核照片：通道被堆放物堵住"})
+    assert done.status_code == 303
+    second = client.get(f"/inspections/{inspection_id}/report.pdf")
+    assert second.headers["X-Report-Document"] == f"6S-{inspection_id}-2"
+    with Session(app.extensions["engine"]) as session:
+        now = session.get(Inspection, inspection_id).overall_percent
+    assert round(now, 1) != round(printed, 1)
+    auth.logout()
+
+    for address in (f"/verify/{first.headers['X-Report-SHA256']}",
+                    upload(client, resaved(first.data)).location):
+        page = client.get(address).text
+        assert 'data-verdict="superseded"' in page and 'data-verdict="authentic"' not in page
+        assert f'data-printed-percent="{printed:.1f}"' in page  # what it printed, never today's figures
+        assert f"{now:.1f}%" not in page
+        assert f"已被 6S-{inspection_id}-2 取代" in page and "data-latest-link" in page
+    latest = client.get(f"/verify/{second.headers['X-Report-SHA256']}").text
+    assert 'data-verdict="authentic"' in latest and f'data-printed-percent="{now:.1f}"' in latest

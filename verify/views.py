@@ -12,7 +12,7 @@ import hashlib
 from flask import Blueprint, redirect, request, url_for
 
 from database import db
-from inspections.reports.archive import fingerprint_inside, issued_file, number_of, verify
+from inspections.reports.archive import fingerprint_inside, issued_file, number_inside, number_of, verify
 from storage import storage
 from web import at_plant, render_page
 
@@ -39,7 +39,8 @@ def upload():
         file_sha256 = hashlib.sha256(data).hexdigest()
         if not issued_file(db(), file_sha256) and (record := fingerprint_inside(data)) is not None:
             # not a file we issued, but it carries a record: say what that record is, and that the file differs
-            return redirect(url_for(".document", sha256=record, via="embedded"), code=303)
+            return redirect(url_for(".document", sha256=record, via="embedded", document=number_inside(data)),
+                            code=303)
         return redirect(url_for(".document", sha256=file_sha256), code=303)
     if typed:
         return redirect(url_for(".document", sha256=typed), code=303)
@@ -48,13 +49,15 @@ def upload():
 
 @bp.get("/verify/<sha256>")
 def document(sha256: str):
-    result = verify(session=db(), sha256=sha256, store=storage())
+    # ?document=6S-12-2: the QR code (or the uploaded file) names which of the documents sharing a record it is
+    result = verify(session=db(), sha256=sha256, store=storage(), number=request.args.get("document"))
     if result is None:
         return render_page("verify/verify.html", status=404, result=None, searched=sha256[:64])
     at_plant(result.inspection.workshop.plant)  # times as the plant's paper shows them
     numbers = {
         "document": number_of(result.document),
         "latest": number_of(result.latest),
+        "siblings": [number_of(d) for d in result.siblings],
     }
     via_embedded = request.args.get("via") == "embedded" and result.matched == "record"
     response = render_page("verify/verify.html", result=result, numbers=numbers, searched=sha256[:64],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -251,9 +252,37 @@ class Verification:
     latest: ReportDocument  # the newest document of the same inspection and kind
     file_intact: bool  # the stored bytes still match the hash
     record_intact: bool  # the inspection as held now still states what the latest document states
+    # other documents that print the same record fingerprint (the findings summary, other languages)
+    siblings: tuple[ReportDocument, ...] = ()
+
+    @property
+    def superseded(self) -> bool:
+        return self.document.id != self.latest.id
+
+    @property
+    def printed(self) -> dict:
+        """The result as this document printed it (its own record), never the inspection's figures of today."""
+        return json.loads(self.document.record_json).get("result", {})
 
 
 RECORD_FILE = "record.json"  # the statement an issued PDF carries (PDF/A-3 associated file)
+
+
+DOCUMENT_NUMBER = re.compile(r"\b6S-\d+-F?\d+(?:-EN|-ZHEN)?\b")
+
+
+def number_inside(pdf_bytes: bytes) -> str | None:
+    """The document number a PDF's metadata names (its keywords): only a hint to tell apart the documents that
+    share one verified record (the full report and its summary); it decides nothing about authenticity."""
+    import pikepdf
+
+    try:
+        with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
+            keywords = str(pdf.docinfo.get("/Keywords", ""))
+    except (pikepdf.PdfError, ValueError, KeyError, AttributeError):
+        return None
+    found = DOCUMENT_NUMBER.findall(keywords)
+    return found[-1] if found else None
 
 
 def fingerprint_inside(pdf_bytes: bytes) -> str | None:
@@ -281,16 +310,24 @@ def issued_file(session: Session, file_sha256: str) -> bool:
     return session.exec(select(ReportDocument.id).where(ReportDocument.file_sha256 == file_sha256)).first() is not None
 
 
-def verify(*, session: Session, sha256: str, store: Storage) -> Verification | None:
+def verify(*, session: Session, sha256: str, store: Storage, number: str | None = None) -> Verification | None:
+    """What is held of the document with this file hash or record fingerprint. A record fingerprint is printed on
+    every document made from that record (the full report, its findings summary, each language): `number` (the
+    document number the QR code or the uploaded file names) says which; without it, the full report in Chinese,
+    else the earliest, with the others named as siblings."""
     sha256 = sha256.strip().lower()
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
         return None
     document = session.exec(select(ReportDocument).where(ReportDocument.file_sha256 == sha256)).first()
-    matched = "file"
+    matched, siblings = "file", []
     if document is None:
         matched = "record"
-        document = session.exec(select(ReportDocument).where(ReportDocument.record_sha256 == sha256)
-                                .order_by(ReportDocument.id.desc())).first()
+        sharing = session.exec(select(ReportDocument).where(ReportDocument.record_sha256 == sha256)
+                               .order_by(ReportDocument.id)).all()
+        named = [d for d in sharing if number is not None and number_of(d) == number]
+        preferred = sorted(sharing, key=lambda d: (d.kind != "full", d.language != "zh", d.id))
+        document = (named or preferred or [None])[0]
+        siblings = [d for d in sharing if document is not None and d.id != document.id]
     if document is None:
         return None
     inspection = session.get(Inspection, document.inspection_id)
@@ -302,4 +339,4 @@ def verify(*, session: Session, sha256: str, store: Storage) -> Verification | N
         file_intact = False
     record_intact = fingerprint(record_statement(session=session, inspection=inspection)) == latest.record_sha256
     return Verification(document=document, inspection=inspection, matched=matched, latest=latest,
-                        file_intact=file_intact, record_intact=record_intact)
+                        file_intact=file_intact, record_intact=record_intact, siblings=tuple(siblings))

@@ -39,7 +39,7 @@ from inspections.representation import inspection_json
 from observability import database_figure, report_rendered
 from storage import storage
 from tasks import TaskRun, after_commit, at_start, background, beat, every, run_of, run_state
-from web import public_url, qr_svg
+from web import at_plant, public_url, qr_svg
 
 ISSUE_TASK = "reports.issue"
 SWEEP_TASK = "reports.sweep"
@@ -51,9 +51,11 @@ def render_inspection_pdf(inspection: Inspection, kind: str, issue, context: dic
     """The report HTML for this issue in its language, printed by WeasyPrint (a request context is needed for its
     URLs)."""
     words = ReportLanguage(language)
+    at_plant(inspection.workshop.plant)  # the plant's clock, whoever renders it (a request or the task consumer)
     context = context or inspection_report_context(session=db(), inspection=inspection, words=words)
     images = {f"/signatures/{s.image_sha256}.png": s.image_png for s in context["signatures"] if s.image_png}
-    verify_url = public_url("verify.document", sha256=issue.record_sha256)
+    # the document's number with the fingerprint: the full report and its summary print the same record
+    verify_url = public_url("verify.document", sha256=issue.record_sha256, document=issue.number)
     now = clock.now()
     html = render_template(
         "print/inspection.html", **context, issue=issue, kind=kind, now=now, verify_url=verify_url,

@@ -38,6 +38,7 @@ from inspections.reports.language import (
 from inspections.reports.pdf import ReportUnavailable, render_pdf
 from inspections.reports.periods import Period
 from storage import storage
+from web import at_plant
 
 TEMPLATES = {"workshop": "print/workshop.html", "plant": "print/plant.html",
              "calibration": "print/calibration.html"}  # a joint inspection's report (quality.calibration_views)
@@ -64,6 +65,9 @@ def issue_period_report(*, session: Session, kind: str, subject: str, period: Pe
     """The stored document for this content in this language (zh, en, zh-en: the `locale` column), or a new one
     rendered, stored and recorded."""
     template = TEMPLATES[kind]
+    workshops = list(workshops)
+    if workshops:  # one plant's report: its times on the plant's clock, whoever renders it (a request, the consumer)
+        at_plant(workshops[0].plant)
     context = {**context, **language_context(ReportLanguage(language))}
     html_sha256 = hashlib.sha256(render_template(template, **context, now=FINGERPRINT_NOW).encode()).hexdigest()
     key = {"kind": kind, "subject": subject, "period_start": period.start, "period_end": period.end,

@@ -8,7 +8,6 @@
     saving: zh ? "保存中…" : "Saving…",
     queued: zh ? "已暂存，联网后自动上传" : "Queued: uploads when online",
     failed: zh ? "未保存：请点“立即同步”" : "Not saved: tap “Sync now”",
-    expired: zh ? "页面已过期：请联网后刷新页面（暂存的内容不会丢失）" : "Page expired: reload when online (queued changes are kept)",
     count: zh ? "待同步 %n 项" : "%n to sync",
     busy: zh ? "还有 %n 项没有上传，请联网并等待同步完成后再操作。" : "%n changes are not uploaded yet; go online and wait for them.",
     photo: zh ? "照片上传中…" : "Uploading photo…",
@@ -18,8 +17,19 @@
     noProblem: zh ? "无问题" : "No problem",
     formQueued: zh ? "网络不通：%s 已暂存在本机，联网后自动登记。可以继续挂下一个。" : "No network: %s is kept on this tablet and sent when online. You can go on with the next one.",
     formSent: zh ? "暂存的 %s 已登记。" : "The queued %s has been registered.",
-    formRefused: zh ? "暂存的 %s 未能登记：%e 请重新填写。" : "The queued %s was refused: %e Please fill it in again."
+    formRefused: zh ? "暂存的 %s 未能登记：%e 请重新填写。" : "The queued %s was refused: %e Please fill it in again.",
+    signIn: zh ? "请重新登录，暂存的内容会在登录后上传。" : "Please sign in again: the queued changes upload once you have.",
+    signInLink: zh ? "重新登录" : "Sign in",
+    othersQueue: zh ? "本机还有 %u 暂存的 %n 项内容，只会在 %u 登录后以其本人身份上传。" :
+                      "This tablet keeps %n queued changes of %u; they upload only when %u signs in.",
+    keepForThem: zh ? "保留给 %u" : "Keep them for %u",
+    discardTheirs: zh ? "删除这些内容" : "Discard them",
+    discardConfirm: zh ? "删除后 %u 暂存的 %n 项内容将无法找回。确定删除吗？" : "%n queued changes of %u will be lost for good. Discard them?"
   };
+  // Who is signed in on this page (none on the login page): a change is sent only by the user who made it.
+  var ME = document.body ? document.body.getAttribute("data-user") : null;
+  var MY_NAME = document.body ? document.body.getAttribute("data-user-name") : "";
+  function mine(change) { return !change.user || change.user === ME; }
   var DB_NAME = "sixs-outbox", STORE = "changes";
   var memory = [], memorySeq = 0, flushing = false, retryTimer = null, retryDelay = 2000;
 
@@ -53,6 +63,8 @@
   }
   function add(change) {
     change.queuedAt = change.queuedAt || Date.now();  // for X-Outbox-Waited: how long it waited here
+    change.user = change.user || ME;  // whose change it is: never sent as anyone else
+    change.userName = change.userName || MY_NAME;
     return tx("readwrite", function (store) {
       if (!store) { change.seq = ++memorySeq; memory.push(change); return; }
       store.add(change);
@@ -105,7 +117,7 @@
     count.setAttribute("data-outbox-count", n);
     showProgress(changes);
   }
-  function refreshCounter() { return all().then(updateCounter); }
+  function refreshCounter() { return all().then(function (changes) { updateCounter(changes.filter(mine)); }); }
 
   // The progress bar counts answers the server has confirmed (data-answered) plus the ones waiting in the
   // outbox for items the server has not seen answered yet, so an offline round still shows how far it got.
@@ -340,6 +352,7 @@
   // ---- sending, in order ----
   function send(change) {
     var body = new FormData(), headers = { "X-CSRFToken": csrfToken(), "HX-Request": "true", "X-Change-Key": change.key };
+    if (change.user) headers["X-Change-User"] = change.user;
     // milliseconds on this tablet's own clock: the server counts changes that went out late (replays)
     if (change.queuedAt) headers["X-Outbox-Waited"] = String(Math.max(0, Date.now() - change.queuedAt));
     if (change.kind === "form") {  // a whole page form: the server answers with a redirect, not a fragment
@@ -347,11 +360,11 @@
       change.fields.forEach(function (f) {
         if (f[1] instanceof Blob) body.append(f[0], f[1], "photo.jpg"); else body.append(f[0], f[1]);
       });
-      return fetch(change.url, { method: "POST", body: body, headers: headers, credentials: "same-origin" });
+      return post(change.url, body, headers);
     }
     if (change.kind === "markup") {  // a photo's markup layer: fields as given, the photo strip comes back
       change.fields.forEach(function (f) { body.append(f[0], f[1]); });
-      return fetch(change.url, { method: "POST", body: body, headers: headers, credentials: "same-origin" });
+      return post(change.url, body, headers);
     }
     if (change.kind === "answer") {
       if (change.score !== "") body.append("score-" + change.item, change.score);
@@ -364,7 +377,27 @@
     } else {
       body.append("photo-" + change.item, change.blob, "photo.jpg");
     }
-    return fetch(change.url, { method: "POST", body: body, headers: headers, credentials: "same-origin" });
+    return post(change.url, body, headers);
+  }
+  // A redirect is never followed: it is the sign-in page (or a portal) answering, not the server taking the change.
+  function post(url, body, headers) {
+    return fetch(url, { method: "POST", body: body, headers: headers, credentials: "same-origin", redirect: "manual" });
+  }
+  // Only the server's own answer to this very change lets it leave the device: the X-Change-Ack header naming its
+  // key. A redirect, the sign-in page, 400 (an expired page), 401/403/419 or anything else keeps it queued.
+  function acknowledged(change, response) {
+    return response.type !== "opaqueredirect" && response.headers.get("X-Change-Ack") === change.key;
+  }
+  function askToSignIn() {
+    var box = document.getElementById("outbox-message");
+    if (!box) return;
+    box.textContent = T.signIn + " ";
+    var link = document.createElement("a");
+    link.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
+    link.textContent = T.signInLink; link.setAttribute("data-action", "sign-in-again");
+    box.appendChild(link);
+    box.hidden = false;
+    box.setAttribute("data-outbox-state", "sign-in");
   }
 
   function flush() {
@@ -372,21 +405,23 @@
     flushing = true;
     clearTimeout(retryTimer);
     function next() {
-      return all().then(function (changes) {
+      return all().then(function (everything) {
+        var changes = everything.filter(mine);
+        showOthers(everything.filter(function (c) { return !mine(c); }));
         updateCounter(changes);
         if (!changes.length) { retryDelay = 2000; return; }
+        if (!ME) { markQueued(changes); return; }  // the sign-in page sends nothing: nobody to send it as
         var change = changes[0];
         if (!navigator.onLine) { markQueued(changes); return; }
         showState(change.item, "state-saving", change.kind === "photo" ? T.photo : T.saving);
         return send(change).then(function (response) {
-          if (response.status >= 500 || response.status === 0) throw new Error("server " + response.status);
+          if (response.status >= 500) throw new Error("server " + response.status);
           retryDelay = 2000;
-          if (response.status === 400 || response.status === 401) {
-            showState(change.item, "state-error", T.expired);
-            if (change.kind === "form") say(T.expired);
+          if (!acknowledged(change, response)) {
+            showState(change.item, "state-queued", T.signIn);
+            askToSignIn();
             return "stop";
           }
-          if (change.kind === "form" && signedOut(response)) { say(T.expired); return "stop"; }
           if (change.kind === "form") return formAnswered(change, response).then(next);
           return response.text().then(function (html) {
             if (change.kind === "photo" || change.kind === "markup") {
@@ -434,8 +469,35 @@
   function formText(change, which) {
     return ((change.texts || {})[which] || FORM_TEXTS[which]).replace("%s", change.label);
   }
-  function signedOut(response) {  // the session ended: the server sent the form to the sign-in page
-    return response.redirected && /\/login$/.test(new URL(response.url).pathname);
+  // Another user's queue on this tablet (their session ended, someone else signed in): kept for them, never sent as
+  // the one signed in now, unless they choose to discard it.
+  function showOthers(changes) {
+    var box = document.getElementById("outbox-others");
+    if (!box) return;
+    var byUser = {};
+    changes.forEach(function (c) { (byUser[c.user] = byUser[c.user] || []).push(c); });
+    var users = Object.keys(byUser);
+    if (!users.length || box.getAttribute("data-dismissed") === users.join(",")) { box.hidden = true; return; }
+    var theirs = byUser[users[0]], name = theirs[0].userName || "#" + users[0];
+    box.textContent = "";
+    var text = document.createElement("p");
+    text.textContent = T.othersQueue.replace(/%u/g, name).replace("%n", theirs.length);
+    box.appendChild(text);
+    var keep = document.createElement("button"), drop = document.createElement("button");
+    keep.type = drop.type = "button";
+    keep.className = "btn btn-large"; drop.className = "btn btn-large btn-danger";
+    keep.textContent = T.keepForThem.replace("%u", name); keep.setAttribute("data-action", "keep-for-them");
+    drop.textContent = T.discardTheirs; drop.setAttribute("data-action", "discard-theirs");
+    keep.onclick = function () { box.setAttribute("data-dismissed", users.join(",")); box.hidden = true; };
+    drop.onclick = function () {
+      if (!window.confirm(T.discardConfirm.replace("%u", name).replace("%n", theirs.length))) return;
+      theirs.reduce(function (p, c) { return p.then(function () { return remove(c.seq); }); }, Promise.resolve())
+        .then(function () { return all(); }).then(function (left) { showOthers(left.filter(function (c) { return !mine(c); })); });
+    };
+    box.appendChild(keep); box.appendChild(drop);
+    box.setAttribute("data-other-user", users[0]);
+    box.setAttribute("data-other-count", theirs.length);
+    box.hidden = false;
   }
   function errorIn(html) {
     var doc = new DOMParser().parseFromString(html, "text/html"), error = doc.querySelector("[data-error]");
@@ -496,9 +558,7 @@
       if (!navigator.onLine) return keep();
       return send(change).then(function (response) {
         if (response.status >= 500) return keep();
-        if (signedOut(response) || response.status === 400 || response.status === 401) {
-          return keep().then(function () { say(T.expired); });
-        }
+        if (!acknowledged(change, response)) return keep().then(askToSignIn);
         if (response.status === 201) { location.assign(response.headers.get("Location")); return; }
         return response.text().then(function (html) { showFormError(form, errorIn(html) || String(response.status)); });
       }, keep);
@@ -542,7 +602,9 @@
   // ---- on load: show what is still queued, then send it ----
   function restore() {
     applyConfirmed();
-    return all().then(function (changes) {
+    return all().then(function (everything) {
+      var changes = everything.filter(mine);
+      showOthers(everything.filter(function (c) { return !mine(c); }));
       changes.forEach(function (c) {
         if (c.page !== location.pathname) return;
         var item = itemEl(c.item);
@@ -567,7 +629,8 @@
     if (!form.matches("[data-needs-empty-outbox]")) return;
     if (form.getAttribute("data-outbox-checked") === "yes") return;
     e.preventDefault();
-    all().then(function (changes) {
+    all().then(function (everything) {
+      var changes = everything.filter(mine);
       if (changes.length) {
         var box = document.getElementById("outbox-message");
         if (box) { box.textContent = T.busy.replace("%n", changes.length); box.hidden = false; box.focus(); }
@@ -624,7 +687,7 @@
   };
   document.addEventListener("htmx:afterSettle", hintTabs);
   window.addEventListener("online", function () { retryDelay = 2000; flush(); });
-  window.addEventListener("offline", function () { all().then(markQueued); });
+  window.addEventListener("offline", function () { all().then(function (c) { markQueued(c.filter(mine)); }); });
   document.addEventListener("DOMContentLoaded", function () { restore().then(flush); });
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js").catch(function () {});

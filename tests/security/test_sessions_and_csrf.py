@@ -46,7 +46,8 @@ def test_a_cookie_is_dead_after_logout_switch_user_and_disable(app, client, auth
         assert response.status_code in (302, 303)
         if leave == "/switch-user":
             cleared = response.headers["Clear-Site-Data"]
-            assert '"cache"' in cleared and '"storage"' in cleared
+            # the outbox (storage) may hold another user's queued changes: outbox.js clears the rest itself
+            assert '"cache"' in cleared and '"storage"' not in cleared
         client.set_cookie("session", cookie)  # replayed by whoever copied it
         assert client.get("/workshops/W1").status_code == 302, leave
     auth.login("sup1")

@@ -1,0 +1,123 @@
+"""Queued changes leave the tablet only on the server's own acknowledgement (#34): a session ended elsewhere, the
+sign-in page, or another user signing in on the same tablet never makes the outbox drop or mis-send them."""
+
+import time
+
+import pytest
+from sqlmodel import Session, select
+
+from inspections.models import Answer, AnswerChange
+from tests.browser.actions import login, new_inspection
+from tests.helpers import published_items
+from tests.seed import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+QUEUED = '() => new Promise(r => { const o = indexedDB.open("sixs-outbox", 1); o.onsuccess = () => { ' \
+         'const q = o.result.transaction("changes").objectStore("changes").getAll(); ' \
+         'q.onsuccess = () => r(q.result.map(c => [c.item, c.user])); }; })'
+
+
+def wait_for_empty_queue(page):
+    deadline = time.monotonic() + 30
+    while page.evaluate(QUEUED):
+        assert time.monotonic() < deadline, "the outbox never emptied"
+        page.wait_for_timeout(200)
+
+
+def stored_answers(app, inspection_id) -> dict[str, int | None]:
+    with Session(app.extensions["engine"]) as session:
+        return {a.item.key: a.score for a in session.exec(select(Answer).where(Answer.inspection_id == inspection_id))}
+
+
+def applied_changes(app, inspection_id) -> list[str]:
+    with Session(app.extensions["engine"]) as session:
+        return [c.outcome for c in session.exec(select(AnswerChange).where(AnswerChange.inspection_id == inspection_id))]
+
+
+def queue_offline(page, context, app, count=4):
+    items = [item for item in published_items(app) if item.category_key == "sort"][:count]
+    context.set_offline(True)
+    for n, item in enumerate(items):
+        page.locator(f'[data-item-code="{item.key}"] input[type=radio][value="{n % 4}"]').check()
+    page.wait_for_selector(f'[data-outbox-count="{count}"]', state="attached")
+    return {item.key: n % 4 for n, item in enumerate(items)}
+
+
+def end_all_sessions_elsewhere(browser, base, username="sup1"):
+    """The user's phone: 在所有设备上退出."""
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", service_workers="block")
+    page = phone.new_page()
+    login(page, base, username)
+    page.goto(f"{base}/account")
+    page.click('[data-action="end-all-sessions"]')
+    page.wait_for_url(f"{base}/login*")
+    phone.close()
+
+
+def test_a_session_ended_elsewhere_keeps_the_queue_until_the_same_user_signs_in(live_server, browser):
+    base, app = live_server
+    context = browser.new_context(viewport={"width": 768, "height": 1024}, locale="zh-CN", service_workers="block")
+    page = context.new_page()
+    try:
+        inspection_id = new_inspection(page, base)
+        form_url = page.url
+        expected = queue_offline(page, context, app)
+        end_all_sessions_elsewhere(browser, base)
+
+        context.set_offline(False)
+        page.click('[data-action="sync-now"]')
+        page.wait_for_selector('#outbox-message[data-outbox-state="sign-in"]')
+        assert "请重新登录，暂存的内容会在登录后上传" in page.inner_text("#outbox-message")
+        assert page.get_attribute("[data-outbox-count]", "data-outbox-count") == "4"
+        assert stored_answers(app, inspection_id) == {}  # the 302 to /login was not taken for a save
+
+        # the sign-in page loads the outbox script but sends nothing: nobody is signed in there
+        page.click('[data-action="sign-in-again"]')
+        page.wait_for_url(f"{base}/login*")
+        page.wait_for_timeout(1500)
+        assert len(page.evaluate(QUEUED)) == 4 and stored_answers(app, inspection_id) == {}
+
+        page.fill("input[name=username]", "sup1")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(form_url)  # back to the form it was sent from
+        wait_for_empty_queue(page)
+    finally:
+        context.close()
+    assert stored_answers(app, inspection_id) == expected
+    assert applied_changes(app, inspection_id) == ["applied"] * 4  # each exactly once
+
+
+def test_another_user_signing_in_never_sends_the_queue_as_themselves(live_server, browser):
+    base, app = live_server
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN", service_workers="block")
+    page = context.new_page()
+    try:
+        inspection_id = new_inspection(page, base)
+        expected = queue_offline(page, context, app, count=3)
+        end_all_sessions_elsewhere(browser, base)
+        context.set_offline(False)
+
+        login(page, base, "manager")  # the next person on the shared tablet
+        page.wait_for_selector('#outbox-others:not([hidden])')
+        others = page.locator("#outbox-others")
+        assert others.get_attribute("data-other-count") == "3"
+        assert "只会在" in others.inner_text() and "登录后以其本人身份上传" in others.inner_text()
+        page.goto(f"{base}/inspections/{inspection_id}")
+        page.wait_for_timeout(1500)
+        assert stored_answers(app, inspection_id) == {}  # nothing went out as the manager
+        assert page.get_attribute("[data-outbox-count]", "data-outbox-count") == "0"  # the manager's own: none
+        page.click('[data-action="keep-for-them"]')
+        assert page.locator("#outbox-others").is_hidden()
+        assert len(page.evaluate(QUEUED)) == 3
+
+        page.click('[data-action="switch-user"]')
+        page.wait_for_url(f"{base}/login*")
+        login(page, base, "sup1")
+        page.goto(f"{base}/inspections/{inspection_id}")
+        wait_for_empty_queue(page)
+    finally:
+        context.close()
+    assert stored_answers(app, inspection_id) == expected
+    assert applied_changes(app, inspection_id) == ["applied"] * 3
