@@ -52,7 +52,7 @@ class CategoryScore:
     percent: float | None
 
 
-BELOW_PASS_MARK = "below_pass_mark"
+BELOW_PASS_MARK = "below_pass_mark"  # noqa: S105  # nosec B105 - a reason code, not a password
 CRITICAL_FAILED = "critical_failed"
 
 

@@ -230,7 +230,8 @@ def pass_fail_sheet_with_one_critical():
 
 def test_a_failed_critical_item_is_the_reason_not_the_pass_mark():
     scheme = PassFailScheme(pass_mark=85)
-    result = score_inspection(pass_fail_sheet_with_one_critical(), {"exit": 0} | {f"k{i}": 1 for i in range(24)}, scheme)
+    answers = {"exit": 0} | {f"k{i}": 1 for i in range(24)}
+    result = score_inspection(pass_fail_sheet_with_one_critical(), answers, scheme)
     assert result.overall_percent == 96.0
     assert result.passed is False
     assert [r.to_dict() for r in result.fail_reasons] == [{"code": "critical_failed", "items": ["exit"]}]

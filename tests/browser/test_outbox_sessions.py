@@ -32,7 +32,8 @@ def stored_answers(app, inspection_id) -> dict[str, int | None]:
 
 def applied_changes(app, inspection_id) -> list[str]:
     with Session(app.extensions["engine"]) as session:
-        return [c.outcome for c in session.exec(select(AnswerChange).where(AnswerChange.inspection_id == inspection_id))]
+        return [c.outcome for c in session.exec(
+            select(AnswerChange).where(AnswerChange.inspection_id == inspection_id))]
 
 
 def queue_offline(page, context, app, count=4):
