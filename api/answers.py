@@ -235,12 +235,18 @@ class LeagueRow(Answer):
     previous_average: float | None
     change: float | None
     categories: dict[str, float | None]
+    passed: bool | None = Field(description="every inspection of the month passed (null: none this month)")
+    failed: int = Field(description="inspections of the month that failed")
+    checklists: list[str] = Field(description="the checklists its inspections of the month were filled against")
 
 
 class League(Answer):
     plant: str
     timezone: str
     month: str
+    ranking: Literal["failed_last"] = Field(description="a workshop with a failed inspection in the month ranks "
+                                                       "after every workshop whose inspections all passed; then "
+                                                       "by average, best first")
     inspections: int
     categories: list[dict[str, str]]
     workshops: list[LeagueRow]

@@ -305,11 +305,13 @@ def league(code: str):
         return jsonify(error=str(exc), code=exc.code), 422
     rows, names, _grades, count = monthly_league(session=session, workshops=workshops, month=month)
     return jsonify(
-        plant=plant.code, timezone=plant.timezone, month=f"{month.start:%Y-%m}", inspections=count,
+        plant=plant.code, timezone=plant.timezone, month=f"{month.start:%Y-%m}", ranking="failed_last",
+        inspections=count,
         categories=[{"key": key, "name": name} for key, name in names.items()],
         workshops=[{
             "code": r.workshop_code, "name": r.workshop_name, "rank": r.rank, "inspections": r.inspections,
             "average": _round(r.average), "latest": _round(r.latest), "previous_average": _round(r.previous_average),
             "change": _round(r.change), "categories": {k: _round(v) for k, v in r.category_averages.items()},
+            "passed": r.passed, "failed": r.failed, "checklists": list(r.checklists),
         } for r in rows],
     )

@@ -66,6 +66,11 @@ def items_by_key(version) -> dict:
     return {item.key: item for category in version.categories for item in category.items}
 
 
+def checklists_in(league) -> list[str]:
+    """The checklists a league's inspections were filled against, in order of first use."""
+    return list(dict.fromkeys(key for row in league for key in row.checklists))
+
+
 def register_template_helpers(bp: Blueprint) -> None:
     for name, function in (("percent", percent_filter), ("points", points_filter), ("localtime", localtime_filter),
                            ("utc_iso", utc_iso_filter),
@@ -73,5 +78,5 @@ def register_template_helpers(bp: Blueprint) -> None:
         bp.add_app_template_filter(function, name)
     for name, function in (("item_deduction", item_deduction), ("category_full_marks", category_full_marks),
                            ("unit_of", unit_of), ("items_by_key", items_by_key),
-                           ("local_name", local_name_filter)):
+                           ("local_name", local_name_filter), ("checklists_in", checklists_in)):
         bp.add_app_template_global(function, name)

@@ -23,6 +23,7 @@ class TrendPoint:
     checklist_key: str
     version_number: int
     category_percents: dict[str, float | None] = field(default_factory=dict)
+    passed: bool | None = None  # the inspection's verdict (a critical item failed fails it whatever the percent)
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def trends_by_workshop(*, session: Session, workshop_ids: list[int], limit: int 
     """The trend points of several workshops in two queries (a plant's month: 30 workshops at once)."""
     query = (
         select(Inspection.id, Inspection.workshop_id, Inspection.submitted_at, Inspection.overall_percent,
-               Inspection.grade, Checklist.key, ChecklistVersion.number)
+               Inspection.grade, Checklist.key, ChecklistVersion.number, Inspection.passed)
         .join(ChecklistVersion, Inspection.version_id == ChecklistVersion.id)
         .join(Checklist, ChecklistVersion.checklist_id == Checklist.id)
         .where(Inspection.workshop_id.in_(workshop_ids), Inspection.status == InspectionStatus.submitted)
@@ -96,10 +97,10 @@ def trends_by_workshop(*, session: Session, workshop_ids: list[int], limit: int 
         ):
             percents[inspection_id][key] = percent
     trends: dict[int, list[TrendPoint]] = {}
-    for i, workshop_id, at, overall, grade, key, number in rows:
+    for i, workshop_id, at, overall, grade, key, number, passed in rows:
         trends.setdefault(workshop_id, []).append(TrendPoint(
             inspection_id=i, submitted_at=at, overall_percent=overall, grade=grade, checklist_key=key,
-            version_number=number, category_percents=percents[i]))
+            version_number=number, category_percents=percents[i], passed=passed))
     return trends
 
 

@@ -88,3 +88,44 @@ def test_below_the_pass_mark_says_so_with_the_mark(client, auth):
     page = squash(client.get(f"/inspections/{inspection_id}").text)
     assert 'data-fail-reasons="below_pass_mark"' in page and "未达及格线（及格线 85%）" in page
     assert "关键项不合格" not in page
+
+
+def test_a_failed_workshop_never_tops_a_ranking(app, client, auth, tmp_path):
+    """W1 at 99 % with a critical item failed, W2 at 75 % passed: W2 ranks first everywhere, W1 is never "best"."""
+    from tests.helpers import answer_all, published_items
+
+    auth.login("sup1")
+    failed = start(client, "W1")
+    answer_all(client, failed, published_items(app), score_for=lambda i, item: 0 if item.key == "safety-09" else 4)
+    assert submit(client, failed).status_code == 303
+    auth.logout()
+    auth.login("sup2")
+    passed = start(client, "W2")
+    answer_all(client, passed, published_items(app), score_for=lambda i, item: 3)
+    assert submit(client, passed).status_code == 303
+    auth.logout()
+    auth.login("manager")
+
+    page = client.get("/plants/P1").text
+    w1 = page.index('data-workshop-code="W1" data-rank="2"')
+    w2 = page.index('data-workshop-code="W2" data-rank="1"')
+    assert w2 < w1 and 'data-passed="no"' in page[w1:] and "不合格 1 次" in page[w1:]
+    assert 'data-ranking="failed_last"' in page and "排在全部合格的车间之后" in page
+
+    league = client.get("/api/v1/plants/P1/league", headers=token_headers(app, "manager")).get_json()
+    assert league["ranking"] == "failed_last"
+    assert [(w["code"], w["rank"], w["passed"], w["failed"]) for w in league["workshops"]] == [
+        ("W2", 1, True, 0), ("W1", 2, False, 1)]
+    assert league["workshops"][1]["average"] > league["workshops"][0]["average"]  # 99 % still below 75 %
+
+    group = client.get("/plants").text
+    row = group[group.index('data-plant-code="P1"'):]
+    assert 'data-best="W2"' in row and 'data-worst="W1"' in row and 'data-failed="1"' in row
+
+    pdf = tmp_path / "plant.pdf"
+    pdf.write_bytes(client.get("/plants/P1/report.pdf").data)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    lines = [line for line in text.splitlines() if "（W1）" in line or "（W2）" in line]
+    assert "W2" in lines[0] and "合格" in lines[0] and "W1" in lines[1] and "不合格 1 次" in lines[1]
+    podium = text[:text.index("排名")]
+    assert "一号车间" not in podium.split("后三名")[0]  # not among the best three

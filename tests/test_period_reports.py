@@ -5,6 +5,8 @@ import subprocess
 from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from checklists.schemes import DEFAULT_GRADES
 from inspections.reports.periods import (
@@ -303,3 +305,38 @@ def test_workshop_page_lists_the_findings_still_open(app, client):
     section = page.split('class="card open-findings"')[1].split("</section>")[0]
     assert 'data-open-findings="1"' in section
     assert re.findall(r'<li data-item-code="([^"]+)">', section) == [items[9].key]
+
+
+# ---- failed inspections in rankings (#34) ----
+
+def failing(overall, day, passed=False, **categories):
+    return TrendPoint(inspection_id=100 + day, submitted_at=datetime(2026, 11, day, tzinfo=UTC),
+                      overall_percent=overall, grade=None, checklist_key="s", version_number=1,
+                      category_percents=categories, passed=passed)
+
+
+def test_a_failed_workshop_ranks_after_every_passing_one_and_is_never_best():
+    from inspections.reports.periods import group_table
+
+    workshops = [("A", "甲"), ("B", "乙"), ("C", "丙")]
+    # A: 96 % but a critical item failed; B: 80 % passed; C: 70 % passed
+    this = {"A": [failing(96, 1)], "B": [failing(80, 2, passed=True)], "C": [failing(70, 3, passed=True)]}
+    league = league_table(workshops, this, {}, [])
+    assert [(r.workshop_code, r.rank, r.passed, r.failed) for r in league] == [
+        ("B", 1, True, 0), ("C", 2, True, 0), ("A", 3, False, 1)]
+    (plant,) = group_table([("P", "厂")], league, {"A": "P", "B": "P", "C": "P"}, [])
+    assert plant.best.workshop_code == "B" and plant.worst.workshop_code == "A" and plant.failed == 1
+    # only failed workshops: none is "best"
+    only = league_table([("A", "甲")], {"A": [failing(99, 1)]}, {}, [])
+    assert group_table([("P", "厂")], only, {"A": "P"}, [])[0].best is None
+
+
+@given(st.lists(st.tuples(st.floats(0, 100), st.booleans()), min_size=1, max_size=8))
+def test_ranking_rule_holds_for_any_month(results):
+    workshops = [(f"W{n}", f"车间{n}") for n in range(len(results))]
+    this = {code: [failing(percent, 1, passed=passed)] for (code, _name), (percent, passed) in
+            zip(workshops, results, strict=True)}
+    league = league_table(workshops, this, {}, [])
+    ranks = [(r.failed > 0, -r.average) for r in league]
+    assert ranks == sorted(ranks)  # every passing workshop above every failing one, then by average
+    assert all(a.rank <= b.rank for a, b in zip(league, league[1:]))

@@ -338,7 +338,7 @@ def plant_report_context(*, session: Session, plant, workshops, month, for_print
         "grade_for": lambda percent: next((label for m, label in grades if percent is not None and percent >= m),
                                           None),
         "grades": grades,
-        "top": ranked[:3],
+        "top": [row for row in ranked if not row.failed][:3],  # a workshop that failed is never on the podium
         "bottom": list(reversed(ranked[-3:])) if len(ranked) > 3 else [],
         "plant_average": mean(row.average for row in ranked),
         "inspection_count": count,

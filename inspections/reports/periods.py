@@ -136,6 +136,19 @@ class LeagueRow:
     category_averages: dict[str, float | None]
     missed: int = 0  # planned inspections of the month that did not happen
     missed_counted: bool = False  # …counted as 0 in the average (the plant's rule)
+    failed: int = 0  # inspections of the month that failed (below the pass mark, or a critical item failed)
+    checklists: tuple[str, ...] = ()  # the checklists its inspections of the month were filled against
+
+    @property
+    def passed(self) -> bool | None:
+        """Every inspection of the month passed (None: none this month)."""
+        return None if not self.inspections else not self.failed
+
+
+def ranking_key(average: float | None, failed: int, code: str) -> tuple:
+    """The ranking rule: a workshop (or plant) with a failed inspection in the month ranks after every one whose
+    inspections all passed, whatever its average; within each group by average, best first; no data last."""
+    return average is None, failed > 0, -(average or 0), code
 
 
 def league_table(
@@ -143,9 +156,10 @@ def league_table(
     last_month: dict[str, list[TrendPoint]], category_keys: Sequence[str],
     missed: Mapping[str, int] | None = None, zero_for_missed: frozenset[str] | set[str] = frozenset(),
 ) -> list[LeagueRow]:
-    """Workshops ranked by their average overall percent for the month; ties share a rank; no data last.
-    missed: workshop code → planned inspections missed; for the codes in zero_for_missed each counts as a score
-    of 0 in the average (so a workshop cannot rank well by skipping its hard weeks)."""
+    """Workshops ranked by ranking_key: failed after passed, then by average overall percent for the month; ties
+    share a rank; no data last. missed: workshop code → planned inspections missed; for the codes in
+    zero_for_missed each counts as a score of 0 in the average (so a workshop cannot rank well by skipping its
+    hard weeks)."""
     missed = missed or {}
     rows = []
     for code, name in workshops:
@@ -160,15 +174,17 @@ def league_table(
             change=change(average, previous),
             category_averages={key: mean(p.category_percents.get(key) for p in points) for key in category_keys},
             missed=missed.get(code, 0), missed_counted=counted,
+            failed=sum(1 for p in points if p.passed is False),
+            checklists=tuple(dict.fromkeys(p.checklist_key for p in points)),
         ))
-    rows.sort(key=lambda r: (r.average is None, -(r.average or 0), r.workshop_code))
+    rows.sort(key=lambda r: ranking_key(r.average, r.failed, r.workshop_code))
     ranked, rank, last = [], 0, None
     for position, row in enumerate(rows, 1):
         if row.average is None:
             ranked.append(row)
             continue
-        if row.average != last:
-            rank, last = position, row.average
+        if (row.failed > 0, row.average) != last:
+            rank, last = position, (row.failed > 0, row.average)
         ranked.append(LeagueRow(**{**row.__dict__, "rank": rank}))
     return ranked
 
@@ -231,14 +247,16 @@ class PlantRow:
     average: float | None  # the mean of its workshops' monthly averages
     previous_average: float | None
     change: float | None
-    best: LeagueRow | None
-    worst: LeagueRow | None
+    best: LeagueRow | None  # the best workshop whose inspections all passed (a failed one is never "best")
+    worst: LeagueRow | None  # the weakest: a failed one before any that passed
     category_averages: dict[str, float | None]
+    failed: int = 0  # failed inspections of its workshops this month
 
 
 def group_table(plants: Sequence[tuple[str, str]], league: Sequence[LeagueRow],
                 plant_of: Mapping[str, str], category_keys: Sequence[str]) -> list[PlantRow]:
-    """Plants ranked by the mean of their workshops' monthly averages; best and worst workshop of each."""
+    """Plants ranked by ranking_key over the mean of their workshops' monthly averages (a plant with a failed
+    inspection after those without); best and worst workshop of each, by the league's own order."""
     rows = []
     for code, name in plants:
         mine = [r for r in league if plant_of[r.workshop_code] == code]
@@ -249,15 +267,17 @@ def group_table(plants: Sequence[tuple[str, str]], league: Sequence[LeagueRow],
             plant_code=code, plant_name=name, rank=None, workshops=len(mine),
             inspections=sum(r.inspections for r in mine), average=average, previous_average=previous,
             change=change(average, previous),
-            best=max(ranked, key=lambda r: r.average) if ranked else None,
-            worst=min(ranked, key=lambda r: r.average) if ranked else None,
+            best=min((r for r in ranked if not r.failed), key=lambda r: ranking_key(r.average, 0, r.workshop_code),
+                     default=None),
+            worst=max(ranked, key=lambda r: ranking_key(r.average, r.failed, r.workshop_code)) if ranked else None,
             category_averages={k: mean(r.category_averages.get(k) for r in ranked) for k in category_keys},
+            failed=sum(r.failed for r in mine),
         ))
-    rows.sort(key=lambda r: (r.average is None, -(r.average or 0), r.plant_code))
+    rows.sort(key=lambda r: ranking_key(r.average, r.failed, r.plant_code))
     ranked_rows, rank, last = [], 0, None
     for position, row in enumerate(rows, 1):
-        if row.average is not None and row.average != last:
-            rank, last = position, row.average
+        if row.average is not None and (row.failed > 0, row.average) != last:
+            rank, last = position, (row.failed > 0, row.average)
         ranked_rows.append(PlantRow(**{**row.__dict__, "rank": rank if row.average is not None else None}))
     return ranked_rows
 
