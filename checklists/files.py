@@ -19,12 +19,16 @@ import yaml
 from checklists.schemes import SCHEME_FIELDS, DeductionScheme, LevelScheme, Scheme, SchemeError, scheme_from_dict
 
 SCHEMA_VERSIONS = (1, 2)
+# The language a sheet's own texts (names, items, grade labels) are written in: reports print them as they are in
+# that language, and look for name_en / text_en / label_en only when it is not English.
+LANGUAGES = ("zh", "en")
+DEFAULT_LANGUAGE = "zh"
 MAX_UNIT = 16
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 # The fields each level knows: anything else is named as an error, never dropped without a word (a cap or a
 # deduction typed into the wrong place would silently change how a sheet scores).
 FIELDS = {
-    "the checklist": ("schema", "key", "name", "description", "change_note", "scoring", "categories"),
+    "the checklist": ("schema", "key", "name", "language", "description", "change_note", "scoring", "categories"),
     "a category": ("key", "name", "name_en", "weight", "full_marks", "items"),
     "an item": ("key", "text", "text_en", "guidance", "weight", "critical", "photo_required", "deduct", "unit",
                 "levels"),
@@ -73,6 +77,7 @@ class ChecklistData:
     scheme: Scheme = field(default_factory=LevelScheme)
     description: str = ""
     change_note: str = ""
+    language: str = DEFAULT_LANGUAGE
 
 
 def _line_of(node: yaml.Node | None) -> str:
@@ -143,6 +148,11 @@ def parse_checklist(text: str) -> ChecklistData:
         schema = 2  # report the rest as schema 2 would
     key = need_key(data, nodes, "", set())
     name = need_text(data, nodes, "name", "")
+    language = data.get("language", DEFAULT_LANGUAGE)
+    if language not in LANGUAGES:
+        problems.append(f"{_line_of(nodes.get('language'))}language: must be one of {', '.join(LANGUAGES)} (the "
+                        f"language of the sheet's own texts), not {language!r}")
+        language = DEFAULT_LANGUAGE
     scheme: Scheme = LevelScheme()
     if "scoring" in data:
         scoring, snodes = data["scoring"], _mapping_nodes(nodes.get("scoring"))
@@ -283,6 +293,7 @@ def parse_checklist(text: str) -> ChecklistData:
         key=key, name=name, categories=categories, scheme=scheme,
         description=need_text(data, nodes, "description", "", required=False),
         change_note=need_text(data, nodes, "change_note", "", required=False),
+        language=language,
     )
 
 
@@ -338,8 +349,11 @@ def checklist_to_dict(checklist: ChecklistData) -> dict[str, Any]:
 
     scheme = {key: _compact_number(value) if isinstance(value, float) else value
               for key, value in checklist.scheme.to_dict().items()}
-    scheme["grades"] = [{"min": _compact_number(g["min"]), "label": g["label"]} for g in scheme["grades"]]
+    scheme["grades"] = [{"min": _compact_number(g["min"]), "label": g["label"],
+                         **({"label_en": g["label_en"]} if g.get("label_en") else {})} for g in scheme["grades"]]
     out: dict[str, Any] = {"schema": schema_of(checklist), "key": checklist.key, "name": checklist.name}
+    if checklist.language != DEFAULT_LANGUAGE:  # only when set: Chinese sheets keep their content hash
+        out["language"] = checklist.language
     if checklist.description:
         out["description"] = checklist.description
     if checklist.change_note:

@@ -49,6 +49,9 @@ class ChecklistVersion(SQLModel, table=True):
     status: VersionStatus = Field(default=VersionStatus.draft, max_length=16)
     name: str = Field(default="", max_length=200)
     description: str = ""
+    # the language the version's own texts are written in (checklists/files.py LANGUAGES): zh, or en for a plant
+    # abroad whose names and items are English (reports then need no name_en / text_en and mark nothing)
+    language: str = Field(default="zh", max_length=8, sa_column_kwargs={"server_default": "zh"})
     # The scoring scheme (levels and their meanings, grade bands, pass mark) belongs to the version:
     # a later scheme change must never rescore an old inspection.
     scheme: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))

@@ -27,6 +27,16 @@ DEFAULT_LEVELS = {
     4: "完全符合：持续保持，可作为样板",
 }
 DEFAULT_GRADES = ((90.0, "优"), (80.0, "良"), (70.0, "中"), (60.0, "差"), (0.0, "不合格"))
+# English reports: the defaults' own English (a sheet's own labels and meanings carry theirs: label_en, meanings_en)
+DEFAULT_GRADES_EN = {"优": "Excellent", "良": "Good", "中": "Fair", "差": "Poor", "不合格": "Failed"}
+DEFAULT_LEVELS_EN = {
+    0: "Not met at all: problems everywhere, nothing done",
+    1: "Mostly not met: many problems, little improvement",
+    2: "Partly met: clear problems, action needed",
+    3: "Largely met: a few minor problems",
+    4: "Fully met: sustained, a model for others",
+}
+DEFAULT_PASS_FAIL_MEANINGS_EN = {"符合要求": "Meets the requirement", "不符合要求": "Does not meet the requirement"}
 DEFAULT_PASS_MARK = 60.0
 DEFAULT_DUE_DAYS = (1, 7)  # (critical, normal): a critical item the next day, any other within a week
 MAX_DUE_DAYS = 365
@@ -37,8 +47,8 @@ MAX_COUNT = 999  # the most occurrences one item may record on a deduction sheet
 # would silently change how a sheet scores).
 _COMMON_FIELDS = ("type", "grades", "pass_mark", "action_due_days", "overall")
 SCHEME_FIELDS = {
-    "levels": (*_COMMON_FIELDS, "levels", "finding_at_or_below"),
-    "pass_fail": (*_COMMON_FIELDS, "ok_label", "fail_label"),
+    "levels": (*_COMMON_FIELDS, "levels", "finding_at_or_below", "meanings_en"),
+    "pass_fail": (*_COMMON_FIELDS, "ok_label", "fail_label", "meanings_en"),
     "deduction": (*_COMMON_FIELDS, "category_points", "points_per_finding", "max_findings"),
 }
 
@@ -64,6 +74,23 @@ class _Banded:
     pass_mark: float = DEFAULT_PASS_MARK
     action_due_days: tuple[int, int] = DEFAULT_DUE_DAYS  # (critical, normal)
     overall: str = "mean"
+    # English for a Chinese sheet's own words, where the sheet gives it: grade label → English label, and an
+    # answer option's label → what it means in English
+    grades_en: tuple[tuple[str, str], ...] = ()
+    meanings_en: tuple[tuple[str, str], ...] = ()
+
+    def grade_en(self, label: str | None) -> str | None:
+        """A grade label's English: the sheet's own label_en, else the default bands' English."""
+        return dict(self.grades_en).get(label) or DEFAULT_GRADES_EN.get(label)
+
+    def meaning_en(self, option: Option) -> str | None:
+        """What an answer option means, in English: the sheet's meanings_en, else the defaults' English."""
+        own = dict(self.meanings_en).get(option.label)
+        if own:
+            return own
+        if option.meaning == DEFAULT_LEVELS.get(option.value):
+            return DEFAULT_LEVELS_EN[option.value]
+        return DEFAULT_PASS_FAIL_MEANINGS_EN.get(option.meaning)
 
     @property
     def counted(self) -> bool:
@@ -96,7 +123,11 @@ class _Banded:
         return self.grades[-1][1]
 
     def _bands_dict(self) -> dict[str, Any]:
-        out = {"grades": [{"min": m, "label": label} for m, label in self.grades], "pass_mark": self.pass_mark}
+        english = dict(self.grades_en)
+        out = {"grades": [{"min": m, "label": label, **({"label_en": english[label]} if label in english else {})}
+                          for m, label in self.grades], "pass_mark": self.pass_mark}
+        if self.meanings_en:  # only when set, like the rest: sheets without English keep their content hash
+            out["meanings_en"] = dict(self.meanings_en)
         if self.action_due_days != DEFAULT_DUE_DAYS:
             # only when set: versions published before the setting existed keep their exact content hash
             out["action_due_days"] = dict(zip(("critical", "normal"), self.action_due_days, strict=True))
@@ -270,7 +301,41 @@ def _named_levels(raw: list) -> tuple[dict[int, str], dict[int, str]]:
     return meanings, labels
 
 
+def _grades_en(raw: object) -> tuple[tuple[str, str], ...]:
+    english = []
+    for n, grade in enumerate(raw if isinstance(raw, list) else ()):
+        if not isinstance(grade, Mapping):
+            continue  # named by the grades check
+        unknown = [name for name in grade if name not in ("min", "label", "label_en")]
+        if unknown:
+            raise SchemeError(f"grades[{n}].{unknown[0]}: unknown field; a grade has min, label, label_en",
+                              "bad_grades")
+        if grade.get("label_en") is not None:
+            if not isinstance(grade["label_en"], str) or not grade["label_en"].strip():
+                raise SchemeError(f"grades[{n}].label_en: must be text", "bad_grades")
+            english.append((str(grade["label"]), grade["label_en"].strip()))
+    return tuple(english)
+
+
+def _meanings_en(raw: object) -> tuple[tuple[str, str], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, Mapping) or not all(isinstance(v, str) and v.strip() for v in raw.values()):
+        raise SchemeError("meanings_en must map each answer's label to its meaning in English", "bad_meanings")
+    return tuple((str(label), text.strip()) for label, text in raw.items())
+
+
 def scheme_from_dict(data: Mapping[str, Any] | None) -> Scheme:
+    scheme = _scheme_from_dict(data)
+    labels = [o.label for o in scheme.options] if not scheme.counted else []
+    strange = [label for label, _text in scheme.meanings_en if label not in labels]
+    if strange:
+        raise SchemeError(f"meanings_en.{strange[0]}: not an answer of this sheet ({', '.join(labels)})",
+                          "bad_meanings")
+    return scheme
+
+
+def _scheme_from_dict(data: Mapping[str, Any] | None) -> Scheme:
     data = data or {}
     if not isinstance(data, Mapping):
         raise SchemeError("scoring must be a mapping")
@@ -288,7 +353,8 @@ def scheme_from_dict(data: Mapping[str, Any] | None) -> Scheme:
     if overall not in OVERALL_RULES:
         raise SchemeError(f"overall must be one of {', '.join(OVERALL_RULES)}, not {overall!r}", "bad_overall")
     bands = {"grades": grades, "pass_mark": _number(data, "pass_mark", DEFAULT_PASS_MARK),
-             "action_due_days": _due_days(data.get("action_due_days")), "overall": overall}
+             "action_due_days": _due_days(data.get("action_due_days")), "overall": overall,
+             "grades_en": _grades_en(data.get("grades")), "meanings_en": _meanings_en(data.get("meanings_en"))}
     if kind == "levels":
         raw_levels = data.get("levels") or DEFAULT_LEVELS
         if isinstance(raw_levels, list):

@@ -53,7 +53,7 @@ def content_sha256(data: ChecklistData) -> str:
     """Hash of what is checked and how it is scored (the change note is not content)."""
     canonical = ChecklistData(
         key=data.key, name=data.name, categories=data.categories, scheme=data.scheme,
-        description=data.description,
+        description=data.description, language=data.language,
     )
     return hashlib.sha256(dump_checklist(canonical).encode()).hexdigest()
 
@@ -64,6 +64,7 @@ def version_to_data(version: ChecklistVersion) -> ChecklistData:
         name=version.name or version.checklist.name,
         description=version.description,
         change_note=version.change_note,
+        language=version.language,
         scheme=scheme_from_dict(version.scheme),
         categories=[
             CategoryData(
@@ -200,7 +201,8 @@ def import_checklist(*, session: Session, data: ChecklistData) -> tuple[Checklis
             session.refresh(checklist)
     number = max((v.number for v in checklist.versions), default=0) + 1
     version = ChecklistVersion(checklist_id=checklist.id, number=number, scheme=data.scheme.to_dict(),
-                               name=data.name, description=data.description, change_note=data.change_note)
+                               name=data.name, description=data.description, change_note=data.change_note,
+                               language=data.language)
     session.add(version)
     session.flush()
     _add_content(session, version, data)
@@ -234,7 +236,8 @@ def new_draft(*, session: Session, checklist: Checklist) -> ChecklistVersion:
     latest = max(checklist.versions, key=lambda v: v.number)
     data = version_to_data(latest)
     version = ChecklistVersion(checklist_id=checklist.id, number=latest.number + 1, scheme=latest.scheme,
-                               name=latest.name, description=latest.description, change_note="")
+                               name=latest.name, description=latest.description, change_note="",
+                               language=latest.language)
     session.add(version)
     session.flush()
     _add_content(session, version, data)

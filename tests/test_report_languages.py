@@ -235,3 +235,77 @@ def test_the_workshop_report_and_the_ranking_speak_the_report_language(sqlite_ap
     # the Chinese report is as it was
     chinese = text_of(client.get("/workshops/W1/report.pdf").data, tmp_path, "z.pdf")
     assert "6S 车间检查趋势报告" in chinese and "Period average" not in chinese
+
+
+ENGLISH_SHEET = """\
+schema: 2
+key: abroad-5s
+name: Plant 5S audit
+language: en
+scoring:
+  type: levels
+  levels: {0: "Not in place", 1: "Poor", 2: "Partly", 3: "Mostly", 4: "Fully in place"}
+  grades: [{min: 90, label: A}, {min: 75, label: B}, {min: 0, label: C}]
+  pass_mark: 75
+categories:
+- key: sort
+  name: Sort
+  items:
+  - {key: sort-01, text: No unneeded items at workstations}
+  - {key: sort-02, text: Aisles are clear}
+- key: shine
+  name: Shine
+  items:
+  - {key: shine-01, text: Floors are clean, critical: true}
+"""
+
+
+def test_an_english_sheet_prints_in_english_without_a_single_mark(sqlite_app, tmp_path):
+    """A plant abroad keeps its sheet in English (language: en): its English report marks nothing, and a Chinese
+    report prints the sheet's words as written (#34)."""
+    from tests.helpers import publish_sheet, start, submit
+
+    app, client = sqlite_app, sqlite_app.test_client()
+    auth = AuthActions(client)
+    auth.login("manager")
+    publish_sheet(client, ENGLISH_SHEET)
+    auth.logout()
+    auth.login("sup2")
+    inspection_id = start(client, "W2")
+    for key, score in (("sort-01", "4"), ("sort-02", "1"), ("shine-01", "4")):
+        client.post(f"/inspections/{inspection_id}/answers/{key}", data={f"score-{key}": score},
+                    headers={"HX-Request": "true"})
+    assert submit(client, inspection_id).status_code == 303
+    english = text_of(client.get(f"/inspections/{inspection_id}/report.pdf?lang=en").data, tmp_path)
+    assert english.count("†") == 0 and "no English for the name" not in english
+    for words in ("Sort", "Shine", "Aisles are clear", "Fully in place", "Grade B"):
+        assert words in " ".join(english.split()), words
+    chinese = text_of(client.get(f"/inspections/{inspection_id}/report.pdf").data, tmp_path, "zh.pdf")
+    assert chinese.count("†") == 0 and "Aisles are clear" in chinese
+    with Session(app.extensions["engine"]) as session:
+        from inspections.models import Inspection
+
+        assert session.get(Inspection, inspection_id).version.language == "en"
+
+
+def test_a_chinese_sheets_english_report_uses_its_english_grade_labels_and_meanings():
+    from checklists.schemes import scheme_from_dict
+
+    scheme = scheme_from_dict({"type": "pass_fail", "grades": [{"min": 90, "label": "甲", "label_en": "Class A"},
+                                                               {"min": 0, "label": "乙"}],
+                               "meanings_en": {"合格": "Meets the 6S standard"}})
+    english, both = ReportLanguage("en"), ReportLanguage("zh-en")
+    assert english.grade("甲", scheme) == "Class A" and both.grade("甲", scheme) == "甲 / Class A"
+    assert english.grade("乙", scheme) == "乙†"  # no English given: marked, as any untranslated word
+    assert english.grade("优", scheme_from_dict({})) == "Excellent"  # the default bands have their English
+    ok, fail = scheme.options
+    assert english.meaning(ok, scheme) == "Meets the 6S standard"
+    assert english.meaning(fail, scheme) == "Does not meet the requirement"
+    assert scheme_from_dict(scheme.to_dict()) == scheme  # kept with the version
+    assert ReportLanguage("en").words("A", None) == "A"  # nothing Chinese: nothing to translate, nothing to mark
+    import pytest
+
+    from checklists.schemes import SchemeError
+
+    with pytest.raises(SchemeError, match="meanings_en.优秀"):
+        scheme_from_dict({"type": "pass_fail", "meanings_en": {"优秀": "x"}})

@@ -50,7 +50,7 @@ def render_inspection_pdf(inspection: Inspection, kind: str, issue, context: dic
                           language: str = DEFAULT_REPORT_LANGUAGE, archival: bool = True) -> bytes:
     """The report HTML for this issue in its language, printed by WeasyPrint (a request context is needed for its
     URLs)."""
-    words = ReportLanguage(language)
+    words = ReportLanguage(language, source=inspection.version.language)
     at_plant(inspection.workshop.plant)  # the plant's clock, whoever renders it (a request or the task consumer)
     context = context or inspection_report_context(session=db(), inspection=inspection, words=words)
     images = {f"/signatures/{s.image_sha256}.png": s.image_png for s in context["signatures"] if s.image_png}

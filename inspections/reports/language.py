@@ -9,6 +9,7 @@ report says once what the mark means: nothing is left blank and nothing is inven
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from web import screen_is_english
 REPORT_LANGUAGES = ("zh", "en", "zh-en")
 DEFAULT_REPORT_LANGUAGE = "zh"
 UNTRANSLATED_MARK = "†"
+HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")  # Chinese characters: a word without any needs no English
 TRANSLATIONS_DIR = Path(__file__).resolve().parents[2] / "translations"
 # ?lang= as people type it: the screens' own values work for reports too
 ALIASES = {"zh_CN": "zh", "zh-CN": "zh", "cn": "zh", "en_US": "en", "both": "zh-en", "zh+en": "zh-en", "zh_en": "zh-en"}
@@ -63,6 +65,7 @@ class ReportLanguage:
     code: str
     mark: bool = True  # † after a name shown in Chinese for want of English (a report explains it, a screen not)
     untranslated: bool = field(default=False)
+    source: str = "zh"  # the language the checklist's own texts are written in (its version's `language`)
 
     @classmethod
     def of_screen(cls) -> ReportLanguage:
@@ -119,9 +122,13 @@ class ReportLanguage:
             return translated
         return Markup('{}<span class="en" lang="en">{}</span>').format(chinese, translated)
 
-    def words(self, chinese: str | None, english_text: str | None) -> str:
-        """The checklist's own words (a category name, an item text) in the report's language."""
+    def words(self, chinese: str | None, english_text: str | None, source: str | None = None) -> str:
+        """The checklist's own words (a category name, an item text) in the report's language. A sheet written in
+        English (source en) is printed as written, and so are words with nothing Chinese in them ("A", "5S-01"):
+        there is nothing to translate and nothing to mark."""
         chinese = chinese or ""
+        if (source or self.source) == "en" or not HAN.search(chinese):
+            return chinese
         if self.code == "zh":
             return chinese
         if not english_text:
@@ -130,6 +137,15 @@ class ReportLanguage:
         if self.code == "en":
             return english_text
         return f"{chinese} / {english_text}"
+
+    def grade(self, label: str | None, scheme) -> str:
+        """A grade band's label (优, A) in the report's language: the sheet's label_en, the defaults' English."""
+        return self.words(label, scheme.grade_en(label)) if label else "—"
+
+    def meaning(self, option, scheme) -> str:
+        """What an answer option means, briefly (the part before the colon), in the report's language."""
+        english = scheme.meaning_en(option)
+        return self.words(option.meaning.split("：")[0], english.split(":")[0] if english else None)
 
     def name(self, thing) -> str:
         """A category's or an item's words: name / name_en, or text / text_en."""
