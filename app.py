@@ -291,6 +291,7 @@ def _register_blueprints(app: Flask) -> None:
     import api.reference  # noqa: F401
     import api.resources  # noqa: F401
     import api.work  # noqa: F401
+    import inspections.history_views  # noqa: F401  (its route joins the inspections blueprint)
     import inspections.markup_views  # noqa: F401  (its route joins the inspections blueprint)
     import quality.calibration_views  # noqa: F401  (its routes join the quality blueprint)
     from accounts.views import bp as accounts_bp

@@ -23,6 +23,7 @@ from accounts.service import (
     set_plant_timezone,
     update_user,
 )
+from admin.audit_scope import in_scope, may_read_trail
 from api.answers import AuditPage, PlantOut, Plants, UserOut, Users, WorkshopOut
 from api.openapi import operation
 from api.problems import ApiProblem, json_body
@@ -170,18 +171,20 @@ def change_user(username: str):
 
 
 @bp.get("/audit")
-@operation(summary="Read the audit trail (admins)", tags=["administration"], ok={200: AuditPage},
-           query=AuditFilters, errors=ADMIN_ERRORS)
+@operation(summary="Read the audit trail (admins all of it; managers and auditors their scope's)",
+           tags=["administration"], ok={200: AuditPage}, query=AuditFilters, errors=ADMIN_ERRORS)
 def audit_trail():
     """Newest first: ?action= &object_type= &object_id= &from= &to= (UTC days) &limit= (≤ 1000) &before= (the
-    next_before of the previous page)."""
-    _admins_only()
+    next_before of the previous page). A quality manager or an auditor reads the events about the plants and
+    workshops of their scope; an administrator all of them."""
+    if not may_read_trail(current_user):
+        raise ApiProblem(403, "not_allowed", "the audit trail is for admins, quality managers and auditors")
     asked = g.query
     since = clock.day_start(asked.from_, UTC) if asked.from_ else None
     until = clock.day_start(asked.to + timedelta(days=1), UTC) if asked.to else None
     limit = asked.limit or 200
     query = events_query(action=asked.action, object_type=asked.object_type, object_id=asked.object_id,
-                         since=since, until=until, limit=limit + 1)
+                         since=since, until=until, limit=limit + 1).where(in_scope(current_user))
     if asked.before:
         query = query.where(AuditEvent.id < asked.before)
     rows = db().exec(query).all()
