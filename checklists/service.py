@@ -524,25 +524,32 @@ def remove_item(*, session: Session, item: ChecklistItem) -> None:
 # ------------------------------------------------------------------ scope
 
 def set_scope(*, session: Session, checklist: Checklist, plant_codes: Iterable[str] = (),
-              workshop_codes: Iterable[str] = (), user: User | None = None) -> None:
-    """Where the checklist is used; nothing chosen means everywhere. Not versioned: it is about who, not what."""
+              workshop_codes: Iterable[str] = (), user: User | None = None,
+              within: tuple[set[int], set[int]] | None = None) -> None:
+    """Where the checklist is used; nothing chosen means everywhere. Not versioned: it is about who, not what.
+
+    within: the (plant ids, workshop ids) the user may choose from (None: all, an administrator). A code outside
+    them is refused as unknown; the checklist's places outside them (another manager's plants) are kept as they
+    are."""
     plant_codes, workshop_codes = list(plant_codes), list(workshop_codes)
     plant_ids = [s.plant_id for s in checklist.scopes if s.plant_id]
     workshop_ids = [s.workshop_id for s in checklist.scopes if s.workshop_id]
     old = {"plants": sorted(session.exec(select(Plant.code).where(Plant.id.in_(plant_ids)))) if plant_ids else [],
            "workshops": sorted(session.exec(select(Workshop.code).where(Workshop.id.in_(workshop_ids))))
            if workshop_ids else []}
+    mine_plants, mine_workshops = within if within is not None else (None, None)
     for scope in list(checklist.scopes):
-        session.delete(scope)
+        if within is None or scope.plant_id in mine_plants or scope.workshop_id in mine_workshops:
+            session.delete(scope)
     session.flush()
     for code in plant_codes:
         plant = session.exec(select(Plant).where(Plant.code == code)).first()
-        if plant is None:
+        if plant is None or (within is not None and plant.id not in mine_plants):
             raise ChecklistError("unknown_plant", f"no plant {code!r}", field="plants")
         session.add(ChecklistScope(checklist_id=checklist.id, plant_id=plant.id))
     for code in workshop_codes:
         workshop = session.exec(select(Workshop).where(Workshop.code == code)).first()
-        if workshop is None:
+        if workshop is None or (within is not None and workshop.id not in mine_workshops):
             raise ChecklistError("unknown_workshop", f"no workshop {code!r}", field="workshops")
         session.add(ChecklistScope(checklist_id=checklist.id, workshop_id=workshop.id))
     session.flush()

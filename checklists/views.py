@@ -13,8 +13,7 @@ from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 from sqlmodel import select
 
-from accounts.models import Plant, Workshop
-from accounts.service import is_manager
+from accounts.service import is_manager, visible_workshops
 from checklists.diff import diff_checklists
 from checklists.excel import XLSX_MIMETYPE, Place, parse_workbook, workbook_bytes
 from checklists.files import ChecklistFileError, dump_checklist, parse_checklist
@@ -124,8 +123,8 @@ def _context(version: ChecklistVersion, **extra) -> dict:
         else [],
         "previous": max((v for v in checklist.versions if v.number < version.number), key=lambda v: v.number,
                         default=None),
-        "plants": db().exec(select(Plant).order_by(Plant.code)).all(),
-        "workshops": db().exec(select(Workshop).order_by(Workshop.code)).all(),
+        # the scope picker: only the reader's own plants and workshops, each workshop under its plant
+        **_scope_choices(),
         "errors": {},
         "form": {},
         "error_target": None,
@@ -437,13 +436,22 @@ def change_item(key: str, number: int, item_id: int):
 
 # ------------------------------------------------------------------ scope and diff
 
+def _scope_choices() -> dict:
+    """The plants and workshops this manager may give a checklist to: those of their own scope."""
+    workshops = db().exec(visible_workshops(current_user)).all()
+    plants = list({w.plant_id: w.plant for w in workshops}.values())
+    return {"plants": plants, "workshops": workshops}
+
+
 @bp.post("/<key>/scope")
 def scope(key: str):
     session = db()
     checklist = get_checklist_or_404(key)
+    choices = _scope_choices()
     try:
         set_scope(session=session, checklist=checklist, plant_codes=request.form.getlist("plant"),
-                  workshop_codes=request.form.getlist("workshop"), user=current_user)
+                  workshop_codes=request.form.getlist("workshop"), user=current_user,
+                  within=({p.id for p in choices["plants"]}, {w.id for w in choices["workshops"]}))
     except ChecklistError as exc:
         session.rollback()
         abort(422, error_text(exc))

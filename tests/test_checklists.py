@@ -11,6 +11,7 @@ from checklists.models import ChecklistCategory, ChecklistItem, ChecklistVersion
 from checklists.service import get_version
 from inspections.models import Inspection
 from tests.helpers import answer_all, published_items, start, submit
+from tests.seed import PASSWORD
 
 V2 = "/checklists/standard-6s/v2"
 
@@ -339,3 +340,35 @@ def test_web_export_and_import(app, client, auth, runner):
     assert response.status_code == 422 and "UTF-8" in response.text
     with Session(app.extensions["engine"]) as session:
         assert [v.number for v in session.exec(select(ChecklistVersion)).all()] == [1, 2, 3]
+
+
+def test_the_scope_picker_lists_only_the_managers_own_places_each_with_its_plant(app, client, auth):
+    """A manager of plant P1 only: the picker shows P1 and its workshops (named with their plant), a code of
+    another plant is refused as unknown, and the places another manager gave the checklist stay (#34)."""
+    from accounts.service import create_user
+    from checklists.models import Checklist, ChecklistScope
+
+    with Session(app.extensions["engine"]) as session:
+        create_user(session=session, username="p1manager", password=PASSWORD, role="manager", plant_codes=["P1"])
+        session.commit()
+    auth.login("manager")  # both plants: gives the checklist to W3 of P2
+    client.post("/checklists/", data={"key": "local-sheet", "name": "本厂检查表"})
+    assert client.post("/checklists/local-sheet/scope", data={"workshop": ["W3"]}).status_code == 303
+    auth.logout()
+
+    auth.login("p1manager")
+    page = client.get("/checklists/local-sheet/v1").text
+    scope = page[page.index('id="scope"'):page.index("保存适用范围")]
+    assert 'data-plant="P1"' in scope and "一厂（P1）" in scope and "一号车间（W1）" in scope
+    assert "P2" not in scope and "三号车间" not in scope
+    refused = client.post("/checklists/local-sheet/scope", data={"workshop": ["W1", "W3"]})
+    assert refused.status_code == 422
+    assert client.post("/checklists/local-sheet/scope", data={"workshop": ["W1"]}).status_code == 303
+    with Session(app.extensions["engine"]) as session:
+        checklist = session.exec(select(Checklist).where(Checklist.key == "local-sheet")).one()
+        from accounts.models import Workshop
+
+        workshops = set(session.exec(
+            select(Workshop.code).join(ChecklistScope, ChecklistScope.workshop_id == Workshop.id)
+            .where(ChecklistScope.checklist_id == checklist.id)))
+    assert workshops == {"W1", "W3"}  # P2's place, chosen by the other manager, is kept
