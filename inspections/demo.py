@@ -155,8 +155,11 @@ def generate_demo(*, session: Session, now: datetime | None = None, seed: int = 
                                   image_png=signatures[inspector.id],
                                   image_sha256=hashlib.sha256(signatures[inspector.id]).hexdigest()))
             count += 1
-        session.flush()
-        session.refresh(inspection, ["answers"])
+            session.flush()
+            session.refresh(inspection, ["answers"])
+            if week < WEEKS - 1:  # every inspection's findings, as a real submit records them; the past ones fixed
+                demo_fixed_findings(session=session, inspection=inspection, owner=inspector,
+                                    checker=users["manager"], rng=rng)
         demo_actions(session=session, inspection=inspection, owner=inspector, rng=rng)
         if store is not None:
             demo_red_tags(session=session, workshop=workshop, user=inspector, store=store, now=now, rng=rng)
@@ -214,6 +217,23 @@ def demo_red_tags(*, session: Session, workshop: Workshop, user, store, now: dat
                         today=clock.local_day(now - timedelta(days=ago), clock.zone_of(workshop.plant)))
         if outcome:
             decide(session=session, user=user, tag=tag, outcome=outcome, note="交设备科统一处理")
+
+
+def demo_fixed_findings(*, session: Session, inspection: Inspection, owner, checker, rng: random.Random) -> None:
+    """An earlier round's findings, recorded as a submit records them, each fixed and verified within days since."""
+    from actions.models import ActionEvent, ActionStatus
+
+    found_on = clock.local_day(inspection.submitted_at, clock.zone_of(inspection.workshop.plant))
+    for finding in record_findings(session=session, inspection=inspection, today=found_on):
+        action = finding.action
+        done = inspection.submitted_at + timedelta(days=rng.randint(1, 5), hours=rng.randint(0, 6))
+        closed = done + timedelta(days=1)
+        action.owner_id, action.action_text, action.created_at = owner.id, "按定置要求整改", inspection.submitted_at
+        action.status, action.done_at, action.done_comment = ActionStatus.verified, done, "已整改"
+        action.closed_at, action.closed_by_id, action.updated_at = closed, checker.id, closed
+        session.add(ActionEvent(action_id=action.id, user_id=owner.id, from_status="open", to_status="done", at=done))
+        session.add(ActionEvent(action_id=action.id, user_id=checker.id, from_status="done", to_status="verified",
+                                at=closed))
 
 
 def demo_actions(*, session: Session, inspection: Inspection, owner, rng: random.Random) -> None:

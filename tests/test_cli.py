@@ -96,6 +96,20 @@ def test_demo_fills_an_empty_database_only(tmp_path):
         assert session.exec(select(func.count()).select_from(CorrectiveAction)
                             .where(CorrectiveAction.red_tag_id.is_not(None))).one() == 6
         assert session.exec(select(func.count()).select_from(Finding).where(Finding.flagged)).one() >= 1
+        # a true record: every inspection's findings are recorded, as a real submit records them (#34)
+        from checklists.schemes import scheme_from_dict
+        from inspections.models import Answer, is_finding_answer
+
+        expected = 0
+        for inspection in session.exec(select(Inspection)).all():
+            scheme = scheme_from_dict(inspection.version.scheme)
+            expected += sum(1 for a in session.exec(select(Answer).where(Answer.inspection_id == inspection.id))
+                            if is_finding_answer(a, scheme))
+        assert session.exec(select(func.count()).select_from(Finding)).one() == expected > 100
+        # the past rounds' actions fixed and verified; the latest rounds' in every state
+        closed = session.exec(select(func.count()).select_from(CorrectiveAction)
+                              .where(CorrectiveAction.status == "verified")).one()
+        assert 0 < closed < expected
         # each plant's weekly plan over the 12 weeks: every round fulfils a window, some of them late
         from accounts.days import plant_days
         from accounts.models import Workshop
