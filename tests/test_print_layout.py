@@ -1,0 +1,101 @@
+"""What a printed page must never do (#34), measured in the PDF itself: a signature drawn wide stays in its own
+cell and leaves the time beside it readable; English tables break lines only between words."""
+
+import base64
+import re
+import subprocess
+from io import BytesIO
+from pathlib import Path
+
+import pikepdf
+from PIL import Image, ImageDraw
+
+from tests.conftest import AuthActions
+from tests.helpers import answer_all, published_items, start
+from tests.seed import PASSWORD
+
+
+def wide_signature() -> str:
+    """Ink from edge to edge of a very wide pad (a landscape tablet, a long name)."""
+    image = Image.new("RGBA", (3000, 160), (0, 0, 0, 0))
+    ImageDraw.Draw(image).line([(20, 120), (1000, 30), (2000, 130), (2980, 40)], fill=(17, 17, 17, 255), width=6)
+    out = BytesIO()
+    image.save(out, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+def multiply(a, b):
+    return [a[0] * b[0] + a[1] * b[2], a[0] * b[1] + a[1] * b[3], a[2] * b[0] + a[3] * b[2],
+            a[2] * b[1] + a[3] * b[3], a[4] * b[0] + a[5] * b[2] + b[4], a[4] * b[1] + a[5] * b[3] + b[5]]
+
+
+def image_boxes(path: Path) -> list[tuple[int, float, float, float, float]]:
+    """(page, x0, top, x1, bottom) of every image drawn, in points from the page's top left (as pdftotext says)."""
+    boxes = []
+    with pikepdf.open(path) as pdf:
+        for number, page in enumerate(pdf.pages, 1):
+            height = float(page.mediabox[3])
+            ctm, stack = [1, 0, 0, 1, 0, 0], []
+
+            def walk(stream_owner, ctm=ctm, stack=stack):
+                for operands, operator in pikepdf.parse_content_stream(stream_owner):
+                    op = str(operator)
+                    if op == "q":
+                        stack.append(list(ctm))
+                    elif op == "Q":
+                        ctm[:] = stack.pop()
+                    elif op == "cm":
+                        ctm[:] = multiply([float(v) for v in operands], ctm)
+                    elif op == "Do":
+                        xobject = stream_owner.Resources.XObject[str(operands[0])] \
+                            if hasattr(stream_owner, "Resources") else page.Resources.XObject[str(operands[0])]
+                        if xobject.Subtype == "/Image":
+                            x0, y0 = ctm[4], ctm[5]
+                            x1, y1 = x0 + ctm[0] + ctm[2], y0 + ctm[1] + ctm[3]
+                            boxes.append((number, min(x0, x1), height - max(y0, y1), max(x0, x1),
+                                          height - min(y0, y1)))
+                        elif xobject.Subtype == "/Form":
+                            stack.append(list(ctm))
+                            if "/Matrix" in xobject:
+                                ctm[:] = multiply([float(v) for v in xobject.Matrix], ctm)
+                            walk(xobject)
+                            ctm[:] = stack.pop()
+
+            walk(page)
+    return boxes
+
+
+def words(path: Path) -> list[tuple[int, float, float, float, float, str]]:
+    html = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    out, page = [], 0
+    for line in html.splitlines():
+        if "<page " in line:
+            page += 1
+        found = re.search(r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<', line)
+        if found:
+            out.append((page, *map(float, found.groups()[:4]), found.group(5)))
+    return out
+
+
+def test_a_signature_drawn_wide_stays_in_its_cell_and_the_time_stays_readable(sqlite_app, tmp_path):
+    app, client = sqlite_app, sqlite_app.test_client()
+    AuthActions(client).login("sup1")
+    inspection_id = start(client)
+    answer_all(client, inspection_id, published_items(app))
+    response = client.post(f"/inspections/{inspection_id}/submit",
+                           data={"signature": wide_signature(), "password": PASSWORD})
+    assert response.status_code == 303
+    path = tmp_path / "report.pdf"
+    path.write_bytes(client.get(f"/inspections/{inspection_id}/report.pdf").data)
+    boxes = image_boxes(path)
+    text = words(path)
+    headers = [w for w in text if w[5] == "时间"]
+    assert headers, "the signatures table has its 时间 column"
+    page, time_x = headers[-1][0], headers[-1][1]
+    signature = [b for b in boxes if b[0] == page and b[4] - b[2] < 60 and b[3] - b[1] > 80]
+    assert signature, "the drawn signature is printed"
+    assert all(b[3] <= time_x for b in signature), (signature, time_x)  # never over the 时间 column
+    # the time itself is printed where nothing covers it
+    stamps = [w for w in text if w[0] == page and re.fullmatch(r"\d\d:\d\d", w[5])]
+    assert stamps and all(not (b[1] < w[3] and w[1] < b[3] and b[2] < w[4] and w[2] < b[4])
+                          for w in stamps for b in signature)
