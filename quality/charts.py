@@ -118,15 +118,36 @@ def _ticks(low: float, high: float) -> list[float]:
     return [first + i * step for i in range(int((high - first) / step) + 1)]
 
 
+MAX_PARETO_BARS = 20  # the rest is the tail: a chart that cuts says so ("前 20 项（共 35 项）")
+PARETO_LABEL_CHARS = 8
+LABEL_FONT = 12
+
+
+def _text_width(text: str, size: float = LABEL_FONT) -> float:
+    """About how wide a label is drawn: a Chinese character a full em, anything else about 0.6 em."""
+    return sum(size if ord(ch) > 0x2E7F else size * 0.6 for ch in text)
+
+
+def pareto_label(label: str) -> str:
+    return label if len(label) <= PARETO_LABEL_CHARS else label[:PARETO_LABEL_CHARS - 1] + "…"
+
+
 def pareto_chart(rows, *, links=None, width: int = 720, height: int = 320, title: str = "",
                  count_label: str = "", share_label: str = "") -> Markup:
     """Bars of the counts, largest first, the cumulative share as a line on the right axis and the 80 % mark;
-    a bar links to what is behind it when links(row) gives an address. At most 20 bars (the rest are the tail)."""
-    rows = list(rows)[:20]
-    left, right, top, bottom = 44, 48, 16, 96
+    a bar links to what is behind it when links(row) gives an address. At most MAX_PARETO_BARS bars (the rest are
+    the tail: the caller says how many there are). The axis titles sit above the plot, clear of the tallest
+    count; the left margin grows with the first slanted label so that it is never cut off."""
+    rows = list(rows)[:MAX_PARETO_BARS]
+    right, top, bottom = 48, 40, 96
+    left = 44
+    if rows:  # a slanted label reaches left of its bar by its width × cos 45°
+        reach = (_text_width(pareto_label(rows[0].label)) + 1.5 * LABEL_FONT) * 0.7072  # its line box, slanted
+        slot_guess = (width - left - right) / len(rows)
+        left = max(left, math.ceil(reach - slot_guess / 2 + 6))
     plot_w, plot_h = width - left - right, height - top - bottom
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-             f'font-family="{FONT}" font-size="12" role="img" aria-label="{escape(title)}">']
+             f'font-family="{FONT}" font-size="{LABEL_FONT}" role="img" aria-label="{escape(title)}">']
     if title:
         parts.append(f"<title>{escape(title)}</title>")
     if not rows:
@@ -147,7 +168,7 @@ def pareto_chart(rows, *, links=None, width: int = 720, height: int = 320, title
         mark = share == 80  # the vital few end where the line crosses it
         dashed = ' stroke-dasharray="6 4"' if mark else ""
         parts.append(f'<line x1="{left}" y1="{y}" x2="{width - right}" y2="{y}" stroke="{LIMIT if mark else GRID}"'
-                     f'{dashed}/><text x="{width - right + 6}" y="{_fmt(y_share(share) + 4)}" '
+                     f'{dashed}/><text class="axis-label" x="{width - right + 6}" y="{_fmt(y_share(share) + 4)}" '
                      f'fill="{LIMIT if mark else MUTED}">{share}%</text>')
     for i, row in enumerate(rows):
         x = left + slot * i + (slot - bar) / 2
@@ -155,21 +176,23 @@ def pareto_chart(rows, *, links=None, width: int = 720, height: int = 320, title
         rect = (f'<rect class="bar{" vital" if row.vital else ""}" x="{_fmt(x)}" y="{_fmt(y)}" width="{_fmt(bar)}" '
                 f'height="{_fmt(top + plot_h - y)}" fill="{VALUE if row.vital else "#94a3b8"}">'
                 f"<title>{escape(row.label)}: {row.count}</title></rect>"
-                f'<text x="{_fmt(x + bar / 2)}" y="{_fmt(y - 4)}" text-anchor="middle" fill="{INK}">{row.count}</text>')
+                f'<text class="value-label" x="{_fmt(x + bar / 2)}" y="{_fmt(y - 4)}" text-anchor="middle" '
+                f'fill="{INK}">{row.count}</text>')
         href = links(row) if links else None
         parts.append(f'<a href="{escape(href)}">{rect}</a>' if href else rect)
-        label = row.label if len(row.label) <= 8 else row.label[:7] + "…"
         cx, cy = x + bar / 2, top + plot_h + 10
-        parts.append(f'<text x="{_fmt(cx)}" y="{_fmt(cy)}" text-anchor="end" fill="{MUTED}" '
-                     f'transform="rotate(-45 {_fmt(cx)} {_fmt(cy)})">{escape(label)}</text>')
+        parts.append(f'<text class="x-label" x="{_fmt(cx)}" y="{_fmt(cy)}" text-anchor="end" fill="{MUTED}" '
+                     f'transform="rotate(-45 {_fmt(cx)} {_fmt(cy)})">{escape(pareto_label(row.label))}</text>')
     line = " ".join(f"{_fmt(left + slot * i + slot / 2)},{_fmt(y_share(r.cumulative_percent))}"
                     for i, r in enumerate(rows))
     parts.append(f'<polyline class="cumulative" points="{line}" fill="none" stroke="{LIMIT}" stroke-width="2"/>')
     for i, r in enumerate(rows):
         parts.append(f'<circle cx="{_fmt(left + slot * i + slot / 2)}" cy="{_fmt(y_share(r.cumulative_percent))}" '
                      f'r="3" fill="{LIMIT}"/>')
-    parts.append(f'<text x="{left}" y="{top - 4}" fill="{INK}" font-weight="700">{escape(count_label)}</text>'
-                 f'<text x="{width - right}" y="{top - 4}" text-anchor="end" fill="{LIMIT}">'
+    # the axis titles in a band of their own above the plot (the tallest bar's count is drawn just under it)
+    parts.append(f'<text class="axis-label" x="{left}" y="14" fill="{INK}" font-weight="700">'
+                 f'{escape(count_label)}</text>'
+                 f'<text class="axis-label" x="{width - right}" y="14" text-anchor="end" fill="{LIMIT}">'
                  f"{escape(share_label)}</text>")
     parts.append("</svg>")
     return Markup("".join(parts))  # every text above is escaped  # noqa: S704  # nosec B704

@@ -13,7 +13,7 @@ from accounts.service import get_visible_workshop_or_404, visible_workshops
 from database import db
 from inspections.reports.periods import PeriodError, parse_period
 from quality.charts import control_chart as control_chart_svg
-from quality.charts import pareto_chart
+from quality.charts import MAX_PARETO_BARS, pareto_chart
 from quality.service import OVERALL, ChartError, control_chart, pareto_of_findings, signal_words
 from web import at_plant, render_page
 
@@ -85,4 +85,5 @@ def pareto_page():
                                end=period.end.isoformat()),
                        count_label=_("问题次数"), share_label=_("累计占比"))
     return render_page("quality/pareto.html", status=status, errors=errors, found=found, svg=svg, period=period,
+                       pareto_bars=MAX_PARETO_BARS,
                        by=by, where=where, workshop_code=workshop_code or "", plant_code=plant_code or "")

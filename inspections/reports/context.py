@@ -202,12 +202,12 @@ def quality_pages(*, session: Session, workshops, period, workshop=None, words: 
     """The control chart (one workshop: its overall score since the last version change, every signal rule) and
     the period's Pareto of findings, as the printed reports show them."""
     from quality.charts import control_chart as control_chart_svg
-    from quality.charts import pareto_chart
+    from quality.charts import MAX_PARETO_BARS, pareto_chart
     from quality.service import control_chart, pareto_of_findings, signal_words
 
     words = words or ReportLanguage.of_screen()
     found = pareto_of_findings(session=session, workshops=workshops, period=period, by="item")
-    pages = {"pareto": found, "pareto_chart": pareto_chart(
+    pages = {"pareto": found, "pareto_bars": MAX_PARETO_BARS, "pareto_chart": pareto_chart(
         found.rows, title=words.plain("问题排列图"), count_label=words.plain("问题次数"),
         share_label=words.plain("累计占比")) if found.rows else None}
     if workshop is not None:

@@ -9,7 +9,8 @@ import json
 import pytest
 
 from inspections.reports.charts import line_chart, radar_chart
-from quality.charts import control_chart
+from quality.charts import control_chart, pareto_chart
+from quality.pareto import pareto
 from quality.spc import xmr
 
 pytestmark = pytest.mark.browser
@@ -17,18 +18,46 @@ pytestmark = pytest.mark.browser
 BOXES = """() => [...document.querySelectorAll('figure')].map(figure => {
   const svg = figure.querySelector('svg');
   const view = svg.viewBox.baseVal;
-  const texts = [...svg.querySelectorAll('text.x-label, text.legend, text.axis-label')].map(t => {
-    const b = t.getBBox();
-    return {cls: t.getAttribute('class'), text: t.textContent, x: b.x, y: b.y, w: b.width, h: b.height};
+  const toSvg = svg.getScreenCTM().inverse();
+  const texts = [...svg.querySelectorAll('text.x-label, text.legend, text.axis-label, text.value-label')].map(t => {
+    // the box as drawn, in the drawing's units: a slanted label's corners through its own transform
+    const b = t.getBBox(), m = toSvg.multiply(t.getScreenCTM());
+    const corners = [[b.x, b.y], [b.x + b.width, b.y], [b.x, b.y + b.height], [b.x + b.width, b.y + b.height]]
+      .map(([x, y]) => new DOMPoint(x, y).matrixTransform(m));
+    const xs = corners.map(p => p.x), ys = corners.map(p => p.y);
+    const x = Math.min(...xs), y = Math.min(...ys);
+    return {cls: t.getAttribute('class'), text: t.textContent, x, y, w: Math.max(...xs) - x, h: Math.max(...ys) - y,
+            local: {x: b.x, y: b.y, w: b.width, h: b.height}, m: [m.a, m.b, m.c, m.d, m.e, m.f]};
   });
   const rings = [...svg.querySelectorAll('polygon')].map(p => [...p.points].map(q => [q.x, q.y]));
   return {id: figure.id, view: [view.x, view.y, view.width, view.height], texts, rings};
 })"""
 
 
-def overlaps(a: dict, b: dict, slack: float = 0.5) -> bool:
+def _boxes_overlap(a: dict, b: dict, slack: float) -> bool:
     return (a["x"] + slack < b["x"] + b["w"] and b["x"] + slack < a["x"] + a["w"]
             and a["y"] + slack < b["y"] + b["h"] and b["y"] + slack < a["y"] + a["h"])
+
+
+def overlaps(a: dict, b: dict, slack: float = 0.5) -> bool:
+    """Whether two labels' boxes meet. Two labels slanted alike (a Pareto's item names) are compared in their
+    own slanted frame, where their boxes are exact; an axis-aligned box around a slanted one would be far larger
+    than the glyphs."""
+    if "m" in a and "m" in b and abs(a["m"][1]) > 1e-6 and all(
+            abs(x - y) < 1e-6 for x, y in zip(a["m"][:4], b["m"][:4], strict=True)):
+        ma, mb = a["m"], b["m"]
+        det = ma[0] * ma[3] - ma[1] * ma[2]
+
+        def to_a(x: float, y: float) -> tuple[float, float]:  # b's local point → the drawing → a's local frame
+            sx, sy = mb[0] * x + mb[2] * y + mb[4] - ma[4], mb[1] * x + mb[3] * y + mb[5] - ma[5]
+            return (ma[3] * sx - ma[2] * sy) / det, (-ma[1] * sx + ma[0] * sy) / det
+
+        lb = b["local"]
+        corners = [to_a(lb["x"] + dx, lb["y"] + dy) for dx in (0, lb["w"]) for dy in (0, lb["h"])]
+        xs, ys = [c[0] for c in corners], [c[1] for c in corners]
+        moved = {"x": min(xs), "y": min(ys), "w": max(xs) - min(xs), "h": max(ys) - min(ys)}
+        return _boxes_overlap(a["local"], moved, slack)
+    return _boxes_overlap(a, b, slack)
 
 
 def inside(box: dict, view: list[float], slack: float = 0.5) -> bool:
@@ -63,6 +92,21 @@ def line_charts():
         yield f"control-{count}", control_chart(days[:count], chart)
 
 
+def paretos():
+    """Pareto charts as the reports draw them: 1 to 35 items (cut at 20), the tallest count in the hundreds, short
+    and long labels first, in Chinese and English."""
+    labels = {
+        "zh": ["安全出口、疏散通道应畅通无阻", "灭火器", "通道畅通", "物品定置定位摆放", "地面无油污"],
+        "en": ["Fire exits and escape routes are clear", "Extinguisher", "Aisles", "Tools in place", "Floor"],
+    }
+    for count, (language, names), tallest in itertools.product((1, 2, 5, 20, 35), labels.items(), (3, 35, 250)):
+        counts = {f"k{i:02d}": (f"{names[i % len(names)]} {i}" if i >= len(names) else names[i],
+                                max(1, tallest - i * 7)) for i in range(count)}
+        yield (f"pareto-{language}-{count}-{tallest}",
+               pareto_chart(pareto(counts), title="问题排列图", count_label="问题次数 / Findings",
+                            share_label="累计占比 / Cumulative"))
+
+
 def radars():
     names = {
         "zh": ["整理", "整顿", "清扫", "清洁", "素养", "安全", "办公区", "仓库", "设备", "通道", "消防", "化学品"],
@@ -78,7 +122,7 @@ def radars():
 
 @pytest.fixture(scope="module")
 def measured(browser):
-    charts = [*line_charts(), *radars()]
+    charts = [*line_charts(), *radars(), *paretos()]
     html = "".join(f'<figure id="{name}" style="margin:0">{svg}</figure>' for name, svg in charts)
     page = browser.new_page(viewport={"width": 1024, "height": 768})
     try:
