@@ -12,8 +12,8 @@ from accounts.models import Plant
 from accounts.service import get_visible_workshop_or_404, visible_workshops
 from database import db
 from inspections.reports.periods import PeriodError, parse_period
-from quality.charts import control_chart as control_chart_svg
 from quality.charts import MAX_PARETO_BARS, pareto_chart
+from quality.charts import control_chart as control_chart_svg
 from quality.service import OVERALL, ChartError, control_chart, pareto_of_findings, signal_words
 from web import at_plant, render_page
 

@@ -29,39 +29,37 @@ def multiply(a, b):
             a[2] * b[1] + a[3] * b[3], a[4] * b[0] + a[5] * b[2] + b[4], a[4] * b[1] + a[5] * b[3] + b[5]]
 
 
+def _images_drawn(owner, resources, ctm: list[float], found: list[tuple[float, float, float, float]]) -> None:
+    """Walk a content stream (a page's or a form's), noting each image's box in user space (x0, y0, x1, y1)."""
+    stack = []
+    for operands, operator in pikepdf.parse_content_stream(owner):
+        op = str(operator)
+        if op == "q":
+            stack.append(list(ctm))
+        elif op == "Q":
+            ctm[:] = stack.pop()
+        elif op == "cm":
+            ctm[:] = multiply([float(v) for v in operands], ctm)
+        elif op == "Do":
+            xobject = resources.XObject[str(operands[0])]
+            if xobject.Subtype == "/Image":
+                xs = (ctm[4], ctm[4] + ctm[0] + ctm[2])
+                ys = (ctm[5], ctm[5] + ctm[1] + ctm[3])
+                found.append((min(xs), min(ys), max(xs), max(ys)))
+            elif xobject.Subtype == "/Form":
+                inner = multiply([float(v) for v in xobject.Matrix], ctm) if "/Matrix" in xobject else list(ctm)
+                _images_drawn(xobject, xobject.get("/Resources", resources), inner, found)
+
+
 def image_boxes(path: Path) -> list[tuple[int, float, float, float, float]]:
     """(page, x0, top, x1, bottom) of every image drawn, in points from the page's top left (as pdftotext says)."""
     boxes = []
     with pikepdf.open(path) as pdf:
         for number, page in enumerate(pdf.pages, 1):
             height = float(page.mediabox[3])
-            ctm, stack = [1, 0, 0, 1, 0, 0], []
-
-            def walk(stream_owner, ctm=ctm, stack=stack):
-                for operands, operator in pikepdf.parse_content_stream(stream_owner):
-                    op = str(operator)
-                    if op == "q":
-                        stack.append(list(ctm))
-                    elif op == "Q":
-                        ctm[:] = stack.pop()
-                    elif op == "cm":
-                        ctm[:] = multiply([float(v) for v in operands], ctm)
-                    elif op == "Do":
-                        xobject = stream_owner.Resources.XObject[str(operands[0])] \
-                            if hasattr(stream_owner, "Resources") else page.Resources.XObject[str(operands[0])]
-                        if xobject.Subtype == "/Image":
-                            x0, y0 = ctm[4], ctm[5]
-                            x1, y1 = x0 + ctm[0] + ctm[2], y0 + ctm[1] + ctm[3]
-                            boxes.append((number, min(x0, x1), height - max(y0, y1), max(x0, x1),
-                                          height - min(y0, y1)))
-                        elif xobject.Subtype == "/Form":
-                            stack.append(list(ctm))
-                            if "/Matrix" in xobject:
-                                ctm[:] = multiply([float(v) for v in xobject.Matrix], ctm)
-                            walk(xobject)
-                            ctm[:] = stack.pop()
-
-            walk(page)
+            found: list[tuple[float, float, float, float]] = []
+            _images_drawn(page, page.Resources, [1, 0, 0, 1, 0, 0], found)
+            boxes.extend((number, x0, height - y1, x1, height - y0) for x0, y0, x1, y1 in found)
     return boxes
 
 

@@ -201,8 +201,8 @@ def workshop_report_context(*, session: Session, workshop, period, words: Report
 def quality_pages(*, session: Session, workshops, period, workshop=None, words: ReportLanguage | None = None) -> dict:
     """The control chart (one workshop: its overall score since the last version change, every signal rule) and
     the period's Pareto of findings, as the printed reports show them."""
-    from quality.charts import control_chart as control_chart_svg
     from quality.charts import MAX_PARETO_BARS, pareto_chart
+    from quality.charts import control_chart as control_chart_svg
     from quality.service import control_chart, pareto_of_findings, signal_words
 
     words = words or ReportLanguage.of_screen()
