@@ -97,3 +97,23 @@ def test_a_signature_drawn_wide_stays_in_its_cell_and_the_time_stays_readable(sq
     stamps = [w for w in text if w[0] == page and re.fullmatch(r"\d\d:\d\d", w[5])]
     assert stamps and all(not (b[1] < w[3] and w[1] < b[3] and b[2] < w[4] and w[2] < b[4])
                           for w in stamps for b in signature)
+
+
+def test_english_tables_wrap_between_words_never_inside_one(sqlite_app, tmp_path):
+    """The workshop report's table of inspections in English: its narrow headings (Inspector, Standardize, Office
+    area) wrap between words; no word is split or hyphenated (#34)."""
+    app, client = sqlite_app, sqlite_app.test_client()
+    AuthActions(client).login("sup1")
+    inspection_id = start(client)
+    answer_all(client, inspection_id, published_items(app))
+    assert client.post(f"/inspections/{inspection_id}/submit",
+                       data={"signature": wide_signature(), "password": PASSWORD}).status_code == 303
+    path = tmp_path / "workshop-en.pdf"
+    response = client.get("/workshops/W1/report.pdf?lang=en")
+    assert response.status_code == 200
+    path.write_bytes(response.data)
+    found = {w[5] for w in words(path)}
+    for word in ("Inspector", "Standardize", "Sustain", "Overall", "Version"):
+        assert word in found, word
+    broken = sorted(w for w in found if re.fullmatch(r"[A-Za-z]{1,6}-", w))
+    assert not broken, broken  # "In-", "Stand-": a heading cut inside a word

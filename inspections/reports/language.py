@@ -15,6 +15,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
+from checklists.schemes import DEFAULT_GRADES_EN
 from web import screen_is_english
 
 REPORT_LANGUAGES = ("zh", "en", "zh-en")
@@ -138,9 +139,12 @@ class ReportLanguage:
             return english_text
         return f"{chinese} / {english_text}"
 
-    def grade(self, label: str | None, scheme) -> str:
-        """A grade band's label (优, A) in the report's language: the sheet's label_en, the defaults' English."""
-        return self.words(label, scheme.grade_en(label)) if label else "—"
+    def grade(self, label: str | None, scheme=None) -> str:
+        """A grade band's label (优, A) in the report's language: the sheet's label_en, the defaults' English
+        (without a scheme, as on a page that lists several inspections: the defaults' English alone)."""
+        if not label:
+            return "—"
+        return self.words(label, scheme.grade_en(label) if scheme is not None else DEFAULT_GRADES_EN.get(label))
 
     def meaning(self, option, scheme) -> str:
         """What an answer option means, briefly (the part before the colon), in the report's language."""
