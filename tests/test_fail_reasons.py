@@ -129,3 +129,42 @@ def test_a_failed_workshop_never_tops_a_ranking(app, client, auth, tmp_path):
     assert "W2" in lines[0] and "合格" in lines[0] and "W1" in lines[1] and "不合格 1 次" in lines[1]
     podium = text[:text.index("排名")]
     assert "一号车间" not in podium.split("后三名")[0]  # not among the best three
+
+
+def test_a_month_that_mixes_checklists_keeps_each_ones_categories_apart(app, client, auth):
+    """W1 on the standard sheet, W2 on the gate check: both have a category keyed "safety", yet they are two
+    columns, each holding only its own sheet's scores; the ranking says that it mixes checklists (#34)."""
+    from sqlmodel import Session
+
+    from inspections.models import Inspection
+
+    auth.login("manager")
+    publish_sheet(client, PASS_FAIL_SHEET)
+    auth.logout()
+    auth.login("sup1")
+    standard = start(client, "W1")
+    with Session(app.extensions["engine"]) as session:
+        version = session.get(Inspection, standard).version
+        keys = [item.key for category in version.categories for item in category.items]
+    for key in keys:
+        answer(client, standard, key, "3")
+    assert submit(client, standard).status_code == 303
+    auth.logout()
+    auth.login("sup2")
+    gate = start(client, "W2")
+    for key in ["exit", *ITEMS]:
+        answer(client, gate, key, "1")
+    assert submit(client, gate).status_code == 303
+    auth.logout()
+    auth.login("manager")
+    page = client.get("/plants/P1").text
+    assert 'data-category-key="standard-6s:safety"' in page and 'data-category-key="gate-check:safety"' in page
+    assert "安全 · 门岗安全检查" in page
+    heat = page[page.index('class="data heat"'):]
+    w2 = heat[heat.index("二号车间"):]
+    w2 = w2[:w2.index("</tr>")]
+    assert 'data-category-key="gate-check:safety"><a' in w2  # its own column holds its score
+    assert 'data-category-key="standard-6s:safety">—' in w2  # the other sheet's column is empty for it
+    assert "data-mixed-checklists" in page and "standard-6s" in page and 'data-checklists="gate-check"' in page
+    league = client.get("/api/v1/plants/P1/league", headers=token_headers(app, "manager")).get_json()
+    assert {c["key"] for c in league["categories"]} >= {"standard-6s:safety", "gate-check:safety"}

@@ -287,7 +287,15 @@ def monthly_league(*, session: Session, workshops, month, planned=None, words: R
     this_month = {w.code: this.get(w.id, []) for w in workshops}
     last_month = {w.code: last.get(w.id, []) for w in workshops}
     ids = [p.inspection_id for points in this_month.values() for p in points]
-    names = category_names(session, ids, words or ReportLanguage.of_screen())
+    words = words or ReportLanguage.of_screen()
+    checklists = list(dict.fromkeys(p.checklist_key for points in this_month.values() for p in points))
+    if len(checklists) > 1:
+        # several checklists: each one's categories are columns of their own (安全 of one sheet is not 安全 of
+        # another, nor an English plant's Sort the 整理 of a Chinese sheet); versions of one checklist share theirs
+        names = checklist_category_names(session, this_month, checklists, words)
+        this_month = {code: [per_checklist(p) for p in points] for code, points in this_month.items()}
+    else:
+        names = category_names(session, ids, words)
     if planned is None:  # the plan figures of the month, when the caller has not worked them out already
         planned = month_plan_figures(session=session, workshops=workshops, month=month)
     league = league_table([(w.code, w.name) for w in workshops], this_month, last_month, list(names),
@@ -298,6 +306,31 @@ def monthly_league(*, session: Session, workshops, month, planned=None, words: R
         newest = session.get(Inspection, max(ids))
         grades = tuple(scheme_from_dict(newest.version.scheme).grades)
     return league, names, grades, len(ids)
+
+
+CHECKLIST_COLUMN = ":"  # "checklist:category": a heat map's column when a month mixes checklists
+
+
+def per_checklist(point):
+    """A trend point whose category percents are keyed by checklist and category."""
+    from dataclasses import replace
+
+    return replace(point, category_percents={f"{point.checklist_key}{CHECKLIST_COLUMN}{key}": value
+                                             for key, value in point.category_percents.items()})
+
+
+def checklist_category_names(session: Session, points_by_workshop, checklists, words: ReportLanguage) -> dict:
+    """The columns of a month that mixes checklists: each checklist's categories, named "整理 · 检查表名"."""
+    from checklists.models import Checklist
+
+    titles = dict(session.exec(select(Checklist.key, Checklist.name).where(Checklist.key.in_(checklists))).all())
+    names = {}
+    for checklist in checklists:
+        ids = [p.inspection_id for points in points_by_workshop.values() for p in points
+               if p.checklist_key == checklist]
+        for key, name in category_names(session, ids, words).items():
+            names[f"{checklist}{CHECKLIST_COLUMN}{key}"] = f"{name} · {titles.get(checklist, checklist)}"
+    return names
 
 
 def month_plan_figures(*, session: Session, workshops, month):
