@@ -279,7 +279,7 @@ def answer_export(*, session: Session, user: User, flt: ExportFilter) -> Export:
         scheme = schemes[version_id]
         if scheme.counted:
             return "", _round(score * item_deduction(ItemSpec("", weight, deduct=deduct), scheme))
-        return (scheme.label_of(score) if scheme.labelled else ""), ""  # 优, 合格 / 不合格: the words, beside the number
+        return (scheme.label_of(score) if scheme.labelled else ""), ""  # 优, 合格 / 不合格 beside the number
 
     def rows() -> Iterator[list]:
         for (inspection_id, submitted, plant, zone, code, checklist, version, category, item_key, text, score, na,
