@@ -50,3 +50,29 @@ def test_every_guard_trigger_survives_the_migrations(app):
         guarded = {table for table, _name in rows}
     assert {"answer", "correction", "signature", "report_document", "audit_event", "action_event",
             "checklist_version"} <= guarded
+
+
+def test_failed_inspections_get_their_reasons_when_migrated(app, client, auth):
+    """Inspections failed before 0030 kept no reason: the migration works it out from the answers and the version
+    (#34), on both engines."""
+    from sqlmodel import Session
+
+    from inspections.models import Inspection
+    from tests.helpers import answer_all, published_items, start, submit
+
+    auth.login("sup1")
+    inspection_id = start(client)
+    answer_all(client, inspection_id, published_items(app),
+               score_for=lambda i, item: 0 if item.key == "safety-09" else 1)
+    assert submit(client, inspection_id).status_code == 303
+    url, engine = app.config["DATABASE_URL"], app.extensions["engine"]
+    with Session(engine) as session:
+        stored = session.get(Inspection, inspection_id).fail_reasons
+    assert [r["code"] for r in stored] == ["critical_failed", "below_pass_mark"]
+    engine.dispose()
+    command.downgrade(alembic_config(url), "0029")
+    assert "fail_reasons" not in {c["name"] for c in inspect(engine).get_columns("inspection")}
+    command.upgrade(alembic_config(url), "head")
+    engine.dispose()
+    with Session(engine) as session:
+        assert session.get(Inspection, inspection_id).fail_reasons == stored

@@ -54,5 +54,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('inspection', schema=None) as batch_op:
-        batch_op.drop_column('fail_reasons')
+    # SQLite (3.35+) drops the column in place: a batch rebuild of the table would break the answer triggers that
+    # name it
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute('ALTER TABLE inspection DROP COLUMN fail_reasons')
+    else:
+        op.drop_column('inspection', 'fail_reasons')
