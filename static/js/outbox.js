@@ -388,16 +388,29 @@
   function acknowledged(change, response) {
     return response.type !== "opaqueredirect" && response.headers.get("X-Change-Ack") === change.key;
   }
+  // Said where it is seen: the message at the top, and the badge that stays in the corner of the form, both with
+  // the way to sign in (back to this page afterwards); every waiting item says why it waits.
   function askToSignIn() {
+    var href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
+    function link(cls) {
+      var a = document.createElement("a");
+      a.href = href; a.textContent = T.signInLink; a.className = cls;
+      a.setAttribute("data-action", "sign-in-again");
+      return a;
+    }
     var box = document.getElementById("outbox-message");
-    if (!box) return;
-    box.textContent = T.signIn + " ";
-    var link = document.createElement("a");
-    link.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
-    link.textContent = T.signInLink; link.setAttribute("data-action", "sign-in-again");
-    box.appendChild(link);
-    box.hidden = false;
-    box.setAttribute("data-outbox-state", "sign-in");
+    if (box) {
+      box.textContent = T.signIn + " ";
+      box.appendChild(link(""));
+      box.hidden = false;
+      box.setAttribute("data-outbox-state", "sign-in");
+    }
+    var badge = document.getElementById("outbox");
+    if (badge && !badge.querySelector("[data-action=sign-in-again]")) badge.appendChild(link("btn btn-small btn-primary"));
+    if (badge) badge.setAttribute("data-outbox-state", "sign-in");
+    all().then(function (changes) {
+      changes.filter(mine).forEach(function (c) { showState(c.item, "state-queued", T.signIn); });
+    });
   }
 
   function flush() {

@@ -56,7 +56,7 @@ def end_all_sessions_elsewhere(browser, base, username="sup1"):
     phone.close()
 
 
-def test_a_session_ended_elsewhere_keeps_the_queue_until_the_same_user_signs_in(live_server, browser):
+def test_a_session_ended_elsewhere_keeps_the_queue_until_the_same_user_signs_in(live_server, browser, artifacts):
     base, app = live_server
     context = browser.new_context(viewport={"width": 768, "height": 1024}, locale="zh-CN", service_workers="block")
     page = context.new_page()
@@ -70,11 +70,13 @@ def test_a_session_ended_elsewhere_keeps_the_queue_until_the_same_user_signs_in(
         page.click('[data-action="sync-now"]')
         page.wait_for_selector('#outbox-message[data-outbox-state="sign-in"]')
         assert "请重新登录，暂存的内容会在登录后上传" in page.inner_text("#outbox-message")
+        page.screenshot(path=str(artifacts / "outbox-sign-in-again-768x1024.png"))
         assert page.get_attribute("[data-outbox-count]", "data-outbox-count") == "4"
         assert stored_answers(app, inspection_id) == {}  # the 302 to /login was not taken for a save
 
         # the sign-in page loads the outbox script but sends nothing: nobody is signed in there
-        page.click('[data-action="sign-in-again"]')
+        assert page.locator('#outbox [data-action="sign-in-again"]').is_visible()  # in the corner, always seen
+        page.click('#outbox [data-action="sign-in-again"]')
         page.wait_for_url(f"{base}/login*")
         page.wait_for_timeout(1500)
         assert len(page.evaluate(QUEUED)) == 4 and stored_answers(app, inspection_id) == {}
@@ -90,7 +92,7 @@ def test_a_session_ended_elsewhere_keeps_the_queue_until_the_same_user_signs_in(
     assert applied_changes(app, inspection_id) == ["applied"] * 4  # each exactly once
 
 
-def test_another_user_signing_in_never_sends_the_queue_as_themselves(live_server, browser):
+def test_another_user_signing_in_never_sends_the_queue_as_themselves(live_server, browser, artifacts):
     base, app = live_server
     context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN", service_workers="block")
     page = context.new_page()
@@ -105,6 +107,7 @@ def test_another_user_signing_in_never_sends_the_queue_as_themselves(live_server
         others = page.locator("#outbox-others")
         assert others.get_attribute("data-other-count") == "3"
         assert "只会在" in others.inner_text() and "登录后以其本人身份上传" in others.inner_text()
+        page.screenshot(path=str(artifacts / "outbox-other-users-queue-1024x768.png"))
         page.goto(f"{base}/inspections/{inspection_id}")
         page.wait_for_timeout(1500)
         assert stored_answers(app, inspection_id) == {}  # nothing went out as the manager
@@ -122,3 +125,26 @@ def test_another_user_signing_in_never_sends_the_queue_as_themselves(live_server
         context.close()
     assert stored_answers(app, inspection_id) == expected
     assert applied_changes(app, inspection_id) == ["applied"] * 3
+
+
+def test_a_failed_result_says_why_on_a_phone_without_overflowing(live_server, browser, artifacts):
+    """390×844: the verdict with its reasons wraps inside the page (#34)."""
+    from tests.browser.actions import answer_rest_and_submit
+
+    base, app = live_server
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", service_workers="block")
+    page = context.new_page()
+    try:
+        inspection_id = new_inspection(page, base)
+        page.goto(f"{base}/inspections/{inspection_id}?category=safety")
+        page.locator('[data-item-code="safety-09"] input[type=radio][value="0"]').check()
+        page.wait_for_selector("[data-critical-failed]")  # the running header says it at once
+        items = [item for item in published_items(app) if item.key != "safety-09"]
+        answer_rest_and_submit(page, base, app, inspection_id, items, score=4)
+        page.goto(f"{base}/inspections/{inspection_id}")
+        verdict = page.locator('[data-verdict="failed"]')
+        assert "关键项不合格" in verdict.inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        page.screenshot(path=str(artifacts / "result-failed-critical-390x844.png"))
+    finally:
+        context.close()
