@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -93,9 +95,14 @@ class LoginForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    # Only local paths: an open redirect after login would hand a tablet to a phishing page.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """Only our own paths: an open redirect after login would hand a tablet to a phishing page. Browsers drop tabs
+    and line breaks from an address (so "/", a tab, "/evil.example" is "//evil.example") and read a backslash as
+    "/": a target with either, any other control character or space, a scheme or a host is refused."""
+    if (target and target.startswith("/") and not target.startswith("//")
+            and not any(ch <= " " or ch in "\\\x7f" for ch in target)):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
     return url_for("inspections.home")
 
 

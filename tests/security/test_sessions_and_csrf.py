@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 from sqlmodel import Session, select
 
 from accounts.models import User
@@ -131,3 +132,19 @@ def test_no_state_changes_on_get(app, target):
             called += 1
     assert called > 30
     assert {k: v for k, v in fingerprint(app).items() if k not in issued} == before
+
+
+@pytest.mark.parametrize("target", ["/%09/evil.example/path", "/%0d%0a/evil.example", "//evil.example",
+                                    "/\\evil.example", "https://evil.example/", "/%5cevil.example", "/ /evil",
+                                    "javascript:alert(1)", "/%7f/evil.example"])
+def test_sign_in_never_sends_anyone_off_site(client, target):
+    """#35: next= only to our own paths, whatever a browser would make of the bytes."""
+    response = client.post(f"/login?next={target}", data={"username": "sup1", "password": PASSWORD})
+    assert response.status_code == 303, response.status_code
+    assert response.headers["Location"] == "/"
+
+
+def test_sign_in_returns_to_our_own_page(client):
+    response = client.post("/login?next=/inspections/7%3Fcategory%3Dsafety",
+                           data={"username": "sup1", "password": PASSWORD})
+    assert response.headers["Location"] == "/inspections/7?category=safety"
