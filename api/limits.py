@@ -36,4 +36,12 @@ def init_limits(app: Flask, api: Blueprint) -> Limiter:
     limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=budget_key)(api)
     limiter.exempt(app.view_functions["api.openapi_json"])
     limiter.exempt(app.view_functions["api.reference"])
+    # /verify takes files from anyone, signed in or not: a budget per address (VERIFY_RATE_LIMIT, default 30 a
+    # minute — an auditor checks a handful of reports, a script hammering it is held back)
+    app.config.setdefault("VERIFY_RATE_LIMIT", os.environ.get("VERIFY_RATE_LIMIT") or "30/minute")
+    if "verify.upload" in app.view_functions:  # the limit is checked by the wrapper: it takes the view's place
+        app.view_functions["verify.upload"] = limiter.limit(
+            lambda: current_app.config["VERIFY_RATE_LIMIT"],
+            key_func=lambda: f"verify:{request.remote_addr}")(app.view_functions["verify.upload"])
+    app.extensions["rate_limiter"] = limiter  # Flask-Limiter keeps only a weak reference to itself
     return limiter

@@ -37,10 +37,13 @@ def upload():
         if len(data) > MAX_PDF_BYTES:
             return render_page("verify/verify.html", status=413, result=None, searched=None, too_large=True)
         file_sha256 = hashlib.sha256(data).hexdigest()
-        if not issued_file(db(), file_sha256) and (record := fingerprint_inside(data)) is not None:
+        # the file's own work first, bounded in memory and time, before the database is asked anything: a hostile
+        # file never holds a transaction (SQLite's writers wait behind one) while it is taken apart
+        record = fingerprint_inside(data)
+        number = number_inside(data) if record is not None else None
+        if record is not None and not issued_file(db(), file_sha256):
             # not a file we issued, but it carries a record: say what that record is, and that the file differs
-            return redirect(url_for(".document", sha256=record, via="embedded", document=number_inside(data)),
-                            code=303)
+            return redirect(url_for(".document", sha256=record, via="embedded", document=number), code=303)
         return redirect(url_for(".document", sha256=file_sha256), code=303)
     if typed:
         return redirect(url_for(".document", sha256=typed), code=303)

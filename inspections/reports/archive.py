@@ -296,14 +296,48 @@ def fingerprint_inside(pdf_bytes: bytes) -> str | None:
             attached = pdf.attachments.get(RECORD_FILE)
             if attached is None:
                 return None
-            data = attached.get_file().read_bytes()
-    except (pikepdf.PdfError, ValueError, KeyError, AttributeError):
+            stream = attached.get_file().obj
+            filters = stream.get("/Filter")
+            names = [] if filters is None else (
+                [str(f) for f in filters] if isinstance(filters, pikepdf.Array) else [str(filters)])
+            if "/DecodeParms" in stream:
+                return None  # predictors: never how a record is written
+            data = bounded_decode(stream.read_raw_bytes(), names, MAX_RECORD_BYTES)
+    except (pikepdf.PdfError, ValueError, KeyError, AttributeError, TypeError):
+        return None
+    if data is None:
         return None
     try:
         statement = json.loads(data)
     except ValueError:
         return None
     return fingerprint(statement) if isinstance(statement, dict) else None
+
+
+# The record a report carries is some kilobytes (a 300-item inspection with every note: under 1 MB); anything that
+# inflates past this is not ours and is never inflated further (a few KB of nested Flate can make gigabytes).
+MAX_RECORD_BYTES = 4 * 1024 * 1024
+MAX_FILTER_LAYERS = 2
+
+
+def bounded_decode(raw: bytes, names: list[str], limit: int) -> bytes | None:
+    """A PDF stream's bytes through its filters (names, in order), never holding more than `limit` bytes of output
+    at any layer; None when it would grow past that, uses a filter other than Flate, or stacks more than
+    MAX_FILTER_LAYERS."""
+    import zlib
+
+    if len(names) > MAX_FILTER_LAYERS or any(name != "/FlateDecode" for name in names):
+        return None
+    data = raw
+    for _name in names:
+        inflater = zlib.decompressobj()
+        try:
+            data = inflater.decompress(data, limit + 1)
+        except zlib.error:
+            return None
+        if len(data) > limit or inflater.unconsumed_tail:
+            return None
+    return data if len(data) <= limit else None
 
 
 def issued_file(session: Session, file_sha256: str) -> bool:

@@ -1,0 +1,76 @@
+"""Hostile files at the public door (#35): a PDF whose embedded record inflates through nested Flate layers to
+hundreds of megabytes is taken apart within a few megabytes and named as nothing we issued; /verify has a budget
+per address."""
+
+import io
+import tracemalloc
+import zlib
+
+import pikepdf
+
+from inspections.reports.archive import MAX_RECORD_BYTES, bounded_decode, fingerprint_inside
+
+INFLATED = 256 * 1024 * 1024  # what the record would inflate to
+
+
+def nested_flate_bomb(size: int = INFLATED) -> bytes:
+    """size bytes of zeros, deflated twice: a few kilobytes (made in chunks, so the test itself stays small)."""
+    inner = zlib.compressobj(9)
+    chunk = bytes(1024 * 1024)
+    layer = b"".join(inner.compress(chunk) for _ in range(size // len(chunk))) + inner.flush()
+    return zlib.compress(layer, 9)
+
+
+def pdf_carrying(raw: bytes, filters) -> bytes:
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    stream = pikepdf.Stream(pdf, b"{}")
+    stream.write(raw, filter=filters)  # stored exactly as given: the bytes are already encoded
+    pdf.attachments["record.json"] = pikepdf.AttachedFileSpec(pdf, b"{}", filename="record.json")
+    names = pdf.Root.Names.EmbeddedFiles.Names
+    spec = names[names.index(pikepdf.String("record.json")) + 1]
+    spec.EF.F = spec.EF.UF = stream  # the crafted stream in place of the harmless one
+    out = io.BytesIO()
+    # as crafted: qpdf must not decode (and so inflate) the stream while writing the file
+    pdf.save(out, compress_streams=False, stream_decode_level=pikepdf.StreamDecodeLevel.none)
+    return out.getvalue()
+
+
+def test_a_nested_flate_bomb_is_never_inflated_past_the_cap():
+    bomb = nested_flate_bomb()
+    assert len(bomb) < 64 * 1024
+    tracemalloc.start()
+    try:
+        assert bounded_decode(bomb, ["/FlateDecode", "/FlateDecode"], MAX_RECORD_BYTES) is None
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * MAX_RECORD_BYTES  # the cap's worth, not the 256 MB it would become
+    # what a record really is still reads: one layer or two, and nothing but Flate
+    record = b'{"inspection": 1}'
+    assert bounded_decode(zlib.compress(zlib.compress(record)), ["/FlateDecode", "/FlateDecode"], 100) == record
+    assert bounded_decode(record, [], 100) == record
+    assert bounded_decode(record, ["/LZWDecode"], 100) is None
+    assert bounded_decode(record, ["/FlateDecode"] * 3, 100) is None
+
+
+def test_the_bomb_inside_a_pdf_is_named_as_nothing_we_issued(client):
+    bomb = pdf_carrying(nested_flate_bomb(), pikepdf.Array([pikepdf.Name.FlateDecode, pikepdf.Name.FlateDecode]))
+    assert len(bomb) < 64 * 1024
+    assert fingerprint_inside(bomb) is None
+    response = client.post("/verify", data={"pdf": (io.BytesIO(bomb), "report.pdf")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 303 and "via=embedded" not in response.location
+    page = client.get(response.location)
+    assert page.status_code == 404 and 'data-verdict="unknown"' in page.text
+
+
+def test_verify_takes_a_few_files_a_minute_from_one_address(sqlite_url, tmp_path):
+    from tests.conftest import _make_app
+
+    app = _make_app(sqlite_url, tmp_path, RATELIMIT_ENABLED=True, VERIFY_RATE_LIMIT="3/minute")
+    client = app.test_client()
+    answers = [client.post("/verify", data={"pdf": (io.BytesIO(b"%PDF-1.7\n%%EOF"), "x.pdf")},
+                           content_type="multipart/form-data").status_code for _ in range(5)]
+    assert answers[:3] == [303, 303, 303] and answers[3:] == [429, 429]
+    assert client.get("/verify").status_code == 200  # reading the page is not limited
