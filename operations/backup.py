@@ -86,6 +86,36 @@ def _schema_revision(engine: Engine) -> str | None:
         return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
 
+def _needed_by_copy(database_file: Path) -> set[str]:
+    """The stored files the records of a copied SQLite database refer to."""
+    from sqlalchemy import create_engine
+
+    copy = create_engine(f"sqlite:///{database_file}")
+    try:
+        with Session(copy) as session:
+            return {key for key, _what in referenced_keys(session)}
+    finally:
+        copy.dispose()
+
+
+def _dump_postgresql(engine: Engine, database_file: Path) -> set[str]:
+    """pg_dump of one exported snapshot, and the stored files the records of that very snapshot refer to (read in
+    the transaction that holds it open while pg_dump runs)."""
+    env = dict(os.environ, PGCONNECT_TIMEOUT="10")
+    with engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin():
+            snapshot = connection.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
+            with Session(bind=connection) as session:
+                needed = {key for key, _what in referenced_keys(session)}
+            command = [_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
+                       f"--snapshot={snapshot}", f"--file={database_file}", f"--dbname={_libpq_url(engine)}"]
+            result = subprocess.run(command, capture_output=True, text=True, env=env)  # noqa: S603  # nosec B603
+    if result.returncode != 0:
+        raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
+    return needed
+
+
 def create_backup(*, engine: Engine, store: Storage, folder: Path,
                   progress: Callable[[str], None] = lambda _m: None) -> BackupSummary:
     folder = Path(folder)
@@ -103,14 +133,10 @@ def create_backup(*, engine: Engine, store: Storage, folder: Path,
             target.close()
         finally:
             source.close()
+        needed = _needed_by_copy(database_file)
     elif engine_name == "postgresql":
         database_file = folder / "database.pgdump"
-        env = dict(os.environ, PGCONNECT_TIMEOUT="10")
-        command = [_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
-                   f"--file={database_file}", f"--dbname={_libpq_url(engine)}"]
-        result = subprocess.run(command, capture_output=True, text=True, env=env)  # noqa: S603  # nosec B603
-        if result.returncode != 0:
-            raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
+        needed = _dump_postgresql(engine, database_file)
     else:
         raise BackupError(f"backups of a {engine_name} database are not supported")
     progress(f"database copied ({database_file.stat().st_size} bytes)")
@@ -129,8 +155,8 @@ def create_backup(*, engine: Engine, store: Storage, folder: Path,
             files[key] = hashlib.sha256(data).hexdigest()
             total += len(data)
     progress(f"{len(files)} files copied ({total} bytes)")
-    with Session(engine) as session:
-        missing = sorted({key for key, _what in referenced_keys(session)} - files.keys())
+    # what the copied records need, not the live ones: a photo taken while the backup ran is in the next backup
+    missing = sorted(needed - files.keys())
     if missing:
         raise BackupError(f"{len(missing)} files the records need are not in the storage, first: {missing[0]}")
     manifest = {

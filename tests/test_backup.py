@@ -130,3 +130,39 @@ def test_a_backup_goes_into_an_empty_folder_and_restores_into_its_own_engine(sql
     target = _make_app(f"sqlite:///{tmp_path}/new.db", tmp_path / "target")
     result = target.test_cli_runner().invoke(args=["backup", "restore", str(folder)])
     assert result.exit_code == 1 and "this is a postgresql backup: it restores into postgresql" in result.output
+
+
+def test_a_backup_made_while_the_plant_works_holds_what_its_records_need(database, tmp_path):
+    """#35: photos and reports arriving while the backup runs (after its database copy, before its check) are the
+    next backup's; this one succeeds, and restored it is whole."""
+    from operations.backup import create_backup
+    from storage import storage
+
+    url, empty_database = database
+    source = _make_app(url, tmp_path / "source")
+    client = source.test_client()
+    inspection_id = submitted(source, client)
+    assert client.get(f"/inspections/{inspection_id}/report.pdf").status_code == 200  # a file the copy needs
+    draft = client.post("/workshops/W1/inspections").location.rsplit("/", 1)[1]
+    client.post(f"/inspections/{draft}/answers/sort-01", data={"score-sort-01": "1"})
+
+    def the_plant_works(message: str) -> None:
+        # a supervisor's photo and a report issued at the worst moment: the files are listed, the check is next
+        if message.endswith("bytes)") and "files copied" in message:
+            assert client.post(f"/inspections/{draft}/photos/sort-01", data={"photo": (io.BytesIO(_jpeg()), "p.jpg")},
+                               content_type="multipart/form-data").status_code in (200, 303)
+
+    folder = tmp_path / "backup"
+    with source.app_context():
+        summary = create_backup(engine=source.extensions["engine"], store=storage(), folder=folder,
+                                progress=the_plant_works)
+    assert summary.files == 1  # the report
+    with Session(source.extensions["engine"]) as session:
+        assert session.exec(select(Photo)).one()  # the photo arrived during the backup…
+    source.extensions["engine"].dispose()
+    target = _make_app(empty_database(), tmp_path / "target")
+    restored = target.test_cli_runner().invoke(args=["backup", "restore", str(folder)])
+    assert restored.exit_code == 0, restored.output  # …and the backup without it restores whole
+    with Session(target.extensions["engine"]) as session:
+        assert session.exec(select(Photo)).all() == []
+    target.extensions["engine"].dispose()
