@@ -243,6 +243,10 @@ def after_commit(session, name: str, run_key: str | None = None, **kwargs) -> No
     if key in queued:
         return
     queued.add(key)
+    if run_key is not None:
+        # the run is written in the change's own transaction (an outbox): if the process dies between the commit
+        # and the queue, the run is there, queued, and the sweep hands it to a consumer
+        _record_queued(session, run_key, name, kwargs)
     tasks = current_app.extensions["tasks"]
 
     def send(_session):
@@ -254,6 +258,22 @@ def after_commit(session, name: str, run_key: str | None = None, **kwargs) -> No
 
     event.listen(session, "after_commit", send, once=True)
     event.listen(session, "after_rollback", forget, once=True)
+
+
+def _record_queued(session, key: str, name: str, arguments: dict) -> None:
+    for _try in range(2):
+        try:
+            with session.begin_nested():  # a savepoint: a key another transaction inserted meanwhile is retried
+                run = session.exec(select(TaskRun).where(TaskRun.key == key)).first()
+                if run is None:
+                    session.add(TaskRun(key=key, name=name, arguments=arguments, state="queued"))
+                else:
+                    run.state, run.error, run.updated_at = "queued", "", clock.now()
+                    run.arguments, run.attempts = arguments, 0
+                session.flush()
+            return
+        except IntegrityError:
+            continue
 
 
 def drain(app: Flask, limit: int = 1000) -> int:

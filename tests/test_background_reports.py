@@ -254,3 +254,42 @@ def test_api_answers_are_not_kept_by_caches(app, client, auth):
 
     response = client.get("/api/v1/workshops", headers=token_headers(app, "sup1"))
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_process_dying_between_commit_and_queue_loses_no_report(app, client, auth, monkeypatch, travel):
+    """#35: the report run is written in the submit's own transaction; the queue never hears of it (the worker
+    died right after the commit), yet a minute later the sweep hands it to a consumer and the report is issued."""
+    from datetime import UTC, datetime
+
+    from inspections.reports.issuing import sweep_task
+
+    travel(datetime(2026, 12, 7, 1, 0, tzinfo=UTC))
+    monkeypatch.setattr(tasks.Tasks, "enqueue", lambda self, name, run_key=None, **kw: None)  # never reached
+    inspection_id = submitted(client, auth, app)
+    assert run_state(app, inspection_id) == ("queued", 0, "")  # committed with the inspection
+    assert tasks.drain(app) == 0 and documents(app, inspection_id) == []
+    monkeypatch.undo()
+    with app.app_context():
+        sweep_task()  # within the minute: it may still be on its way
+    assert tasks.drain(app) == 0
+    travel(datetime(2026, 12, 7, 1, 1, 30, tzinfo=UTC))
+    with app.app_context():
+        sweep_task()
+    assert tasks.drain(app) == 1
+    assert documents(app, inspection_id) == [("findings", 1), ("full", 1)]
+
+
+def test_a_starting_consumer_takes_back_the_runs_left_running(app, client, auth):
+    """A consumer killed mid-render left its run "running": the next consumer takes it at once, not after the
+    five-minute stuck limit (#35)."""
+    from inspections.reports.issuing import resume_task
+    from tasks import _set_run
+
+    inspection_id = submitted(client, auth, app)
+    tasks.drain(app)
+    with app.app_context():
+        _set_run(f"inspection:{inspection_id}", "reports.issue", {"inspection_id": inspection_id, "base_url": None},
+                 "running", attempt=True)
+        resume_task()  # what a consumer runs as it starts
+    assert run_state(app, inspection_id)[0] == "queued"
+    assert tasks.drain(app) == 1 and run_state(app, inspection_id)[0] == "done"

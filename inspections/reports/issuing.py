@@ -16,7 +16,7 @@ from datetime import timedelta
 from flask import current_app, has_request_context, render_template, request
 from flask_login import current_user
 from prometheus_client.core import CounterMetricFamily
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import select
 
 import clock
@@ -44,6 +44,8 @@ from web import at_plant, public_url, qr_svg
 ISSUE_TASK = "reports.issue"
 SWEEP_TASK = "reports.sweep"
 STUCK_AFTER = timedelta(minutes=5)
+QUEUED_GRACE = timedelta(minutes=1)  # a queued run is taken within seconds; one older than this never reached it
+RESUME_TASK = "reports.resume"
 
 
 def render_inspection_pdf(inspection: Inspection, kind: str, issue, context: dict | None = None,
@@ -174,13 +176,24 @@ def issue_reports_task(inspection_id: int, base_url: str | None = None) -> None:
 
 @background(SWEEP_TASK, retries=0)
 def sweep_task() -> None:
-    """Queue again the report runs a consumer left unfinished (killed mid-render) or that failed for good."""
+    """Queue again the report runs nobody is working on: queued but never taken (the process that committed the
+    change died before it reached the queue) after QUEUED_GRACE, running or failed after TASK_STUCK_AFTER."""
     beat()  # the sweep runs every minute on the consumer: it is also the consumer's heartbeat
-    cutoff = clock.now() - timedelta(seconds=current_app.config.get("TASK_STUCK_AFTER", STUCK_AFTER.total_seconds()))
-    stale = db().exec(select(TaskRun).where(TaskRun.name == ISSUE_TASK, TaskRun.state.in_(("queued", "running",
-                                                                                          "failed")),
-                                            TaskRun.updated_at < cutoff)).all()
+    now = clock.now()
+    stuck = now - timedelta(seconds=current_app.config.get("TASK_STUCK_AFTER", STUCK_AFTER.total_seconds()))
+    untaken = now - QUEUED_GRACE
+    stale = db().exec(select(TaskRun).where(TaskRun.name == ISSUE_TASK, or_(
+        (TaskRun.state == "queued") & (TaskRun.updated_at < untaken),
+        TaskRun.state.in_(("running", "failed")) & (TaskRun.updated_at < stuck)))).all()
     for run in stale:
+        current_app.extensions["tasks"].enqueue(ISSUE_TASK, run_key=run.key, **run.arguments)
+
+
+@background(RESUME_TASK, retries=0)
+def resume_task() -> None:
+    """A consumer starting takes back at once the report runs left running: their consumer died mid-render (a
+    second consumer's run taken twice is harmless: issuing is idempotent, the archive keeps one document)."""
+    for run in db().exec(select(TaskRun).where(TaskRun.name == ISSUE_TASK, TaskRun.state == "running")).all():
         current_app.extensions["tasks"].enqueue(ISSUE_TASK, run_key=run.key, **run.arguments)
 
 
@@ -194,3 +207,4 @@ def reports_issued(session):
 
 every(SWEEP_TASK, minute="*")
 at_start(SWEEP_TASK)
+at_start(RESUME_TASK)
