@@ -156,6 +156,21 @@ def takeover_workshops(*, session: Session, version: ChecklistVersion) -> list[W
     return [w for w in workshops if all(_scope_rank(v.checklist, w) <= 0 for v in _offers(published, w))]
 
 
+def reach_of(session: Session, checklist: Checklist, once_published: bool = False) -> set[int]:
+    """The workshops a checklist reaches: those of its scope (its plants' and its own workshops), or every
+    workshop when it has none (a group-wide checklist). One never published reaches nobody yet; once_published:
+    whom it would reach if published as it is scoped now."""
+    if not once_published and all(v.status == VersionStatus.draft for v in checklist.versions):
+        return set()
+    if not checklist.scopes:
+        return set(session.exec(select(Workshop.id)).all())
+    plants = [s.plant_id for s in checklist.scopes if s.plant_id]
+    reach = {s.workshop_id for s in checklist.scopes if s.workshop_id}
+    if plants:
+        reach |= set(session.exec(select(Workshop.id).where(Workshop.plant_id.in_(plants))).all())
+    return reach
+
+
 def draft_of(checklist: Checklist) -> ChecklistVersion | None:
     return next((v for v in checklist.versions if v.status == VersionStatus.draft), None)
 

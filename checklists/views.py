@@ -33,6 +33,7 @@ from checklists.service import (
     move_item,
     new_draft,
     publish_version,
+    reach_of,
     remove_category,
     remove_item,
     retire_version,
@@ -119,8 +120,11 @@ def _context(version: ChecklistVersion, **extra) -> dict:
         "scheme": scheme_from_dict(version.scheme),
         "editable": version.status == VersionStatus.draft,
         "warnings": lint_version(version) if version.status == VersionStatus.draft else [],
+        # the workshops publishing would reach, as far as the reader may know them (and how many more there are)
         "takeover": takeover_workshops(session=db(), version=version) if version.status == VersionStatus.draft
         else [],
+        "may_change_reach": reach_of(db(), checklist) <= {w.id for w in _scope_choices()["workshops"]},
+        "may_publish": reach_of(db(), checklist, once_published=True) <= {w.id for w in _scope_choices()["workshops"]},
         "previous": max((v for v in checklist.versions if v.number < version.number), key=lambda v: v.number,
                         default=None),
         # the scope picker: only the reader's own plants and workshops, each workshop under its plant
@@ -248,10 +252,20 @@ def edit(key: str):
     return _back(version)
 
 
+def _require_reach(checklist, once_published: bool = False) -> None:
+    """Publishing, retiring and scoping change what other workshops inspect with: a manager may do it only to a
+    checklist whose every workshop is theirs (a group-wide one: an administrator, or a manager of every plant).
+    Publishing is judged by whom the checklist would reach once published."""
+    mine = {w.id for w in _scope_choices()["workshops"]}
+    if not reach_of(db(), checklist, once_published=once_published) <= mine:
+        abort(403, _("这份检查表也用于您管理范围之外的工厂或车间：发布、停用和更改适用范围请由管理员或负责这些工厂的质量经理操作。"))  # noqa: E501
+
+
 @bp.post("/<key>/v<int:number>/publish")
 def publish(key: str, number: int):
     session = db()
     version = get_version_or_404(key, number)
+    _require_reach(version.checklist, once_published=True)
     try:
         publish_version(session=session, version=version, user=current_user, note=request.form.get("change_note"),
                         acknowledge_lint=request.form.get("acknowledge") == "yes",
@@ -267,6 +281,7 @@ def publish(key: str, number: int):
 def retire(key: str, number: int):
     session = db()
     version = get_version_or_404(key, number)
+    _require_reach(version.checklist)
     try:
         retire_version(session=session, version=version, user=current_user)
     except ChecklistError as exc:
@@ -447,6 +462,7 @@ def _scope_choices() -> dict:
 def scope(key: str):
     session = db()
     checklist = get_checklist_or_404(key)
+    _require_reach(checklist)
     choices = _scope_choices()
     try:
         set_scope(session=session, checklist=checklist, plant_codes=request.form.getlist("plant"),

@@ -343,27 +343,24 @@ def test_web_export_and_import(app, client, auth, runner):
 
 
 def test_the_scope_picker_lists_only_the_managers_own_places_each_with_its_plant(app, client, auth):
-    """A manager of plant P1 only: the picker shows P1 and its workshops (named with their plant), a code of
-    another plant is refused as unknown, and the places another manager gave the checklist stay (#34)."""
+    """A manager of plant P1 only: the picker shows P1 and its workshops (named with their plant) and a code of
+    another plant is refused as unknown (#34)."""
     from accounts.service import create_user
     from checklists.models import Checklist, ChecklistScope
 
     with Session(app.extensions["engine"]) as session:
         create_user(session=session, username="p1manager", password=PASSWORD, role="manager", plant_codes=["P1"])
         session.commit()
-    auth.login("manager")  # both plants: gives the checklist to W3 of P2
-    client.post("/checklists/", data={"key": "local-sheet", "name": "本厂检查表"})
-    assert client.post("/checklists/local-sheet/scope", data={"workshop": ["W3"]}).status_code == 303
-    auth.logout()
-
     auth.login("p1manager")
+    client.post("/checklists/", data={"key": "local-sheet", "name": "本厂检查表"})
+    assert client.post("/checklists/local-sheet/scope", data={"workshop": ["W1"]}).status_code == 303
     page = client.get("/checklists/local-sheet/v1").text
     scope = page[page.index('id="scope"'):page.index("保存适用范围")]
     assert 'data-plant="P1"' in scope and "一厂（P1）" in scope and "一号车间（W1）" in scope
     assert "P2" not in scope and "三号车间" not in scope
     refused = client.post("/checklists/local-sheet/scope", data={"workshop": ["W1", "W3"]})
     assert refused.status_code == 422
-    assert client.post("/checklists/local-sheet/scope", data={"workshop": ["W1"]}).status_code == 303
+    assert client.post("/checklists/local-sheet/scope", data={"workshop": ["W1", "W2"]}).status_code == 303
     with Session(app.extensions["engine"]) as session:
         checklist = session.exec(select(Checklist).where(Checklist.key == "local-sheet")).one()
         from accounts.models import Workshop
@@ -371,4 +368,26 @@ def test_the_scope_picker_lists_only_the_managers_own_places_each_with_its_plant
         workshops = set(session.exec(
             select(Workshop.code).join(ChecklistScope, ChecklistScope.workshop_id == Workshop.id)
             .where(ChecklistScope.checklist_id == checklist.id)))
-    assert workshops == {"W1", "W3"}  # P2's place, chosen by the other manager, is kept
+    assert workshops == {"W1", "W2"}
+
+
+def test_a_plant_manager_cannot_change_what_other_plants_inspect_with(app, client, auth):
+    """#35: a manager of P1 alone may not retire, publish or re-scope the group-wide standard checklist (P2's
+    workshops use it too), nor is shown P2's workshops; a checklist of P1's own is theirs to publish."""
+    from accounts.service import create_user
+
+    with Session(app.extensions["engine"]) as session:
+        create_user(session=session, username="p1manager", password=PASSWORD, role="manager", plant_codes=["P1"])
+        session.commit()
+    auth.login("p1manager")
+    page = client.get("/checklists/standard-6s/v2").text
+    assert 'data-reach="beyond"' in page and 'data-action="retire"' not in page and "三号车间" not in page
+    assert client.post("/checklists/standard-6s/v2/retire").status_code == 403
+    assert client.post("/checklists/standard-6s/scope", data={"workshop": ["W1"]}).status_code == 403
+    assert start(client, "W1")  # nothing changed: W1 still starts on the standard checklist
+    with Session(app.extensions["engine"]) as session:
+        assert get_version(session=session, key="standard-6s", number=2).status == "published"
+    # their own plant's checklist is theirs
+    client.post("/checklists/", data={"key": "p1-only", "name": "一厂专用"})
+    assert client.post("/checklists/p1-only/scope", data={"plant": ["P1"]}).status_code == 303
+    assert 'data-reach="beyond"' not in client.get("/checklists/p1-only/v1").text
