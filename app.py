@@ -111,6 +111,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_error_pages(app)
 
     app.before_request(web.refuse_another_users_change)
+    app.before_request(web.refuse_control_characters)
     app.after_request(web.acknowledge_change)
 
     @app.after_request
