@@ -164,14 +164,15 @@ def forbidden_text_field(values) -> str | None:
 
 
 def refuse_control_characters():
-    """before_request: a posted field holding a control character is refused by name (422) before any view sees
-    it, on both engines alike (PostgreSQL refuses a NUL with a 500; SQLite stored it and exported it raw)."""
+    """before_request: a query parameter or posted field holding a control character is refused by name (422)
+    before any view sees it, on both engines alike (PostgreSQL refuses a NUL with a 500; SQLite stored it and
+    exported it raw)."""
     from flask import jsonify
     from flask_babel import gettext as _
 
-    if request.method not in ("POST", "PUT", "PATCH"):
-        return None
-    found = next((name for name, value in request.form.items(multi=True) if FORBIDDEN_TEXT.search(value)), None)
+    found = next((name for name, value in request.args.items(multi=True) if FORBIDDEN_TEXT.search(value)), None)
+    if found is None and request.method in ("POST", "PUT", "PATCH"):
+        found = next((name for name, value in request.form.items(multi=True) if FORBIDDEN_TEXT.search(value)), None)
     if found is None and request.is_json:
         found = forbidden_text_field(request.get_json(silent=True))
     if found is None:

@@ -41,3 +41,8 @@ def test_the_api_names_the_member(app, client, draft):
                           json={"score": 1, "note": "a\x00b"})
     assert response.status_code == 422 and response.mimetype == "application/problem+json"
     assert response.json["code"] == "control_character" and response.json["items"] == ["note"]
+
+
+def test_a_query_parameter_is_checked_too(app, client, draft):
+    response = client.get("/api/v1/actions?workshop=W1%00", headers=token_headers(app, "sup1"))
+    assert response.status_code == 422 and response.json["items"] == ["workshop"]
