@@ -9,6 +9,7 @@ import json
 import os
 import re
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -57,6 +58,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
+        # Sessions end when left unused this long, or this long after they began (accounts.views.load_user);
+        # the signed cookie itself is good as long as the longest of them (Flask's default was 31 days).
+        SESSION_IDLE_DAYS=float(os.environ.get("SESSION_IDLE_DAYS", "14")),
+        SESSION_MAX_DAYS=float(os.environ.get("SESSION_MAX_DAYS", "90")),
+        PERMANENT_SESSION_LIFETIME=timedelta(days=float(os.environ.get("SESSION_MAX_DAYS", "90"))),
         BABEL_DEFAULT_LOCALE=DEFAULT_LOCALE,
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
         WTF_CSRF_TIME_LIMIT=None,  # a shift is long; the token lives as long as the session

@@ -368,10 +368,16 @@ def start_session(*, session: Session, user: User, address: str, user_agent: str
     return token
 
 
-def session_for_token(*, session: Session, token: str) -> UserSession | None:
-    return session.exec(
-        select(UserSession).where(UserSession.token_sha256 == _digest(token), UserSession.revoked_at.is_(None))
-    ).first()
+def session_for_token(*, session: Session, token: str, idle: timedelta | None = None,
+                      lifetime: timedelta | None = None) -> UserSession | None:
+    """The live session of a cookie's token: not ended, used within `idle`, begun within `lifetime`."""
+    query = select(UserSession).where(UserSession.token_sha256 == _digest(token), UserSession.revoked_at.is_(None))
+    now = clock.now()
+    if idle is not None:
+        query = query.where(UserSession.last_seen_at >= now - idle)
+    if lifetime is not None:
+        query = query.where(UserSession.created_at >= now - lifetime)
+    return session.exec(query).first()
 
 
 def end_session(*, session: Session, user_session: UserSession) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, session, url_for
@@ -42,8 +43,13 @@ bp = Blueprint("accounts", __name__)
 
 
 def load_user(token: str) -> User | None:
-    """Flask-Login's loader: the cookie carries a session token, valid until it is revoked."""
-    user_session = session_for_token(session=db(), token=token) if token else None
+    """Flask-Login's loader: the cookie carries a session token, valid until it is revoked, left unused for
+    SESSION_IDLE_DAYS or older than SESSION_MAX_DAYS (a tablet used for the weekly round stays signed in; a
+    cookie found on a lost one a season later does not)."""
+    config = current_app.config
+    user_session = session_for_token(
+        session=db(), token=token, idle=timedelta(days=float(config.get("SESSION_IDLE_DAYS", 14))),
+        lifetime=timedelta(days=float(config.get("SESSION_MAX_DAYS", 90)))) if token else None
     if user_session is None:
         return None
     user = db().get(User, user_session.user_id)

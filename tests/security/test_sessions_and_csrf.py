@@ -148,3 +148,26 @@ def test_sign_in_returns_to_our_own_page(client):
     response = client.post("/login?next=/inspections/7%3Fcategory%3Dsafety",
                            data={"username": "sup1", "password": PASSWORD})
     assert response.headers["Location"] == "/inspections/7?category=safety"
+
+
+def test_a_session_ends_when_left_idle_and_at_its_age_limit(app, client, travel):
+    """#35: a session unused for SESSION_IDLE_DAYS (14) ends; one in daily use ends SESSION_MAX_DAYS (90) after
+    it began."""
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
+    travel(start)
+    AuthActions(client).login("sup1")
+    travel(start + timedelta(days=13, hours=23))
+    assert client.get("/workshops/W1").status_code == 200  # within two weeks: still signed in (and touched)
+    travel(start + timedelta(days=27, hours=22))
+    assert client.get("/workshops/W1").status_code == 200
+    travel(start + timedelta(days=42))
+    assert client.get("/workshops/W1").status_code == 302  # two weeks and more unused: signed out
+    AuthActions(client).login("sup1")
+    began = start + timedelta(days=42)
+    for day in range(10, 90, 10):  # in use every ten days…
+        travel(began + timedelta(days=day))
+        assert client.get("/workshops/W1").status_code == 200, day
+    travel(began + timedelta(days=90, minutes=1))
+    assert client.get("/workshops/W1").status_code == 302  # …until its ninety days are up
