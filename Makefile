@@ -58,7 +58,8 @@ setup: system-run $(VENV)/.installed
 
 run: setup serve
 
-# gunicorn and, beside it, the task consumer (issued reports, the periodic sweep); Ctrl-C stops both. Both count
+# gunicorn (its control socket the instance's own, never another instance's in ~/.gunicorn) and, beside it, the task
+# consumer (issued reports, the periodic sweep); Ctrl-C stops both. Both count
 # their metrics into one fresh folder that /metrics adds up (gunicorn.conf.py); log lines are JSON with the request
 # id, the access lines included (ours, not gunicorn's, which lacks the id).
 METRICS_DIR := $(CURDIR)/instance/metrics
@@ -68,7 +69,8 @@ serve:
 	@export PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR); \
 	  $(BIN)/flask tasks consume & consumer=$$!; \
 	  trap 'kill $$consumer 2>/dev/null; wait $$consumer 2>/dev/null' EXIT INT TERM; \
-	  $(BIN)/gunicorn --workers 2 --threads 4 --bind $(HOST):$(PORT) 'app:create_app()'
+	  $(BIN)/gunicorn --workers 2 --threads 4 --bind $(HOST):$(PORT) --control-socket $(CURDIR)/instance/gunicorn.ctl \
+	    'app:create_app()'
 
 # The whole suite on both cores with the machine's zone pinned to UTC, then the day-and-zone tests (marker `clock`)
 # again as a machine in Shanghai and one in Los Angeles would run them: the app's days must not move with TZ.
