@@ -60,6 +60,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         REMEMBER_COOKIE_HTTPONLY=True,
         # Sessions end when left unused this long, or this long after they began (accounts.views.load_user);
         # the signed cookie itself is good as long as the longest of them (Flask's default was 31 days).
+        # where webhooks and robots may post besides the public internet: hosts, addresses, networks (outbound.py)
+        OUTBOUND_ALLOW=os.environ.get("OUTBOUND_ALLOW", ""),
         SESSION_IDLE_DAYS=float(os.environ.get("SESSION_IDLE_DAYS", "14")),
         SESSION_MAX_DAYS=float(os.environ.get("SESSION_MAX_DAYS", "90")),
         PERMANENT_SESSION_LIFETIME=timedelta(days=float(os.environ.get("SESSION_MAX_DAYS", "90"))),

@@ -31,6 +31,8 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from outbound import open_url
+
 KINDS = ("wecom", "dingtalk", "feishu")
 PER_MINUTE = 20
 MAX_BYTES = {"wecom": 4000, "dingtalk": 18000, "feishu": 18000}  # under each vendor's limit, with the title
@@ -148,7 +150,7 @@ def _answer(robot: Robot, raw: bytes) -> tuple[bool, int | None, str]:
     except ValueError:
         return False, None, f"not JSON: {raw[:80]!r}"
     if not isinstance(answer, dict):
-        return False, None, f"unexpected answer {str(answer)[:80]}"
+        return False, None, "unexpected answer (not the robot's JSON)"  # nothing of what answered is shown back
     code = answer.get("code", answer.get("StatusCode")) if robot.kind == "feishu" else answer.get("errcode")
     text = str(answer.get("msg") or answer.get("errmsg") or answer.get("StatusMessage") or "")
     return code == 0, code if isinstance(code, int) else None, text
@@ -176,7 +178,7 @@ def _send_one(robot, title, text, pacer, attempts, backoff, sleep, clock) -> tup
             "Content-Type": "application/json; charset=utf-8", "User-Agent": "6S-Inspect"})
         try:
             # http(s) only: check_robot refuses other schemes
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  # nosec B310
+            with open_url(request, timeout=10) as response:
                 accepted, code, text_back = _answer(robot, response.read(65536))
             if accepted:
                 return True, "ok"

@@ -26,6 +26,7 @@ import clock
 from accounts.days import PlantDays
 from accounts.models import Plant, Role, User, UserPlant, UserWorkshop, Workshop
 from actions.models import OPEN_STATUSES, CorrectiveAction, Finding, NotificationDelivery
+from outbound import open_url
 from webhooks.service import emit, subscribed
 
 
@@ -285,7 +286,7 @@ def post_webhook(url: str, secret: str, payload: dict, *, attempts: int = 4, bac
             "X-6S-Timestamp": timestamp, "X-6S-Signature": signature(secret, timestamp, body)})
         try:
             # http(s) only: the scheme is checked above
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  # nosec B310
+            with open_url(request, timeout=10) as response:
                 return True, attempt, str(response.status)
         except urllib.error.HTTPError as exc:
             exc.close()

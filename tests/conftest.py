@@ -191,9 +191,16 @@ def sqlite_url(sqlite_template, tmp_path) -> str:
 
 # ------------------------------------------------------------------ app
 
+# the tests' own receivers (webhooks, robots, SMTP) listen on loopback: allowed here as an administrator would list
+# a plant's own systems (outbound.py); tests/security/test_outbound.py runs without it
+TEST_OUTBOUND_ALLOW = "127.0.0.0/8,::1,localhost"
+os.environ.setdefault("OUTBOUND_ALLOW", TEST_OUTBOUND_ALLOW)  # code outside an app (robots, consumers) reads it here
+
+
 def _make_app(url: str, tmp_path: Path, **extra):
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": url,
-                      "DATA_DIR": str(tmp_path / "data"), "WTF_CSRF_ENABLED": False, **extra})
+                      "DATA_DIR": str(tmp_path / "data"), "WTF_CSRF_ENABLED": False,
+                      "OUTBOUND_ALLOW": TEST_OUTBOUND_ALLOW, **extra})
     return app
 
 

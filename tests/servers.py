@@ -68,7 +68,8 @@ def gunicorn(env: dict, log: Path, threads: int = 4) -> tuple[subprocess.Popen, 
     with log.open("ab") as out:
         process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--workers", "1", "--threads",
                                     str(threads), "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "3",
-                                    "app:create_app()"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+                                    "app:create_app()"], cwd=ROOT, env={"OUTBOUND_ALLOW": "127.0.0.0/8,::1", **env},
+                                   stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base + "/healthz")

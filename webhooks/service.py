@@ -31,6 +31,7 @@ from standardwebhooks import Webhook
 import clock
 from accounts.models import Plant
 from audit.service import record as audit
+from outbound import open_url
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 EVENTS = ("inspection.submitted", "finding.created", "report.issued", "action.overdue", "action.verified",
@@ -184,10 +185,11 @@ def post(url: str, headers: dict[str, str], body: bytes, timeout: float = TIMEOU
     started = time.monotonic()
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - http(s) only
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310
+        with open_url(request, timeout=timeout) as response:
             response.read(4096)
             status, error = response.status, ""
     except urllib.error.HTTPError as exc:
+        exc.close()
         status, error = exc.code, f"HTTP {exc.code}"
     except (urllib.error.URLError, OSError, ValueError) as exc:  # refused, timed out, unreachable
         reason = getattr(exc, "reason", exc)

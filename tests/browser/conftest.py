@@ -18,7 +18,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 @pytest.fixture
 def live_server(sqlite_url, tmp_path):
     app = create_app({"TESTING": True, "SECRET_KEY": "browser-test", "DATABASE_URL": sqlite_url,
-                      "DATA_DIR": str(tmp_path / "data")})  # CSRF on, as in production
+                      "DATA_DIR": str(tmp_path / "data"),  # CSRF on, as in production
+                      "OUTBOUND_ALLOW": "127.0.0.0/8,::1,localhost"})  # the tests' receivers
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
