@@ -5,6 +5,7 @@ Run with ``flask --app app run`` (development) or ``gunicorn 'app:create_app()'`
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -26,6 +27,7 @@ from assets import static_url
 DEFAULT_LOCALE = "zh_CN"
 SUPPORTED_LOCALES = ("zh_CN", "en")
 MIN_SECRET_LENGTH = 16
+RETRY_AFTER_SECONDS = 5  # a database that is down: most outages we see here are a restart of some seconds
 # Keys copied from tutorials and sample configs: refused even when long enough.
 KNOWN_SECRET_KEYS = {"dev", "development", "secret", "secret-key", "secret_key", "changeme", "change-me",
                      "please-change-me", "your-secret-key", "your_secret_key", "super-secret", "supersecret",
@@ -170,7 +172,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             db().execute(text("SELECT 1"))
         except Exception:  # any database failure means "not healthy"
             app.logger.exception("health check failed")
-            return jsonify(status="unavailable"), 503
+            return jsonify(status="unavailable", down="database"), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
         from tasks import queue_health
 
         # a queue behind (no consumer) is reported, not a failed check: the app serves and reports render on demand
@@ -423,6 +425,33 @@ def _register_error_pages(app: Flask) -> None:
         return handler(400)(error)
 
     app.register_error_handler(CSRFError, csrf_failed)
+
+    # Temporary trouble says "try again": the database unreachable (or SQLite's disk full), the disk full. 503 with
+    # Retry-After, so that a tablet's outbox keeps the change and retries, and a person reads what to do.
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    def unavailable(message: str, retry_after: int):
+        def handle(error):
+            app.logger.error("temporarily unavailable on %s %s", request.method, request.path, exc_info=error)
+            headers = {"Retry-After": str(retry_after)}
+            if request.path.startswith("/api/"):
+                return problem(503, message, code="unavailable", headers=headers)
+            return render_template("errors/error.html", status=503, title=_("暂时无法完成，请稍后再试"),
+                                   description=message), 503, headers
+        return handle
+
+    def database_down(error):
+        return unavailable(_("数据库暂时不可用，请稍后再试；已保存的内容不受影响，平板上暂存的内容会自动重试。"),
+                           RETRY_AFTER_SECONDS)(error)
+
+    def out_of_space(error):
+        if getattr(error, "errno", None) != errno.ENOSPC:
+            return handler(500)(error)
+        return unavailable(_("服务器磁盘已满，暂时无法保存，请联系管理员；已保存的内容不受影响。"), 60)(error)
+
+    app.register_error_handler(OperationalError, database_down)
+    app.register_error_handler(InterfaceError, database_down)
+    app.register_error_handler(OSError, out_of_space)
 
 
 def _error_title(status: int) -> str:

@@ -18,6 +18,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Protocol
 from urllib.parse import urlparse
@@ -36,6 +37,18 @@ class StoredFileError(Exception):
         self.key = key
         self.problem = problem
 
+
+
+@contextmanager
+def _temporary(folder: Path):
+    """A temporary file beside its final place, removed if writing it fails (a full disk leaves nothing behind)."""
+    tmp = tempfile.NamedTemporaryFile(dir=folder, delete=False)  # noqa: SIM115 - closed and removed below
+    try:
+        with tmp:
+            yield tmp
+    except BaseException:
+        Path(tmp.name).unlink(missing_ok=True)
+        raise
 
 def _check_key(key: str) -> str:
     if not _KEY.fullmatch(key) or ".." in key or "//" in key or key.endswith(".sha256"):
@@ -136,7 +149,7 @@ class LocalStorage:
             while chunk := source.read(CHUNK):
                 digest.update(chunk)
         target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp, open(path, "rb") as source:
+        with _temporary(target.parent) as tmp, open(path, "rb") as source:
             while chunk := source.read(CHUNK):
                 tmp.write(chunk)
             tmp.flush()
@@ -152,7 +165,7 @@ class LocalStorage:
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
+        with _temporary(path.parent) as tmp:
             tmp.write(data)
             tmp.flush()
             os.fsync(tmp.fileno())
