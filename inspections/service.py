@@ -303,8 +303,14 @@ def _apply(session: Session, user: User, inspection: Inspection, item: Checklist
         select(Answer).where(Answer.inspection_id == inspection.id, Answer.item_id == item.id)
         .with_for_update(of=Answer).execution_options(populate_existing=True)
     ).first()
-    seen = session.exec(select(AnswerChange.outcome).where(AnswerChange.change_key == change.change_key)).first() \
+    earlier = session.exec(select(AnswerChange).where(AnswerChange.change_key == change.change_key)).first() \
         if change.change_key else None
+    if earlier is not None and (earlier.inspection_id, earlier.item_id, earlier.user_id) != (
+            inspection.id, item.id, user.id):
+        # a key is its maker's, for one item of one inspection: another's says nothing of theirs
+        raise InspectionError("change_key_taken", "this change key was used for another change", status=409,
+                              items=["change_key"])
+    seen = earlier.outcome if earlier is not None else None
     if seen is not None:
         answer_saved("duplicate")
         if seen == "conflict":
@@ -682,6 +688,9 @@ def add_photo(
     change_key = _change_key(change_key)
     if change_key:
         seen = session.exec(select(Photo).where(Photo.change_key == change_key)).first()
+        if seen is not None and (seen.inspection_id, seen.uploaded_by_id) != (inspection.id, user.id):
+            raise InspectionError("change_key_taken", "this change key was used for another upload", status=409,
+                                  items=["change_key"])
         if seen is not None:
             return seen
     existing = photos_by_item(session=session, inspection=inspection).get(item.id, [])

@@ -265,6 +265,7 @@ def _error_text(exc: InspectionError, scheme=None) -> str:
         "reason_too_long": _("原因太长（最多 1000 字）"),
         "unchanged": _("评分和备注都没有变化，无需更正"),
         "not_submitted": _("检查提交后才能更正；草稿由检查员直接修改"),
+        "change_key_taken": _("这次保存的编号已被另一次修改用过，请刷新页面后重新操作"),
     }
     return texts.get(exc.code, _("评分无效，请选择按钮上的评分或“不适用”"))
 

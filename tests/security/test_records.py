@@ -87,3 +87,39 @@ def test_the_answers_of_a_submitted_inspection_change_only_with_their_correction
         answer.score = 0
         with pytest.raises(REFUSED):
             session.commit()  # the ORM is held to the same rule as raw SQL
+
+
+def test_a_change_key_is_its_makers_for_one_item_only(app, client, auth):
+    """#35: another user's key (or one used on another item) is refused with 409, never answered with their answer
+    or photo, never a 500."""
+    import io
+
+    from tests.conftest import AuthActions
+    from tests.helpers import start, token_headers
+    from tests.test_photos import jpeg_bytes
+
+    auth.login("sup1")
+    mine = start(client)
+    key = "k" * 32
+    assert client.post(f"/inspections/{mine}/answers/sort-01", headers={"X-Change-Key": key},
+                       data={"score-sort-01": "1"}).status_code in (200, 303)
+    photo_key = "p" * 32
+    assert client.post(f"/inspections/{mine}/photos/sort-01", headers={"X-Change-Key": photo_key, "HX-Request": "true"},
+                       data={"photo": (io.BytesIO(jpeg_bytes()), "p.jpg")}).status_code == 200
+    other = app.test_client()
+    AuthActions(other).login("sup2")
+    theirs = other.post("/workshops/W2/inspections").location.rsplit("/", 1)[1]
+    reused = other.post(f"/inspections/{theirs}/answers/sort-01", headers={"X-Change-Key": key, "HX-Request": "true"},
+                        data={"score-sort-01": "4"})
+    assert reused.status_code == 409 and "刷新页面" in reused.text
+    photo = other.post(f"/inspections/{theirs}/photos/sort-01", headers={"X-Change-Key": photo_key,
+                                                                       "HX-Request": "true"},
+                       data={"photo": (io.BytesIO(jpeg_bytes()), "q.jpg")})
+    assert photo.status_code == 409
+    # the same key on another item of one's own inspection is no replay either
+    again = client.post(f"/inspections/{mine}/answers/sort-02", headers={"X-Change-Key": key, "HX-Request": "true"},
+                        data={"score-sort-02": "3"})
+    assert again.status_code == 409
+    api = client.put(f"/api/v1/inspections/{theirs}/answers/sort-01", headers=token_headers(app, "sup2"),
+                     json={"score": 2, "change_key": key})
+    assert api.status_code == 409
