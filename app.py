@@ -64,6 +64,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # the signed cookie itself is good as long as the longest of them (Flask's default was 31 days).
         # where webhooks and robots may post besides the public internet: hosts, addresses, networks (outbound.py)
         OUTBOUND_ALLOW=os.environ.get("OUTBOUND_ALLOW", ""),
+        API_TOKEN_MAX_DAYS=float(os.environ.get("API_TOKEN_MAX_DAYS", "365")),  # an integration's token: a year
         SESSION_IDLE_DAYS=float(os.environ.get("SESSION_IDLE_DAYS", "14")),
         SESSION_MAX_DAYS=float(os.environ.get("SESSION_MAX_DAYS", "90")),
         PERMANENT_SESSION_LIFETIME=timedelta(days=float(os.environ.get("SESSION_MAX_DAYS", "90"))),

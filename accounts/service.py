@@ -430,13 +430,15 @@ def api_token_for(*, session: Session, token: str) -> ApiToken | None:
     ).first()
 
 
-def token_and_user(*, session: Session, token: str) -> tuple[ApiToken, User] | None:
+def token_and_user(*, session: Session, token: str, max_age: timedelta | None = None) -> tuple[ApiToken, User] | None:
     """The live token row for a presented token and its user, in one query (it runs before every API call), or
-    None when the token is unknown, revoked or its user may no longer sign in."""
-    row = session.exec(
-        select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_sha256 == _digest(token), ApiToken.revoked_at.is_(None))
-    ).first()
+    None when the token is unknown, revoked, older than max_age (API_TOKEN_MAX_DAYS) or its user may no longer
+    sign in."""
+    query = (select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+             .where(ApiToken.token_sha256 == _digest(token), ApiToken.revoked_at.is_(None)))
+    if max_age is not None:
+        query = query.where(ApiToken.created_at >= clock.now() - max_age)
+    row = session.exec(query).first()
     if row is None or not is_usable(row[1], session=session):
         return None
     return row[0], row[1]

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
-from wtforms import PasswordField, StringField
+from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 import clock
@@ -87,7 +87,8 @@ def load_user_from_request(req) -> User | None:
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
-    found = token_and_user(session=db(), token=header.removeprefix("Bearer ").strip())
+    found = token_and_user(session=db(), token=header.removeprefix("Bearer ").strip(),
+                           max_age=timedelta(days=float(current_app.config.get("API_TOKEN_MAX_DAYS", 365))))
     if found is None:
         return None
     token, user = found
@@ -214,6 +215,7 @@ class PasswordForm(FlaskForm):
     current = PasswordField(_l("当前密码"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
     new = PasswordField(_l("新密码"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
     confirm = PasswordField(_l("再次输入新密码"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
+    end_tokens = BooleanField(_l("同时停用我的全部 API 令牌（怀疑密码泄露时）"))
 
 
 class TokenForm(FlaskForm):
@@ -253,6 +255,10 @@ def change_password():
             except AccountError as exc:
                 form.new.errors.append(account_message(exc))
             else:
+                if form.end_tokens.data:  # the owner asks: a leaked password may have made tokens too
+                    for token in db().exec(select(ApiToken).where(ApiToken.user_id == current_user.id,
+                                                                  ApiToken.revoked_at.is_(None))).all():
+                        revoke_api_token(session=db(), actor=current_user, token=token)
                 db().commit()
                 logout_user()
                 session.clear()

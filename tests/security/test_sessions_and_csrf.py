@@ -171,3 +171,23 @@ def test_a_session_ends_when_left_idle_and_at_its_age_limit(app, client, travel)
         assert client.get("/workshops/W1").status_code == 200, day
     travel(began + timedelta(days=90, minutes=1))
     assert client.get("/workshops/W1").status_code == 302  # …until its ninety days are up
+
+
+def test_a_password_change_ends_the_tokens_when_the_owner_asks_and_tokens_expire(app, client, travel):
+    """#35: tokens live API_TOKEN_MAX_DAYS (365); changing one's password can end them all."""
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
+    travel(start)
+    kept, ended = token_headers(app, "sup1"), token_headers(app, "sup2")
+    assert client.get("/api/v1/workshops", headers=kept).status_code == 200
+    for username, ask in (("sup1", {}), ("sup2", {"end_tokens": "y"})):
+        user_client = app.test_client()
+        AuthActions(user_client).login(username)
+        changed = user_client.post("/account/password", data={"current": PASSWORD, "new": "a-new-floor-pass-2027",
+                                                              "confirm": "a-new-floor-pass-2027", **ask})
+        assert changed.status_code == 303, username
+    assert client.get("/api/v1/workshops", headers=kept).status_code == 200  # not asked: still works
+    assert client.get("/api/v1/workshops", headers=ended).status_code == 401  # asked: ended
+    travel(start + timedelta(days=366))
+    assert client.get("/api/v1/workshops", headers=kept).status_code == 401  # a year on: expired
