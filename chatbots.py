@@ -77,6 +77,17 @@ def feishu_sign(secret: str, timestamp_s: str) -> str:
     return base64.b64encode(digest).decode()
 
 
+# What a robot's markdown would read as markup (a link, a heading, bold, a quote, WeCom's <font> tags), each
+# replaced by its full-width look-alike: a supervisor's red-tag text can never post a clickable link as the system.
+MARKDOWN_LOOKALIKES = str.maketrans({"[": "［", "]": "］", "(": "（", ")": "）", "<": "‹", ">": "›", "*": "＊",
+                                     "_": "＿", "`": "‘", "#": "＃", "~": "～", "|": "｜", "!": "！", "\\": "＼"})
+
+
+def plain_in_markdown(text: str) -> str:
+    """People's words (item texts, red-tag texts, names) as plain text inside a robot's markdown."""
+    return " ".join((text or "").split()).translate(MARKDOWN_LOOKALIKES)
+
+
 def request_for(robot: Robot, title: str, text: str, now: float) -> tuple[str, bytes]:
     """The URL and JSON body of one message (markdown text under a title), signed where the robot has a secret."""
     url = robot.url

@@ -26,6 +26,7 @@ import clock
 from accounts.days import PlantDays
 from accounts.models import Plant, Role, User, UserPlant, UserWorkshop, Workshop
 from actions.models import OPEN_STATUSES, CorrectiveAction, Finding, NotificationDelivery
+from chatbots import plain_in_markdown
 from outbound import open_url
 from webhooks.service import emit, subscribed
 
@@ -349,7 +350,8 @@ def robot_messages(session: Session, rows: list[OverdueRow], reminders: list, da
         parts = [chat_text(mine, base_url)] if mine else []
         if overdue:
             parts.append(f"**逾期整改（{len(overdue)}）**")
-            parts += [f"- {r.workshop_name}：{r.item_text} · 责任人 {r.owner_name or '未指派'} · "
+            parts += [f"- {plain_in_markdown(r.workshop_name)}：{plain_in_markdown(r.item_text)} · "
+                      f"责任人 {plain_in_markdown(r.owner_name) or '未指派'} · "
                       f"逾期 {(r.today - r.due_on).days} 天  {base_url}/actions/{r.action_id}"
                       for r in sorted(overdue, key=lambda r: (r.due_on, r.action_id))]
         today = days.of(plant)

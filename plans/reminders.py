@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from accounts.days import PlantDays
 from accounts.models import Plant, Role, User, UserPlant, UserWorkshop, Workshop
+from chatbots import plain_in_markdown
 from plans.models import InspectionPlan
 from plans.occurrences import Occurrence, occurrences
 from plans.recurrence import State
@@ -38,10 +39,11 @@ class ReminderRow:
     inspector_ids: tuple[int, ...]
     today: date  # at the row's plant, when the run looked
 
-    def line(self, base_url: str) -> str:
+    def line(self, base_url: str, markdown: bool = False) -> str:
         window = f"{self.opens_on:%m-%d}" + (f" – {self.closes_on:%m-%d}" if self.closes_on != self.opens_on else "")
         late = f"，可补检至 {self.late_until:%m-%d}" if self.kind == "overdue" and self.late_until else ""
-        return f"{self.workshop_name}：窗口 {window}{late}  {base_url}/occurrences/{self.occurrence_id}"
+        name = plain_in_markdown(self.workshop_name) if markdown else self.workshop_name
+        return f"{name}：窗口 {window}{late}  {base_url}/occurrences/{self.occurrence_id}"
 
 
 def _kind(found: Occurrence, today: date) -> str | None:
@@ -133,7 +135,7 @@ def chat_text(rows: list[ReminderRow], base_url: str) -> str:
     lines: list[str] = []
     for heading, mine in by_heading(rows):
         lines.append(f"**{heading}（{len(mine)}）**")
-        lines += [f"- {r.line(base_url)}" for r in mine]
+        lines += [f"- {r.line(base_url, markdown=True)}" for r in mine]
     return "\n".join(lines)
 
 

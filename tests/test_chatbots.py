@@ -115,3 +115,14 @@ def test_split_keeps_every_character_and_every_part_fits(text, limit):
 
 def test_size_limits_are_under_the_vendors():
     assert MAX_BYTES["wecom"] < 4096
+
+
+def test_peoples_words_cannot_make_markup_in_a_robot_message():
+    """#35: a red-tag text or a name with markdown in it is shown as plain text (full-width look-alikes), so a
+    supervisor cannot post a clickable link, a heading or a <font> tag as the system."""
+    from chatbots import plain_in_markdown
+
+    said = plain_in_markdown("[点这里](http://evil.example) **紧急** <font color=red>x</font> #标题\n> 引用")
+    assert "[" not in said and "](" not in said and "**" not in said and "<font" not in said and "\n" not in said
+    assert said.startswith("［点这里］（http://evil.example）")
+    assert plain_in_markdown("普通的文字 12-07") == "普通的文字 12-07"  # ordinary words untouched
