@@ -24,6 +24,11 @@ from checklists.schemes import DEFAULT_DUE_DAYS, DeductionScheme, LevelScheme, P
 
 SETTINGS, LEVELS, GRADES, CATEGORIES, ITEMS = "检查表", "等级", "评级", "类别", "检查项"
 MAX_ROWS = 5000
+MAX_COLUMNS = 64  # a sheet's columns read at most (a forged <dimension> of 16 384 columns is not walked)
+# A checklist workbook unpacks to some hundred KB; these bound what a hostile one may make us inflate or parse.
+MAX_WORKBOOK_UNPACKED = 64 * 1024 * 1024
+MAX_WORKBOOK_PART = 32 * 1024 * 1024  # one part (a sheet, the shared strings)
+MAX_WORKBOOK_PARTS = 500
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # 检查表: one setting per row — (field, what it is, where it goes in the file's structure)
@@ -187,7 +192,7 @@ class _Reader:
         """Header cells → field names; an unknown header is a problem naming it (so nothing is dropped)."""
         by_header = {h: f for f, h in known} | {f: f for f, _h in known}
         found: dict[int, str] = {}
-        for n, cell in enumerate(next(ws.iter_rows(min_row=1, max_row=1), ()), 1):
+        for n, cell in enumerate(next(ws.iter_rows(min_row=1, max_row=1, max_col=MAX_COLUMNS), ()), 1):
             header = str(cell.value).strip() if cell.value is not None else ""
             if not header:
                 continue
@@ -203,7 +208,8 @@ class _Reader:
     def rows(self, ws, columns: dict[int, str]):
         """(row number, {field: value, '_headers': {field: header}}) for each row that has anything in it."""
         headers = {field: str(ws.cell(1, n).value).strip() for n, field in columns.items()}
-        for r, row in enumerate(ws.iter_rows(min_row=2, max_row=MAX_ROWS + 1, values_only=True), 2):
+        for r, row in enumerate(ws.iter_rows(min_row=2, max_row=MAX_ROWS + 1, max_col=MAX_COLUMNS, values_only=True),
+                                2):
             values = {columns[n]: _cell(columns[n], v.strip() if isinstance(v, str) else v)
                       for n, v in enumerate(row, 1) if n in columns}
             values = {f: v for f, v in values.items() if v not in (None, "")}
@@ -254,7 +260,7 @@ def _read(wb, reader: _Reader) -> dict[str, Any]:
         return data
 
     settings = {field: path for field, _meaning, path in SETTING_ROWS}
-    for r, row in enumerate(wb[SETTINGS].iter_rows(min_row=2, max_row=200, values_only=True), 2):
+    for r, row in enumerate(wb[SETTINGS].iter_rows(min_row=2, max_row=200, max_col=MAX_COLUMNS, values_only=True), 2):
         field = str(row[0]).strip() if row and row[0] is not None else ""
         value = row[2] if len(row) > 2 else None
         value = value.strip() if isinstance(value, str) else value
@@ -369,9 +375,30 @@ def _place_of(reader: _Reader, path: str, message: str) -> tuple[Place | None, s
     return None, f"{path}: {message}"
 
 
+def _refuse_oversized(content: bytes) -> None:
+    """A workbook is a zip: what its parts would unpack to is read from its directory before anything is
+    inflated, and a workbook that would unpack past the limits is refused by name (19 million shared strings
+    took 109 s and 1.7 GB; a checklist needs a few hundred KB)."""
+    import zipfile
+
+    try:
+        parts = zipfile.ZipFile(BytesIO(content)).infolist()
+    except (zipfile.BadZipFile, ValueError):
+        return  # not a zip: load_workbook names it as not a workbook
+    largest = max(parts, key=lambda p: p.file_size, default=None)
+    if (len(parts) > MAX_WORKBOOK_PARTS or sum(p.file_size for p in parts) > MAX_WORKBOOK_UNPACKED
+            or (largest is not None and largest.file_size > MAX_WORKBOOK_PART)):
+        where = largest.filename if largest is not None else "?"
+        raise ChecklistFileError([f"the workbook is too large for a checklist ({where} would unpack to "
+                                  f"{largest.file_size // (1024 * 1024) if largest else 0} MB; at most "
+                                  f"{MAX_WORKBOOK_PART // (1024 * 1024)} MB a part, "
+                                  f"{MAX_WORKBOOK_UNPACKED // (1024 * 1024)} MB in all)"])
+
+
 def parse_workbook(content: bytes, place_text: Callable[[Place], str] = english_place) -> ChecklistData:
     """A checklist from an .xlsx file; every problem found at once, each with its sheet, row and column."""
     reader = _Reader(place_text)
+    _refuse_oversized(content)
     try:
         wb = load_workbook(BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook

@@ -19,6 +19,9 @@ LINE = re.compile(r"^line (\d+): ")
 def _patterns() -> list[tuple[re.Pattern, Callable[[re.Match], str]]]:
     return [(re.compile(pattern, re.S), say) for pattern, say in (
         (r"^(?P<at>.*): required$", lambda m: _("%(at)s：必填", at=m["at"])),
+        (r"^the workbook is too large for a checklist \((?P<part>\S+) would unpack to (?P<mb>\d+) MB; .*$",
+         lambda m: _("这个工作簿太大，不像检查表（其中 %(part)s 解压后约 %(mb)s MB，每部分最多 32 MB、合计 64 MB）",
+                     part=m["part"], mb=m["mb"])),
         (r"^(?P<at>.*): must be text$", lambda m: _("%(at)s：必须是文字", at=m["at"])),
         (r"^(?P<at>.*): must not contain control characters$",
          lambda m: _("%(at)s：不能含控制字符", at=m["at"])),

@@ -7,6 +7,7 @@ import tracemalloc
 import zlib
 
 import pikepdf
+import pytest
 
 from inspections.reports.archive import MAX_RECORD_BYTES, bounded_decode, fingerprint_inside
 
@@ -74,3 +75,31 @@ def test_verify_takes_a_few_files_a_minute_from_one_address(sqlite_url, tmp_path
                            content_type="multipart/form-data").status_code for _ in range(5)]
     assert answers[:3] == [303, 303, 303] and answers[3:] == [429, 429]
     assert client.get("/verify").status_code == 200  # reading the page is not limited
+
+
+def shared_strings_bomb(strings: int = 2_000_000) -> bytes:
+    """An .xlsx whose shared strings would unpack to some 50+ MB (each distinct): a few hundred KB on disk."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
+                   'package/2006/content-types"/>')
+        body = "".join(f"<si><t>s{n:08d}xxxxxxxxxxxxxxx</t></si>" for n in range(strings))
+        z.writestr("xl/sharedStrings.xml", f'<sst count="{strings}">{body}</sst>')
+    return out.getvalue()
+
+
+def test_a_workbook_that_would_unpack_to_gigabytes_is_refused_by_name_before_it_is_read():
+    from checklists.excel import parse_workbook
+    from checklists.files import ChecklistFileError
+
+    bomb = shared_strings_bomb()
+    tracemalloc.start()
+    try:
+        with pytest.raises(ChecklistFileError, match="too large for a checklist.*sharedStrings"):
+            parse_workbook(bomb)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * len(bomb) + 1024 * 1024  # the directory was read, nothing was inflated
