@@ -183,4 +183,6 @@ def refuse_control_characters():
                            code="control_character", error=message, items=[found])
         response.mimetype = "application/problem+json"
         return response, 422
-    return f'<span class="state-error" data-state="error" data-error role="alert">{escape(message)}</span>', 422
+    if is_fragment_request():  # the tablet's save: the item's state line says it
+        return f'<span class="state-error" data-state="error" data-error role="alert">{escape(message)}</span>', 422
+    return render_template("errors/error.html", status=422, title=_("提交的内容有误"), description=message), 422

@@ -140,6 +140,9 @@ def test_no_state_changes_on_get(app, target):
 def test_sign_in_never_sends_anyone_off_site(client, target):
     """#35: next= only to our own paths, whatever a browser would make of the bytes."""
     response = client.post(f"/login?next={target}", data={"username": "sup1", "password": PASSWORD})
+    if response.status_code == 422:  # a control character in it: refused before sign-in (web.py), no redirect
+        assert "Location" not in response.headers and "next" in response.text
+        return
     assert response.status_code == 303, response.status_code
     assert response.headers["Location"] == "/"
 
