@@ -35,7 +35,7 @@ from accounts.views import account_message
 from admin.audit_scope import in_scope, may_read_trail
 from audit.models import AuditEvent
 from audit.service import events_query, field_changes
-from database import db
+from database import db, reads_first
 from exports.service import safe_cell
 from web import render_page
 
@@ -285,15 +285,20 @@ def remove_plant_robot(robot_id: int):
 
 
 @bp.post("/robots/<int:robot_id>/test")
+@reads_first
 def test_plant_robot(robot_id: int):
-    """A test message now, so the admin sees at once whether the address and the secret are right."""
+    """A test message now, so the admin sees at once whether the address and the secret are right. It writes
+    nothing: the request reads without the write lock and ends its transaction before the network (a slow
+    receiver held every other save behind SQLite's writers' lock for its ten seconds)."""
     from accounts.robots import as_robot
     from chatbots import Pacer, send
 
     stored = _robot_or_404(robot_id)
     plant = db().get(Plant, stored.plant_id)
-    delivered, outcome = send(as_robot(stored), _("6S 巡检测试消息"),
-                              _("%(plant)s 的群机器人已连接：检查提醒和逾期整改会发到这里。", plant=plant.name),
+    robot, plant_name = as_robot(stored), plant.name
+    db().rollback()  # nothing was written; no transaction stays open across the post
+    delivered, outcome = send(robot, _("6S 巡检测试消息"),
+                              _("%(plant)s 的群机器人已连接：检查提醒和逾期整改会发到这里。", plant=plant_name),
                               pacer=Pacer(), attempts=1)
     flash(_("测试消息已送达") if delivered else _("测试消息未送达：%(why)s", why=outcome))
     return redirect(url_for("admin.sites"), code=303)

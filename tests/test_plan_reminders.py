@@ -115,3 +115,60 @@ def test_an_admin_adds_tests_and_removes_a_robot_on_screen(app, client, auth, re
     auth.login("manager")
     assert client.post(f"/admin/plants/{plant_id}/robots", data={"kind": "wecom", "url": "https://x"}).status_code \
         == 403
+
+
+def test_a_slow_robot_never_holds_anyone_elses_save(sqlite_app, tmp_path):
+    """#35: the robot test posts with no transaction open, so a supervisor's save goes through while the robot's
+    receiver is still thinking (it held SQLite's writers' lock for the receiver's ten seconds)."""
+    import http.server
+    import threading
+
+    from tests.conftest import AuthActions
+    from tests.helpers import start
+
+    got, release, waited_out = threading.Event(), threading.Event(), []
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the http.server name
+            self.rfile.read(int(self.headers["Content-Length"]))
+            got.set()
+            waited_out.append(not release.wait(8))  # released by the test (the save came through), or not
+            body = b'{"errcode": 0, "errmsg": "ok"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    app = sqlite_app
+    admin = app.test_client()
+    AuthActions(admin).login("admin")
+    with Session(app.extensions["engine"]) as session:
+        plant_id = session.exec(select(Plant.id).where(Plant.code == "P1")).one()
+    assert admin.post(f"/admin/plants/{plant_id}/robots", data={
+        "kind": "wecom", "url": f"http://127.0.0.1:{server.server_port}/cgi-bin/webhook/send?key=k"}
+    ).status_code == 303
+    robot_id = int(admin.get("/admin/sites").get_data(as_text=True).split('data-robot="', 1)[1].split('"', 1)[0])
+    supervisor = app.test_client()
+    AuthActions(supervisor).login("sup1")
+    draft = start(supervisor)
+    answers = {}
+    testing = threading.Thread(target=lambda: answers.setdefault("robot", admin.post(f"/admin/robots/{robot_id}/test")))
+    testing.start()
+    try:
+        assert got.wait(10), "the robot never heard of the test"
+        saved = supervisor.post(f"/inspections/{draft}/answers/sort-01", data={"score-sort-01": "3"},
+                                headers={"HX-Request": "true"})
+        assert saved.status_code == 200  # while the robot is still answering
+    finally:
+        release.set()
+        testing.join(20)
+        server.shutdown()
+        server.server_close()
+    assert answers["robot"].status_code == 303
+    assert waited_out == [False]  # the save did not wait for the robot
