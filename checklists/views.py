@@ -114,21 +114,22 @@ def _part_of(version: ChecklistVersion, model, row_id: int):
 
 def _context(version: ChecklistVersion, **extra) -> dict:
     checklist = version.checklist
+    choices = _scope_choices()  # the reader's own plants and workshops: the picker, and what they may change
+    mine = {w.id for w in choices["workshops"]}
     return {
         "version": version,
         "checklist": checklist,
         "scheme": scheme_from_dict(version.scheme),
         "editable": version.status == VersionStatus.draft,
         "warnings": lint_version(version) if version.status == VersionStatus.draft else [],
-        # the workshops publishing would reach, as far as the reader may know them (and how many more there are)
+        # the workshops publishing would give this checklist (shown only to whom may publish: all are theirs)
         "takeover": takeover_workshops(session=db(), version=version) if version.status == VersionStatus.draft
         else [],
-        "may_change_reach": reach_of(db(), checklist) <= {w.id for w in _scope_choices()["workshops"]},
-        "may_publish": reach_of(db(), checklist, once_published=True) <= {w.id for w in _scope_choices()["workshops"]},
+        "may_change_reach": reach_of(db(), checklist) <= mine,
+        "may_publish": reach_of(db(), checklist, once_published=True) <= mine,
         "previous": max((v for v in checklist.versions if v.number < version.number), key=lambda v: v.number,
                         default=None),
-        # the scope picker: only the reader's own plants and workshops, each workshop under its plant
-        **_scope_choices(),
+        **choices,
         "errors": {},
         "form": {},
         "error_target": None,

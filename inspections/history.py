@@ -34,10 +34,14 @@ class HistoryEntry:
 
 def inspection_history(*, session: Session, inspection: Inspection) -> list[HistoryEntry]:
     items = {item.id: item for category in inspection.version.categories for item in category.items}
-    names = {user.id: user.display_name for user in session.exec(select(User))}
+    changes = session.exec(select(AnswerChange).where(AnswerChange.inspection_id == inspection.id)
+                           .order_by(AnswerChange.id)).all()
+    documents = session.exec(select(ReportDocument).where(ReportDocument.inspection_id == inspection.id)
+                             .order_by(ReportDocument.id)).all()
+    people = {c.user_id for c in changes} | {d.created_by_id for d in documents if d.created_by_id}
+    names = dict(session.exec(select(User.id, User.display_name).where(User.id.in_(people))).all()) if people else {}
     entries: list[HistoryEntry] = []
-    for change in session.exec(select(AnswerChange).where(AnswerChange.inspection_id == inspection.id)
-                               .order_by(AnswerChange.id)):
+    for change in changes:
         if change.outcome == "correction":
             continue  # told by its audit event, with the reason
         entries.append(HistoryEntry(
@@ -49,8 +53,7 @@ def inspection_history(*, session: Session, inspection: Inspection) -> list[Hist
                               .order_by(AuditEvent.id)):
         entries.append(HistoryEntry(at=event.at, kind=event.action, who=event.actor_name or "—",
                                     reason=event.reason, detail=json.loads(event.new_value or "null") or {}))
-    for document in session.exec(select(ReportDocument).where(ReportDocument.inspection_id == inspection.id)
-                                 .order_by(ReportDocument.id)):
+    for document in documents:
         entries.append(HistoryEntry(at=document.created_at, kind="report",
                                     who=names.get(document.created_by_id, "") if document.created_by_id else "",
                                     document=number_of(document), reason=document.reason))
