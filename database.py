@@ -224,7 +224,9 @@ def begin_writing(session: Session) -> None:
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("begin_writing() after a change: the change would be written without the lock")
         session.commit()
-    session.connection(execution_options={"sqlite_immediate": True})
+    # this transaction and any after it in the request (an Idempotency-Key's answer kept, a retry) take the lock
+    session.bind = writing(session.get_bind())
+    session.connection()
 
 
 def _refuse_writes_before_begin_writing(session, _flush_context, _instances) -> None:

@@ -24,6 +24,7 @@ from actions.models import (
 from audit.service import record as audit
 from checklists.schemes import DEFAULT_DUE_DAYS as SCHEME_DUE_DAYS
 from checklists.schemes import scheme_from_dict
+from database import begin_writing
 from inspections.models import Inspection, InspectionStatus, is_finding_answer
 from photos import PhotoError, store_image
 from redtags.service import CLIENT_KEY
@@ -250,6 +251,11 @@ def mark_done(*, session: Session, user: User, action: CorrectiveAction, photo: 
         stored = store_image(photo, store)
     except PhotoError as exc:
         raise ActionError(f"photo_{exc.code}", str(exc)) from exc
+    if session.info.get("reads_first"):  # the photo was decoded outside the write lock: look again under it
+        begin_writing(session)
+        session.refresh(action)
+        if action.status not in OPEN_STATUSES:
+            raise ActionError("wrong_status", f"an action that is {action.status.value} cannot be done", 409)
     action.after_photo_sha256, action.done_comment, action.done_at = stored.sha256, comment, clock.now()
     _event(session, user, action, ActionStatus.done, comment, new={"after_photo": stored.sha256},
            client_key=client_key)

@@ -17,7 +17,7 @@ from accounts.models import Plant, User, Workshop
 from accounts.service import can_see_workshop, get_visible_workshop_or_404, visible_workshops
 from actions import service
 from actions.models import CorrectiveAction, Priority
-from database import db
+from database import db, reads_first
 from inspections.service import photos_by_item
 from storage import storage
 from web import at_plant, photo_response, plant_today, render_page
@@ -165,6 +165,7 @@ def start(action_id: int):
 
 
 @bp.post("/actions/<int:action_id>/done")
+@reads_first  # the after-photo is decoded before the write lock is asked for
 def done(action_id: int):
     upload = request.files.get("photo")
     data = upload.read() if upload and upload.filename else None

@@ -14,7 +14,7 @@ from api.problems import ApiProblem, json_body
 from api.schemas import ApproveBody, CorrectionBody, CountersignBody, NoQuery, PhotoUpload
 from api.views import bp, given_value, inspection_or_404, inspection_refusal, password_refused
 from checklists.schemes import scheme_from_dict
-from database import db
+from database import db, reads_first
 from inspections.models import InspectionStatus, Photo, SignatureRole
 from inspections.representation import inspection_json
 from inspections.service import InspectionError, add_photo, correct_answer, editable_item, photos_by_item
@@ -106,6 +106,7 @@ def correct(inspection_id: int):
 
 @bp.post("/inspections/<int:inspection_id>/items/<item_key>/photos")
 @operation(summary="Upload a photo for an item", tags=["photos"], ok={201: PhotoOut}, form=PhotoUpload)
+@reads_first  # the photo is decoded before the write lock is asked for
 def upload_photo(inspection_id: int, item_key: str):
     """multipart/form-data with one file field `photo`: the screens' checks (a real JPEG/PNG/WebP/HEIC under the
     size limit, at most 10 per item, re-encoded without EXIF, stored by hash). `X-Change-Key` or an

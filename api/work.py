@@ -31,7 +31,7 @@ from api.schemas import (
     RedTagForm,
 )
 from api.views import bp
-from database import db
+from database import db, reads_first
 from redtags import service as redtags
 from redtags.models import RedTag
 from storage import storage
@@ -175,6 +175,7 @@ def _photo() -> bytes | None:
 @bp.post("/actions/<int:action_id>/done")
 @operation(summary="Mark an action done, with its after-photo", tags=["actions"], ok={200: ActionOut},
            form=DoneForm)
+@reads_first  # the photo is decoded before the write lock is asked for
 def done_action(action_id: int):
     """multipart/form-data: `photo` (the after-photo, required) and `comment`; `X-Change-Key` (16–64 of
     A–Z a–z 0–9 _ -) makes a retry return the first answer."""
@@ -281,6 +282,7 @@ def get_red_tag(tag_id: int):
 
 @bp.post("/workshops/<code>/red-tags")
 @operation(summary="Raise a red tag, with its photo", tags=["red tags"], ok={201: RedTagOut}, form=RedTagForm)
+@reads_first  # the photo is decoded before the write lock is asked for
 def raise_red_tag(code: str):
     """multipart/form-data: `what`, `location`, `reason`, `holding_days`, `quantity`, `note`, `photo`;
     `X-Change-Key` (16–64 of A–Z a–z 0–9 _ -) makes a retry return the tag raised the first time."""

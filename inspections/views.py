@@ -441,6 +441,7 @@ def save_category(inspection_id: int, category_key: str):
 
 
 @bp.post("/inspections/<int:inspection_id>/photos/<item_key>")
+@reads_first
 def upload_photo(inspection_id: int, item_key: str):
     """One photo for one item (htmx: answers with the item's photo strip)."""
     session = db()

@@ -15,6 +15,7 @@ from accounts.models import User, Workshop
 from accounts.service import can_inspect, visible_workshops
 from actions.models import ActionEvent, ActionStatus, CorrectiveAction, Priority
 from audit.service import record as audit
+from database import begin_writing
 from photos import PhotoError, store_image
 from redtags.models import OUTCOME_NAMES_ZH, RedTag, TagOutcome, TagReason, TagStatus
 from storage import Storage
@@ -95,6 +96,7 @@ def raise_tag(*, session: Session, user: User, workshop: Workshop, what: str, lo
         stored = store_image(photo, store)
     except PhotoError as exc:
         raise RedTagError(f"photo_{exc.code}", str(exc)) from exc
+    begin_writing(session)  # the photo was decoded outside the write lock; the number is taken under it
     today = today or clock.today(clock.zone_of(workshop.plant))  # the holding period counts in the plant's days
     sequence = (session.exec(select(func.max(RedTag.sequence)).where(RedTag.workshop_id == workshop.id)).one()
                 or 0) + 1

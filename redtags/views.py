@@ -14,7 +14,7 @@ from sqlmodel import select
 from accounts.days import plant_days
 from accounts.models import Workshop
 from accounts.service import can_see_workshop, get_visible_workshop_or_404, visible_workshops
-from database import db
+from database import db, reads_first
 from redtags import service
 from redtags.models import RedTag, TagOutcome, TagReason
 from storage import storage
@@ -102,6 +102,7 @@ def new(code: str):
 
 
 @bp.post("/workshops/<code>/red-tags")
+@reads_first  # the photo is decoded before the write lock is asked for
 def create(code: str):
     session = db()
     workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code)

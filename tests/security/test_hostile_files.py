@@ -103,3 +103,92 @@ def test_a_workbook_that_would_unpack_to_gigabytes_is_refused_by_name_before_it_
     finally:
         tracemalloc.stop()
     assert peak < 2 * len(bomb) + 1024 * 1024  # the directory was read, nothing was inflated
+
+
+# ---- photos: decoded at about the size kept, a few at a time, outside the writers' lock
+
+PEAK_RSS_OF_DECODE = """
+import io, resource, sys
+from PIL import Image
+sys.path.insert(0, {root!r})
+import photos
+data = open({path!r}, "rb").read()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+full, thumb, width, height = photos.normalise_image(data)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(max(width, height), (after - before) // 1024)
+"""
+
+
+def test_a_photo_just_under_the_pixel_limit_is_decoded_at_the_size_kept(tmp_path):
+    """#35: a 6 300 × 6 300 JPEG took +400 MB (decoded in full, then copied twice); JPEG decodes from the DCT
+    at a half, quarter or eighth of its size, never below what is kept."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from PIL import Image
+
+    from photos import LONG_SIDE, MAX_SOURCE_PIXELS
+
+    side = int(MAX_SOURCE_PIXELS ** 0.5) - 10
+    photo = tmp_path / "huge.jpg"
+    Image.effect_noise((side // 8, side // 8), 64).convert("RGB").resize((side, side)).save(photo, "JPEG",
+                                                                                          quality=70)
+    assert photo.stat().st_size < 12 * 1024 * 1024
+    root = str(Path(__file__).resolve().parents[2])
+    run = subprocess.run([sys.executable, "-c", PEAK_RSS_OF_DECODE.format(root=root, path=str(photo))],
+                         capture_output=True, text=True, timeout=120, check=True)
+    long_side, grown_mb = map(int, run.stdout.split())
+    assert long_side == LONG_SIDE
+    assert grown_mb < 150, f"decoding took {grown_mb} MB more"
+
+
+def test_a_large_png_is_refused_before_it_is_decoded():
+    from photos import MAX_LOSSLESS_PIXELS, PhotoError, normalise_image
+    from tests.test_photos import png_header_only
+
+    with pytest.raises(PhotoError) as caught:
+        normalise_image(png_header_only(5000, MAX_LOSSLESS_PIXELS // 5000 + 1))
+    assert caught.value.code == "too_many_pixels"
+
+
+def test_a_photo_being_decoded_never_holds_another_tablets_save(sqlite_app, monkeypatch):
+    """#35: a photo upload held SQLite's writers' lock for its whole decode (a second for a large photo, eight at
+    once for several): now it reads, decodes and stores, and only then writes its row."""
+    import threading
+
+    import photos
+    from tests.conftest import AuthActions
+    from tests.helpers import start
+    from tests.test_photos import jpeg_bytes
+
+    decoding, release, waited_out = threading.Event(), threading.Event(), []
+    real = photos._normalise
+
+    def slow_normalise(data):
+        decoding.set()
+        waited_out.append(not release.wait(8))  # released by the test once the other save went through
+        return real(data)
+
+    monkeypatch.setattr(photos, "_normalise", slow_normalise)
+    app = sqlite_app
+    uploader, other = app.test_client(), app.test_client()
+    AuthActions(uploader).login("sup1")
+    AuthActions(other).login("sup2")
+    with_photo, elsewhere = start(uploader), start(other, "W2")
+    answers = {}
+    uploading = threading.Thread(target=lambda: answers.setdefault("photo", uploader.post(
+        f"/inspections/{with_photo}/photos/sort-01", headers={"HX-Request": "true"},
+        data={"photo-sort-01": (io.BytesIO(jpeg_bytes()), "IMG_0001.JPG")})))
+    uploading.start()
+    try:
+        assert decoding.wait(10), "the upload never reached the decode"
+        saved = other.post(f"/inspections/{elsewhere}/answers/sort-01", data={"score-sort-01": "3"},
+                           headers={"HX-Request": "true"})
+        assert saved.status_code == 200  # while the photo is still being decoded
+    finally:
+        release.set()
+        uploading.join(30)
+    assert answers["photo"].status_code == 200 and "data-photo-id=" in answers["photo"].get_data(as_text=True)
+    assert waited_out == [False]
