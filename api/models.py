@@ -21,3 +21,5 @@ class IdempotencyKey(SQLModel, table=True):
     body: str | None = None
     content_type: str | None = Field(default=None, max_length=100)
     created_at: datetime = Field(default_factory=clock.now, index=True)
+    holder: str | None = Field(default=None, max_length=160)  # host:pid:process start of the worker answering
+    committed_at: datetime | None = None  # the request's own change committed (its answer may yet be lost)
