@@ -174,6 +174,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         except Exception:  # any database failure means "not healthy"
             app.logger.exception("health check failed")
             return jsonify(status="unavailable", down="database"), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if not app.extensions["storage"].reachable():
+            return (jsonify(status="unavailable", down="storage", storage=app.extensions["storage"].location), 503,
+                    {"Retry-After": "30"})
         from tasks import queue_health
 
         # a queue behind (no consumer) is reported, not a failed check: the app serves and reports render on demand
@@ -431,6 +434,8 @@ def _register_error_pages(app: Flask) -> None:
     # Retry-After, so that a tablet's outbox keeps the change and retries, and a person reads what to do.
     from sqlalchemy.exc import InterfaceError, OperationalError
 
+    from storage import StorageUnavailable
+
     def unavailable(message: str, retry_after: int):
         def handle(error):
             app.logger.error("temporarily unavailable on %s %s", request.method, request.path, exc_info=error)
@@ -450,6 +455,11 @@ def _register_error_pages(app: Flask) -> None:
             return handler(500)(error)
         return unavailable(_("服务器磁盘已满，暂时无法保存，请联系管理员；已保存的内容不受影响。"), 60)(error)
 
+    def storage_down(error):
+        return unavailable(_("文件存储暂时不可用，照片和报告暂时无法保存或打开，请稍后再试；已保存的内容不受影响，"
+                             "平板上暂存的内容会自动重试。"), 30)(error)
+
+    app.register_error_handler(StorageUnavailable, storage_down)
     app.register_error_handler(OperationalError, database_down)
     app.register_error_handler(InterfaceError, database_down)
     app.register_error_handler(OSError, out_of_space)

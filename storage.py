@@ -38,6 +38,37 @@ class StoredFileError(Exception):
         self.problem = problem
 
 
+class StorageUnavailable(Exception):
+    """The storage server cannot be reached, or answers with a server error: nothing was stored or read, and the
+    same thing may be tried again later (the web answers 503 with Retry-After)."""
+
+
+@contextmanager
+def _outage_is_unavailable(location: str):
+    from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+
+    try:
+        yield
+    except (BotoConnectionError, HTTPClientError) as exc:
+        raise StorageUnavailable(f"{location} cannot be reached: {exc}") from exc
+    except ClientError as exc:
+        if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+            raise StorageUnavailable(f"{location} answered with a server error: {exc}") from exc
+        raise
+
+
+def _guarded(method):
+    """An S3Storage method whose outages (no connection, timeouts, 5xx) raise StorageUnavailable."""
+    from functools import wraps
+
+    @wraps(method)
+    def guarded(self, *args, **kwargs):
+        with _outage_is_unavailable(self.location):
+            return method(self, *args, **kwargs)
+    return guarded
+
+
 
 @contextmanager
 def _temporary(folder: Path):
@@ -90,6 +121,9 @@ class Storage(Protocol):
     def keys(self, prefix: str = "") -> Iterator[str]:
         """Every stored key under prefix (without the hash records)."""
 
+    def reachable(self) -> bool:
+        """Whether the storage can be used right now (for /healthz)."""
+
 
 class _CheckedStream:
     """A file-like reader that hashes what passes through and raises at the end if the hash differs."""
@@ -132,6 +166,12 @@ class LocalStorage:
 
     def _path(self, key: str) -> Path:
         return self.root / _check_key(key)
+
+    def reachable(self) -> bool:
+        """The folder (or, before the first file, the one it will be made in) may be written: a lost mount or a
+        read-only remount may not."""
+        folder = self.root if self.root.exists() else self.root.parent
+        return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         path = self._path(key)
@@ -220,7 +260,8 @@ class LocalStorage:
 class S3Storage:
     """A bucket (and a prefix inside it) of S3 or an S3-compatible server (MinIO, Ceph, moto…), through boto3."""
 
-    def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None, client=None):
+    def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None, client=None,
+                 attempts: int = 5):
         import boto3
         from botocore.config import Config
 
@@ -229,11 +270,13 @@ class S3Storage:
         self.location = f"s3://{bucket}/{self.prefix}"
         self.client = client or boto3.client(
             "s3", endpoint_url=endpoint_url or None,
-            config=Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=30))
+            config=Config(retries={"max_attempts": attempts, "mode": "standard"}, connect_timeout=5,
+                          read_timeout=30))
 
     def _name(self, key: str) -> str:
         return self.prefix + _check_key(key)
 
+    @_guarded
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         if expected_hash(key) is not None and _intact(self, key):
             return
@@ -244,6 +287,7 @@ class S3Storage:
             # the server checks the body arrived whole
             ChecksumSHA256=base64.b64encode(bytes.fromhex(digest)).decode())
 
+    @_guarded
     def put_file(self, key: str, path: Path, content_type: str = "application/octet-stream") -> None:
         digest = hashlib.sha256()
         with open(path, "rb") as source:
@@ -268,6 +312,7 @@ class S3Storage:
             raise StoredFileError(key, NO_RECORDED_HASH)
         return expected
 
+    @_guarded
     def get(self, key: str) -> bytes:
         found = self._object(key)
         data = found["Body"].read()
@@ -275,10 +320,12 @@ class S3Storage:
             raise StoredFileError(key, "no longer matches its hash")
         return data
 
+    @_guarded
     def open(self, key: str) -> _CheckedStream:
         found = self._object(key)
         return _CheckedStream(found["Body"], key, self._expected(key, found))
 
+    @_guarded
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError
 
@@ -290,17 +337,38 @@ class S3Storage:
                 return False
             raise
 
+    @_guarded
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._name(key))
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
-            for entry in page.get("Contents", []):
-                yield entry["Key"][len(self.prefix):]
+        with _outage_is_unavailable(self.location):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
+                for entry in page.get("Contents", []):
+                    yield entry["Key"][len(self.prefix):]
+
+    def reachable(self) -> bool:
+        """One quick look at the bucket, no retries (for /healthz)."""
+        from botocore.config import Config
+
+        probe = getattr(self, "_probe", None)
+        if probe is None:
+            import boto3
+
+            probe = self._probe = boto3.client(
+                "s3", endpoint_url=self.client.meta.endpoint_url,
+                config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=5))
+        try:
+            with _outage_is_unavailable(self.location):
+                probe.head_bucket(Bucket=self.bucket)
+        except StorageUnavailable:
+            return False
+        return True
 
 
-def storage_from_settings(url: str | None, data_dir: str | Path, endpoint_url: str | None = None) -> Storage:
+def storage_from_settings(url: str | None, data_dir: str | Path, endpoint_url: str | None = None,
+                          attempts: int = 5) -> Storage:
     """STORAGE_URL: empty or file:///path → a folder (DATA_DIR by default); s3://bucket/prefix → a bucket."""
     if not url:
         return LocalStorage(data_dir)
@@ -310,7 +378,7 @@ def storage_from_settings(url: str | None, data_dir: str | Path, endpoint_url: s
     if parsed.scheme == "s3":
         if not parsed.netloc:
             raise ValueError(f"STORAGE_URL {url!r}: name the bucket, s3://bucket/prefix")
-        return S3Storage(parsed.netloc, parsed.path, endpoint_url=endpoint_url)
+        return S3Storage(parsed.netloc, parsed.path, endpoint_url=endpoint_url, attempts=attempts)
     raise ValueError(f"STORAGE_URL {url!r}: use s3://bucket/prefix or file:///folder")
 
 
@@ -323,7 +391,8 @@ def storage() -> Storage:
 
 def init_app(app) -> None:
     app.extensions["storage"] = storage_from_settings(
-        app.config.get("STORAGE_URL"), app.config["DATA_DIR"], app.config.get("STORAGE_ENDPOINT_URL"))
+        app.config.get("STORAGE_URL"), app.config["DATA_DIR"], app.config.get("STORAGE_ENDPOINT_URL"),
+        attempts=int(app.config.get("STORAGE_ATTEMPTS", 5)))
 
 
 def copy_all(source: Storage, target: Storage, prefixes: tuple[str, ...] = ("photos/", "reports/")) -> dict:

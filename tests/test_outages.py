@@ -67,3 +67,34 @@ def test_another_os_error_is_still_a_500(app, client, auth, monkeypatch, code):
     response = client.post(f"/inspections/{draft}/photos/sort-01", headers={"HX-Request": "true"},
                            data={"photo": (io.BytesIO(jpeg_bytes()), "p.jpg")})
     assert response.status_code == 500
+
+
+def test_storage_that_is_down_answers_503_and_keeps_nothing_half(sqlite_url, tmp_path, monkeypatch):
+    """S3 (or any S3-compatible server) unreachable: a photo is refused with 503 + Retry-After and a message, no
+    photo row points at nothing, the API says `unavailable`, /healthz names the storage; the rest still works."""
+    from tests.helpers import token_headers
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    app = _make_app(sqlite_url, tmp_path, STORAGE_URL="s3://photos/plant-a", STORAGE_ENDPOINT_URL="http://127.0.0.1:1",
+                    STORAGE_ATTEMPTS=1)
+    client = app.test_client()
+    assert client.post("/login", data={"username": "sup1", "password": PASSWORD}).status_code == 303
+    draft = start(client)
+    saved = client.post(f"/inspections/{draft}/answers/sort-01", data={"score-sort-01": "1"},
+                        headers={"HX-Request": "true"})
+    assert saved.status_code == 200  # answers do not need the storage
+    page = client.post(f"/inspections/{draft}/photos/sort-01", headers={"HX-Request": "true"},
+                       data={"photo-sort-01": (io.BytesIO(jpeg_bytes()), "IMG_0001.JPG")})
+    assert page.status_code == 503 and page.headers["Retry-After"] == "30"
+    assert "文件存储暂时不可用" in page.text and "Traceback" not in page.text
+    api = client.post(f"/api/v1/inspections/{draft}/items/sort-01/photos", headers=token_headers(app, "sup1"),
+                      data={"photo": (io.BytesIO(jpeg_bytes()), "IMG_0002.JPG")})
+    assert api.status_code == 503 and api.json["code"] == "unavailable" and api.headers["Retry-After"] == "30"
+    with Session(app.extensions["engine"]) as session:
+        assert session.exec(select(func.count()).select_from(Photo)).one() == 0
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.json["down"] == "storage"
+    assert health.json["storage"] == "s3://photos/plant-a/"
+    app.extensions["engine"].dispose()
