@@ -153,3 +153,16 @@ class LoginAttempt(SQLModel, table=True):
     device: str = Field(default="", max_length=32)  # the device cookie's id ("" without a valid one)
     trusted: bool = False  # that device had signed in as this name before
     known: bool = True  # the name is a user's
+
+
+class SiteAddress(SQLModel, table=True):
+    """The address people reach the app at, remembered from their sign-ins, for links in what is sent without a
+    request to take it from (robot messages, digests, webhooks, reports rendered by the task consumer) when
+    PUBLIC_BASE_URL is not set. One row."""
+
+    __tablename__ = "site_address"
+
+    id: int | None = Field(default=None, primary_key=True)
+    base_url: str = Field(max_length=300)
+    seen_at: datetime = Field(default_factory=now)
+    seen_by_id: int | None = Field(default=None, foreign_key="user.id")

@@ -36,6 +36,7 @@ from accounts.service import (
     start_session,
     token_and_user,
 )
+from accounts.site import remember_address
 from database import db, request_holds_write_lock, writing
 from web import render_page
 
@@ -168,6 +169,8 @@ def login():
             return render_page("accounts/login.html", form=form, status=status)
         token = start_session(session=db(), user=user, address=_client_address(),
                               user_agent=request.headers.get("User-Agent", ""))
+        if not current_app.config.get("PUBLIC_BASE_URL"):
+            remember_address(db(), user, request.host_url)
         db().commit()
         session.clear()  # nothing of a previous user's session survives on a shared tablet
         login_user(user)

@@ -7,6 +7,7 @@ from sqlmodel import Session, func, select
 
 from accounts.days import fixed_day, plant_days
 from accounts.models import User
+from accounts.site import site_base_url
 from actions.notify import (
     MailSettings,
     Recipient,
@@ -51,9 +52,9 @@ def daily_run(*, day=None, dry_run: bool = False, resend: bool = False, say=clic
     echo = say
 
     config = current_app.config
-    base_url = (config.get("PUBLIC_BASE_URL") or "").rstrip("/")
     engine = current_app.extensions["engine"]
     with Session(engine) as session:  # one clock reading for the whole run
+        base_url = site_base_url(session, config.get("PUBLIC_BASE_URL"))
         days = fixed_day(session, day) if day else plant_days(session)
     if dry_run:
         with Session(engine) as session:

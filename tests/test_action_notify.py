@@ -285,3 +285,39 @@ def test_the_daily_run_reads_the_overdue_actions_in_the_same_queries_however_man
     make_all_overdue()
     many_rows, many = statements()
     assert (few_rows, many_rows) == (3, 12) and many == few
+
+
+def test_links_sent_without_a_request_use_the_address_people_sign_in_at(app, client, auth):
+    """#35: with PUBLIC_BASE_URL unset (make run) the daily run's links were relative ("/actions/7"), which opens
+    nothing from a WeCom message or a webhook. The first sign-in's address is remembered; only an admin's sign-in
+    moves it (a Host header is the client's to write)."""
+    from accounts.models import SiteAddress
+    from tests.seed import PASSWORD
+
+    found(app, client, auth)  # signs in at http://localhost/
+    plant_site = "http://192.168.1.20:8000"
+    for who, at in (("sup2", "http://evil.example"), ("admin", plant_site), ("sup1", "http://evil.example")):
+        signed_in = client.post("/login", data={"username": who, "password": PASSWORD}, base_url=at)
+        assert signed_in.status_code == 303
+    with Session(app.extensions["engine"]) as session:
+        assert session.exec(select(SiteAddress.base_url)).all() == [plant_site]
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    Receiver.replies, Receiver.got = [], []
+    try:
+        with Session(app.extensions["engine"]) as session:
+            plant = session.exec(select(Plant).where(Plant.code == "P1")).one()
+            plant.webhook_url = f"http://127.0.0.1:{server.server_port}/hook"
+            plant.webhook_secret = "s3cret-shared-with-the-relay"
+            for action in session.exec(select(CorrectiveAction)):
+                action.due_on = plant_today() - timedelta(days=1)
+            session.commit()
+        assert not app.config.get("PUBLIC_BASE_URL")
+        result = app.test_cli_runner().invoke(args=["actions", "notify"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.exit_code == 0, result.output
+    body = json.loads(Receiver.got[0][1])
+    urls = [action["url"] for action in body["actions"]]
+    assert urls and all(url.startswith(f"{plant_site}/actions/") for url in urls), urls

@@ -20,6 +20,7 @@ from sqlalchemy import func, or_
 from sqlmodel import select
 
 import clock
+from accounts.site import site_base_url
 from database import db
 from inspections.models import Inspection, InspectionStatus, ReportDocument
 from inspections.reports.archive import (
@@ -152,11 +153,20 @@ def request_reports(session, inspection: Inspection) -> None:
     after_commit(session, ISSUE_TASK, run_key=run_key(inspection.id), inspection_id=inspection.id, base_url=base_url)
 
 
+def _remembered_address(app) -> str:
+    """Where people reach the app (see accounts.site): the report's QR code and links must open on their tablets."""
+    from sqlmodel import Session
+
+    with Session(app.extensions["engine"]) as session:
+        base = site_base_url(session, None)
+    return base + "/" if base else ""
+
+
 @background(ISSUE_TASK, retries=3, retry_delay=15)
 def issue_reports_task(inspection_id: int, base_url: str | None = None) -> None:
     """Issue every kind of report of the inspection as its record stands (nothing when they are current)."""
     app = current_app
-    base = base_url or app.config.get("PUBLIC_BASE_URL") or "http://localhost/"
+    base = base_url or app.config.get("PUBLIC_BASE_URL") or _remembered_address(app) or "http://localhost/"
     with app.test_request_context("/", base_url=base):
         with run_state(run_key(inspection_id), ISSUE_TASK, inspection_id=inspection_id, base_url=base_url):
             inspection = db().get(Inspection, inspection_id)
