@@ -133,14 +133,25 @@ def refuse_another_users_change():
 
 def acknowledge_change(response):
     """after_request: the server's own answer to a queued change names its key in X-Change-Ack; the outbox removes a
-    change only on that (a redirect to the sign-in page, a login page or a proxy's answer never carries it)."""
+    change only on that (a redirect to the sign-in page, a login page or a proxy's answer never carries it).
+
+    A change judged and refused (bad input, an inspection no longer open…) also says X-Change-Refused: the outbox
+    then sets it aside, shown with the reason, instead of sending it again or losing what was typed. A conflict is
+    not refused that way: its value is kept in the answer's history and shown beside the other (kept_as_conflict)."""
     from flask_login import current_user
 
     key = request.headers.get("X-Change-Key")
     if key and current_user.is_authenticated and response.status_code < 500 \
             and response.status_code not in NOT_TAKEN and not 300 <= response.status_code < 400:
         response.headers["X-Change-Ack"] = key
+        if response.status_code >= 400 and not g.get("change_kept_as_conflict"):
+            response.headers["X-Change-Refused"] = "true"
     return response
+
+
+def kept_as_conflict() -> None:
+    """This request's change was stored as a conflict (see acknowledge_change)."""
+    g.change_kept_as_conflict = True
 
 
 # Text is text: what no keyboard types and no record should hold — C0 and C1 control characters (but tab and line

@@ -83,7 +83,16 @@ from inspections.trends import (
 from plans.figures import plan_figures, trend_with_missed
 from redtags.service import tag_counts
 from storage import storage
-from web import at_plant, is_fragment_request, photo_response, private_cache, public_url, qr_svg, render_page
+from web import (
+    at_plant,
+    is_fragment_request,
+    kept_as_conflict,
+    photo_response,
+    private_cache,
+    public_url,
+    qr_svg,
+    render_page,
+)
 
 bp = Blueprint("inspections", __name__)
 
@@ -372,6 +381,7 @@ def answer(inspection_id: int, item_key: str):
             exc = InspectionError("invalid_score", str(exc))
         if exc.code == "conflict":
             session.commit()  # the refused value stays in the answer history
+            kept_as_conflict()
             conflicts[item_key] = {"mine": raw_score, "mine_note": note, "theirs": exc.current}
         else:
             session.rollback()

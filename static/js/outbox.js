@@ -24,12 +24,22 @@
                       "This tablet keeps %n queued changes of %u; they upload only when %u signs in.",
     keepForThem: zh ? "保留给 %u" : "Keep them for %u",
     discardTheirs: zh ? "删除这些内容" : "Discard them",
-    discardConfirm: zh ? "删除后 %u 暂存的 %n 项内容将无法找回。确定删除吗？" : "%n queued changes of %u will be lost for good. Discard them?"
+    discardConfirm: zh ? "删除后 %u 暂存的 %n 项内容将无法找回。确定删除吗？" : "%n queued changes of %u will be lost for good. Discard them?",
+    setAsideTitle: zh ? "服务器没有接受以下内容，已留在本机供您核对后重新填写：" : "The server did not accept these changes; they are kept on this tablet for you to check and enter again:",
+    setAsideDismiss: zh ? "已处理，删除" : "Done, remove",
+    setAsidePhoto: zh ? "照片" : "photo",
+    setAsideMarkup: zh ? "照片标注" : "photo markup",
+    setAsideScore: zh ? "评分 %s" : "score %s",
+    setAsideNote: zh ? "备注“%s”" : "note “%s”",
+    setAsideUnknown: zh ? "服务器拒收" : "refused by the server"
   };
   // Who is signed in on this page (none on the login page): a change is sent only by the user who made it.
   var ME = document.body ? document.body.getAttribute("data-user") : null;
   var MY_NAME = document.body ? document.body.getAttribute("data-user-name") : "";
   function mine(change) { return !change.user || change.user === ME; }
+  // what still goes to the server: the user's own changes, but those the server judged and refused (set aside)
+  function waiting(change) { return mine(change) && !change.setAside; }
+  function setAside(change) { return mine(change) && !!change.setAside; }
   var DB_NAME = "sixs-outbox", STORE = "changes";
   var memory = [], memorySeq = 0, flushing = false, retryTimer = null, retryDelay = 2000;
 
@@ -117,7 +127,9 @@
     count.setAttribute("data-outbox-count", n);
     showProgress(changes);
   }
-  function refreshCounter() { return all().then(function (changes) { updateCounter(changes.filter(mine)); }); }
+  function refreshCounter() {
+    return all().then(function (changes) { updateCounter(changes.filter(waiting)); showSetAside(changes.filter(setAside)); });
+  }
 
   // The progress bar counts answers the server has confirmed (data-answered) plus the ones waiting in the
   // outbox for items the server has not seen answered yet, so an offline round still shows how far it got.
@@ -409,7 +421,7 @@
     if (badge && !badge.querySelector("[data-action=sign-in-again]")) badge.appendChild(link("btn btn-small btn-primary"));
     if (badge) badge.setAttribute("data-outbox-state", "sign-in");
     all().then(function (changes) {
-      changes.filter(mine).forEach(function (c) { showState(c.item, "state-queued", T.signIn); });
+      changes.filter(waiting).forEach(function (c) { showState(c.item, "state-queued", T.signIn); });
     });
   }
 
@@ -419,8 +431,9 @@
     clearTimeout(retryTimer);
     function next() {
       return all().then(function (everything) {
-        var changes = everything.filter(mine);
-        showOthers(everything.filter(function (c) { return !mine(c); }));
+        var changes = everything.filter(waiting);
+        showOthers(everything.filter(function (c) { return !mine(c) && !c.setAside; }));
+        showSetAside(everything.filter(setAside));
         updateCounter(changes);
         if (!changes.length) { retryDelay = 2000; return; }
         if (!ME) { markQueued(changes); return; }  // the sign-in page sends nothing: nobody to send it as
@@ -435,6 +448,7 @@
             askToSignIn();
             return "stop";
           }
+          if (response.headers.get("X-Change-Refused")) return refused(change, response).then(next);
           if (change.kind === "form") return formAnswered(change, response).then(next);
           return response.text().then(function (html) {
             if (change.kind === "photo" || change.kind === "markup") {
@@ -465,16 +479,75 @@
     }
     return next().catch(function () { scheduleRetry(); }).then(function () { flushing = false; return refreshCounter(); });
   }
-  // A queued form the server took is done; one it refused cannot be fixed without its author: say so, drop it.
+  // A queued form the server took is done.
   function formAnswered(change, response) {
-    if (response.ok) {
-      say(formText(change, "sent"));
-      return remove(change.seq);
-    }
+    say(formText(change, "sent"));
+    return remove(change.seq);
+  }
+  // A change the server judged and refused (bad input, an inspection no longer open) cannot be fixed without its
+  // author and must not hold the queue: it is set aside on the device, shown with the server's reason and what was
+  // typed, until the person has dealt with it. The item shows the server's answer too.
+  function refused(change, response) {
     return response.text().then(function (html) {
-      say(formText(change, "refused").replace("%e", errorIn(html)));
-      return remove(change.seq);
+      var reason = errorIn(html);
+      if (change.kind === "answer") applyAnswer(change.item, html);
+      else if (change.kind !== "form") showState(change.item, "state-error", reason || T.setAsideUnknown);
+      if (change.kind === "form") say(formText(change, "refused").replace("%e", reason));
+      var item = itemEl(change.item), text = item && item.querySelector(".item-text");
+      change.setAside = { reason: reason || T.setAsideUnknown + " (" + response.status + ")", at: Date.now(),
+                          label: change.label || (text ? text.textContent.trim() : change.item || "") };
+      return put(change);
     });
+  }
+  // what was typed, readable: an invisible control character (the usual reason for a refusal) is shown by its code,
+  // and a direction override cannot turn the rest of the line around
+  function visible(text) {
+    return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, function (c) {
+      return "[U+" + (c.charCodeAt(0) + 0x10000).toString(16).slice(1).toUpperCase() + "]";
+    });
+  }
+  function typed(change) {
+    if (change.kind === "photo") return T.setAsidePhoto;
+    if (change.kind === "markup") return T.setAsideMarkup;
+    if (change.kind !== "answer") return "";
+    var parts = [];
+    if (change.score !== "" && change.score !== undefined && change.score !== null) parts.push(T.setAsideScore.replace("%s", change.score));
+    if (typeof change.note === "string" && change.note) parts.push(T.setAsideNote.replace("%s", visible(change.note)));
+    return parts.join(zh ? "，" : ", ");
+  }
+  function showSetAside(changes) {
+    var box = document.getElementById("outbox-refused");
+    if (!box) {
+      if (!changes.length) return;
+      box = document.createElement("div");
+      box.id = "outbox-refused";
+      box.className = "outbox-message outbox-refused";
+      box.setAttribute("role", "alert");
+      var after = document.getElementById("outbox-others") || document.getElementById("outbox-message");
+      if (after) after.insertAdjacentElement("afterend", box); else document.body.prepend(box);
+    }
+    box.hidden = !changes.length;
+    box.textContent = "";
+    if (!changes.length) return;
+    var title = document.createElement("p");
+    title.textContent = T.setAsideTitle;
+    box.appendChild(title);
+    var list = document.createElement("ul");
+    changes.forEach(function (c) {
+      var row = document.createElement("li"), what = typed(c);
+      row.setAttribute("data-set-aside", c.key);
+      var label = document.createElement("strong");
+      label.textContent = c.setAside.label;
+      row.appendChild(label);
+      row.appendChild(document.createTextNode((what ? (zh ? "：" : ": ") + what : "") + " — " + c.setAside.reason + " "));
+      var drop = document.createElement("button");
+      drop.type = "button"; drop.className = "btn btn-small"; drop.textContent = T.setAsideDismiss;
+      drop.setAttribute("data-action", "dismiss-set-aside");
+      drop.addEventListener("click", function () { remove(c.seq).then(refreshCounter); });
+      row.appendChild(drop);
+      list.appendChild(row);
+    });
+    box.appendChild(list);
   }
   // what to say of a queued form: its own words if it has them (kept with the change, as the form may be gone by
   // the time it is sent), else the red-tag wording
@@ -616,8 +689,9 @@
   function restore() {
     applyConfirmed();
     return all().then(function (everything) {
-      var changes = everything.filter(mine);
-      showOthers(everything.filter(function (c) { return !mine(c); }));
+      var changes = everything.filter(waiting);
+      showOthers(everything.filter(function (c) { return !mine(c) && !c.setAside; }));
+      showSetAside(everything.filter(setAside));
       changes.forEach(function (c) {
         if (c.page !== location.pathname) return;
         var item = itemEl(c.item);
@@ -643,7 +717,7 @@
     if (form.getAttribute("data-outbox-checked") === "yes") return;
     e.preventDefault();
     all().then(function (everything) {
-      var changes = everything.filter(mine);
+      var changes = everything.filter(waiting);
       if (changes.length) {
         var box = document.getElementById("outbox-message");
         if (box) { box.textContent = T.busy.replace("%n", changes.length); box.hidden = false; box.focus(); }
@@ -700,7 +774,7 @@
   };
   document.addEventListener("htmx:afterSettle", hintTabs);
   window.addEventListener("online", function () { retryDelay = 2000; flush(); });
-  window.addEventListener("offline", function () { all().then(function (c) { markQueued(c.filter(mine)); }); });
+  window.addEventListener("offline", function () { all().then(function (c) { markQueued(c.filter(waiting)); }); });
   document.addEventListener("DOMContentLoaded", function () { restore().then(flush); });
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js").catch(function () {});

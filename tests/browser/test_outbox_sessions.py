@@ -148,3 +148,44 @@ def test_a_failed_result_says_why_on_a_phone_without_overflowing(live_server, br
         page.screenshot(path=str(artifacts / "result-failed-critical-390x844.png"))
     finally:
         context.close()
+
+
+def test_a_change_the_server_refuses_is_set_aside_and_shown_never_holding_the_queue(live_server, browser,
+                                                                                       artifacts):
+    """#35: a queued note the server refuses as bad input (a right-to-left override pasted from a chat) neither
+    blocks the changes behind it nor vanishes: it is set aside on the tablet, shown with the reason and what was
+    typed, through a reload, until the supervisor removes it."""
+    base, app = live_server
+    context = browser.new_context(viewport={"width": 768, "height": 1024}, locale="zh-CN", service_workers="block")
+    page = context.new_page()
+    try:
+        inspection_id = new_inspection(page, base)
+        items = [item for item in published_items(app) if item.category_key == "sort"][:3]
+        context.set_offline(True)
+        first, bad, last = items
+        page.locator(f'[data-item-code="{first.key}"] input[type=radio][value="3"]').check()
+        note = page.locator(f'[data-item-code="{bad.key}"] textarea')
+        note.fill("地面油污\u202e已清理")  # a note waits for its score; both go out as one change
+        page.locator(f'[data-item-code="{bad.key}"] input[type=radio][value="1"]').check()
+        page.locator(f'[data-item-code="{last.key}"] input[type=radio][value="2"]').check()
+        page.wait_for_selector('[data-outbox-count="3"]', state="attached")
+        context.set_offline(False)
+        page.click('[data-action="sync-now"]')
+        page.wait_for_selector("#outbox-refused:not([hidden]) [data-set-aside]")
+        refused = page.locator("#outbox-refused")
+        assert "服务器没有接受以下内容" in refused.inner_text() and "地面油污" in refused.inner_text()
+        assert "评分 1" in refused.inner_text() and "地面油污[U+202E]已清理" in refused.inner_text()
+        assert bad.text[:12] in refused.inner_text()
+        page.wait_for_selector('[data-outbox-count="0"]', state="attached")
+        assert stored_answers(app, inspection_id) == {first.key: 3, last.key: 2}  # the rest went through
+        refused.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "outbox-set-aside-768x1024.png"))
+
+        page.reload()
+        page.wait_for_selector("#outbox-refused:not([hidden]) [data-set-aside]")  # still there after a reload
+        assert len(page.evaluate(QUEUED)) == 1
+        page.click('[data-action="dismiss-set-aside"]')
+        page.wait_for_selector("#outbox-refused", state="hidden")
+        assert page.evaluate(QUEUED) == []
+    finally:
+        context.close()
