@@ -26,8 +26,8 @@ SETTINGS, LEVELS, GRADES, CATEGORIES, ITEMS = "检查表", "等级", "评级", "
 MAX_ROWS = 5000
 MAX_COLUMNS = 64  # a sheet's columns read at most (a forged <dimension> of 16 384 columns is not walked)
 # A checklist workbook unpacks to some hundred KB; these bound what a hostile one may make us inflate or parse.
-MAX_WORKBOOK_UNPACKED = 64 * 1024 * 1024
-MAX_WORKBOOK_PART = 32 * 1024 * 1024  # one part (a sheet, the shared strings)
+MAX_WORKBOOK_UNPACKED = 32 * 1024 * 1024
+MAX_WORKBOOK_PART = 16 * 1024 * 1024  # one part (a sheet, the shared strings: a million of them at most)
 MAX_WORKBOOK_PARTS = 500
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -29,6 +29,7 @@ from checklists.models import (
     VersionStatus,
 )
 from checklists.schemes import SchemeError, scheme_from_dict
+from database import begin_writing
 
 MAX_TEXT = 500
 MAX_NAME = 100
@@ -199,6 +200,7 @@ def import_checklist(*, session: Session, data: ChecklistData) -> tuple[Checklis
 
     Returns (version, created). An existing draft is replaced by the imported content.
     """
+    begin_writing(session)
     digest = content_sha256(data)
     checklist = session.exec(select(Checklist).where(Checklist.key == data.key)).first()
     if checklist is None:

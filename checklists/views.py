@@ -45,7 +45,7 @@ from checklists.service import (
     update_item,
     version_to_data,
 )
-from database import db
+from database import db, reads_first
 from web import is_fragment_request, render_page, screen_is_english
 
 bp = Blueprint("checklists", __name__, url_prefix="/checklists")
@@ -193,6 +193,7 @@ def blank_template():
 
 
 @bp.post("/import")
+@reads_first  # the file is parsed before the write lock is asked for
 def import_file():
     session = db()
     upload = request.files.get("file")

@@ -192,3 +192,48 @@ def test_a_photo_being_decoded_never_holds_another_tablets_save(sqlite_app, monk
         uploading.join(30)
     assert answers["photo"].status_code == 200 and "data-photo-id=" in answers["photo"].get_data(as_text=True)
     assert waited_out == [False]
+
+
+def test_a_checklist_file_being_read_never_holds_another_tablets_save(sqlite_app, monkeypatch):
+    """#35: a workbook import parsed under SQLite's writers' lock (a slow one held 9 of 11 saves to 500s); now it
+    is read first and only the new draft is written under the lock."""
+    import threading
+
+    import checklists.views
+    from checklists.excel import workbook_bytes
+    from tests.conftest import AuthActions
+    from tests.helpers import start
+
+    parsing, release, waited_out = threading.Event(), threading.Event(), []
+    real = checklists.views.parse_workbook
+
+    def slow_parse(data, place_text):
+        parsing.set()
+        waited_out.append(not release.wait(8))
+        return real(data, place_text)
+
+    monkeypatch.setattr(checklists.views, "parse_workbook", slow_parse)
+    app = sqlite_app
+    manager, supervisor = app.test_client(), app.test_client()
+    AuthActions(manager).login("manager")
+    AuthActions(supervisor).login("sup1")
+    draft = start(supervisor)
+    with app.app_context():
+        from checklists.models import ChecklistVersion
+        from checklists.service import version_to_data
+        from database import db
+        workbook = workbook_bytes(version_to_data(db().get(ChecklistVersion, 1)))
+    answers = {}
+    importing = threading.Thread(target=lambda: answers.setdefault("import", manager.post(
+        "/checklists/import", data={"file": (io.BytesIO(workbook), "standard.xlsx")})))
+    importing.start()
+    try:
+        assert parsing.wait(10), "the import never reached the parse"
+        saved = supervisor.post(f"/inspections/{draft}/answers/sort-01", data={"score-sort-01": "3"},
+                                headers={"HX-Request": "true"})
+        assert saved.status_code == 200
+    finally:
+        release.set()
+        importing.join(30)
+    assert answers["import"].status_code == 303
+    assert waited_out == [False]
