@@ -94,6 +94,7 @@ bench: system-test $(VENV)/.installed-dev
 	$(BIN)/python -m bench.large
 	$(BIN)/python -m bench.load
 	$(BIN)/python -m bench.storage
+	$(BIN)/python -m bench.hostile
 
 # Translations: extract the message ids (the Chinese texts), merge into the English catalogue, compile.
 messages: $(VENV)/.installed-dev
