@@ -30,6 +30,10 @@ class Plant(PlantBase, table=True):
     missed_counts_as_zero: bool = False
     # the language its reports are printed in unless a download asks for another: zh | en | zh-en
     report_language: str = Field(default="zh", max_length=8, sa_column_kwargs={"server_default": "zh"})
+    # sign-ins on browsers that are not the person's known tablet (an office PC, a borrowed phone) end after this
+    # many idle hours / days in all; None: the app's SESSION_IDLE_DAYS / SESSION_MAX_DAYS (see session_limits)
+    session_idle_hours: int | None = None
+    session_max_days: int | None = None
     workshops: list["Workshop"] = Relationship(back_populates="plant")
 
 
@@ -140,6 +144,11 @@ class UserSession(SQLModel, table=True):
     revoked_at: datetime | None = None
     address: str = Field(default="", max_length=64)
     user_agent: str = Field(default="", max_length=200)
+    # the limits this session was begun with (its plants' for a browser that was not the person's known tablet);
+    # None: the app-wide SESSION_IDLE_DAYS / SESSION_MAX_DAYS
+    idle_hours: int | None = None
+    max_days: int | None = None
+    known_device: bool = False
 
 
 class LoginAttempt(SQLModel, table=True):

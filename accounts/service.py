@@ -359,11 +359,15 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start_session(*, session: Session, user: User, address: str, user_agent: str) -> str:
-    """A new session token (for the cookie); only its hash is stored."""
+def start_session(*, session: Session, user: User, address: str, user_agent: str, known_device: bool = False) -> str:
+    """A new session token (for the cookie); only its hash is stored. Its limits are fixed now (session_limits)."""
+    from accounts.session_limits import limits_for_new_session
+
     token = secrets.token_urlsafe(32)
+    idle_hours, max_days = limits_for_new_session(session, user, known_device)
     session.add(UserSession(user_id=user.id, token_sha256=_digest(token), address=address[:64],
-                            user_agent=user_agent[:200]))
+                            user_agent=user_agent[:200], idle_hours=idle_hours, max_days=max_days,
+                            known_device=known_device))
     session.flush()
     return token
 

@@ -36,6 +36,7 @@ from accounts.service import (
     start_session,
     token_and_user,
 )
+from accounts.session_limits import Limits, still_live
 from accounts.site import remember_address
 from database import db, request_holds_write_lock, writing
 from web import render_page
@@ -48,10 +49,10 @@ def load_user(token: str) -> User | None:
     SESSION_IDLE_DAYS or older than SESSION_MAX_DAYS (a tablet used for the weekly round stays signed in; a
     cookie found on a lost one a season later does not)."""
     config = current_app.config
-    user_session = session_for_token(
-        session=db(), token=token, idle=timedelta(days=float(config.get("SESSION_IDLE_DAYS", 14))),
-        lifetime=timedelta(days=float(config.get("SESSION_MAX_DAYS", 90)))) if token else None
-    if user_session is None:
+    user_session = session_for_token(session=db(), token=token) if token else None
+    default = Limits(idle=timedelta(days=float(config.get("SESSION_IDLE_DAYS", 14))),
+                     lifetime=timedelta(days=float(config.get("SESSION_MAX_DAYS", 90))))
+    if user_session is None or not still_live(user_session, default):
         return None
     user = db().get(User, user_session.user_id)
     if not is_usable(user, session=db()):
@@ -168,7 +169,8 @@ def login():
             form.password.errors.append(message)
             return render_page("accounts/login.html", form=form, status=status)
         token = start_session(session=db(), user=user, address=_client_address(),
-                              user_agent=request.headers.get("User-Agent", ""))
+                              user_agent=request.headers.get("User-Agent", ""),
+                              known_device=this_device().trusted_for(user.username))
         if not current_app.config.get("PUBLIC_BASE_URL"):
             remember_address(db(), user, request.host_url)
         db().commit()
@@ -328,5 +330,8 @@ def account_message(exc: AccountError) -> str:
         "bad_site_code": _("代码只能用字母、数字、- 或 _，最多 32 个字符"),
         "bad_site_name": _("名称不能为空，最多 200 个字符"),
         "duplicate_site": _("这个代码已经有了，请换一个"),
+        "bad_session_idle": _("闲置时限为 1 到 2160 小时（留空用默认值）"),
+        "bad_session_max": _("登录有效期为 1 到 365 天（留空用默认值）"),
+        "not_a_number": _("请填写整数：%(value)s", value=exc.detail),
     }
     return known.get(exc.code, str(exc))

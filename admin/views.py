@@ -8,7 +8,7 @@ import io
 from datetime import date
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlmodel import select
@@ -192,7 +192,9 @@ def _sites_page(status: int = 200, errors: dict | None = None, values: dict | No
 
     return render_page("admin/sites.html", status=status, plants=plants, errors=errors or {}, values=values or {},
                        zone_names=clock.zone_names(), local_now=local_now,
-                       robots=robots_of(db(), [p.id for p, _workshops in plants]))
+                       robots=robots_of(db(), [p.id for p, _workshops in plants]),
+                       default_idle_hours=round(float(current_app.config.get("SESSION_IDLE_DAYS", 14)) * 24),
+                       default_max_days=round(float(current_app.config.get("SESSION_MAX_DAYS", 90))))
 
 
 @bp.get("/sites")
@@ -322,6 +324,25 @@ def plant_report_language(plant_id: int):
     return _site_change(lambda: set_report_language(session=db(), actor=current_user, plant=plant,
                                                     language=request.form.get("report_language", "")),
                         f"report_language_{plant.id}")
+
+
+@bp.post("/plants/<int:plant_id>/session-limits")
+def plant_session_limits(plant_id: int):
+    from accounts.session_limits import set_session_limits
+
+    plant = db().get(Plant, plant_id) or abort(404)
+
+    def whole(name: str) -> int | None:
+        raw = request.form.get(name, "").strip()
+        if not raw:
+            return None
+        if not raw.isdigit():
+            raise AccountError("请填写整数", code="not_a_number", detail=raw[:16])
+        return int(raw)
+
+    return _site_change(lambda: set_session_limits(session=db(), actor=current_user, plant=plant,
+                                                   idle_hours=whole("idle_hours"), max_days=whole("max_days")),
+                        f"session_limits_{plant.id}")
 
 
 @bp.post("/plants/<int:plant_id>/timezone")

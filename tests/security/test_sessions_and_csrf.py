@@ -194,3 +194,42 @@ def test_a_password_change_ends_the_tokens_when_the_owner_asks_and_tokens_expire
     assert client.get("/api/v1/workshops", headers=ended).status_code == 401  # asked: ended
     travel(start + timedelta(days=366))
     assert client.get("/api/v1/workshops", headers=kept).status_code == 401  # a year on: expired
+
+
+def test_a_plant_sets_shorter_limits_for_browsers_that_are_not_a_known_tablet(app, client, travel):
+    """#35: limits per plant. P1 ends sign-ins on other browsers (an office PC) after 8 idle hours and 2 days in
+    all; the supervisor's own tablet (it signed in as them before: the device cookie) keeps the long limits."""
+    from datetime import UTC, datetime, timedelta
+
+    from accounts.models import Plant
+
+    start = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
+    travel(start)
+    admin = app.test_client()
+    AuthActions(admin).login("admin")
+    with Session(app.extensions["engine"]) as session:
+        plant_id = session.exec(select(Plant.id).where(Plant.code == "P1")).one()
+    refused = admin.post(f"/admin/plants/{plant_id}/session-limits", data={"idle_hours": "0", "max_days": "2"})
+    assert refused.status_code == 422 and "1 到 2160 小时" in refused.text
+    saved = admin.post(f"/admin/plants/{plant_id}/session-limits", data={"idle_hours": "8", "max_days": "2"})
+    assert saved.status_code == 303
+    page = admin.get("/admin/sites").text
+    assert 'name="idle_hours"' in page and 'value="8"' in page
+
+    office_pc, tablet = app.test_client(), app.test_client()
+    AuthActions(tablet).login("sup1")  # the tablet's first sign-in as sup1: not known yet…
+    AuthActions(tablet).login("sup1")  # …the next one is (the device cookie names sup1)
+    AuthActions(office_pc).login("sup1")
+    travel(start + timedelta(hours=9))
+    assert office_pc.get("/workshops/W1").status_code == 302  # 9 idle hours on an office PC: signed out
+    assert tablet.get("/workshops/W1").status_code == 200
+    assert admin.get("/admin/sites").status_code == 200  # the group's admin: no plant of its own, the long limits
+
+    AuthActions(office_pc).login("manager")  # P1 and P2: the strictest of its plants
+    began = start + timedelta(hours=9)
+    for hours in range(6, 48, 6):  # in use every six hours…
+        travel(began + timedelta(hours=hours))
+        assert office_pc.get("/").status_code == 200, hours
+    travel(began + timedelta(days=2, minutes=1))
+    assert office_pc.get("/").status_code == 302  # …until its two days are up
+    assert tablet.get("/workshops/W1").status_code == 200  # the tablet: 14 idle days, 90 in all
