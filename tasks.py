@@ -31,6 +31,7 @@ from sqlmodel import Field, SQLModel, select
 
 import clock
 from database import write_session
+from liveness import holder_mark
 
 log = logging.getLogger(__name__)
 MAX_ERROR = 2000
@@ -50,6 +51,7 @@ class TaskRun(SQLModel, table=True):
     error: str = ""
     arguments: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(default_factory=clock.now)
+    holder: str | None = Field(default=None, max_length=160)  # the consumer running it (liveness.holder_mark)
 
 
 def _set_run(key: str, name: str, arguments: dict, state: str, error: str = "", attempt: bool = False) -> None:
@@ -63,6 +65,7 @@ def _set_run(key: str, name: str, arguments: dict, state: str, error: str = "", 
                     session.add(run)
                 run.state, run.error, run.updated_at = state, error[:MAX_ERROR], clock.now()
                 run.arguments = arguments
+                run.holder = holder_mark() if state == "running" else None
                 if attempt:
                     run.attempts += 1
                 elif state == "queued":

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import socket
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app, g, request
@@ -26,6 +24,7 @@ import clock
 from api.models import IdempotencyKey
 from api.problems import PROBLEM_JSON, problem, problem_body
 from database import begin_writing, db
+from liveness import holder_known_dead, holder_mark
 
 HEADER = "Idempotency-Key"
 KEPT_FOR = timedelta(days=1)
@@ -35,30 +34,6 @@ MAX_KEY = 255
 
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite gives back naive UTC
-
-
-def _process_start(pid: int) -> str | None:
-    """When the process started (clock ticks since boot, /proc/<pid>/stat field 22): with the pid it names one
-    process, whatever later takes the number. None: no such process."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def holder_mark() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{_process_start(os.getpid())}"
-
-
-def holder_known_dead(holder: str | None) -> bool:
-    """Whether the process that claimed a key is gone for sure (it ran on this host and is no longer there)."""
-    if not holder:
-        return False
-    host, pid, started = holder.rsplit(":", 2)
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    return _process_start(int(pid)) != started
 
 
 def _fingerprint() -> str:

@@ -279,17 +279,44 @@ def test_a_process_dying_between_commit_and_queue_loses_no_report(app, client, a
     assert documents(app, inspection_id) == [("findings", 1), ("full", 1)]
 
 
-def test_a_starting_consumer_takes_back_the_runs_left_running(app, client, auth):
+def test_a_starting_consumer_takes_back_the_runs_its_dead_predecessor_held(app, client, auth):
     """A consumer killed mid-render left its run "running": the next consumer takes it at once, not after the
-    five-minute stuck limit (#35)."""
-    from inspections.reports.issuing import resume_task
-    from tasks import _set_run
+    five-minute stuck limit, and so does the minute's sweep; a run a live consumer is rendering is left to it
+    (#35)."""
+    import socket
+    import subprocess
 
+    from sqlmodel import Session, select
+
+    from inspections.reports.issuing import resume_task, sweep_task
+    from liveness import holder_mark
+    from tasks import TaskRun, _set_run
+
+    exited = subprocess.Popen(["true"])
+    exited.wait()
     inspection_id = submitted(client, auth, app)
     tasks.drain(app)
+    key = f"inspection:{inspection_id}"
+
+    def running(holder: str) -> None:
+        with app.app_context():
+            _set_run(key, "reports.issue", {"inspection_id": inspection_id, "base_url": None}, "running",
+                     attempt=True)
+        with Session(app.extensions["engine"]) as session:
+            session.exec(select(TaskRun).where(TaskRun.key == key)).one().holder = holder
+            session.commit()
+
+    running(holder_mark())
     with app.app_context():
-        _set_run(f"inspection:{inspection_id}", "reports.issue", {"inspection_id": inspection_id, "base_url": None},
-                 "running", attempt=True)
+        resume_task()
+        sweep_task()
+    assert run_state(app, inspection_id)[0] == "running"  # its consumer (this process) is alive: left to it
+    running(f"{socket.gethostname()}:{exited.pid}:1")  # killed mid-render
+    with app.app_context():
         resume_task()  # what a consumer runs as it starts
     assert run_state(app, inspection_id)[0] == "queued"
     assert tasks.drain(app) == 1 and run_state(app, inspection_id)[0] == "done"
+    running(f"{socket.gethostname()}:{exited.pid}:1")
+    with app.app_context():
+        sweep_task()  # a minute later without a restart (another consumer beside it)
+    assert run_state(app, inspection_id)[0] == "queued"

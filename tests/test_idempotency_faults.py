@@ -16,9 +16,9 @@ from sqlmodel import Session, func, select
 
 import clock
 from accounts.models import User
-from api.idempotency import holder_mark
 from api.models import IdempotencyKey
 from inspections.models import Inspection
+from liveness import holder_mark
 from tests.helpers import token_headers
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -37,6 +37,7 @@ from inspections.reports.language import DEFAULT_REPORT_LANGUAGE, ReportLanguage
 from inspections.reports.pdf import Embedded, render_pdf
 from inspections.reports.period_issuing import refresh_covering
 from inspections.representation import inspection_json
+from liveness import holder_known_dead
 from observability import database_figure, report_rendered
 from storage import storage
 from tasks import TaskRun, after_commit, at_start, background, beat, every, run_of, run_state
@@ -195,15 +196,22 @@ def sweep_task() -> None:
     stale = db().exec(select(TaskRun).where(TaskRun.name == ISSUE_TASK, or_(
         (TaskRun.state == "queued") & (TaskRun.updated_at < untaken),
         TaskRun.state.in_(("running", "failed")) & (TaskRun.updated_at < stuck)))).all()
-    for run in stale:
+    for run in stale + _held_by_the_dead():
         current_app.extensions["tasks"].enqueue(ISSUE_TASK, run_key=run.key, **run.arguments)
+
+
+def _held_by_the_dead() -> list[TaskRun]:
+    """Runs left running by a consumer of this host that is gone (killed mid-render): no need to wait for
+    TASK_STUCK_AFTER. A run held on another host waits for it (we cannot see that process)."""
+    running = db().exec(select(TaskRun).where(TaskRun.name == ISSUE_TASK, TaskRun.state == "running")).all()
+    return [run for run in running if run.holder is None or holder_known_dead(run.holder)]
 
 
 @background(RESUME_TASK, retries=0)
 def resume_task() -> None:
-    """A consumer starting takes back at once the report runs left running: their consumer died mid-render (a
-    second consumer's run taken twice is harmless: issuing is idempotent, the archive keeps one document)."""
-    for run in db().exec(select(TaskRun).where(TaskRun.name == ISSUE_TASK, TaskRun.state == "running")).all():
+    """A consumer starting takes back at once the report runs its dead predecessor left running (their holder is
+    gone); a run another live consumer is rendering is left to it."""
+    for run in _held_by_the_dead():
         current_app.extensions["tasks"].enqueue(ISSUE_TASK, run_key=run.key, **run.arguments)
 
 
