@@ -237,3 +237,33 @@ def test_a_checklist_file_being_read_never_holds_another_tablets_save(sqlite_app
         importing.join(30)
     assert answers["import"].status_code == 303
     assert waited_out == [False]
+
+
+def test_a_yaml_bomb_is_refused_before_it_is_built():
+    """#35: nine aliases nine deep (the "billion laughs") stand for 400 million strings in 700 bytes; a checklist
+    file has no use for anchors and aliases, so any is refused by its line."""
+    from checklists.files import ChecklistFileError, parse_checklist
+
+    bomb = 'l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    for n in range(1, 9):
+        bomb += f"l{n}: &l{n} [" + ",".join([f"*l{n - 1}"] * 9) + "]\n"
+    bomb = "key: bomb\nname: b\n" + bomb + "categories: *l8\n"
+    tracemalloc.start()
+    try:
+        with pytest.raises(ChecklistFileError, match="(?s)anchors and aliases.*line 4"):
+            parse_checklist(bomb)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * 1024 * 1024
+
+
+def test_a_file_wrong_everywhere_is_named_by_its_first_hundred_problems():
+    from checklists.files import MAX_PROBLEMS, ChecklistFileError, parse_checklist
+
+    repeated = "key: x\nname: y\ncategories:\n" + "".join(
+        f"  - {{key: c, name: n, items: [{{key: i{n}, text: t}}]}}\n" for n in range(5000))
+    with pytest.raises(ChecklistFileError) as caught:
+        parse_checklist(repeated)
+    problems = caught.value.problems
+    assert len(problems) == MAX_PROBLEMS + 1 and problems[-1].startswith("… and ")
