@@ -108,7 +108,8 @@ MAX_PROBLEMS = 100  # a file wrong everywhere is named by its first hundred prob
 def parse_checklist(text: str) -> ChecklistData:
     try:
         root_node = yaml.compose(text, Loader=_NoAliasLoader)
-        data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506  # nosec B506 - a SafeLoader
+        # a SafeLoader (no Python objects), without aliases
+        data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506  # nosec B506
     except yaml.YAMLError as exc:
         raise ChecklistFileError([f"not valid YAML: {exc}"]) from exc
     problems: list[str] = []
