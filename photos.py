@@ -1,6 +1,9 @@
 """Photos (of answers, corrective actions, red tags): validate by content, re-encode (drops EXIF and anything
 smuggled), store by hash.
 
+The decoding runs in helper processes (forkserver, two per process, memory- and time-bounded): a crafted file that
+gets past every check costs a helper, never the web worker.
+
 Stored as photos/<first two hex>/<sha256>.jpg with a print/screen thumbnail beside it (<sha256>.thumb.jpg), in the
 app's storage (a folder or a bucket, see storage.py). Names are generated, never taken from the upload.
 """
@@ -23,10 +26,14 @@ MAX_SOURCE_PIXELS = 40_000_000  # a 50 000 × 50 000 "image" is refused before i
 # PNG and WebP decode in full (JPEG decodes straight at about the size kept, see _normalise): 24 Mpx of RGBA is
 # 96 MB, and a phone's screenshot is a tenth of that
 MAX_LOSSLESS_PIXELS = 24_000_000
-# Photos decoded at once in one process: eight tablets sending 40 Mpx PNGs together would otherwise take a
-# worker past a gigabyte. The others wait their turn (a decode takes a fraction of a second).
+# Photos are decoded in helper processes, DECODES_AT_ONCE per web process, each limited to DECODER_MEMORY of
+# address space and DECODE_SECONDS: a crafted file that gets past every check costs a helper, never the web
+# worker and the requests it is serving (eight 40 Mpx uploads at once took one past a gigabyte).
 DECODES_AT_ONCE = 2
-_decoding = threading.BoundedSemaphore(DECODES_AT_ONCE)
+DECODER_MEMORY = 1024 * 1024 * 1024
+DECODE_SECONDS = 20
+_decoders = None
+_decoders_lock = threading.Lock()
 LONG_SIDE = 1600
 THUMB_LONG_SIDE = 480
 JPEG_QUALITY = 82
@@ -47,15 +54,79 @@ class StoredPhoto:
 
 
 def normalise_image(data: bytes) -> tuple[bytes, bytes, int, int]:
-    """Returns (jpeg, thumbnail jpeg, width, height) or raises PhotoError. Pure: no files touched."""
+    """Returns (jpeg, thumbnail jpeg, width, height) or raises PhotoError. Pure: no files touched. The work is
+    done in a helper process (see DECODES_AT_ONCE)."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise PhotoError("too_large", f"photo larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+    return _decode(data)
+
+
+def _decode(data: bytes) -> tuple[bytes, bytes, int, int]:
+    from concurrent.futures import TimeoutError as Late
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = _decoder_pool()
     try:
-        with _decoding, warnings.catch_warnings():
+        outcome = pool.submit(_normalise_in_helper, data).result(DECODE_SECONDS)
+    except (Late, BrokenProcessPool) as exc:  # too slow, or a helper died (out of memory): new helpers
+        _replace_decoder_pool(pool)
+        raise PhotoError("unreadable", "the file is not a readable image") from exc
+    if outcome[0] == "error":
+        raise PhotoError(outcome[1], outcome[2])
+    return outcome[1]
+
+
+def _normalise_in_helper(data: bytes) -> tuple:
+    """In a helper: the outcome as plain values."""
+    try:
+        return ("ok", normalise_here(data))
+    except PhotoError as exc:
+        return ("error", exc.code, str(exc))
+
+
+def _decoder_pool():
+    global _decoders
+    with _decoders_lock:
+        if _decoders is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # forkserver: helpers start from a clean process, not a copy of a threaded web worker; a helper that
+            # dies breaks only this pool (BrokenProcessPool), which is replaced
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["photos"])
+            _decoders = ProcessPoolExecutor(DECODES_AT_ONCE, mp_context=context, initializer=_limit_helper,
+                                            initargs=(DECODER_MEMORY,), max_tasks_per_child=200)
+            import atexit
+
+            atexit.register(_decoders.shutdown, wait=True, cancel_futures=True)  # before the interpreter tears down
+        return _decoders
+
+
+def _replace_decoder_pool(pool) -> None:
+    global _decoders
+    with _decoders_lock:
+        if _decoders is pool:
+            _decoders = None
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _limit_helper(memory: int) -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+
+def normalise_here(data: bytes) -> tuple[bytes, bytes, int, int]:
+    """normalise_image's work, in this process (the helpers run it)."""
+    try:
+        with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             return _normalise(data)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise PhotoError("too_many_pixels", f"photo has more than {MAX_SOURCE_PIXELS} pixels") from exc
+    except MemoryError as exc:
+        raise PhotoError("unreadable", "the file is not a readable image") from exc
 
 
 def _normalise(data: bytes) -> tuple[bytes, bytes, int, int]:

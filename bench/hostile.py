@@ -47,7 +47,7 @@ PROBE = textwrap.dedent("""
 """)
 
 KINDS = {
-    "photo": ("from photos import normalise_image", "normalise_image(data)"),
+    "photo": ("from photos import normalise_here", "normalise_here(data)"),  # a decoding helper's work
     "pdf": ("from inspections.reports.archive import fingerprint_inside", "fingerprint_inside(data)"),
     "workbook": ("from checklists.excel import parse_workbook", "parse_workbook(data)"),
 }

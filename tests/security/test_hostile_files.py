@@ -114,7 +114,7 @@ sys.path.insert(0, {root!r})
 import photos
 data = open({path!r}, "rb").read()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-full, thumb, width, height = photos.normalise_image(data)
+full, thumb, width, height = photos.normalise_here(data)  # what a decoding helper does
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(max(width, height), (after - before) // 1024)
 """
@@ -164,14 +164,14 @@ def test_a_photo_being_decoded_never_holds_another_tablets_save(sqlite_app, monk
     from tests.test_photos import jpeg_bytes
 
     decoding, release, waited_out = threading.Event(), threading.Event(), []
-    real = photos._normalise
+    real = photos._decode
 
-    def slow_normalise(data):
+    def slow_decode(data):
         decoding.set()
         waited_out.append(not release.wait(8))  # released by the test once the other save went through
         return real(data)
 
-    monkeypatch.setattr(photos, "_normalise", slow_normalise)
+    monkeypatch.setattr(photos, "_decode", slow_decode)
     app = sqlite_app
     uploader, other = app.test_client(), app.test_client()
     AuthActions(uploader).login("sup1")
@@ -267,3 +267,37 @@ def test_a_file_wrong_everywhere_is_named_by_its_first_hundred_problems():
         parse_checklist(repeated)
     problems = caught.value.problems
     assert len(problems) == MAX_PROBLEMS + 1 and problems[-1].startswith("… and ")
+
+
+def test_a_photo_helper_that_dies_costs_that_upload_only(monkeypatch):
+    """#35: photos are decoded in helper processes; one killed mid-decode (as the kernel does to one out of
+    memory) gets that upload a clear refusal after DECODE_SECONDS, and the next photo is decoded by a new one.
+    The web process is untouched."""
+    import os
+    import signal
+    import threading
+
+    import photos
+    from photos import PhotoError, normalise_image
+    from tests.test_photos import jpeg_bytes
+
+    assert normalise_image(jpeg_bytes(exif=False))[2] == 1600  # the helpers are up
+    monkeypatch.setattr(photos, "DECODE_SECONDS", 3)
+    pool = photos._decoder_pool()
+    outcome = {}
+
+    def upload():
+        try:
+            normalise_image(big)
+            outcome["photo"] = "taken"
+        except PhotoError as exc:
+            outcome["photo"] = exc.code
+
+    big = jpeg_bytes(6000, 4500, exif=False)
+    decoding = threading.Thread(target=upload)
+    decoding.start()
+    for helper in list(pool._processes.values()):  # the helpers of this web process, killed mid-decode
+        os.kill(helper.pid, signal.SIGKILL)
+    decoding.join(30)
+    assert outcome["photo"] in ("unreadable", "taken")  # taken only if it finished before the kill
+    assert normalise_image(jpeg_bytes(exif=False))[2] == 1600
