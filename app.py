@@ -117,6 +117,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_extensions(app)
     _harden_parsing(app)  # before the routes: they are compiled with the id converter
     _register_blueprints(app)
+    _subscribe(app)
     _init_tasks(app)
     _register_cli(app)
     _register_error_pages(app)
@@ -338,6 +339,15 @@ def _register_blueprints(app: Flask) -> None:
     from api.limits import init_limits
 
     init_limits(app, api_bp)
+
+
+def _subscribe(app: Flask) -> None:
+    """Each package that reacts to another's news (events.py) connects its handlers."""
+    import actions.service
+    import inspections.reports.issuing
+
+    actions.service.init_app(app)  # findings → corrective actions
+    inspections.reports.issuing.init_app(app)  # a record changed → its reports issued again
 
 
 def _init_tasks(app: Flask) -> None:

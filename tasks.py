@@ -251,16 +251,25 @@ def after_commit(session, name: str, run_key: str | None = None, **kwargs) -> No
         # and the queue, the run is there, queued, and the sweep hands it to a consumer
         _record_queued(session, run_key, name, kwargs)
     tasks = current_app.extensions["tasks"]
+    settled = []
 
+    # SQLAlchemy also fires after_commit / after_rollback when a savepoint inside the change is released or rolled
+    # back: only the change's own (outermost) commit sends the task, only its rollback forgets it
     def send(_session):
+        if settled or _session.in_nested_transaction():
+            return
+        settled.append(True)
         queued.discard(key)
         tasks.enqueue(name, run_key=run_key, **kwargs)
 
     def forget(_session):
+        if settled or _session.in_nested_transaction():
+            return
+        settled.append(True)
         queued.discard(key)
 
-    event.listen(session, "after_commit", send, once=True)
-    event.listen(session, "after_rollback", forget, once=True)
+    event.listen(session, "after_commit", send)
+    event.listen(session, "after_rollback", forget)
 
 
 def _record_queued(session, key: str, name: str, arguments: dict) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, and_, func, select
 
 import clock
+import events
 from accounts.days import PlantDays
 from accounts.models import Role, User, Workshop
 from accounts.service import can_inspect, can_see_workshop, is_manager, visible_workshops
@@ -55,6 +56,15 @@ def due_days(scheme: dict | None) -> dict[Severity, int]:
         if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 365:
             days[severity] = value
     return days
+
+
+def count_findings(*, session: Session, inspection: Inspection, today: date) -> int:
+    """events.findings_due: record them; the inspection's findings counted."""
+    return len(record_findings(session=session, inspection=inspection, today=today))
+
+
+def init_app(app) -> None:
+    events.findings_due.connect(count_findings)
 
 
 def record_findings(*, session: Session, inspection: Inspection, today: date) -> list[Finding]:
@@ -171,10 +181,8 @@ def _event(session: Session, user: User, action: CorrectiveAction, to: ActionSta
           old={"status": previous.value, **(old or {})}, new={"status": to.value, **(new or {})},
           reason=comment or None)
     if action.finding_id is not None:  # the inspection's report prints its findings' actions
-        from inspections.service import record_changed
-
         finding = session.get(Finding, action.finding_id)
-        record_changed(session, session.get(Inspection, finding.inspection_id))
+        events.record_changed.send(session, inspection=session.get(Inspection, finding.inspection_id))
 
 
 def _text(value: str | None, field: str) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload, object_session
 from sqlmodel import Session, func, select
 
 import clock
+import events
 from accounts.models import User, Workshop
 from accounts.service import can_inspect, can_see_workshop, is_manager
 from audit.service import record as audit
@@ -555,12 +556,10 @@ def became_official(*, session: Session, inspection: Inspection, today: date | N
     """An inspection is now the workshop's record (at submit, or a calibration copy the manager chose): every
     finding becomes a corrective action, due dates counted from the day at the workshop's plant; its reports are
     issued."""
-    from actions.service import record_findings
-
-    findings = record_findings(session=session, inspection=inspection, today=today or clock.local_day(
+    counted = events.findings_due.send(session, inspection=inspection, today=today or clock.local_day(
         inspection.submitted_at, clock.zone_of(inspection.workshop.plant)))
     record_changed(session, inspection)
-    _announce_submitted(session, inspection, len(findings))
+    _announce_submitted(session, inspection, sum(counted))
 
 
 def _announce_submitted(session: Session, inspection: Inspection, findings: int) -> None:
@@ -576,10 +575,8 @@ def _announce_submitted(session: Session, inspection: Inspection, findings: int)
 
 def record_changed(session: Session, inspection: Inspection) -> None:
     """A submitted inspection's record changed (submit, signature, correction, an action's move): its reports are
-    issued again in the background once the change has committed."""
-    from inspections.reports.issuing import request_reports
-
-    request_reports(session, inspection)
+    issued again in the background once the change has committed (events.record_changed)."""
+    events.record_changed.send(session, inspection=inspection)
 
 
 def correct_answer(*, session: Session, user: User, inspection: Inspection, item_key: str,
@@ -651,10 +648,8 @@ def correct_answer(*, session: Session, user: User, inspection: Inspection, item
           new={"item": item.key, "value": _stored(new_value), "note": new_note,
                "overall_percent": result.overall_percent, "grade": result.grade, "passed": result.passed},
           reason=reason)
-    from actions.service import record_findings
-
-    record_findings(session=session, inspection=inspection,
-                    today=today or clock.local_day(correction.at, clock.zone_of(inspection.workshop.plant)))
+    events.findings_due.send(session, inspection=inspection,
+                             today=today or clock.local_day(correction.at, clock.zone_of(inspection.workshop.plant)))
     record_changed(session, inspection)
     return correction
 

@@ -18,6 +18,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlmodel import Session, select
 
 import clock
+import events
 from accounts.models import User
 from accounts.service import is_manager
 from audit.service import record as audit
@@ -127,7 +128,5 @@ def record_signature(
                "signer_user_id": signature.signer_user_id, "password_confirmed": password_confirmed,
                "image_sha256": signature.image_sha256})
     if inspection.status == InspectionStatus.submitted:
-        from inspections.service import record_changed
-
-        record_changed(session, inspection)
+        events.record_changed.send(session, inspection=inspection)
     return signature

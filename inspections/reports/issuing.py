@@ -20,6 +20,7 @@ from sqlalchemy import func, or_
 from sqlmodel import select
 
 import clock
+import events
 from accounts.site import site_base_url
 from database import db
 from inspections.models import Inspection, InspectionStatus, ReportDocument
@@ -144,6 +145,10 @@ def report_state(inspection: Inspection) -> ReportState:
 
 def run_key(inspection_id: int) -> str:
     return f"inspection:{inspection_id}"
+
+
+def init_app(app) -> None:
+    events.record_changed.connect(request_reports)
 
 
 def request_reports(session, inspection: Inspection) -> None:
