@@ -307,8 +307,11 @@ def _register_blueprints(app: Flask) -> None:
     import api.reference  # noqa: F401
     import api.resources  # noqa: F401
     import api.work  # noqa: F401
-    import inspections.history_views  # noqa: F401  (its route joins the inspections blueprint)
+    import checklists.draft_views  # noqa: F401  (its routes join the checklists blueprint)
+    import inspections.form_views  # noqa: F401  (its routes join the inspections blueprint)
     import inspections.markup_views  # noqa: F401  (its route joins the inspections blueprint)
+    import inspections.signoff_views  # noqa: F401  (its routes join the inspections blueprint)
+    import pages.history_views  # noqa: F401  (its route joins the pages blueprint)
     import quality.calibration_views  # noqa: F401  (its routes join the quality blueprint)
     from accounts.views import bp as accounts_bp
     from actions.views import bp as actions_bp
@@ -317,9 +320,11 @@ def _register_blueprints(app: Flask) -> None:
     from checklists.views import bp as checklists_bp
     from exports.views import bp as exports_bp
     from inspections.views import bp as inspections_bp
+    from pages.views import bp as pages_bp
     from plans.views import bp as plans_bp
     from quality.views import bp as quality_bp
     from redtags.views import bp as redtags_bp
+    from reports.views import bp as reports_bp
     from verify.views import bp as verify_bp
     from webhooks.views import bp as webhooks_bp
 
@@ -327,7 +332,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(actions_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(checklists_bp)
+    app.register_blueprint(pages_bp)
     app.register_blueprint(inspections_bp)
+    app.register_blueprint(reports_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(verify_bp)
     app.register_blueprint(exports_bp)
@@ -344,17 +351,17 @@ def _register_blueprints(app: Flask) -> None:
 def _subscribe(app: Flask) -> None:
     """Each package that reacts to another's news (events.py) connects its handlers."""
     import actions.service
-    import inspections.reports.issuing
+    import reports.issuing
 
-    actions.service.init_app(app)  # findings → corrective actions
-    inspections.reports.issuing.init_app(app)  # a record changed → its reports issued again
+    actions.service.init_app(app)  # findings → corrective actions; the form shows the open ones by each item
+    reports.issuing.init_app(app)  # a record changed → its reports issued again; the result page shows it
 
 
 def _init_tasks(app: Flask) -> None:
     """The queue, after the blueprints: their packages declare the tasks it binds."""
-    import actions.tasks  # noqa: F401  (declares the daily run)
+    import daily.tasks  # noqa: F401  (declares the daily run)
     import exports.jobs  # noqa: F401  (declares the export tasks)
-    import inspections.reports.issuing  # noqa: F401  (declares the report tasks)
+    import reports.issuing  # noqa: F401  (declares the report tasks)
     import tasks
     import webhooks.tasks  # (declares the deliveries and their sweep)
 
@@ -367,11 +374,11 @@ def _init_tasks(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from accounts.cli import token_cli, user_cli
-    from actions.cli import actions_cli
     from audit.cli import audit_cli
     from checklists.cli import checklist_cli
+    from daily.cli import actions_cli
     from database import db_cli
-    from inspections.demo import demo_command
+    from demo.generate import demo_command
     from operations.cli import backup_cli, storage_cli
     from tasks import tasks_cli
 

@@ -7,6 +7,8 @@ The workers and the task consumer count their metrics into one folder that /metr
 import os
 from pathlib import Path
 
+from prometheus_client import multiprocess
+
 # `make serve` empties it at each start (and the consumer writes there too); a systemd unit does the same with
 # ExecStartPre (docs/operations.md)
 metrics_dir = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
@@ -15,6 +17,5 @@ metrics_dir.mkdir(parents=True, exist_ok=True)
 
 
 def child_exit(_server, worker):
-    from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)

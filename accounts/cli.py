@@ -6,7 +6,8 @@ from flask.cli import AppGroup
 from sqlmodel import select
 
 from accounts.models import Role, User
-from accounts.service import AccountError, create_api_token, create_user
+from accounts.service import AccountError, create_user
+from accounts.sessions import create_api_token
 from database import write_session
 
 user_cli = AppGroup("user", help="Manage users.")

@@ -19,6 +19,10 @@ class PlantBase(SQLModel):
     name: str = Field(max_length=200)
 
 
+# the languages a plant's reports are issued in: Chinese, English, both side by side (reports/language.py)
+REPORT_LANGUAGES = ("zh", "en", "zh-en")
+
+
 class Plant(PlantBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     # Where the plant's overdue digest is POSTed (a relay to WeCom / DingTalk), signed with the secret.

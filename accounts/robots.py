@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 
 import audit.service as audit
 from accounts.models import Plant, PlantRobot, User
-from chatbots import Robot, check_robot
+from chatbots import Robot, RobotError, check_robot
 
 MAX_ROBOTS_PER_PLANT = 5
 
@@ -23,7 +23,6 @@ def robots_of(session: Session, plant_ids) -> dict[int, list[PlantRobot]]:
 def add_robot(*, session: Session, actor: User | None, plant: Plant, kind: str, url: str, secret: str,
               label: str = "") -> PlantRobot:
     """Raises chatbots.RobotError naming the field."""
-    from chatbots import RobotError
 
     checked = check_robot(kind, url, secret)
     if len(robots_of(session, [plant.id]).get(plant.id, [])) >= MAX_ROBOTS_PER_PLANT:

@@ -8,9 +8,7 @@ call asks the functions at the bottom of this module and nothing else.
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -23,7 +21,6 @@ from werkzeug.security import check_password_hash, generate_password_hash
 import clock
 from accounts.devices import NO_DEVICE, Device
 from accounts.models import (
-    ApiToken,
     LoginAttempt,
     Plant,
     Role,
@@ -33,6 +30,7 @@ from accounts.models import (
     UserWorkshop,
     Workshop,
 )
+from audit.service import record
 
 MIN_PASSWORD_LENGTH = 10
 MAX_DISPLAY_NAME_LENGTH = 64  # the name signs reports: the signature's signer_name column holds 64
@@ -105,8 +103,7 @@ def check_new_password(password: str, username: str) -> None:
 
 # ---- users (every change is written to the audit trail) ----
 
-def _audit(session: Session, actor, action: str, user: User, old=None, new=None, reason=None) -> None:
-    from audit.service import record
+def audit_user_change(session: Session, actor, action: str, user: User, old=None, new=None, reason=None) -> None:
 
     record(session, actor=actor, action=action, object_type="user", object_id=user.id, old=old, new=new,
            reason=reason)
@@ -164,7 +161,7 @@ def create_user(
                 access_expires_on=access_expires_on, email=_email(email))
     session.add(user)
     session.flush()
-    _audit(session, actor, "user.create", user, new=user_snapshot(user))
+    audit_user_change(session, actor, "user.create", user, new=user_snapshot(user))
     return user
 
 
@@ -213,7 +210,7 @@ def update_user(*, session: Session, actor: User, user: User, changes: UserChang
     session.flush()
     after = user_snapshot(user)
     if after != before:
-        _audit(session, actor, "user.update", user, old=before, new=after)
+        audit_user_change(session, actor, "user.update", user, old=before, new=after)
     if was_active and not user.active:
         end_all_sessions(session=session, user=user, actor=actor, reason="user disabled")
     return user
@@ -223,8 +220,8 @@ def set_password(*, session: Session, actor: User | None, user: User, password: 
     check_new_password(password, user.username)
     user.password_hash = hash_password(password)
     session.add(user)
-    _audit(session, actor, "user.password", user, reason="set by an administrator" if actor and actor.id != user.id
-           else "changed by the user")
+    audit_user_change(session, actor, "user.password", user,
+                      reason="set by an administrator" if actor and actor.id != user.id else "changed by the user")
     end_all_sessions(session=session, user=user, actor=actor, reason="password changed")
 
 
@@ -355,205 +352,11 @@ def access_day(*, session: Session, user: User) -> date:
 
 # ---- sessions ----
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def start_session(*, session: Session, user: User, address: str, user_agent: str, known_device: bool = False) -> str:
-    """A new session token (for the cookie); only its hash is stored. Its limits are fixed now (session_limits)."""
-    from accounts.session_limits import limits_for_new_session
-
-    token = secrets.token_urlsafe(32)
-    idle_hours, max_days = limits_for_new_session(session, user, known_device)
-    session.add(UserSession(user_id=user.id, token_sha256=_digest(token), address=address[:64],
-                            user_agent=user_agent[:200], idle_hours=idle_hours, max_days=max_days,
-                            known_device=known_device))
-    session.flush()
-    return token
-
-
-def session_for_token(*, session: Session, token: str, idle: timedelta | None = None,
-                      lifetime: timedelta | None = None) -> UserSession | None:
-    """The live session of a cookie's token: not ended, used within `idle`, begun within `lifetime`."""
-    query = select(UserSession).where(UserSession.token_sha256 == _digest(token), UserSession.revoked_at.is_(None))
-    now = clock.now()
-    if idle is not None:
-        query = query.where(UserSession.last_seen_at >= now - idle)
-    if lifetime is not None:
-        query = query.where(UserSession.created_at >= now - lifetime)
-    return session.exec(query).first()
-
-
-def end_session(*, session: Session, user_session: UserSession) -> None:
-    user_session.revoked_at = clock.now()
-    session.add(user_session)
-
-
-def end_all_sessions(*, session: Session, user: User, actor: User | None, reason: str) -> int:
-    rows = session.exec(select(UserSession).where(UserSession.user_id == user.id,
-                                                  UserSession.revoked_at.is_(None))).all()
-    for row in rows:
-        row.revoked_at = clock.now()
-        session.add(row)
-    session.flush()
-    if rows:
-        _audit(session, actor, "user.sessions_ended", user, new={"sessions": len(rows)}, reason=reason)
-    return len(rows)
-
-
-def active_sessions(*, session: Session, user: User) -> list[UserSession]:
-    return session.exec(select(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
-                        .order_by(UserSession.last_seen_at.desc())).all()
-
 
 # ---- API tokens ----
 
-def create_api_token(*, session: Session, user: User, label: str = "", actor: User | None = None) -> str:
-    """Returns the token once; only its hash is stored."""
-    token = "6s_" + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=user.id, token_sha256=_digest(token), prefix=token[:10], label=label.strip()[:80])
-    session.add(row)
-    session.flush()
-    _audit(session, actor or user, "token.create", user, new={"token": row.id, "prefix": row.prefix,
-                                                               "label": row.label})
-    return token
-
-
-def revoke_api_token(*, session: Session, actor: User, token: ApiToken) -> None:
-    if token.revoked_at is None:
-        token.revoked_at = clock.now()
-        session.add(token)
-        user = session.get(User, token.user_id)
-        _audit(session, actor, "token.revoke", user, old={"token": token.id, "prefix": token.prefix})
-
-
-def api_token_for(*, session: Session, token: str) -> ApiToken | None:
-    """The live (not revoked) token row for a presented token."""
-    return session.exec(
-        select(ApiToken).where(ApiToken.token_sha256 == _digest(token), ApiToken.revoked_at.is_(None))
-    ).first()
-
-
-def token_and_user(*, session: Session, token: str, max_age: timedelta | None = None) -> tuple[ApiToken, User] | None:
-    """The live token row for a presented token and its user, in one query (it runs before every API call), or
-    None when the token is unknown, revoked, older than max_age (API_TOKEN_MAX_DAYS) or its user may no longer
-    sign in."""
-    query = (select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-             .where(ApiToken.token_sha256 == _digest(token), ApiToken.revoked_at.is_(None)))
-    if max_age is not None:
-        query = query.where(ApiToken.created_at >= clock.now() - max_age)
-    row = session.exec(query).first()
-    if row is None or not is_usable(row[1], session=session):
-        return None
-    return row[0], row[1]
-
-
-def user_for_token(*, session: Session, token: str) -> User | None:
-    found = token_and_user(session=session, token=token)
-    return found[1] if found else None
-
 
 # ---- plants and workshops (the administrator's) ----
-
-SITE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
-
-
-def _site_fields(code: str, name: str) -> tuple[str, str]:
-    code, name = (code or "").strip(), " ".join((name or "").split())
-    if not SITE_CODE.fullmatch(code):
-        raise AccountError(f"代码 {code!r} 无效：字母、数字、- 或 _，最多 32 个字符", code="bad_site_code")
-    if not name or len(name) > 200:
-        raise AccountError("名称不能为空，最多 200 个字符", code="bad_site_name")
-    return code, name
-
-
-def _site_audit(session: Session, actor, action: str, obj, old=None, new=None) -> None:
-    from audit.service import record as audit
-
-    audit(session, actor=actor, action=action, object_type=type(obj).__name__.lower(), object_id=obj.id,
-          old=old, new=new)
-
-
-def create_plant(*, session: Session, actor: User | None, code: str, name: str) -> Plant:
-    code, name = _site_fields(code, name)
-    if session.exec(select(Plant).where(func.lower(Plant.code) == code.lower())).first():
-        raise AccountError(f"工厂代码 {code} 已存在", code="duplicate_site")
-    plant = Plant(code=code, name=name)
-    session.add(plant)
-    session.flush()
-    _site_audit(session, actor, "plant.create", plant, new={"code": code, "name": name})
-    return plant
-
-
-def create_workshop(*, session: Session, actor: User | None, plant: Plant, code: str, name: str) -> Workshop:
-    code, name = _site_fields(code, name)
-    if session.exec(select(Workshop).where(func.lower(Workshop.code) == code.lower())).first():
-        raise AccountError(f"车间代码 {code} 已存在", code="duplicate_site")
-    workshop = Workshop(code=code, name=name, plant_id=plant.id)
-    session.add(workshop)
-    session.flush()
-    _site_audit(session, actor, "workshop.create", workshop, new={"code": code, "name": name, "plant": plant.code})
-    return workshop
-
-
-def rename_site(*, session: Session, actor: User | None, site: Plant | Workshop, name: str) -> None:
-    """Names change (a workshop is renamed, merged on paper); codes do not: reports and links use them."""
-    _code, name = _site_fields(site.code, name)
-    if name != site.name:
-        old = site.name
-        site.name = name
-        session.flush()
-        _site_audit(session, actor, f"{type(site).__name__.lower()}.rename", site, old={"name": old},
-                    new={"name": name})
-
-
-def set_plant_webhook(*, session: Session, actor: User | None, plant: Plant, url: str, secret: str) -> None:
-    """Where the plant's overdue digest is POSTed. An empty URL turns it off; an empty secret keeps the old one
-    (it is never shown again)."""
-    url, secret = (url or "").strip(), (secret or "").strip()
-    if url and (not url.startswith(("http://", "https://")) or len(url) > 500 or any(c.isspace() for c in url)):
-        raise AccountError("网址必须以 http:// 或 https:// 开头", code="bad_webhook_url")
-    if url and not (secret or plant.webhook_secret):
-        raise AccountError("请设置签名密钥（至少 16 个字符）", code="bad_webhook_secret")
-    if secret and not 16 <= len(secret) <= 128:
-        raise AccountError("签名密钥需要 16–128 个字符", code="bad_webhook_secret")
-    old = {"webhook_url": plant.webhook_url}
-    plant.webhook_url = url or None
-    if secret:
-        plant.webhook_secret = secret
-    session.flush()
-    _site_audit(session, actor, "plant.webhook", plant, old=old,
-                new={"webhook_url": plant.webhook_url, "secret_changed": bool(secret)})
-
-
-def set_plant_timezone(*, session: Session, actor: User | None, plant: Plant, name: str) -> None:
-    """The plant's IANA zone (e.g. Europe/Budapest): its days follow it from now on. Stored instants do not move;
-    the dates they fall on at the plant do."""
-    name = (name or "").strip()
-    try:
-        clock.zone_named(name)
-    except clock.UnknownZone:
-        raise AccountError(f"未知的时区：{name[:64] or '（空）'}", code="bad_timezone", detail=name[:64]) from None
-    if name != plant.timezone:
-        old = {"timezone": plant.timezone}
-        plant.timezone = name
-        session.flush()
-        _site_audit(session, actor, "plant.timezone", plant, old=old, new={"timezone": name})
-
-
-def set_report_language(*, session: Session, actor: User | None, plant: Plant, language: str) -> None:
-    """The language the plant's inspection reports are issued in (zh, en or zh-en); a download may still ask
-    for another. Reports issued before keep theirs."""
-    from inspections.reports.language import REPORT_LANGUAGES
-
-    if language not in REPORT_LANGUAGES:
-        raise AccountError(f"没有这种报告语言：{language[:16] or '（空）'}", code="bad_report_language",
-                           detail=language[:16])
-    if language != plant.report_language:
-        old = {"report_language": plant.report_language}
-        plant.report_language = language
-        session.flush()
-        _site_audit(session, actor, "plant.report_language", plant, old=old, new={"report_language": language})
 
 
 # ---- access rules: every view and API call asks these, nothing else decides ----
@@ -601,3 +404,15 @@ def get_visible_workshop_or_404(*, session: Session, user: User, code: str) -> W
     if workshop is None or not can_see_workshop(session=session, user=user, workshop_id=workshop.id):
         abort(404)
     return workshop
+
+
+def end_all_sessions(*, session: Session, user: User, actor: User | None, reason: str) -> int:
+    rows = session.exec(select(UserSession).where(UserSession.user_id == user.id,
+                                                  UserSession.revoked_at.is_(None))).all()
+    for row in rows:
+        row.revoked_at = clock.now()
+        session.add(row)
+    session.flush()
+    if rows:
+        audit_user_change(session, actor, "user.sessions_ended", user, new={"sessions": len(rows)}, reason=reason)
+    return len(rows)

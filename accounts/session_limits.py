@@ -18,6 +18,8 @@ from sqlmodel import Session, select
 
 import clock
 from accounts.models import Plant, User, UserPlant, UserSession, UserWorkshop, Workshop
+from accounts.places import site_audit
+from accounts.service import AccountError
 
 MAX_IDLE_HOURS = 24 * 90
 MAX_SESSION_DAYS = 365
@@ -67,7 +69,6 @@ def still_live(user_session: UserSession, default: Limits, now: datetime | None 
 def set_session_limits(*, session: Session, actor: User | None, plant: Plant, idle_hours: int | None,
                        max_days: int | None) -> None:
     """A plant's limits for browsers that are not a known tablet (None: the app-wide ones)."""
-    from accounts.service import AccountError, _site_audit
 
     if idle_hours is not None and not 1 <= idle_hours <= MAX_IDLE_HOURS:
         raise AccountError(f"空闲时限为 1 到 {MAX_IDLE_HOURS} 小时", code="bad_session_idle", detail=str(idle_hours))
@@ -79,4 +80,4 @@ def set_session_limits(*, session: Session, actor: User | None, plant: Plant, id
     if old != new:
         plant.session_idle_hours, plant.session_max_days = idle_hours, max_days
         session.flush()
-        _site_audit(session, actor, "plant.session_limits", plant, old=old, new=new)
+        site_audit(session, actor, "plant.session_limits", plant, old=old, new=new)

@@ -20,23 +20,26 @@ from accounts.devices import Device, read_device, remembered
 from accounts.models import ApiToken, User, UserSession
 from accounts.service import (
     MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
     SESSION_TOUCH_INTERVAL,
     AccountError,
     SignInRefused,
-    active_sessions,
     confirm_password,
-    create_api_token,
     end_all_sessions,
-    end_session,
     is_usable,
-    revoke_api_token,
-    session_for_token,
     set_password,
     sign_in,
+)
+from accounts.session_limits import Limits, still_live
+from accounts.sessions import (
+    active_sessions,
+    create_api_token,
+    end_session,
+    revoke_api_token,
+    session_for_token,
     start_session,
     token_and_user,
 )
-from accounts.session_limits import Limits, still_live
 from accounts.site import remember_address
 from database import db, request_holds_write_lock, writing
 from web import render_page
@@ -112,7 +115,7 @@ def _safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
-    return url_for("inspections.home")
+    return url_for("pages.home")
 
 
 def _client_address() -> str:
@@ -309,7 +312,6 @@ def revoke_token(token_id: int):
 
 def account_message(exc: AccountError) -> str:
     """The refusal in the user's language (the service speaks Chinese)."""
-    from accounts.service import MIN_PASSWORD_LENGTH
 
     known = {
         "password_too_short": _("密码至少需要 %(n)d 个字符", n=MIN_PASSWORD_LENGTH),

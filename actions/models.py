@@ -8,6 +8,7 @@ an ActionEvent row.
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import UniqueConstraint, false
 from sqlmodel import Field, Relationship, SQLModel
@@ -16,7 +17,9 @@ import clock
 from accounts.models import User, Workshop
 from checklists.models import ChecklistItem
 from inspections.models import Inspection
-from redtags.models import RedTag
+
+if TYPE_CHECKING:  # red tags stand above actions (one escalates into an action); the mapper finds it by name
+    from redtags.models import RedTag
 
 
 class Severity(StrEnum):

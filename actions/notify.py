@@ -25,9 +25,11 @@ from sqlmodel import Session, select
 import clock
 from accounts.days import PlantDays
 from accounts.models import Plant, Role, User, UserPlant, UserWorkshop, Workshop
+from accounts.robots import as_robot, robots_of
 from actions.models import OPEN_STATUSES, CorrectiveAction, Finding, NotificationDelivery
 from chatbots import plain_in_markdown
 from outbound import open_url
+from plans.reminders import chat_text, mail_text
 from webhooks.service import emit, subscribed
 
 
@@ -71,7 +73,6 @@ class Digest:
     def body(self, base_url: str) -> str:
         lines = [f"{self.to.name}，您好：", ""]
         if self.plans:
-            from plans.reminders import mail_text
 
             lines += ["检查计划提醒：", ""] + mail_text(self.plans, base_url)
         if self.rows:
@@ -335,8 +336,6 @@ class RobotMessage:
 
 def robot_messages(session: Session, rows: list[OverdueRow], reminders: list, days: PlantDays,
                    base_url: str) -> list[RobotMessage]:
-    from accounts.robots import as_robot, robots_of
-    from plans.reminders import chat_text
 
     plants = {p.id: p for p in session.exec(select(Plant))}
     stored = robots_of(session, plants)

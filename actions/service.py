@@ -22,14 +22,15 @@ from actions.models import (
     Priority,
     Severity,
 )
+from actions.stats import ActionRow, action_stats
 from audit.service import record as audit
 from checklists.schemes import DEFAULT_DUE_DAYS as SCHEME_DUE_DAYS
 from checklists.schemes import scheme_from_dict
 from database import begin_writing
 from inspections.models import Inspection, InspectionStatus, is_finding_answer
 from photos import PhotoError, store_image
-from redtags.service import CLIENT_KEY
 from storage import Storage
+from web import CLIENT_KEY
 from webhooks.service import emit, subscribed
 
 DEFAULT_DUE_DAYS = dict(zip((Severity.critical, Severity.normal), SCHEME_DUE_DAYS, strict=True))
@@ -65,6 +66,15 @@ def count_findings(*, session: Session, inspection: Inspection, today: date) -> 
 
 def init_app(app) -> None:
     events.findings_due.connect(count_findings)
+    events.inspection_form_shown.connect(open_actions_beside_items)
+
+
+def open_actions_beside_items(session: Session, inspection: Inspection, user) -> dict:
+    """The form, on the floor: by each item, the earlier findings' actions still open, and which this user may
+    verify there."""
+    found = open_actions_for_items(session=session, workshop_id=inspection.workshop_id, before=inspection)
+    return {"open_actions": found, "verifiable": verifiable_keys(session=session, user=user,
+                                                                 workshop_id=inspection.workshop_id, actions=found)}
 
 
 def record_findings(*, session: Session, inspection: Inspection, today: date) -> list[Finding]:
@@ -384,7 +394,6 @@ def events_of(session: Session, action: CorrectiveAction) -> list[ActionEvent]:
 def stats_for(*, session: Session, workshop_ids: list[int], today: date, since=None, until=None):
     """Open, overdue, waiting, closed in the period and the mean days to close for these workshops (of one plant:
     `today` is the date there)."""
-    from actions.stats import ActionRow, action_stats
 
     if not workshop_ids:
         return action_stats([], today, since, until)

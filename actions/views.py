@@ -18,7 +18,7 @@ from accounts.service import can_see_workshop, get_visible_workshop_or_404, visi
 from actions import service
 from actions.models import CorrectiveAction, Priority
 from database import db, reads_first
-from inspections.service import photos_by_item
+from inspections.photo_uploads import photos_by_item
 from storage import storage
 from web import at_plant, photo_response, plant_today, render_page
 

@@ -14,27 +14,34 @@ from flask_login import current_user, login_required
 from sqlmodel import select
 
 import clock
-from accounts.models import Plant, Role, User, Workshop
-from accounts.service import (
-    AccountError,
-    UserChanges,
-    access_day,
-    active_sessions,
+from accounts.models import Plant, PlantRobot, Role, User, Workshop
+from accounts.places import (
     create_plant,
-    create_user,
     create_workshop,
-    end_all_sessions,
-    is_admin,
     rename_site,
-    set_password,
     set_plant_timezone,
     set_plant_webhook,
     set_report_language,
 )
+from accounts.robots import add_robot, as_robot, remove_robot, robots_of, set_missed_counts_as_zero
+from accounts.service import (
+    AccountError,
+    UserChanges,
+    access_day,
+    create_user,
+    end_all_sessions,
+    is_admin,
+    set_password,
+    update_user,
+)
+from accounts.session_limits import set_session_limits
+from accounts.sessions import active_sessions
 from accounts.views import account_message
 from admin.audit_scope import in_scope, may_read_trail
 from audit.models import AuditEvent
 from audit.service import events_query, field_changes
+from chatbots import Pacer, RobotError, send
+from clock.periods import Period
 from database import db, reads_first
 from exports.service import safe_cell
 from web import render_page
@@ -141,7 +148,6 @@ def edit_user(user_id: int):
         values = {**request.form.to_dict(), "workshops": changes.workshop_codes, "plants": changes.plant_codes,
                   "active": changes.active}
         return _user_form(user, 422, errors, values)
-    from accounts.service import update_user
 
     try:
         update_user(session=db(), actor=current_user, user=user, changes=changes)
@@ -188,7 +194,6 @@ def _sites_page(status: int = 200, errors: dict | None = None, values: dict | No
         return f"{clock.local(now, zone):%Y-%m-%d %H:%M} (UTC{clock.offset_text(now, zone)})"
 
     local_now = {p.id: wall(clock.zone_of(p)) for p, _workshops in plants}
-    from accounts.robots import robots_of
 
     return render_page("admin/sites.html", status=status, plants=plants, errors=errors or {}, values=values or {},
                        zone_names=clock.zone_names(), local_now=local_now,
@@ -253,8 +258,6 @@ def _robot_text(exc) -> str:
 
 @bp.post("/plants/<int:plant_id>/robots")
 def add_plant_robot(plant_id: int):
-    from accounts.robots import add_robot
-    from chatbots import RobotError
 
     plant = db().get(Plant, plant_id) or abort(404)
     form = request.form
@@ -271,14 +274,12 @@ def add_plant_robot(plant_id: int):
 
 
 def _robot_or_404(robot_id: int):
-    from accounts.models import PlantRobot
 
     return db().get(PlantRobot, robot_id) or abort(404)
 
 
 @bp.post("/robots/<int:robot_id>/delete")
 def remove_plant_robot(robot_id: int):
-    from accounts.robots import remove_robot
 
     remove_robot(session=db(), actor=current_user, robot=_robot_or_404(robot_id))
     db().commit()
@@ -292,8 +293,6 @@ def test_plant_robot(robot_id: int):
     """A test message now, so the admin sees at once whether the address and the secret are right. It writes
     nothing: the request reads without the write lock and ends its transaction before the network (a slow
     receiver held every other save behind SQLite's writers' lock for its ten seconds)."""
-    from accounts.robots import as_robot
-    from chatbots import Pacer, send
 
     stored = _robot_or_404(robot_id)
     plant = db().get(Plant, stored.plant_id)
@@ -308,7 +307,6 @@ def test_plant_robot(robot_id: int):
 
 @bp.post("/plants/<int:plant_id>/ranking")
 def plant_ranking_rule(plant_id: int):
-    from accounts.robots import set_missed_counts_as_zero
 
     plant = db().get(Plant, plant_id) or abort(404)
     set_missed_counts_as_zero(session=db(), actor=current_user, plant=plant,
@@ -328,7 +326,6 @@ def plant_report_language(plant_id: int):
 
 @bp.post("/plants/<int:plant_id>/session-limits")
 def plant_session_limits(plant_id: int):
-    from accounts.session_limits import set_session_limits
 
     plant = db().get(Plant, plant_id) or abort(404)
 
@@ -364,7 +361,6 @@ def rename_workshop(workshop_id: int):
 def _audit_filter(args):
     """The filter as typed (for the form) and as a query. The trail spans every plant, so its days are those of
     the default zone (Asia/Shanghai), as the screen shows its times."""
-    from inspections.reports.periods import Period
 
     flt = {key: (args.get(key) or "").strip()[:64]
            for key in ("action", "object_type", "object_id", "actor", "from", "to")}

@@ -13,16 +13,8 @@ from sqlmodel import select
 
 import clock
 from accounts.models import Plant, Role, User, Workshop
-from accounts.service import (
-    AccountError,
-    UserChanges,
-    create_plant,
-    create_user,
-    create_workshop,
-    is_admin,
-    set_plant_timezone,
-    update_user,
-)
+from accounts.places import create_plant, create_workshop, set_plant_timezone
+from accounts.service import AccountError, UserChanges, create_user, is_admin, update_user
 from admin.audit_scope import in_scope, may_read_trail
 from api.answers import AuditPage, PlantOut, Plants, UserOut, Users, WorkshopOut
 from api.openapi import operation

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from flask import jsonify, request
 from flask_login import current_user
+from sqlmodel import select
 
-from accounts.service import get_visible_workshop_or_404
+from accounts.days import plant_days
+from accounts.models import Plant
+from accounts.service import get_visible_workshop_or_404, visible_workshops
 from api.answers import ControlChart, Pareto
 from api.openapi import operation
 from api.schemas import ControlChartQuery, ParetoQuery
 from api.views import bp
+from clock.periods import PeriodError, parse_period
 from database import db
-from quality.service import OVERALL, ChartError, control_chart
+from quality.service import OVERALL, ChartError, control_chart, pareto_of_findings
 from quality.spc import signal_text
 
 
@@ -71,13 +75,6 @@ def _round(value):
 @operation(summary="Pareto of findings", tags=["analytics"], ok={200: Pareto}, query=ParetoQuery)
 def pareto_api():
     """?workshop= | plant= (or neither: every workshop the caller sees), from/to (plant days), by=item|category."""
-    from sqlmodel import select
-
-    from accounts.days import plant_days
-    from accounts.models import Plant
-    from accounts.service import visible_workshops
-    from inspections.reports.periods import PeriodError, parse_period
-    from quality.service import pareto_of_findings
 
     session = db()
     workshops = session.exec(visible_workshops(current_user)).all()

@@ -16,8 +16,9 @@ from api.views import bp, given_value, inspection_or_404, inspection_refusal, pa
 from checklists.schemes import scheme_from_dict
 from database import db, reads_first
 from inspections.models import InspectionStatus, Photo, SignatureRole
+from inspections.photo_uploads import add_photo, photos_by_item
 from inspections.representation import inspection_json
-from inspections.service import InspectionError, add_photo, correct_answer, editable_item, photos_by_item
+from inspections.service import InspectionError, editable_item
 from inspections.signatures import (
     SignatureError,
     clean_signature_image,
@@ -25,6 +26,7 @@ from inspections.signatures import (
     may_record_signature,
     record_signature,
 )
+from inspections.submission import correct_answer
 from storage import storage
 
 

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, abort, current_app, g, jsonify, request
 from flask_login import current_user
 from sqlmodel import select
 
 import clock
-from accounts.models import Workshop
+from accounts.models import Plant, Workshop
 from accounts.service import (
     SignInRefused,
     can_inspect,
@@ -13,7 +13,7 @@ from accounts.service import (
     get_visible_workshop_or_404,
     visible_workshops,
 )
-from accounts.views import this_device
+from accounts.views import load_user_from_request, this_device
 from api.answers import InspectionOut, League, SavedAnswer, Started, Trend, Workshops
 from api.idempotency import keep_answer, replay_or_claim
 from api.openapi import operation
@@ -21,6 +21,7 @@ from api.problems import ApiProblem, as_problem, json_body, problem
 from api.schemas import AnswerBody, LeagueQuery, NoQuery, StartBody, SubmitBody, TrendQuery
 from checklists.models import ChecklistItem
 from checklists.schemes import scheme_from_dict
+from clock.periods import PeriodError, parse_month, parse_period
 from database import db, reads_first
 from inspections.models import Inspection
 from inspections.representation import answer_fields, inspection_json
@@ -34,10 +35,11 @@ from inspections.service import (
     parse_score,
     save_answer,
     start_inspection,
-    submit_inspection,
 )
 from inspections.signatures import SignatureError, clean_signature_image
-from inspections.trends import workshop_trend
+from inspections.submission import submit_inspection
+from inspections.trends import like_for_like_points, workshop_trend
+from reports.context import monthly_league
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 WWW_AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="6S Inspect"'}
@@ -61,9 +63,6 @@ def _authenticate():
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         # An explicit token speaks for its own user, even when a browser session cookie comes along.
-        from flask import g
-
-        from accounts.views import load_user_from_request
 
         user = load_user_from_request(request)
         if user is None:
@@ -257,8 +256,6 @@ def get_inspection(inspection_id: int):
 @operation(summary="A workshop's trend", tags=["analytics"], ok={200: Trend}, query=TrendQuery)
 def trend(code: str):
     """?from=&to= (YYYY-MM-DD, local days; default: all history), ?view=like for the like-for-like scores."""
-    from inspections.reports.periods import PeriodError, parse_period
-    from inspections.trends import like_for_like_points
 
     session = db()
     workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code)
@@ -289,9 +286,6 @@ def trend(code: str):
 @operation(summary="A plant's monthly league of workshops", tags=["analytics"], ok={200: League}, query=LeagueQuery)
 def league(code: str):
     """The month's ranking of the plant's workshops that the caller may see (?month=YYYY-MM, default this month)."""
-    from accounts.models import Plant
-    from inspections.reports.context import monthly_league
-    from inspections.reports.periods import PeriodError, parse_month
 
     session = db()
     plant = session.exec(select(Plant).where(Plant.code == code)).first()

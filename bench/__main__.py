@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from database import upgrade_database, write_session  # noqa: E402
-from inspections.demo import DEMO_PASSWORD, generate_demo  # noqa: E402
+from demo.generate import DEMO_PASSWORD, generate_demo  # noqa: E402
 from photos import photo_key  # noqa: E402
 
 CHROMIUM = shutil.which("chromium")
@@ -131,7 +131,7 @@ def _api_save_row(app, inspection_id: int, key: str) -> tuple:
     from sqlmodel import Session, select
 
     from accounts.models import User
-    from accounts.service import create_api_token
+    from accounts.sessions import create_api_token
 
     with Session(app.extensions["engine"]) as session:
         user = session.exec(select(User).where(User.username == "zhang")).one()
@@ -374,9 +374,9 @@ def _report_html(app, inspection_id: int, full_size: bool) -> tuple[str, dict]:
 
     from database import db
     from inspections.models import Inspection
-    from inspections.reports.archive import Issue
-    from inspections.reports.context import inspection_report_context
-    from inspections.reports.language import ReportLanguage, language_context
+    from reports.archive import Issue
+    from reports.context import inspection_report_context
+    from reports.language import ReportLanguage, language_context
     from web import qr_svg
 
     inspection = db().get(Inspection, inspection_id)
@@ -402,8 +402,8 @@ def _report_html(app, inspection_id: int, full_size: bool) -> tuple[str, dict]:
 def render_ours(app, inspection_id: int) -> bytes:
     from database import db
     from inspections.models import Inspection
-    from inspections.reports.archive import Issue
-    from inspections.reports.issuing import render_inspection_pdf
+    from reports.archive import Issue
+    from reports.issuing import render_inspection_pdf
 
     issue = Issue(number=f"6S-{inspection_id}-1", sequence=1, record_sha256="0" * 64, record_json="{}",
                   previous=None, reason="issued")
@@ -414,8 +414,8 @@ def render_plain(app, inspection_id: int) -> bytes:
     """The same report as a plain PDF: no PDF/A (tags, XMP, output intent) and no record carried inside."""
     from database import db
     from inspections.models import Inspection
-    from inspections.reports.archive import Issue
-    from inspections.reports.issuing import render_inspection_pdf
+    from reports.archive import Issue
+    from reports.issuing import render_inspection_pdf
 
     issue = Issue(number=f"6S-{inspection_id}-1", sequence=1, record_sha256="0" * 64, record_json="{}",
                   previous=None, reason="issued")

@@ -48,7 +48,7 @@ PROBE = textwrap.dedent("""
 
 KINDS = {
     "photo": ("from photos import normalise_here", "normalise_here(data)"),  # a decoding helper's work
-    "pdf": ("from inspections.reports.archive import fingerprint_inside", "fingerprint_inside(data)"),
+    "pdf": ("from reports.archive import fingerprint_inside", "fingerprint_inside(data)"),
     "workbook": ("from checklists.excel import parse_workbook", "parse_workbook(data)"),
 }
 
@@ -192,9 +192,9 @@ def fault_rows(workdir: Path, repeats: int = 5) -> list[tuple]:
     from sqlmodel import Session, func, select
 
     from accounts.models import User
-    from accounts.service import create_api_token
+    from accounts.sessions import create_api_token
     from database import make_engine, upgrade_database, write_session
-    from inspections.demo import generate_demo
+    from demo.generate import generate_demo
     from inspections.models import Inspection
     from storage import LocalStorage
 

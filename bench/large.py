@@ -26,7 +26,7 @@ from sqlmodel import select  # noqa: E402
 from app import create_app  # noqa: E402
 from bench.__main__ import HEADER, timed  # noqa: E402
 from database import upgrade_database, write_session  # noqa: E402
-from inspections.demo import DEMO_PASSWORD  # noqa: E402
+from demo.generate import DEMO_PASSWORD  # noqa: E402
 
 CACHE = ROOT / ".bench-cache"
 GENERATOR_VERSION = 5  # bump when demo_large changes what it writes
@@ -70,7 +70,7 @@ def large_database() -> str:
         partial_url = f"sqlite:///{partial}"
         print(f"building the large data set once (a few minutes): {path.name}", flush=True)
         upgrade_database(partial_url)
-        from inspections.demo_large import generate_large
+        from demo.large import generate_large
 
         engine = make_engine(partial_url)
         with write_session(engine) as session:
@@ -149,7 +149,7 @@ def _plan_rows(app, client, month: str) -> list[tuple]:
 
     from accounts.days import plant_days
     from accounts.models import Workshop
-    from inspections.reports.periods import parse_month
+    from clock.periods import parse_month
     from plans.figures import plan_figures
 
     bare_ms, _ = timed(lambda: client.get("/healthz"), 50)
@@ -332,7 +332,7 @@ def throwaway_postgres():
         if url and fresh:
             print("building the large data set on PostgreSQL once (a few minutes)", flush=True)
             upgrade_database(url)
-            from inspections.demo_large import generate_large
+            from demo.large import generate_large
 
             engine = make_engine(url)
             with write_session(engine) as session:

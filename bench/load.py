@@ -99,8 +99,8 @@ def prepare(url: str, data_dir: Path, drafts: int) -> tuple[str, list[str]]:
     from sqlmodel import select
 
     from accounts.models import User
-    from accounts.service import create_api_token
-    from inspections.demo import generate_demo
+    from accounts.sessions import create_api_token
+    from demo.generate import generate_demo
     from inspections.models import Workshop
     from inspections.service import start_inspection
 

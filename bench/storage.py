@@ -68,7 +68,7 @@ def _file_rows(workdir: Path, urls: dict[str, str], endpoint: str) -> list[tuple
     import boto3
 
     from bench.__main__ import _inspection_with_photos
-    from inspections.demo import DEMO_PASSWORD
+    from demo.generate import DEMO_PASSWORD
 
     boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="bench")
     apps = {"folder": _app(urls["folder"], workdir / "data"),
@@ -149,7 +149,7 @@ def _seconds(value: float) -> str:
 
 
 def main() -> list[tuple]:
-    from inspections.demo import generate_demo
+    from demo.generate import generate_demo
     from storage import LocalStorage
 
     workdir = Path(tempfile.mkdtemp(prefix="sixs-bench-storage-"))

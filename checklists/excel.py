@@ -9,6 +9,7 @@ workbook gives the same cells. A sheet, column or setting the format does not kn
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
@@ -379,7 +380,6 @@ def _refuse_oversized(content: bytes) -> None:
     """A workbook is a zip: what its parts would unpack to is read from its directory before anything is
     inflated, and a workbook that would unpack past the limits is refused by name (19 million shared strings
     took 109 s and 1.7 GB; a checklist needs a few hundred KB)."""
-    import zipfile
 
     try:
         parts = zipfile.ZipFile(BytesIO(content)).infolist()

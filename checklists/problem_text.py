@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 LINE = re.compile(r"^line (\d+): ")
@@ -72,7 +73,6 @@ def _patterns() -> list[tuple[re.Pattern, Callable[[re.Match], str]]]:
 
 def problem_text(problem: str) -> str:
     """One problem as the reader should see it (English as reported on an English screen)."""
-    from flask_babel import get_locale
 
     if get_locale().language == "en":
         return problem

@@ -17,32 +17,22 @@ from accounts.service import is_manager, visible_workshops
 from checklists.diff import diff_checklists
 from checklists.excel import XLSX_MIMETYPE, Place, parse_workbook, workbook_bytes
 from checklists.files import ChecklistFileError, dump_checklist, parse_checklist
-from checklists.models import Checklist, ChecklistCategory, ChecklistItem, ChecklistVersion, VersionStatus
+from checklists.models import Checklist, ChecklistVersion, VersionStatus
 from checklists.problem_text import problem_text
 from checklists.schemes import scheme_from_dict
 from checklists.service import (
     ChecklistError,
-    add_category,
-    add_item,
     create_checklist,
     discard_draft,
     get_version,
     import_checklist,
     lint_version,
-    move_category,
-    move_item,
     new_draft,
     publish_version,
     reach_of,
-    remove_category,
-    remove_item,
     retire_version,
-    set_scheme,
     set_scope,
     takeover_workshops,
-    update_category,
-    update_draft,
-    update_item,
     version_to_data,
 )
 from database import db, reads_first
@@ -105,14 +95,14 @@ def get_checklist_or_404(key: str) -> Checklist:
     return checklist
 
 
-def _part_of(version: ChecklistVersion, model, row_id: int):
+def part_of(version: ChecklistVersion, model, row_id: int):
     row = db().get(model, row_id)
     if row is None or row.version_id != version.id:
         abort(404)
     return row
 
 
-def _context(version: ChecklistVersion, **extra) -> dict:
+def editor_context(version: ChecklistVersion, **extra) -> dict:
     checklist = version.checklist
     choices = _scope_choices()  # the reader's own plants and workshops: the picker, and what they may change
     mine = {w.id for w in choices["workshops"]}
@@ -138,17 +128,17 @@ def _context(version: ChecklistVersion, **extra) -> dict:
     }
 
 
-def _back(version: ChecklistVersion, anchor: str = ""):
+def back_to(version: ChecklistVersion, anchor: str = ""):
     return redirect(url_for(".version", key=version.checklist.key, number=version.number) + anchor, code=303)
 
 
-def _refused(version: ChecklistVersion, exc: ChecklistError, target=None, form=None):
+def refused(version: ChecklistVersion, exc: ChecklistError, target=None, form=None):
     """A refused change: the error next to the field, in the categories fragment (htmx) or the whole page."""
     db().rollback()
     if exc.status == 409:
         abort(409, error_text(exc))
     version = get_version_or_404(version.checklist.key, version.number)
-    context = _context(version, errors={exc.field or "_": error_text(exc)}, error_target=target, form=form or {},
+    context = editor_context(version, errors={exc.field or "_": error_text(exc)}, error_target=target, form=form or {},
                        lint_blocked=exc.warnings)
     if is_fragment_request() and target is not None:
         return render_block(TEMPLATE, "categories", **context), exc.status
@@ -175,7 +165,7 @@ def create():
         return render_page("checklists/index.html", status=exc.status, checklists=checklists,
                            errors={exc.field: error_text(exc)}, problems=[], form=request.form)
     session.commit()
-    return _back(version)
+    return back_to(version)
 
 
 def _place_text(place: Place) -> str:
@@ -222,14 +212,14 @@ def import_file():
     session.commit()
     flash(_("已导入为第 %(n)d 版草稿", n=version.number) if created
           else _("内容与第 %(n)d 版相同，没有导入新版本", n=version.number))
-    return _back(version)
+    return back_to(version)
 
 
 # ------------------------------------------------------------------ one version
 
 @bp.get("/<key>/v<int:number>")
 def version(key: str, number: int):
-    return render_page(TEMPLATE, **_context(get_version_or_404(key, number)))
+    return render_page(TEMPLATE, **editor_context(get_version_or_404(key, number)))
 
 
 @bp.get("/<key>/v<int:number>/export.xlsx")
@@ -251,7 +241,7 @@ def edit(key: str):
     session = db()
     version = new_draft(session=session, checklist=get_checklist_or_404(key))
     session.commit()
-    return _back(version)
+    return back_to(version)
 
 
 def _require_reach(checklist, once_published: bool = False) -> None:
@@ -273,10 +263,10 @@ def publish(key: str, number: int):
                         acknowledge_lint=request.form.get("acknowledge") == "yes",
                         takeover_confirmed=request.form.get("confirm_takeover") == "yes")
     except ChecklistError as exc:
-        return _refused(version, exc, form=request.form)
+        return refused(version, exc, form=request.form)
     session.commit()
     flash(_("第 %(n)d 版已发布", n=version.number))
-    return _back(version)
+    return back_to(version)
 
 
 @bp.post("/<key>/v<int:number>/retire")
@@ -287,10 +277,10 @@ def retire(key: str, number: int):
     try:
         retire_version(session=session, version=version, user=current_user)
     except ChecklistError as exc:
-        return _refused(version, exc)
+        return refused(version, exc)
     session.commit()
     flash(_("第 %(n)d 版已停用", n=version.number))
-    return _back(version)
+    return back_to(version)
 
 
 @bp.post("/<key>/v<int:number>/discard")
@@ -300,155 +290,16 @@ def discard(key: str, number: int):
     try:
         discard_draft(session=session, version=version)
     except ChecklistError as exc:
-        return _refused(version, exc)
+        return refused(version, exc)
     session.commit()
     flash(_("草稿已删除"))
     return redirect(url_for(".index"), code=303)
 
 
-@bp.post("/<key>/v<int:number>/details")
-def details(key: str, number: int):
-    session = db()
-    version = get_version_or_404(key, number)
-    try:
-        update_draft(session=session, version=version, name=request.form.get("name", ""),
-                     description=request.form.get("description", ""),
-                     change_note=request.form.get("change_note", ""))
-    except ChecklistError as exc:
-        return _refused(version, exc, form=request.form)
-    session.commit()
-    return _back(version)
-
-
-@bp.post("/<key>/v<int:number>/scheme")
-def scheme(key: str, number: int):
-    session = db()
-    version = get_version_or_404(key, number)
-    form = request.form
-    kind = form.get("type", "levels")
-    grades = [{"min": m, "label": label} for m, label in zip(form.getlist("grade_min"), form.getlist("grade_label"),
-                                                             strict=False) if label.strip()]
-    data = {"type": kind, "pass_mark": _number(form.get("pass_mark")), "grades": [
-        {"min": _number(g["min"]), "label": g["label"].strip()} for g in grades]}
-    critical_days, normal_days = scheme_from_dict(version.scheme).action_due_days
-    data["action_due_days"] = {  # a form without these fields (a page from before they existed) keeps the days
-        "critical": _number(form.get("due_days_critical", critical_days)),
-        "normal": _number(form.get("due_days_normal", normal_days))}
-    if form.get("overall", "mean") != "mean":
-        data["overall"] = form.get("overall")
-    current = scheme_from_dict(version.scheme)
-    if kind == "levels" and current.named and form.get("keep_named_levels") == "yes":
-        # named grades (优/良/…) are edited in the file or Excel sheet; this form keeps them as they are
-        data["levels"] = current.to_dict()["levels"]
-        data["finding_at_or_below"] = _number(form.get("finding_at_or_below"))
-    elif kind == "levels":
-        meanings = [m.strip() for m in form.getlist("level_meaning") if m.strip()]
-        data["levels"] = {str(i): meaning for i, meaning in enumerate(meanings)}
-        data["finding_at_or_below"] = _number(form.get("finding_at_or_below"))
-    elif kind == "deduction":
-        for name in ("category_points", "points_per_finding", "max_findings"):
-            data[name] = _number(form.get(name))
-    try:
-        set_scheme(session=session, version=version, scheme=data)
-    except ChecklistError as exc:
-        return _refused(version, exc, form=form)
-    session.commit()
-    return _back(version, "#scheme")
-
-
-def _number(raw):
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        return raw  # the scheme validation names it
-    return int(value) if value.is_integer() else value
-
-
 # ------------------------------------------------------------------ categories
-
-def _category_response(version: ChecklistVersion, category: ChecklistCategory):
-    if is_fragment_request():
-        db().refresh(version)
-        return render_block(TEMPLATE, "categories", **_context(version))
-    return _back(version, f"#category-{category.key}")
-
-
-@bp.post("/<key>/v<int:number>/categories")
-def new_category(key: str, number: int):
-    session = db()
-    version = get_version_or_404(key, number)
-    try:
-        category = add_category(session=session, version=version, name=request.form.get("name", ""),
-                                name_en=request.form.get("name_en", ""), weight=request.form.get("weight", 1))
-    except ChecklistError as exc:
-        return _refused(version, exc, form=request.form, target="new-category")
-    session.commit()
-    return _category_response(version, category)
-
-
-@bp.post("/<key>/v<int:number>/categories/<int:category_id>")
-def change_category(key: str, number: int, category_id: int):
-    session = db()
-    version = get_version_or_404(key, number)
-    category = _part_of(version, ChecklistCategory, category_id)
-    action = request.form.get("action", "save")
-    try:
-        if action in ("up", "down"):
-            move_category(session=session, category=category, direction=-1 if action == "up" else 1)
-        elif action == "delete":
-            remove_category(session=session, category=category)
-        else:
-            update_category(session=session, category=category, name=request.form.get("name", ""),
-                            name_en=request.form.get("name_en", ""), weight=request.form.get("weight", 1),
-                            full_marks=request.form.get("full_marks"))
-    except ChecklistError as exc:
-        return _refused(version, exc, form=request.form, target=category.id)
-    session.commit()
-    return _category_response(version, category)
 
 
 # ------------------------------------------------------------------ items
-
-def _item_fields() -> dict:
-    form = request.form
-    return {"text": form.get("text", ""), "text_en": form.get("text_en", ""), "guidance": form.get("guidance", ""),
-            "weight": form.get("weight", 1), "critical": form.get("critical") == "on",
-            "photo_required": form.get("photo_required") == "on", "deduct": form.get("deduct"),
-            "unit": form.get("unit", "")}
-
-
-@bp.post("/<key>/v<int:number>/categories/<int:category_id>/items")
-def new_item(key: str, number: int, category_id: int):
-    session = db()
-    version = get_version_or_404(key, number)
-    category = _part_of(version, ChecklistCategory, category_id)
-    try:
-        add_item(session=session, category=category, **_item_fields())
-    except ChecklistError as exc:
-        return _refused(version, exc, form=request.form, target=f"new-item-{category.id}")
-    session.commit()
-    return _category_response(version, category)
-
-
-@bp.post("/<key>/v<int:number>/items/<int:item_id>")
-def change_item(key: str, number: int, item_id: int):
-    session = db()
-    version = get_version_or_404(key, number)
-    item = _part_of(version, ChecklistItem, item_id)
-    category = item.category
-    action = request.form.get("action", "save")
-    try:
-        if action in ("up", "down"):
-            move_item(session=session, item=item, direction=-1 if action == "up" else 1)
-        elif action == "delete":
-            remove_item(session=session, item=item)
-        else:
-            update_item(session=session, item=item, meaning_unchanged=request.form.get("meaning_unchanged") == "on",
-                        **_item_fields())
-    except ChecklistError as exc:
-        return _refused(version, exc, form=request.form, target=item.id)
-    session.commit()
-    return _category_response(version, category)
 
 
 # ------------------------------------------------------------------ scope and diff
@@ -476,7 +327,7 @@ def scope(key: str):
     session.commit()
     flash(_("适用范围已保存"))
     latest = max(checklist.versions, key=lambda v: v.number)
-    return _back(latest, "#scope")
+    return back_to(latest, "#scope")
 
 
 @bp.get("/<key>/diff")

@@ -15,15 +15,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import and_, false, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 import clock
 from accounts.models import Plant, User, Workshop
 from accounts.service import visible_workshops
+from actions.models import CorrectiveAction, Finding
 from checklists.models import Checklist, ChecklistCategory, ChecklistItem, ChecklistVersion
 from checklists.schemes import Scheme, scheme_from_dict
 from inspections.models import Answer, CategoryResult, Inspection, InspectionStatus
 from inspections.scoring import ItemSpec, item_deduction
+from redtags.models import OUTCOME_NAMES_ZH, REASON_NAMES_ZH, RedTag
 
 CHUNK = 2000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -302,9 +305,6 @@ ACTION_STATUS_NAMES = {"open": "待整改", "in_progress": "整改中", "done": 
 
 def action_export(*, session: Session, user: User, flt: ExportFilter) -> Export:
     """One row per corrective action of the inspections matched (by when they were found)."""
-    from sqlalchemy.orm import aliased
-
-    from actions.models import CorrectiveAction, Finding
 
     zones = _scope_zones(session, user, flt)
     names = tuple(zones)
@@ -347,10 +347,6 @@ TAG_STATUS_NAMES = {"held": "留置中", "escalated": "已过留置期（已转�
 def red_tag_export(*, session: Session, user: User, flt: ExportFilter) -> Export:
     """The red-tag register: one row per tag raised in the period (by when it was raised), in the user's scope.
     The checklist filters do not apply to tags."""
-    from sqlalchemy.orm import aliased
-
-    from actions.models import CorrectiveAction
-    from redtags.models import OUTCOME_NAMES_ZH, REASON_NAMES_ZH, RedTag
 
     scope = visible_workshops(user).subquery()
     conditions = [RedTag.workshop_id.in_(select(scope.c.id))]

@@ -12,7 +12,7 @@ from database import MAX_ID, db
 from inspections.markup import MAX_SHAPES, MAX_TEXT, MarkupError, parse_shapes, save_markup
 from inspections.models import Photo
 from inspections.service import InspectionError, editable_item
-from inspections.views import _error_text, bp, get_inspection_or_404, get_item_or_404, photo_strip_answer
+from inspections.views import bp, error_text, get_inspection_or_404, get_item_or_404, photo_strip_answer
 
 
 @bp.post("/inspections/<int:inspection_id>/items/<item_key>/markup")
@@ -26,7 +26,7 @@ def mark_up_photo(inspection_id: int, item_key: str):
     try:
         editable_item(current_user, inspection, item_key)  # who may, before what was sent
     except InspectionError as exc:
-        abort(exc.status if exc.status in (403, 409) else 422, _error_text(exc))
+        abort(exc.status if exc.status in (403, 409) else 422, error_text(exc))
     photo_id, photo_key = request.form.get("photo", ""), request.form.get("photo_key", "")
     query = select(Photo).where(Photo.inspection_id == inspection.id, Photo.item_id == item.id)
     if photo_id.isdigit() and int(photo_id) <= MAX_ID:

@@ -254,7 +254,7 @@ class ReportDocument(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     inspection_id: int = Field(foreign_key="inspection.id", index=True)
     kind: str = Field(max_length=16)  # full | findings
-    # zh | en | zh-en (inspections/reports/language.py): each language is its own chain of issued documents
+    # zh | en | zh-en (reports/language.py): each language is its own chain of issued documents
     language: str = Field(default="zh", max_length=8, sa_column_kwargs={"server_default": "zh"})
     sequence: int  # 1, 2, … per inspection, kind and language
     previous_id: int | None = Field(default=None, foreign_key="report_document.id")

@@ -7,8 +7,9 @@ from sqlmodel import Session
 from checklists.models import ChecklistItem
 from checklists.schemes import scheme_from_dict
 from inspections.models import SIGNATURE_MEANING, Inspection, SignatureRole
+from inspections.photo_uploads import photos_by_item
 from inspections.scoring import CRITICAL_FAILED, NA, category_full_marks, item_deduction
-from inspections.service import answer_value, current_score, photos_by_item
+from inspections.service import answer_value, current_score
 from inspections.signatures import signatures_of
 
 

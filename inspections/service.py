@@ -1,10 +1,10 @@
-"""Inspection use cases: start, answer, submit, correct. Views and the API both call these; none commits.
-Every change to a quality record also goes to the audit trail, in the same transaction."""
+"""Inspection use cases: start, answer (one item, or a whole category N/A), progress. Review, submit and correct:
+submission.py; photos: photo_uploads.py. Views and the API both call these; none commits. Every change to a quality
+record also goes to the audit trail, in the same transaction."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import false, inspect
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +12,6 @@ from sqlalchemy.orm import joinedload, object_session
 from sqlmodel import Session, func, select
 
 import clock
-import events
 from accounts.models import User, Workshop
 from accounts.service import can_inspect, can_see_workshop, is_manager
 from audit.service import record as audit
@@ -23,12 +22,8 @@ from database import begin_writing
 from inspections.models import (
     Answer,
     AnswerChange,
-    Calibration,
-    CategoryResult,
-    Correction,
     Inspection,
     InspectionStatus,
-    Photo,
     is_finding_answer,
 )
 from inspections.scoring import (
@@ -43,11 +38,7 @@ from inspections.scoring import (
     unanswered_keys,
     validate_answer,
 )
-from inspections.signatures import SignatureRole, record_signature
 from observability import answer_saved
-from photos import PhotoError, store_image
-from storage import Storage
-from webhooks.service import emit
 
 MAX_NOTE_LENGTH = 2000
 MIN_REASON_LENGTH = 4
@@ -167,7 +158,7 @@ def start_inspection(*, session: Session, user: User, workshop: Workshop,
     return inspection
 
 
-def _lock_inspection(session: Session, inspection: Inspection) -> None:
+def lock_inspection(session: Session, inspection: Inspection) -> None:
     """Read the inspection again, holding its row until the commit (PostgreSQL; SQLite writers already queue).
     Only its own row: the version loaded beside it (an outer join) cannot be locked."""
     locking = session.get_bind().dialect.name != "sqlite"
@@ -223,7 +214,7 @@ def editable_item(user: User, inspection: Inspection, item_key: str, found=_NOT_
     return item
 
 
-def _stored(value: AnswerValue | None) -> str | None:
+def stored_value(value: AnswerValue | None) -> str | None:
     return None if value is None else str(value)
 
 
@@ -250,7 +241,7 @@ def save_answer(
     elif session.info.get("reads_first"):
         session.refresh(inspection, attribute_names=["status"])  # read before the lock: read it again under it
     item = editable_item(user, inspection, item_key, found=found)
-    change_key = _change_key(change_key)
+    change_key = change_key_of(change_key)
     scheme = scheme_from_dict(inspection.version.scheme)
     if value is not None:
         try:
@@ -272,7 +263,7 @@ def save_answer(
 MAX_CHANGE_KEY = 64
 
 
-def _change_key(raw: str | None) -> str | None:
+def change_key_of(raw: str | None) -> str | None:
     """The tablet's key for one change, refused when too long — never cut: two keys sharing their first 64
     characters would make the second change look like a replay of the first, and it would be lost."""
     key = (raw or "").strip() or None
@@ -338,7 +329,7 @@ def _apply(session: Session, user: User, inspection: Inspection, item: Checklist
     if change.base_revision is not None and change.base_revision != current_revision:
         session.add(AnswerChange(
             inspection_id=inspection.id, item_id=item.id, change_key=change.change_key, user_id=user.id,
-            outcome="conflict", old_value=_stored(old_value), new_value=_stored(value), old_note=old_note,
+            outcome="conflict", old_value=stored_value(old_value), new_value=stored_value(value), old_note=old_note,
             new_note=note, old_flagged=old_flagged, new_flagged=flagged, revision=change.base_revision))
         session.flush()
         answer_saved("conflict")
@@ -364,12 +355,13 @@ def _apply(session: Session, user: User, inspection: Inspection, item: Checklist
             raise _FirstAnswerRace from exc
     session.add(AnswerChange(
         inspection_id=inspection.id, item_id=item.id, change_key=change.change_key, user_id=user.id,
-        outcome="applied", old_value=_stored(old_value), new_value=_stored(answer_value(answer)), old_note=old_note,
-        new_note=answer.note, old_flagged=old_flagged, new_flagged=answer.flagged, revision=answer.revision))
+        outcome="applied", old_value=stored_value(old_value), new_value=stored_value(answer_value(answer)),
+        old_note=old_note, new_note=answer.note, old_flagged=old_flagged, new_flagged=answer.flagged,
+        revision=answer.revision))
     audit(session, actor=user, action="answer.save", object_type="inspection", object_id=inspection.id,
-          old={"item": item.key, "value": _stored(old_value), "note": old_note, "flagged": old_flagged}
+          old={"item": item.key, "value": stored_value(old_value), "note": old_note, "flagged": old_flagged}
           if old_value is not None else None,
-          new={"item": item.key, "value": _stored(answer_value(answer)), "note": answer.note,
+          new={"item": item.key, "value": stored_value(answer_value(answer)), "note": answer.note,
                "flagged": answer.flagged, "revision": answer.revision})
     session.flush()
     answer_saved("applied")
@@ -407,47 +399,6 @@ def progress(inspection: Inspection) -> Progress:
         by_category=by_category,
         score=running_score(category_specs(inspection.version), values, scheme_from_dict(inspection.version.scheme)),
     )
-
-
-@dataclass(frozen=True)
-class Finding:
-    item: ChecklistItem
-    answer: Answer
-    photos: list[Photo]
-    needs_photo: bool  # the item requires a photo for a finding and has none: submit will refuse
-    lacks_photo: bool
-    lacks_note: bool
-
-
-@dataclass(frozen=True)
-class Review:
-    """What the inspector checks before signing: scores so far, findings, and what is left to answer."""
-
-    progress: Progress
-    findings: list[Finding]
-    unanswered: list[ChecklistItem]
-
-    @property
-    def ready(self) -> bool:
-        return not self.unanswered and not any(f.needs_photo for f in self.findings)
-
-
-def review(*, session: Session, inspection: Inspection) -> Review:
-    answers = answers_by_key(inspection)
-    scheme = scheme_from_dict(inspection.version.scheme)
-    photos = photos_by_item(session=session, inspection=inspection)
-    findings, unanswered = [], []
-    for category in inspection.version.categories:
-        for item in category.items:
-            answer = answers.get(item.key)
-            if answer is None:
-                unanswered.append(item)
-            elif is_finding_answer(answer, scheme):
-                item_photos = photos.get(item.id, [])
-                findings.append(Finding(item=item, answer=answer, photos=item_photos,
-                                        needs_photo=item.photo_required and not item_photos,
-                                        lacks_photo=not item_photos, lacks_note=not answer.note))
-    return Review(progress=progress(inspection), findings=findings, unanswered=unanswered)
 
 
 def _category(inspection: Inspection, category_key: str):
@@ -499,236 +450,5 @@ def mark_category_not_applicable(*, session: Session, user: User, inspection: In
     return len(category.items)
 
 
-def submit_inspection(*, session: Session, user: User, inspection: Inspection,
-                      signature_image: bytes | None = None, signed: bool = False,
-                      password_confirmed: bool = False, today: date | None = None) -> Inspection:
-    """Validate, score, store the rollups and lock. Submitting twice is harmless (idempotent).
-
-    signed: the inspector signs with this submit (signature_image is the drawn signature, already cleaned;
-    None on a device without JavaScript, where the signed-in name is the signature).
-    """
-    # Lock the row so that two taps on two workers cannot both score it (SQLite: BEGIN IMMEDIATE does this).
-    _lock_inspection(session, inspection)
-    if inspection.locked:
-        if inspection.inspector_id == user.id:
-            return inspection  # the inspector's repeated tap
-        raise InspectionError("locked", "this inspection is submitted and locked", status=409)
-    if not can_edit(user, inspection):
-        raise InspectionError("not_allowed", "only the inspector can submit this inspection", status=403)
-    specs = category_specs(inspection.version)
-    answers = answers_by_key(inspection)
-    values = {key: answer_value(a) for key, a in answers.items()}
-    missing = unanswered_keys(specs, values)
-    if missing:
-        raise InspectionError("unanswered", f"{len(missing)} items are not answered", items=missing)
-    scheme = scheme_from_dict(inspection.version.scheme)
-    photos = photos_by_item(session=session, inspection=inspection)
-    without_photo = [
-        item.key for category in inspection.version.categories for item in category.items
-        if item.photo_required and is_finding_answer(answers[item.key], scheme) and not photos.get(item.id)
-    ]
-    if without_photo:
-        raise InspectionError("photo_missing", f"{len(without_photo)} findings need a photo", items=without_photo)
-    result = score_inspection(specs, values, scheme)
-    store_result(session=session, inspection=inspection, result=result)
-    # a joint inspection's copy waits for the manager's choice; the reconciled copy is the choice
-    copy = inspection.calibration_id is not None and not inspection.reconciled
-    inspection.status = InspectionStatus.calibration if copy else InspectionStatus.submitted
-    inspection.submitted_at = clock.now()
-    session.flush()
-    audit(session, actor=user, action="inspection.submit", object_type="inspection", object_id=inspection.id,
-          new={"workshop": inspection.workshop.code, "checklist_version_id": inspection.version_id,
-               "overall_percent": result.overall_percent, "grade": result.grade, "passed": result.passed,
-               **({"calibration": inspection.calibration_id} if inspection.calibration_id else {})})
-    if signed or signature_image is not None:
-        record_signature(session=session, user=user, inspection=inspection, role=SignatureRole.inspector,
-                         signer_name=user.display_name, signer_user=user, image=signature_image,
-                         password_confirmed=password_confirmed)
-    if not copy:
-        became_official(session=session, inspection=inspection, today=today)
-    if inspection.reconciled:
-        calibration = session.get(Calibration, inspection.calibration_id)
-        calibration.decided_by_id, calibration.decided_at = user.id, inspection.submitted_at
-    return inspection
 
 
-def became_official(*, session: Session, inspection: Inspection, today: date | None = None) -> None:
-    """An inspection is now the workshop's record (at submit, or a calibration copy the manager chose): every
-    finding becomes a corrective action, due dates counted from the day at the workshop's plant; its reports are
-    issued."""
-    counted = events.findings_due.send(session, inspection=inspection, today=today or clock.local_day(
-        inspection.submitted_at, clock.zone_of(inspection.workshop.plant)))
-    record_changed(session, inspection)
-    _announce_submitted(session, inspection, sum(counted))
-
-
-def _announce_submitted(session: Session, inspection: Inspection, findings: int) -> None:
-    version = inspection.version
-    emit(session, plant_id=inspection.workshop.plant_id, event="inspection.submitted", data={
-        "inspection": inspection.id, "workshop": inspection.workshop.code,
-        "checklist": {"key": version.checklist.key, "version": version.number},
-        "inspector": inspection.inspector.username, "submitted_at": inspection.submitted_at.isoformat(),
-        "overall_percent": None if inspection.overall_percent is None else round(inspection.overall_percent, 2),
-        "grade": inspection.grade, "passed": inspection.passed, "findings": findings,
-        "calibration": inspection.calibration_id})
-
-
-def record_changed(session: Session, inspection: Inspection) -> None:
-    """A submitted inspection's record changed (submit, signature, correction, an action's move): its reports are
-    issued again in the background once the change has committed (events.record_changed)."""
-    events.record_changed.send(session, inspection=inspection)
-
-
-def correct_answer(*, session: Session, user: User, inspection: Inspection, item_key: str,
-                   value: AnswerValue | None, note: str | None, reason: str, today: date | None = None) -> Correction:
-    """Change an answer of a submitted inspection: managers only, with a reason; rescored at once.
-
-    The old value stays in the correction row (append-only), the answer history and the audit trail; the next
-    report download is a new document that references the previous one."""
-    if not is_manager(user):
-        raise InspectionError("not_allowed", "only a quality manager can correct a submitted inspection", status=403)
-    if inspection.status != InspectionStatus.submitted:
-        raise InspectionError("not_submitted", "a draft is changed directly, not corrected", status=409)
-    reason = " ".join((reason or "").split())
-    if len(reason) < MIN_REASON_LENGTH:
-        raise InspectionError("reason_required", "a correction needs a reason", items=[item_key])
-    if len(reason) > MAX_REASON_LENGTH:
-        raise InspectionError("reason_too_long", f"the reason is longer than {MAX_REASON_LENGTH} characters",
-                              items=[item_key])
-    item = find_item(inspection, item_key)
-    if item is None:
-        raise InspectionError("unknown_item", f"no item {item_key!r} in this checklist version", status=404)
-    scheme = scheme_from_dict(inspection.version.scheme)
-    if value is not None:
-        try:
-            validate_answer(value, scheme)
-        except ValueError as exc:
-            raise InspectionError("invalid_score", str(exc), items=[item_key]) from exc
-    if note is not None and len(note) > MAX_NOTE_LENGTH:
-        raise InspectionError("note_too_long", f"the note is longer than {MAX_NOTE_LENGTH} characters",
-                              items=[item_key])
-    _lock_inspection(session, inspection)
-    answer = session.exec(select(Answer).where(Answer.inspection_id == inspection.id,
-                                               Answer.item_id == item.id)).one()
-    old_value, old_note = answer_value(answer), answer.note
-    new_value = old_value if value is None else value
-    new_note = old_note if note is None else note.strip()
-    if new_value == old_value and new_note == old_note:
-        raise InspectionError("unchanged", "the correction changes nothing", items=[item_key])
-    revision = answer.revision + 1
-    correction = Correction(inspection_id=inspection.id, item_id=item.id, user_id=user.id, reason=reason,
-                            old_value=_stored(old_value), new_value=_stored(new_value), old_note=old_note,
-                            new_note=new_note, answer_revision=revision)
-    session.add(correction)
-    session.flush()  # the database lets the answer change only once this row announces the revision
-    old_flagged = answer.flagged
-    answer.not_applicable = new_value == NA
-    answer.score = None if new_value == NA else new_value
-    answer.flagged = old_flagged and new_value != NA  # an item that does not apply is no finding, flagged or not
-    answer.note = new_note
-    answer.revision = revision
-    answer.updated_at = correction.at
-    answer.updated_by_id = user.id
-    session.add(AnswerChange(
-        inspection_id=inspection.id, item_id=item.id, user_id=user.id, outcome="correction",
-        old_value=_stored(old_value), new_value=_stored(new_value), old_note=old_note, new_note=new_note,
-        old_flagged=old_flagged, new_flagged=answer.flagged, revision=revision))
-    session.flush()
-    before = {"overall_percent": inspection.overall_percent, "grade": inspection.grade, "passed": inspection.passed}
-    for row in session.exec(select(CategoryResult).where(CategoryResult.inspection_id == inspection.id)).all():
-        session.delete(row)
-    session.flush()
-    session.expire(inspection, ["answers", "category_results"])
-    values = {key: answer_value(a) for key, a in answers_by_key(inspection).items()}
-    result = score_inspection(category_specs(inspection.version), values, scheme)
-    store_result(session=session, inspection=inspection, result=result)
-    session.flush()
-    audit(session, actor=user, action="inspection.correct", object_type="inspection", object_id=inspection.id,
-          old={"item": item.key, "value": _stored(old_value), "note": old_note, **before},
-          new={"item": item.key, "value": _stored(new_value), "note": new_note,
-               "overall_percent": result.overall_percent, "grade": result.grade, "passed": result.passed},
-          reason=reason)
-    events.findings_due.send(session, inspection=inspection,
-                             today=today or clock.local_day(correction.at, clock.zone_of(inspection.workshop.plant)))
-    record_changed(session, inspection)
-    return correction
-
-
-def corrections_of(session: Session, inspection: Inspection) -> list[Correction]:
-    return session.exec(select(Correction).where(Correction.inspection_id == inspection.id)
-                        .order_by(Correction.id)).all()
-
-
-def store_result(*, session: Session, inspection: Inspection, result: InspectionScore) -> None:
-    for position, category in enumerate(result.categories, 1):
-        session.add(CategoryResult(
-            inspection_id=inspection.id, category_key=category.key, category_name=category.name,
-            position=position, points=category.points, max_points=category.max_points, percent=category.percent,
-        ))
-    inspection.overall_percent = result.overall_percent
-    inspection.grade = result.grade
-    inspection.passed = result.passed
-    inspection.fail_reasons = [reason.to_dict() for reason in result.fail_reasons]
-
-
-MAX_PHOTOS_PER_ITEM = 10
-
-
-def add_photo(
-    *, session: Session, user: User, inspection: Inspection, item_key: str, data: bytes, store: Storage,
-    change_key: str | None = None,
-) -> Photo:
-    """Validate, re-encode and store a photo for one item of a draft inspection (a replayed upload: once).
-
-    The photo is decoded and stored before the write lock is asked for (in a request that reads first): a large
-    photo takes a second of one core, and no other tablet's save waits behind it. What was read before is read
-    again under the lock."""
-    item = editable_item(user, inspection, item_key)
-    change_key = _change_key(change_key)
-    seen = _photo_sent_before(session, user, inspection, change_key)
-    if seen is not None:
-        return seen
-    _photo_room_left(session, inspection, item, item_key)
-    try:
-        stored = store_image(data, store)
-    except PhotoError as exc:
-        raise InspectionError(f"photo_{exc.code}", str(exc), items=[item_key]) from exc
-    if session.info.get("reads_first"):
-        begin_writing(session)
-        session.refresh(inspection, attribute_names=["status"])
-        item = editable_item(user, inspection, item_key)
-        seen = _photo_sent_before(session, user, inspection, change_key)
-        if seen is not None:
-            return seen
-        _photo_room_left(session, inspection, item, item_key)
-    photo = Photo(inspection_id=inspection.id, item_id=item.id, sha256=stored.sha256, width=stored.width,
-                  height=stored.height, byte_size=stored.byte_size, uploaded_by_id=user.id, change_key=change_key)
-    session.add(photo)
-    session.flush()
-    audit(session, actor=user, action="photo.add", object_type="inspection", object_id=inspection.id,
-          new={"item": item.key, "photo": photo.id, "sha256": photo.sha256})
-    return photo
-
-
-def _photo_sent_before(session: Session, user: User, inspection: Inspection, change_key: str | None) -> Photo | None:
-    if not change_key:
-        return None
-    seen = session.exec(select(Photo).where(Photo.change_key == change_key)).first()
-    if seen is not None and (seen.inspection_id, seen.uploaded_by_id) != (inspection.id, user.id):
-        raise InspectionError("change_key_taken", "this change key was used for another upload", status=409,
-                              items=["change_key"])
-    return seen
-
-
-def _photo_room_left(session: Session, inspection: Inspection, item, item_key: str) -> None:
-    existing = session.exec(select(func.count()).select_from(Photo).where(
-        Photo.inspection_id == inspection.id, Photo.item_id == item.id)).one()
-    if existing >= MAX_PHOTOS_PER_ITEM:
-        raise InspectionError("too_many_photos", f"at most {MAX_PHOTOS_PER_ITEM} photos per item", items=[item_key])
-
-
-def photos_by_item(*, session: Session, inspection: Inspection) -> dict[int, list[Photo]]:
-    grouped: dict[int, list[Photo]] = {}
-    for photo in session.exec(select(Photo).where(Photo.inspection_id == inspection.id).order_by(Photo.id)):
-        grouped.setdefault(photo.item_id, []).append(photo)
-    return grouped

@@ -3,9 +3,13 @@ wall clock, names in the reader's language, and how a deduction sheet counts."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from flask import Blueprint
+from flask_babel import get_locale
 
 import clock
+from accounts.models import User
 from database import db
 from inspections.scoring import category_full_marks, item_deduction
 from web import display_zone
@@ -33,7 +37,6 @@ def localtime_filter(value, fmt: str = "%Y-%m-%d %H:%M", plant=None) -> str:
 
 def utc_iso_filter(value) -> str:
     """An instant as ISO 8601 in UTC (the PDF's creation date: naive datetimes are UTC here)."""
-    from datetime import UTC
 
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
@@ -41,7 +44,6 @@ def utc_iso_filter(value) -> str:
 
 
 def user_name_filter(user_id: int) -> str:
-    from accounts.models import User
 
     user = db().get(User, user_id)
     return user.display_name if user else "?"
@@ -49,7 +51,6 @@ def user_name_filter(user_id: int) -> str:
 
 def local_name_filter(thing) -> str:
     """A category's (or item's) English name on an English screen, when the checklist has one."""
-    from flask_babel import get_locale
 
     english = getattr(thing, "name_en", None) or getattr(thing, "text_en", None)
     if english and get_locale().language == "en":

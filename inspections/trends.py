@@ -8,10 +8,12 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from checklists.models import Checklist, ChecklistCategory, ChecklistVersion
-from checklists.schemes import Scheme
-from inspections.models import CategoryResult, Inspection, InspectionStatus
-from inspections.scoring import AnswerValue, CategorySpec, score_inspection
+from checklists.models import Checklist, ChecklistCategory, ChecklistItem, ChecklistVersion
+from checklists.schemes import Scheme, scheme_from_dict
+from inspections.models import Answer, CategoryResult, Inspection, InspectionStatus
+from inspections.scoring import NA, AnswerValue, CategorySpec, score_inspection
+from inspections.service import category_specs
+from web import screen_is_english
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,6 @@ def category_names_in_order(*, session: Session, inspection_ids: list[int],
     if not inspection_ids:
         return {}
     if english is None:
-        from web import screen_is_english
 
         english = screen_is_english()
     rows = session.exec(
@@ -178,11 +179,6 @@ def like_for_like(
 
 def like_for_like_points(*, session: Session, points: Sequence[TrendPoint]) -> tuple[list[TrendPoint], set[str]]:
     """Reads what like_for_like needs (the versions and the answers of these inspections) and applies it."""
-    from checklists.models import ChecklistItem
-    from checklists.schemes import scheme_from_dict
-    from inspections.models import Answer
-    from inspections.scoring import NA
-    from inspections.service import category_specs
 
     ids = [p.inspection_id for p in points]
     if not ids:

@@ -16,6 +16,7 @@ that every file the restored records need is in the storage and intact.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -26,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import inspect, make_url
+from sqlalchemy import create_engine, inspect, make_url
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -61,7 +62,6 @@ def _sha256_file(path: Path) -> str:
 def _pg_tool(name: str) -> str:
     """pg_dump / pg_restore: the newest installed server's (a dump needs a pg_dump at least as new as the
     server), else the one on PATH."""
-    import glob
 
     for directory in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name),
                             reverse=True):
@@ -88,7 +88,6 @@ def _schema_revision(engine: Engine) -> str | None:
 
 def _needed_by_copy(database_file: Path) -> set[str]:
     """The stored files the records of a copied SQLite database refer to."""
-    from sqlalchemy import create_engine
 
     copy = create_engine(f"sqlite:///{database_file}")
     try:

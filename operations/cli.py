@@ -5,6 +5,8 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlmodel import Session
 
+from audit.service import verify
+from operations.backup import BackupError, create_backup, restore_backup
 from operations.files import check_referenced
 from storage import LocalStorage, copy_all, storage
 
@@ -65,7 +67,6 @@ backup_cli = AppGroup("backup", help="Back up the database and every stored file
 def backup_create_command(folder: str):
     """Copy the database (SQLite's online backup, or pg_dump) and every photo and report into FOLDER (new or
     empty), with a manifest of their SHA-256 hashes. The app may keep running."""
-    from operations.backup import BackupError, create_backup
 
     try:
         summary = create_backup(engine=current_app.extensions["engine"], store=storage(), folder=Path(folder),
@@ -81,8 +82,6 @@ def backup_create_command(folder: str):
 def backup_restore_command(folder: str):
     """Restore a backup into the empty database DATABASE_URL names and the empty storage (DATA_DIR or
     STORAGE_URL): every hash is checked first; then the audit trail and every file the records need."""
-    from audit.service import verify
-    from operations.backup import BackupError, restore_backup
 
     engine = current_app.extensions["engine"]
     try:

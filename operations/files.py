@@ -10,9 +10,9 @@ from sqlmodel import Session, select
 
 from actions.models import CorrectiveAction
 from inspections.models import PeriodReport, Photo, ReportDocument
-from inspections.reports.archive import report_key
 from photos import photo_key, read_photo
 from redtags.models import RedTag
+from reports.archive import report_key
 from storage import Storage, StoredFileError
 
 

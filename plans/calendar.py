@@ -89,7 +89,6 @@ def revoke_calendar_feed(session: Session, user: User) -> bool:
 
 
 def calendar_feed_of(session: Session, user: User):
-    from plans.models import CalendarFeed
 
     return session.get(CalendarFeed, user.id)
 

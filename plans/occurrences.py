@@ -17,6 +17,7 @@ from sqlmodel import Session, or_, select
 import clock
 from accounts.days import PlantDays
 from accounts.models import Workshop
+from checklists.models import ChecklistVersion
 from inspections.models import Inspection, InspectionStatus
 from plans.models import InspectionPlan, PlanSkip, PlanVersion
 from plans.recurrence import (
@@ -28,6 +29,7 @@ from plans.recurrence import (
     completion,
     state_of,
 )
+from plans.recurrence import windows as rule_windows
 
 OPEN_STATES = (State.due, State.overdue)
 _LOOK_BACK = MAX_WINDOW_DAYS + 8  # windows that can hold one day: one per day of the longest window, and versions
@@ -87,7 +89,6 @@ class _Windows:
 def _plan_windows(versions: list[PlanVersion], start: date, end: date) -> list[_Windows]:
     """The plan's windows opening in [start, end], each with the version it follows; `next_opens_on` is the next
     occurrence of the plan (whichever version), so a late inspection ends where the plan's next window opens."""
-    from plans.recurrence import windows as rule_windows
 
     found: list[_Windows] = []
     for version in versions:
@@ -106,7 +107,6 @@ def _plan_windows(versions: list[PlanVersion], start: date, end: date) -> list[_
 
 
 def _next_open(versions: list[PlanVersion], after: date) -> date | None:
-    from plans.recurrence import windows as rule_windows
 
     candidates = []
     for version in versions:
@@ -209,7 +209,6 @@ def _last_useful_day(item: _Windows) -> date:
 
 def _inspections(session: Session, plans, workshops_by_plant, earliest: date, latest: date,
                  days: PlantDays) -> dict[tuple[int, int], list[_Started]]:
-    from checklists.models import ChecklistVersion
 
     workshop_ids = {w.id for ws in workshops_by_plant.values() for w in ws}
     checklist_ids = {p.checklist_id for p in plans}

@@ -1,7 +1,7 @@
 """Plan reminders for the daily run: which occurrences open tomorrow, close today, are overdue or were missed
 yesterday, each plant by its own today; who hears about which (the plan's named inspectors, else the workshop's
 supervisors; overdue and missed ones also its managers); and the text for group-chat robots. The daily run
-(actions.cli) puts them in the e-mail digest and in each plant's robots beside the overdue actions."""
+(daily.cli) puts them in the e-mail digest and in each plant's robots beside the overdue actions."""
 
 from __future__ import annotations
 

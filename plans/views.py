@@ -3,9 +3,10 @@ one occurrence (see it, start it, skip it). Views parse, call plans.service, ren
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
@@ -168,7 +169,6 @@ def _form_input() -> tuple[PlanInput, Choice]:
 
 
 def _with_rule(given: PlanInput, choice: Choice) -> PlanInput:
-    from dataclasses import replace
 
     return replace(given, rrule=rule_of(choice))
 
@@ -389,9 +389,6 @@ def revoke_calendar():
 
 @bp.get("/calendar/<token>.ics")
 def calendar_feed(token: str):
-    from flask import Response
-
-    import clock
 
     session = db()
     user = feed_user(session, token)

@@ -8,13 +8,10 @@ from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-import clock
 from accounts.service import get_visible_workshop_or_404, is_manager
 from checklists.service import versions_for_workshop
 from database import db
 from inspections.models import Calibration
-from inspections.reports.period_issuing import issue_period_report, issued_or_500, pdf_response
-from inspections.reports.periods import Period
 from quality.agreement import kappa_reading
 from quality.calibration import (
     MAX_INSPECTORS,
@@ -119,7 +116,7 @@ def workshop_calibrations(code: str):
                        calibrations=calibrations_of(session, workshop), min_inspectors=MIN_INSPECTORS)
 
 
-def _calibration_or_404(calibration_id: int) -> CalibrationState:
+def calibration_or_404(calibration_id: int) -> CalibrationState:
     session = db()
     calibration = session.get(Calibration, calibration_id)
     if calibration is None or not may_view(session=session, user=current_user, calibration=calibration):
@@ -131,11 +128,11 @@ def _calibration_or_404(calibration_id: int) -> CalibrationState:
 @bp.get("/calibrations/<int:calibration_id>")
 def calibration_page(calibration_id: int):
     """Who has submitted; once all have, the calibration report and the manager's decision."""
-    state = _calibration_or_404(calibration_id)
+    state = calibration_or_404(calibration_id)
     return _render(state)
 
 
-def _report_context(state: CalibrationState) -> dict:
+def calibration_report_context(state: CalibrationState) -> dict:
     """What the page and the PDF show of the report (nothing until every copy is submitted)."""
     found: Report | None = report(state) if state.complete else None
     names = [c.inspector.display_name for c in state.copies]
@@ -147,24 +144,10 @@ def _report_context(state: CalibrationState) -> dict:
 
 def _render(state: CalibrationState, errors: dict | None = None, status: int = 200):
     return render_page(
-        "quality/calibration.html", status=status, errors=errors or {}, **_report_context(state),
+        "quality/calibration.html", status=status, errors=errors or {}, **calibration_report_context(state),
         may_decide=is_manager(current_user) and state.complete and not state.decided,
         mine=state.copy_of(current_user))
 
-
-@bp.get("/calibrations/<int:calibration_id>/report.pdf")
-def calibration_report_pdf(calibration_id: int):
-    """The calibration report on paper, issued and stored like the period reports (the same bytes until the
-    decision changes what it says); not before every copy is submitted."""
-    state = _calibration_or_404(calibration_id)
-    if not state.complete:
-        abort(409, _("全部检查员提交后才有报告"))
-    calibration = state.calibration
-    day = clock.local_day(calibration.started_at, clock.zone_of(calibration.workshop.plant))
-    issued = issued_or_500(lambda: issue_period_report(
-        session=db(), kind="calibration", subject=f"calibration-{calibration.id}", period=Period(day, day),
-        workshops=[calibration.workshop], context=_report_context(state)))
-    return pdf_response(issued, f"6S-{calibration.workshop.code}-calibration-{calibration.id}-{day:%Y%m%d}.pdf")
 
 
 def _refused_decision(state: CalibrationState, exc: CalibrationError):
@@ -177,7 +160,7 @@ def _refused_decision(state: CalibrationState, exc: CalibrationError):
 
 @bp.post("/calibrations/<int:calibration_id>/official")
 def calibration_official(calibration_id: int):
-    state = _calibration_or_404(calibration_id)
+    state = calibration_or_404(calibration_id)
     raw = request.form.get("inspection", "")
     try:
         chosen = choose_official(session=db(), user=current_user, calibration=state.calibration,
@@ -191,7 +174,7 @@ def calibration_official(calibration_id: int):
 
 @bp.post("/calibrations/<int:calibration_id>/reconcile")
 def calibration_reconcile(calibration_id: int):
-    state = _calibration_or_404(calibration_id)
+    state = calibration_or_404(calibration_id)
     try:
         reconciled = start_reconciled(session=db(), user=current_user, calibration=state.calibration)
     except CalibrationError as exc:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-from inspections.reports.charts import FONT, _fmt, axis_labels
+from charts import FONT, axis_labels, fmt
 from quality.spc import XmR
 
 INK, MUTED, GRID = "#0f172a", "#475569", "#e2e8f0"
@@ -46,24 +46,24 @@ def control_chart(labels: Sequence[str], chart: XmR, *, width: int = 720, height
         return top + x_h * (high - v) / (high - low)
 
     for tick in _ticks(low, high):
-        parts.append(f'<line x1="{left}" y1="{_fmt(y_at(tick))}" x2="{width - right}" y2="{_fmt(y_at(tick))}" '
-                     f'stroke="{GRID}"/><text x="{left - 6}" y="{_fmt(y_at(tick) + 4)}" text-anchor="end" '
-                     f'fill="{MUTED}">{_fmt(tick)}</text>')
+        parts.append(f'<line x1="{left}" y1="{fmt(y_at(tick))}" x2="{width - right}" y2="{fmt(y_at(tick))}" '
+                     f'stroke="{GRID}"/><text x="{left - 6}" y="{fmt(y_at(tick) + 4)}" text-anchor="end" '
+                     f'fill="{MUTED}">{fmt(tick)}</text>')
     if chart.has_limits:
         parts += _levels(((chart.upper, LIMIT, True, "UNPL"), (chart.centre, CENTRE, False, "x̄"),
                           (chart.lower, LIMIT, True, "LNPL")), y_at, left, width - right, 1.5)
         if chart.baseline < count:  # where the limits stop being computed and start being applied
-            x = _fmt((x_at(chart.baseline - 1) + x_at(chart.baseline)) / 2)
+            x = fmt((x_at(chart.baseline - 1) + x_at(chart.baseline)) / 2)
             parts.append(f'<line x1="{x}" y1="{top}" x2="{x}" y2="{top + x_h}" stroke="{MUTED}" '
                          'stroke-dasharray="2 3"/>')
-    path = " ".join(f"{_fmt(x_at(i))},{_fmt(y_at(v))}" for i, v in enumerate(chart.values))
+    path = " ".join(f"{fmt(x_at(i))},{fmt(y_at(v))}" for i, v in enumerate(chart.values))
     parts.append(f'<polyline points="{path}" fill="none" stroke="{VALUE}" stroke-width="2" stroke-linejoin="round"/>')
     for i, v in enumerate(chart.values):
         if i in flagged:
-            parts.append(f'<circle class="signal" cx="{_fmt(x_at(i))}" cy="{_fmt(y_at(v))}" r="5.5" fill="{SIGNAL}"'
+            parts.append(f'<circle class="signal" cx="{fmt(x_at(i))}" cy="{fmt(y_at(v))}" r="5.5" fill="{SIGNAL}"'
                          f'/>')
         else:
-            parts.append(f'<circle cx="{_fmt(x_at(i))}" cy="{_fmt(y_at(v))}" r="3" fill="{VALUE}"/>')
+            parts.append(f'<circle cx="{fmt(x_at(i))}" cy="{fmt(y_at(v))}" r="3" fill="{VALUE}"/>')
     parts.append(f'<text x="{left}" y="{top - 4}" fill="{INK}" font-weight="700">{escape(value_label)}</text>')
 
     # the moving-range chart
@@ -74,24 +74,24 @@ def control_chart(labels: Sequence[str], chart: XmR, *, width: int = 720, height
     def y_mr(v: float) -> float:
         return mr_top + mr_h * (1 - v / mr_high)
 
-    parts.append(f'<line x1="{left}" y1="{_fmt(y_mr(0))}" x2="{width - right}" y2="{_fmt(y_mr(0))}" stroke="{GRID}"/>'
+    parts.append(f'<line x1="{left}" y1="{fmt(y_mr(0))}" x2="{width - right}" y2="{fmt(y_mr(0))}" stroke="{GRID}"/>'
                  f'<text x="{left}" y="{mr_top - 4}" fill="{INK}" font-weight="700">{escape(range_label)}</text>')
     if chart.mr_upper is not None:
         parts += _levels(((chart.mr_upper, LIMIT, True, "URL"), (chart.mr_centre, CENTRE, False, "mR 均值")),
                          y_mr, left, width - right, 1.2)
     points = [(x_at(i), y_mr(r)) for i, r in enumerate(chart.moving_ranges) if r is not None]
     if len(points) > 1:
-        parts.append(f'<polyline points="{" ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in points)}" fill="none" '
+        parts.append(f'<polyline points="{" ".join(f"{fmt(x)},{fmt(y)}" for x, y in points)}" fill="none" '
                      f'stroke="{VALUE}" stroke-width="1.5"/>')
     for i, r in enumerate(chart.moving_ranges):
         if r is not None:
             over = chart.mr_upper is not None and r > chart.mr_upper
-            parts.append(f'<circle cx="{_fmt(x_at(i))}" cy="{_fmt(y_mr(r))}" r="{4 if over else 2}" '
+            parts.append(f'<circle cx="{fmt(x_at(i))}" cy="{fmt(y_mr(r))}" r="{4 if over else 2}" '
                          f'fill="{SIGNAL if over else VALUE}"/>')
 
     # dates under the moving-range chart, thinned so that no two overlap, the newest always shown
     for i, anchor in axis_labels([x_at(i) for i in range(count)], labels, 12, 4, width - 4):
-        parts.append(f'<text class="x-label" x="{_fmt(x_at(i))}" y="{height - 12}" text-anchor="{anchor}" '
+        parts.append(f'<text class="x-label" x="{fmt(x_at(i))}" y="{height - 12}" text-anchor="{anchor}" '
                      f'fill="{MUTED}">{escape(labels[i])}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # every text above is escaped  # noqa: S704  # nosec B704
@@ -101,11 +101,11 @@ def _levels(levels, y_of, x1: float, x2: float, stroke: float) -> list[str]:
     """Horizontal limit and centre lines across the plot, each named with its value at the right end."""
     parts = []
     for value, colour, dashed, name in levels:
-        y = _fmt(y_of(value))
+        y = fmt(y_of(value))
         dash = ' stroke-dasharray="6 4"' if dashed else ""
         parts.append(f'<line class="limit" x1="{x1}" y1="{y}" x2="{x2}" y2="{y}" stroke="{colour}"{dash} '
-                     f'stroke-width="{stroke}"/><text x="{x2 + 4}" y="{_fmt(y_of(value) + 4)}" fill="{colour}">'
-                     f"{escape(name)} {_fmt(value)}</text>")
+                     f'stroke-width="{stroke}"/><text x="{x2 + 4}" y="{fmt(y_of(value) + 4)}" fill="{colour}">'
+                     f"{escape(name)} {fmt(value)}</text>")
     return parts
 
 
@@ -164,30 +164,30 @@ def pareto_chart(rows, *, links=None, width: int = 720, height: int = 320, title
         return top + plot_h * (1 - p / 100)
 
     for share in (0, 20, 40, 60, 80, 100):
-        y = _fmt(y_share(share))
+        y = fmt(y_share(share))
         mark = share == 80  # the vital few end where the line crosses it
         dashed = ' stroke-dasharray="6 4"' if mark else ""
         parts.append(f'<line x1="{left}" y1="{y}" x2="{width - right}" y2="{y}" stroke="{LIMIT if mark else GRID}"'
-                     f'{dashed}/><text class="axis-label" x="{width - right + 6}" y="{_fmt(y_share(share) + 4)}" '
+                     f'{dashed}/><text class="axis-label" x="{width - right + 6}" y="{fmt(y_share(share) + 4)}" '
                      f'fill="{LIMIT if mark else MUTED}">{share}%</text>')
     for i, row in enumerate(rows):
         x = left + slot * i + (slot - bar) / 2
         y = y_count(row.count)
-        rect = (f'<rect class="bar{" vital" if row.vital else ""}" x="{_fmt(x)}" y="{_fmt(y)}" width="{_fmt(bar)}" '
-                f'height="{_fmt(top + plot_h - y)}" fill="{VALUE if row.vital else "#94a3b8"}">'
+        rect = (f'<rect class="bar{" vital" if row.vital else ""}" x="{fmt(x)}" y="{fmt(y)}" width="{fmt(bar)}" '
+                f'height="{fmt(top + plot_h - y)}" fill="{VALUE if row.vital else "#94a3b8"}">'
                 f"<title>{escape(row.label)}: {row.count}</title></rect>"
-                f'<text class="value-label" x="{_fmt(x + bar / 2)}" y="{_fmt(y - 4)}" text-anchor="middle" '
+                f'<text class="value-label" x="{fmt(x + bar / 2)}" y="{fmt(y - 4)}" text-anchor="middle" '
                 f'fill="{INK}">{row.count}</text>')
         href = links(row) if links else None
         parts.append(f'<a href="{escape(href)}">{rect}</a>' if href else rect)
         cx, cy = x + bar / 2, top + plot_h + 10
-        parts.append(f'<text class="x-label" x="{_fmt(cx)}" y="{_fmt(cy)}" text-anchor="end" fill="{MUTED}" '
-                     f'transform="rotate(-45 {_fmt(cx)} {_fmt(cy)})">{escape(pareto_label(row.label))}</text>')
-    line = " ".join(f"{_fmt(left + slot * i + slot / 2)},{_fmt(y_share(r.cumulative_percent))}"
+        parts.append(f'<text class="x-label" x="{fmt(cx)}" y="{fmt(cy)}" text-anchor="end" fill="{MUTED}" '
+                     f'transform="rotate(-45 {fmt(cx)} {fmt(cy)})">{escape(pareto_label(row.label))}</text>')
+    line = " ".join(f"{fmt(left + slot * i + slot / 2)},{fmt(y_share(r.cumulative_percent))}"
                     for i, r in enumerate(rows))
     parts.append(f'<polyline class="cumulative" points="{line}" fill="none" stroke="{LIMIT}" stroke-width="2"/>')
     for i, r in enumerate(rows):
-        parts.append(f'<circle cx="{_fmt(left + slot * i + slot / 2)}" cy="{_fmt(y_share(r.cumulative_percent))}" '
+        parts.append(f'<circle cx="{fmt(left + slot * i + slot / 2)}" cy="{fmt(y_share(r.cumulative_percent))}" '
                      f'r="3" fill="{LIMIT}"/>')
     # the axis titles in a band of their own above the plot (the tallest bar's count is drawn just under it)
     parts.append(f'<text class="axis-label" x="{left}" y="14" fill="{INK}" font-weight="700">'

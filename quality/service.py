@@ -6,9 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 import clock
+from accounts.models import User
+from actions.models import Finding
+from checklists.models import ChecklistCategory, ChecklistItem
+from inspections.models import Inspection, InspectionStatus
 from inspections.trends import (
     TrendPoint,
     category_names_in_order,
@@ -16,6 +20,8 @@ from inspections.trends import (
     version_changes,
     workshop_trend,
 )
+from quality.agreement import leniency
+from quality.pareto import pareto
 from quality.spc import ALTERNATING_LENGTH, DEFAULT_BASELINE, RUN_LENGTH, TREND_LENGTH, Signal, XmR, xmr
 
 OVERALL = "overall"
@@ -83,12 +89,6 @@ def pareto_of_findings(*, session: Session, workshops, period, by: str = "item")
     """The period's findings (the `finding` rows made at submission and by corrections) at these workshops, counted
     by item (its stable key across versions, worded as last found) or by category; each plant's period in its own
     days."""
-    from sqlmodel import select
-
-    from actions.models import Finding
-    from checklists.models import ChecklistCategory, ChecklistItem
-    from inspections.models import Inspection
-    from quality.pareto import pareto
 
     if by not in ("item", "category"):
         raise ChartError("by", "by is item or category", "bad_by")
@@ -138,11 +138,6 @@ class Leniency:
 def inspector_leniency(*, session: Session, workshops, since, until) -> list[Leniency]:
     """Per inspector, how their overall scores compare with the other inspectors' scores of the same workshops in
     the same month (each plant's months), most lenient first; inspectors never compared are left out."""
-    from sqlmodel import select
-
-    from accounts.models import User
-    from inspections.models import Inspection, InspectionStatus
-    from quality.agreement import leniency
 
     plants = {w.id: w.plant for w in workshops}
     rows = session.exec(select(Inspection.inspector_id, Inspection.workshop_id, Inspection.submitted_at,

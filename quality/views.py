@@ -10,8 +10,8 @@ from sqlmodel import select
 from accounts.days import plant_days
 from accounts.models import Plant
 from accounts.service import get_visible_workshop_or_404, visible_workshops
+from clock.periods import PeriodError, parse_period
 from database import db
-from inspections.reports.periods import PeriodError, parse_period
 from quality.charts import MAX_PARETO_BARS, pareto_chart
 from quality.charts import control_chart as control_chart_svg
 from quality.service import OVERALL, ChartError, control_chart, pareto_of_findings, signal_words

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -19,6 +18,7 @@ from database import begin_writing
 from photos import PhotoError, store_image
 from redtags.models import OUTCOME_NAMES_ZH, RedTag, TagOutcome, TagReason, TagStatus
 from storage import Storage
+from web import CLIENT_KEY
 from webhooks.service import emit
 
 HOLDING_DAYS = (3, 7, 14, 30)  # offered on the form; 7 is the usual 6S practice
@@ -59,7 +59,6 @@ def _note(value: str | None) -> str:
     return value
 
 
-CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def raise_tag(*, session: Session, user: User, workshop: Workshop, what: str, location: str, reason: str,

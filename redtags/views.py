@@ -14,6 +14,7 @@ from sqlmodel import select
 from accounts.days import plant_days
 from accounts.models import Workshop
 from accounts.service import can_see_workshop, get_visible_workshop_or_404, visible_workshops
+from actions.models import CorrectiveAction
 from database import db, reads_first
 from redtags import service
 from redtags.models import RedTag, TagOutcome, TagReason
@@ -80,7 +81,6 @@ def register():
 
 
 def _actions_of(tags):
-    from actions.models import CorrectiveAction
 
     ids = [t.id for t in tags]
     return db().exec(select(CorrectiveAction).where(CorrectiveAction.red_tag_id.in_(ids))).all() if ids else []

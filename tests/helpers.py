@@ -40,7 +40,7 @@ def answer_all(client, inspection_id, items, score_for=lambda i, item: 3, htmx=T
 def token_headers(app, username: str) -> dict[str, str]:
     """An API token for username, as request headers."""
     from accounts.models import User
-    from accounts.service import create_api_token
+    from accounts.sessions import create_api_token
 
     with Session(app.extensions["engine"]) as session:
         user = session.exec(select(User).where(User.username == username)).one()

@@ -4,7 +4,7 @@ from sqlmodel import Session
 
 from accounts.models import Plant, Workshop
 from accounts.service import create_user
-from inspections.demo import load_standard_checklist
+from demo.generate import load_standard_checklist
 
 PASSWORD = "correct-horse-6s"  # noqa: S105 - test data
 

@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import Session, select
 
 from accounts.models import User
-from accounts.service import create_api_token
+from accounts.sessions import create_api_token
 from tests.helpers import published_items
 from tests.seed import PASSWORD
 

@@ -50,7 +50,7 @@ def test_submit_queues_the_reports_and_the_task_issues_them_once(app, client, au
     assert 'data-report-state="ready"' in client.get(f"/inspections/{inspection_id}/report-state").text
 
     # the download is the stored document: no render happens in the request any more
-    import inspections.reports.issuing as issuing
+    import reports.issuing as issuing
 
     monkeypatch.setattr(issuing, "render_pdf", lambda *a, **k: pytest.fail("rendered in the request"))
     response = client.get(f"/inspections/{inspection_id}/report.pdf")
@@ -77,7 +77,7 @@ def test_a_change_of_the_record_issues_the_next_document(app, client, auth):
 
 def test_a_failed_render_is_shown_and_retried(app, client, auth, monkeypatch):
     inspection_id = submitted(client, auth, app)
-    import inspections.reports.issuing as issuing
+    import reports.issuing as issuing
 
     def broken(*_args, **_kwargs):
         raise OSError("fonts missing")
@@ -90,7 +90,7 @@ def test_a_failed_render_is_shown_and_retried(app, client, auth, monkeypatch):
     assert 'data-report-state="failed"' in page and "报告生成失败" in page
     monkeypatch.undo()
     app.config["TASK_STUCK_AFTER"] = 0
-    from inspections.reports.issuing import sweep_task
+    from reports.issuing import sweep_task
 
     with app.app_context():
         sweep_task()  # the periodic sweep queues the failed run again
@@ -165,7 +165,7 @@ def test_healthz_reports_the_queue_and_the_consumer(app, client, auth):
     assert health["status"] == "ok" and health["tasks"]["consumer_alive"] is False
     inspection_id = submitted(client, auth, app)
     assert client.get("/healthz").get_json()["tasks"]["pending"] == 1
-    from inspections.reports.issuing import sweep_task
+    from reports.issuing import sweep_task
 
     with app.app_context():
         sweep_task()  # what the consumer runs every minute: also its heartbeat
@@ -261,7 +261,7 @@ def test_a_process_dying_between_commit_and_queue_loses_no_report(app, client, a
     died right after the commit), yet a minute later the sweep hands it to a consumer and the report is issued."""
     from datetime import UTC, datetime
 
-    from inspections.reports.issuing import sweep_task
+    from reports.issuing import sweep_task
 
     travel(datetime(2026, 12, 7, 1, 0, tzinfo=UTC))
     monkeypatch.setattr(tasks.Tasks, "enqueue", lambda self, name, run_key=None, **kw: None)  # never reached
@@ -288,8 +288,8 @@ def test_a_starting_consumer_takes_back_the_runs_its_dead_predecessor_held(app, 
 
     from sqlmodel import Session, select
 
-    from inspections.reports.issuing import resume_task, sweep_task
     from liveness import holder_mark
+    from reports.issuing import resume_task, sweep_task
     from tasks import TaskRun, _set_run
 
     exited = subprocess.Popen(["true"])

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from inspections.reports.charts import FONT, bar_chart, category_chart, line_chart, radar_chart
+from charts import FONT, bar_chart, category_chart, line_chart, radar_chart
 
 
 def polygon(svg, cls):

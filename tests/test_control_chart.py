@@ -189,8 +189,9 @@ def test_a_joint_inspection_counts_in_leniency_though_not_in_trends(app, client,
 def test_the_like_for_like_view_runs_the_chart_through_a_version_change(app, client, travel):
     """Since the last version change the chart has two points and no limits; like for like it has all six, each
     scored on the items both versions share, so the new item's zeros do not show as a fall."""
+    from checklists.drafts import add_item
     from checklists.models import Checklist, ChecklistVersion
-    from checklists.service import add_item, new_draft, publish_version
+    from checklists.service import new_draft, publish_version
 
     sup = token_headers(app, "sup1")
     start = datetime(2026, 9, 1, 2, 0, tzinfo=UTC)

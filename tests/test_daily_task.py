@@ -25,11 +25,11 @@ def test_the_daily_run_is_due_once_a_day_at_its_utc_time(sqlite_url, tmp_path):
 
 
 def test_one_consumer_at_a_time_and_an_undelivered_run_fails(app, caplog, monkeypatch):
-    import actions.cli
-    from actions.tasks import Undelivered, daily_run_task
+    import daily.tasks
+    from daily.tasks import Undelivered, daily_run_task
 
     calls = []
-    monkeypatch.setattr(actions.cli, "daily_run", lambda say: calls.append(say) or True)  # something undelivered
+    monkeypatch.setattr(daily.tasks, "daily_run", lambda say: calls.append(say) or True)  # something undelivered
     with app.app_context():
         with pytest.raises(Undelivered):
             daily_run_task()

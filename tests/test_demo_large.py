@@ -8,7 +8,7 @@ from sqlmodel import Session, func, select
 from accounts.models import User, Workshop
 from checklists.schemes import scheme_from_dict
 from database import make_engine, upgrade_database, write_session
-from inspections.demo_large import generate_large
+from demo.large import generate_large
 from inspections.models import Answer, CategoryResult, Inspection
 from inspections.scoring import NA, score_inspection
 from inspections.service import category_specs, start_inspection

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from checklists.models import ChecklistCategory, ChecklistItem, ChecklistVersion
 from inspections.models import Inspection
-from inspections.reports.language import english
+from reports.language import english
 from tests.conftest import AuthActions
 from tests.test_report_archive import submitted
 

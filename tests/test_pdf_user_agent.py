@@ -1,4 +1,4 @@
-"""Our lean user-agent stylesheet (inspections/reports/user_agent.css) must print exactly what WeasyPrint's
+"""Our lean user-agent stylesheet (reports/user_agent.css) must print exactly what WeasyPrint's
 own would: the same winning UA declarations on every element of our three reports, and the same pixels."""
 
 import hashlib
@@ -7,9 +7,9 @@ import subprocess
 
 import pytest
 
-import inspections.reports.issuing
-import inspections.reports.period_issuing
-from inspections.reports import pdf
+import reports.issuing
+import reports.period_issuing
+from reports import pdf
 from tests.conftest import AuthActions
 from tests.helpers import answer_all, published_items, start, submit
 
@@ -28,8 +28,8 @@ def printed_html(sqlite_app, monkeypatch):
         captured[len(captured)] = (html, args, kwargs)
         return real_render(html, *args, **kwargs)
 
-    monkeypatch.setattr(inspections.reports.period_issuing, "render_pdf", capture)  # the period reports
-    monkeypatch.setattr(inspections.reports.issuing, "render_pdf", capture)  # issued inspection reports
+    monkeypatch.setattr(reports.period_issuing, "render_pdf", capture)  # the period reports
+    monkeypatch.setattr(reports.issuing, "render_pdf", capture)  # issued inspection reports
     client = app.test_client()
     AuthActions(client).login("sup1")
     items = published_items(app)

@@ -12,10 +12,10 @@ import pytest
 from sqlmodel import Session, select
 
 import clock
-import inspections.reports.period_issuing as period_issuing
+import reports.period_issuing as period_issuing
 import tasks
 from inspections.models import PeriodReport
-from inspections.reports.archive import report_key
+from reports.archive import report_key
 from tasks import TaskRun
 from tests.conftest import AuthActions
 from tests.helpers import answer_all, plant_today, published_items, start, submit

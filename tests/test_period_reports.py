@@ -9,18 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from checklists.schemes import DEFAULT_GRADES
-from inspections.reports.periods import (
-    FindingRow,
-    Period,
-    PeriodError,
-    band_colour,
-    league_table,
-    parse_month,
-    parse_period,
-    previous_month,
-    top_findings,
-)
+from clock.periods import Period, PeriodError, parse_month, parse_period, previous_month
 from inspections.trends import TrendPoint
+from reports.periods import FindingRow, band_colour, league_table, top_findings
 from tests.conftest import AuthActions
 from tests.helpers import answer_all, plant_today, published_items, start, submit
 
@@ -257,7 +248,7 @@ def test_group_dashboard_ranks_plants_within_scope(app, client, clock_at):
 
 
 def test_group_table_is_the_mean_of_workshop_averages():
-    from inspections.reports.periods import group_table
+    from reports.periods import group_table
 
     workshops = [("A1", "甲1"), ("A2", "甲2"), ("B1", "乙1"), ("C1", "丙1")]
     this = {"A1": [point(90, 1, sort=90)], "A2": [point(70, 2, sort=50)], "B1": [point(85, 3, sort=85)]}
@@ -271,7 +262,8 @@ def test_group_table_is_the_mean_of_workshop_averages():
 
 
 def test_plant_average_by_month():
-    from inspections.reports.periods import monthly_average, months_back
+    from clock.periods import months_back
+    from reports.periods import monthly_average
 
     months = months_back(parse_month("2026-02", TODAY), 3)
     assert [m.start for m in months] == [date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1)]
@@ -316,7 +308,7 @@ def failing(overall, day, passed=False, **categories):
 
 
 def test_a_failed_workshop_ranks_after_every_passing_one_and_is_never_best():
-    from inspections.reports.periods import group_table
+    from reports.periods import group_table
 
     workshops = [("A", "甲"), ("B", "乙"), ("C", "丙")]
     # A: 96 % but a critical item failed; B: 80 % passed; C: 70 % passed

@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 from sqlmodel import Session, select
 
 from accounts.models import Plant
-from inspections.reports.periods import league_table
 from inspections.trends import TrendPoint
 from plans.figures import interleave_missed, trend_with_missed
+from reports.periods import league_table
 from tests.browser.conftest import ARTIFACTS
 from tests.helpers import answer_all_api, drawn_signature, token_headers
 from tests.seed import PASSWORD

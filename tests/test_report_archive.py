@@ -12,7 +12,7 @@ import sqlalchemy
 from sqlmodel import Session, select
 
 from inspections.models import Inspection, ReportDocument
-from inspections.reports.archive import issue_report, report_key
+from reports.archive import issue_report, report_key
 from tests.conftest import AuthActions
 from tests.helpers import answer_all, drawn_signature, published_items, start, submit
 from tests.seed import PASSWORD

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from accounts.models import Plant
 from inspections.models import ReportDocument
-from inspections.reports.language import ReportLanguage, report_language_of
+from reports.language import ReportLanguage, report_language_of
 from tests.conftest import AuthActions
 from tests.helpers import drawn_signature
 from tests.seed import PASSWORD
@@ -154,7 +154,7 @@ def test_the_plants_language_is_the_default_and_changes_issue_every_language(sql
 
 
 def test_a_changed_record_issues_every_language_already_issued(sqlite_app):
-    from inspections.reports.issuing import issue_reports_task, languages_to_issue
+    from reports.issuing import issue_reports_task, languages_to_issue
 
     app, client = sqlite_app, sqlite_app.test_client()
     inspection_id = submitted(app, client)

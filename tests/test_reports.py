@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from inspections.reports.fetcher import REPORT_BASE_URL, RefusedResource, StaticOnlyFetcher
-from inspections.reports.pdf import STATIC_DIR, check_pdf_prerequisites, render_pdf
+from reports.fetcher import REPORT_BASE_URL, RefusedResource, StaticOnlyFetcher
+from reports.pdf import STATIC_DIR, check_pdf_prerequisites, render_pdf
 from tests.helpers import answer_all, published_items, start, submit
 from tests.seed import PASSWORD
 

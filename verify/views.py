@@ -12,7 +12,7 @@ import hashlib
 from flask import Blueprint, redirect, request, url_for
 
 from database import db
-from inspections.reports.archive import fingerprint_inside, issued_file, number_inside, number_of, verify
+from reports.archive import fingerprint_inside, issued_file, number_inside, number_of, verify
 from storage import storage
 from web import at_plant, render_page
 

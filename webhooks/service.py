@@ -31,6 +31,7 @@ from standardwebhooks import Webhook
 import clock
 from accounts.models import Plant
 from audit.service import record as audit
+from database import writing
 from outbound import open_url
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -236,7 +237,6 @@ def deliver(session: Session, delivery_id: int) -> Outcome | None:
 
 
 def open_session(engine) -> Session:
-    from database import writing
 
     return Session(writing(engine), expire_on_commit=False)
 

@@ -121,7 +121,7 @@ def test_a_fix_marked_done_without_network_waits_on_the_tablet_and_arrives_once(
     finally:
         context.close()
 
-    from redtags.service import CLIENT_KEY
+    from web import CLIENT_KEY
 
     with Session(app.extensions["engine"]) as session:
         action = session.get(CorrectiveAction, action_id)

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from inspections.reports.charts import line_chart, radar_chart
+from charts import line_chart, radar_chart
 from quality.charts import control_chart, pareto_chart
 from quality.pareto import pareto
 from quality.spc import xmr

@@ -9,7 +9,7 @@ import zlib
 import pikepdf
 import pytest
 
-from inspections.reports.archive import MAX_RECORD_BYTES, bounded_decode, fingerprint_inside
+from reports.archive import MAX_RECORD_BYTES, bounded_decode, fingerprint_inside
 
 INFLATED = 256 * 1024 * 1024  # what the record would inflate to
 

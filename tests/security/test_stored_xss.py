@@ -5,8 +5,9 @@ import subprocess
 from sqlmodel import Session, select
 
 from accounts.models import User, Workshop
+from checklists.drafts import add_item
 from checklists.models import Checklist
-from checklists.service import add_item, new_draft, publish_version
+from checklists.service import new_draft, publish_version
 from tests.conftest import AuthActions
 from tests.helpers import answer_all, published_items, start, submit
 from tests.security.conftest import injected_markup
