@@ -13,7 +13,7 @@ export FLASK_APP := app
 APT_RUN := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fontconfig python3-venv
 APT_TEST := chromium poppler-utils qpdf postgresql libreoffice-calc-nogui redis-server wrk nginx-light openssl
 
-.PHONY: help run serve setup test test-zones bench lint messages system-run system-test clean
+.PHONY: help run serve setup test bench lint messages system-run system-test clean
 
 help:
 	@echo "make run    install everything, migrate, load demo data into an empty database, serve on http://$(HOST):$(PORT)"
@@ -72,22 +72,15 @@ serve:
 	  $(BIN)/gunicorn --workers 2 --threads 4 --bind $(HOST):$(PORT) --control-socket $(CURDIR)/instance/gunicorn.ctl \
 	    'app:create_app()'
 
-# The whole suite on both cores with the machine's zone pinned to UTC, then the day-and-zone tests (marker `clock`)
-# again as a machine in Shanghai and one in Los Angeles would run them: the app's days must not move with TZ.
+# The whole suite on both cores with the machine's zone pinned to UTC; the day-and-zone tests (marker `clock`) run in
+# it again as a machine in Shanghai and one in Los Angeles would run them (tests/conftest.py, MACHINE_ZONES): the
+# app's days must not move with TZ. The imports must keep to the floors of docs/design.md (lint-imports).
 PYTEST_WORKERS ?= 2
 test: system-test $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/bandit -q -c pyproject.toml -r .
 	TZ=UTC $(BIN)/pytest -n $(PYTEST_WORKERS)
-	$(MAKE) --no-print-directory test-zones
-
-# SQLite for the tests run at the clock_at instants; both engines for the two-zone group (a PostgreSQL cluster
-# initialised in that zone, like a server abroad).
-test-zones: $(VENV)/.installed-dev
-	for zone in Asia/Shanghai America/Los_Angeles; do \
-	  echo "== clock tests with TZ=$$zone"; \
-	  TZ=$$zone $(BIN)/pytest -n $(PYTEST_WORKERS) -q -m clock -k "not postgresql or plant_timezones" || exit 1; \
-	done
 
 bench: system-test $(VENV)/.installed-dev
 	$(BIN)/python -m bench
@@ -105,6 +98,7 @@ messages: $(VENV)/.installed-dev
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -48,15 +48,44 @@ CLOCK_INSTANTS = {
 POSTGRESQL_INSTANTS = {"1601Z", "monthend-2359Z"}
 
 
+# The machine's own zone must not move the app's days either: every test marked `clock` runs again as a machine in
+# Shanghai and one in Los Angeles would run it (TZ and time.tzset() in this process; PGTZ makes PostgreSQL's sessions
+# speak that zone, as a server abroad would). On PostgreSQL only the two-zone group (test_plant_timezones) does,
+# the engine's other clock tests stay in UTC. Until #36 these were two more pytest runs after the main one.
+MACHINE_ZONES = ("UTC", "Asia/Shanghai", "America/Los_Angeles")
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.definition.get_closest_marker("clock") is not None:
+        metafunc.fixturenames.insert(0, "machine_zone")  # before the app and the clock are set up
+        metafunc.parametrize("machine_zone", MACHINE_ZONES, indirect=True, ids=lambda zone: f"TZ={zone}")
+
+
+@pytest.fixture
+def machine_zone(request, monkeypatch):
+    """The machine's time zone for one test (the parametrised zone; UTC for a test not marked `clock`)."""
+    zone = getattr(request, "param", "UTC")
+    monkeypatch.setenv("TZ", zone)
+    monkeypatch.setenv("PGTZ", zone)
+    time.tzset()
+    yield zone
+    monkeypatch.undo()
+    time.tzset()
+
+
+def _dropped(item) -> bool:
+    params = getattr(item, "callspec", None) and item.callspec.params
+    if not params or params.get("app") != "postgresql":
+        return False
+    if "clock_at" in params and params["clock_at"] not in POSTGRESQL_INSTANTS:
+        return True
+    return params.get("machine_zone", "UTC") != "UTC" and "test_plant_timezones" not in item.nodeid
+
+
 def pytest_collection_modifyitems(config, items):
     kept, dropped = [], []
     for item in items:
-        params = getattr(item, "callspec", None) and item.callspec.params
-        if (params and params.get("app") == "postgresql" and "clock_at" in params
-                and params["clock_at"] not in POSTGRESQL_INSTANTS):
-            dropped.append(item)
-        else:
-            kept.append(item)
+        (dropped if _dropped(item) else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
