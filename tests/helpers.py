@@ -29,12 +29,16 @@ def start(client, workshop="W1") -> int:
     return int(response.location.rsplit("/", 1)[1])
 
 
-def answer_all(client, inspection_id, items, score_for=lambda i, item: 3, htmx=True):
-    headers = {"HX-Request": "true"} if htmx else {}
+def answer_all(client, inspection_id, items, score_for=lambda i, item: 3):
+    """Score `items` as a supervisor without the tablet's script would: a category at a time through the plain form
+    (保存，下一类). The per-item save (htmx, the outbox) has tests of its own; one request per category keeps the
+    many tests that only need answered sheets from paying 105 requests each."""
+    by_category: dict[str, dict[str, str]] = {}
     for i, item in enumerate(items):
-        response = client.post(f"/inspections/{inspection_id}/answers/{item.key}",
-                               data={f"score-{item.key}": str(score_for(i, item))}, headers=headers)
-        assert response.status_code in (200, 303), response.data
+        by_category.setdefault(item.category_key, {})[f"score-{item.key}"] = str(score_for(i, item))
+    for category_key, form in by_category.items():
+        response = client.post(f"/inspections/{inspection_id}/categories/{category_key}", data=form)
+        assert response.status_code == 303, response.data
 
 
 def token_headers(app, username: str) -> dict[str, str]:
