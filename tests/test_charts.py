@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from charts import FONT, bar_chart, category_chart, line_chart, radar_chart
+from charts import FONT, axis_labels, bar_chart, category_chart, line_chart, radar_chart, text_width
 
 
 def polygon(svg, cls):
@@ -72,3 +72,19 @@ def test_line_chart_legend_sits_below_the_axis_labels():
     axis_label_y = max(float(y) for y in re.findall(r'<text class="x-label" x="[\d.]+" y="([\d.]+)"', svg))
     legend_ys = [float(y) for y in re.findall(r'<rect x="[\d.]+" y="([\d.]+)"', svg)]
     assert len(legend_ys) == 8 and min(legend_ys) > axis_label_y and max(legend_ys) < 300
+
+
+def test_axis_labels_keep_the_newest_and_never_overlap():
+    assert axis_labels([], [], 11, 0, 600) == []
+    xs = [40 + 50 * i for i in range(11)]
+    labels = [f"2026-{m:02d}" for m in range(1, 12)]  # each ~50 px wide at 11 px: every other one fits
+    chosen = axis_labels(xs, labels, 11, 0, 600)
+    assert chosen[0][0] == 0 and chosen[-1][0] == 10  # the first and the newest
+    boxes = [(xs[i] - w / 2, xs[i] + w / 2) for i, _anchor in chosen for w in [text_width(labels[i], 11)]]
+    assert all(b[0] - a[1] >= 8 for a, b in zip(boxes, boxes[1:], strict=False))
+    # twelve points where a step leaves the newest out and it would touch the label before it: that one gives way
+    xs12 = [40 + 50 * i for i in range(12)]
+    chosen12 = [i for i, _anchor in axis_labels(xs12, [*labels, "2026-12"], 11, 0, 700)]
+    assert chosen12[-1] == 11 and 10 not in chosen12
+    # no room for two labels at all: only the newest
+    assert [i for i, _anchor in axis_labels([10, 12], ["2026-11-30", "2026-12-01"], 11, 0, 400)] == [1]

@@ -2,7 +2,7 @@
 keeps to 20 messages a minute."""
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from chatbots import MAX_BYTES, Pacer, Robot, RobotError, check_robot, send, split
@@ -107,6 +107,7 @@ def test_robots_we_cannot_post_to_are_refused_naming_the_field(kind, url, secret
 
 @given(st.text(alphabet=st.sampled_from(["a", "车", "\n", "-", " ", "🙂"]), max_size=3000),
        st.integers(min_value=8, max_value=400))
+@example("前言\n" + "车" * 50 + "🙂a" * 30 + "\n尾", 10)  # a line longer than a part, after a short one: cut by bytes
 def test_split_keeps_every_character_and_every_part_fits(text, limit):
     parts = split(text, limit)
     assert all(len(part.encode()) <= limit for part in parts)

@@ -24,7 +24,8 @@ def test_periods_default_to_twelve_weeks_and_refuse_nonsense():
     assert parse_period(None, None, TODAY) == Period(date(2026, 9, 2), TODAY)
     assert parse_period("2026-01-01", "2026-03-31", TODAY).days == 90
     for raw_from, raw_to, code in (("2026-13-01", None, "bad_date"), ("2026-05-01", "2026-04-01", "reversed"),
-                                   ("2020-01-01", "2026-01-01", "too_long"), ("yesterday", None, "bad_date")):
+                                   ("2020-01-01", "2026-01-01", "too_long"), ("yesterday", None, "bad_date"),
+                                   ("1899-12-31", None, "bad_date"), (None, "9999-01-01", "bad_date")):
         with pytest.raises(PeriodError) as refused:
             parse_period(raw_from, raw_to, TODAY)
         assert refused.value.code == code
@@ -34,9 +35,10 @@ def test_months():
     assert parse_month("2026-02", TODAY) == Period(date(2026, 2, 1), date(2026, 2, 28))
     assert parse_month(None, TODAY) == Period(date(2026, 11, 1), date(2026, 11, 30))
     assert previous_month(parse_month("2026-01", TODAY)) == Period(date(2025, 12, 1), date(2025, 12, 31))
-    for raw in ("2026-13", "11/2026", "2026"):
-        with pytest.raises(PeriodError):
+    for raw in ("2026-13", "11/2026", "2026", "1899-12", "9999-01"):  # the last two: outside the days we store
+        with pytest.raises(PeriodError) as refused:
             parse_month(raw, TODAY)
+        assert refused.value.code == "bad_month"
 
 
 def finding(key, day, inspection_id, text="text"):
@@ -225,6 +227,21 @@ def test_workshop_page_says_which_view_it_shows(app, client):
     n = len(published_items(app))  # one version in the period: every item is common
     assert 'data-view="like"' in like and f"同口径：只按各版共有的 {n} 个检查项计分" in like
     assert re.search(r'<polyline data-series="总分"|<circle', like.split('data-view="like"')[1])
+
+
+def test_the_group_and_plant_pages_are_not_found_for_someone_without_a_workshop(app, client):
+    from sqlmodel import Session
+
+    from accounts.service import create_user
+    from tests.seed import PASSWORD
+
+    with Session(app.extensions["engine"]) as session:
+        create_user(session=session, username="newcomer", password=PASSWORD, role="supervisor")
+        session.commit()
+    AuthActions(client).login("newcomer")
+    assert client.get("/plants").status_code == 404
+    assert client.get("/plants/P1").status_code == 404
+    assert client.get("/plants/P1/report.pdf").status_code == 404
 
 
 @pytest.mark.clock

@@ -72,6 +72,13 @@ def test_xmr_limits_from_the_baseline_and_rule_one():
     assert chart.moving_ranges[0] is None and chart.moving_ranges[13] == 19
 
 
+def test_rule_one_names_a_point_above_the_upper_limit_high():
+    values = [72, 75, 71, 74, 73, 76, 72, 74, 75, 73, 74, 72, 95, 74]
+    chart = xmr(values)
+    assert chart.signals == (Signal(1, 12, 12, "high"),)
+    assert signal_text(chart.signals[0]) == "#13 超出上控制限"
+
+
 def test_fewer_than_four_points_have_no_limits():
     chart = xmr([70, 80, 75])
     assert not chart.has_limits and chart.signals == () and MIN_POINTS == 4
