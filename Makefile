@@ -13,7 +13,7 @@ export FLASK_APP := app
 APT_RUN := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fontconfig python3-venv
 APT_TEST := chromium poppler-utils qpdf postgresql libreoffice-calc-nogui redis-server wrk nginx-light openssl
 
-.PHONY: help run serve setup test bench lint messages system-run system-test clean
+.PHONY: help run serve setup test coverage bench lint messages system-run system-test clean
 
 help:
 	@echo "make run    install everything, migrate, load demo data into an empty database, serve on http://$(HOST):$(PORT)"
@@ -81,6 +81,11 @@ test: system-test $(VENV)/.installed-dev
 	$(BIN)/lint-imports
 	$(BIN)/bandit -q -c pyproject.toml -r .
 	TZ=UTC $(BIN)/pytest -n $(PYTEST_WORKERS)
+
+# Branch coverage of the whole suite (compare before and after a change to the tests: it must not fall).
+coverage: system-test $(VENV)/.installed-dev
+	TZ=UTC $(BIN)/pytest -n $(PYTEST_WORKERS) -q --cov=. --cov-branch --cov-report=term:skip-covered \
+	  --cov-report=json:coverage.json
 
 bench: system-test $(VENV)/.installed-dev
 	$(BIN)/python -m bench
