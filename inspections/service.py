@@ -214,6 +214,18 @@ def editable_item(user: User, inspection: Inspection, item_key: str, found=_NOT_
     return item
 
 
+def check_answer(inspection: Inspection, item_key: str, value: AnswerValue | None, note: str | None) -> None:
+    """A score the version's scheme allows and a note of the allowed length (a save and a correction alike)."""
+    if value is not None:
+        try:
+            validate_answer(value, scheme_from_dict(inspection.version.scheme))
+        except ValueError as exc:
+            raise InspectionError("invalid_score", str(exc), items=[item_key]) from exc
+    if note is not None and len(note) > MAX_NOTE_LENGTH:
+        raise InspectionError("note_too_long", f"the note is longer than {MAX_NOTE_LENGTH} characters",
+                              items=[item_key])
+
+
 def stored_value(value: AnswerValue | None) -> str | None:
     return None if value is None else str(value)
 
@@ -242,16 +254,7 @@ def save_answer(
         session.refresh(inspection, attribute_names=["status"])  # read before the lock: read it again under it
     item = editable_item(user, inspection, item_key, found=found)
     change_key = change_key_of(change_key)
-    scheme = scheme_from_dict(inspection.version.scheme)
-    if value is not None:
-        try:
-            validate_answer(value, scheme)
-        except ValueError as exc:
-            raise InspectionError("invalid_score", str(exc), items=[item_key]) from exc
-    if note is not None and len(note) > MAX_NOTE_LENGTH:
-        raise InspectionError(
-            "note_too_long", f"the note is longer than {MAX_NOTE_LENGTH} characters", items=[item_key]
-        )
+    check_answer(inspection, item_key, value, note)
     note = note.strip() if note is not None else None
     change = _Change(value=value, note=note, flagged=flagged, change_key=change_key, base_revision=base_revision)
     try:

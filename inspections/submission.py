@@ -34,10 +34,8 @@ from inspections.scoring import (
     InspectionScore,
     score_inspection,
     unanswered_keys,
-    validate_answer,
 )
 from inspections.service import (
-    MAX_NOTE_LENGTH,
     MAX_REASON_LENGTH,
     MIN_REASON_LENGTH,
     InspectionError,
@@ -46,6 +44,7 @@ from inspections.service import (
     answers_by_key,
     can_edit,
     category_specs,
+    check_answer,
     find_item,
     lock_inspection,
     progress,
@@ -195,15 +194,8 @@ def correct_answer(*, session: Session, user: User, inspection: Inspection, item
     item = find_item(inspection, item_key)
     if item is None:
         raise InspectionError("unknown_item", f"no item {item_key!r} in this checklist version", status=404)
+    check_answer(inspection, item_key, value, note)
     scheme = scheme_from_dict(inspection.version.scheme)
-    if value is not None:
-        try:
-            validate_answer(value, scheme)
-        except ValueError as exc:
-            raise InspectionError("invalid_score", str(exc), items=[item_key]) from exc
-    if note is not None and len(note) > MAX_NOTE_LENGTH:
-        raise InspectionError("note_too_long", f"the note is longer than {MAX_NOTE_LENGTH} characters",
-                              items=[item_key])
     lock_inspection(session, inspection)
     answer = session.exec(select(Answer).where(Answer.inspection_id == inspection.id,
                                                Answer.item_id == item.id)).one()
