@@ -22,6 +22,8 @@ import assets
 import observability
 import storage
 import web
+from accounts.passwords import DEFAULT_METHOD as DEFAULT_PASSWORD_METHOD
+from accounts.passwords import stored_prefix
 from assets import static_url
 
 DEFAULT_LOCALE = "zh_CN"
@@ -92,10 +94,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         # files (photos, reports, exports): DATA_DIR, or a bucket shared by several servers (see storage.py)
         STORAGE_URL=os.environ.get("STORAGE_URL", ""),
         STORAGE_ENDPOINT_URL=os.environ.get("STORAGE_ENDPOINT_URL", ""),
+        # Werkzeug's method and cost for new passwords (accounts/passwords.py); older hashes move at sign-in.
+        PASSWORD_HASH=os.environ.get("PASSWORD_HASH") or DEFAULT_PASSWORD_METHOD,
     )
     if test_config:
         app.config.update(test_config)
     _refuse_debug_in_production(app)
+    stored_prefix(app.config["PASSWORD_HASH"])  # an unknown method stops the start, not the first sign-in
     instance.mkdir(parents=True, exist_ok=True)
     _ensure_secret(app, Path(app.config.get("SECRET_KEY_FILE") or instance / "secret_key"))
     assets.init_app(app)  # WhiteNoise in front of the app, inside the proxy fix

@@ -16,7 +16,6 @@ from pathlib import Path
 from flask import abort
 from sqlalchemy import delete, exists, func, or_
 from sqlmodel import Session, select
-from werkzeug.security import check_password_hash, generate_password_hash
 
 import clock
 from accounts.devices import NO_DEVICE, Device
@@ -30,6 +29,7 @@ from accounts.models import (
     UserWorkshop,
     Workshop,
 )
+from accounts.passwords import check_against_nothing, check_password, hash_password, needs_rehash
 from audit.service import record
 
 MIN_PASSWORD_LENGTH = 10
@@ -55,10 +55,6 @@ class AccountError(ValueError):
 
 
 # ---- passwords ----
-
-def hash_password(password: str) -> str:
-    return generate_password_hash(password, method="scrypt")
-
 
 def _common_passwords() -> frozenset[str]:
     global _COMMON
@@ -226,7 +222,7 @@ def set_password(*, session: Session, actor: User | None, user: User, password: 
 
 
 def verify_password(user: User, password: str) -> bool:
-    return check_password_hash(user.password_hash, password)
+    return check_password(user.password_hash, password)
 
 
 # ---- signing in, with a rate limit ----
@@ -291,10 +287,10 @@ def sign_in(*, session: Session, username: str, password: str, address: str, dev
         raise refused
     user = session.exec(select(User).where(func.lower(User.username) == name)).first()
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)  # same time as a real check: names cannot be probed
+        check_against_nothing(password)
         ok = False
     else:
-        ok = check_password_hash(user.password_hash, password) and user.active
+        ok = check_password(user.password_hash, password) and user.active
     if not ok:
         session.add(LoginAttempt(username=name, address=address, device=device.device_id or "", trusted=trusted,
                                  known=user is not None))
@@ -303,6 +299,9 @@ def sign_in(*, session: Session, username: str, password: str, address: str, dev
         raise SignInRefused("wrong")
     if user.access_expires_on is not None and user.access_expires_on < access_day(session=session, user=user):
         raise SignInRefused("expired", day=user.access_expires_on)
+    if needs_rehash(user.password_hash):  # kept at another cost than today's PASSWORD_HASH: moved to it
+        user.password_hash = hash_password(password)
+        session.add(user)
     # the right password clears the failures of the side it came from: this browser's, or the untrusted ones
     session.exec(delete(LoginAttempt).where(LoginAttempt.username == name, *(
         (LoginAttempt.device == device.device_id, LoginAttempt.trusted) if trusted
@@ -323,14 +322,12 @@ def authenticate(*, session: Session, username: str, password: str) -> User | No
     """For scripts and tests: the user or None, without a rate limit."""
     user = session.exec(select(User).where(func.lower(User.username) == username.strip().lower())).first()
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_against_nothing(password)
         return None
-    if not check_password_hash(user.password_hash, password) or not user.active:
+    if not check_password(user.password_hash, password) or not user.active:
         return None
     return user
 
-
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 
 
 def is_usable(user: User | None, *, session: Session) -> bool:

@@ -224,6 +224,10 @@ def sqlite_url(sqlite_template, tmp_path) -> str:
 # a plant's own systems (outbound.py); tests/security/test_outbound.py runs without it
 TEST_OUTBOUND_ALLOW = "127.0.0.0/8,::1,localhost"
 os.environ.setdefault("OUTBOUND_ALLOW", TEST_OUTBOUND_ALLOW)  # code outside an app (robots, consumers) reads it here
+# a sign-in checks the password at this cost instead of scrypt's default (0.1 s and 32 MB each, thousands of times);
+# tests/test_passwords.py checks the default and the move between costs
+TEST_PASSWORD_HASH = "scrypt:1024:8:1"
+os.environ.setdefault("PASSWORD_HASH", TEST_PASSWORD_HASH)  # the seed and servers started by tests read it here
 
 
 def _make_app(url: str, tmp_path: Path, **extra):
