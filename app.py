@@ -357,9 +357,11 @@ def _subscribe(app: Flask) -> None:
     """Each package that reacts to another's news (events.py) connects its handlers."""
     import actions.service
     import reports.issuing
+    import webhooks.service
 
     actions.service.init_app(app)  # findings → corrective actions; the form shows the open ones by each item
     reports.issuing.init_app(app)  # a record changed → its reports issued again; the result page shows it
+    webhooks.service.init_app(app)  # the plant's news → deliveries to its endpoints
 
 
 def _init_tasks(app: Flask) -> None:

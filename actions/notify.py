@@ -28,9 +28,9 @@ from accounts.models import Plant, Role, User, UserPlant, UserWorkshop, Workshop
 from accounts.robots import as_robot, robots_of
 from actions.models import OPEN_STATUSES, CorrectiveAction, Finding, NotificationDelivery
 from chatbots import plain_in_markdown
+from events import News, announce
 from outbound import open_url
 from plans.reminders import chat_text, mail_text
-from webhooks.service import emit, subscribed
 
 
 @dataclass(frozen=True)
@@ -141,17 +141,12 @@ def announce_overdue(session: Session, rows: list[OverdueRow]) -> int:
     is a new event. Returns how many deliveries were made."""
     plants = {p.code: p for p in session.exec(select(Plant))}
     workshops = {w.id: w.code for w in session.exec(select(Workshop))}
-    listening = {code: subscribed(session, plant.id, "action.overdue") for code, plant in plants.items()}
-    made = 0
-    for row in rows:
-        if listening.get(row.plant_code):
-            made += len(emit(session, plant_id=plants[row.plant_code].id, event="action.overdue",
-                             endpoints=listening[row.plant_code],
-                             event_id=f"evt_action_overdue_{row.action_id}_{row.due_on:%Y%m%d}", data={
-                                 "action": row.action_id, "workshop": workshops[row.workshop_id],
-                                 "subject": row.item_text, "owner": row.owner_name or None,
-                                 "due_on": row.due_on.isoformat(), "days_overdue": (row.today - row.due_on).days}))
-    return made
+    return announce(session, *(News(
+        plants[row.plant_code].id, "action.overdue",
+        {"action": row.action_id, "workshop": workshops[row.workshop_id], "subject": row.item_text,
+         "owner": row.owner_name or None, "due_on": row.due_on.isoformat(),
+         "days_overdue": (row.today - row.due_on).days},
+        event_id=f"evt_action_overdue_{row.action_id}_{row.due_on:%Y%m%d}") for row in rows))
 
 
 def recipients(session: Session, rows: list[OverdueRow]) -> tuple[dict, dict]:

@@ -27,11 +27,11 @@ from audit.service import record as audit
 from checklists.schemes import DEFAULT_DUE_DAYS as SCHEME_DUE_DAYS
 from checklists.schemes import scheme_from_dict
 from database import begin_writing
+from events import News, announce
 from inspections.models import Inspection, InspectionStatus, is_finding_answer
 from photos import PhotoError, store_image
 from storage import Storage
 from web import CLIENT_KEY
-from webhooks.service import emit, subscribed
 
 DEFAULT_DUE_DAYS = dict(zip((Severity.critical, Severity.normal), SCHEME_DUE_DAYS, strict=True))
 MAX_TEXT = 2000
@@ -109,19 +109,17 @@ def record_findings(*, session: Session, inspection: Inspection, today: date) ->
 
 
 def _announce_findings(session: Session, inspection: Inspection, findings: list[Finding]) -> None:
-    endpoints = subscribed(session, inspection.workshop.plant_id, "finding.created") if findings else []
-    if not endpoints:
+    if not findings:
         return
     actions = {a.finding_id: a for a in session.exec(select(CorrectiveAction).where(
         CorrectiveAction.finding_id.in_([f.id for f in findings])))}
     texts = {item.id: item.text for category in inspection.version.categories for item in category.items}
-    for finding in findings:
-        action = actions[finding.id]
-        emit(session, plant_id=inspection.workshop.plant_id, event="finding.created", endpoints=endpoints, data={
-            "finding": finding.id, "inspection": inspection.id, "workshop": inspection.workshop.code,
-            "item": finding.item_key, "item_text": texts.get(finding.item_id), "score": finding.score,
-            "flagged": finding.flagged, "severity": finding.severity.value, "note": finding.note,
-            "action": action.id, "due_on": action.due_on.isoformat()})
+    announce(session, *(News(inspection.workshop.plant_id, "finding.created", {
+        "finding": finding.id, "inspection": inspection.id, "workshop": inspection.workshop.code,
+        "item": finding.item_key, "item_text": texts.get(finding.item_id), "score": finding.score,
+        "flagged": finding.flagged, "severity": finding.severity.value, "note": finding.note,
+        "action": actions[finding.id].id, "due_on": actions[finding.id].due_on.isoformat()})
+        for finding in findings))
 
 
 # ---- who may ----
@@ -289,9 +287,9 @@ def verify(*, session: Session, user: User, action: CorrectiveAction, comment: s
     action.closed_at, action.closed_by_id = clock.now(), user.id
     _event(session, user, action, ActionStatus.verified, _text(comment, "the comment"), inspection_id)
     workshop = session.get(Workshop, action.workshop_id)
-    emit(session, plant_id=workshop.plant_id, event="action.verified", data={
+    announce(session, News(workshop.plant_id, "action.verified", {
         "action": action.id, "workshop": workshop.code, "finding": action.finding_id, "red_tag": action.red_tag_id,
-        "verified_by": user.username, "verified_at": action.closed_at.isoformat(), "comment": comment or ""})
+        "verified_by": user.username, "verified_at": action.closed_at.isoformat(), "comment": comment or ""}))
     return action
 
 

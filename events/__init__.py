@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from blinker import Namespace
@@ -79,6 +80,31 @@ Sent by inspections.service and actions.service with ``inspection``. On their ow
 reports never undoes the change (a report missing is issued at download). Handled by reports (a
 report run queued after the commit).""", must_succeed=False)
 
+
+
+@dataclass(frozen=True)
+class News:
+    """One piece of news for the plant's outside systems."""
+
+    plant_id: int
+    event: str  # its name for them ("inspection.submitted"; webhooks.service.EVENTS lists every one)
+    data: dict  # what they are told, as JSON
+    event_id: str | None = None  # news a daily job may find again (an action overdue) is delivered once
+
+
+announced = Event("announced", """News for the plant's outside systems: ``news``, a list of News (an inspection
+submitted, findings made, an action verified or overdue, a red tag escalated, a plan's occurrence skipped or
+missed, a report issued). Sent by inspections, actions, plans, red tags and reports, in the transaction of the
+change. Must succeed and required: the deliveries are an outbox written with the change, so no change commits
+without its news, and a consumer sends them after the commit, retrying. Handlers return how many deliveries they
+made. Handled by webhooks (one delivery per subscribed endpoint).""", must_succeed=True, required=True)
+
+
+def announce(session, *news: News) -> int:
+    """Tell the outside systems (events.announced); how many deliveries that made."""
+    return sum(announced.send(session, news=list(news))) if news else 0
+
+
 inspection_form_shown = Event("inspection-form-shown", """A draft inspection's form is being shown: handlers return
 what they add beside its items (a dict merged into the page's context). Sent by inspections.views with
 ``inspection`` and ``user``. A page hook. Must succeed (run directly). Handled by actions (earlier findings'
@@ -99,4 +125,4 @@ def merged(results: list[dict]) -> dict:
     return context
 
 
-ALL = (findings_due, record_changed, inspection_form_shown, inspection_record_shown)
+ALL = (findings_due, record_changed, announced, inspection_form_shown, inspection_record_shown)

@@ -51,7 +51,6 @@ from inspections.service import (
     stored_value,
 )
 from inspections.signatures import SignatureRole, record_signature
-from webhooks.service import emit
 
 
 @dataclass(frozen=True)
@@ -160,13 +159,13 @@ def became_official(*, session: Session, inspection: Inspection, today: date | N
 
 def _announce_submitted(session: Session, inspection: Inspection, findings: int) -> None:
     version = inspection.version
-    emit(session, plant_id=inspection.workshop.plant_id, event="inspection.submitted", data={
+    events.announce(session, events.News(inspection.workshop.plant_id, "inspection.submitted", {
         "inspection": inspection.id, "workshop": inspection.workshop.code,
         "checklist": {"key": version.checklist.key, "version": version.number},
         "inspector": inspection.inspector.username, "submitted_at": inspection.submitted_at.isoformat(),
         "overall_percent": None if inspection.overall_percent is None else round(inspection.overall_percent, 2),
         "grade": inspection.grade, "passed": inspection.passed, "findings": findings,
-        "calibration": inspection.calibration_id})
+        "calibration": inspection.calibration_id}))
 
 
 def record_changed(session: Session, inspection: Inspection) -> None:

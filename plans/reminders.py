@@ -15,10 +15,10 @@ from sqlmodel import Session, select
 from accounts.days import PlantDays
 from accounts.models import Plant, Role, User, UserPlant, UserWorkshop, Workshop
 from chatbots import plain_in_markdown
+from events import News, announce
 from plans.models import InspectionPlan
 from plans.occurrences import Occurrence, occurrences
 from plans.recurrence import State
-from webhooks.service import emit
 
 KINDS = ("opens_tomorrow", "closes_today", "overdue", "missed")
 HEADINGS = {"opens_tomorrow": "明天开始", "closes_today": "今天截止", "overdue": "已超期，可补检", "missed": "昨天漏检"}
@@ -65,16 +65,13 @@ def announce_missed(session: Session, rows: list[ReminderRow]) -> int:
     """`plan.occurrence_missed` for each occurrence missed (the day after its window, or its late period,
     closed), once: the event id is made of the occurrence's. Returns how many deliveries were made."""
     workshops = {w.id: w.code for w in session.exec(select(Workshop))}
-    made = 0
-    for row in rows:
-        if row.kind != "missed":
-            continue
-        made += len(emit(session, plant_id=row.plant_id, event="plan.occurrence_missed",
-                         event_id="evt_missed_" + hashlib.sha256(row.occurrence_id.encode()).hexdigest()[:28],
-                         data={"occurrence": row.occurrence_id, "workshop": workshops[row.workshop_id],
-                               "opens_on": row.opens_on.isoformat(), "closes_on": row.closes_on.isoformat(),
-                               "late_until": row.late_until.isoformat() if row.late_until else None}))
-    return made
+    return announce(session, *(News(
+        row.plant_id, "plan.occurrence_missed",
+        {"occurrence": row.occurrence_id, "workshop": workshops[row.workshop_id],
+         "opens_on": row.opens_on.isoformat(), "closes_on": row.closes_on.isoformat(),
+         "late_until": row.late_until.isoformat() if row.late_until else None},
+        event_id="evt_missed_" + hashlib.sha256(row.occurrence_id.encode()).hexdigest()[:28])
+        for row in rows if row.kind == "missed"))
 
 
 def reminder_rows(session: Session, days: PlantDays) -> list[ReminderRow]:

@@ -17,10 +17,10 @@ from accounts.models import Plant, Role, User, Workshop
 from accounts.service import can_inspect, can_see_workshop, is_manager, visible_workshops
 from checklists.models import Checklist
 from checklists.service import versions_for_workshop
+from events import News, announce
 from plans.models import InspectionPlan, PlanSkip, PlanVersion
 from plans.occurrences import OPEN_STATES, Occurrence, monday_of, occurrences, parse_occurrence_id, previous_open
 from plans.recurrence import PlanError, Recurrence, State, parse_recurrence
-from webhooks.service import emit
 
 MAX_REASON = 200
 # Overdue lasts until the next window opens: up to a year for a yearly plan (a longer late one is not looked for).
@@ -353,8 +353,8 @@ def skip_occurrence(*, session: Session, actor: User, occurrence: Occurrence, re
                  new={"workshop_id": occurrence.workshop_id, "opens_on": occurrence.window.opens_on.isoformat(),
                       "reason": reason})
     workshop = session.get(Workshop, occurrence.workshop_id)
-    emit(session, plant_id=workshop.plant_id, event="plan.occurrence_skipped", data={
+    announce(session, News(workshop.plant_id, "plan.occurrence_skipped", {
         "occurrence": occurrence.id, "plan": plan.id, "workshop": workshop.code,
         "opens_on": occurrence.window.opens_on.isoformat(), "closes_on": occurrence.window.closes_on.isoformat(),
-        "reason": reason, "skipped_by": actor.username})
+        "reason": reason, "skipped_by": actor.username}))
     return skip

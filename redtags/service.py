@@ -15,11 +15,11 @@ from accounts.service import can_inspect, visible_workshops
 from actions.models import ActionEvent, ActionStatus, CorrectiveAction, Priority
 from audit.service import record as audit
 from database import begin_writing
+from events import News, announce
 from photos import PhotoError, store_image
 from redtags.models import OUTCOME_NAMES_ZH, RedTag, TagOutcome, TagReason, TagStatus
 from storage import Storage
 from web import CLIENT_KEY
-from webhooks.service import emit
 
 HOLDING_DAYS = (3, 7, 14, 30)  # offered on the form; 7 is the usual 6S practice
 MAX_HOLDING_DAYS = 90
@@ -162,10 +162,10 @@ def escalate_due(*, session: Session, days: PlantDays) -> list[CorrectiveAction]
         session.flush()
         audit(session, actor=None, action="red_tag.escalate", object_type="red_tag", object_id=tag.id,
               old={"status": "held"}, new={"status": "escalated", "action": action.id})
-        emit(session, plant_id=tag.workshop.plant_id, event="red_tag.escalated", data={
+        announce(session, News(tag.workshop.plant_id, "red_tag.escalated", {
             "red_tag": tag.number, "workshop": tag.workshop.code, "what": tag.what, "quantity": tag.quantity,
             "location": tag.location, "reason": tag.reason.value, "tagged_on": tag.tagged_on.isoformat(),
-            "hold_until": tag.hold_until.isoformat(), "action": action.id, "due_on": action.due_on.isoformat()})
+            "hold_until": tag.hold_until.isoformat(), "action": action.id, "due_on": action.due_on.isoformat()}))
         created.append(action)
     return created
 

@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 from accounts.models import User
 from actions.models import CorrectiveAction, Finding
 from database import write_session
+from events import News, announce
 from inspections.markup import layers_of
 from inspections.models import Inspection, ReportDocument
 from inspections.photo_uploads import photos_by_item
@@ -30,7 +31,6 @@ from inspections.signatures import signatures_of
 from inspections.submission import corrections_of
 from reports.language import document_suffix
 from storage import Storage, StoredFileError
-from webhooks.service import emit
 
 REPORT_KINDS = ("full", "findings")
 
@@ -192,11 +192,11 @@ class IssuedReport:
 
 def announce_issued(session: Session, inspection: Inspection, document: ReportDocument, number: str) -> None:
     """`report.issued`, in the transaction that stores the document."""
-    emit(session, plant_id=inspection.workshop.plant_id, event="report.issued", data={
+    announce(session, News(inspection.workshop.plant_id, "report.issued", {
         "document": number, "inspection": inspection.id, "workshop": inspection.workshop.code,
         "kind": document.kind, "language": document.language, "sequence": document.sequence, "reason": document.reason,
         "file_sha256": document.file_sha256, "record_sha256": document.record_sha256,
-        "byte_size": document.byte_size, "verify": f"/verify/{document.file_sha256}"})
+        "byte_size": document.byte_size, "verify": f"/verify/{document.file_sha256}"}))
 
 
 def issue_report(

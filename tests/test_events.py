@@ -82,3 +82,40 @@ def test_a_failing_report_handler_does_not_undo_the_submit(app, client, auth, ca
     assert _state(app, inspection_id) == (InspectionStatus.submitted, 3, 1)
     with Session(app.extensions["engine"]) as session:  # what the failing handler wrote was rolled back alone
         assert session.exec(select(tasks.TaskRun).where(tasks.TaskRun.key == "half-written")).first() is None
+
+
+def test_the_news_is_delivered_with_the_change_or_the_change_is_undone(app, client, auth):
+    """events.announced must succeed: the webhook deliveries are an outbox written in the change's transaction, so
+    a submit whose news cannot be written is no submit (and nothing is half-announced)."""
+    from webhooks.models import WebhookDelivery
+    from webhooks.service import create_endpoint
+
+    with Session(app.extensions["engine"]) as session:
+        from accounts.models import Plant, User
+
+        admin = session.exec(select(User).where(User.username == "admin")).one()
+        plant = session.exec(select(Plant).where(Plant.code == "P1")).one()
+        create_endpoint(session=session, actor=admin, plant=plant, url="http://127.0.0.1:9/hooks",
+                        events=["inspection.submitted", "finding.created"])
+        session.commit()
+    inspection_id = _answered(client, auth, app)
+
+    def broken(*, session, news):
+        raise RuntimeError("the news could not be written")
+
+    events.announced.connect(broken)
+    try:
+        with pytest.raises(RuntimeError, match="could not be written"):
+            submit(client, inspection_id)
+    finally:
+        events.announced.disconnect(broken)
+    assert _state(app, inspection_id) == (InspectionStatus.draft, 0, 0)
+    assert submit(client, inspection_id).status_code == 303
+    with Session(app.extensions["engine"]) as session:
+        told = sorted(d.event for d in session.exec(select(WebhookDelivery)))
+    assert told == ["finding.created"] * 3 + ["inspection.submitted"]  # each finding, then the submit
+
+
+def test_news_of_an_unknown_kind_is_refused_by_name(app):
+    with Session(app.extensions["engine"]) as session, pytest.raises(ValueError, match="'inspection.sumbitted'"):
+        events.announce(session, events.News(1, "inspection.sumbitted", {}))

@@ -29,6 +29,7 @@ from sqlmodel import Session, select
 from standardwebhooks import Webhook
 
 import clock
+import events
 from accounts.models import Plant
 from audit.service import record as audit
 from database import writing
@@ -114,6 +115,28 @@ def _message(event_id: str, event: str, plant: Plant, data: dict) -> str:
     return json.dumps({"id": event_id, "type": event, "timestamp": clock.now().isoformat(timespec="seconds"),
                        "plant": plant.code, "data": data}, ensure_ascii=False, separators=(",", ":"),
                       sort_keys=True)
+
+
+def init_app(app) -> None:
+    """The plant's news (events.announced) becomes deliveries to its endpoints."""
+    events.announced.connect(deliver_news)
+
+
+def deliver_news(*, session: Session, news: list[events.News]) -> int:
+    """One delivery per subscribed endpoint for each piece of news; the endpoints are looked up once per plant and
+    event however much news there is (the daily run announces every overdue action at once)."""
+    listening: dict[tuple[int, str], list[WebhookEndpoint]] = {}
+    made = 0
+    for item in news:
+        if item.event not in EVENTS:
+            raise ValueError(f"unknown webhook event {item.event!r}")
+        key = (item.plant_id, item.event)
+        if key not in listening:
+            listening[key] = subscribed(session, item.plant_id, item.event)
+        if listening[key]:
+            made += len(emit(session, plant_id=item.plant_id, event=item.event, data=item.data,
+                             endpoints=listening[key], event_id=item.event_id))
+    return made
 
 
 def subscribed(session: Session, plant_id: int, event: str) -> list[WebhookEndpoint]:
