@@ -114,19 +114,20 @@ def answer_all_api(client, headers: dict, inspection_id: int, score: int = 3) ->
     return keys
 
 
-def answer_all_in_one_go(app, inspection_id: int, username: str, score=3, scores: dict | None = None) -> list[str]:
-    """Every item answered through the domain's own save (inspections.service.save_answer: the same checks,
-    revisions, history and audit), in one transaction without HTTP: for tests whose subject is what follows the
-    answers (charts, Pareto, plans, webhooks). The form's and the API's saves are tested on their own; 105 PUTs
-    per inspection made the control chart tests the slowest of the suite. The item keys, in order."""
+def answer_all_in_one_go(app, inspection_id: int, score=3, scores: dict | None = None) -> list[str]:
+    """Every item answered by the inspection's inspector through the domain's own save
+    (inspections.service.save_answer: the same checks, revisions, history and audit), in one transaction without
+    HTTP: for tests whose subject is what follows the answers (rankings, charts, Pareto, plans, webhooks). The
+    form's and the API's saves are tested on their own; 105 PUTs per inspection made the control chart tests the
+    slowest of the suite. `scores` by item key, else `score`. The item keys, in order."""
     from accounts.models import User
     from inspections.models import Inspection
     from inspections.service import save_answer
 
     scores = scores or {}
     with app.app_context(), Session(app.extensions["engine"]) as session:
-        user = session.exec(select(User).where(User.username == username)).one()
         inspection = session.get(Inspection, inspection_id)
+        user = session.get(User, inspection.inspector_id)
         keys = [item.key for category in inspection.version.categories for item in category.items]
         for key in keys:
             save_answer(session=session, user=user, inspection=inspection, item_key=key,

@@ -9,9 +9,9 @@ from tests.helpers import answer_all_in_one_go, drawn_signature, token_headers
 from tests.seed import PASSWORD
 
 
-def _inspect(client, headers, scores, username="sup1") -> int:
+def _inspect(client, headers, scores) -> int:
     inspection = client.post("/api/v1/workshops/W1/inspections", headers=headers).get_json()["id"]
-    answer_all_in_one_go(client.application, inspection, username, score=scores)
+    answer_all_in_one_go(client.application, inspection, score=scores)
     assert client.post(f"/api/v1/inspections/{inspection}/submit", headers=headers,
                        json={"signature": drawn_signature(), "password": PASSWORD}).status_code == 200
     return inspection
@@ -61,9 +61,9 @@ def test_the_control_chart_page_draws_limits_and_names_the_signal(app, client, a
     assert client.get("/workshops/W3/control-chart").status_code == 404
 
 
-def _inspect_with(client, headers, low: dict[str, int], username="sup1") -> int:
+def _inspect_with(client, headers, low: dict[str, int]) -> int:
     inspection = client.post("/api/v1/workshops/W1/inspections", headers=headers).get_json()["id"]
-    answer_all_in_one_go(client.application, inspection, username, scores=low)
+    answer_all_in_one_go(client.application, inspection, scores=low)
     assert client.post(f"/api/v1/inspections/{inspection}/submit", headers=headers,
                        json={"signature": drawn_signature(), "password": PASSWORD}).status_code == 200
     return inspection
@@ -143,8 +143,7 @@ def test_managers_see_who_scores_high_on_the_same_floors(app, client, auth, trav
     travel(datetime(2026, 11, 3, 2, 0, tzinfo=UTC))
     _inspect_with(client, token_headers(app, "sup1"), {})  # every item 3: 75 %
     travel(datetime(2026, 11, 10, 2, 0, tzinfo=UTC))
-    _inspect_with(client, token_headers(app, "manager"), {"sort-01": 0, "sort-02": 0, "sort-03": 0},
-                  username="manager")
+    _inspect_with(client, token_headers(app, "manager"), {"sort-01": 0, "sort-02": 0, "sort-03": 0})
     travel(datetime(2026, 12, 2, 2, 0, tzinfo=UTC))
     auth.login("manager")
     page = client.get("/plants/P1?month=2026-11").get_data(as_text=True)
@@ -204,7 +203,7 @@ def test_the_like_for_like_view_runs_the_chart_through_a_version_change(app, cli
     for week in (5, 6):
         travel(start + timedelta(weeks=week))
         inspection = client.post("/api/v1/workshops/W1/inspections", headers=sup).get_json()["id"]
-        answer_all_in_one_go(app, inspection, "sup1", score=3)
+        answer_all_in_one_go(app, inspection, score=3)
         assert client.put(f"/api/v1/inspections/{inspection}/answers/{new_key}", headers=sup,
                           json={"score": 0}).status_code == 200
         assert client.post(f"/api/v1/inspections/{inspection}/submit", headers=sup,

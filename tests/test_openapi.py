@@ -95,7 +95,13 @@ def world(request, tmp_path_factory):
     app = _make_app(url, folder)
     known = _records(app, app.test_client())
     tokens = {user: token_headers(app, user) for user in ("admin", "manager")}
-    yield app, known, tokens
+    # the document as Schemathesis reads it, once per app (a third of each operation's test went to reading it):
+    # who may is for the security tests (tests/security): here every request carries the manager's or the
+    # admin's token, so Schemathesis must not make (or mangle) credentials of its own — a mangled one beside ours
+    # would be "invalid input accepted".
+    loaded = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    loaded.raw_schema.pop("security")
+    yield app, known, tokens, loaded
     app.extensions["engine"].dispose()
     if janitor is not None:
         janitor.drop()
@@ -103,16 +109,11 @@ def world(request, tmp_path_factory):
 
 @pytest.mark.parametrize(("label", "mode"), _operations())
 def test_every_operation_keeps_the_document(world, label, mode):
-    app, known, tokens = world
+    app, known, tokens, loaded = world
     method, path = label.split(" ", 1)
     caller = "admin" if path.startswith(("/api/v1/users", "/api/v1/audit")) or path in ADMIN_PLANT_PATHS else "manager"
     # identity: the in-process client does not undo Flask-Compress's gzip/br as an HTTP client would
     headers = tokens[caller] | {"Accept-Encoding": "identity"}
-    loaded = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
-    # Who may is for the security tests (tests/security): here every request carries the manager's token, so
-    # Schemathesis must not make (or mangle) credentials of its own — a mangled one beside ours would be
-    # "invalid input accepted".
-    loaded.raw_schema.pop("security")
     operation = loaded[path][method]
     # a multipart form carries text only: "note" sent as the integer -1658378 arrives as the text "-1658378",
     # which a form must accept; the other negative cases (a field missing, an unknown one) still apply
@@ -165,7 +166,7 @@ def test_the_documented_links_hold_in_sequences(world):
     """Schemathesis follows the document's links: start an inspection, then read, answer, photograph and submit
     that one; make a plan, then read, change and pause it; raise a red tag, then decide it … every answer on the
     way as described."""
-    app, _known, tokens = world
+    app, _known, tokens, _shared = world  # a schema of its own: the hook below must not reach the others
     loaded = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     loaded.raw_schema.pop("security")
     excluded = [check for check in CHECKS.get_all() if check.__name__ in EXCLUDED]

@@ -92,7 +92,7 @@ def subscribe(app, client, auth, url: str, events: list[str]) -> WebhookEndpoint
 def submitted_inspection(app, client, low_items: int = 2) -> int:
     sup = token_headers(app, "sup1")
     inspection = client.post("/api/v1/workshops/W1/inspections", headers=sup).get_json()["id"]
-    keys = answer_all_in_one_go(app, inspection, "sup1")
+    keys = answer_all_in_one_go(app, inspection)
     for key in keys[:low_items]:  # findings
         assert client.put(f"/api/v1/inspections/{inspection}/answers/{key}", headers=sup,
                           json={"score": 1}).status_code == 200
