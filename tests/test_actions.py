@@ -12,7 +12,7 @@ from accounts.models import User
 from actions.models import ActionEvent, CorrectiveAction, Finding
 from actions.service import due_days
 from audit.models import AuditEvent
-from tests.helpers import answer_all, plant_today, published_items, start, submit
+from tests.helpers import answer_all_in_one_go, plant_today, published_items, start, submit
 from tests.test_photos import jpeg_bytes
 
 LOW = (0, 5, 40)  # the indexes of the items scored 1 (a finding) in these tests
@@ -21,7 +21,8 @@ LOW = (0, 5, 40)  # the indexes of the items scored 1 (a finding) in these tests
 def found(app, client, auth) -> int:
     auth.login("sup1")
     inspection_id = start(client)
-    answer_all(client, inspection_id, published_items(app), score_for=lambda i, item: 1 if i in LOW else 3)
+    answer_all_in_one_go(app, inspection_id, scores={  # the actions are the subject: the answers in one go
+        item.key: 1 if i in LOW else 3 for i, item in enumerate(published_items(app))})
     assert submit(client, inspection_id).status_code == 303
     auth.logout()
     return inspection_id

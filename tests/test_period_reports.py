@@ -13,7 +13,7 @@ from clock.periods import Period, PeriodError, parse_month, parse_period, previo
 from inspections.trends import TrendPoint
 from reports.periods import FindingRow, band_colour, league_table, top_findings
 from tests.conftest import AuthActions
-from tests.helpers import answer_all, plant_today, published_items, start, submit
+from tests.helpers import answer_all_in_one_go, plant_today, published_items, start, submit
 
 TODAY = date(2026, 11, 24)
 
@@ -88,8 +88,10 @@ def pdf_text(data: bytes, tmp_path) -> str:
 
 
 def inspect(app, client, workshop, score_for):
+    """An inspection answered in one go (these tests are about what the records add up to), submitted by form."""
     inspection_id = start(client, workshop)
-    answer_all(client, inspection_id, published_items(app), score_for=score_for)
+    answer_all_in_one_go(app, inspection_id, scores={
+        item.key: score_for(i, item) for i, item in enumerate(published_items(app))})
     assert submit(client, inspection_id).status_code == 303
     return inspection_id
 
