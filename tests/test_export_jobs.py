@@ -17,7 +17,7 @@ import exports.jobs as jobs
 import tasks
 from exports.models import ExportJob
 from tests.conftest import AuthActions
-from tests.helpers import answer_all, published_items, start, submit
+from tests.helpers import answer_all_in_one_go, start, submit
 
 
 def csv_rows(data: bytes) -> list[list[str]]:
@@ -31,7 +31,7 @@ def inspected(app, client):
     auth.login("manager")
     for _ in range(2):
         inspection_id = start(client, "W1")
-        answer_all(client, inspection_id, published_items(app))
+        answer_all_in_one_go(app, inspection_id)
         assert submit(client, inspection_id).status_code == 303
     app.extensions["tasks"].huey.flush()  # the submits queued their reports: not what these tests are about
     app.config["LARGE_EXPORT_ROWS"] = 50

@@ -13,7 +13,7 @@ from inspections.models import CategoryResult, Inspection
 from inspections.scoring import score_inspection
 from inspections.service import answer_value, category_specs
 from tests.conftest import AuthActions
-from tests.helpers import answer_all, published_items, start, submit
+from tests.helpers import answer_all_in_one_go, published_items, start, submit
 
 
 def read_csv(response) -> list[list[str]]:
@@ -25,7 +25,7 @@ def read_csv(response) -> list[list[str]]:
 def inspect(app, client, workshop, score_for, note=None):
     inspection_id = start(client, workshop)
     items = published_items(app)
-    answer_all(client, inspection_id, items, score_for=score_for)
+    answer_all_in_one_go(app, inspection_id, scores={item.key: score_for(i, item) for i, item in enumerate(items)})
     if note:
         client.post(f"/inspections/{inspection_id}/answers/{items[0].key}", data={f"note-{items[0].key}": note},
                     headers={"HX-Request": "true"})
