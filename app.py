@@ -9,13 +9,11 @@ import errno
 import json
 import os
 import re
-import secrets
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import Flask, has_request_context, jsonify, render_template, request
-from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
 
 import assets
@@ -25,15 +23,11 @@ import web
 from accounts.passwords import DEFAULT_METHOD as DEFAULT_PASSWORD_METHOD
 from accounts.passwords import stored_prefix
 from assets import static_url
+from web.startup import SecureWhenHttpsSessions, ensure_secret, refuse_debug_in_production
 
 DEFAULT_LOCALE = "zh_CN"
 SUPPORTED_LOCALES = ("zh_CN", "en")
-MIN_SECRET_LENGTH = 16
 RETRY_AFTER_SECONDS = 5  # a database that is down: most outages we see here are a restart of some seconds
-# Keys copied from tutorials and sample configs: refused even when long enough.
-KNOWN_SECRET_KEYS = {"dev", "development", "secret", "secret-key", "secret_key", "changeme", "change-me",
-                     "please-change-me", "your-secret-key", "your_secret_key", "super-secret", "supersecret",
-                     "flask-secret-key", "replace-me", "0123456789abcdef", "bench", "test"}
 # No inline script or style anywhere (htmx: allowEval false, no indicator styles); photos are ours, signature
 # pads draw on <canvas>; blob: for the camera preview.
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -99,17 +93,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
-    _refuse_debug_in_production(app)
+    refuse_debug_in_production(app)
     stored_prefix(app.config["PASSWORD_HASH"])  # an unknown method stops the start, not the first sign-in
     instance.mkdir(parents=True, exist_ok=True)
-    _ensure_secret(app, Path(app.config.get("SECRET_KEY_FILE") or instance / "secret_key"))
+    ensure_secret(app, Path(app.config.get("SECRET_KEY_FILE") or instance / "secret_key"))
     assets.init_app(app)  # WhiteNoise in front of the app, inside the proxy fix
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    app.session_interface = _SecureWhenHttpsSessions()
+    app.session_interface = SecureWhenHttpsSessions()
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
 
     from database import close_db, make_engine
@@ -189,43 +183,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         return jsonify(status="ok", database=app.extensions["engine"].dialect.name, tasks=queue_health(app))
 
     return app
-
-
-def _refuse_debug_in_production(app: Flask) -> None:
-    """The debugger runs code from the browser: only on a developer's machine, who says so explicitly."""
-    if app.debug and not app.testing and os.environ.get("SIXS_DEVELOPMENT") != "1":
-        raise RuntimeError("debug mode is on (FLASK_DEBUG): never in production. "
-                           "On a development machine set SIXS_DEVELOPMENT=1 as well.")
-
-
-class _SecureWhenHttpsSessions(SecureCookieSessionInterface):
-    """The session cookie gets `Secure` whenever the request came over HTTPS (directly or via a trusted
-    proxy), so a factory LAN on plain HTTP still works and an HTTPS deployment never leaks it."""
-
-    def get_cookie_secure(self, app: Flask) -> bool:
-        return bool(app.config["SESSION_COOKIE_SECURE"] or (has_request_context() and request.is_secure))
-
-
-def _ensure_secret(app: Flask, key_file: Path) -> None:
-    """SECRET_KEY from the environment, else one generated once per instance and kept in instance/secret_key.
-
-    There is no built-in default key: sessions can never be signed with a value an attacker could know.
-    """
-    if not app.config.get("SECRET_KEY"):
-        try:
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as out:  # first worker to start writes it; the others read it
-                out.write(secrets.token_hex(32))
-        except FileExistsError:
-            pass
-        app.config["SECRET_KEY"] = key_file.read_text().strip()
-    if app.debug or app.testing:
-        return
-    if len(app.config["SECRET_KEY"]) < MIN_SECRET_LENGTH:
-        raise RuntimeError(f"SECRET_KEY is too short: use at least {MIN_SECRET_LENGTH} random characters")
-    if app.config["SECRET_KEY"].lower() in KNOWN_SECRET_KEYS:
-        raise RuntimeError("SECRET_KEY is a well-known default: anyone could forge sessions. Unset it to have "
-                           "one generated, or set a long random value.")
 
 
 def _init_extensions(app: Flask) -> None:
