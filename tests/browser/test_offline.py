@@ -114,7 +114,8 @@ def test_lost_requests_and_lost_responses_leave_the_server_equal_to_the_screen(l
         screen = {}
         for category in ("sort", "set-in-order"):
             page.click(f'.tabs [data-category-key="{category}"]')
-            page.wait_for_timeout(300)
+            # the panel of that category, not a fixed wait (300 ms was not enough on a busy machine)
+            page.wait_for_selector(f'#category-panel h2:has-text("{"整理" if category == "sort" else "整顿"}")')
             for key, value in page.eval_on_selector_all(
                     ".item input[type=radio]:checked", "els => els.map(e => [e.name.slice(6), e.value])"):
                 screen[key] = value
