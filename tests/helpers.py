@@ -114,6 +114,13 @@ def answer_all_api(client, headers: dict, inspection_id: int, score: int = 3) ->
     return keys
 
 
+def scores_by(items, score_for) -> dict:
+    """answer_all's score_for(i, item) as answer_all_in_one_go's scores by item key."""
+    from inspections.service import parse_score
+
+    return {item.key: parse_score(score_for(i, item)) for i, item in enumerate(items)}
+
+
 def answer_all_in_one_go(app, inspection_id: int, score=3, scores: dict | None = None) -> list[str]:
     """Every item answered by the inspection's inspector through the domain's own save
     (inspections.service.save_answer: the same checks, revisions, history and audit), in one transaction without

@@ -8,14 +8,14 @@ from sqlmodel import Session, select
 
 from audit.models import AuditEvent
 from inspections.models import Answer, AnswerChange, Correction, Inspection, ReportDocument, Signature
-from tests.helpers import answer_all, drawn_signature, published_items, start, submit
+from tests.helpers import answer_all_in_one_go, drawn_signature, published_items, scores_by, start, submit
 from tests.seed import PASSWORD
 
 
 def submitted_by_sup1(app, client, auth) -> int:
     auth.login("sup1")
     inspection_id = start(client)
-    answer_all(client, inspection_id, published_items(app), score_for=lambda i, item: 1 if i == 0 else 3)
+    answer_all_in_one_go(app, inspection_id, scores=scores_by(published_items(app), lambda i, item: 1 if i == 0 else 3))
     assert submit(client, inspection_id).status_code == 303
     auth.logout()
     return inspection_id
@@ -74,7 +74,7 @@ def test_only_another_manager_approves(app, client, auth):
         auth.logout()
     auth.login("manager")  # a manager's own inspection needs someone else's approval
     own = start(client)
-    answer_all(client, own, published_items(app))
+    answer_all_in_one_go(app, own)
     assert submit(client, own).status_code == 303
     response = client.post(f"/inspections/{own}/approve",
                            data={"manager_signature": drawn_signature(), "password": PASSWORD})
@@ -86,7 +86,7 @@ def test_only_another_manager_approves(app, client, auth):
 def test_wrong_passwords_at_signing_lock_like_a_sign_in(app, client, auth):
     auth.login("sup1")
     inspection_id = start(client)
-    answer_all(client, inspection_id, published_items(app))
+    answer_all_in_one_go(app, inspection_id)
     for _ in range(5):
         response = submit(client, inspection_id, password="guess-guess-guess")
         assert response.status_code == 422 and "密码不正确" in response.text

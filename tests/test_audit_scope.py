@@ -6,14 +6,14 @@ import csv
 import io
 
 from tests.conftest import AuthActions
-from tests.helpers import answer_all, published_items, start, submit, token_headers
+from tests.helpers import answer_all_in_one_go, published_items, scores_by, start, submit, token_headers
 
 
 def inspected(app, username, workshop) -> int:
     client = app.test_client()
     AuthActions(client).login(username)
     inspection_id = start(client, workshop)
-    answer_all(client, inspection_id, published_items(app), score_for=lambda i, item: 1 if i == 0 else 3)
+    answer_all_in_one_go(app, inspection_id, scores=scores_by(published_items(app), lambda i, item: 1 if i == 0 else 3))
     assert submit(client, inspection_id).status_code == 303
     return inspection_id
 

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 import tasks
 from inspections.models import ReportDocument
 from tasks import TaskRun
-from tests.helpers import answer_all, published_items, start, submit
+from tests.helpers import answer_all_in_one_go, published_items, start, submit
 
 
 def documents(app, inspection_id):
@@ -34,7 +34,7 @@ def run_state(app, inspection_id):
 def submitted(client, auth, app):
     auth.login("sup1")
     inspection_id = start(client)
-    answer_all(client, inspection_id, published_items(app))
+    answer_all_in_one_go(app, inspection_id)
     assert submit(client, inspection_id).status_code == 303
     return inspection_id
 
@@ -128,7 +128,7 @@ def test_a_consumer_killed_mid_render_loses_nothing_and_duplicates_nothing(sqlit
 
     client.post("/login", data={"username": "sup1", "password": PASSWORD})
     inspection_id = start(client)
-    answer_all(client, inspection_id, published_items(app))
+    answer_all_in_one_go(app, inspection_id)
     assert submit(client, inspection_id).status_code == 303
     assert app.extensions["tasks"].pending == 1
 
@@ -239,7 +239,7 @@ def test_each_queue_engine_carries_the_report_task(engine, sqlite_url, tmp_path,
     client = app.test_client()
     client.post("/login", data={"username": "sup1", "password": PASSWORD})
     inspection_id = start(client)
-    answer_all(client, inspection_id, published_items(app))
+    answer_all_in_one_go(app, inspection_id)
     assert submit(client, inspection_id).status_code == 303
     assert app.extensions["tasks"].pending == 1
     assert tasks.drain(app) == 1  # what a consumer does: take it off the queue and run it

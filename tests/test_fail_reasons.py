@@ -5,7 +5,7 @@ import subprocess
 
 import yaml
 
-from tests.helpers import publish_sheet, start, submit, token_headers
+from tests.helpers import answer_all_in_one_go, publish_sheet, scores_by, start, submit, token_headers
 
 HX = {"HX-Request": "true"}
 ITEMS = [f"ok-{n:02d}" for n in range(24)]
@@ -92,16 +92,17 @@ def test_below_the_pass_mark_says_so_with_the_mark(client, auth):
 
 def test_a_failed_workshop_never_tops_a_ranking(app, client, auth, tmp_path):
     """W1 at 99 % with a critical item failed, W2 at 75 % passed: W2 ranks first everywhere, W1 is never "best"."""
-    from tests.helpers import answer_all, published_items
+    from tests.helpers import published_items
 
     auth.login("sup1")
     failed = start(client, "W1")
-    answer_all(client, failed, published_items(app), score_for=lambda i, item: 0 if item.key == "safety-09" else 4)
+    answer_all_in_one_go(app, failed, scores=scores_by(published_items(app),
+                                                   lambda i, item: 0 if item.key == "safety-09" else 4))
     assert submit(client, failed).status_code == 303
     auth.logout()
     auth.login("sup2")
     passed = start(client, "W2")
-    answer_all(client, passed, published_items(app), score_for=lambda i, item: 3)
+    answer_all_in_one_go(app, passed, scores=scores_by(published_items(app), lambda i, item: 3))
     assert submit(client, passed).status_code == 303
     auth.logout()
     auth.login("manager")

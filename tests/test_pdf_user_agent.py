@@ -11,7 +11,7 @@ import reports.issuing
 import reports.period_issuing
 from reports import pdf
 from tests.conftest import AuthActions
-from tests.helpers import answer_all, published_items, start, submit
+from tests.helpers import answer_all_in_one_go, published_items, scores_by, start, submit
 
 needs_poppler = pytest.mark.skipif(not shutil.which("pdftoppm"), reason="apt-get install poppler-utils")
 
@@ -35,7 +35,8 @@ def printed_html(sqlite_app, monkeypatch):
     items = published_items(app)
     for low in (1, 3):
         inspection_id = start(client, "W1")
-        answer_all(client, inspection_id, items, score_for=lambda i, item, low=low: low if i % 7 == 0 else 4)
+        answer_all_in_one_go(app, inspection_id,
+                             scores=scores_by(items, lambda i, item, low=low: low if i % 7 == 0 else 4))
         assert submit(client, inspection_id).status_code == 303
     assert client.get(f"/inspections/{inspection_id}/report.pdf").status_code == 200
     AuthActions(client).login("manager")

@@ -18,13 +18,13 @@ from inspections.models import PeriodReport
 from reports.archive import report_key
 from tasks import TaskRun
 from tests.conftest import AuthActions
-from tests.helpers import answer_all, plant_today, published_items, start, submit
+from tests.helpers import answer_all_in_one_go, plant_today, published_items, scores_by, start, submit
 from tests.test_period_reports import pdf_text
 
 
 def inspect(app, client, workshop="W1", score=3):
     inspection_id = start(client, workshop)
-    answer_all(client, inspection_id, published_items(app), score_for=lambda i, item: score)
+    answer_all_in_one_go(app, inspection_id, scores=scores_by(published_items(app), lambda i, item: score))
     assert submit(client, inspection_id).status_code == 303
     return inspection_id
 

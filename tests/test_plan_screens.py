@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.helpers import answer_all, published_items, submit
+from tests.helpers import answer_all_in_one_go, submit
 
 MON_1000 = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # Monday 30 November, 10:00 in Shanghai
 FORM = {"place": "workshop:W1", "checklist": "standard-6s", "repeat": "weekly", "weekday": "MO", "nth": "1",
@@ -44,7 +44,7 @@ def test_a_manager_plans_the_supervisor_inspects_and_the_board_turns_green(app, 
     start = client.post("/workshops/W1/inspections", data={"checklist": "standard-6s"})
     inspection = int(start.location.rsplit("/", 1)[1])
     assert f'/inspections/{inspection}"' in client.get("/").get_data(as_text=True)  # 继续 instead of 开始
-    answer_all(client, inspection, published_items(app))
+    answer_all_in_one_go(app, inspection)
     assert submit(client, inspection).status_code == 303
     home = client.get("/").get_data(as_text=True)
     assert 'data-state="done"' in home and 'data-action="start-planned"' not in home

@@ -11,7 +11,7 @@ import pikepdf
 from PIL import Image, ImageDraw
 
 from tests.conftest import AuthActions
-from tests.helpers import answer_all, published_items, start
+from tests.helpers import answer_all_in_one_go, start
 from tests.seed import PASSWORD
 
 
@@ -79,7 +79,7 @@ def test_a_signature_drawn_wide_stays_in_its_cell_and_the_time_stays_readable(sq
     app, client = sqlite_app, sqlite_app.test_client()
     AuthActions(client).login("sup1")
     inspection_id = start(client)
-    answer_all(client, inspection_id, published_items(app))
+    answer_all_in_one_go(app, inspection_id)
     response = client.post(f"/inspections/{inspection_id}/submit",
                            data={"signature": wide_signature(), "password": PASSWORD})
     assert response.status_code == 303
@@ -105,7 +105,7 @@ def test_english_tables_wrap_between_words_never_inside_one(sqlite_app, tmp_path
     app, client = sqlite_app, sqlite_app.test_client()
     AuthActions(client).login("sup1")
     inspection_id = start(client)
-    answer_all(client, inspection_id, published_items(app))
+    answer_all_in_one_go(app, inspection_id)
     assert client.post(f"/inspections/{inspection_id}/submit",
                        data={"signature": wide_signature(), "password": PASSWORD}).status_code == 303
     path = tmp_path / "workshop-en.pdf"

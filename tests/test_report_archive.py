@@ -14,14 +14,14 @@ from sqlmodel import Session, select
 from inspections.models import Inspection, ReportDocument
 from reports.archive import issue_report, report_key
 from tests.conftest import AuthActions
-from tests.helpers import answer_all, drawn_signature, published_items, start, submit
+from tests.helpers import answer_all_in_one_go, drawn_signature, published_items, scores_by, start, submit
 from tests.seed import PASSWORD
 
 
 def submitted(app, client, score_for=lambda i, item: 3 if i % 9 else 1) -> int:
     AuthActions(client).login("sup1")
     inspection_id = start(client)
-    answer_all(client, inspection_id, published_items(app), score_for=score_for)
+    answer_all_in_one_go(app, inspection_id, scores=scores_by(published_items(app), score_for))
     assert submit(client, inspection_id).status_code == 303
     return inspection_id
 
@@ -180,7 +180,7 @@ def test_pages_grow_with_photos_and_each_photo_is_a_thumbnail(sqlite_app, tmp_pa
         for colour in ((200, 30, 30), (30, 120, 200)):
             client.post(f"/inspections/{inspection_id}/photos/{item.key}", content_type="multipart/form-data",
                         data={f"photo-{item.key}": (BytesIO(jpeg_bytes(1600, 1200, colour=colour)), "p.jpg")})
-    answer_all(client, inspection_id, items, score_for=same_findings)
+    answer_all_in_one_go(app, inspection_id, scores=scores_by(items, same_findings))
     submit(client, inspection_id)
     with_photos = client.get(f"/inspections/{inspection_id}/report.pdf").data
     assert pages(with_photos, tmp_path) > pages(plain, tmp_path)

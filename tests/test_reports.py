@@ -8,7 +8,7 @@ import pytest
 
 from reports.fetcher import REPORT_BASE_URL, RefusedResource, StaticOnlyFetcher
 from reports.pdf import STATIC_DIR, check_pdf_prerequisites, render_pdf
-from tests.helpers import answer_all, published_items, start, submit
+from tests.helpers import answer_all_in_one_go, published_items, scores_by, start, submit
 from tests.seed import PASSWORD
 
 needs_poppler = pytest.mark.skipif(not shutil.which("pdftotext"), reason="apt-get install poppler-utils")
@@ -28,7 +28,8 @@ def submitted_report(app, client, auth, tmp_path, note="地面有油污，已通
     auth.login("sup1")
     inspection_id = start(client)
     items = published_items(app)
-    answer_all(client, inspection_id, items, score_for=lambda i, item: "na" if item.key.startswith("office") else i % 5)
+    answer_all_in_one_go(app, inspection_id,
+                         scores=scores_by(items, lambda i, item: "na" if item.key.startswith("office") else i % 5))
     client.post(f"/inspections/{inspection_id}/answers/sort-03", data={"note-sort-03": note},
                 headers={"HX-Request": "true"})
     assert submit(client, inspection_id).status_code == 303
@@ -142,7 +143,7 @@ def test_photos_appear_in_the_report_as_print_thumbnails(sqlite_app, tmp_path):
     for colour in ((200, 30, 30), (30, 200, 30)):
         client.post(f"/inspections/{inspection_id}/photos/sort-01", content_type="multipart/form-data",
                     data={"photo-sort-01": (io.BytesIO(jpeg_bytes(colour=colour)), "p.jpg")})
-    answer_all(client, inspection_id, published_items(app))
+    answer_all_in_one_go(app, inspection_id)
     submit(client, inspection_id)
     path = tmp_path / "with-photos.pdf"
     path.write_bytes(client.get(f"/inspections/{inspection_id}/report.pdf").data)
@@ -160,7 +161,7 @@ def test_signatures_appear_in_the_report_with_names_roles_and_times(sqlite_app, 
     client = sqlite_app.test_client()
     AuthActions(client).login("sup1")
     inspection_id = start(client)
-    answer_all(client, inspection_id, published_items(sqlite_app))
+    answer_all_in_one_go(sqlite_app, inspection_id)
     assert submit(client, inspection_id).status_code == 303
     path = tmp_path / "before.pdf"
     path.write_bytes(client.get(f"/inspections/{inspection_id}/report.pdf").data)

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from inspections.models import Answer, Inspection, Signature
 from inspections.signatures import SignatureError, clean_signature_image
-from tests.helpers import answer_all, drawn_signature, published_items, start, submit
+from tests.helpers import answer_all, answer_all_in_one_go, drawn_signature, published_items, scores_by, start, submit
 from tests.seed import PASSWORD
 
 
@@ -70,7 +70,7 @@ def test_review_lists_findings_with_what_they_lack_and_the_running_scores(app, c
     inspection_id = start(client)
     items = published_items(app)
     low = ("sort-02", "set-in-order-05")
-    answer_all(client, inspection_id, items, score_for=lambda i, item: 1 if item.key in low else 4)
+    answer_all_in_one_go(app, inspection_id, scores=scores_by(items, lambda i, item: 1 if item.key in low else 4))
     client.post(f"/inspections/{inspection_id}/answers/sort-02", data={"note-sort-02": "工作台下堆放废料"},
                 headers={"HX-Request": "true"})
     page = client.get(f"/inspections/{inspection_id}/review").text
@@ -89,7 +89,7 @@ def test_review_lists_findings_with_what_they_lack_and_the_running_scores(app, c
 def test_submit_without_a_signature_is_refused_and_loses_nothing(app, client, auth):
     auth.login("sup1")
     inspection_id = start(client)
-    answer_all(client, inspection_id, published_items(app))
+    answer_all_in_one_go(app, inspection_id)
     response = client.post(f"/inspections/{inspection_id}/submit", data={"signature": ""})
     assert response.status_code == 422 and "请在框内签名" in response.text
     blank = png_data_url(Image.new("RGBA", (600, 200), (0, 0, 0, 0)))
@@ -106,7 +106,7 @@ def test_submit_without_a_signature_is_refused_and_loses_nothing(app, client, au
 def test_a_leader_name_without_a_drawn_signature_is_named_and_nothing_is_submitted(app, client, auth):
     auth.login("sup1")
     inspection_id = start(client)
-    answer_all(client, inspection_id, published_items(app))
+    answer_all_in_one_go(app, inspection_id)
     signature = drawn_signature()
     response = submit(client, inspection_id, leader_name="王主任")
     assert response.status_code == 422 and "请在框内签名" in response.text
@@ -118,7 +118,7 @@ def test_a_leader_name_without_a_drawn_signature_is_named_and_nothing_is_submitt
 def test_sign_and_countersign_at_submit(app, client, auth):
     auth.login("sup1")
     inspection_id = start(client)
-    answer_all(client, inspection_id, published_items(app))
+    answer_all_in_one_go(app, inspection_id)
     response = submit(client, inspection_id, leader_name="  王主任 ", leader_signature=drawn_signature())
     assert response.status_code == 303
     with Session(app.extensions["engine"]) as session:
@@ -149,7 +149,7 @@ def test_sign_and_countersign_at_submit(app, client, auth):
 def test_countersign_after_submit_once(app, client, auth):
     auth.login("sup1")
     inspection_id = start(client)
-    answer_all(client, inspection_id, published_items(app))
+    answer_all_in_one_go(app, inspection_id)
     assert submit(client, inspection_id).status_code == 303
     page = client.get(f"/inspections/{inspection_id}").text
     assert "车间负责人会签" in page and 'name="leader_signature"' in page
@@ -170,7 +170,7 @@ def test_countersign_after_submit_once(app, client, auth):
 def test_only_the_inspector_or_a_manager_records_a_countersign(app, client, auth):
     auth.login("sup1")
     inspection_id = start(client)
-    answer_all(client, inspection_id, published_items(app))
+    answer_all_in_one_go(app, inspection_id)
     submit(client, inspection_id)
     auth.logout()
     auth.login("auditor")  # sees W1, did not inspect it
@@ -196,7 +196,7 @@ def test_a_draft_cannot_be_countersigned(app, client, auth):
 def test_without_javascript_the_signed_in_name_signs(app, client, auth):
     auth.login("sup1")
     inspection_id = start(client)
-    answer_all(client, inspection_id, published_items(app))
+    answer_all_in_one_go(app, inspection_id)
     response = client.post(f"/inspections/{inspection_id}/submit",
                            data={"signature": "", "signature_typed": "1", "password": PASSWORD})
     assert response.status_code == 303
@@ -209,7 +209,7 @@ def test_without_javascript_the_signed_in_name_signs(app, client, auth):
 def test_the_database_refuses_to_change_or_delete_a_signature(app, client, auth):
     auth.login("sup1")
     inspection_id = start(client)
-    answer_all(client, inspection_id, published_items(app))
+    answer_all_in_one_go(app, inspection_id)
     submit(client, inspection_id)
     for statement in ("UPDATE signature SET signer_name = 'someone else'", "DELETE FROM signature"):
         with Session(app.extensions["engine"]) as session, pytest.raises(sqlalchemy.exc.DatabaseError) as refused:
