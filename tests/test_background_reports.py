@@ -320,3 +320,18 @@ def test_a_starting_consumer_takes_back_the_runs_its_dead_predecessor_held(app, 
     with app.app_context():
         sweep_task()  # a minute later without a restart (another consumer beside it)
     assert run_state(app, inspection_id)[0] == "queued"
+
+
+def test_the_tests_consumer_runs_only_the_tasks_named_and_keeps_the_others_in_order(sqlite_app):
+    from exports.jobs import SWEEP_TASK as EXPORTS_SWEEP
+    from webhooks.tasks import SWEEP_TASK as WEBHOOKS_SWEEP
+
+    queue = sqlite_app.extensions["tasks"]
+    for name in (WEBHOOKS_SWEEP, EXPORTS_SWEEP, WEBHOOKS_SWEEP, EXPORTS_SWEEP):
+        queue.enqueue(name)
+    assert tasks.drain(sqlite_app, only={EXPORTS_SWEEP}) == 2
+    assert queue.pending == 2
+    assert [task.name for task in queue.huey.pending()] == [WEBHOOKS_SWEEP, WEBHOOKS_SWEEP]
+    with pytest.raises(ValueError, match="no task is called reports.burn"):
+        tasks.drain(sqlite_app, only={"reports.burn"})
+    assert tasks.drain(sqlite_app) == 2 and queue.pending == 0

@@ -20,6 +20,7 @@ import tasks
 from tests.helpers import answer_all_in_one_go, drawn_signature, token_headers
 from tests.seed import PASSWORD
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from webhooks.tasks import DELIVER_TASK
 
 AT = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
 
@@ -160,7 +161,7 @@ def test_a_failed_delivery_is_retried_with_the_same_id_and_redelivered_from_the_
     endpoint = subscribe(app, client, auth, receiver.url, ["inspection.submitted"])
     submitted_inspection(app, client, low_items=0)
     receiver.replies = [500, 503]
-    tasks.drain(app)
+    tasks.drain(app, only={DELIVER_TASK})  # the deliveries; the reports are not the subject
     (delivery,) = deliveries(app)
     assert (delivery.state, delivery.attempts, delivery.last_status) == ("pending", 1, 500)
     from webhooks.service import open_session, sweep
@@ -197,7 +198,7 @@ def test_a_failed_delivery_is_retried_with_the_same_id_and_redelivered_from_the_
     auth.login("admin")
     response = client.post(f"/admin/webhooks/{endpoint.id}/deliveries/{delivery.id}/redeliver")
     assert response.status_code == 303
-    tasks.drain(app)
+    tasks.drain(app, only={DELIVER_TASK})  # the deliveries; the reports are not the subject
     assert len(receiver.requests) == 4 and receiver.requests[-1][0]["webhook-id"] in ids
     with Session(app.extensions["engine"]) as session:
         attempts = session.exec(select(WebhookAttempt).order_by(WebhookAttempt.id)).all()
@@ -218,7 +219,7 @@ def test_a_timeout_is_retried_and_the_receiver_keeps_the_event_once(app, client,
     subscribe(app, client, auth, receiver.url, ["inspection.submitted"])
     submitted_inspection(app, client, low_items=0)
     receiver.delay = 1.0  # answers after we stopped waiting
-    tasks.drain(app)
+    tasks.drain(app, only={DELIVER_TASK})  # the deliveries; the reports are not the subject
     (delivery,) = deliveries(app)
     assert delivery.state == "pending" and delivery.last_status is None and "timed out" in delivery.last_error
     receiver.delay = 0
@@ -252,7 +253,7 @@ def test_overdue_actions_and_escalations_are_announced_once(app, client, auth, r
     assert "2 overdue-action webhook deliveries" in first.output, first.output
     second = runner.invoke(args=["actions", "notify"])
     assert "0 overdue-action webhook deliveries" in second.output  # once per action and due date
-    tasks.drain(app)
+    tasks.drain(app, only={DELIVER_TASK})  # the deliveries; the reports are not the subject
     overdue = [e for e in receiver.events.values() if e["type"] == "action.overdue"]
     assert len(overdue) == 2 and all(e["data"]["days_overdue"] > 20 for e in overdue)
 
