@@ -8,7 +8,7 @@ page that asks for it, then shows its progress and the download when it is ready
 
 from __future__ import annotations
 
-import os
+import io
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, redirect, request, send_file, stream_with_context, url_for
@@ -30,7 +30,7 @@ from exports.jobs import (
 )
 from exports.models import ExportJob, ExportState
 from exports.service import ExportError
-from exports.writers import XLSX_MIMETYPE, csv_chunks, temporary_xlsx
+from exports.writers import XLSX_MIMETYPE, csv_chunks, xlsx_bytes
 from storage import StoredFileError, storage
 from web import render_page
 
@@ -113,11 +113,11 @@ def export(dataset: str, fmt: str):
         response.charset = "utf-8"
     else:
         try:
-            path = temporary_xlsx(export, dataset)
+            workbook = xlsx_bytes(export, dataset)
         finally:
             session.close()
-        response = send_file(path, mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=filename)
-        response.call_on_close(lambda: os.unlink(path))
+        response = send_file(io.BytesIO(workbook), mimetype=XLSX_MIMETYPE, as_attachment=True,
+                             download_name=filename)
     return _private(response)
 
 

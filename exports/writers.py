@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from itertools import chain, islice
+from pathlib import Path
 from unicodedata import east_asian_width
 
 import xlsxwriter
@@ -86,12 +87,16 @@ def column_widths(header: list[str], sample: list[list]) -> list[float]:
     return widths
 
 
-def temporary_xlsx(export: Export, dataset: str) -> str:
-    """The workbook in a temporary file (the caller removes it)."""
+def xlsx_bytes(export: Export, dataset: str) -> bytes:
+    """The workbook of a direct download (at most LARGE_EXPORT_ROWS rows; larger ones are jobs). xlsxwriter
+    writes to a file; it is read back and removed here, so nothing is left behind whoever closes the response."""
     handle, path = tempfile.mkstemp(suffix=".xlsx", prefix="6s-export-")
     os.close(handle)
-    write_xlsx(export, dataset, path)
-    return path
+    try:
+        write_xlsx(export, dataset, path)
+        return Path(path).read_bytes()
+    finally:
+        os.unlink(path)
 
 
 def write_xlsx(export: Export, dataset: str, path: str, progress: Callable[[int], None] | None = None) -> None:

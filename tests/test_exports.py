@@ -87,13 +87,18 @@ def test_answer_export_has_every_answer_safely(app, client, three_inspections):
     assert office and all(r[9] == "" and r[10] == "是" for r in office)
 
 
-def test_xlsx_holds_the_same_rows(app, client, three_inspections):
+def test_xlsx_holds_the_same_rows(app, client, three_inspections, tmp_path, monkeypatch):
+    import tempfile
+
     from openpyxl import load_workbook
 
     csv_rows = read_csv(client.get("/exports/answers.csv"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     response = client.get("/exports/answers.xlsx")
     data = response.data
-    response.close()  # the server's temporary file goes with the response
+    # the workbook's file on the server is gone once it is answered, closed or not (a download cut off mid-way
+    # left one behind in /tmp each time)
+    assert not list(tmp_path.glob("6s-export-*"))
     assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(data), read_only=True).active
     xlsx_rows = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
