@@ -75,16 +75,18 @@ serve:
 # The whole suite on both cores with the machine's zone pinned to UTC; the day-and-zone tests (marker `clock`) run in
 # it again as a machine in Shanghai and one in Los Angeles would run them (tests/conftest.py, MACHINE_ZONES): the
 # app's days must not move with TZ. The imports must keep to the floors of docs/design.md (lint-imports).
+# worksteal: a worker that runs out takes tests queued for the other, so a long test near the end no longer leaves
+# one core idle while the other finishes its share.
 PYTEST_WORKERS ?= 2
 test: system-test $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/bandit -q -c pyproject.toml -r .
-	TZ=UTC $(BIN)/pytest -n $(PYTEST_WORKERS)
+	TZ=UTC $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 # Branch coverage of the whole suite (compare before and after a change to the tests: it must not fall).
 coverage: system-test $(VENV)/.installed-dev
-	TZ=UTC $(BIN)/pytest -n $(PYTEST_WORKERS) -q --cov=. --cov-branch --cov-report=term:skip-covered \
+	TZ=UTC $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal -q --cov=. --cov-branch --cov-report=term:skip-covered \
 	  --cov-report=json:coverage.json
 
 bench: system-test $(VENV)/.installed-dev

@@ -10,17 +10,25 @@ import pytest
 import reports.issuing
 import reports.period_issuing
 from reports import pdf
-from tests.conftest import AuthActions
+from tests.conftest import AuthActions, _make_app
 from tests.helpers import answer_all_in_one_go, published_items, scores_by, start, submit
 
 needs_poppler = pytest.mark.skipif(not shutil.which("pdftoppm"), reason="apt-get install poppler-utils")
 
 
-@pytest.fixture
-def printed_html(sqlite_app, monkeypatch):
+@pytest.fixture(scope="module")
+def printed_html(sqlite_template, tmp_path_factory):
     """The HTML of an inspection report (with a photo-free finding and a signature), a workshop report and
-    a plant report, as the app hands it to the renderer."""
-    app = sqlite_app
+    a plant report, as the app hands it to the renderer. Made once for both tests (it renders three reports)."""
+    folder = tmp_path_factory.mktemp("user-agent")
+    shutil.copyfile(sqlite_template, folder / "sixs.db")
+    app = _make_app(f"sqlite:///{folder / 'sixs.db'}", folder)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield _capture_reports(app, monkeypatch)
+    app.extensions["engine"].dispose()
+
+
+def _capture_reports(app, monkeypatch) -> dict:
     captured = {}
     real_render = pdf.render_pdf
 

@@ -77,12 +77,26 @@ def test_an_inspection_in_the_period_issues_the_report_again_in_the_background(a
 
 
 @pytest.mark.clock
-def test_each_readers_scope_and_language_is_its_own_plant_document(clock_at, app, client, monkeypatch, tmp_path):
+def test_the_plant_document_of_this_month_is_the_plants_month(clock_at, app, client, tmp_path):
+    """At each instant and machine zone: this month is the plant's, and its document holds what was done today."""
+    AuthActions(client).login("manager")
+    inspect(app, client, "W1")
+    inspect(app, client, "W2")
+    month = plant_today().strftime("%Y-%m")
+    response = client.get(f"/plants/P1/report.pdf?month={month}")
+    assert response.status_code == 200
+    text = pdf_text(response.data, tmp_path)
+    assert "2个车间·2次检查" in text  # both of today's inspections fall in the plant's month
+    (document,) = [r for r in stored(app) if r.kind == "plant"]
+    assert document.period_start.strftime("%Y-%m") == month
+
+
+def test_each_readers_scope_and_language_is_its_own_plant_document(app, client, monkeypatch, tmp_path):
     auth = AuthActions(client)
     auth.login("manager")
     inspect(app, client, "W1")
     inspect(app, client, "W2")
-    # the inspections' own reports are not drained: this test, run at 12 instants and zones, reads the plant's
+    # the inspections' own reports are not drained: the plant's document is the subject
     month = plant_today().strftime("%Y-%m")
     manager = client.get(f"/plants/P1/report.pdf?month={month}")
     english = client.get(f"/plants/P1/report.pdf?month={month}&lang=en")  # the language sticks (a cookie)
