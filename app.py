@@ -282,6 +282,7 @@ def _register_blueprints(app: Flask) -> None:
     from checklists.views import bp as checklists_bp
     from exports.views import bp as exports_bp
     from inspections.views import bp as inspections_bp
+    from offline.views import bp as offline_bp
     from pages.views import bp as pages_bp
     from plans.views import bp as plans_bp
     from quality.views import bp as quality_bp
@@ -296,6 +297,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(checklists_bp)
     app.register_blueprint(pages_bp)
     app.register_blueprint(inspections_bp)
+    app.register_blueprint(offline_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(verify_bp)

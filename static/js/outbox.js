@@ -778,5 +778,25 @@
   document.addEventListener("DOMContentLoaded", function () { restore().then(flush); });
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js").catch(function () {});
+    // an online visit of the home page refreshes what the device keeps for offline use (sw.js, /offline)
+    if (ME && navigator.onLine && location.pathname === "/") {
+      navigator.serviceWorker.ready.then(function (registration) {
+        if (registration.active) registration.active.postMessage({ type: "refresh-holdings" });
+      });
+    }
+    navigator.serviceWorker.addEventListener("message", function (event) {
+      if (event.data && event.data.type === "holdings-refreshed") {
+        document.documentElement.setAttribute("data-holdings-refreshed", String(event.data.ok));
+      }
+    });
+  }
+  // Ask the browser to keep what this device stores (queued answers and photos) even when its disk runs short;
+  // without it, "best effort" storage may be cleared. Asked once signed in, when there is work to keep.
+  if (ME && navigator.storage && navigator.storage.persist) {
+    navigator.storage.persisted().then(function (kept) {
+      return kept || navigator.storage.persist();
+    }).then(function (kept) {
+      document.documentElement.setAttribute("data-storage-persisted", String(kept));
+    }).catch(function () {});
   }
 })();

@@ -1,9 +1,16 @@
-// Service worker: keeps the app shell and the inspection, red-tag and corrective-action pages a supervisor opened,
-// so a reload in a Wi-Fi dead corner still shows the form (the outbox then re-applies what is queued).
-// Everything else: network.
+// Service worker: the app in a Wi-Fi dead corner.
+// - The shell (styles, scripts) in a cache named after this build's static files: a deploy replaces it.
+// - Pages in a cache of their own that a deploy never deletes: the home page, the 离线可用 screen and the page of
+//   every workshop the user may inspect (the list comes from /offline/holdings.json, fetched after each online
+//   visit of the home page), and the inspection, red-tag and corrective-action forms once opened.
+// Pages: the network first, the kept copy when the network fails or takes longer than a tablet user waits.
 "use strict";
 var CACHE = "sixs-static";  // the server puts a digest of the static files here (app.py, /sw.js)
-var SHELL = ["/static/css/app.css", "/static/js/htmx-2.0.11.min.js", "/static/js/outbox.js", "/static/js/markup.js"];
+var PAGES = "sixs-pages";
+var HELD = "/offline/holdings.json?held=1";  // the device's copy of the list, with when it was fetched
+var SHELL = ["/static/css/app.css", "/static/js/htmx-2.0.11.min.js", "/static/js/outbox.js", "/static/js/markup.js",
+             "/static/js/offline.js"];
+var NETWORK_TIMEOUT_MS = 6000;
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (cache) { return cache.addAll(SHELL); }).then(function () {
@@ -11,43 +18,118 @@ self.addEventListener("install", function (event) {
   }));
 });
 self.addEventListener("activate", function (event) {
+  // an older build's shell goes; the kept pages stay (refreshed at the next online visit)
   event.waitUntil(caches.keys().then(function (keys) {
-    return Promise.all(keys.filter(function (k) { return k !== CACHE; }).map(function (k) { return caches.delete(k); }));
+    return Promise.all(keys.filter(function (k) { return k !== CACHE && k !== PAGES; }).map(function (k) {
+      return caches.delete(k);
+    }));
   }).then(function () { return self.clients.claim(); }));
 });
 
-function isFormPage(url, request) {
+function isFormPage(path) {
   // the inspection form, the red-tag form and a corrective action (raised or fixed on the floor, where the Wi-Fi drops)
-  return /^\/(inspections\/\d+|workshops\/[^/]+\/red-tags\/new|actions\/\d+)$/.test(url.pathname) &&
-    !request.headers.get("HX-Request");
+  return /^\/(inspections\/\d+|workshops\/[^/]+\/red-tags\/new|actions\/\d+)$/.test(path);
+}
+function isHeldPage(path) {
+  return path === "/" || path === "/offline" || /^\/workshops\/[^/]+$/.test(path);
+}
+function plainName(path) {  // js/outbox.3f2a9c1b7d4e.js → js/outbox.js (assets/__init__.py)
+  return path.replace(/\.[0-9a-f]{12}(\.[A-Za-z0-9]+)$/, "$1");
+}
+
+function withTimeout(promise, ms) {
+  return new Promise(function (resolve, reject) {
+    var timer = setTimeout(function () { reject(new Error("timeout")); }, ms);
+    promise.then(function (v) { clearTimeout(timer); resolve(v); }, function (e) { clearTimeout(timer); reject(e); });
+  });
+}
+
+function keep(request, response) {
+  // a redirect (to the sign-in page) or an error is never kept in place of the page
+  if (!response.ok || response.redirected || response.type !== "basic") return;
+  var copy = response.clone();
+  caches.open(PAGES).then(function (cache) { cache.put(request, copy); });
+}
+
+function keptPage(request) {
+  return caches.open(PAGES).then(function (pages) { return pages.match(request, { ignoreSearch: true }); })
+    .then(function (hit) { return hit || caches.match(request, { ignoreSearch: true }); })
+    .then(function (hit) {
+      return hit || new Response("offline", { status: 503, headers: { "Content-Type": "text/plain" } });
+    });
+}
+
+function staticFile(request) {
+  return caches.match(request).then(function (hit) {
+    return hit || fetch(request).then(function (response) {
+      var copy = response.clone();
+      if (response.ok) caches.open(CACHE).then(function (cache) { cache.put(request, copy); });
+      return response;
+    }).catch(function () {
+      // a kept page of an older build names files by their old digests: this build's copy of the same file
+      var wanted = plainName(new URL(request.url).pathname);
+      return caches.open(CACHE).then(function (cache) {
+        return cache.keys().then(function (keys) {
+          var same = keys.filter(function (k) { return plainName(new URL(k.url).pathname) === wanted; })[0];
+          return same ? cache.match(same) : Response.error();
+        });
+      });
+    });
+  });
 }
 
 self.addEventListener("fetch", function (event) {
   var request = event.request, url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== location.origin) return;
-  if (url.pathname.indexOf("/static/") === 0) {
-    event.respondWith(caches.match(request).then(function (hit) {
-      return hit || fetch(request).then(function (response) {
-        var copy = response.clone();
-        caches.open(CACHE).then(function (cache) { cache.put(request, copy); });
-        return response;
-      });
+  if (url.pathname.indexOf("/static/") === 0) { event.respondWith(staticFile(request)); return; }
+  if (url.pathname + url.search === HELD) {
+    event.respondWith(caches.open(PAGES).then(function (pages) { return pages.match(HELD); }).then(function (hit) {
+      return hit || new Response("null", { status: 404, headers: { "Content-Type": "application/json" } });
     }));
     return;
   }
-  if (isFormPage(url, request)) {
-    event.respondWith(fetch(request).then(function (response) {
-      if (response.ok) {
-        var copy = response.clone();
-        caches.open(CACHE).then(function (cache) { cache.put(request, copy); });
-      }
+  if (request.headers.get("HX-Request")) return;  // fragments: the page's own outbox deals with failures
+  if (isFormPage(url.pathname) || isHeldPage(url.pathname)) {
+    event.respondWith(withTimeout(fetch(request), NETWORK_TIMEOUT_MS).then(function (response) {
+      keep(request, response);
       return response;
-    }).catch(function () {
-      return caches.match(request).then(function (hit) {
-        return hit || caches.match(request, { ignoreSearch: true }).then(function (any) {
-          return any || new Response("offline", { status: 503, headers: { "Content-Type": "text/plain" } });
-        });
-      });
-    }));
+    }).catch(function () { return keptPage(request); }));
   }
+});
+
+// After an online visit of the home page: fetch the list of what to keep, keep every page on it (drop pages of
+// workshops no longer on it) and the list itself with the time it was fetched.
+function refreshHoldings() {
+  return fetch("/offline/holdings.json", { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+    if (!response.ok || response.redirected) return null;  // signed out: keep what is held
+    return response.json();
+  }).then(function (held) {
+    if (!held) return null;
+    return caches.open(PAGES).then(function (pages) {
+      return Promise.all(held.pages.map(function (path) {
+        return fetch(path, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+          if (response.ok && !response.redirected) return pages.put(path, response);
+        });
+      })).then(function () {
+        return pages.keys();
+      }).then(function (keys) {
+        var wanted = {};
+        held.pages.forEach(function (p) { wanted[p] = true; });
+        return Promise.all(keys.filter(function (k) {
+          var path = new URL(k.url).pathname;
+          return isHeldPage(path) && !wanted[path] && k.url.indexOf(HELD) < 0;
+        }).map(function (k) { return pages.delete(k); }));
+      }).then(function () {
+        held.refreshed_at = new Date().toISOString();
+        return pages.put(HELD, new Response(JSON.stringify(held), { headers: { "Content-Type": "application/json" } }));
+      }).then(function () { return held; });
+    });
+  });
+}
+
+self.addEventListener("message", function (event) {
+  if (!event.data || event.data.type !== "refresh-holdings") return;
+  event.waitUntil(refreshHoldings().catch(function () { return null; }).then(function (held) {
+    if (event.source) event.source.postMessage({ type: "holdings-refreshed", ok: !!held });
+  }));
 });

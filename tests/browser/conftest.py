@@ -29,15 +29,52 @@ def live_server(sqlite_url, tmp_path):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright_driver():
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed: apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver):
+    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def device(playwright_driver, tmp_path):
+    """A tablet's browser with a profile on disk, as a real one keeps it: `device.open(**context options)` starts
+    the browser on that profile (closing one still open), so a test closes it and opens it again with what it
+    stored (service worker, caches, IndexedDB). Closed at the end."""
+
+    class Device:
+        def __init__(self):
+            self.profile = tmp_path / "profile"
+            self.context = None
+
+        def open(self, start_url: str | None = None, **options):
+            """start_url: the address the browser opens itself, as a home-screen icon does (a page.goto right after
+            the start can race the browser reading its service workers from disk)."""
+            self.close()
+            options.setdefault("viewport", {"width": 768, "height": 1024})
+            options.setdefault("locale", "zh-CN")
+            args = [*CHROMIUM_ARGS, *([start_url] if start_url else [])]
+            self.context = playwright_driver.chromium.launch_persistent_context(
+                str(self.profile), executable_path=CHROMIUM, args=args, headless=True, **options)
+            return self.context
+
+        def close(self):
+            if self.context is not None:
+                self.context.close()
+                self.context = None
+
+    tablet = Device()
+    yield tablet
+    tablet.close()
 
 
 @pytest.fixture(scope="session")

@@ -63,7 +63,7 @@ def test_every_screen_runs_under_the_policy(live_server, browser, artifacts):
         login(page, base, "admin")
         for path, name in (("/admin/users", "admin-users"), ("/admin/users/new", "admin-new-user"),
                            ("/admin/sites", "admin-sites"),
-                           ("/admin/audit", "admin-audit")):
+                           ("/admin/audit", "admin-audit"), ("/offline", "offline-held")):
             page.goto(f"{base}{path}")
             page.screenshot(path=str(artifacts / f"{name}-tablet.png"), full_page=False)
             assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"], path
