@@ -57,6 +57,12 @@ class Inspection(SQLModel, table=True):
     # a copy of a joint inspection (see Calibration); reconciled: the manager's copy made from the panel's
     calibration_id: int | None = Field(default=None, foreign_key="calibration.id", index=True)
     reconciled: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # A start made on a tablet (offline, or a tap sent again): the device's key for it, so the same start arriving
+    # twice is one inspection; the device's clock when the supervisor started and the server's when it arrived.
+    # started_at is the device's time when the server finds it plausible, else the arrival (migration 0036).
+    client_key: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    device_started_at: datetime | None = None
+    received_at: datetime | None = None
 
     workshop: Workshop = Relationship()
     version: "ChecklistVersion" = Relationship()
@@ -74,6 +80,11 @@ class Inspection(SQLModel, table=True):
     @property
     def below_pass_mark(self) -> bool:
         return any(reason["code"] == "below_pass_mark" for reason in self.fail_reasons or ())
+
+    @property
+    def device_clock_doubted(self) -> bool:
+        """Started on a device whose clock the server did not believe: started_at is the arrival instead."""
+        return self.device_started_at is not None and self.started_at != self.device_started_at
 
     @property
     def locked(self) -> bool:

@@ -4,6 +4,8 @@ blueprint. Views parse, call the domain, render."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import (
     Blueprint,
     Response,
@@ -15,12 +17,14 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
+from sqlalchemy.exc import IntegrityError
 
 import clock
 import events
 from accounts.service import get_visible_workshop_or_404, is_manager
 from checklists.schemes import scheme_from_dict
 from database import db
+from inspections.device_start import DeviceStart
 from inspections.markup import layers_of
 from inspections.models import Inspection, InspectionStatus, Photo, Signature
 from inspections.photo_uploads import photos_by_item
@@ -87,16 +91,51 @@ def start(code: str):
     session = db()
     workshop = get_visible_workshop_or_404(session=session, user=current_user, code=code)
     chosen = request.form.get("checklist") or None
-    try:
-        inspection = start_inspection(session=session, user=current_user, workshop=workshop, checklist_key=chosen)
-    except InspectionError as exc:
-        if exc.code in ("checklist_required", "unknown_checklist"):
-            # the start button asks which sheet when the workshop offers more than one
-            return render_page("inspections/choose_checklist.html", workshop=workshop, offered=exc.choices,
-                               refused=chosen, status=200 if exc.code == "checklist_required" else 422)
-        abort(exc.status, error_text(exc))
-    session.commit()
-    return redirect(url_for(".inspection", inspection_id=inspection.id), code=303)
+    for attempt in (1, 2):
+        try:
+            device = device_start_from(request)
+            inspection = start_inspection(session=session, user=current_user, workshop=workshop,
+                                          checklist_key=chosen, device=device)
+            session.commit()
+            break
+        except InspectionError as exc:
+            session.rollback()
+            if exc.code in ("checklist_required", "unknown_checklist"):
+                # the start button asks which sheet when the workshop offers more than one
+                return render_page("inspections/choose_checklist.html", workshop=workshop, offered=exc.choices,
+                                   refused=chosen, status=200 if exc.code == "checklist_required" else 422)
+            abort(exc.status, error_text(exc))
+        except IntegrityError:
+            # the same start arriving twice at once: the second try finds the first by its key
+            session.rollback()
+            if attempt == 2:
+                raise
+    target = url_for(".inspection", inspection_id=inspection.id)
+    if request.headers.get("X-Change-Key"):
+        return "", 201, {"Location": target}  # the tablet's script moves its queued changes to this inspection
+    return redirect(target, code=303)
+
+
+def device_start_from(req) -> DeviceStart | None:
+    """A start sent by the tablet's script (from a page kept offline, or a tap sent again) carries its key, the
+    version it held and its clock; a plain form without a key is an ordinary start."""
+    key = req.headers.get("X-Change-Key") or req.form.get("client_key") or None
+    if key is None:
+        return None
+    raw_version, raw_at = req.form.get("version", ""), req.form.get("device_started_at", "")
+    if raw_version and not raw_version.isdigit():
+        raise InspectionError("bad_version", "version must be a whole number", items=["version"])
+    started = None
+    if raw_at:
+        try:
+            started = datetime.fromisoformat(raw_at.replace("Z", "+00:00"))
+        except ValueError:
+            started = None
+        if started is None or started.tzinfo is None:
+            raise InspectionError("bad_device_time", "device_started_at must be an ISO 8601 time with its offset",
+                                  items=["device_started_at"])
+    return DeviceStart(client_key=key.strip(), version_number=int(raw_version) if raw_version else None,
+                       started_at=started)
 
 
 def _invalid_answer_text(scheme) -> str:
@@ -131,6 +170,12 @@ def error_text(exc: InspectionError, scheme=None) -> str:
         "unchanged": _("评分和备注都没有变化，无需更正"),
         "not_submitted": _("检查提交后才能更正；草稿由检查员直接修改"),
         "change_key_taken": _("这次保存的编号已被另一次修改用过，请刷新页面后重新操作"),
+        "bad_client_key": _("开始检查的编号无效（client_key：16–64 个字母、数字、- 或 _）"),
+        "client_key_taken": _("这个开始检查的编号已用于另一次检查（client_key），请重新开始"),
+        "bad_version": _("检查表版本号无效（version：应为整数）"),
+        "unknown_version": _("本机保存的检查表版本从未发布（version），请联网后重新开始"),
+        "version_retired": _("本机保存的检查表版本已被新版本替换，且开始时间晚于替换（version），请联网刷新后重新开始"),
+        "bad_device_time": _("设备时间格式无效（device_started_at：应为带时区的 ISO 8601 时间）"),
     }
     return texts.get(exc.code, _("评分无效，请选择按钮上的评分或“不适用”"))
 
