@@ -675,6 +675,13 @@
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("form[data-offline-queue]"), freshKey);
   });
+  // 开始检查: a key per showing of the page, so two taps (or a retry) start one inspection, not two; a page shown
+  // again (Back) starts anew
+  function startKeys() {
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-start-once]"), freshKey);
+  }
+  document.addEventListener("DOMContentLoaded", startKeys);
+  window.addEventListener("pageshow", function (e) { if (e.persisted) startKeys(); });
 
   function markQueued(changes) {
     changes.forEach(function (c) { showState(c.item, "state-queued", T.queued); });

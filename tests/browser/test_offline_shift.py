@@ -61,3 +61,44 @@ def test_after_one_online_visit_home_workshops_and_what_is_held_open_with_the_se
     page.screenshot(path=str(artifacts / f"offline-held-{name}.png"), full_page=True)
     # a page never kept says so, in a way the tablet shows (not the browser's dinosaur)
     assert page.goto(f"{relay.url}/workshops/W2").status == 503
+
+
+def test_taps_on_start_while_the_first_is_on_its_way_start_one_inspection(live_server, browser):
+    """Tried at 2 s latency: each tap on 开始新检查 used to make a draft of its own."""
+    import re
+    import time
+
+    from sqlmodel import Session, func, select
+
+    from inspections.models import Inspection
+
+    base, app = live_server
+    served = app.wsgi_app
+
+    def slow_starts(environ, start_response):
+        if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"].endswith("/inspections"):
+            time.sleep(2)
+        return served(environ, start_response)
+
+    app.wsgi_app = slow_starts
+    context = browser.new_context(viewport={"width": 768, "height": 1024}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        login(page, base)
+        page.goto(f"{base}/workshops/W1")
+        assert len(page.input_value('form[data-start-once] input[name="client_key"]')) >= 16
+        # impatient taps, each after the one before has gone out (each cancels the page's wait for the one before,
+        # not the server's work on it)
+        page.evaluate("""() => { const b = document.querySelector('form[data-start-once] button[type=submit]');
+                                 b.click(); setTimeout(() => b.click(), 400); setTimeout(() => b.click(), 800); }""")
+        for _ in range(40):  # the cancelled waits end in errors the page does not show; the last one lands
+            page.wait_for_timeout(500)
+            if re.search(r"/inspections/\d+$", page.url):
+                break
+        assert re.search(r"/inspections/\d+$", page.url), page.url
+        page.wait_for_timeout(2500)  # every start the server was working on has answered
+    finally:
+        context.close()
+        app.wsgi_app = served
+    with Session(app.extensions["engine"]) as session:
+        assert session.exec(select(func.count()).select_from(Inspection)).one() == 1
