@@ -392,8 +392,23 @@
     return post(change.url, body, headers);
   }
   // A redirect is never followed: it is the sign-in page (or a portal) answering, not the server taking the change.
+  // A send that hangs (a Wi-Fi that takes the request and never answers) must not hold the queue: each send has a
+  // time limit (longer for a photo), after which it counts as not sent and is retried; 立即同步 cuts it at once.
+  // The change stays queued until the server's own answer acknowledges it, so a cut send loses nothing.
+  var SEND_TIMEOUT_MS = 20000, PHOTO_TIMEOUT_MS = 60000, sending = null;
   function post(url, body, headers) {
-    return fetch(url, { method: "POST", body: body, headers: headers, credentials: "same-origin", redirect: "manual" });
+    var controller = window.AbortController ? new AbortController() : null;
+    var limit = body instanceof FormData && hasFile(body) ? PHOTO_TIMEOUT_MS : SEND_TIMEOUT_MS;
+    var timer = controller ? setTimeout(function () { controller.abort(); }, limit) : null;
+    sending = controller;
+    return fetch(url, { method: "POST", body: body, headers: headers, credentials: "same-origin", redirect: "manual",
+                        signal: controller ? controller.signal : undefined })
+      .finally(function () { clearTimeout(timer); if (sending === controller) sending = null; });
+  }
+  function hasFile(form) {
+    var found = false;
+    form.forEach(function (value) { if (value instanceof Blob) found = true; });
+    return found;
   }
   // Only the server's own answer to this very change lets it leave the device: the X-Change-Ack header naming its
   // key. A redirect, the sign-in page, 400 (an expired page), 401/403/419 or anything else keeps it queued.
@@ -425,6 +440,11 @@
     });
   }
 
+  function waitForFlush() {  // the current round ends soon after its send is cut
+    return new Promise(function (resolve) {
+      (function check() { if (!flushing) resolve(); else setTimeout(check, 50); })();
+    });
+  }
   function flush() {
     if (flushing) return Promise.resolve();
     flushing = true;
@@ -746,7 +766,11 @@
   }
 
   document.addEventListener("click", function (e) {
-    if (e.target.closest && e.target.closest('[data-action="sync-now"]')) { retryDelay = 2000; flush(); }
+    if (e.target.closest && e.target.closest('[data-action="sync-now"]')) {
+      retryDelay = 2000;
+      if (sending) sending.abort();  // a send left hanging: cut it, then send again from the start of the queue
+      Promise.resolve(flushing ? waitForFlush() : null).then(flush);
+    }
     if (e.target.closest && e.target.closest('[data-action="print"]')) { window.print(); }
   });
   // A row of category tabs wider than the phone says that it scrolls: it fades out on the side where more tabs

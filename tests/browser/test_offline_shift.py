@@ -102,3 +102,47 @@ def test_taps_on_start_while_the_first_is_on_its_way_start_one_inspection(live_s
         app.wsgi_app = served
     with Session(app.extensions["engine"]) as session:
         assert session.exec(select(func.count()).select_from(Inspection)).one() == 1
+
+
+def test_a_send_left_hanging_does_not_hold_the_queue_and_sync_now_cuts_it(live_server, browser):
+    """A Wi-Fi that takes a request and never answers: 立即同步 cuts the hanging send and sends the queue again; the
+    answer the server was still working on is not saved twice (the change's key)."""
+    import threading
+
+    from sqlmodel import Session, func, select
+
+    from inspections.models import Answer, AnswerChange
+    from tests.browser.actions import new_inspection
+
+    base, app = live_server
+    served, release, hung = app.wsgi_app, threading.Event(), []
+
+    def first_save_hangs(environ, start_response):
+        if environ["REQUEST_METHOD"] == "POST" and "/answers/" in environ["PATH_INFO"] and not hung:
+            hung.append(environ["PATH_INFO"])
+            release.wait(60)
+        return served(environ, start_response)
+
+    app.wsgi_app = first_save_hangs
+    context = browser.new_context(viewport={"width": 768, "height": 1024}, locale="zh-CN", service_workers="block")
+    page = context.new_page()
+    try:
+        inspection_id = new_inspection(page, base)
+        page.locator('[data-item-code="sort-01"] input[type=radio][value="2"]').check()
+        page.wait_for_function("() => !!document.querySelector('[data-item-code=\"sort-01\"] .state-saving')")
+        page.locator('[data-item-code="sort-02"] input[type=radio][value="4"]').check()
+        page.wait_for_timeout(500)
+        assert hung and page.get_attribute("[data-outbox-count]", "data-outbox-count") == "2"  # held behind it
+        page.click('[data-action="sync-now"]')
+        page.wait_for_selector('[data-outbox-count="0"]', state="attached", timeout=10_000)  # not 20 s or more
+    finally:
+        release.set()
+        context.close()
+        app.wsgi_app = served
+    page_saved = {"sort-01": 2, "sort-02": 4}
+    with Session(app.extensions["engine"]) as session:
+        answers = {a.item.key: a.score for a in session.exec(select(Answer).where(Answer.inspection_id == inspection_id))}
+        applied = session.exec(select(func.count()).select_from(AnswerChange).where(
+            AnswerChange.inspection_id == inspection_id, AnswerChange.outcome == "applied")).one()
+    assert answers == page_saved
+    assert applied <= 2  # the cut send, when the server finishes it later, finds its key taken: nothing twice
