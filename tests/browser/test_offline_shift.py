@@ -146,3 +146,38 @@ def test_a_send_left_hanging_does_not_hold_the_queue_and_sync_now_cuts_it(live_s
             AnswerChange.inspection_id == inspection_id, AnswerChange.outcome == "applied")).one()
     assert answers == page_saved
     assert applied <= 2  # the cut send, when the server finishes it later, finds its key taken: nothing twice
+
+
+def test_on_a_phone_every_link_and_button_of_the_floor_is_a_thumbs_size(live_server, browser, artifacts):
+    """Measured at 390×844: the top bar's 红牌 and 计划, a photo's 标注, the open action's 详情 by an item, and the
+    review page's links (an unanswered item, a category, 去补充) were 24–44 px high."""
+    from tests.browser.actions import new_inspection, submitted_with_a_finding
+    from tests.test_photos import jpeg_bytes
+
+    base, app = live_server
+    submitted_with_a_finding(app)  # the next inspection shows its open action by the item, with 详情
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", has_touch=True)
+    page = context.new_page()
+
+    def heights(selector: str) -> list[float]:
+        boxes = [page.locator(selector).nth(n).bounding_box() for n in range(page.locator(selector).count())]
+        assert boxes, selector
+        return [round(box["height"]) for box in boxes if box]
+
+    try:
+        inspection_id = new_inspection(page, base)
+        for selector in (".topbar a.nav", ".topbar a.lang", '[data-open-action] a[href^="/actions/"]'):
+            assert min(heights(selector)) >= 48, (selector, heights(selector))
+        first = page.locator(".item").first.get_attribute("data-item-code")
+        page.locator(f'[data-item-code="{first}"] input[type=radio][value="0"]').check()
+        page.locator(f'[data-item-code="{first}"] input[type=file]').set_input_files(
+            files=[{"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()}])
+        page.wait_for_selector(f'[data-item-code="{first}"] [data-action="markup"]')
+        assert min(heights('[data-action="markup"]')) >= 48
+        page.goto(f"{base}/inspections/{inspection_id}/review")
+        for selector in ("#unanswered .missing a", ".review-categories a"):
+            assert min(heights(selector)) >= 48, (selector, heights(selector))
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(artifacts / "review-targets-390x844.png"))
+    finally:
+        context.close()
