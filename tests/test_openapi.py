@@ -22,10 +22,6 @@ from tests.seed import PASSWORD
 from tests.test_photos import jpeg_bytes
 
 ADMIN_PLANT_PATHS = ("/api/v1/plants", "/api/v1/plants/{code}/workshops")  # administration: the admin calls
-# Generated requests per operation and mode. derandomize: each run sends the same requests, so PostgreSQL's are the
-# first ones SQLite's are: enough to meet the engine's own ways of failing (types, NUL bytes, lengths, locks) on
-# every operation; the breadth of inputs is SQLite's. (25 on both made this file a tenth of the suite.)
-EXAMPLES = {"sqlite": 25, "postgresql": 12}
 # Every check but the two that need a stateful model of who may do what: an unauthorised caller's 403/404 for a
 # known record is tested by the security tests (tests/security), the rest here.
 EXCLUDED = {"ignored_auth", "use_after_free", "ensure_resource_availability", "positive_data_acceptance"}
@@ -137,8 +133,7 @@ def test_every_operation_keeps_the_document(world, label, mode):
                       st.none() | st.fixed_dictionaries(real) if real else st.none()).map(with_real_ids)
 
     @given(case=cases)
-    @settings(max_examples=EXAMPLES[app.extensions["engine"].dialect.name], deadline=None, derandomize=True,
-              database=None,
+    @settings(max_examples=25, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     def keeps_the_document(case):
         case.call_and_validate(headers=headers, excluded_checks=excluded)
