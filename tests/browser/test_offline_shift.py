@@ -141,7 +141,8 @@ def test_a_send_left_hanging_does_not_hold_the_queue_and_sync_now_cuts_it(live_s
         app.wsgi_app = served
     page_saved = {"sort-01": 2, "sort-02": 4}
     with Session(app.extensions["engine"]) as session:
-        answers = {a.item.key: a.score for a in session.exec(select(Answer).where(Answer.inspection_id == inspection_id))}
+        answers = {a.item.key: a.score
+                   for a in session.exec(select(Answer).where(Answer.inspection_id == inspection_id))}
         applied = session.exec(select(func.count()).select_from(AnswerChange).where(
             AnswerChange.inspection_id == inspection_id, AnswerChange.outcome == "applied")).one()
     assert answers == page_saved
