@@ -20,6 +20,7 @@ from checklists.schemes import scheme_from_dict
 from checklists.service import versions_for_workshop
 from database import begin_writing
 from inspections.device_start import DeviceStart, believed_start, retired_version_startable
+from inspections.merging import merges_cleanly
 from inspections.models import (
     Answer,
     AnswerChange,
@@ -371,7 +372,8 @@ def _apply(session: Session, user: User, inspection: Inspection, item: Checklist
         answer_saved("unchanged")
         return answer  # a repeated save writes nothing
     current_revision = answer.revision if answer else 0
-    if change.base_revision is not None and change.base_revision != current_revision:
+    if change.base_revision not in (None, current_revision) and not merges_cleanly(
+            session, inspection.id, item.id, change, current=(stored_value(old_value), old_note, old_flagged)):
         session.add(AnswerChange(
             inspection_id=inspection.id, item_id=item.id, change_key=change.change_key, user_id=user.id,
             outcome="conflict", old_value=stored_value(old_value), new_value=stored_value(value), old_note=old_note,

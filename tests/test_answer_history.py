@@ -190,3 +190,40 @@ def test_saves_racing_a_submit_land_before_it_or_are_refused_after_it(app, clien
         assert inspection.status == "submitted"
         assert inspection.overall_percent == current_score(inspection).overall_percent
     assert all(stored[key] == (0 if status == 200 else 4) for key, status in statuses.items())
+
+
+def test_a_stale_save_of_a_field_nobody_else_changed_is_kept_beside_theirs(app, client, auth):
+    """A note typed on a tablet that saw revision 1 while another changed the score: the note joins the new score
+    (it was refused as a conflict about scores, and lost when the other value was kept). A stale save of a field
+    someone else did change is still a conflict."""
+    auth.login("sup1")
+    inspection_id = start(client)
+    url = f"/inspections/{inspection_id}/answers/sort-01"
+
+    def save(key, **fields):
+        return client.post(url, data={f"{name}-sort-01": value for name, value in fields.items()},
+                           headers={**HX, "X-Change-Key": key})
+
+    assert save("m-1", score="3", rev="0").status_code == 200  # revision 1, seen by both tablets
+    assert save("x-1", score="1", rev="1").status_code == 200  # tablet X: a lower score, revision 2
+    noted = save("y-1", note="地面有油污", rev="1")  # tablet Y, still on revision 1: only a note
+    assert noted.status_code == 200
+    with Session(app.extensions["engine"]) as session:
+        answer = session.exec(select(Answer).where(Answer.inspection_id == inspection_id)).one()
+        assert (answer.score, answer.note, answer.revision) == (1, "地面有油污", 3)
+    assert save("y-2", score="4", rev="1").status_code == 409  # the score X changed: a conflict, as before
+    assert save("x-2", note="已清理", rev="2").status_code == 409  # the note Y changed since X's revision 2
+    assert save("y-3", flag="1", rev="2").status_code == 200  # the flag nobody changed joins too
+    assert [c[0] for c in changes(app, inspection_id)] == [
+        "applied", "applied", "applied", "conflict", "conflict", "applied"]
+
+
+def test_a_stale_save_merges_only_what_it_sets():
+    from inspections.merging import untouched_since
+
+    seen = ("3", "", False)
+    assert untouched_since(seen, ("1", "", False), (False, True, False))  # note only; the score moved
+    assert not untouched_since(seen, ("1", "", False), (True, False, False))  # the score moved
+    assert not untouched_since(seen, ("3", "别人的备注", False), (False, True, False))  # the note moved
+    assert untouched_since(seen, ("3", None, False), (False, True, False))  # no note and "" are the same
+    assert not untouched_since(seen, ("3", "", True), (False, False, True))  # the flag moved

@@ -43,13 +43,16 @@ def test_a_supervisor_marks_up_a_photo_online_and_offline(live_server, browser, 
 
         page.click('[data-item-code="sort-01"] [data-action="markup"]')
         page.wait_for_selector("#markup-dialog[open]")
+        assert not page.locator(".markup-text-field").is_visible()  # circles and arrows need no text box
         drag(page, ".markup-layer", (0.5, 0.5), (0.7, 0.5))  # a circle, radius a fifth of the width
         page.click('[data-tool="arrow"]')
+        assert not page.locator(".markup-text-field").is_visible()
         drag(page, ".markup-layer", (0.1, 0.1), (0.4, 0.4))
         drag(page, ".markup-layer", (0.8, 0.8), (0.9, 0.9))  # a second arrow, taken back
         assert page.locator(".markup-layer [data-shape]").count() == 3
         page.click('[data-markup="undo"]')
         page.click('[data-tool="text"]')
+        assert page.locator(".markup-text-field").is_visible()
         page.fill(".markup-text", "油污")
         page.locator(".markup-layer").click(position={"x": 20, "y": 40})
         assert [page.locator(".markup-layer [data-shape]").nth(i).get_attribute("data-shape")
