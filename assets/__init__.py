@@ -50,13 +50,16 @@ def _files(source: Path) -> Iterator[tuple[str, bytes]]:
         yield path.relative_to(source).as_posix(), path.read_bytes()
 
 
-def _write_if_changed(target: Path, data: bytes, compressor: Compressor) -> None:
-    """Write (atomically: several workers start at once) and compress, unless the same bytes are there."""
+def _write_if_changed(target: Path, data: bytes, compressor: Compressor, staging: Path) -> None:
+    """Write (atomically: several workers start at once) and compress, unless the same bytes are there. The file
+    and its compressed copies are written in `staging`, beside the served folder, and moved in whole: a worker
+    whose WhiteNoise is listing the served folder meanwhile never meets a half-made or vanishing file."""
     if target.exists() and target.read_bytes() == data and (
             not compressor.should_compress(target.name) or target.with_name(target.name + ".gz").exists()):
         return
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".tmp-", delete=False) as out:
+    staging.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=staging, prefix=".tmp-", delete=False) as out:
         out.write(data)
     staged = Path(out.name)
     if compressor.should_compress(target.name):
@@ -67,11 +70,12 @@ def _write_if_changed(target: Path, data: bytes, compressor: Compressor) -> None
 
 def build_static(source: Path, target: Path) -> StaticBuild:
     compressor = Compressor(quiet=True)
+    staging = target.parent / f".{target.name}-staging"  # the same file system: os.replace stays atomic
     names = {}
     for relative, data in _files(source):
         names[relative] = hashed_name(relative, data)
-        _write_if_changed(target / relative, data, compressor)
-        _write_if_changed(target / names[relative], data, compressor)
+        _write_if_changed(target / relative, data, compressor, staging)
+        _write_if_changed(target / names[relative], data, compressor, staging)
     return StaticBuild(target, names)
 
 

@@ -3,6 +3,8 @@ and opens it full screen), the list of what to keep for offline use, and the scr
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict
 
 from flask import Blueprint, abort, current_app, request, url_for
@@ -61,9 +63,10 @@ def holdings():
     if request.args.get("held"):
         abort(404)
     workshops = held_workshops(db(), current_user)
-    response = current_app.json.response({
-        "user": current_user.id, "made_at": clock.now().isoformat(), "pages": held_pages(workshops),
-        "workshops": [asdict(w) for w in workshops]})
+    held = {"user": current_user.id, "pages": held_pages(workshops), "workshops": [asdict(w) for w in workshops]}
+    # the same list as the device holds needs no new copies of its pages (the worker compares digests)
+    digest = hashlib.sha256(json.dumps(held, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+    response = current_app.json.response({**held, "digest": digest, "made_at": clock.now().isoformat()})
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -224,3 +224,40 @@ def _needed_by_runtime(distribution: str, runtime: set[str]) -> bool:
                for n in needs if "extra ==" not in n):
             return True
     return False
+
+
+def test_a_static_build_never_shows_a_half_made_file_to_a_worker_listing_the_folder(tmp_path):
+    """Workers start at once: one lists the served folder (WhiteNoise) while another writes the hashed copies. A
+    temporary file made in that folder was listed, then gone before it was read (FileNotFoundError at start)."""
+    import threading
+
+    from whitenoise.base import scantree
+
+    source, target = tmp_path / "static", tmp_path / "build"
+    (source / "js").mkdir(parents=True)
+    errors, stop = [], threading.Event()
+
+    def build_again_and_again():
+        for n in range(40):
+            (source / "js" / "app.js").write_text(f"console.log({n});" + " " * 2000)  # compressible: .gz too
+            build_static(source, target)
+        stop.set()
+
+    def list_again_and_again():
+        while not stop.is_set():
+            if target.exists():
+                try:
+                    listed = dict(scantree(str(target)))
+                except FileNotFoundError as exc:
+                    errors.append(str(exc))
+                    continue
+                errors.extend(path for path in listed if "/.tmp-" in path)
+
+    builder = threading.Thread(target=build_again_and_again)
+    lister = threading.Thread(target=list_again_and_again)
+    lister.start()
+    builder.start()
+    builder.join()
+    lister.join()
+    assert errors == []
+    assert not [p for p in target.rglob("*") if p.name.startswith(".tmp-")]

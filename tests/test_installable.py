@@ -58,3 +58,27 @@ def test_every_page_links_the_manifest_in_its_language_and_the_home_screen_icon(
     home = client.get("/").text
     assert f'<link rel="manifest" href="/manifest.webmanifest?lang={lang}">' in home
     assert 'rel="apple-touch-icon"' in home and '<meta name="theme-color" content="#1d4ed8">' in home
+
+
+def test_what_a_device_keeps_is_the_users_workshops_with_their_versions_and_its_digest_follows_them(sqlite_app):
+    client = sqlite_app.test_client()
+    assert client.get("/offline/holdings.json").status_code in (302, 401)  # signed-in users only
+    AuthActions(client).login("sup1")
+    held = client.get("/offline/holdings.json").get_json()
+    assert held["pages"] == ["/", "/offline", "/workshops/W1"]
+    (w1,) = held["workshops"]
+    assert (w1["code"], w1["page"]) == ("W1", "/workshops/W1")
+    assert [(c["key"], c["version"], c["items"]) for c in w1["checklists"]] == [("standard-6s", 2, 105)]
+    assert client.get("/offline/holdings.json").get_json()["digest"] == held["digest"]  # the same list, the same
+    assert client.get("/offline/holdings.json?held=1").status_code == 404  # only the device holds its copy
+    AuthActions(client).login("manager")
+    manager = client.get("/offline/holdings.json").get_json()
+    assert [w["code"] for w in manager["workshops"]] == ["W1", "W2", "W3"] and manager["digest"] != held["digest"]
+    assert client.post("/checklists/standard-6s/edit").status_code in (302, 303)
+    assert client.post("/checklists/standard-6s/v3/publish",
+                       data={"change_note": "措辞", "acknowledge": "yes"}).status_code == 303
+    newer = client.get("/offline/holdings.json").get_json()
+    assert newer["digest"] != manager["digest"]  # a new version: the device fetches its pages again
+    assert {c["version"] for w in newer["workshops"] for c in w["checklists"]} == {3}
+    AuthActions(client).login("auditor")  # may not inspect: keeps no workshop
+    assert client.get("/offline/holdings.json").get_json()["workshops"] == []

@@ -11,6 +11,7 @@ var HELD = "/offline/holdings.json?held=1";  // the device's copy of the list, w
 var SHELL = ["/static/css/app.css", "/static/js/htmx-2.0.11.min.js", "/static/js/outbox.js", "/static/js/markup.js",
              "/static/js/offline.js"];
 var NETWORK_TIMEOUT_MS = 6000;
+var REFRESH_EVERY_MS = 30 * 60 * 1000;  // the kept pages of an unchanged list are fetched again after this
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (cache) { return cache.addAll(SHELL); }).then(function () {
@@ -106,25 +107,33 @@ function refreshHoldings() {
   }).then(function (held) {
     if (!held) return null;
     return caches.open(PAGES).then(function (pages) {
-      return Promise.all(held.pages.map(function (path) {
-        return fetch(path, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
-          if (response.ok && !response.redirected) return pages.put(path, response);
-        });
-      })).then(function () {
-        return pages.keys();
-      }).then(function (keys) {
-        var wanted = {};
-        held.pages.forEach(function (p) { wanted[p] = true; });
-        return Promise.all(keys.filter(function (k) {
-          var path = new URL(k.url).pathname;
-          return isHeldPage(path) && !wanted[path] && k.url.indexOf(HELD) < 0;
-        }).map(function (k) { return pages.delete(k); }));
-      }).then(function () {
-        held.refreshed_at = new Date().toISOString();
-        return pages.put(HELD, new Response(JSON.stringify(held), { headers: { "Content-Type": "application/json" } }));
-      }).then(function () { return held; });
+      return pages.match(HELD).then(function (kept) { return kept ? kept.json() : null; }).then(function (before) {
+        // the same list, fetched a little while ago: its pages are fresh enough (each visit keeps its own page too)
+        var fresh = before && before.digest === held.digest && before.user === held.user &&
+          Date.now() - Date.parse(before.refreshed_at) < REFRESH_EVERY_MS;
+        return fresh ? before : keepAll(pages, held);
+      });
     });
   });
+}
+function keepAll(pages, held) {
+  return Promise.all(held.pages.map(function (path) {
+    return fetch(path, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+      if (response.ok && !response.redirected) return pages.put(path, response);
+    });
+  })).then(function () {
+    return pages.keys();
+  }).then(function (keys) {
+    var wanted = {};
+    held.pages.forEach(function (p) { wanted[p] = true; });
+    return Promise.all(keys.filter(function (k) {
+      var path = new URL(k.url).pathname;
+      return isHeldPage(path) && !wanted[path] && k.url.indexOf(HELD) < 0;
+    }).map(function (k) { return pages.delete(k); }));
+  }).then(function () {
+    held.refreshed_at = new Date().toISOString();
+    return pages.put(HELD, new Response(JSON.stringify(held), { headers: { "Content-Type": "application/json" } }));
+  }).then(function () { return held; });
 }
 
 self.addEventListener("message", function (event) {
