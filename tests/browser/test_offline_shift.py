@@ -131,8 +131,8 @@ def test_a_send_left_hanging_does_not_hold_the_queue_and_sync_now_cuts_it(live_s
         page.locator('[data-item-code="sort-01"] input[type=radio][value="2"]').check()
         page.wait_for_function("() => !!document.querySelector('[data-item-code=\"sort-01\"] .state-saving')")
         page.locator('[data-item-code="sort-02"] input[type=radio][value="4"]').check()
-        page.wait_for_timeout(500)
-        assert hung and page.get_attribute("[data-outbox-count]", "data-outbox-count") == "2"  # held behind it
+        page.wait_for_selector('[data-outbox-count="2"]', state="attached")  # the second waits behind the first
+        assert hung
         page.click('[data-action="sync-now"]')
         page.wait_for_selector('[data-outbox-count="0"]', state="attached", timeout=10_000)  # not 20 s or more
     finally:
