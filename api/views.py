@@ -34,9 +34,9 @@ from inspections.service import (
     get_visible_inspection,
     parse_score,
     save_answer,
-    start_inspection,
 )
 from inspections.signatures import SignatureError, clean_signature_image
+from inspections.starting import start_inspection
 from inspections.submission import submit_inspection
 from inspections.trends import like_for_like_points, workshop_trend
 from reports.context import monthly_league

@@ -102,7 +102,7 @@ def prepare(url: str, data_dir: Path, drafts: int) -> tuple[str, list[str]]:
     from accounts.sessions import create_api_token
     from demo.generate import generate_demo
     from inspections.models import Workshop
-    from inspections.service import start_inspection
+    from inspections.starting import start_inspection
 
     upgrade_database(url)
     engine = make_engine(url)

@@ -1,6 +1,6 @@
 """Starts made on a tablet, perhaps hours before the server hears of them (#37): which of the device's times to
 believe, and whether the checklist version the device held may still be started. Pure rules; the start itself is
-inspections.service.start_inspection."""
+inspections.starting.start_inspection."""
 
 from __future__ import annotations
 

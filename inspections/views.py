@@ -35,12 +35,12 @@ from inspections.service import (
     find_item,
     get_visible_inspection,
     progress,
-    start_inspection,
 )
 from inspections.signatures import (
     may_approve,
     may_record_signature,
 )
+from inspections.starting import start_inspection
 from inspections.templating import register_template_helpers
 from web import (
     at_plant,

@@ -18,7 +18,8 @@ from audit.service import record as audit
 from checklists.schemes import scheme_from_dict
 from inspections.models import Answer, Calibration, Inspection, InspectionStatus, Photo
 from inspections.scoring import NA
-from inspections.service import InspectionError, answer_value, save_answer, start_inspection
+from inspections.service import InspectionError, answer_value, save_answer
+from inspections.starting import start_inspection
 from inspections.submission import became_official
 from quality.agreement import NOT_APPLICABLE, Agreement, biases, panel_agreement, spread
 

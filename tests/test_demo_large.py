@@ -11,7 +11,8 @@ from database import make_engine, upgrade_database, write_session
 from demo.large import generate_large
 from inspections.models import Answer, CategoryResult, Inspection
 from inspections.scoring import NA, score_inspection
-from inspections.service import category_specs, start_inspection
+from inspections.service import category_specs
+from inspections.starting import start_inspection
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
