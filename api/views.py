@@ -23,17 +23,16 @@ from checklists.models import ChecklistItem
 from checklists.schemes import scheme_from_dict
 from clock.periods import PeriodError, parse_month, parse_period
 from database import db, reads_first
+from inspections.answering import MAX_CHANGE_KEY, save_answer
 from inspections.models import Inspection
 from inspections.representation import answer_fields, inspection_json
 from inspections.scoring import NA
 from inspections.service import (
-    MAX_CHANGE_KEY,
     InspectionError,
     answer_value,
     can_edit,
     get_visible_inspection,
     parse_score,
-    save_answer,
 )
 from inspections.signatures import SignatureError, clean_signature_image
 from inspections.starting import start_inspection

@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from checklists.schemes import scheme_from_dict
 from database import db, reads_first
+from inspections.answering import AnswerInput, mark_category_not_applicable, save_answer, save_answers
 from inspections.models import InspectionStatus
 from inspections.photo_uploads import add_photo
 from inspections.service import (
@@ -20,9 +21,7 @@ from inspections.service import (
     answers_at_stake,
     can_edit,
     editable_item,
-    mark_category_not_applicable,
     parse_score,
-    save_answer,
 )
 from inspections.views import (
     bp,
@@ -124,25 +123,35 @@ def save_category(inspection_id: int, category_key: str):
                               data=data, store=storage())
             except InspectionError as exc:
                 photo_errors[item.key] = error_text(exc)
+    changes = []
+    for item in category.items:
         raw_score = _raw_score(item.key, "")
         note = request.form.get(f"note-{item.key}")
         flagged = _flag(item.key)
         if raw_score == "" and not (note or "").strip() and not flagged:
             continue
         try:
-            with session.begin_nested():
-                save_answer(session=session, user=current_user, inspection=inspection, item_key=item.key,
-                            value=parse_score(raw_score) if raw_score else None, note=note,
-                            base_revision=_revision(request.form.get(f"rev-{item.key}")), flagged=flagged)
-        except InspectionError as exc:
-            if exc.code == "conflict":
-                conflicts[item.key] = {"mine": raw_score, "mine_note": note, "theirs": exc.current}
-                continue
-            if exc.status in (403, 409):
-                abort(exc.status, error_text(exc))
-            errors[item.key] = error_text(exc, scheme)
+            value = parse_score(raw_score) if raw_score else None
         except ValueError as exc:
             errors[item.key] = error_text(InspectionError("invalid_score", str(exc)), scheme)
+            continue
+        changes.append(AnswerInput(item_key=item.key, value=value, note=note, flagged=flagged,
+                                   base_revision=_revision(request.form.get(f"rev-{item.key}"))))
+    try:
+        saved = save_answers(session=session, user=current_user, inspection=inspection, changes=changes) \
+            if changes else []
+    except InspectionError as exc:
+        abort(exc.status, error_text(exc))
+    for change, result in zip(changes, saved, strict=True):
+        if not isinstance(result, InspectionError):
+            continue
+        if result.code == "conflict":
+            conflicts[change.item_key] = {"mine": _raw_score(change.item_key, ""), "mine_note": change.note,
+                                          "theirs": result.current}
+        elif result.status in (403, 409):
+            abort(result.status, error_text(result))
+        else:
+            errors[change.item_key] = error_text(result, scheme)
     session.commit()  # what was valid is kept even when other items need fixing
     session.refresh(inspection)
     if errors or photo_errors or conflicts:

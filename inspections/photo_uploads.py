@@ -8,11 +8,12 @@ from sqlmodel import Session, func, select
 from accounts.models import User
 from audit.service import record as audit
 from database import begin_writing
+from inspections.answering import change_key_of
 from inspections.models import (
     Inspection,
     Photo,
 )
-from inspections.service import InspectionError, change_key_of, editable_item
+from inspections.service import InspectionError, editable_item
 from photos import PhotoError, store_image
 from storage import Storage
 

@@ -1,27 +1,21 @@
-"""Inspection use cases: answer (one item, or a whole category N/A), progress. Start: starting.py; review, submit
-and correct: submission.py; photos: photo_uploads.py. Views and the API both call these; none commits. Every
-change to a quality record also goes to the audit trail, in the same transaction."""
+"""Inspection use cases: who may see and change an inspection, its items, progress. Answers: answering.py; start:
+starting.py; review, submit and correct: submission.py; photos: photo_uploads.py. Views and the API both call
+these; none commits. Every change to a quality record also goes to the audit trail, in the same transaction."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from sqlalchemy import false, inspect
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, object_session
 from sqlmodel import Session, func, select
 
-import clock
 from accounts.models import User
 from accounts.service import can_see_workshop, is_manager
-from audit.service import record as audit
 from checklists.models import ChecklistCategory, ChecklistItem, ChecklistVersion
 from checklists.schemes import scheme_from_dict
-from database import begin_writing
-from inspections.merging import merges_cleanly
 from inspections.models import (
     Answer,
-    AnswerChange,
     Inspection,
     InspectionStatus,
     is_finding_answer,
@@ -38,7 +32,6 @@ from inspections.scoring import (
     unanswered_keys,
     validate_answer,
 )
-from observability import answer_saved
 
 MAX_NOTE_LENGTH = 2000
 MIN_REASON_LENGTH = 4
@@ -202,148 +195,6 @@ def stored_value(value: AnswerValue | None) -> str | None:
     return None if value is None else str(value)
 
 
-def save_answer(
-    *, session: Session, user: User, inspection: Inspection, item_key: str, value: AnswerValue | None,
-    note: str | None, change_key: str | None = None, base_revision: int | None = None, flagged: bool | None = None,
-) -> Answer:
-    """Save one answer; value None keeps the current score (a note-only change), flagged None the current flag.
-
-    change_key (made by the tablet, one per change) makes a replay harmless: a key seen before returns the
-    answer as it is. base_revision is the revision the tablet last saw: if someone else changed the answer
-    since, the save is refused as a conflict (409) and recorded, so both values stay in the history.
-
-    Saves of one answer are applied one after another, whatever the engine: the answer's row is locked before
-    anything is decided (SQLite writers already queue at the database's gate), and two first saves racing to
-    create the row end with the loser saving again on top of the winner's answer.
-    """
-    found = find_item(inspection, item_key)  # a published version never changes: read before taking any lock
-    begin_writing(session)
-    if session.get_bind().dialect.name != "sqlite":
-        # A submit holds the inspection's row while it scores the answers: wait for it and see its outcome, so no
-        # answer changes under a score being computed.
-        session.refresh(inspection, attribute_names=["status"], with_for_update={"read": True, "of": Inspection})
-    elif session.info.get("reads_first"):
-        session.refresh(inspection, attribute_names=["status"])  # read before the lock: read it again under it
-    item = editable_item(user, inspection, item_key, found=found)
-    change_key = change_key_of(change_key)
-    check_answer(inspection, item_key, value, note)
-    note = note.strip() if note is not None else None
-    change = _Change(value=value, note=note, flagged=flagged, change_key=change_key, base_revision=base_revision)
-    try:
-        return _apply(session, user, inspection, item, change)
-    except _FirstAnswerRace:
-        return _apply(session, user, inspection, item, change)
-
-
-MAX_CHANGE_KEY = 64
-
-
-def change_key_of(raw: str | None) -> str | None:
-    """The tablet's key for one change, refused when too long — never cut: two keys sharing their first 64
-    characters would make the second change look like a replay of the first, and it would be lost."""
-    key = (raw or "").strip() or None
-    if key is not None and len(key) > MAX_CHANGE_KEY:
-        raise InspectionError("bad_change_key", f"change_key is longer than {MAX_CHANGE_KEY} characters",
-                              items=["change_key"])
-    return key
-
-
-@dataclass(frozen=True)
-class _Change:
-    value: AnswerValue | None
-    note: str | None
-    flagged: bool | None
-    change_key: str | None
-    base_revision: int | None
-
-
-class _FirstAnswerRace(Exception):
-    """Another save created this item's answer while this one was creating it too."""
-
-
-def _apply(session: Session, user: User, inspection: Inspection, item: ChecklistItem, change: _Change) -> Answer:
-    item_key, value, note, flagged = item.key, change.value, change.note, change.flagged
-    # FOR UPDATE: on PostgreSQL a second save of this answer waits here until the first commits, then reads
-    # what it wrote (no revision handed out twice, no change key applied twice); populate_existing, so an
-    # answer this request loaded earlier is read again too. SQLite ignores FOR UPDATE.
-    answer = session.exec(
-        select(Answer).where(Answer.inspection_id == inspection.id, Answer.item_id == item.id)
-        .with_for_update(of=Answer).execution_options(populate_existing=True)
-    ).first()
-    earlier = session.exec(select(AnswerChange).where(AnswerChange.change_key == change.change_key)).first() \
-        if change.change_key else None
-    if earlier is not None and (earlier.inspection_id, earlier.item_id, earlier.user_id) != (
-            inspection.id, item.id, user.id):
-        # a key is its maker's, for one item of one inspection: another's says nothing of theirs
-        raise InspectionError("change_key_taken", "this change key was used for another change", status=409,
-                              items=["change_key"])
-    seen = earlier.outcome if earlier is not None else None
-    if seen is not None:
-        answer_saved("duplicate")
-        if seen == "conflict":
-            raise InspectionError("conflict", "the answer was changed on another device", status=409,
-                                  items=[item_key], current=answer)
-        return answer
-    if answer is None and value is None:
-        if flagged:
-            raise InspectionError("flag_needs_score", "choose a score before flagging the item", items=[item_key])
-        raise InspectionError("note_needs_score", "choose a score or N/A before adding a note", items=[item_key])
-    old_value = answer_value(answer) if answer else None
-    old_note = answer.note if answer else None
-    old_flagged = answer.flagged if answer else None
-    new_flagged = old_flagged if flagged is None else flagged
-    if new_flagged and (value if value is not None else old_value) == NA:
-        raise InspectionError("flag_not_applicable", "an item marked N/A cannot be flagged as a finding",
-                              items=[item_key])
-    unchanged = (answer is not None and (value is None or old_value == value) and (note is None or note == old_note)
-                 and new_flagged == old_flagged)
-    if unchanged:
-        answer_saved("unchanged")
-        return answer  # a repeated save writes nothing
-    current_revision = answer.revision if answer else 0
-    if change.base_revision not in (None, current_revision) and not merges_cleanly(
-            session, inspection.id, item.id, change, current=(stored_value(old_value), old_note, old_flagged)):
-        session.add(AnswerChange(
-            inspection_id=inspection.id, item_id=item.id, change_key=change.change_key, user_id=user.id,
-            outcome="conflict", old_value=stored_value(old_value), new_value=stored_value(value), old_note=old_note,
-            new_note=note, old_flagged=old_flagged, new_flagged=flagged, revision=change.base_revision))
-        session.flush()
-        answer_saved("conflict")
-        raise InspectionError("conflict", "the answer was changed on another device", status=409,
-                              items=[item_key], current=answer)
-    first = answer is None
-    if first:
-        answer = Answer(inspection_id=inspection.id, item_id=item.id, updated_by_id=user.id)
-    if value is not None:
-        answer.not_applicable = value == NA
-        answer.score = None if value == NA else value
-    if note is not None:
-        answer.note = note
-    answer.flagged = bool(new_flagged)
-    answer.updated_at = clock.now()
-    answer.updated_by_id = user.id
-    answer.revision = current_revision + 1
-    if first:
-        try:
-            with session.begin_nested():  # a savepoint: losing the race must not undo the whole transaction
-                session.add(answer)
-        except IntegrityError as exc:
-            raise _FirstAnswerRace from exc
-    session.add(AnswerChange(
-        inspection_id=inspection.id, item_id=item.id, change_key=change.change_key, user_id=user.id,
-        outcome="applied", old_value=stored_value(old_value), new_value=stored_value(answer_value(answer)),
-        old_note=old_note, new_note=answer.note, old_flagged=old_flagged, new_flagged=answer.flagged,
-        revision=answer.revision))
-    audit(session, actor=user, action="answer.save", object_type="inspection", object_id=inspection.id,
-          old={"item": item.key, "value": stored_value(old_value), "note": old_note, "flagged": old_flagged}
-          if old_value is not None else None,
-          new={"item": item.key, "value": stored_value(answer_value(answer)), "note": answer.note,
-               "flagged": answer.flagged, "revision": answer.revision})
-    session.flush()
-    answer_saved("applied")
-    return answer
-
-
 @dataclass(frozen=True)
 class Progress:
     answered: int
@@ -415,16 +266,3 @@ def answers_at_stake(*, inspection: Inspection, category_key: str, typed: dict[s
         scored += 1
         findings += finding
     return AnswersAtStake(category, scored, findings)
-
-
-def mark_category_not_applicable(*, session: Session, user: User, inspection: Inspection, category_key: str) -> int:
-    """N/A for every item of a category in one action (no office area in this workshop). Returns the count."""
-    category = _category(inspection, category_key)
-    for item in category.items:
-        save_answer(session=session, user=user, inspection=inspection, item_key=item.key, value=NA, note=None,
-                    flagged=False)
-    return len(category.items)
-
-
-
-

@@ -16,9 +16,10 @@ from accounts.models import User, Workshop
 from accounts.service import can_see_workshop, is_manager, may_inspect
 from audit.service import record as audit
 from checklists.schemes import scheme_from_dict
+from inspections.answering import AnswerInput, save_answers
 from inspections.models import Answer, Calibration, Inspection, InspectionStatus, Photo
 from inspections.scoring import NA
-from inspections.service import InspectionError, answer_value, save_answer
+from inspections.service import InspectionError, answer_value
 from inspections.starting import start_inspection
 from inspections.submission import became_official
 from quality.agreement import NOT_APPLICABLE, Agreement, biases, panel_agreement, spread
@@ -245,6 +246,7 @@ def start_reconciled(*, session: Session, user: User, calibration: Calibration) 
     session.add(reconciled)
     session.flush()
     answers = [{a.item_id: a for a in copy.answers} for copy in state.copies]
+    changes = []
     for category in calibration.version.categories:
         for item in category.items:
             given = [by_item[item.id] for by_item in answers if item.id in by_item]
@@ -254,8 +256,12 @@ def start_reconciled(*, session: Session, user: User, calibration: Calibration) 
             value = NA if len(scored) * 2 < len(given) or not scored else median_low(scored)
             notes = "\n".join(f"{copy.inspector.display_name}：{a.note}" for copy, by_item in
                               zip(state.copies, answers, strict=True) if (a := by_item.get(item.id)) and a.note)
-            save_answer(session=session, user=user, inspection=reconciled, item_key=item.key, value=value,
-                        note=notes[:2000], flagged=any(a.flagged for a in given))
+            changes.append(AnswerInput(item_key=item.key, value=value, note=notes[:2000],
+                                       flagged=any(a.flagged for a in given)))
+    refused = [r for r in save_answers(session=session, user=user, inspection=reconciled, changes=changes)
+               if isinstance(r, InspectionError)]
+    if refused:
+        raise refused[0]
     for photo in session.exec(select(Photo).where(Photo.inspection_id.in_([c.id for c in state.copies]))
                               .order_by(Photo.id)).all():
         session.add(Photo(inspection_id=reconciled.id, item_id=photo.item_id, sha256=photo.sha256,

@@ -122,22 +122,24 @@ def scores_by(items, score_for) -> dict:
 
 
 def answer_all_in_one_go(app, inspection_id: int, score=3, scores: dict | None = None) -> list[str]:
-    """Every item answered by the inspection's inspector through the domain's own save
-    (inspections.service.save_answer: the same checks, revisions, history and audit), in one transaction without
-    HTTP: for tests whose subject is what follows the answers (rankings, charts, Pareto, plans, webhooks). The
-    form's and the API's saves are tested on their own; 105 PUTs per inspection made the control chart tests the
-    slowest of the suite. `scores` by item key, else `score`. The item keys, in order."""
+    """Every item answered by the inspection's inspector through the domain's own save of many answers
+    (inspections.answering.save_answers, as the plain form's category save: the same checks, revisions, history
+    and audit as one save each), in one transaction without HTTP: for tests whose subject is what follows the
+    answers (rankings, charts, Pareto, plans, webhooks). The form's and the API's saves are tested on their own;
+    105 PUTs per inspection made the control chart tests the slowest of the suite. `scores` by item key, else
+    `score`. The item keys, in order."""
     from accounts.models import User
+    from inspections.answering import AnswerInput, save_answers
     from inspections.models import Inspection
-    from inspections.service import save_answer
 
     scores = scores or {}
     with app.app_context(), Session(app.extensions["engine"]) as session:
         inspection = session.get(Inspection, inspection_id)
         user = session.get(User, inspection.inspector_id)
         keys = [item.key for category in inspection.version.categories for item in category.items]
-        for key in keys:
-            save_answer(session=session, user=user, inspection=inspection, item_key=key,
-                        value=scores.get(key, score), note=None)
+        saved = save_answers(session=session, user=user, inspection=inspection,
+                             changes=[AnswerInput(item_key=key, value=scores.get(key, score)) for key in keys])
+        refused = [result for result in saved if isinstance(result, Exception)]
+        assert not refused, refused
         session.commit()
     return keys

@@ -5,8 +5,9 @@ import pytest
 from sqlmodel import Session, select
 
 from accounts.models import User
+from inspections.answering import save_answer
 from inspections.models import Inspection
-from inspections.service import parse_score, save_answer
+from inspections.service import parse_score
 from tests.browser.actions import new_inspection
 
 pytestmark = pytest.mark.browser
