@@ -1,13 +1,14 @@
 """Fixtures: the app on a real SQLite file and on a real PostgreSQL, a client, and AuthActions.
 
 PostgreSQL: Debian's binaries, started once per session as the unprivileged `postgres` user (PostgreSQL
-refuses to run as root); pytest-postgresql then makes a fresh database per test from a migrated, seeded
-template, so each test starts from the same state.
+refuses to run as root); each test then gets a fresh database made from a migrated, seeded template
+(pytest-postgresql's janitor makes the template), so each test starts from the same state.
 """
 
 from __future__ import annotations
 
 import glob
+import itertools
 import os
 import shutil
 import socket
@@ -16,13 +17,15 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
+import psycopg
 import pytest
 import time_machine
-from pytest_postgresql import factories
+from psycopg import sql
 from pytest_postgresql.executors.noop import NoopExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
 from werkzeug.routing import Rule
@@ -183,7 +186,7 @@ def _load_pg_template(host, port, user, dbname, password=None, **_):
 
 @pytest.fixture(scope="session")
 def pg_template(pg_cluster):
-    """A migrated, seeded template database; pg_connection clones it for every test."""
+    """A migrated, seeded template database; pg_database clones it for every test."""
     executor = NoopExecutor(host=pg_cluster.host, port=pg_cluster.port, user=pg_cluster.user, password=None,
                             dbname="sixs", options="")
     janitor = DatabaseJanitor(user=executor.user, host=executor.host, port=executor.port,
@@ -193,7 +196,39 @@ def pg_template(pg_cluster):
         yield executor
 
 
-pg_connection = factories.postgresql("pg_template")
+@dataclass(frozen=True)
+class PgDatabase:
+    host: str
+    port: int
+    user: str
+    dbname: str
+
+    @property
+    def url(self) -> str:
+        return _pg_url(self.host, self.port, self.user, self.dbname)
+
+
+@pytest.fixture(scope="session")
+def pg_admin(pg_template):
+    """One connection to the cluster's maintenance database for the worker's whole session."""
+    connection = psycopg.connect(host=pg_template.host, port=pg_template.port, user=pg_template.user,
+                                 dbname="postgres", autocommit=True)
+    yield connection
+    connection.close()
+
+
+_PG_DATABASE_NUMBERS = itertools.count(1)
+
+
+@pytest.fixture
+def pg_database(pg_template, pg_admin) -> PgDatabase:
+    """A fresh database made from the template for one test: two statements on the session's connection
+    (pytest-postgresql's client fixture opened four connections per test for the same, a third of a second)."""
+    name = f"sixs_test_{next(_PG_DATABASE_NUMBERS)}"
+    pg_admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+        sql.Identifier(name), sql.Identifier(pg_template.template_dbname)))
+    yield PgDatabase(pg_template.host, pg_template.port, pg_template.user, name)
+    pg_admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 # ------------------------------------------------------------------ SQLite
 
@@ -287,9 +322,7 @@ def app(request, tmp_path):
     if request.param == "sqlite":
         url = request.getfixturevalue("sqlite_url")
     else:
-        conn = request.getfixturevalue("pg_connection")
-        info = conn.info
-        url = _pg_url(info.host, info.port, info.user, info.dbname)
+        url = request.getfixturevalue("pg_database").url
     app = _make_app(url, tmp_path)
     yield app
     app.extensions["engine"].dispose()

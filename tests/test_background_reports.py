@@ -230,7 +230,7 @@ def test_each_queue_engine_carries_the_report_task(engine, sqlite_url, tmp_path,
     if engine == "sqlite":
         queue = f"sqlite:///{tmp_path / 'tasks.db'}"
     elif engine == "postgresql":
-        info = request.getfixturevalue("pg_connection").info
+        info = request.getfixturevalue("pg_database")
         queue = f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
     else:
         queue = request.getfixturevalue("redis_url")

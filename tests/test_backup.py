@@ -26,7 +26,7 @@ def database(request, tmp_path):
     """(URL of the seeded database, a function giving the URL of a new empty database of the same engine)."""
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_url"), lambda: f"sqlite:///{tmp_path}/restored-{uuid.uuid4().hex}.db"
-    info = request.getfixturevalue("pg_connection").info
+    info = request.getfixturevalue("pg_database")
 
     def empty() -> str:
         name = f"restored_{uuid.uuid4().hex[:10]}"

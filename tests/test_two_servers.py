@@ -23,8 +23,8 @@ from tests.test_storage import _bucket, _jpeg
 pytestmark = pytest.mark.postgres
 
 
-def test_two_servers_one_consumer_one_database_one_bucket(pg_connection, s3_env, tmp_path):
-    info = pg_connection.info
+def test_two_servers_one_consumer_one_database_one_bucket(pg_database, s3_env, tmp_path):
+    info = pg_database
     database = _pg_url(info.host, info.port, info.user, info.dbname)
     env = dict(os.environ, DATABASE_URL=database, TASK_QUEUE=database, SECRET_KEY="g" * 32,
                STORAGE_URL=f"s3://{_bucket(s3_env)}/group", STORAGE_ENDPOINT_URL=s3_env,

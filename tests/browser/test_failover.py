@@ -43,9 +43,9 @@ def radio(page, key, value):
     return page.locator(f'[data-item-code="{key}"] input[type=radio][value="{value}"]')
 
 
-def test_the_outbox_replays_against_the_other_server_when_its_own_is_gone(pg_connection, s3_env, browser,
+def test_the_outbox_replays_against_the_other_server_when_its_own_is_gone(pg_database, s3_env, browser,
                                                                         tmp_path, artifacts):
-    info = pg_connection.info
+    info = pg_database
     database = _pg_url(info.host, info.port, info.user, info.dbname)
     env = dict(os.environ, DATABASE_URL=database, TASK_QUEUE="memory", SECRET_KEY="f" * 32, TRUSTED_PROXIES="1",
                STORAGE_URL=f"s3://{_bucket(s3_env)}/group", STORAGE_ENDPOINT_URL=s3_env,
