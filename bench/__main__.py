@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
+from bench.answers import category_save_row  # noqa: E402
 from database import upgrade_database, write_session  # noqa: E402
 from demo.generate import DEMO_PASSWORD, generate_demo  # noqa: E402
 from photos import photo_key  # noqa: E402
@@ -103,7 +104,7 @@ def main() -> None:
     bare_post_ms, bare_post_p95 = timed(lambda: client.get("/bench/bare"), 200)
     rows.append(("answer save, htmx (server, SQLite; renders the item back)", f"{save_ms:.1f} ms (p95 {save_p95:.1f})",
                  f"{bare_post_ms:.2f} ms (p95 {bare_post_p95:.2f})", f"{save_ms / bare_post_ms:.0f}×"))
-    rows.append(_api_save_row(app, inspection_id, keys[31]))
+    rows.extend([_api_save_row(app, inspection_id, keys[31]), category_save_row(app, inspection_id, keys)])
     trend_ms, trend_p95 = timed(lambda: client.get("/workshops/SZ-CNC"), 50)
     rows.append(("workshop trend page, 12 weeks", f"{trend_ms:.1f} ms (p95 {trend_p95:.1f})",
                  f"{base_ms:.2f} ms", f"{trend_ms / base_ms:.0f}×"))
