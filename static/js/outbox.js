@@ -1,179 +1,20 @@
 // The offline outbox of the inspection form: every answer, note and photo is queued in IndexedDB first,
 // then sent in order. A lost network, a reload, or a closed tab loses nothing; the server ignores replays
 // (each change carries its own key) and refuses stale saves as conflicts (each carries the revision seen).
+// Its store and words: device.js; what it shows: outbox-screen.js; the form it serves: answer-form.js.
 (function () {
   "use strict";
-  var zh = document.documentElement.lang !== "en";
-  var T = {
-    saving: zh ? "保存中…" : "Saving…",
-    queued: zh ? "已暂存，联网后自动上传" : "Queued: uploads when online",
-    failed: zh ? "未保存：请点“立即同步”" : "Not saved: tap “Sync now”",
-    count: zh ? "待同步 %n 项" : "%n to sync",
-    busy: zh ? "还有 %n 项没有上传，请联网并等待同步完成后再操作。" : "%n changes are not uploaded yet; go online and wait for them.",
-    photo: zh ? "照片上传中…" : "Uploading photo…",
-    progress: zh ? "已评 %a / %t" : "%a / %t scored",
-    pending: zh ? "（%n 项待同步）" : " (%n to sync)",
-    deducted: zh ? "扣 %p 分" : "−%p points",
-    noProblem: zh ? "无问题" : "No problem",
-    formQueued: zh ? "网络不通：%s 已暂存在本机，联网后自动登记。可以继续挂下一个。" : "No network: %s is kept on this tablet and sent when online. You can go on with the next one.",
-    formSent: zh ? "暂存的 %s 已登记。" : "The queued %s has been registered.",
-    formRefused: zh ? "暂存的 %s 未能登记：%e 请重新填写。" : "The queued %s was refused: %e Please fill it in again.",
-    signIn: zh ? "请重新登录，暂存的内容会在登录后上传。" : "Please sign in again: the queued changes upload once you have.",
-    signInLink: zh ? "重新登录" : "Sign in",
-    othersQueue: zh ? "本机还有 %u 暂存的 %n 项内容，只会在 %u 登录后以其本人身份上传。" :
-                      "This tablet keeps %n queued changes of %u; they upload only when %u signs in.",
-    keepForThem: zh ? "保留给 %u" : "Keep them for %u",
-    discardTheirs: zh ? "删除这些内容" : "Discard them",
-    discardConfirm: zh ? "删除后 %u 暂存的 %n 项内容将无法找回。确定删除吗？" : "%n queued changes of %u will be lost for good. Discard them?",
-    setAsideTitle: zh ? "服务器没有接受以下内容，已留在本机供您核对后重新填写：" : "The server did not accept these changes; they are kept on this tablet for you to check and enter again:",
-    setAsideDismiss: zh ? "已处理，删除" : "Done, remove",
-    setAsidePhoto: zh ? "照片" : "photo",
-    setAsideMarkup: zh ? "照片标注" : "photo markup",
-    setAsideScore: zh ? "评分 %s" : "score %s",
-    setAsideNote: zh ? "备注“%s”" : "note “%s”",
-    setAsideUnknown: zh ? "服务器拒收" : "refused by the server"
-  };
-  // Who is signed in on this page (none on the login page): a change is sent only by the user who made it.
-  var ME = document.body ? document.body.getAttribute("data-user") : null;
-  var MY_NAME = document.body ? document.body.getAttribute("data-user-name") : "";
-  function mine(change) { return !change.user || change.user === ME; }
-  // what still goes to the server: the user's own changes, but those the server judged and refused (set aside)
-  function waiting(change) { return mine(change) && !change.setAside; }
-  function setAside(change) { return mine(change) && !!change.setAside; }
-  var DB_NAME = "sixs-outbox", STORE = "changes";
-  var memory = [], memorySeq = 0, flushing = false, retryTimer = null, retryDelay = 2000;
-
-  // ---- storage: IndexedDB, or memory where it is unavailable ----
-  var dbPromise = new Promise(function (resolve) {
-    if (!window.indexedDB) return resolve(null);
-    var open = indexedDB.open(DB_NAME, 1);
-    open.onupgradeneeded = function () { open.result.createObjectStore(STORE, { keyPath: "seq", autoIncrement: true }); };
-    open.onsuccess = function () { resolve(open.result); };
-    open.onerror = function () { resolve(null); };
-  });
-  function tx(mode, fn) {
-    return dbPromise.then(function (db) {
-      if (!db) return fn(null);
-      return new Promise(function (resolve, reject) {
-        var t = db.transaction(STORE, mode), store = t.objectStore(STORE), out;
-        Promise.resolve(fn(store)).then(function (r) { out = r; });
-        t.oncomplete = function () { resolve(out); };
-        t.onerror = function () { reject(t.error); };
-      });
-    });
-  }
-  function all() {
-    return tx("readonly", function (store) {
-      if (!store) return memory.slice();
-      return new Promise(function (resolve) {
-        var req = store.getAll();
-        req.onsuccess = function () { resolve(req.result); };
-      });
-    });
-  }
-  function add(change) {
-    change.queuedAt = change.queuedAt || Date.now();  // for X-Outbox-Waited: how long it waited here
-    change.user = change.user || ME;  // whose change it is: never sent as anyone else
-    change.userName = change.userName || MY_NAME;
-    return tx("readwrite", function (store) {
-      if (!store) { change.seq = ++memorySeq; memory.push(change); return; }
-      store.add(change);
-    });
-  }
-  function remove(seq) {
-    return tx("readwrite", function (store) {
-      if (!store) { memory = memory.filter(function (c) { return c.seq !== seq; }); return; }
-      store.delete(seq);
-    });
-  }
-  function put(change) {
-    return tx("readwrite", function (store) { if (store) store.put(change); });
-  }
-  window.sixsOutbox = { all: all };
-
-  function newKey() {
-    // randomUUID needs a secure context; a plant's server on plain http over the LAN has only getRandomValues
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    var bytes = new Uint8Array(16);
-    if (window.crypto && crypto.getRandomValues) crypto.getRandomValues(bytes);
-    else for (var i = 0; i < 16; i++) bytes[i] = Math.floor(Math.random() * 256);
-    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
-  }
-  function csrfToken() {
-    try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]; } catch (e) { return ""; }
-  }
-
-  // ---- what the person sees ----
-  function itemEl(key) { return document.querySelector('.item[data-item-code="' + key + '"]'); }
-  function showState(key, cls, text) {
-    var item = itemEl(key); if (!item) return;
-    var state = item.querySelector(".save-state"); if (!state) return;
-    var rev = state.querySelector('input[type=hidden]');
-    state.textContent = "";
-    if (rev) state.appendChild(rev);
-    var span = document.createElement("span");
-    span.className = cls; span.textContent = text; span.setAttribute("data-state", cls.replace("state-", ""));
-    state.appendChild(span);
-  }
-  function updateCounter(changes) {
-    var box = document.getElementById("outbox");
-    if (!box) return;
-    var n = changes.length;
-    box.hidden = n === 0;
-    // the page keeps room under the badge (app.css): the last item's buttons scroll clear of it
-    document.documentElement.classList.toggle("outbox-shown", n > 0);
-    var count = box.querySelector("[data-outbox-count]");
-    count.textContent = T.count.replace("%n", n);
-    count.setAttribute("data-outbox-count", n);
-    showProgress(changes);
-  }
-  function refreshCounter() {
-    return all().then(function (changes) { updateCounter(changes.filter(waiting)); showSetAside(changes.filter(setAside)); });
-  }
-
-  // The progress bar counts answers the server has confirmed (data-answered) plus the ones waiting in the
-  // outbox for items the server has not seen answered yet, so an offline round still shows how far it got.
-  function showProgress(changes) {
-    var count = document.querySelector(".progress-count");
-    if (!count) return;
-    var fresh = {};
-    changes.forEach(function (c) {
-      if (c.kind === "answer" && c.fresh && c.score !== "" && c.page === location.pathname) fresh[c.item] = true;
-    });
-    var pending = Object.keys(fresh).length, total = parseInt(count.getAttribute("data-total"), 10);
-    var answered = Math.min(parseInt(count.getAttribute("data-answered"), 10) + pending, total);
-    count.setAttribute("data-pending", pending);
-    count.textContent = T.progress.replace("%a", answered).replace("%t", total) + (pending ? T.pending.replace("%n", pending) : "");
-    var bar = document.querySelector("#progress progress");
-    if (bar) bar.value = answered;
-  }
-
-  // the server's answer: the item's state line, plus the progress bar and tabs out of band
-  function applyAnswer(key, html) {
-    var tpl = document.createElement("template");
-    tpl.innerHTML = html;
-    var progress = tpl.content.getElementById("progress");
-    if (progress) {
-      progress.removeAttribute("hx-swap-oob");
-      var old = document.getElementById("progress");
-      if (old) { old.replaceWith(progress); if (window.htmx) htmx.process(progress); }
-    }
-    var item = itemEl(key);
-    if (item) {
-      var state = item.querySelector(".save-state");
-      state.innerHTML = "";
-      state.appendChild(tpl.content);
-      if (window.htmx) htmx.process(state);
-    }
-    var rev = item && item.querySelector('input[name="rev-' + key + '"]');
-    return rev ? parseInt(rev.value, 10) : null;
-  }
-  function applyPhotos(key, html) {
-    var tpl = document.createElement("template");
-    tpl.innerHTML = html;
-    var strip = tpl.content.firstElementChild, old = document.getElementById("photos-" + key);
-    if (strip && old) old.replaceWith(strip);
-  }
+  var S = window.Sixs, T = S.T, zh = S.zh, ME = S.ME, mine = S.mine, waiting = S.waiting, setAside = S.setAside;
+  var all = S.store.all, add = S.store.add, remove = S.store.remove, put = S.store.put;
+  var newKey = S.newKey, csrfToken = S.csrfToken;
+  var answerForm = S.form, answerOf = answerForm.answerOf, setAnswer = answerForm.setAnswer;
+  var downscale = answerForm.downscale, showCounts = answerForm.showCounts, showLevelText = answerForm.showLevelText;
+  var screen = S.screen, itemEl = screen.itemEl, showState = screen.showState, updateCounter = screen.updateCounter;
+  var refreshCounter = screen.refreshCounter, applyAnswer = screen.applyAnswer, applyPhotos = screen.applyPhotos;
+  var askToSignIn = screen.askToSignIn, showSetAside = screen.showSetAside, formText = screen.formText;
+  var showOthers = screen.showOthers, errorIn = screen.errorIn, say = screen.say, showFormError = screen.showFormError;
+  var showWaiting = screen.showWaiting, showWaitingForms = screen.showWaitingForms, markQueued = screen.markQueued;
+  var flushing = false, retryTimer = null, retryDelay = 2000;
 
   // ---- what the server confirmed ----
   // A page reloaded offline comes from the service worker's copy, which can be older than saves made since.
@@ -222,97 +63,6 @@
     return add(change).then(refreshCounter).then(flush);
   }
   // A counting sheet (扣分制) answers with a number and an N/A box; the others with one radio of a row.
-  function answerOf(fieldset) {
-    var note = fieldset.querySelector("textarea"), flag = fieldset.querySelector("input[type=checkbox][name^='flag-']");
-    var score = "", count = fieldset.querySelector("input.count");
-    if (count) {
-      var na = fieldset.querySelector(".na-toggle input[type=checkbox]");
-      score = na && na.checked ? "na" : (/^[0-9]+$/.test(count.value.trim()) ? String(parseInt(count.value, 10)) : "");
-    } else {
-      var checked = fieldset.querySelector("input[type=radio]:checked");
-      score = checked ? checked.value : "";
-    }
-    return { score: score, note: note ? note.value : null, flag: flag ? flag.checked : null };
-  }
-  function setAnswer(item, score) {
-    var count = item.querySelector("input.count");
-    if (count) {
-      var na = item.querySelector(".na-toggle input[type=checkbox]");
-      if (na) na.checked = score === "na";
-      if (score !== "na") count.value = score;
-    } else {
-      var radio = item.querySelector('input[type=radio][value="' + score + '"]');
-      if (radio) radio.checked = true;
-    }
-    showCounts(item);
-    showLevelText(item);
-  }
-
-  // ---- what an answer means, shown as it is given ----
-  function points(value) { return String(Math.round(value * 100) / 100); }
-  function showCounts(el) {
-    var panel = el.closest ? el.closest(".category-panel") : null;
-    if (!panel) return;
-    var total = panel.querySelector("[data-category-total]"), taken = 0;
-    panel.querySelectorAll(".count-answer").forEach(function (box) {
-      var count = box.querySelector("input.count"), na = box.querySelector(".na-toggle input[type=checkbox]");
-      var shown = box.querySelector("[data-deducted]"), deduct = parseFloat(box.getAttribute("data-deduct")) || 0;
-      var n = /^[0-9]+$/.test(count.value.trim()) ? parseInt(count.value, 10) : null;
-      box.classList.toggle("is-na", !!(na && na.checked));
-      if (na && na.checked) { shown.textContent = ""; return; }
-      if (n === null) { shown.textContent = ""; return; }
-      taken += n * deduct;
-      shown.textContent = n ? T.deducted.replace("%p", points(n * deduct)) : T.noProblem;
-      box.classList.toggle("has-count", n > 0);
-    });
-    if (total) {
-      var full = parseFloat(total.getAttribute("data-full-marks")) || 0;
-      total.textContent = points(Math.max(0, full - taken)) + " / " + points(full);
-    }
-  }
-  function showLevelText(item) {
-    var shown = item.querySelector("[data-chosen-level]");
-    if (!shown) return;
-    var checked = item.querySelector(".scores input[type=radio]:checked");
-    var label = checked && checked.closest("label[data-level-text]");
-    if (!label || !label.getAttribute("data-level-text")) { shown.hidden = true; return; }
-    shown.hidden = false;
-    shown.innerHTML = "";
-    var strong = document.createElement("strong");
-    strong.textContent = label.textContent.trim();
-    shown.appendChild(strong);
-    shown.appendChild(document.createTextNode(" " + label.getAttribute("data-level-text")));
-  }
-  document.addEventListener("input", function (e) {
-    if (e.target.matches && e.target.matches("input.count")) showCounts(e.target);
-  });
-  // − and +: one tap, one occurrence; the change goes out like a typed one
-  document.addEventListener("click", function (e) {
-    var step = e.target.closest && e.target.closest(".stepper .step");
-    if (!step || step.disabled) return;
-    var count = step.parentNode.querySelector("input.count");
-    var n = /^[0-9]+$/.test(count.value.trim()) ? parseInt(count.value, 10) : 0;
-    var max = parseInt(count.getAttribute("max"), 10);
-    n = Math.max(0, n + parseInt(step.getAttribute("data-step"), 10));
-    if (!isNaN(max)) n = Math.min(max, n);
-    count.value = String(n);
-    var na = step.closest(".count-answer").querySelector(".na-toggle input[type=checkbox]");
-    if (na) na.checked = false;
-    count.dispatchEvent(new Event("input", { bubbles: true }));
-    count.dispatchEvent(new Event("change", { bubbles: true }));
-  });
-
-  function downscale(file, longSide) {
-    // Photos from tablet cameras are 4000 px and more: send at most 1600 px, as JPEG.
-    if (!window.createImageBitmap) return Promise.resolve(file);
-    return createImageBitmap(file).then(function (bitmap) {
-      var scale = Math.min(1, longSide / Math.max(bitmap.width, bitmap.height));
-      var canvas = document.createElement("canvas");
-      canvas.width = Math.round(bitmap.width * scale); canvas.height = Math.round(bitmap.height * scale);
-      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-      return new Promise(function (resolve) { canvas.toBlob(function (b) { resolve(b || file); }, "image/jpeg", 0.85); });
-    }).catch(function () { return file; });
-  }
 
   document.addEventListener("change", function (e) {
     var target = e.target;
@@ -415,31 +165,6 @@
   function acknowledged(change, response) {
     return response.type !== "opaqueredirect" && response.headers.get("X-Change-Ack") === change.key;
   }
-  // Said where it is seen: the message at the top, and the badge that stays in the corner of the form, both with
-  // the way to sign in (back to this page afterwards); every waiting item says why it waits.
-  function askToSignIn() {
-    var href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
-    function link(cls) {
-      var a = document.createElement("a");
-      a.href = href; a.textContent = T.signInLink; a.className = cls;
-      a.setAttribute("data-action", "sign-in-again");
-      return a;
-    }
-    var box = document.getElementById("outbox-message");
-    if (box) {
-      box.textContent = T.signIn + " ";
-      box.appendChild(link(""));
-      box.hidden = false;
-      box.setAttribute("data-outbox-state", "sign-in");
-    }
-    var badge = document.getElementById("outbox");
-    if (badge && !badge.querySelector("[data-action=sign-in-again]")) badge.appendChild(link("btn btn-small btn-primary"));
-    if (badge) badge.setAttribute("data-outbox-state", "sign-in");
-    all().then(function (changes) {
-      changes.filter(waiting).forEach(function (c) { showState(c.item, "state-queued", T.signIn); });
-    });
-  }
-
   function waitForFlush() {  // the current round ends soon after its send is cut
     return new Promise(function (resolve) {
       (function check() { if (!flushing) resolve(); else setTimeout(check, 50); })();
@@ -519,101 +244,6 @@
       return put(change);
     });
   }
-  // what was typed, readable: an invisible control character (the usual reason for a refusal) is shown by its code,
-  // and a direction override cannot turn the rest of the line around
-  function visible(text) {
-    return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, function (c) {
-      return "[U+" + (c.charCodeAt(0) + 0x10000).toString(16).slice(1).toUpperCase() + "]";
-    });
-  }
-  function typed(change) {
-    if (change.kind === "photo") return T.setAsidePhoto;
-    if (change.kind === "markup") return T.setAsideMarkup;
-    if (change.kind !== "answer") return "";
-    var parts = [];
-    if (change.score !== "" && change.score !== undefined && change.score !== null) parts.push(T.setAsideScore.replace("%s", change.score));
-    if (typeof change.note === "string" && change.note) parts.push(T.setAsideNote.replace("%s", visible(change.note)));
-    return parts.join(zh ? "，" : ", ");
-  }
-  function showSetAside(changes) {
-    var box = document.getElementById("outbox-refused");
-    if (!box) {
-      if (!changes.length) return;
-      box = document.createElement("div");
-      box.id = "outbox-refused";
-      box.className = "outbox-message outbox-refused";
-      box.setAttribute("role", "alert");
-      var after = document.getElementById("outbox-others") || document.getElementById("outbox-message");
-      if (after) after.insertAdjacentElement("afterend", box); else document.body.prepend(box);
-    }
-    box.hidden = !changes.length;
-    box.textContent = "";
-    if (!changes.length) return;
-    var title = document.createElement("p");
-    title.textContent = T.setAsideTitle;
-    box.appendChild(title);
-    var list = document.createElement("ul");
-    changes.forEach(function (c) {
-      var row = document.createElement("li"), what = typed(c);
-      row.setAttribute("data-set-aside", c.key);
-      var label = document.createElement("strong");
-      label.textContent = c.setAside.label;
-      row.appendChild(label);
-      row.appendChild(document.createTextNode((what ? (zh ? "：" : ": ") + what : "") + " — " + c.setAside.reason + " "));
-      var drop = document.createElement("button");
-      drop.type = "button"; drop.className = "btn btn-small"; drop.textContent = T.setAsideDismiss;
-      drop.setAttribute("data-action", "dismiss-set-aside");
-      drop.addEventListener("click", function () { remove(c.seq).then(refreshCounter); });
-      row.appendChild(drop);
-      list.appendChild(row);
-    });
-    box.appendChild(list);
-  }
-  // what to say of a queued form: its own words if it has them (kept with the change, as the form may be gone by
-  // the time it is sent), else the red-tag wording
-  var FORM_TEXTS = { queued: T.formQueued, sent: T.formSent, refused: T.formRefused };
-  function formText(change, which) {
-    return ((change.texts || {})[which] || FORM_TEXTS[which]).replace("%s", change.label);
-  }
-  // Another user's queue on this tablet (their session ended, someone else signed in): kept for them, never sent as
-  // the one signed in now, unless they choose to discard it.
-  function showOthers(changes) {
-    var box = document.getElementById("outbox-others");
-    if (!box) return;
-    var byUser = {};
-    changes.forEach(function (c) { (byUser[c.user] = byUser[c.user] || []).push(c); });
-    var users = Object.keys(byUser);
-    if (!users.length || box.getAttribute("data-dismissed") === users.join(",")) { box.hidden = true; return; }
-    var theirs = byUser[users[0]], name = theirs[0].userName || "#" + users[0];
-    box.textContent = "";
-    var text = document.createElement("p");
-    text.textContent = T.othersQueue.replace(/%u/g, name).replace("%n", theirs.length);
-    box.appendChild(text);
-    var keep = document.createElement("button"), drop = document.createElement("button");
-    keep.type = drop.type = "button";
-    keep.className = "btn btn-large"; drop.className = "btn btn-large btn-danger";
-    keep.textContent = T.keepForThem.replace("%u", name); keep.setAttribute("data-action", "keep-for-them");
-    drop.textContent = T.discardTheirs; drop.setAttribute("data-action", "discard-theirs");
-    keep.onclick = function () { box.setAttribute("data-dismissed", users.join(",")); box.hidden = true; };
-    drop.onclick = function () {
-      if (!window.confirm(T.discardConfirm.replace("%u", name).replace("%n", theirs.length))) return;
-      theirs.reduce(function (p, c) { return p.then(function () { return remove(c.seq); }); }, Promise.resolve())
-        .then(function () { return all(); }).then(function (left) { showOthers(left.filter(function (c) { return !mine(c); })); });
-    };
-    box.appendChild(keep); box.appendChild(drop);
-    box.setAttribute("data-other-user", users[0]);
-    box.setAttribute("data-other-count", theirs.length);
-    box.hidden = false;
-  }
-  function errorIn(html) {
-    var doc = new DOMParser().parseFromString(html, "text/html"), error = doc.querySelector("[data-error]");
-    return error ? error.textContent.trim() : "";
-  }
-  function say(text) {
-    var box = document.getElementById("outbox-message");
-    if (box) { box.textContent = text; box.hidden = false; }
-  }
-
   // ---- page forms that must survive a dropped network (a red tag with its photo) ----
   // Sent at once when the network is there; otherwise queued whole, photo included, and sent by the outbox.
   // The form's client_key makes a resend harmless: the server returns the tag raised the first time.
@@ -630,16 +260,6 @@
     }, Promise.resolve([]));
   }
   function freshKey(form) { if (form.elements.client_key) form.elements.client_key.value = newKey(); }
-  function showFormError(form, text) {
-    var error = form.parentNode.querySelector("[data-error]");
-    if (!error) {
-      error = document.createElement("p");
-      error.className = "error"; error.setAttribute("role", "alert"); error.setAttribute("data-error", "");
-      form.parentNode.insertBefore(error, form);
-    }
-    error.textContent = text;
-    error.scrollIntoView({ block: "center" });
-  }
   document.addEventListener("submit", function (e) {
     var form = e.target;
     if (!form.matches("form[data-offline-queue]") || !window.fetch || !window.FormData) return;
@@ -670,27 +290,6 @@
       }, keep);
     }).then(function () { form.removeAttribute("data-sending"); }, function () { form.removeAttribute("data-sending"); });
   });
-  // A form that makes one move (a fix marked done) says, once queued, that it waits, instead of inviting a second
-  // tap; its card's other forms go too (they need the network). Also after a reload, from the queue.
-  function showWaiting(form, text) {
-    var card = form.closest(".card") || form.parentNode;
-    Array.prototype.forEach.call(card.querySelectorAll("form"), function (f) { f.hidden = true; });
-    var note = card.querySelector("[data-queued-note]");
-    if (!note) {
-      note = document.createElement("p");
-      note.className = "queued-note"; note.setAttribute("data-queued-note", "");
-      card.appendChild(note);
-    }
-    note.textContent = text;
-  }
-  function showWaitingForms(changes) {
-    changes.forEach(function (c) {
-      if (c.kind !== "form" || c.page !== location.pathname) return;
-      Array.prototype.forEach.call(document.querySelectorAll("form[data-offline-once]"), function (form) {
-        if (form.action === c.url) showWaiting(form, formText(c, "queued"));
-      });
-    });
-  }
   // a page from the cache carries the key of the form it was: each form shown gets its own
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("form[data-offline-queue]"), freshKey);
@@ -702,10 +301,6 @@
   }
   document.addEventListener("DOMContentLoaded", startKeys);
   window.addEventListener("pageshow", function (e) { if (e.persisted) startKeys(); });
-
-  function markQueued(changes) {
-    changes.forEach(function (c) { showState(c.item, "state-queued", T.queued); });
-  }
   function scheduleRetry() {
     clearTimeout(retryTimer);
     retryTimer = setTimeout(flush, retryDelay);
@@ -773,27 +368,6 @@
     }
     if (e.target.closest && e.target.closest('[data-action="print"]')) { window.print(); }
   });
-  // A row of category tabs wider than the phone says that it scrolls: it fades out on the side where more tabs
-  // are, and the current tab is scrolled into the row.
-  function hintTabs() {
-    Array.prototype.forEach.call(document.querySelectorAll(".tabs"), function (row) {
-      if (row.getAttribute("data-hinted")) return;
-      row.setAttribute("data-hinted", "1");
-      var update = function () {
-        var rest = row.scrollWidth - row.clientWidth - row.scrollLeft;
-        row.classList.toggle("more-after", rest > 2);
-        row.classList.toggle("more-before", row.scrollLeft > 2);
-      };
-      var current = row.querySelector('[aria-current="page"]');
-      if (current && current.offsetLeft + current.offsetWidth > row.clientWidth) {
-        row.scrollLeft = current.offsetLeft - (row.clientWidth - current.offsetWidth) / 2;
-      }
-      row.addEventListener("scroll", update, { passive: true });
-      window.addEventListener("resize", update);
-      update();
-    });
-  }
-  document.addEventListener("DOMContentLoaded", hintTabs);
   // what other scripts of the page queue (markup.js: a photo's markup), sent in order with everything else
   window.sixsOutbox = {
     queue: function (change) {
@@ -803,7 +377,6 @@
       return add(change).then(refreshCounter).then(flush);
     }
   };
-  document.addEventListener("htmx:afterSettle", hintTabs);
   window.addEventListener("online", function () { retryDelay = 2000; flush(); });
   window.addEventListener("offline", function () { all().then(function (c) { markQueued(c.filter(waiting)); }); });
   document.addEventListener("DOMContentLoaded", function () { restore().then(flush); });
