@@ -65,6 +65,15 @@ def category_specs(version: ChecklistVersion) -> list[CategorySpec]:
     ]
 
 
+def device_rules(version: ChecklistVersion) -> dict:
+    """What a tablet needs to score the version itself (static/js/scoring.js): its categories and items as
+    category_specs reads them, and the scheme as stored."""
+    return {"scheme": version.scheme,
+            "categories": [{"key": c.key, "name": c.name, "weight": c.weight, "full_marks": c.full_marks,
+                            "items": [{"key": i.key, "weight": i.weight, "critical": i.critical, "deduct": i.deduct}
+                                      for i in c.items]} for c in version.categories]}
+
+
 def answer_value(answer: Answer) -> AnswerValue:
     return NA if answer.not_applicable else answer.score
 

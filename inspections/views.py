@@ -30,8 +30,10 @@ from inspections.models import Inspection, InspectionStatus, Photo, Signature
 from inspections.photo_uploads import photos_by_item
 from inspections.service import (
     InspectionError,
+    answer_value,
     answers_by_key,
     can_edit,
+    device_rules,
     find_item,
     get_visible_inspection,
     progress,
@@ -187,6 +189,7 @@ def form_context(inspection: Inspection, category_key: str | None, with_actions:
     current = next((c for c in categories if c.key == category_key), categories[0])
     index = categories.index(current)
     photos = photos_by_item(session=db(), inspection=inspection)
+    answers = answers_by_key(inspection)
     return {
         "inspection": inspection,
         "version": inspection.version,
@@ -195,7 +198,10 @@ def form_context(inspection: Inspection, category_key: str | None, with_actions:
         "category": current,
         "previous_category": categories[index - 1] if index > 0 else None,
         "next_category": categories[index + 1] if index + 1 < len(categories) else None,
-        "answers": answers_by_key(inspection),
+        "answers": answers,
+        # the answers the server holds, by key: the tablet adds what waits in its outbox to score the sheet so far
+        "confirmed_values": {key: answer_value(answer) for key, answer in answers.items()},
+        "device_rules": device_rules(inspection.version) if with_actions else None,
         "progress": progress(inspection),
         "photos": photos,
         "markups": layers_of(db(), [p.id for listed in photos.values() for p in listed]),

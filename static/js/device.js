@@ -31,7 +31,9 @@
     setAsideMarkup: zh ? "照片标注" : "photo markup",
     setAsideScore: zh ? "评分 %s" : "score %s",
     setAsideNote: zh ? "备注“%s”" : "note “%s”",
-    setAsideUnknown: zh ? "服务器拒收" : "refused by the server"
+    setAsideUnknown: zh ? "服务器拒收" : "refused by the server",
+    runningNow: zh ? "当前" : "so far",
+    criticalFailed: zh ? "关键项不合格，本次判为不合格" : "Critical item failed: this inspection fails"
   };
   // Who is signed in on this page (none on the login page): a change is sent only by the user who made it.
   var ME = document.body ? document.body.getAttribute("data-user") : null;

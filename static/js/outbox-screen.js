@@ -49,6 +49,43 @@
     count.textContent = T.progress.replace("%a", answered).replace("%t", total) + (pending ? T.pending.replace("%n", pending) : "");
     var bar = document.querySelector("#progress progress");
     if (bar) bar.value = answered;
+    showRunningScore(changes);
+  }
+
+  // The score so far with what waits in the outbox (scoring.js, by the server's rules): what the server last
+  // confirmed (#progress data-answers) with this page's queued answers on top, latest last. With nothing queued
+  // the server's own figure stands.
+  function showRunningScore(changes) {
+    var rules = document.getElementById("device-rules"), progress = document.getElementById("progress");
+    if (!rules || !progress || !S.scoring) return;
+    var queued = {}, any = false;
+    changes.forEach(function (c) {
+      if (c.kind !== "answer" || c.score === "" || c.page !== location.pathname) return;
+      queued[c.item] = c.score === "na" ? "na" : parseInt(c.score, 10);
+      any = true;
+    });
+    if (!any) return;
+    var sheet = JSON.parse(rules.textContent), answers = JSON.parse(progress.getAttribute("data-answers") || "{}");
+    Object.keys(queued).forEach(function (key) { answers[key] = queued[key]; });
+    var score = S.scoring.running(sheet.categories, answers, sheet.scheme);
+    var shown = progress.querySelector(".running-score");
+    if (!score || score.overall_percent === null) { if (shown) shown.hidden = true; return; }
+    if (!shown) {
+      shown = document.createElement("span");
+      progress.querySelector(".progress-line").appendChild(shown);
+    }
+    shown.hidden = false;
+    shown.className = "running-score" + (score.failed_critical.length ? " failed" : "");
+    shown.setAttribute("data-running", S.scoring.oneDecimal(score.overall_percent));
+    shown.setAttribute("data-device", "");  // counted on this tablet, with what waits to be sent
+    shown.textContent = T.runningNow + " " + S.scoring.oneDecimal(score.overall_percent) + "% " + (score.grade || "");
+    if (score.failed_critical.length) {
+      var strong = document.createElement("strong");
+      strong.setAttribute("data-critical-failed", score.failed_critical.join(" "));
+      strong.textContent = T.criticalFailed;
+      shown.appendChild(document.createTextNode(" · "));
+      shown.appendChild(strong);
+    }
   }
 
   // the server's answer: the item's state line, plus the progress bar and tabs out of band
