@@ -52,6 +52,19 @@
     showRunningScore(changes);
   }
 
+  // each category's tab as the server draws it: answered / items, and the category's percent so far
+  function showTabCounts(progress, categories, answers, score) {
+    categories.forEach(function (category) {
+      var tab = progress.querySelector('a.tab[data-category-key="' + category.key + '"]');
+      if (!tab) return;
+      var done = category.items.filter(function (item) { return Object.prototype.hasOwnProperty.call(answers, item.key); }).length;
+      var counted = score && score.categories.filter(function (c) { return c.key === category.key; })[0];
+      var percent = counted && counted.percent !== null ? " · " + S.scoring.whole(counted.percent) + "%" : "";
+      tab.querySelector(".tab-count").textContent = done + "/" + category.items.length + percent;
+      tab.classList.toggle("complete", done === category.items.length);
+    });
+  }
+
   // The score so far with what waits in the outbox (scoring.js, by the server's rules): what the server last
   // confirmed (#progress data-answers) with this page's queued answers on top, latest last. With nothing queued
   // the server's own figure stands.
@@ -68,6 +81,7 @@
     var sheet = JSON.parse(rules.textContent), answers = JSON.parse(progress.getAttribute("data-answers") || "{}");
     Object.keys(queued).forEach(function (key) { answers[key] = queued[key]; });
     var score = S.scoring.running(sheet.categories, answers, sheet.scheme);
+    showTabCounts(progress, sheet.categories, answers, score);
     var shown = progress.querySelector(".running-score");
     if (!score || score.overall_percent === null) { if (shown) shown.hidden = true; return; }
     if (!shown) {

@@ -109,16 +109,21 @@
     return score(answered, answers, scheme);
   }
 
-  // one decimal as the server prints a percent (Python's format: an exact tie rounds to even; toFixed rounds it up)
-  function oneDecimal(x) {
-    var quarters = x * 4;  // exact; x·10 ends in exactly 5 only for an odd number of quarters
-    if (Number.isInteger(quarters) && Math.abs(quarters) % 2 === 1) {
-      var down = Math.floor(x * 10);
-      return ((down % 2 === 0 ? down : down + 1) / 10).toFixed(1);
+  // a percent to one decimal (oneDecimal) or none (whole) as the server prints it: Python's format rounds an exact
+  // tie to even, toFixed rounds it up. x·10 ends in exactly 5 only for an odd number of quarters, x in exactly .5
+  // only for an odd number of halves (both products are exact).
+  function rounded(x, digits) {
+    var scale = digits ? 10 : 1, parts = x * (digits ? 4 : 2);
+    if (Number.isInteger(parts) && Math.abs(parts) % 2 === 1) {
+      var down = Math.floor(x * scale);
+      return ((down % 2 === 0 ? down : down + 1) / scale).toFixed(digits);
     }
-    return x.toFixed(1);
+    return x.toFixed(digits);
   }
+  function oneDecimal(x) { return rounded(x, 1); }
+  function whole(x) { return rounded(x, 0); }
 
   root.Sixs = root.Sixs || {};
-  root.Sixs.scoring = { score: score, running: running, oneDecimal: oneDecimal };
+  root.Sixs.scoring = { score: score, running: running, oneDecimal: oneDecimal,
+                         whole: whole };
 })(window);

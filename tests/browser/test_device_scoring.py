@@ -116,11 +116,14 @@ def test_a_sheet_answered_in_full_scores_the_same_on_both_and_a_missing_answer_i
 
 
 def test_a_percent_is_printed_to_one_decimal_as_the_server_prints_it(scoring_page):
-    """Ties included (12.25 → 12.2 as Python's format rounds half to even; JavaScript's toFixed gives 12.3)."""
+    """Ties included (12.25 → 12.2 and 12.5 → 12 as Python's format rounds half to even; JavaScript's toFixed
+    gives 12.3 and 13)."""
     @settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(st.one_of(st.floats(0, 100, allow_nan=False), st.integers(0, 400).map(lambda q: q / 4),
+                     st.integers(0, 200).map(lambda h: h / 2),
                      st.integers(0, 1000).map(lambda n: n / 20)))
     def prints_alike(percent):
         assert scoring_page.evaluate("x => window.Sixs.scoring.oneDecimal(x)", percent) == f"{percent:.1f}"
+        assert scoring_page.evaluate("x => window.Sixs.scoring.whole(x)", percent) == f"{percent:.0f}"
 
     prints_alike()

@@ -208,6 +208,8 @@ def test_the_score_so_far_counts_what_waits_on_the_tablet_as_the_server_then_doe
         assert on_tablet.locator("[data-critical-failed]").get_attribute("data-critical-failed") == "safety-10"
         shown = on_tablet.inner_text()
         assert "当前 58.3% 不合格" in shown and "关键项不合格" in shown
+        tab = page.locator('a.tab[data-category-key="safety"] .tab-count')
+        assert tab.inner_text() == "3/10 · 58%"
         page.screenshot(path=str(artifacts / "offline-score-so-far.png"))
         relay.on()
         page.click('[data-action="sync-now"]')
@@ -215,5 +217,6 @@ def test_the_score_so_far_counts_what_waits_on_the_tablet_as_the_server_then_doe
         by_server = page.locator(".running-score:not([data-device])")
         by_server.wait_for()
         assert by_server.get_attribute("data-running") == "58.3" and by_server.inner_text() == shown
+        assert tab.inner_text() == "3/10 · 58%"
     finally:
         context.close()
