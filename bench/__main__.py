@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from bench.answers import category_save_row  # noqa: E402
+from bench.offline import held_size_row  # noqa: E402
 from database import upgrade_database, write_session  # noqa: E402
 from demo.generate import DEMO_PASSWORD, generate_demo  # noqa: E402
 from photos import photo_key  # noqa: E402
@@ -77,7 +78,6 @@ def main() -> None:
     inspection_id = int(client.post("/workshops/SZ-CNC/inspections").location.rsplit("/", 1)[1])
     # a half-filled draft: the state a supervisor reloads most
     page = client.get(f"/inspections/{inspection_id}?category=set-in-order").text
-    import re
 
     keys = re.findall(r'data-item-code="([^"]+)"', page)
     for key in keys[:21]:
@@ -104,7 +104,8 @@ def main() -> None:
     bare_post_ms, bare_post_p95 = timed(lambda: client.get("/bench/bare"), 200)
     rows.append(("answer save, htmx (server, SQLite; renders the item back)", f"{save_ms:.1f} ms (p95 {save_p95:.1f})",
                  f"{bare_post_ms:.2f} ms (p95 {bare_post_p95:.2f})", f"{save_ms / bare_post_ms:.0f}×"))
-    rows.extend([_api_save_row(app, inspection_id, keys[31]), category_save_row(app, inspection_id, keys)])
+    rows.extend([_api_save_row(app, inspection_id, keys[31]), category_save_row(app, inspection_id, keys),
+                 held_size_row(client, "the demo's supervisor")])
     trend_ms, trend_p95 = timed(lambda: client.get("/workshops/SZ-CNC"), 50)
     rows.append(("workshop trend page, 12 weeks", f"{trend_ms:.1f} ms (p95 {trend_p95:.1f})",
                  f"{base_ms:.2f} ms", f"{trend_ms / base_ms:.0f}×"))
@@ -325,7 +326,6 @@ def _busy_plant(app, plant_code: str) -> int:
 def _inspection_with_photos(client, count: int) -> int:
     """A submitted inspection of the standard checklist with `count` camera-size photos on its findings."""
     import io
-    import re
 
     from PIL import Image
 
