@@ -32,6 +32,12 @@
     setAsideScore: zh ? "评分 %s" : "score %s",
     setAsideNote: zh ? "备注“%s”" : "note “%s”",
     setAsideUnknown: zh ? "服务器拒收" : "refused by the server",
+    storageShort: zh ? "本机存储空间快满了（约剩 %m MB）：请尽快联网同步，已暂存的内容上传后会腾出空间。" :
+                       "This tablet's storage is nearly full (about %m MB left): go online soon; what is queued frees its space once sent.",
+    storageFullPhoto: zh ? "本机存储空间已满，这张照片没有暂存：请联网同步后再拍。已暂存的内容都还在。" :
+                           "This tablet's storage is full: the photo was not kept. Go online to sync, then take it again. Everything queued is still here.",
+    storageFullAnswer: zh ? "本机存储空间已满，这项没有暂存：请联网同步后再填。已暂存的内容都还在。" :
+                            "This tablet's storage is full: this change was not kept. Go online to sync, then enter it again. Everything queued is still here.",
     runningNow: zh ? "当前" : "so far",
     criticalFailed: zh ? "关键项不合格，本次判为不合格" : "Critical item failed: this inspection fails"
   };
@@ -61,6 +67,7 @@
         Promise.resolve(fn(store)).then(function (r) { out = r; });
         t.oncomplete = function () { resolve(out); };
         t.onerror = function () { reject(t.error); };
+        t.onabort = function () { reject(t.error); };  // the storage full (QuotaExceededError) ends here
       });
     });
   }
@@ -104,8 +111,17 @@
     try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]; } catch (e) { return ""; }
   }
 
+  // How much this site may still store on the device, in bytes (null where the browser does not say).
+  function roomLeft() {
+    if (!navigator.storage || !navigator.storage.estimate) return Promise.resolve(null);
+    return navigator.storage.estimate().then(function (e) {
+      return typeof e.quota === "number" && typeof e.usage === "number" ? e.quota - e.usage : null;
+    }, function () { return null; });
+  }
+
   window.Sixs = {
     zh: zh, T: T, ME: ME, MY_NAME: MY_NAME, mine: mine, waiting: waiting, setAside: setAside,
-    store: { all: all, add: add, remove: remove, put: put }, newKey: newKey, csrfToken: csrfToken
+    store: { all: all, add: add, remove: remove, put: put, roomLeft: roomLeft }, newKey: newKey,
+    csrfToken: csrfToken
   };
 })();

@@ -60,7 +60,35 @@
                    page: location.pathname, score: score, note: note, flag: flag, rev: currentRevision(key), key: newKey(),
                    fresh: currentRevision(key) === "0" };  // not yet answered on the server
     showState(key, "state-saving", T.saving);
-    return add(change).then(refreshCounter).then(flush);
+    return keepIfRoom(key, 2048, T.storageFullAnswer, function () { return add(change); })
+      .then(refreshCounter).then(flush, function () {});
+  }
+  // The device's storage running short: said while there is still room (STORAGE_LOW), and a change that does not
+  // fit is refused on the spot with a clear message, never dropped unnoticed; everything already queued stays.
+  var STORAGE_LOW = 20 * 1024 * 1024, STORAGE_MARGIN = 1024 * 1024;
+  function keepIfRoom(key, bytes, fullText, keep) {
+    function full() {
+      showState(key, "state-error", fullText);
+      storageSays(fullText, "storage-full");
+      return Promise.reject(new Error("storage full"));
+    }
+    return S.store.roomLeft().then(function (room) {
+      if (room !== null && room < bytes + STORAGE_MARGIN) return full();
+      return keep().then(function () {
+        if (room !== null && room - bytes < STORAGE_LOW) {
+          storageSays(T.storageShort.replace("%m", String(Math.max(0, Math.floor((room - bytes) / 1048576)))),
+                      "storage-short");
+        }
+      }, function (error) {
+        if (error && error.name === "QuotaExceededError") return full();
+        throw error;
+      });
+    });
+  }
+  function storageSays(text, state) {
+    say(text);
+    var box = document.getElementById("outbox-message");
+    if (box) box.setAttribute("data-outbox-state", state);
   }
   // A counting sheet (扣分制) answers with a number and an N/A box; the others with one radio of a row.
 
@@ -94,9 +122,11 @@
       showState(key, "state-saving", T.photo);
       files.reduce(function (p, file) {
         return p.then(function () { return downscale(file, 1600); }).then(function (blob) {
-          return add({ kind: "photo", url: url, item: key, page: location.pathname, blob: blob, key: newKey() });
+          return keepIfRoom(key, blob.size, T.storageFullPhoto, function () {
+            return add({ kind: "photo", url: url, item: key, page: location.pathname, blob: blob, key: newKey() });
+          });
         });
-      }, Promise.resolve()).then(flush);
+      }, Promise.resolve()).then(flush, flush);
     }
   });
 

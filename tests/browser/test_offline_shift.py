@@ -220,3 +220,56 @@ def test_the_score_so_far_counts_what_waits_on_the_tablet_as_the_server_then_doe
         assert tab.inner_text() == "3/10 · 58%"
     finally:
         context.close()
+
+
+def test_storage_running_short_is_said_in_time_and_a_photo_that_no_longer_fits_is_refused_keeping_the_rest(
+        live_server, relay, browser):
+    """The tablet's storage nearly full, the server out of reach: a photo that does not fit is refused on the spot
+    with a clear message and the answers already queued stay; with a little room it is kept, and the message says
+    the storage is nearly full; all of it arrives once the server is back.
+
+    What the browser says of its storage is set for the page (navigator.storage.estimate): Chromium's DevTools quota
+    override (Storage.overrideQuotaForOrigin) did not reach estimate() in this build, neither in a profile on disk
+    nor in an in-memory one (tried)."""
+    from sqlmodel import Session, select
+
+    from inspections.models import Answer, Photo
+    from tests.browser.actions import new_inspection
+    from tests.test_photos import jpeg_bytes
+
+    _base, app = live_server
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", service_workers="block")
+    context.add_init_script("""
+        const real = navigator.storage.estimate.bind(navigator.storage);
+        navigator.storage.estimate = () => real().then(e => {
+          const room = Number(sessionStorage.getItem("room"));
+          return room ? { usage: e.usage, quota: e.usage + room } : e;
+        });""")
+    page = context.new_page()
+    photo = [{"name": "现场.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(width=1200, height=900)}]
+    try:
+        inspection_id = new_inspection(page, relay.url)
+        relay.off()
+        page.locator('[data-item-code="sort-01"] input[type=radio][value="2"]').check()
+        page.wait_for_selector('[data-outbox-count="1"]', state="attached")
+        page.evaluate("sessionStorage.setItem('room', String(256 * 1024))")
+        page.locator('[data-item-code="sort-02"] input[type=file]').set_input_files(files=photo)
+        page.wait_for_selector('#outbox-message[data-outbox-state="storage-full"]')
+        assert "本机存储空间已满，这张照片没有暂存" in page.inner_text("#outbox-message")
+        assert "存储空间已满" in page.inner_text('[data-item-code="sort-02"] .save-state')
+        assert page.get_attribute("[data-outbox-count]", "data-outbox-count") == "1"  # the answer is still queued
+
+        page.evaluate("sessionStorage.setItem('room', String(8 * 1024 * 1024))")
+        page.locator('[data-item-code="sort-02"] input[type=file]').set_input_files(files=photo)
+        page.wait_for_selector('[data-outbox-count="2"]', state="attached")
+        page.wait_for_selector('#outbox-message[data-outbox-state="storage-short"]')
+        assert "本机存储空间快满了（约剩 7 MB）" in page.inner_text("#outbox-message")
+
+        relay.on()
+        page.click('[data-action="sync-now"]')
+        page.wait_for_selector('[data-outbox-count="0"]', state="attached", timeout=15_000)
+    finally:
+        context.close()
+    with Session(app.extensions["engine"]) as session:
+        assert [a.score for a in session.exec(select(Answer).where(Answer.inspection_id == inspection_id))] == [2]
+        assert len(session.exec(select(Photo).where(Photo.inspection_id == inspection_id)).all()) == 1
