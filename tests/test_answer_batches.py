@@ -139,3 +139,29 @@ def test_racing_batches_of_first_answers_are_applied_one_on_top_of_the_other(app
             assert (first[0], first[3], second[0], second[3]) == ("applied", 1, "applied", 2)
             assert first[1] is None and second[1] == first[2]  # the second saw the first's note
         assert verify(session).intact
+
+
+def test_the_plain_form_saves_a_category_with_its_photo_and_names_a_bad_score_keeping_the_rest(app, client):
+    """Without JavaScript one form saves the category: the valid answers and the photo are kept, the item whose
+    score is not one names its error on the page shown again (422), and an unknown category is a 404."""
+    import io
+    import re
+
+    from inspections.models import Photo
+    from tests.test_photos import jpeg_bytes
+
+    inspection_id = _fresh(app, client)
+    response = client.post(f"/inspections/{inspection_id}/categories/sort", content_type="multipart/form-data", data={
+        "score-sort-01": "3", "score-sort-02": "x9", "score-sort-03": "1", "note-sort-03": "地面油污",
+        "photo-sort-03": (io.BytesIO(jpeg_bytes(width=64, height=48)), "油污.jpg")})
+    assert response.status_code == 422
+    item = re.search(r'data-item-code="sort-02".*?(?=data-item-code="sort-03")', response.text, re.S).group(0)
+    assert re.search(r'<span class="state-error">[^<]*不适用', item)  # says which answers the item takes
+    with Session(app.extensions["engine"]) as session:
+        inspection = session.get(Inspection, inspection_id)
+        keys = {i.id: i.key for c in inspection.version.categories for i in c.items}
+        saved = {keys[a.item_id]: (a.score, a.note) for a in inspection.answers}
+        assert saved == {"sort-01": (3, ""), "sort-03": (1, "地面油污")}
+        photos = session.exec(select(Photo).where(Photo.inspection_id == inspection_id)).all()
+        assert [keys[p.item_id] for p in photos] == ["sort-03"]
+    assert client.post(f"/inspections/{inspection_id}/categories/no-such-category", data={}).status_code == 404
