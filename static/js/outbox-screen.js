@@ -78,7 +78,7 @@
       any = true;
     });
     if (!any) return;
-    var sheet = JSON.parse(rules.textContent), answers = JSON.parse(progress.getAttribute("data-answers") || "{}");
+    var sheet = JSON.parse(rules.getAttribute("data-rules")), answers = JSON.parse(progress.getAttribute("data-answers") || "{}");
     Object.keys(queued).forEach(function (key) { answers[key] = queued[key]; });
     var score = S.scoring.running(sheet.categories, answers, sheet.scheme);
     showTabCounts(progress, sheet.categories, answers, score);

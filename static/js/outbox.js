@@ -85,6 +85,13 @@
       });
     });
   }
+  // everything sent: the space it took is free again, so a storage message no longer holds
+  function storageSaysNoMore() {
+    var box = document.getElementById("outbox-message"), state = box && box.getAttribute("data-outbox-state");
+    if (state !== "storage-short" && state !== "storage-full") return;
+    box.hidden = true;
+    box.removeAttribute("data-outbox-state");
+  }
   function storageSays(text, state) {
     say(text);
     var box = document.getElementById("outbox-message");
@@ -204,13 +211,14 @@
     if (flushing) return Promise.resolve();
     flushing = true;
     clearTimeout(retryTimer);
+    var sentSome = false;  // a change left the device this round (its space is free again)
     function next() {
       return all().then(function (everything) {
         var changes = everything.filter(waiting);
         showOthers(everything.filter(function (c) { return !mine(c) && !c.setAside; }));
         showSetAside(everything.filter(setAside));
         updateCounter(changes);
-        if (!changes.length) { retryDelay = 2000; return; }
+        if (!changes.length) { retryDelay = 2000; if (sentSome) storageSaysNoMore(); return; }
         if (!ME) { markQueued(changes); return; }  // the sign-in page sends nothing: nobody to send it as
         var change = changes[0];
         if (!navigator.onLine) { markQueued(changes); return; }
@@ -244,7 +252,7 @@
                 });
               }
             }
-          }).then(function () { return remove(change.seq); }).then(next);
+          }).then(function () { sentSome = true; return remove(change.seq); }).then(next);
         }, function () {
           return "offline";
         }).then(function (outcome) {

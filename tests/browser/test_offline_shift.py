@@ -268,6 +268,7 @@ def test_storage_running_short_is_said_in_time_and_a_photo_that_no_longer_fits_i
         relay.on()
         page.click('[data-action="sync-now"]')
         page.wait_for_selector('[data-outbox-count="0"]', state="attached", timeout=15_000)
+        page.wait_for_selector("#outbox-message", state="hidden")  # sent: the space is free again
     finally:
         context.close()
     with Session(app.extensions["engine"]) as session:

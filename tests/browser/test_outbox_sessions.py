@@ -138,7 +138,8 @@ def test_a_failed_result_says_why_on_a_phone_without_overflowing(live_server, br
         inspection_id = new_inspection(page, base)
         page.goto(f"{base}/inspections/{inspection_id}?category=safety")
         page.locator('[data-item-code="safety-09"] input[type=radio][value="0"]').check()
-        page.wait_for_selector("[data-critical-failed]")  # the running header says it at once
+        page.wait_for_selector("[data-critical-failed]")  # the running header says it at once (the tablet's figure)
+        page.wait_for_selector(".running-score:not([data-device]) [data-critical-failed]")  # then the server's
         items = [item for item in published_items(app) if item.key != "safety-09"]
         answer_rest_and_submit(page, base, app, inspection_id, items, score=4)
         page.goto(f"{base}/inspections/{inspection_id}")
