@@ -199,8 +199,9 @@ def form_context(inspection: Inspection, category_key: str | None, with_actions:
         "previous_category": categories[index - 1] if index > 0 else None,
         "next_category": categories[index + 1] if index + 1 < len(categories) else None,
         "answers": answers,
-        # the answers the server holds, by key: the tablet adds what waits in its outbox to score the sheet so far
-        "confirmed_values": {key: answer_value(answer) for key, answer in answers.items()},
+        # the answers the server holds, by key, with their revisions: the tablet adds what waits in its outbox to
+        # score the sheet so far (and a page it kept from earlier is brought up to date by revision)
+        "confirmed_values": {key: [answer_value(answer), answer.revision] for key, answer in answers.items()},
         "device_rules": device_rules(inspection.version) if with_actions else None,
         "progress": progress(inspection),
         "photos": photos,

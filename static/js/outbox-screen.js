@@ -78,7 +78,9 @@
       any = true;
     });
     if (!any) return;
-    var sheet = JSON.parse(rules.getAttribute("data-rules")), answers = JSON.parse(progress.getAttribute("data-answers") || "{}");
+    var sheet = JSON.parse(rules.getAttribute("data-rules")), held = JSON.parse(progress.getAttribute("data-answers") || "{}");
+    var answers = {};  // held: {key: [value, revision]}
+    Object.keys(held).forEach(function (key) { answers[key] = held[key][0]; });
     Object.keys(queued).forEach(function (key) { answers[key] = queued[key]; });
     var score = S.scoring.running(sheet.categories, answers, sheet.scheme);
     showTabCounts(progress, sheet.categories, answers, score);

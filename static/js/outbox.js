@@ -35,8 +35,17 @@
   }
   function applyConfirmed() {
     var all = confirmedFor(location.pathname), stale = false;
+    // the answers the page says the server holds (the score so far counts from them): brought up to date too
+    var progress = document.getElementById("progress"), count = document.querySelector(".progress-count");
+    var held = progress ? JSON.parse(progress.getAttribute("data-answers") || "{}") : {};
     Object.keys(all).forEach(function (key) {
       var seen = all[key], rev = document.querySelector('input[name="rev-' + key + '"]'), item = itemEl(key);
+      if (seen.score !== undefined && seen.rev > (held[key] ? held[key][1] : 0)) {  // any category's item
+        if (count && !held[key]) {
+          count.setAttribute("data-answered", String(parseInt(count.getAttribute("data-answered"), 10) + 1));
+        }
+        held[key] = [seen.score === "na" ? "na" : parseInt(seen.score, 10), seen.rev];
+      }
       if (!rev || !item) return;
       if (parseInt(rev.value, 10) >= seen.rev) { delete all[key]; stale = true; return; }  // the page is newer
       rev.value = String(seen.rev);
@@ -46,6 +55,7 @@
       var flag = item.querySelector("input[type=checkbox][name^='flag-']");
       if (flag && typeof seen.flag === "boolean") flag.checked = seen.flag;
     });
+    if (progress) progress.setAttribute("data-answers", JSON.stringify(held));
     if (stale) { try { localStorage.setItem(CONFIRMED + location.pathname, JSON.stringify(all)); } catch (e) {} }
   }
 

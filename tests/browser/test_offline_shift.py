@@ -184,42 +184,52 @@ def test_on_a_phone_every_link_and_button_of_the_floor_is_a_thumbs_size(live_ser
         context.close()
 
 
-def test_the_score_so_far_counts_what_waits_on_the_tablet_as_the_server_then_does(live_server, relay, browser,
+def test_the_score_so_far_counts_what_waits_on_the_tablet_as_the_server_then_does(live_server, relay, device,
                                                                                    artifacts):
     """The server out of reach (the relay switched off): answers waiting on the tablet move the score so far at once,
-    counted on the tablet by the server's rules (scoring.js), a failed critical item included; once they are sent,
-    the server shows the same figure."""
+    counted on the tablet by the server's rules (scoring.js), a failed critical item included — also after the
+    browser is closed and opened again on the page it kept from before the last answer the server took; once they
+    are sent, the server shows the same figure."""
     from tests.browser.actions import new_inspection
 
-    context = browser.new_context(viewport={"width": 768, "height": 1024}, locale="zh-CN", service_workers="block")
-    page = context.new_page()
-    try:
-        inspection_id = new_inspection(page, relay.url)
-        page.goto(f"{relay.url}/inspections/{inspection_id}?category=safety")
-        page.locator('[data-item-code="safety-09"] input[type=radio][value="4"]').check()
-        page.wait_for_selector('.running-score[data-running="100.0"]:not([data-device])')  # the server's figure
-        relay.off()
-        page.locator('[data-item-code="safety-10"] input[type=radio][value="0"]').check()  # critical, at its worst
-        page.locator('[data-item-code="safety-11"] input[type=radio][value="3"]').check()
-        page.wait_for_selector('[data-outbox-count="2"]', state="attached")
-        on_tablet = page.locator(".running-score[data-device]")
-        on_tablet.wait_for()
-        assert on_tablet.get_attribute("data-running") == "58.3"  # (4 + 0 + 3) / 12
-        assert on_tablet.locator("[data-critical-failed]").get_attribute("data-critical-failed") == "safety-10"
-        shown = on_tablet.inner_text()
-        assert "当前 58.3% 不合格" in shown and "关键项不合格" in shown
-        tab = page.locator('a.tab[data-category-key="safety"] .tab-count')
-        assert tab.inner_text() == "3/10 · 58%"
-        page.screenshot(path=str(artifacts / "offline-score-so-far.png"))
-        relay.on()
-        page.click('[data-action="sync-now"]')
-        page.wait_for_selector('[data-outbox-count="0"]', state="attached", timeout=15_000)
-        by_server = page.locator(".running-score:not([data-device])")
-        by_server.wait_for()
-        assert by_server.get_attribute("data-running") == "58.3" and by_server.inner_text() == shown
-        assert tab.inner_text() == "3/10 · 58%"
-    finally:
-        context.close()
+    page = first_page(device.open())
+    inspection_id = new_inspection(page, relay.url)
+    page.evaluate("navigator.serviceWorker.ready")
+    form = f"{relay.url}/inspections/{inspection_id}?category=safety"
+    page.goto(form)  # the worker in control keeps this page as it is now: nothing answered
+    page.locator('[data-item-code="safety-09"] input[type=radio][value="4"]').check()
+    page.wait_for_selector('.running-score[data-running="100.0"]:not([data-device])')  # the server's figure
+    relay.off()
+    page.locator('[data-item-code="safety-10"] input[type=radio][value="0"]').check()  # critical, at its worst
+    page.locator('[data-item-code="safety-11"] input[type=radio][value="3"]').check()
+    page.wait_for_selector('[data-outbox-count="2"]', state="attached")
+    on_tablet = page.locator(".running-score[data-device]")
+    on_tablet.wait_for()
+    assert on_tablet.get_attribute("data-running") == "58.3"  # (4 + 0 + 3) / 12
+    assert on_tablet.locator("[data-critical-failed]").get_attribute("data-critical-failed") == "safety-10"
+    shown = on_tablet.inner_text()
+    assert "当前 58.3% 不合格" in shown and "关键项不合格" in shown
+    tab = page.locator('a.tab[data-category-key="safety"] .tab-count')
+    assert tab.inner_text() == "3/10 · 58%"
+    page.screenshot(path=str(artifacts / "offline-score-so-far.png"))
+
+    page = first_page(device.open())  # closed and opened again, still in the dead corner
+    page.goto(form)
+    page.wait_for_selector('[data-outbox-count="2"]', state="attached")
+    on_tablet = page.locator(".running-score[data-device]")
+    on_tablet.wait_for()
+    tab = page.locator('a.tab[data-category-key="safety"] .tab-count')
+    assert on_tablet.inner_text() == shown and tab.inner_text() == "3/10 · 58%"
+    assert page.inner_text(".progress-count").startswith("已评 3 / ")
+
+    relay.on()
+    login(page, relay.url)  # the browser's session ended with it: signed in again, the queue goes out
+    page.goto(form)
+    page.wait_for_selector('[data-outbox-count="0"]', state="attached", timeout=15_000)
+    by_server = page.locator(".running-score:not([data-device])")
+    by_server.wait_for()
+    assert by_server.get_attribute("data-running") == "58.3" and by_server.inner_text() == shown
+    assert tab.inner_text() == "3/10 · 58%"
 
 
 def test_storage_running_short_is_said_in_time_and_a_photo_that_no_longer_fits_is_refused_keeping_the_rest(
