@@ -270,6 +270,7 @@ def _register_blueprints(app: Flask) -> None:
     import api.resources  # noqa: F401
     import api.work  # noqa: F401
     import checklists.draft_views  # noqa: F401  (its routes join the checklists blueprint)
+    import inspections.device_form_views  # noqa: F401  (its route joins the inspections blueprint)
     import inspections.form_views  # noqa: F401  (its routes join the inspections blueprint)
     import inspections.markup_views  # noqa: F401  (its route joins the inspections blueprint)
     import inspections.signoff_views  # noqa: F401  (its routes join the inspections blueprint)

@@ -20,6 +20,7 @@ class HeldChecklist:
     name: str
     version: int
     items: int
+    form: str  # the blank form the device keeps to start this version offline
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,16 @@ def held_workshops(session: Session, user: User) -> list[HeldWorkshop]:
         held.append(HeldWorkshop(
             code=workshop.code, name=workshop.name, plant=workshop.plant.name,
             page=url_for("pages.workshop", code=workshop.code),
-            checklists=tuple(HeldChecklist(key=v.checklist.key, name=v.checklist.name, version=v.number,
-                                           items=sum(len(c.items) for c in v.categories)) for v in offered)))
+            checklists=tuple(HeldChecklist(
+                key=v.checklist.key, name=v.checklist.name, version=v.number,
+                items=sum(len(c.items) for c in v.categories),
+                form=url_for("inspections.device_form", code=workshop.code, checklist_key=v.checklist.key,
+                             number=v.number)) for v in offered)))
     return held
 
 
 def held_pages(workshops: list[HeldWorkshop]) -> list[str]:
     """Every page the device keeps: home, this list's own screen, each workshop's page (also the QR label's
-    address)."""
-    return [url_for("pages.home"), url_for("offline.held"), *(w.page for w in workshops)]
+    address) and the blank form of each checklist version on offer there."""
+    return [url_for("pages.home"), url_for("offline.held"), *(w.page for w in workshops),
+            *(c.form for w in workshops for c in w.checklists)]

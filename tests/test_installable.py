@@ -65,10 +65,12 @@ def test_what_a_device_keeps_is_the_users_workshops_with_their_versions_and_its_
     assert client.get("/offline/holdings.json").status_code in (302, 401)  # signed-in users only
     AuthActions(client).login("sup1")
     held = client.get("/offline/holdings.json").get_json()
-    assert held["pages"] == ["/", "/offline", "/workshops/W1"]
+    blank = "/workshops/W1/checklists/standard-6s/v2/form"  # to start offline (tests/test_offline_start.py)
+    assert held["pages"] == ["/", "/offline", "/workshops/W1", blank]
     (w1,) = held["workshops"]
     assert (w1["code"], w1["page"]) == ("W1", "/workshops/W1")
-    assert [(c["key"], c["version"], c["items"]) for c in w1["checklists"]] == [("standard-6s", 2, 105)]
+    assert [(c["key"], c["version"], c["items"], c["form"]) for c in w1["checklists"]] == [
+        ("standard-6s", 2, 105, blank)]
     assert client.get("/offline/holdings.json").get_json()["digest"] == held["digest"]  # the same list, the same
     assert client.get("/offline/holdings.json?held=1").status_code == 404  # only the device holds its copy
     AuthActions(client).login("manager")

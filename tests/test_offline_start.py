@@ -124,6 +124,57 @@ def test_a_start_from_a_workshop_taken_out_of_the_users_scope_meanwhile_is_refus
         assert session.exec(select(func.count()).select_from(Inspection)).one() == 0
 
 
+BLANK = "/workshops/W1/checklists/standard-6s/v2/form"
+
+
+def test_the_blank_form_a_device_keeps_is_the_form_page_with_every_category_and_no_answers(sqlite_app):
+    """The page a tablet fills offline: the draft form's DOM (rows, score inputs, notes, photos, N/A, the version's
+    rules for the score so far), every category on it, addressed to the placeholder inspection 0 that the tablet
+    replaces once the server has made the start."""
+    import re
+
+    client = sqlite_app.test_client()
+    AuthActions(client).login("sup1")
+    page = client.get(BLANK)
+    assert page.status_code == 200
+    html = page.text
+    assert html.count('class="item" id="item-') == 105 and html.count("data-category-panel=") == 7
+    assert html.count('data-save-url="/inspections/0/answers/') == 105
+    assert html.count('data-upload-url="/inspections/0/photos/') == 105
+    assert " checked" not in html and "state-saved" not in html  # nothing answered
+    assert 'data-answers="{}"' in html and 'id="device-rules"' in html
+    shown = re.findall(r'data-category-panel="([\w-]+)"( hidden)?', html)
+    assert shown[:2] == [("sort", ""), ("set-in-order", " hidden")]  # one category at a time, 整理 first
+    assert 'data-workshop="W1" data-checklist="standard-6s" data-version="2"' in html
+    assert inspections(sqlite_app) == []  # showing it makes nothing
+
+
+def test_the_blank_form_is_for_a_version_on_offer_to_someone_who_may_inspect_the_workshop(sqlite_app):
+    client = sqlite_app.test_client()
+    AuthActions(client).login("sup1")
+    assert client.get("/workshops/W1/checklists/standard-6s/v1/form").status_code == 404  # not on offer now
+    assert client.get("/workshops/W1/checklists/no-such-sheet/v2/form").status_code == 404
+    assert client.get("/workshops/W2/checklists/standard-6s/v2/form").status_code == 404  # not sup1's workshop
+    AuthActions(client).login("auditor")  # sees every workshop, inspects none
+    assert client.get(BLANK).status_code == 403
+    client.post("/logout")
+    assert client.get(BLANK).status_code in (302, 401)
+
+
+def test_the_blank_form_of_a_start_the_server_has_made_leads_to_that_inspection(sqlite_app):
+    """A tablet that reopens the form of its offline start once the start went through gets the real inspection;
+    someone else's key leads nowhere."""
+    client = sqlite_app.test_client()
+    AuthActions(client).login("sup1")
+    assert offline_start(client, "device-start-made-123", version="2").status_code == 201
+    (made,) = inspections(sqlite_app)
+    moved = client.get(f"{BLANK}?device=device-start-made-123")
+    assert moved.status_code == 303 and moved.headers["Location"].endswith(f"/inspections/{made.id}")
+    assert client.get(f"{BLANK}?device=device-start-other-12").status_code == 200  # not made yet: the blank form
+    AuthActions(client).login("manager")
+    assert client.get(f"{BLANK}?device=device-start-made-123").status_code == 200  # sup1's start, not the manager's
+
+
 MOMENTS = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC))
 
 

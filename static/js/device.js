@@ -44,6 +44,13 @@
   // Who is signed in on this page (none on the login page): a change is sent only by the user who made it.
   var ME = document.body ? document.body.getAttribute("data-user") : null;
   var MY_NAME = document.body ? document.body.getAttribute("data-user-name") : "";
+  // An inspection started on this tablet without the server (device-start.js) is filled on the blank form the
+  // tablet keeps for its checklist version, under its start key (?device=KEY) until the server has made it.
+  var head = document.querySelector("[data-device-form]");
+  var params = new URLSearchParams(location.search);
+  var DEVICE_KEY = head && /^[A-Za-z0-9_-]{16,64}$/.test(params.get("device") || "") ? params.get("device") : null;
+  // Which page a change belongs to (the outbox shows a change on its own page only).
+  var PAGE = location.pathname + (DEVICE_KEY ? "?device=" + DEVICE_KEY : "");
   function mine(change) { return !change.user || change.user === ME; }
   // what still goes to the server: the user's own changes, but those the server judged and refused (set aside)
   function waiting(change) { return mine(change) && !change.setAside; }
@@ -84,6 +91,7 @@
     change.queuedAt = change.queuedAt || Date.now();  // for X-Outbox-Waited: how long it waited here
     change.user = change.user || ME;  // whose change it is: never sent as anyone else
     change.userName = change.userName || MY_NAME;
+    if (DEVICE_KEY && change.page === PAGE) change.device = DEVICE_KEY;  // sent once the server has made the start
     return tx("readwrite", function (store) {
       if (!store) { change.seq = ++memorySeq; memory.push(change); return; }
       store.add(change);
@@ -120,7 +128,7 @@
   }
 
   window.Sixs = {
-    zh: zh, T: T, ME: ME, MY_NAME: MY_NAME, mine: mine, waiting: waiting, setAside: setAside,
+    zh: zh, T: T, ME: ME, MY_NAME: MY_NAME, PAGE: PAGE, DEVICE_KEY: DEVICE_KEY, mine: mine, waiting: waiting, setAside: setAside,
     store: { all: all, add: add, remove: remove, put: put, roomLeft: roomLeft }, newKey: newKey,
     csrfToken: csrfToken
   };

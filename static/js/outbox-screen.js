@@ -41,7 +41,7 @@
     if (!count) return;
     var fresh = {};
     changes.forEach(function (c) {
-      if (c.kind === "answer" && c.fresh && c.score !== "" && c.page === location.pathname) fresh[c.item] = true;
+      if (c.kind === "answer" && c.fresh && c.score !== "" && c.page === S.PAGE) fresh[c.item] = true;
     });
     var pending = Object.keys(fresh).length, total = parseInt(count.getAttribute("data-total"), 10);
     var answered = Math.min(parseInt(count.getAttribute("data-answered"), 10) + pending, total);
@@ -73,7 +73,7 @@
     if (!rules || !progress || !S.scoring) return;
     var queued = {}, any = false;
     changes.forEach(function (c) {
-      if (c.kind !== "answer" || c.score === "" || c.page !== location.pathname) return;
+      if (c.kind !== "answer" || c.score === "" || c.page !== S.PAGE) return;
       queued[c.item] = c.score === "na" ? "na" : parseInt(c.score, 10);
       any = true;
     });
@@ -104,10 +104,14 @@
     }
   }
 
-  // the server's answer: the item's state line, plus the progress bar and tabs out of band
-  function applyAnswer(key, html) {
-    var tpl = document.createElement("template");
+  // the server's answer: the item's state line, plus the progress bar and tabs out of band; put in place only on
+  // the change's own page (the queue is sent from whichever page is open). Returns the item's new revision.
+  function applyAnswer(change, html) {
+    var key = change.item, tpl = document.createElement("template");
     tpl.innerHTML = html;
+    var revIn = tpl.content.querySelector('input[name="rev-' + key + '"]');
+    var rev = revIn ? parseInt(revIn.value, 10) : null;
+    if (change.page !== S.PAGE) return rev;
     var progress = tpl.content.getElementById("progress");
     if (progress) {
       progress.removeAttribute("hx-swap-oob");
@@ -121,8 +125,7 @@
       state.appendChild(tpl.content);
       if (window.htmx) htmx.process(state);
     }
-    var rev = item && item.querySelector('input[name="rev-' + key + '"]');
-    return rev ? parseInt(rev.value, 10) : null;
+    return rev;
   }
   function applyPhotos(key, html) {
     var tpl = document.createElement("template");
@@ -276,14 +279,14 @@
   }
   function showWaitingForms(changes) {
     changes.forEach(function (c) {
-      if (c.kind !== "form" || c.page !== location.pathname) return;
+      if (c.kind !== "form" || c.page !== S.PAGE) return;
       Array.prototype.forEach.call(document.querySelectorAll("form[data-offline-once]"), function (form) {
         if (form.action === c.url) showWaiting(form, formText(c, "queued"));
       });
     });
   }
   function markQueued(changes) {
-    changes.forEach(function (c) { showState(c.item, "state-queued", T.queued); });
+    changes.forEach(function (c) { if (c.page === S.PAGE) showState(c.item, "state-queued", T.queued); });
   }
 
   S.screen = {

@@ -34,7 +34,7 @@
     } catch (e) { /* private mode or full: the conflict screen still protects the data */ }
   }
   function applyConfirmed() {
-    var all = confirmedFor(location.pathname), stale = false;
+    var all = confirmedFor(S.PAGE), stale = false;
     // the answers the page says the server holds (the score so far counts from them): brought up to date too
     var progress = document.getElementById("progress"), count = document.querySelector(".progress-count");
     var held = progress ? JSON.parse(progress.getAttribute("data-answers") || "{}") : {};
@@ -56,7 +56,7 @@
       if (flag && typeof seen.flag === "boolean") flag.checked = seen.flag;
     });
     if (progress) progress.setAttribute("data-answers", JSON.stringify(held));
-    if (stale) { try { localStorage.setItem(CONFIRMED + location.pathname, JSON.stringify(all)); } catch (e) {} }
+    if (stale) { try { localStorage.setItem(CONFIRMED + S.PAGE, JSON.stringify(all)); } catch (e) {} }
   }
 
   // ---- queueing ----
@@ -67,7 +67,7 @@
   function queueAnswer(fieldset, score, note, flag) {
     var item = fieldset.closest(".item"), key = item.getAttribute("data-item-code");
     var change = { kind: "answer", url: fieldset.getAttribute("data-save-url"), item: key,
-                   page: location.pathname, score: score, note: note, flag: flag, rev: currentRevision(key), key: newKey(),
+                   page: S.PAGE, score: score, note: note, flag: flag, rev: currentRevision(key), key: newKey(),
                    fresh: currentRevision(key) === "0" };  // not yet answered on the server
     showState(key, "state-saving", T.saving);
     return keepIfRoom(key, 2048, T.storageFullAnswer, function () { return add(change); })
@@ -140,7 +140,7 @@
       files.reduce(function (p, file) {
         return p.then(function () { return downscale(file, 1600); }).then(function (blob) {
           return keepIfRoom(key, blob.size, T.storageFullPhoto, function () {
-            return add({ kind: "photo", url: url, item: key, page: location.pathname, blob: blob, key: newKey() });
+            return add({ kind: "photo", url: url, item: key, page: S.PAGE, blob: blob, key: newKey() });
           });
         });
       }, Promise.resolve()).then(flush, flush);
@@ -159,12 +159,14 @@
   });
 
   // ---- sending, in order ----
+  // the queue is sent from whichever page is open: a change's state is shown on its own page only
+  function showStateOf(change, cls, text) { if (change.page === S.PAGE) showState(change.item, cls, text); }
   function send(change) {
     var body = new FormData(), headers = { "X-CSRFToken": csrfToken(), "HX-Request": "true", "X-Change-Key": change.key };
     if (change.user) headers["X-Change-User"] = change.user;
     // milliseconds on this tablet's own clock: the server counts changes that went out late (replays)
     if (change.queuedAt) headers["X-Outbox-Waited"] = String(Math.max(0, Date.now() - change.queuedAt));
-    if (change.kind === "form") {  // a whole page form: the server answers with a redirect, not a fragment
+    if (change.kind === "form" || change.kind === "start") {  // a page form: the server answers with a redirect or 201
       delete headers["HX-Request"];
       change.fields.forEach(function (f) {
         if (f[1] instanceof Blob) body.append(f[0], f[1], "photo.jpg"); else body.append(f[0], f[1]);
@@ -182,7 +184,7 @@
       // the revision this tablet last saw: from the page when the item is on it (updated by every answer),
       // else the one stored with the change
       var onPage = document.querySelector('input[name="rev-' + change.item + '"]');
-      body.append("rev-" + change.item, onPage && change.page === location.pathname ? onPage.value : change.rev);
+      body.append("rev-" + change.item, onPage && change.page === S.PAGE ? onPage.value : change.rev);
     } else {
       body.append("photo-" + change.item, change.blob, "photo.jpg");
     }
@@ -223,7 +225,10 @@
     clearTimeout(retryTimer);
     var sentSome = false;  // a change left the device this round (its space is free again)
     function next() {
+      // a device inspection the server has made: what was filled for it goes to its address (device-start.js)
       return all().then(function (everything) {
+        return S.starts ? S.starts.readdressAll(everything).then(function () { return everything; }) : everything;
+      }).then(function (everything) {
         var changes = everything.filter(waiting);
         showOthers(everything.filter(function (c) { return !mine(c) && !c.setAside; }));
         showSetAside(everything.filter(setAside));
@@ -231,32 +236,37 @@
         if (!changes.length) { retryDelay = 2000; if (sentSome) storageSaysNoMore(); return; }
         if (!ME) { markQueued(changes); return; }  // the sign-in page sends nothing: nobody to send it as
         var change = changes[0];
+        if (S.starts && S.starts.needsStart(change)) return S.starts.strand(change, everything).then(next);
         if (!navigator.onLine) { markQueued(changes); return; }
-        showState(change.item, "state-saving", change.kind === "photo" ? T.photo : T.saving);
+        showStateOf(change, "state-saving", change.kind === "photo" ? T.photo : T.saving);
         return send(change).then(function (response) {
           if (response.status >= 500) throw new Error("server " + response.status);
           retryDelay = 2000;
           if (!acknowledged(change, response)) {
-            showState(change.item, "state-queued", T.signIn);
+            showStateOf(change, "state-queued", T.signIn);
             askToSignIn();
             return "stop";
           }
           if (response.headers.get("X-Change-Refused")) return refused(change, response).then(next);
           if (change.kind === "form") return formAnswered(change, response).then(next);
+          if (change.kind === "start" && response.status === 201) return S.starts.made(change, response).then(next);
+          if (change.kind === "start") return refused(change, response).then(next);
           return response.text().then(function (html) {
             if (change.kind === "photo" || change.kind === "markup") {
-              if (response.ok) applyPhotos(change.item, html);
-              showState(change.item, response.ok ? "state-saved" : "state-error",
+              if (response.ok && change.page === S.PAGE) applyPhotos(change.item, html);
+              showStateOf(change, response.ok ? "state-saved" : "state-error",
                         response.ok ? (change.kind === "photo" ? (zh ? "照片已保存" : "Photo saved") : (zh ? "标注已保存" : "Markup saved"))
                                     : (zh ? "标注未保存" : "Markup not saved"));
             } else {
-              var rev = applyAnswer(change.item, html);
+              var rev = applyAnswer(change, html);
               // later changes to the same item were made on top of this one: they continue from its revision
               if (response.ok && rev !== null) {
                 remember(change, rev);
                 // read the queue afresh: changes made while this one was on its way are in it too
                 return all().then(function (queued) {
-                  return queued.filter(function (c) { return c.item === change.item && c.kind === "answer" && c.seq !== change.seq; })
+                  return queued.filter(function (c) {
+                    return c.item === change.item && c.page === change.page && c.kind === "answer" && c.seq !== change.seq;
+                  })
                     .reduce(function (p, c) { c.rev = String(rev); return p.then(function () { return put(c); }); },
                             Promise.resolve());
                 });
@@ -283,8 +293,8 @@
   function refused(change, response) {
     return response.text().then(function (html) {
       var reason = errorIn(html);
-      if (change.kind === "answer") applyAnswer(change.item, html);
-      else if (change.kind !== "form") showState(change.item, "state-error", reason || T.setAsideUnknown);
+      if (change.kind === "answer") applyAnswer(change, html);
+      else if (change.kind !== "form") showStateOf(change, "state-error", reason || T.setAsideUnknown);
       if (change.kind === "form") say(formText(change, "refused").replace("%e", reason));
       var item = itemEl(change.item), text = item && item.querySelector(".item-text");
       change.setAside = { reason: reason || T.setAsideUnknown + " (" + response.status + ")", at: Date.now(),
@@ -319,7 +329,7 @@
     formFields(form).then(function (fields) {
       var texts = { queued: form.getAttribute("data-offline-queued"), sent: form.getAttribute("data-offline-sent"),
                     refused: form.getAttribute("data-offline-refused") };
-      var change = { kind: "form", url: form.action, key: form.elements.client_key.value, page: location.pathname,
+      var change = { kind: "form", url: form.action, key: form.elements.client_key.value, page: S.PAGE,
                      fields: fields, label: label, texts: texts };
       function keep() {
         return add(change).then(function () {
@@ -363,11 +373,10 @@
       showOthers(everything.filter(function (c) { return !mine(c) && !c.setAside; }));
       showSetAside(everything.filter(setAside));
       changes.forEach(function (c) {
-        if (c.page !== location.pathname) return;
+        if (c.page !== S.PAGE) return;
         var item = itemEl(c.item);
         if (item && c.kind === "answer") {
-          var radio = item.querySelector('input[type=radio][value="' + c.score + '"]');
-          if (radio) radio.checked = true;
+          if (c.score !== "") setAnswer(item, c.score);
           var note = item.querySelector("textarea");
           if (note && c.note !== null) note.value = c.note;
           var flag = item.querySelector("input[type=checkbox][name^='flag-']");
@@ -417,10 +426,11 @@
     if (e.target.closest && e.target.closest('[data-action="print"]')) { window.print(); }
   });
   // what other scripts of the page queue (markup.js: a photo's markup), sent in order with everything else
+  S.outbox = { send: send, acknowledged: acknowledged, flush: flush };
   window.sixsOutbox = {
     queue: function (change) {
       change.key = newKey();
-      change.page = location.pathname;
+      change.page = S.PAGE;
       change.queuedAt = Date.now();
       return add(change).then(refreshCounter).then(flush);
     }

@@ -2,14 +2,16 @@
 // - The shell (styles, scripts) in a cache named after this build's static files: a deploy replaces it.
 // - Pages in a cache of their own that a deploy never deletes: the home page, the 离线可用 screen and the page of
 //   every workshop the user may inspect (the list comes from /offline/holdings.json, fetched after each online
-//   visit of the home page), and the inspection, red-tag and corrective-action forms once opened.
+//   visit of the home page) with the blank form of every checklist version they may start there (an inspection
+//   started offline is filled on it: device-start.js), and the inspection, red-tag and corrective-action forms
+//   once opened.
 // Pages: the network first, the kept copy when the network fails or takes longer than a tablet user waits.
 "use strict";
 var CACHE = "sixs-static";  // the server puts a digest of the static files here (app.py, /sw.js)
 var PAGES = "sixs-pages";
 var HELD = "/offline/holdings.json?held=1";  // the device's copy of the list, with when it was fetched
 var SHELL = ["/static/css/app.css", "/static/js/htmx-2.0.11.min.js", "/static/js/device.js", "/static/js/answer-form.js",
-             "/static/js/outbox-screen.js", "/static/js/outbox.js", "/static/js/markup.js", "/static/js/scoring.js",
+             "/static/js/outbox-screen.js", "/static/js/outbox.js", "/static/js/device-start.js", "/static/js/markup.js", "/static/js/scoring.js",
              "/static/js/offline.js"];
 var NETWORK_TIMEOUT_MS = 6000;
 var REFRESH_EVERY_MS = 30 * 60 * 1000;  // the kept pages of an unchanged list are fetched again after this
@@ -32,8 +34,11 @@ function isFormPage(path) {
   // the inspection form, the red-tag form and a corrective action (raised or fixed on the floor, where the Wi-Fi drops)
   return /^\/(inspections\/\d+|workshops\/[^/]+\/red-tags\/new|actions\/\d+)$/.test(path);
 }
+function isBlankForm(path) {  // ?device=KEY names the inspection filled on it: one kept copy serves them all
+  return /^\/workshops\/[^/]+\/checklists\/[^/]+\/v\d+\/form$/.test(path);
+}
 function isHeldPage(path) {
-  return path === "/" || path === "/offline" || /^\/workshops\/[^/]+$/.test(path);
+  return path === "/" || path === "/offline" || /^\/workshops\/[^/]+$/.test(path) || isBlankForm(path);
 }
 function plainName(path) {  // js/outbox.3f2a9c1b7d4e.js → js/outbox.js (assets/__init__.py)
   return path.replace(/\.[0-9a-f]{12}(\.[A-Za-z0-9]+)$/, "$1");
@@ -49,8 +54,9 @@ function withTimeout(promise, ms) {
 function keep(request, response) {
   // a redirect (to the sign-in page) or an error is never kept in place of the page
   if (!response.ok || response.redirected || response.type !== "basic") return;
-  var copy = response.clone();
-  caches.open(PAGES).then(function (cache) { cache.put(request, copy); });
+  var copy = response.clone(), url = new URL(request.url);
+  var key = isBlankForm(url.pathname) ? url.pathname : request;
+  caches.open(PAGES).then(function (cache) { cache.put(key, copy); });
 }
 
 function keptPage(request) {

@@ -77,3 +77,19 @@ def publish_sheet_file(app, path, workshops=("W2",)) -> None:
         set_scope(session=session, checklist=version.checklist, workshop_codes=workshops)
         publish_version(session=session, version=version, user=None, note="first")
         session.commit()
+
+
+def first_page(context):
+    return context.pages[0] if context.pages else context.new_page()
+
+
+def visit_home_online(device, relay, viewport=None) -> None:
+    """A tablet's one online visit: signed in, the home page opened with the service worker in control, which then
+    keeps what the device needs offline (/offline/holdings.json); the browser closed afterwards."""
+    page = first_page(device.open(**({"viewport": viewport} if viewport else {})))
+    login(page, relay.url)
+    page.evaluate("navigator.serviceWorker.ready")
+    page.goto(f"{relay.url}/")  # the worker is in control: it keeps what the list names
+    page.wait_for_selector("html[data-holdings-refreshed]", state="attached")
+    assert page.get_attribute("html", "data-holdings-refreshed") == "true"
+    device.close()

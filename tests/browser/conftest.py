@@ -28,6 +28,19 @@ def live_server(sqlite_url, tmp_path):
     app.extensions["engine"].dispose()
 
 
+@pytest.fixture
+def relay(live_server):
+    """The live server behind a relay (tests/relay.py) that a test switches off like the Wi-Fi in a dead corner."""
+    from urllib.parse import urlsplit
+
+    from tests.relay import Relay
+
+    base, _app = live_server
+    relay = Relay(urlsplit(base).port).on()
+    yield relay
+    relay.off()
+
+
 @pytest.fixture(scope="session")
 def playwright_driver():
     if not Path(CHROMIUM).exists():

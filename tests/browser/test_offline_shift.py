@@ -2,37 +2,12 @@
 page, then the browser closed and opened again in a dead corner — the relay in front of the server switched off,
 so nothing reaches it, not only the browser's offline switch."""
 
-from urllib.parse import urlsplit
-
 import pytest
 
-from tests.browser.actions import login
+from tests.browser.actions import first_page, login, visit_home_online
 from tests.helpers import published_items
-from tests.relay import Relay
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def relay(live_server):
-    base, _app = live_server
-    relay = Relay(urlsplit(base).port).on()
-    yield relay
-    relay.off()
-
-
-def first_page(context):
-    return context.pages[0] if context.pages else context.new_page()
-
-
-def visit_home_online(device, relay, viewport) -> None:
-    page = first_page(device.open(viewport=viewport))
-    login(page, relay.url)
-    page.evaluate("navigator.serviceWorker.ready")
-    page.goto(f"{relay.url}/")  # the worker is in control: it keeps what the list names
-    page.wait_for_selector("html[data-holdings-refreshed]", state="attached")
-    assert page.get_attribute("html", "data-holdings-refreshed") == "true"
-    device.close()
 
 
 @pytest.mark.parametrize("viewport", [{"width": 768, "height": 1024}, {"width": 390, "height": 844}],

@@ -1,0 +1,82 @@
+"""Starting an inspection without the server (#37): after one online visit, a tablet in a dead corner (the relay in
+front of the server switched off, the browser closed and opened again) starts an inspection from a workshop page,
+fills it on the blank form it keeps for the checklist version, and the server, once reachable, gets the start
+first and then everything filled, exactly once."""
+
+import re
+
+import pytest
+from sqlmodel import Session, select
+
+from inspections.models import Answer, Inspection, Photo
+from tests.browser.actions import first_page, login, visit_home_online
+from tests.test_photos import jpeg_bytes
+
+pytestmark = pytest.mark.browser
+
+BLANK_FORM = re.compile(r".*/workshops/W1/checklists/standard-6s/v2/form\?device=([\w-]{16,64})$")
+
+
+def start_offline(device, relay):
+    visit_home_online(device, relay)
+    relay.off()
+    page = first_page(device.open())
+    page.goto(f"{relay.url}/workshops/W1")
+    page.click("form[data-start-once] button[type=submit]")
+    page.wait_for_url(BLANK_FORM)
+    return page, BLANK_FORM.match(page.url).group(1)
+
+
+def test_an_inspection_started_and_filled_offline_reaches_the_server_once_with_everything(
+        live_server, relay, device, artifacts):
+    _base, app = live_server
+    page, key = start_offline(device, relay)
+    # the same form as the server's: the version's 105 rows, their score inputs, notes, photos, tabs
+    assert page.locator(".item[data-item-code]").count() == 105
+    assert page.locator("[data-category-panel]:not([hidden]) .item").count() == 19  # 整理 first
+    assert "新检查（本机）" in page.inner_text("h1")
+    item = page.locator('[data-item-code="sort-01"]')
+    item.locator('input[type=radio][value="2"]').check()
+    item.locator("textarea").fill("通道堆放纸箱")
+    item.locator("textarea").blur()
+    item.locator("input[type=file]").set_input_files(
+        files=[{"name": "现场.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(width=1200, height=900)}])
+    page.locator('[data-item-code="sort-02"] input[type=radio][value="4"]').check()
+    page.click('[data-category-panel="sort"] button[data-next-category="set-in-order"]')
+    page.wait_for_selector('[data-category-panel="set-in-order"]:not([hidden])')
+    page.locator('[data-item-code="set-in-order-01"] input[type=radio][value="3"]').check()
+    page.click('a.tab[data-category-key="office"]')
+    page.click('[data-category-panel="office"] [data-action="category-na"]')
+    offices = page.locator('[data-category-panel="office"] .item').count()
+    answered = 3 + offices
+    page.wait_for_selector(f'.progress-count[data-pending="{answered}"]', state="attached")
+    assert page.inner_text(".progress-count").startswith(f"已评 {answered} / 105")
+    assert page.locator(".running-score[data-device]").get_attribute("data-running") == "75.0"  # (2+4+3)/12
+    assert page.locator('a.tab[data-category-key="office"] .tab-count').inner_text() == f"{offices}/{offices}"
+    page.screenshot(path=str(artifacts / "offline-start-form.png"))
+
+    page = first_page(device.open())  # closed and opened again, still offline: the work is all there
+    page.goto(f"{relay.url}/workshops/W1/checklists/standard-6s/v2/form?device={key}")
+    page.wait_for_selector(f'.progress-count[data-pending="{answered}"]', state="attached")
+    assert page.locator('[data-item-code="sort-01"] input[type=radio][value="2"]').is_checked()
+
+    relay.on()
+    login(page, relay.url)  # the browser's session ended with it: signed in again, the queue goes out
+    page.wait_for_selector('[data-outbox-count="0"]', state="attached", timeout=30_000)
+    with Session(app.extensions["engine"]) as session:
+        made = session.exec(select(Inspection)).all()
+        assert [(i.client_key, i.version.number) for i in made] == [(key, 2)]
+        inspection = made[0]
+        assert inspection.device_started_at is not None and inspection.received_at is not None
+        answers = {a.item.key: a for a in session.exec(select(Answer).where(Answer.inspection_id == inspection.id))}
+        assert {k: a.score for k, a in answers.items() if not a.not_applicable} == {
+            "sort-01": 2, "sort-02": 4, "set-in-order-01": 3}
+        assert sorted(k for k, a in answers.items() if a.not_applicable) == [
+            f"office-{n:02d}" for n in range(1, offices + 1)]
+        assert answers["sort-01"].note == "通道堆放纸箱"
+        photos = session.exec(select(Photo).where(Photo.inspection_id == inspection.id)).all()
+        assert [p.item_id for p in photos] == [answers["sort-01"].item_id]
+    # the blank form's address of this start now leads to the inspection the server made
+    page.goto(f"{relay.url}/workshops/W1/checklists/standard-6s/v2/form?device={key}")
+    page.wait_for_url(re.compile(rf".*/inspections/{inspection.id}$"))
+    assert page.locator(".running-score:not([data-device])").get_attribute("data-running") == "75.0"
