@@ -15,6 +15,7 @@
     version: zh ? "第 %n 版" : "version %n",
     startLabel: zh ? "开始检查：%w" : "Start of an inspection: %w",
     startNotMade: zh ? "这次检查没能在服务器上开始（%e），所以本项没有上传。" : "This inspection could not be started on the server (%e), so this was not uploaded.",
+    workshopGone: zh ? "%w已不在您的检查范围内（或已撤销）" : "%w is no longer among the workshops you may inspect (or was retired)",
     startLost: zh ? "本机找不到这次检查的开始记录" : "this tablet no longer holds the start of this inspection",
     noKey: zh ? "这是本机保存的空白检查表。请从车间页点“开始新检查”。" : "This is the blank form this tablet keeps. Start from a workshop page with “Start a new inspection”.",
     categoryKept: zh ? "本类已暂存在本机，联网后自动上传。" : "This category is kept on this tablet and uploads when online.",
@@ -57,8 +58,13 @@
       document.dispatchEvent(new CustomEvent("sixs:started", { detail: { key: change.key, path: path } }));
     });
   }
+  // why the server refused a start, in the person's words: a workshop out of their scope looks like one that does not
+  // exist (the server never tells which), so the tablet names the workshop it started at
+  function refusedReason(change, response, reason) {
+    return response.status === 404 ? W.workshopGone.replace("%w", change.workshop || "") : reason;
+  }
   function needsStart(change) { return !!change.device && change.kind !== "start" && !startedAs(change.device); }
-  S.starts = { readdressAll: readdressAll, strand: strand, made: made, needsStart: needsStart };
+  S.starts = { readdressAll: readdressAll, strand: strand, made: made, needsStart: needsStart, refusedReason: refusedReason };
 
   // ---- 开始检查 on the home page, a workshop page or its QR label's page ----
   function held() {
@@ -80,6 +86,7 @@
       if (offered.length > 1) { choose(form, offered); return; }
       var checklist = offered[0], blank = checklist.form + "?device=" + encodeURIComponent(key);
       var change = { kind: "start", url: form.action, key: key, page: S.PAGE, label: W.startLabel.replace("%w", workshop.name),
+                     workshop: workshop.name,
                      fields: [["client_key", key], ["checklist", checklist.key], ["version", String(checklist.version)],
                               ["device_started_at", new Date().toISOString()]], form: blank };
       return S.store.add(change).then(function () {

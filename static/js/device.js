@@ -92,6 +92,10 @@
     change.user = change.user || ME;  // whose change it is: never sent as anyone else
     change.userName = change.userName || MY_NAME;
     if (DEVICE_KEY && change.page === PAGE) change.device = DEVICE_KEY;  // sent once the server has made the start
+    if (change.item && !change.label) {  // named as the person knows it, wherever it is shown later
+      var text = document.querySelector('.item[data-item-code="' + change.item + '"] .item-text');
+      if (text) change.label = text.textContent.trim();
+    }
     return tx("readwrite", function (store) {
       if (!store) { change.seq = ++memorySeq; memory.push(change); return; }
       store.add(change);

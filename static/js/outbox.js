@@ -293,6 +293,7 @@
   function refused(change, response) {
     return response.text().then(function (html) {
       var reason = errorIn(html);
+      if (change.kind === "start") reason = S.starts.refusedReason(change, response, reason);
       if (change.kind === "answer") applyAnswer(change, html);
       else if (change.kind !== "form") showStateOf(change, "state-error", reason || T.setAsideUnknown);
       if (change.kind === "form") say(formText(change, "refused").replace("%e", reason));

@@ -80,3 +80,35 @@ def test_an_inspection_started_and_filled_offline_reaches_the_server_once_with_e
     page.goto(f"{relay.url}/workshops/W1/checklists/standard-6s/v2/form?device={key}")
     page.wait_for_url(re.compile(rf".*/inspections/{inspection.id}$"))
     assert page.locator(".running-score:not([data-device])").get_attribute("data-running") == "75.0"
+
+
+def test_a_start_the_server_refuses_is_kept_on_the_tablet_with_its_reason_and_nothing_filled_is_lost(
+        live_server, relay, device, artifacts):
+    """The supervisor's workshop was taken out of their scope while the tablet was offline: the start is refused,
+    and it and every answer filled for it stay on the tablet, set aside with the reason, none sent anywhere."""
+    from accounts.models import User, UserWorkshop, Workshop
+
+    _base, app = live_server
+    page, _key = start_offline(device, relay)
+    page.locator('[data-item-code="sort-01"] input[type=radio][value="1"]').check()
+    page.locator('[data-item-code="sort-01"] textarea').fill("消防通道被占")
+    page.locator('[data-item-code="sort-01"] textarea').blur()
+    page.wait_for_selector('[data-outbox-count="3"]', state="attached")
+    with Session(app.extensions["engine"]) as session:
+        sup1 = session.exec(select(User).where(User.username == "sup1")).one()
+        w1 = session.exec(select(Workshop).where(Workshop.code == "W1")).one()
+        session.delete(session.get(UserWorkshop, (sup1.id, w1.id)))
+        session.commit()
+    relay.on()
+    login(page, relay.url)
+    page.wait_for_selector('[data-outbox-count="0"]', state="attached", timeout=30_000)
+    aside = page.locator("#outbox-refused")
+    aside.wait_for()
+    text = aside.inner_text()
+    page.screenshot(path=str(artifacts / "offline-start-refused.png"), full_page=True)
+    assert "开始检查：一号车间 — 一号车间已不在您的检查范围内" in text
+    assert "1S 整理" not in text and "sort-01" not in text  # each answer by its item text
+    assert text.count("这次检查没能在服务器上开始") == 2  # the score and the note, each with the reason
+    assert "消防通道被占" in text
+    with Session(app.extensions["engine"]) as session:
+        assert session.exec(select(Inspection)).all() == []
