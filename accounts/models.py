@@ -2,6 +2,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
+from sqlalchemy import Column, LargeBinary
 from sqlmodel import Field, Relationship, SQLModel
 
 from clock import DEFAULT_ZONE_NAME, now
@@ -153,6 +154,25 @@ class UserSession(SQLModel, table=True):
     idle_hours: int | None = None
     max_days: int | None = None
     known_device: bool = False
+
+
+class DeviceKey(SQLModel, table=True):
+    """A tablet's signing key, for records signed where the server cannot be reached (#37; accounts/device_keys.py).
+
+    Made on the tablet when its user signs in there with their password: the private half stays on the tablet,
+    encrypted under a key derived from that password (the password itself is never kept), and the server keeps the
+    public half to check what the tablet signed offline. Revoked with the user's sessions (a password change,
+    "sign out everywhere", the account disabled)."""
+
+    __tablename__ = "device_key"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    fingerprint: str = Field(max_length=64, unique=True)  # SHA-256 of the public key (SubjectPublicKeyInfo, DER)
+    public_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=now)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+    user_agent: str = Field(default="", max_length=200)
 
 
 class LoginAttempt(SQLModel, table=True):

@@ -18,6 +18,7 @@ from sqlalchemy import delete, exists, func, or_
 from sqlmodel import Session, select
 
 import clock
+from accounts.device_keys import revoke_all as revoke_device_keys
 from accounts.devices import NO_DEVICE, Device
 from accounts.models import (
     LoginAttempt,
@@ -409,7 +410,10 @@ def end_all_sessions(*, session: Session, user: User, actor: User | None, reason
     for row in rows:
         row.revoked_at = clock.now()
         session.add(row)
+    # a tablet's offline signing key goes with the sessions: it signs for the person only while they are signed in
+    keys = revoke_device_keys(session, user)
     session.flush()
-    if rows:
-        audit_user_change(session, actor, "user.sessions_ended", user, new={"sessions": len(rows)}, reason=reason)
+    if rows or keys:
+        audit_user_change(session, actor, "user.sessions_ended", user,
+                          new={"sessions": len(rows), **({"device_keys": keys} if keys else {})}, reason=reason)
     return len(rows)

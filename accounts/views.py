@@ -14,6 +14,8 @@ from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 import clock
+from accounts.device_keys import DeviceKeyError
+from accounts.device_keys import enrol as enrol_device_key
 from accounts.devices import COOKIE as DEVICE_COOKIE
 from accounts.devices import MAX_AGE_DAYS as DEVICE_MAX_AGE_DAYS
 from accounts.devices import Device, read_device, remembered
@@ -176,13 +178,30 @@ def login():
                               known_device=this_device().trusted_for(user.username))
         if not current_app.config.get("PUBLIC_BASE_URL"):
             remember_address(db(), user, request.host_url)
+        signing_key = _enrol_signing_key(user)
         db().commit()
         session.clear()  # nothing of a previous user's session survives on a shared tablet
         login_user(user)
         session["_user_id"] = token  # the loader receives this token, not the user id
+        if signing_key:
+            session["signing_key"] = signing_key  # pages tell the tablet its key is known (static/js/signing-key.js)
         return _remember_device(redirect(_safe_next(request.args.get("next")), code=303), user.username)
     status = 422 if form.is_submitted() else 200
     return render_page("accounts/login.html", form=form, status=status)
+
+
+def _enrol_signing_key(user) -> str | None:
+    """The public half of the key the tablet made from the password just typed (accounts/device_keys.py), kept for
+    records it signs offline; its fingerprint, or None. A bad key does not stop the sign-in: the tablet is told
+    (no fingerprint on its pages) and signs online only."""
+    encoded = request.form.get("device_key", "")
+    if not encoded:
+        return None
+    try:
+        return enrol_device_key(db(), user, encoded, request.headers.get("User-Agent", "")).fingerprint
+    except DeviceKeyError as exc:
+        current_app.logger.warning("device key of %s not enrolled: %s", user.username, exc)
+        return None
 
 
 def _sign_out(message: str):

@@ -248,6 +248,10 @@ class Signature(SQLModel, table=True):
     # True when the signed-in user who recorded it re-entered their password to do so (from migration 0009;
     # older signatures were recorded before that was asked).
     password_confirmed: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # Signed on a tablet without the server (#37): the tablet's clock when it was signed there (signed_at is when
+    # the server received it) and the tablet's key that signed it (the user's password unlocked it there).
+    device_signed_at: datetime | None = None
+    device_key_id: int | None = Field(default=None, foreign_key="device_key.id")
 
 
 class ReportDocument(SQLModel, table=True):

@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from dataclasses import dataclass
+from datetime import datetime
 from io import BytesIO
 
 from PIL import Image, UnidentifiedImageError
@@ -93,13 +95,24 @@ def may_approve(user: User, inspection: Inspection) -> bool:
             and inspection.inspector_id != user.id)
 
 
+@dataclass(frozen=True)
+class SignedOnDevice:
+    """A signature made on a tablet without the server (inspections/device_signing.py): the tablet's key that signed
+    (the user's password unlocked it there) and the tablet's clock at the signing."""
+
+    key_id: int
+    signed_at: datetime
+
+
 def record_signature(
     *, session: Session, user: User, inspection: Inspection, role: SignatureRole, signer_name: str,
     image: bytes | None, signer_user: User | None = None, password_confirmed: bool = False,
+    on_device: SignedOnDevice | None = None,
 ) -> Signature:
     """Store one signature (the image already cleaned). Each role signs an inspection once.
 
-    password_confirmed: the recording user re-entered their password just now (the caller checked it)."""
+    password_confirmed: the recording user re-entered their password just now (the caller checked it).
+    on_device: signed on the tablet earlier, its key checked by the caller; signed_at stays the server's receipt."""
     if role == SignatureRole.manager:
         if not is_manager(user) or inspection.inspector_id == user.id:
             raise SignatureError("not_allowed", "a quality manager approves another person's inspection", status=403)
@@ -120,13 +133,17 @@ def record_signature(
         signer_user_id=signer_user.id if signer_user else None, recorded_by_id=user.id, signed_at=clock.now(),
         image_png=image, image_sha256=hashlib.sha256(image).hexdigest() if image else None,
         password_confirmed=password_confirmed,
+        device_signed_at=on_device.signed_at if on_device else None,
+        device_key_id=on_device.key_id if on_device else None,
     )
     session.add(signature)
     session.flush()
     audit(session, actor=user, action="inspection.sign", object_type="inspection", object_id=inspection.id,
           new={"role": role.value, "meaning": SIGNATURE_MEANING[role], "signer_name": signer_name,
                "signer_user_id": signature.signer_user_id, "password_confirmed": password_confirmed,
-               "image_sha256": signature.image_sha256})
+               "image_sha256": signature.image_sha256,
+               **({"signed_on_device_at": on_device.signed_at.isoformat(), "device_key_id": on_device.key_id}
+                  if on_device else {})})
     if inspection.status == InspectionStatus.submitted:
         events.record_changed.send(session, inspection=inspection)
     return signature

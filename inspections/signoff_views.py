@@ -17,6 +17,7 @@ from accounts.service import is_manager
 from accounts.views import reconfirm_password
 from checklists.schemes import scheme_from_dict
 from database import db
+from inspections.device_signing import check_signed_on_device, proof_from
 from inspections.models import Inspection, InspectionStatus, SignatureRole
 from inspections.service import InspectionError, answers_by_key, can_edit, parse_score
 from inspections.signatures import (
@@ -92,19 +93,35 @@ def _leader_signature(errors: dict) -> tuple[str, bytes | None] | None:
 
 @bp.post("/inspections/<int:inspection_id>/submit")
 def submit(inspection_id: int):
-    """Sign and submit. What is wrong (unanswered items, a missing signature) is named; answers stay saved."""
+    """Sign and submit. What is wrong (unanswered items, a missing signature) is named; answers stay saved.
+
+    Confirmed by the password typed here, or signed on the tablet where the server could not be reached
+    (inspections/device_signing.py): then the tablet's queued submit arrives with its key's signature over what
+    it showed, and is answered 201 with the record's address."""
     session = db()
     inspection = get_inspection_or_404(inspection_id)
+    queued = bool(request.headers.get("X-Change-Key"))
     if inspection.locked:
         if inspection.inspector_id == current_user.id:
-            return redirect(url_for(".inspection", inspection_id=inspection.id), code=303)  # a repeated tap
+            return _submitted(inspection, queued)  # a repeated tap, or the tablet's submit sent again
         abort(409, error_text(InspectionError("locked", "")))
     if not can_edit(current_user, inspection):
         abort(403, error_text(InspectionError("not_allowed", "")))
     errors: dict[str, str] = {}
     image = _drawn_signature("signature", errors)
     leader = _leader_signature(errors)
-    if not errors:
+    proof = proof_from(request.form)
+    on_device = None
+    if not errors and proof is not None:
+        try:
+            on_device = check_signed_on_device(
+                session, current_user, inspection, proof, signature=request.form.get("signature", ""),
+                leader_name=request.form.get("leader_name", "").strip(),
+                leader_signature=request.form.get("leader_signature", ""))
+        except InspectionError as exc:
+            session.rollback()
+            abort(exc.status, error_text(exc))
+    elif not errors:
         refused = reconfirm_password(request.form.get("password", ""))
         if refused:
             if refused[0] == 429:
@@ -118,11 +135,12 @@ def submit(inspection_id: int):
                 raise InspectionError("unanswered", "", items=[i.key for i in review_now.unanswered])
         else:
             submit_inspection(session=session, user=current_user, inspection=inspection,
-                              signature_image=image, signed=True, password_confirmed=True)
+                              signature_image=image, signed=True, password_confirmed=on_device is None,
+                              on_device=on_device)
             if leader:
                 record_signature(session=session, user=current_user, inspection=inspection,
                                  role=SignatureRole.workshop_leader, signer_name=leader[0], image=leader[1],
-                                 password_confirmed=True)
+                                 password_confirmed=on_device is None, on_device=on_device)
     except InspectionError as exc:
         session.rollback()
         if exc.status != 422:
@@ -137,7 +155,14 @@ def submit(inspection_id: int):
         session.refresh(inspection)
         return render_page("inspections/review.html", status=422, **_review_context(inspection, errors=errors))
     session.commit()
-    return redirect(url_for(".inspection", inspection_id=inspection.id), code=303)
+    return _submitted(inspection, queued)
+
+
+def _submitted(inspection: Inspection, queued: bool):
+    target = url_for(".inspection", inspection_id=inspection.id)
+    if queued:
+        return "", 201, {"Location": target}  # the tablet's outbox takes only an answer it can acknowledge
+    return redirect(target, code=303)
 
 
 @bp.post("/inspections/<int:inspection_id>/countersign")

@@ -50,7 +50,7 @@ from inspections.service import (
     progress,
     stored_value,
 )
-from inspections.signatures import SignatureRole, record_signature
+from inspections.signatures import SignatureRole, SignedOnDevice, record_signature
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,8 @@ def review(*, session: Session, inspection: Inspection) -> Review:
 
 def submit_inspection(*, session: Session, user: User, inspection: Inspection,
                       signature_image: bytes | None = None, signed: bool = False,
-                      password_confirmed: bool = False, today: date | None = None) -> Inspection:
+                      password_confirmed: bool = False, today: date | None = None,
+                      on_device: SignedOnDevice | None = None) -> Inspection:
     """Validate, score, store the rollups and lock. Submitting twice is harmless (idempotent).
 
     signed: the inspector signs with this submit (signature_image is the drawn signature, already cleaned;
@@ -138,7 +139,7 @@ def submit_inspection(*, session: Session, user: User, inspection: Inspection,
     if signed or signature_image is not None:
         record_signature(session=session, user=user, inspection=inspection, role=SignatureRole.inspector,
                          signer_name=user.display_name, signer_user=user, image=signature_image,
-                         password_confirmed=password_confirmed)
+                         password_confirmed=password_confirmed, on_device=on_device)
     if not copy:
         became_official(session=session, inspection=inspection, today=today)
     if inspection.reconciled:

@@ -178,6 +178,13 @@ def error_text(exc: InspectionError, scheme=None) -> str:
         "unknown_version": _("本机保存的检查表版本从未发布（version），请联网后重新开始"),
         "version_retired": _("本机保存的检查表版本已被新版本替换，且开始时间晚于替换（version），请联网刷新后重新开始"),
         "bad_device_time": _("设备时间格式无效（device_started_at：应为带时区的 ISO 8601 时间）"),
+        "device_key_unknown": _("服务器不认识这台平板的签名密钥：请联网重新登录后，打开这次检查重新签名提交"),
+        "device_key_revoked": _("这台平板的签名密钥已失效（密码已更改或已在所有设备退出）："
+                                "请联网重新登录后，打开这次检查重新签名提交"),
+        "device_signature_bad": _("平板上的签名无法验证：请联网打开这次检查，核对后重新签名提交"),
+        "device_statement_bad": _("平板上签名的内容不完整或格式不对：请联网打开这次检查，核对后重新签名提交"),
+        "device_answers_differ": _("签名时的答案与服务器上现在的不一致（%(items)s）："
+                                   "请联网打开这次检查，核对后重新签名提交", items="、".join(exc.items[:5])),
     }
     return texts.get(exc.code, _("评分无效，请选择按钮上的评分或“不适用”"))
 
