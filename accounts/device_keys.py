@@ -95,6 +95,15 @@ def verify(session: Session, user: User, fingerprint: str, statement: bytes, sig
     return key
 
 
+def revoke(session: Session, user: User, fingerprint: str) -> None:
+    """One tablet's key, when its user signs out there (the tablet forgets it too)."""
+    key = session.exec(select(DeviceKey).where(DeviceKey.fingerprint == fingerprint,
+                                               DeviceKey.user_id == user.id)).first()
+    if key is not None and key.revoked_at is None:
+        key.revoked_at = clock.now()
+        session.add(key)
+
+
 def revoke_all(session: Session, user: User) -> int:
     keys = session.exec(select(DeviceKey).where(DeviceKey.user_id == user.id, DeviceKey.revoked_at.is_(None))).all()
     for key in keys:

@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, Length
 import clock
 from accounts.device_keys import DeviceKeyError
 from accounts.device_keys import enrol as enrol_device_key
+from accounts.device_keys import revoke as revoke_device_key
 from accounts.devices import COOKIE as DEVICE_COOKIE
 from accounts.devices import MAX_AGE_DAYS as DEVICE_MAX_AGE_DAYS
 from accounts.devices import Device, read_device, remembered
@@ -208,6 +209,8 @@ def _sign_out(message: str):
     user_session = g.get("user_session")
     if user_session is not None:
         end_session(session=db(), user_session=user_session)
+        if session.get("signing_key"):  # this tablet's offline signing key signs no more for this user
+            revoke_device_key(db(), current_user, session["signing_key"])
         db().commit()
     logout_user()
     session.clear()

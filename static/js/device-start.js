@@ -19,8 +19,6 @@
     startLost: zh ? "本机找不到这次检查的开始记录" : "this tablet no longer holds the start of this inspection",
     noKey: zh ? "这是本机保存的空白检查表。请从车间页点“开始新检查”。" : "This is the blank form this tablet keeps. Start from a workshop page with “Start a new inspection”.",
     categoryKept: zh ? "本类已暂存在本机，联网后自动上传。" : "This category is kept on this tablet and uploads when online.",
-    reviewNeedsServer: zh ? "核对并提交需要先联网：本机开始的检查上传后即可核对、签名并提交。已填写的内容都暂存在本机。" :
-                            "Review and submit need the network once: after this tablet's inspection has uploaded you can review, sign and submit it. Everything filled in is kept on this tablet.",
     categoryNaConfirm: zh ? "本类已评的 %n 项将改为不适用。确定吗？" : "%n items already scored in this category become N/A. Go on?"
   };
 
@@ -64,7 +62,7 @@
     return response.status === 404 ? W.workshopGone.replace("%w", change.workshop || "") : reason;
   }
   function needsStart(change) { return !!change.device && change.kind !== "start" && !startedAs(change.device); }
-  S.starts = { readdressAll: readdressAll, strand: strand, made: made, needsStart: needsStart, refusedReason: refusedReason };
+  S.starts = { startedAs: startedAs, readdressAll: readdressAll, strand: strand, made: made, needsStart: needsStart, refusedReason: refusedReason };
 
   // ---- 开始检查 on the home page, a workshop page or its QR label's page ----
   function held() {
@@ -171,13 +169,6 @@
   document.addEventListener("click", function (e) {
     var link = e.target.closest && e.target.closest('a[href^="#category-"]');
     if (link) { e.preventDefault(); show(link.getAttribute("href").slice("#category-".length)); return; }
-    var review = e.target.closest && e.target.closest('[data-action="review-inspection"]');
-    if (review) {
-      e.preventDefault();
-      var path = S.DEVICE_KEY && startedAs(S.DEVICE_KEY);
-      if (path) location.assign(path + "/review"); else screen.say(W.reviewNeedsServer);
-      return;
-    }
     var na = e.target.closest && e.target.closest('[data-action="category-na"]');
     if (na) { e.preventDefault(); categoryNotApplicable(na.closest("[data-category-panel]")); }
   });

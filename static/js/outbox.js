@@ -166,7 +166,7 @@
     if (change.user) headers["X-Change-User"] = change.user;
     // milliseconds on this tablet's own clock: the server counts changes that went out late (replays)
     if (change.queuedAt) headers["X-Outbox-Waited"] = String(Math.max(0, Date.now() - change.queuedAt));
-    if (change.kind === "form" || change.kind === "start") {  // a page form: the server answers with a redirect or 201
+    if (change.kind === "form" || change.kind === "start" || change.kind === "submit") {  // a page form
       delete headers["HX-Request"];
       change.fields.forEach(function (f) {
         if (f[1] instanceof Blob) body.append(f[0], f[1], "photo.jpg"); else body.append(f[0], f[1]);
@@ -251,6 +251,8 @@
           if (change.kind === "form") return formAnswered(change, response).then(next);
           if (change.kind === "start" && response.status === 201) return S.starts.made(change, response).then(next);
           if (change.kind === "start") return refused(change, response).then(next);
+          if (change.kind === "submit" && response.status === 201) return submitted(change, response).then(next);
+          if (change.kind === "submit") return refused(change, response).then(next);
           return response.text().then(function (html) {
             if (change.kind === "photo" || change.kind === "markup") {
               if (response.ok && change.page === S.PAGE) applyPhotos(change.item, html);
@@ -281,6 +283,12 @@
       });
     }
     return next().catch(function () { scheduleRetry(); }).then(function () { flushing = false; return refreshCounter(); });
+  }
+  // A record signed on the tablet (device-review.js), submitted: its page gives way to the record.
+  function submitted(change, response) {
+    return remove(change.seq).then(function () {
+      if (change.page === S.PAGE) location.assign(response.headers.get("Location"));
+    });
   }
   // A queued form the server took is done.
   function formAnswered(change, response) {
@@ -414,6 +422,7 @@
     try {
       Object.keys(localStorage).forEach(function (k) { if (k.indexOf(CONFIRMED) === 0) localStorage.removeItem(k); });
     } catch (e) {}
+    if (S.signing) jobs.push(S.signing.forget());  // the user's offline signing key (signing-key.js)
     if (window.caches) jobs.push(caches.keys().then(function (keys) { return Promise.all(keys.map(function (k) { return caches.delete(k); })); }));
     return Promise.all(jobs).catch(function () {});
   }
