@@ -97,6 +97,9 @@ class SignatureOut(Answer):
     signed_at: str | None
     drawn: bool
     password_confirmed: bool
+    signed_on_device_at: str | None = Field(
+        default=None, description="signed on a tablet without the server: the tablet's clock then (signed_at is "
+                                  "when the server received it); the tablet's key, unlocked by the password, signed it")
 
 
 class InspectionOut(Answer):

@@ -93,6 +93,7 @@ def inspection_json(session: Session, inspection: Inspection) -> dict:
         "fail_reasons": fail_reasons,
         "signatures": [{"role": s.role.value if hasattr(s.role, "value") else s.role, "name": s.signer_name,
                         "meaning": SIGNATURE_MEANING[SignatureRole(s.role)], "signed_at": iso(s.signed_at),
-                        "drawn": s.image_png is not None, "password_confirmed": s.password_confirmed}
+                        "drawn": s.image_png is not None, "password_confirmed": s.password_confirmed,
+                        "signed_on_device_at": iso(s.device_signed_at)}
                        for s in signatures_of(session, inspection).values()],
     }

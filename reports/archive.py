@@ -84,7 +84,10 @@ def record_statement(*, session: Session, inspection: Inspection) -> dict:
         },
         "answers": items,
         "signatures": [{"role": str(s.role), "name": s.signer_name, "signed_at": _iso(s.signed_at),
-                        "image_sha256": s.image_sha256} for s in signatures_of(session, inspection).values()],
+                        "image_sha256": s.image_sha256,
+                        # only for one signed on a tablet offline: earlier records keep their fingerprint
+                        **({"signed_on_device_at": _iso(s.device_signed_at)} if s.device_signed_at else {})}
+                       for s in signatures_of(session, inspection).values()],
     }
     # Only when there are any, so that records issued before corrections existed keep their fingerprint.
     corrections = corrections_of(session, inspection)

@@ -85,7 +85,6 @@
       ready = !missing.length && !noPhoto.length;
       section.querySelector("[data-device-sign]").hidden = !ready;
       section.hidden = false;
-      document.querySelectorAll(".category-panel, .submit-box").forEach(function (el) { el.setAttribute("data-under-review", ""); });
       document.documentElement.classList.add("device-reviewing");
       section.focus();
       window.scrollTo(0, 0);
@@ -156,6 +155,7 @@
     if (!form.matches("[data-device-sign]")) return;
     e.preventDefault();
     if (!ready || form.getAttribute("data-signing") === "yes") return;
+    say("");
     if (!S.signing || !S.signing.supported) { say(W.unsupported); return; }
     if (!form.elements.signature.value) { say(W.noSignature); return; }
     if (form.elements.leader_signature.value && !form.elements.leader_name.value.trim()) { say(W.leaderName); return; }

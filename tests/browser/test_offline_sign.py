@@ -82,5 +82,5 @@ def test_a_record_started_filled_signed_and_submitted_offline_arrives_whole_with
         assert len(session.exec(select(Photo).where(Photo.inspection_id == inspection.id)).all()) == 1
     page.goto(f"{relay.url}/inspections/{inspection.id}")
     record = page.inner_text("main")
-    assert "在平板上签名" in record and "服务器收到" in record
+    assert "在平板上签名" in record and "服务器收到" in record and "已用平板密钥验证" in record
     page.screenshot(path=str(artifacts / "offline-signed-record.png"), full_page=True)
