@@ -16,6 +16,7 @@
     startLabel: zh ? "开始检查：%w" : "Start of an inspection: %w",
     startNotMade: zh ? "这次检查没能在服务器上开始（%e），所以本项没有上传。" : "This inspection could not be started on the server (%e), so this was not uploaded.",
     workshopGone: zh ? "%w已不在您的检查范围内（或已撤销）" : "%w is no longer among the workshops you may inspect (or was retired)",
+    draftLine: zh ? "开始于 %t（本机时间）· 已填 %n 项，待上传" : "started %t (tablet time) · %n changes waiting",
     startLost: zh ? "本机找不到这次检查的开始记录" : "this tablet no longer holds the start of this inspection",
     noKey: zh ? "这是本机保存的空白检查表。请从车间页点“开始新检查”。" : "This is the blank form this tablet keeps. Start from a workshop page with “Start a new inspection”.",
     categoryKept: zh ? "本类已暂存在本机，联网后自动上传。" : "This category is kept on this tablet and uploads when online.",
@@ -147,6 +148,29 @@
       return startOffline(form, key, false);
     }).then(function () { form.removeAttribute("data-sending"); }, function () { form.removeAttribute("data-sending"); });
   });
+
+  // ---- home: inspections started here that the server has not made yet (or refused), to go back to ----
+  function listDeviceDrafts() {
+    var box = document.querySelector("[data-device-drafts]");
+    if (!box) return;
+    S.store.all().then(function (changes) {
+      var starts = changes.filter(function (c) { return c.kind === "start" && c.form && S.mine(c); });
+      var list = box.querySelector("ul"), row = document.getElementById("device-draft-row");
+      list.textContent = "";
+      starts.forEach(function (start) {
+        var li = row.content.firstElementChild.cloneNode(true), a = li.querySelector("a");
+        var filled = changes.filter(function (c) { return c.device === start.key; }).length;
+        a.href = start.form;
+        a.setAttribute("data-device-draft", start.key);
+        a.querySelector("strong").textContent = start.workshop || start.label;
+        a.querySelector(".muted").textContent = W.draftLine.replace("%t", new Date(start.queuedAt).toLocaleString(
+          document.documentElement.lang || undefined)).replace("%n", filled) + (start.setAside ? " · " + start.setAside.reason : "");
+        list.appendChild(li);
+      });
+      box.hidden = !starts.length;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", listDeviceDrafts);
 
   // ---- the blank form: one category at a time, as the server's form shows them ----
   var head = document.querySelector("[data-device-form]");

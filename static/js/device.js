@@ -38,6 +38,8 @@
                            "This tablet's storage is full: the photo was not kept. Go online to sync, then take it again. Everything queued is still here.",
     storageFullAnswer: zh ? "本机存储空间已满，这项没有暂存：请联网同步后再填。已暂存的内容都还在。" :
                             "This tablet's storage is full: this change was not kept. Go online to sync, then enter it again. Everything queued is still here.",
+    queuedPhoto: zh ? "待上传的照片" : "Photo waiting to upload",
+    queuedPhotoBadge: zh ? "待上传" : "waiting",
     runningNow: zh ? "当前" : "so far",
     criticalFailed: zh ? "关键项不合格，本次判为不合格" : "Critical item failed: this inspection fails"
   };

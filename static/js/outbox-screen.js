@@ -31,7 +31,9 @@
     showProgress(changes);
   }
   function refreshCounter() {
-    return all().then(function (changes) { updateCounter(changes.filter(waiting)); showSetAside(changes.filter(setAside)); });
+    return all().then(function (changes) {
+      updateCounter(changes.filter(waiting)); showSetAside(changes.filter(setAside)); showQueuedPhotos(changes.filter(waiting));
+    });
   }
 
   // The progress bar counts answers the server has confirmed (data-answered) plus the ones waiting in the
@@ -285,6 +287,31 @@
       });
     });
   }
+  // A photo waiting on the tablet shows as a thumbnail of its own, marked as waiting: the person sees it was taken,
+  // and a finding's "photo needed" prompt (app.css: an img in the item's .photos) is met.
+  var queuedUrls = {};
+  function showQueuedPhotos(changes) {
+    var waitingNow = {};
+    changes.forEach(function (c) {
+      if (c.kind !== "photo" || c.page !== S.PAGE || !c.blob || c.setAside) return;
+      waitingNow[c.seq] = true;
+      var strip = document.getElementById("photos-" + c.item);
+      if (!strip || strip.querySelector('[data-queued-photo="' + c.seq + '"]')) return;
+      queuedUrls[c.seq] = queuedUrls[c.seq] || URL.createObjectURL(c.blob);
+      var span = document.createElement("span"), img = document.createElement("img"), badge = document.createElement("span");
+      span.className = "photo queued"; span.setAttribute("data-queued-photo", String(c.seq));
+      img.src = queuedUrls[c.seq]; img.width = 72; img.height = 72; img.alt = T.queuedPhoto;
+      badge.className = "queued-badge"; badge.textContent = T.queuedPhotoBadge;
+      span.appendChild(img); span.appendChild(badge);
+      strip.appendChild(span);
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-queued-photo]"), function (el) {
+      var seq = el.getAttribute("data-queued-photo");
+      if (waitingNow[seq]) return;
+      el.remove();
+      if (queuedUrls[seq]) { URL.revokeObjectURL(queuedUrls[seq]); delete queuedUrls[seq]; }
+    });
+  }
   function markQueued(changes) {
     changes.forEach(function (c) { if (c.page === S.PAGE) showState(c.item, "state-queued", T.queued); });
   }
@@ -293,6 +320,6 @@
     itemEl: itemEl, showState: showState, updateCounter: updateCounter, refreshCounter: refreshCounter,
     applyAnswer: applyAnswer, applyPhotos: applyPhotos, askToSignIn: askToSignIn, showSetAside: showSetAside,
     formText: formText, showOthers: showOthers, errorIn: errorIn, say: say, showFormError: showFormError,
-    showWaiting: showWaiting, showWaitingForms: showWaitingForms, markQueued: markQueued
+    showWaiting: showWaiting, showWaitingForms: showWaitingForms, markQueued: markQueued, showQueuedPhotos: showQueuedPhotos
   };
 })();

@@ -143,7 +143,7 @@
             return add({ kind: "photo", url: url, item: key, page: S.PAGE, blob: blob, key: newKey() });
           });
         });
-      }, Promise.resolve()).then(flush, flush);
+      }, Promise.resolve()).then(refreshCounter).then(flush, flush);
     }
   });
 
@@ -233,6 +233,7 @@
         showOthers(everything.filter(function (c) { return !mine(c) && !c.setAside; }));
         showSetAside(everything.filter(setAside));
         updateCounter(changes);
+        screen.showQueuedPhotos(changes);
         if (!changes.length) { retryDelay = 2000; if (sentSome) storageSaysNoMore(); return; }
         if (!ME) { markQueued(changes); return; }  // the sign-in page sends nothing: nobody to send it as
         var change = changes[0];
@@ -255,7 +256,7 @@
           if (change.kind === "submit") return refused(change, response).then(next);
           return response.text().then(function (html) {
             if (change.kind === "photo" || change.kind === "markup") {
-              if (response.ok && change.page === S.PAGE) applyPhotos(change.item, html);
+              if (response.ok && change.page === S.PAGE) applyPhotos(change.item, html);  // waiting ones: next round
               showStateOf(change, response.ok ? "state-saved" : "state-error",
                         response.ok ? (change.kind === "photo" ? (zh ? "照片已保存" : "Photo saved") : (zh ? "标注已保存" : "Markup saved"))
                                     : (zh ? "标注未保存" : "Markup not saved"));
@@ -395,6 +396,7 @@
       showWaitingForms(changes);
       markQueued(changes);
       updateCounter(changes);
+      screen.showQueuedPhotos(changes);
     });
   }
 

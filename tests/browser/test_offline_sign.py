@@ -39,6 +39,8 @@ def test_a_record_started_filled_signed_and_submitted_offline_arrives_whole_with
     page.locator('[data-item-code="sort-01"] input[type=radio][value="1"]').check()  # a finding, with its photo
     page.locator('[data-item-code="sort-01"] input[type=file]').set_input_files(
         files=[{"name": "现场.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(width=1200, height=900)}])
+    page.wait_for_selector('[data-item-code="sort-01"] [data-queued-photo]')
+    assert page.locator('[data-item-code="sort-01"] .finding-prompt .needs-photo').is_hidden()  # the photo is there
     page.evaluate(ANSWER_EVERY_ITEM)
     page.wait_for_selector('.progress-count[data-pending="105"]', state="attached")
 

@@ -55,10 +55,19 @@ def test_an_inspection_started_and_filled_offline_reaches_the_server_once_with_e
     assert page.locator('a.tab[data-category-key="office"] .tab-count').inner_text() == f"{offices}/{offices}"
     page.screenshot(path=str(artifacts / "offline-start-form.png"))
 
-    page = first_page(device.open())  # closed and opened again, still offline: the work is all there
-    page.goto(f"{relay.url}/workshops/W1/checklists/standard-6s/v2/form?device={key}")
+    queued_photo = page.locator('[data-item-code="sort-01"] [data-queued-photo] img')
+    assert queued_photo.count() == 1 and queued_photo.evaluate("img => img.naturalWidth") > 0  # seen as taken
+
+    page = first_page(device.open())  # closed and opened again, still offline: home leads back to the work
+    page.goto(f"{relay.url}/")
+    draft = page.locator(f'[data-device-draft="{key}"]')
+    draft.wait_for()
+    assert "一号车间" in draft.inner_text() and f"已填 {answered + 2} 项" in draft.inner_text()  # + the note, the photo
+    draft.click()
+    page.wait_for_url(BLANK_FORM)
     page.wait_for_selector(f'.progress-count[data-pending="{answered}"]', state="attached")
     assert page.locator('[data-item-code="sort-01"] input[type=radio][value="2"]').is_checked()
+    assert page.locator('[data-item-code="sort-01"] [data-queued-photo]').count() == 1
 
     relay.on()
     login(page, relay.url)  # the browser's session ended with it: signed in again, the queue goes out
