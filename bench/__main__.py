@@ -29,6 +29,8 @@ sys.path.insert(0, str(ROOT))
 from app import create_app  # noqa: E402
 from bench.answers import category_save_row  # noqa: E402
 from bench.offline import held_size_row  # noqa: E402
+from bench.reference import machine_reference_row  # noqa: E402
+from bench.sync import sync_rows  # noqa: E402
 from database import upgrade_database, write_session  # noqa: E402
 from demo.generate import DEMO_PASSWORD, generate_demo  # noqa: E402
 from photos import photo_key  # noqa: E402
@@ -44,20 +46,6 @@ def timed(fn, runs: int) -> tuple[float, float]:
         samples.append((time.perf_counter() - start) * 1000)
     samples.sort()
     return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
-
-
-def machine_reference_row() -> tuple:
-    """The same pure-Python work on every machine, so figures from different sessions can be compared:
-    the hosts we get vary up to 3× in speed from one session to the next."""
-
-    def loop():
-        total = 0
-        for i in range(10_000_000):
-            total += i
-        return total
-
-    loop_ms, _ = timed(loop, 3)
-    return ("machine reference: 10 M additions in pure Python", f"{loop_ms:.0f} ms", "—", "divide to compare hosts")
 
 
 def main() -> None:
@@ -119,6 +107,8 @@ def main() -> None:
     rows.extend(_background_report_rows(app, client, submitted))
     rows.extend(_period_report_rows(app))
     rows.extend(_pdf_rows(app, client, submitted, workdir, url))
+    if CHROMIUM:
+        rows.extend(sync_rows(CHROMIUM))  # a whole inspection done offline, then sent (own app and database)
     # last: the deduction sheet takes SZ-CNC over from the standard one
     rows.append(_deduction_form_row(app, client, form_url))
 
