@@ -117,7 +117,7 @@ def test_the_service_worker_names_its_cache_after_the_static_files(app, client):
     assert urls == ["/static/" + build.names[name] for name in (
         "css/app.css", "js/htmx-2.0.11.min.js", "js/device.js", "js/answer-form.js", "js/outbox-screen.js",
         "js/outbox.js", "js/device-start.js", "js/signing-key.js", "js/markup.js", "js/scoring.js", "js/signature.js",
-        "js/device-review.js", "js/offline.js")]
+        "js/device-review.js", "js/offline.js", "js/sync-centre.js")]
     # the pages it keeps have a cache of their own, which a new build's worker does not delete
     assert 'var PAGES = "sixs-pages";' in body
     for url in urls:

@@ -53,6 +53,7 @@
   function made(change, response) {
     var path = new URL(response.headers.get("Location"), location.href).pathname;
     rememberStart(change.key, path);
+    S.logSent(change);
     return S.store.all().then(readdressAll).then(function () { return S.store.remove(change.seq); }).then(function () {
       document.dispatchEvent(new CustomEvent("sixs:started", { detail: { key: change.key, path: path } }));
     });

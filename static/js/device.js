@@ -113,6 +113,19 @@
     return tx("readwrite", function (store) { if (store) store.put(change); });
   }
 
+  // What went out lately (the 离线与同步 screen shows it): the last 30 changes the server acknowledged, per user.
+  var SENT = "sixs-sent:" + (ME || ""), SENT_KEEP = 30;
+  function sentLog() {
+    try { return JSON.parse(localStorage.getItem(SENT)) || []; } catch (e) { return []; }
+  }
+  function logSent(change, what) {
+    try {
+      var log = sentLog();
+      log.push({ at: Date.now(), what: what || change.label || change.item || change.kind });
+      localStorage.setItem(SENT, JSON.stringify(log.slice(-SENT_KEEP)));
+    } catch (e) { /* private mode or full: only the list is lost */ }
+  }
+
   function newKey() {
     // randomUUID needs a secure context; a plant's server on plain http over the LAN has only getRandomValues
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -136,6 +149,7 @@
   window.Sixs = {
     zh: zh, T: T, ME: ME, MY_NAME: MY_NAME, PAGE: PAGE, DEVICE_KEY: DEVICE_KEY, mine: mine, waiting: waiting, setAside: setAside,
     store: { all: all, add: add, remove: remove, put: put, roomLeft: roomLeft }, newKey: newKey,
+    sentLog: sentLog, logSent: logSent,
     csrfToken: csrfToken
   };
 })();

@@ -275,7 +275,7 @@
                 });
               }
             }
-          }).then(function () { sentSome = true; return remove(change.seq); }).then(next);
+          }).then(function () { sentSome = true; S.logSent(change); return remove(change.seq); }).then(next);
         }, function () {
           return "offline";
         }).then(function (outcome) {
@@ -287,6 +287,7 @@
   }
   // A record signed on the tablet (device-review.js), submitted: its page gives way to the record.
   function submitted(change, response) {
+    S.logSent(change);
     return remove(change.seq).then(function () {
       if (change.page === S.PAGE) location.assign(response.headers.get("Location"));
     });
@@ -294,6 +295,7 @@
   // A queued form the server took is done.
   function formAnswered(change, response) {
     say(formText(change, "sent"));
+    S.logSent(change);
     return remove(change.seq);
   }
   // A change the server judged and refused (bad input, an inspection no longer open) cannot be fixed without its

@@ -12,7 +12,8 @@ var PAGES = "sixs-pages";
 var HELD = "/offline/holdings.json?held=1";  // the device's copy of the list, with when it was fetched
 var SHELL = ["/static/css/app.css", "/static/js/htmx-2.0.11.min.js", "/static/js/device.js", "/static/js/answer-form.js",
              "/static/js/outbox-screen.js", "/static/js/outbox.js", "/static/js/device-start.js", "/static/js/signing-key.js", "/static/js/markup.js",
-             "/static/js/scoring.js", "/static/js/signature.js", "/static/js/device-review.js", "/static/js/offline.js"];
+             "/static/js/scoring.js", "/static/js/signature.js", "/static/js/device-review.js", "/static/js/offline.js",
+             "/static/js/sync-centre.js"];
 var NETWORK_TIMEOUT_MS = 6000;
 var REFRESH_EVERY_MS = 30 * 60 * 1000;  // the kept pages of an unchanged list are fetched again after this
 

@@ -85,6 +85,11 @@ def test_an_inspection_started_and_filled_offline_reaches_the_server_once_with_e
         assert answers["sort-01"].note == "通道堆放纸箱"
         photos = session.exec(select(Photo).where(Photo.inspection_id == inspection.id)).all()
         assert [p.item_id for p in photos] == [answers["sort-01"].item_id]
+    page.goto(f"{relay.url}/offline")  # 离线与同步: nothing waits, what went out is listed
+    page.wait_for_selector("[data-sync-sent] li")
+    assert page.inner_text("[data-sync-empty]") == "本机没有待上传的内容。"
+    sent = page.inner_text("[data-sync-sent]")
+    assert "开始检查：一号车间" in sent and "工作台上的消耗品" in sent
     # the blank form's address of this start now leads to the inspection the server made
     page.goto(f"{relay.url}/workshops/W1/checklists/standard-6s/v2/form?device={key}")
     page.wait_for_url(re.compile(rf".*/inspections/{inspection.id}$"))
@@ -121,3 +126,18 @@ def test_a_start_the_server_refuses_is_kept_on_the_tablet_with_its_reason_and_no
     assert "消防通道被占" in text
     with Session(app.extensions["engine"]) as session:
         assert session.exec(select(Inspection)).all() == []
+    # 离线与同步: the refused start and what was filled for it, each with the reason and its content to copy out
+    page.goto(f"{relay.url}/offline")
+    refused = page.locator('[data-sync-state="refused"]')
+    refused.first.wait_for()
+    assert refused.count() == 3 and page.locator('[data-sync-state="waiting"]').count() == 0
+    group = page.locator(".sync-group h3").inner_text()
+    assert group == "开始检查：一号车间"
+    assert "消防通道被占" in page.locator(".sync-changes").inner_text()
+    refused.nth(2).locator('[data-action="copy-set-aside"]').click()
+    copied = page.locator(".copy-out")  # shown selected, for a long press to copy (and copied where allowed)
+    copied.wait_for()
+    assert "消防通道被占" in copied.input_value()
+    page.screenshot(path=str(artifacts / "sync-centre-refused.png"), full_page=True)
+    refused.nth(0).locator('[data-action="dismiss-set-aside"]').click()
+    page.wait_for_function("() => document.querySelectorAll('[data-sync-state=refused]').length === 2")
