@@ -52,6 +52,10 @@ def held_workshops(session: Session, user: User) -> list[HeldWorkshop]:
 
 def held_pages(workshops: list[HeldWorkshop]) -> list[str]:
     """Every page the device keeps: home, this list's own screen, each workshop's page (also the QR label's
-    address) and the blank form of each checklist version on offer there."""
-    return [url_for("pages.home"), url_for("offline.held"), *(w.page for w in workshops),
-            *(c.form for w in workshops for c in w.checklists)]
+    address) and the blank form of each checklist version on offer: once per version, as the service worker keeps
+    one copy of a version's blank form for every workshop (its page puts the workshop in: device-start.js)."""
+    forms: dict[tuple[str, int], str] = {}
+    for workshop in workshops:
+        for checklist in workshop.checklists:
+            forms.setdefault((checklist.key, checklist.version), checklist.form)
+    return [url_for("pages.home"), url_for("offline.held"), *(w.page for w in workshops), *forms.values()]

@@ -225,7 +225,20 @@
     var category = shownKey();
     location.replace(e.detail.path + (category ? "?category=" + encodeURIComponent(category) : ""));
   });
+  // one kept copy of a version's blank form serves every workshop: this page's workshop is the one in its address
+  function ownWorkshop() {
+    var m = /^\/workshops\/([^/]+)\//.exec(location.pathname), code = m ? decodeURIComponent(m[1]) : null;
+    if (!code || head.getAttribute("data-workshop") === code) return;
+    head.setAttribute("data-workshop", code);
+    var title = head.querySelector("h1");
+    held().then(function (holdings) {
+      var workshop = holdings && holdings.workshops.filter(function (w) { return w.code === code; })[0];
+      title.firstChild.textContent = (workshop ? workshop.name : code) + " ";
+      document.title = document.title.replace(/^[^·]*·/, (workshop ? workshop.name : code) + " ·");
+    });
+  }
   document.addEventListener("DOMContentLoaded", function () {
+    ownWorkshop();
     if (!S.DEVICE_KEY) {
       screen.say(W.noKey);
       Array.prototype.forEach.call(document.querySelectorAll("[data-category-panel] input, [data-category-panel] textarea, [data-category-panel] button"),

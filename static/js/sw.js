@@ -35,8 +35,13 @@ function isFormPage(path) {
   // the inspection form, the red-tag form and a corrective action (raised or fixed on the floor, where the Wi-Fi drops)
   return /^\/(inspections\/\d+|workshops\/[^/]+\/red-tags\/new|actions\/\d+)$/.test(path);
 }
-function isBlankForm(path) {  // ?device=KEY names the inspection filled on it: one kept copy serves them all
-  return /^\/workshops\/[^/]+\/checklists\/[^/]+\/v\d+\/form$/.test(path);
+var BLANK = /^\/workshops\/[^/]+\/checklists\/([^/]+)\/v(\d+)\/form$/;
+function isBlankForm(path) { return BLANK.test(path); }
+// A version's blank form is kept once for every workshop and every inspection filled on it (?device=KEY): the page
+// puts its workshop in from its own address (device-start.js).
+function keptAs(path) {
+  var m = BLANK.exec(path);
+  return m ? "/offline/blank/" + m[1] + "/v" + m[2] : path;
 }
 function isHeldPage(path) {
   return path === "/" || path === "/offline" || /^\/workshops\/[^/]+$/.test(path) || isBlankForm(path);
@@ -56,12 +61,15 @@ function keep(request, response) {
   // a redirect (to the sign-in page) or an error is never kept in place of the page
   if (!response.ok || response.redirected || response.type !== "basic") return;
   var copy = response.clone(), url = new URL(request.url);
-  var key = isBlankForm(url.pathname) ? url.pathname : request;
+  var key = isBlankForm(url.pathname) ? keptAs(url.pathname) : request;
   caches.open(PAGES).then(function (cache) { cache.put(key, copy); });
 }
 
 function keptPage(request) {
-  return caches.open(PAGES).then(function (pages) { return pages.match(request, { ignoreSearch: true }); })
+  var path = new URL(request.url).pathname;
+  return caches.open(PAGES).then(function (pages) {
+    return pages.match(isBlankForm(path) ? keptAs(path) : request, { ignoreSearch: true });
+  })
     .then(function (hit) { return hit || caches.match(request, { ignoreSearch: true }); })
     .then(function (hit) {
       return hit || new Response("offline", { status: 503, headers: { "Content-Type": "text/plain" } });
@@ -127,16 +135,17 @@ function refreshHoldings() {
 function keepAll(pages, held) {
   return Promise.all(held.pages.map(function (path) {
     return fetch(path, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
-      if (response.ok && !response.redirected) return pages.put(path, response);
+      if (response.ok && !response.redirected) return pages.put(keptAs(path), response);
     });
   })).then(function () {
     return pages.keys();
   }).then(function (keys) {
     var wanted = {};
-    held.pages.forEach(function (p) { wanted[p] = true; });
+    held.pages.forEach(function (p) { wanted[keptAs(p)] = true; });
     return Promise.all(keys.filter(function (k) {
       var path = new URL(k.url).pathname;
-      return isHeldPage(path) && !wanted[path] && k.url.indexOf(HELD) < 0;
+      var kept = isHeldPage(path) || path.indexOf("/offline/blank/") === 0;
+      return kept && !wanted[path] && k.url.indexOf(HELD) < 0;
     }).map(function (k) { return pages.delete(k); }));
   }).then(function () {
     held.refreshed_at = new Date().toISOString();

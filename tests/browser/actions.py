@@ -83,11 +83,11 @@ def first_page(context):
     return context.pages[0] if context.pages else context.new_page()
 
 
-def visit_home_online(device, relay, viewport=None) -> None:
+def visit_home_online(device, relay, viewport=None, username="sup1") -> None:
     """A tablet's one online visit: signed in, the home page opened with the service worker in control, which then
     keeps what the device needs offline (/offline/holdings.json); the browser closed afterwards."""
     page = first_page(device.open(**({"viewport": viewport} if viewport else {})))
-    login(page, relay.url)
+    login(page, relay.url, username)
     page.evaluate("navigator.serviceWorker.ready")
     page.goto(f"{relay.url}/")  # the worker is in control: it keeps what the list names
     page.wait_for_selector("html[data-holdings-refreshed]", state="attached")

@@ -141,3 +141,29 @@ def test_a_start_the_server_refuses_is_kept_on_the_tablet_with_its_reason_and_no
     page.screenshot(path=str(artifacts / "sync-centre-refused.png"), full_page=True)
     refused.nth(0).locator('[data-action="dismiss-set-aside"]').click()
     page.wait_for_function("() => document.querySelectorAll('[data-sync-state=refused]').length === 2")
+
+
+def test_one_kept_blank_form_of_a_version_serves_every_workshop_and_the_start_goes_to_the_one_chosen(
+        live_server, relay, device):
+    """A manager who may inspect three workshops keeps the standard sheet's blank form once, not three times; started
+    offline at 二号车间, the form says 二号车间 and the inspection is made there."""
+    _base, app = live_server
+    visit_home_online(device, relay, username="manager")
+    relay.off()
+    page = first_page(device.open())
+    page.goto(f"{relay.url}/")
+    kept = page.evaluate("""() => caches.open('sixs-pages').then(c => c.keys())
+        .then(keys => keys.map(k => new URL(k.url).pathname).filter(p => p.includes('/form') || p.includes('blank')))""")
+    assert kept == ["/offline/blank/standard-6s/v2"]
+    page.goto(f"{relay.url}/workshops/W2")
+    page.click("form[data-start-once] button[type=submit]")
+    page.wait_for_url(re.compile(r".*/workshops/W2/checklists/standard-6s/v2/form\?device=.*"))
+    page.wait_for_function("() => document.querySelector('h1').textContent.startsWith('二号车间')")
+    page.locator('[data-item-code="sort-01"] input[type=radio][value="4"]').check()
+    page.wait_for_selector('[data-outbox-count="2"]', state="attached")
+    relay.on()
+    login(page, relay.url, "manager")
+    page.wait_for_selector('[data-outbox-count="0"]', state="attached", timeout=30_000)
+    with Session(app.extensions["engine"]) as session:
+        (made,) = session.exec(select(Inspection)).all()
+        assert made.workshop.code == "W2" and [a.score for a in made.answers] == [4]
