@@ -153,7 +153,8 @@ def test_one_kept_blank_form_of_a_version_serves_every_workshop_and_the_start_go
     page = first_page(device.open())
     page.goto(f"{relay.url}/")
     kept = page.evaluate("""() => caches.open('sixs-pages').then(c => c.keys())
-        .then(keys => keys.map(k => new URL(k.url).pathname).filter(p => p.includes('/form') || p.includes('blank')))""")
+        .then(keys => keys.map(k => new URL(k.url).pathname)
+                          .filter(p => p.includes('/form') || p.includes('blank')))""")
     assert kept == ["/offline/blank/standard-6s/v2"]
     page.goto(f"{relay.url}/workshops/W2")
     page.click("form[data-start-once] button[type=submit]")
