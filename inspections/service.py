@@ -68,9 +68,14 @@ def category_specs(version: ChecklistVersion) -> list[CategorySpec]:
 def device_rules(version: ChecklistVersion) -> dict:
     """What a tablet needs to score the version itself (static/js/scoring.js): its categories and items as
     category_specs reads them, and the scheme as stored."""
+    # the review on the tablet (device-review.js) names every item and asks for a finding's required photo, also of
+    # categories not on the page
     return {"scheme": version.scheme,
-            "categories": [{"key": c.key, "name": c.name, "weight": c.weight, "full_marks": c.full_marks,
-                            "items": [{"key": i.key, "weight": i.weight, "critical": i.critical, "deduct": i.deduct}
+            "categories": [{"key": c.key, "name": c.name, "name_en": c.name_en, "weight": c.weight,
+                            "full_marks": c.full_marks,
+                            "items": [{"key": i.key, "weight": i.weight, "critical": i.critical, "deduct": i.deduct,
+                                       "position": i.position, "text": i.text, "text_en": i.text_en,
+                                       "photo_required": i.photo_required}
                                       for i in c.items]} for c in version.categories]}
 
 

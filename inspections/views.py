@@ -208,7 +208,9 @@ def form_context(inspection: Inspection, category_key: str | None, with_actions:
         "answers": answers,
         # the answers the server holds, by key, with their revisions: the tablet adds what waits in its outbox to
         # score the sheet so far (and a page it kept from earlier is brought up to date by revision)
-        "confirmed_values": {key: [answer_value(answer), answer.revision] for key, answer in answers.items()},
+        # … and how many photos each has, for the tablet's review of findings that need one (device-review.js)
+        "confirmed_values": {key: [answer_value(answer), answer.revision, len(photos.get(answer.item_id, ()))]
+                             for key, answer in answers.items()},
         "device_rules": device_rules(inspection.version) if with_actions else None,
         "progress": progress(inspection),
         "photos": photos,

@@ -27,61 +27,73 @@
 
   if (!section) return;
 
-  function items() { return Array.prototype.slice.call(document.querySelectorAll(".item[data-item-code]")); }
-  function fieldsetOf(item) { return item.querySelector(".item-answer"); }
-  function valueOf(item) {
-    var score = S.form.answerOf(fieldsetOf(item)).score;
+  // The whole sheet, also the categories not on the page (a draft's page shows one): every item from the version's
+  // rules; its answer from the page where it is on it, else the latest one waiting in the outbox, else the server's
+  // last confirmed one (#progress data-answers: value, revision, photos).
+  function rules() { return JSON.parse(document.getElementById("device-rules").getAttribute("data-rules")); }
+  function itemOnPage(key) { return document.querySelector('.item[data-item-code="' + key + '"]'); }
+  function pageValue(item) {
+    var score = S.form.answerOf(item.querySelector(".item-answer")).score;
     return score === "" || score === undefined ? null : (score === "na" ? "na" : parseInt(score, 10));
   }
-  function isFinding(item) {
-    var count = item.querySelector("input.count");
-    if (count) return valueOf(item) !== "na" && valueOf(item) > 0;
-    var chosen = item.querySelector("input[type=radio]:checked");
-    return !!chosen && chosen.closest("label").classList.contains("finding");
+  function sheetState(changes) {
+    var confirmed = JSON.parse(document.getElementById("progress").getAttribute("data-answers") || "{}");
+    var queued = {}, queuedPhoto = {};
+    changes.forEach(function (c) {
+      if (c.page !== S.PAGE || c.setAside) return;
+      if (c.kind === "answer" && c.score !== "") queued[c.item] = c.score === "na" ? "na" : parseInt(c.score, 10);
+      if (c.kind === "photo") queuedPhoto[c.item] = true;
+    });
+    var sheet = rules(), rows = [];
+    sheet.categories.forEach(function (category) {
+      category.items.forEach(function (item) {
+        var el = itemOnPage(item.key), value = el ? pageValue(el) : null;
+        if (value === null && Object.prototype.hasOwnProperty.call(queued, item.key)) value = queued[item.key];
+        if (value === null && confirmed[item.key]) value = confirmed[item.key][0];
+        var photos = el ? el.querySelectorAll(".photos img").length
+                        : (confirmed[item.key] ? confirmed[item.key][2] || 0 : 0) + (queuedPhoto[item.key] ? 1 : 0);
+        rows.push({ key: item.key, category: category, item: item, value: value, photos: photos });
+      });
+    });
+    return { scheme: sheet.scheme, categories: sheet.categories, rows: rows };
   }
-  function labelOf(item) {
-    var panel = item.closest(".category-panel"), title = panel && panel.querySelector(".category-title");
-    var category = title ? title.childNodes[0].textContent.trim() : "";
-    return category + " " + item.querySelector(".item-no").textContent + ". " + item.querySelector(".item-text").textContent;
+  function isFinding(scheme, value) {
+    if (value === null || value === "na") return false;
+    if (scheme.type === "deduction") return value > 0;
+    if (scheme.type === "pass_fail") return value === 0;
+    return value <= Number(scheme.finding_at_or_below);
   }
-  function linkTo(item) {
-    var a = document.createElement("a"), panel = item.closest("[data-category-panel]");
-    a.textContent = labelOf(item);
-    a.setAttribute("data-item-code", item.getAttribute("data-item-code"));
+  function nameOf(thing, zhName, enName) { return !zh && thing[enName] ? thing[enName] : thing[zhName]; }
+  function linkTo(row) {
+    var a = document.createElement("a"), tab = document.querySelector('a.tab[data-category-key="' + row.category.key + '"]');
+    a.textContent = nameOf(row.category, "name", "name_en") + " " + row.item.position + ". " + nameOf(row.item, "text", "text_en");
+    a.setAttribute("data-item-code", row.key);
     // the device form shows its categories in place; a draft's page is the category's own address
-    a.href = panel ? "#category-" + panel.getAttribute("data-category-panel") : "#item-" + item.getAttribute("data-item-code");
+    a.href = (tab ? tab.getAttribute("href") : "") + (S.DEVICE_KEY ? "" : "#item-" + row.key);
     a.addEventListener("click", function () { close(); });
     return a;
   }
-  function queuedPhotos() {
-    return S.store.all().then(function (changes) {
-      var by = {};
-      changes.forEach(function (c) { if (c.kind === "photo" && c.page === S.PAGE && !c.setAside) by[c.item] = true; });
-      return by;
-    });
-  }
-  function fill(list, box, entries) {
+  function fill(list, box, rows) {
     list.textContent = "";
-    entries.forEach(function (item) { var li = document.createElement("li"); li.appendChild(linkTo(item)); list.appendChild(li); });
-    box.hidden = !entries.length;
+    rows.forEach(function (row) { var li = document.createElement("li"); li.appendChild(linkTo(row)); list.appendChild(li); });
+    box.hidden = !rows.length;
   }
-  var ready = false;
+  var ready = false, state = null;
   function open() {
-    return queuedPhotos().then(function (photos) {
-      var all = items(), answers = {};
-      all.forEach(function (item) { var v = valueOf(item); if (v !== null) answers[item.getAttribute("data-item-code")] = v; });
-      var missing = all.filter(function (item) { return valueOf(item) === null; });
-      var noPhoto = all.filter(function (item) {
-        var key = item.getAttribute("data-item-code");
-        return item.hasAttribute("data-photo-required") && isFinding(item) && !photos[key] &&
-          !item.querySelector("#photos-" + key + " .photo");
+    return S.store.all().then(function (changes) {
+      state = sheetState(changes);
+      var answers = {};
+      state.rows.forEach(function (row) { if (row.value !== null) answers[row.key] = row.value; });
+      var missing = state.rows.filter(function (row) { return row.value === null; });
+      var noPhoto = state.rows.filter(function (row) {
+        return row.item.photo_required && isFinding(state.scheme, row.value) && !row.photos;
       });
       var unanswered = section.querySelector("[data-review-unanswered]");
       unanswered.querySelector("h3").textContent = W.unanswered.replace("%n", missing.length);
       fill(unanswered.querySelector("ul"), unanswered, missing);
       var photoBox = section.querySelector("[data-review-photos]");
       fill(photoBox.querySelector("ul"), photoBox, noPhoto);
-      showScore(answers);
+      showScore(state, answers);
       ready = !missing.length && !noPhoto.length;
       section.querySelector("[data-device-sign]").hidden = !ready;
       section.hidden = false;
@@ -94,10 +106,9 @@
     section.hidden = true;
     document.documentElement.classList.remove("device-reviewing");
   }
-  function showScore(answers) {
-    var rules = JSON.parse(document.getElementById("device-rules").getAttribute("data-rules"));
+  function showScore(sheet, answers) {
     var box = section.querySelector("[data-review-score]");
-    var score = S.scoring.score(rules.categories, answers, rules.scheme);
+    var score = S.scoring.score(sheet.categories, answers, sheet.scheme);
     if (score.overall_percent === null) { box.hidden = true; return; }
     box.hidden = false;
     box.className = "big-score " + (score.passed ? "pass" : "fail");
@@ -162,8 +173,8 @@
     var password = form.elements.device_password.value;
     if (!password) { say(W.noPassword); return; }
     form.setAttribute("data-signing", "yes");
-    var answers = {};
-    items().forEach(function (item) { answers[item.getAttribute("data-item-code")] = valueOf(item); });
+    var answers = {};  // as the review showed them
+    state.rows.forEach(function (row) { answers[row.key] = row.value; });
     var statement, text;
     statementOf(form, answers).then(function (made) {
       statement = made; text = JSON.stringify(statement);

@@ -37,7 +37,7 @@
     .then(show);
   function countWaiting() {
     var counter = document.querySelector("[data-outbox-count]");
-    root.querySelector("[data-held-waiting]").textContent = counter ? counter.getAttribute("data-outbox-count") : "0";
+    root.querySelector("[data-held-waiting]").textContent = (counter && counter.getAttribute("data-outbox-count")) || "0";
   }
   countWaiting();
   var counter = document.querySelector("[data-outbox-count]");

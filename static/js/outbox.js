@@ -44,7 +44,7 @@
         if (count && !held[key]) {
           count.setAttribute("data-answered", String(parseInt(count.getAttribute("data-answered"), 10) + 1));
         }
-        held[key] = [seen.score === "na" ? "na" : parseInt(seen.score, 10), seen.rev];
+        held[key] = [seen.score === "na" ? "na" : parseInt(seen.score, 10), seen.rev, held[key] ? held[key][2] : 0];
       }
       if (!rev || !item) return;
       if (parseInt(rev.value, 10) >= seen.rev) { delete all[key]; stale = true; return; }  // the page is newer

@@ -86,3 +86,45 @@ def test_a_record_started_filled_signed_and_submitted_offline_arrives_whole_with
     record = page.inner_text("main")
     assert "在平板上签名" in record and "服务器收到" in record and "已用平板密钥验证" in record
     page.screenshot(path=str(artifacts / "offline-signed-record.png"), full_page=True)
+
+
+
+def test_a_draft_started_online_and_finished_offline_is_signed_on_the_tablet_over_every_category(
+        live_server, relay, device):
+    """The common case: the inspection was started where there was Wi-Fi and most of it answered; the last category
+    is answered, reviewed and signed in a dead corner. The page shows one category, yet the tablet's review and what
+    it signs cover the whole sheet (the server's confirmed answers of the other categories)."""
+    from inspections.models import Answer
+    from tests.browser.actions import new_inspection
+    from tests.helpers import answer_all_in_one_go
+
+    _base, app = live_server
+    visit_home_online(device, relay)
+    page = first_page(device.open())
+    inspection_id = new_inspection(page, relay.url)  # signed in again: the browser's session ended with it
+    answer_all_in_one_go(app, inspection_id, scores={"safety-01": 1})
+    with Session(app.extensions["engine"]) as session:  # the office category still to do on the floor
+        for answer in session.exec(select(Answer).where(Answer.inspection_id == inspection_id)).all():
+            if answer.item.key.startswith("office-"):
+                session.delete(answer)
+        session.commit()
+    page.goto(f"{relay.url}/inspections/{inspection_id}?category=office")  # kept by the worker as it is now
+    relay.off()
+    page.evaluate(ANSWER_EVERY_ITEM)
+    page.click('[data-action="review-inspection"]')
+    review = page.locator("#device-review")
+    review.wait_for()
+    assert review.locator("[data-review-unanswered]").is_hidden()  # 100 confirmed by the server + 5 on the page
+    on_tablet = review.locator("[data-review-score]").get_attribute("data-overall")
+    draw_signature(page, "#device-review canvas[data-signature-for=signature]")
+    page.fill("#device-review input[name=device_password]", PASSWORD)
+    page.click('[data-action="device-submit"]')
+    page.wait_for_selector("[data-device-signed]:not([hidden])")
+    relay.on()
+    page.click('[data-action="sync-now"]')
+    page.wait_for_url(f"{relay.url}/inspections/{inspection_id}", timeout=30_000)  # the record, once submitted
+    with Session(app.extensions["engine"]) as session:
+        inspection = session.get(Inspection, inspection_id)
+        assert inspection.status.value == "submitted" and f"{inspection.overall_percent:.1f}" == on_tablet
+        (signature,) = session.exec(select(Signature).where(Signature.inspection_id == inspection_id)).all()
+        assert signature.device_signed_at is not None
