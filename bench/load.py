@@ -100,12 +100,16 @@ def prepare(url: str, data_dir: Path, drafts: int) -> tuple[str, list[str]]:
 
     from accounts.models import User
     from accounts.sessions import create_api_token
+    from app import create_app
     from demo.generate import generate_demo
     from inspections.models import Workshop
     from inspections.starting import start_inspection
 
     upgrade_database(url)
-    engine = make_engine(url)
+    # the app connects the packages' events (findings announce themselves) before the demo records any
+    app = create_app({"TESTING": True, "SECRET_KEY": "bench-load-" + "x" * 32, "DATABASE_URL": url,
+                      "DATA_DIR": str(data_dir)})
+    engine = app.extensions["engine"]
     with write_session(engine) as session:
         generate_demo(session=session, store=LocalStorage(data_dir))
     targets = []
