@@ -117,7 +117,11 @@ self.addEventListener("fetch", function (event) {
 // After an online visit of the home page: fetch the list of what to keep, keep every page on it (drop pages of
 // workshops no longer on it) and the list itself with the time it was fetched.
 function refreshHoldings() {
-  return fetch("/offline/holdings.json", { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+  // Signed out, the server answers with a redirect to the sign-in page: not followed, as rendering that page here
+  // would start a session of its own and its cookie would replace the one of the sign-in form the person is
+  // filling in (whose token would then be refused: "页面已过期").
+  return fetch("/offline/holdings.json", { credentials: "same-origin", cache: "no-store", redirect: "manual" })
+    .then(function (response) {
     if (!response.ok || response.redirected) return null;  // signed out: keep what is held
     return response.json();
   }).then(function (held) {

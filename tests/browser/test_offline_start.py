@@ -168,3 +168,48 @@ def test_one_kept_blank_form_of_a_version_serves_every_workshop_and_the_start_go
     with Session(app.extensions["engine"]) as session:
         (made,) = session.exec(select(Inspection)).all()
         assert made.workshop.code == "W2" and [a.score for a in made.answers] == [4]
+
+
+def test_a_new_app_version_deployed_while_work_waits_keeps_the_work_and_the_blank_forms(
+        live_server, relay, device):
+    """Work filled offline waits on the tablet; meanwhile a new version of the app is deployed (its service worker
+    differs, so the browser installs it and it drops the old build's cache). Nothing waiting is lost, the kept pages
+    and blank forms stay, and the start and its answers arrive once."""
+    _base, app = live_server
+    page, key = start_offline(device, relay)
+    page.locator('[data-item-code="sort-01"] input[type=radio][value="3"]').check()
+    page.wait_for_selector('[data-outbox-count="2"]', state="attached")
+    old_caches = page.evaluate("caches.keys()")
+    served = app.wsgi_app
+
+    def new_version(environ, start_response):  # the deploy: a worker with another build's cache name
+        if environ["PATH_INFO"] != "/sw.js":
+            return served(environ, start_response)
+        body = b"".join(served({**environ, "HTTP_ACCEPT_ENCODING": "identity"}, lambda *a, **k: None))
+        body = body.replace(b'var CACHE = "sixs-', b'var CACHE = "sixs-next-') + b"\n// the next build\n"
+        start_response("200 OK", [("Content-Type", "text/javascript"), ("Cache-Control", "no-cache"),
+                                  ("Content-Length", str(len(body)))])
+        return [body]
+
+    app.wsgi_app = new_version
+    try:
+        relay.on()
+        page = first_page(device.open())
+        login(page, relay.url)
+        old_build = set(old_caches) - {"sixs-pages"}
+        for _ in range(100):  # the browser checks the worker at the navigation; the new one installs, then activates
+            names = set(page.evaluate("caches.keys()"))
+            if any(name.startswith("sixs-next-") for name in names) and not old_build & names:
+                break
+            page.wait_for_timeout(200)
+        page.wait_for_selector('[data-outbox-count="0"]', state="attached", timeout=30_000)
+        caches_now = page.evaluate("caches.keys()")
+        assert "sixs-pages" in caches_now and not old_build & set(caches_now)  # the old build's shell is gone
+        relay.off()  # a dead corner again: the new worker still opens the blank form kept before the deploy
+        page.goto(f"{relay.url}/workshops/W1/checklists/standard-6s/v2/form?device=another-start-0001")
+        page.wait_for_selector(".item[data-item-code]")
+    finally:
+        app.wsgi_app = served
+    with Session(app.extensions["engine"]) as session:
+        (made,) = session.exec(select(Inspection)).all()
+        assert made.client_key == key and [a.score for a in made.answers] == [3]
