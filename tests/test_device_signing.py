@@ -177,3 +177,24 @@ def test_a_signature_by_another_key_or_over_other_bytes_or_by_a_revoked_key_is_r
     assert revoked.status_code == 403 and "签名密钥已失效" in revoked.text
     with Session(app.extensions["engine"]) as session:
         assert session.get(Inspection, inspection_id).status.value == "draft"
+
+
+def test_the_report_prints_the_tablets_signing_time_beside_the_servers_receipt(sqlite_app, tmp_path):
+    import subprocess
+
+    client = sqlite_app.test_client()
+    tablet = Tablet()
+    sign_in_with(client, tablet)
+    inspection_id = offline_start(client)
+    answer_all_in_one_go(sqlite_app, inspection_id)
+    signature = drawn_signature()
+    assert send_signed(client, tablet, inspection_id, statement_for(sqlite_app, inspection_id, signature),
+                       signature).status_code == 201
+    pdf = client.get(f"/inspections/{inspection_id}/report.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf.data)
+    text = "".join(subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True,
+                                  check=True).stdout.split())
+    assert "平板签名2026-12-0217:40" in text  # the tablet's clock, on the plant's (Shanghai) clock
+    assert "服务器收到" in text
