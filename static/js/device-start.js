@@ -64,7 +64,7 @@
     return response.status === 404 ? W.workshopGone.replace("%w", change.workshop || "") : reason;
   }
   function needsStart(change) { return !!change.device && change.kind !== "start" && !startedAs(change.device); }
-  S.starts = { startedAs: startedAs, readdressAll: readdressAll, strand: strand, made: made, needsStart: needsStart, refusedReason: refusedReason };
+  S.starts = { held: held, startedAs: startedAs, readdressAll: readdressAll, strand: strand, made: made, needsStart: needsStart, refusedReason: refusedReason };
 
   // ---- 开始检查 on the home page, a workshop page or its QR label's page ----
   function held() {

@@ -30,11 +30,7 @@
     table.hidden = !held.workshops.length;
     root.querySelector(".held-empty").hidden = held.workshops.length > 0;
   }
-  // ?held=1: the device's copy, which the service worker answers; the server holds nothing for a device (404)
-  fetch("/offline/holdings.json?held=1", { headers: { "Accept": "application/json" } })
-    .then(function (r) { return r.ok ? r.json() : null; })
-    .catch(function () { return null; })
-    .then(show);
+  window.Sixs.starts.held().then(show);  // the device's own copy (device-start.js; sw.js answers it)
   function countWaiting() {
     var counter = document.querySelector("[data-outbox-count]");
     root.querySelector("[data-held-waiting]").textContent = (counter && counter.getAttribute("data-outbox-count")) || "0";

@@ -19,12 +19,9 @@
     score: zh ? "评分 %s" : "score %s",
     note: zh ? "备注“%s”" : "note “%s”",
     inspection: zh ? "检查 #%n" : "Inspection #%n",
-    onTablet: zh ? "本机开始的检查" : "Inspection started on this tablet",
     copy: zh ? "复制内容" : "Copy the content",
     copied: zh ? "已复制" : "Copied",
-    dismiss: zh ? "已处理，删除" : "Done, remove",
-    sentTitle: zh ? "最近已上传" : "Sent lately",
-    sentNone: zh ? "还没有上传记录。" : "Nothing sent yet."
+    dismiss: zh ? "已处理，删除" : "Done, remove"
   };
   function when(ms) { return new Date(ms).toLocaleString(document.documentElement.lang || undefined); }
   function what(c) {
